@@ -1,0 +1,5 @@
+/* voxgate entry point (being written). */
+int main(void)
+{
+	return 0;
+}

@@ -1,0 +1,70 @@
+/* The store: call detail records (and later the CRM) in one database,
+ * owned by one writer thread. All calls here are non-blocking for the caller:
+ * they copy their input and queue it for the store thread. Replies to
+ * queries are delivered on the loop named in the call.
+ * Backends: sqlite/ (default, WAL, synchronous=FULL). */
+#ifndef VG_STORE_STORE_H
+#define VG_STORE_STORE_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct vg_loop;
+struct store;
+
+/* Snapshot of a call, as the call layer knows it. Strings are borrowed by
+ * the store_* functions (they copy). JSON fields are complete JSON texts. */
+struct store_cdr {
+	const char *id;           /* voxgate call id (UUID text), primary key */
+	const char *sip_call_id;  /* platform's call id (SIP Call-ID), may be NULL */
+	const char *platform;     /* "sip", later "asterisk", "twilio", ... */
+	const char *from_uri;
+	const char *to_uri;
+	const char *flow;         /* flow name */
+	const char *codec;        /* "PCMU", "PCMA", NULL before answer */
+	const char *remote_addr;  /* "ip:port" of the media peer */
+	int64_t started_ms;       /* wall clock, ms since epoch */
+	int64_t answered_ms;      /* 0 = not answered */
+	int64_t ended_ms;         /* 0 = still open */
+	const char *end_reason;   /* "caller_hangup", "hangup", "cancelled",
+				     "transferred", "rejected", "media_timeout",
+				     "no_ack", "shutdown", "error", "interrupted" */
+	const char *dtmf;         /* digits collected, in order */
+	const char *flow_path_json; /* JSON array of node names visited */
+	const char *prompts_json;   /* JSON array of prompt timing objects */
+	uint64_t rtp_tx;          /* RTP packets sent */
+	uint64_t rtp_rx;          /* RTP packets received */
+};
+
+/* Open (create, migrate) the database at path and start the writer thread.
+ * Calls left open by a crash (ended_ms = 0) are closed as "interrupted" before
+ * this returns; *interruptedp (may be NULL) gets how many. Blocking: call at
+ * start-up, not from a loop. */
+int store_open(struct store **sp, const char *path, unsigned *interruptedp);
+
+/* Flush queued writes, stop the thread, close the database. NULL is a no-op. */
+void store_close(struct store *s);
+
+/* Queue an insert (call started) / a full update (answered, ended). Returns 0
+ * or -EAGAIN (queue full: counted, logged), -ENOMEM. Writes are committed
+ * with synchronous=FULL in the order queued. */
+int store_call_begin(struct store *s, const struct store_cdr *cdr);
+int store_call_update(struct store *s, const struct store_cdr *cdr);
+
+/* Block until every write queued before this call is committed (tests,
+ * shutdown). Not for loops. */
+int store_sync(struct store *s);
+
+/* Query for the REST API. The reply is JSON text (malloc'd; the callback takes
+ * ownership), or NULL with err: -ENOENT (no such call), -EINVAL, -EIO.
+ * cb runs on loop (posted) exactly once if this returns 0. */
+typedef void(store_json_fn)(int err, char *json, size_t len, void *arg);
+struct store_call_query {
+	int limit;               /* 1..1000, default 100 */
+	int64_t before_ms;       /* started before this (0 = now), for paging */
+	const char *end_reason;  /* filter, NULL = any */
+};
+int store_calls_list(struct store *s, const struct store_call_query *q,
+		     struct vg_loop *loop, store_json_fn *cb, void *arg);
+int store_call_get(struct store *s, const char *id, struct vg_loop *loop,
+		   store_json_fn *cb, void *arg);
+#endif
