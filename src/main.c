@@ -1,5 +1,730 @@
-/* voxgate entry point (being written). */
-int main(void)
+/* voxgate: argv, configuration, wiring of loops, store, flows, TTS and the
+ * SIP endpoint, signals and shutdown. No business logic lives here. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <re.h>
+
+#include "call/call.h"
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/wpool.h"
+#include "engines/tts/tts.h"
+#include "flow/flow.h"
+#include "http/api.h"
+#include "metrics/metrics.h"
+#include "store/store.h"
+#include "telephony/sip/sipep.h"
+
+struct daemon {
+	struct vg_config cfg;
+	const char *cfg_path;
+	struct vg_loop *media;
+	struct vg_loop *web;
+	struct wpool *pool;
+	struct store *store;
+	struct tts *tts;
+	struct flow_set *flows;
+	struct sipep *ep;
+	struct api *api;
+	int sigfd;
+	bool draining;
+	uint64_t drain_start_ms;
+	struct tmr drain_tmr;
+	uint64_t start_ms;
+	_Atomic unsigned active_calls;
+	_Atomic int draining_flag;
+	struct metric_counter *m_started;
+	struct metric_histogram *m_lag_media, *m_lag_web;
+};
+
+static const char *voice_name(enum config_voice v)
 {
+	return v == CONFIG_VOICE_SLT ? "slt" : "kal";
+}
+
+/* ---------- calls ---------- */
+
+static void fill_cdr(struct store_cdr *r, struct call *c)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = call_id(c);
+	r->sip_call_id = call_platform_id(c);
+	r->platform = "sip";
+	r->from_uri = call_from(c);
+	r->to_uri = call_to(c);
+	r->flow = call_flow_name(c);
+	r->codec = call_codec(c);
+	r->remote_addr = call_remote_addr(c);
+	r->started_ms = call_started_wall_ms(c);
+	r->answered_ms = call_answered_wall_ms(c);
+	r->ended_ms = call_ended_wall_ms(c);
+	r->end_reason = call_end_reason(c);
+	r->dtmf = call_dtmf(c);
+	r->flow_path_json = call_flow_path_json(c);
+	r->prompts_json = call_prompts_json(c);
+	r->rtp_tx = call_rtp_sent(c);
+	r->rtp_rx = call_rtp_received(c);
+}
+
+static const char *route_flow(struct daemon *d, const char *number)
+{
+	const struct config_route *rt = config_route_find(&d->cfg, number);
+	return rt ? rt->flow : d->cfg.flows.default_flow;
+}
+
+static int on_call_new(struct call *c, void *arg)
+{
+	struct daemon *d = arg;
+	const char *fname = route_flow(d, call_to(c));
+	struct flow *f = flow_set_find(d->flows, fname);
+	if (!f) {
+		LOGE(call_id(c), "flow_missing", "flow=%s", log_esc(fname));
+		return -ENOENT;
+	}
+	call_set_flow_name(c, flow_name(f));
+	struct flow_env env = {
+		.tts = d->tts,
+		.loop = d->media,
+		.agent_uri = d->cfg.sip.agent_uri,
+		.default_voice = voice_name(d->cfg.tts.voice),
+	};
+	struct flow_session *fs = NULL;
+	int err = flow_session_create(&fs, f, call_channel(c), &env);
+	if (err) {
+		LOGE(call_id(c), "flow_session_failed", "err=%d", err);
+		return err;
+	}
+	call_set_user(c, fs);
+	d->active_calls++;
+	metric_counter_add(d->m_started, 1);
+
+	struct store_cdr r;
+	fill_cdr(&r, c);
+	if (store_call_begin(d->store, &r))
+		LOGW(call_id(c), "cdr_begin_failed", NULL);
 	return 0;
+}
+
+static void on_call_state(struct call *c, int old, void *arg)
+{
+	struct daemon *d = arg;
+	enum call_state st = call_state(c);
+	if (st == CALL_ANSWERING && old == CALL_RINGING) {
+		LOGI(call_id(c), "call_answered", "codec=%s flow=%s",
+		     call_codec(c), log_esc(call_flow_name(c)));
+		struct store_cdr r;
+		fill_cdr(&r, c);
+		(void)store_call_update(d->store, &r);
+		struct flow_session *fs = call_user(c);
+		if (fs && flow_session_start(fs))
+			channel_hangup(call_channel(c), "flow_error");
+	}
+}
+
+static void on_call_gone(struct call *c, void *arg)
+{
+	struct daemon *d = arg;
+	struct flow_session *fs = call_user(c);
+	call_set_user(c, NULL);
+	flow_session_destroy(fs);
+	if (d->active_calls)
+		d->active_calls--;
+
+	const char *reason = call_end_reason(c) ? call_end_reason(c) : "error";
+	char labels[96];
+	snprintf(labels, sizeof(labels), "reason=\"%s\"", reason);
+	metric_counter_add(metrics_counter("voxgate_calls_total", labels,
+					   "Calls ended, by end reason"),
+			   1);
+	struct store_cdr r;
+	fill_cdr(&r, c);
+	if (store_call_update(d->store, &r))
+		LOGW(call_id(c), "cdr_update_failed", NULL);
+	int64_t dur = r.ended_ms && r.answered_ms ? r.ended_ms - r.answered_ms
+						  : 0;
+	LOGI(call_id(c), "call_end",
+	     "reason=%s duration_ms=%lld dtmf=%s rtp_tx=%llu rtp_rx=%llu "
+	     "path=%s",
+	     reason, (long long)dur, log_esc(r.dtmf),
+	     (unsigned long long)r.rtp_tx, (unsigned long long)r.rtp_rx,
+	     log_esc(r.flow_path_json));
+}
+
+/* ---------- flows ---------- */
+
+static int check_routes(const struct vg_config *cfg,
+			const struct flow_set *set, FILE *out)
+{
+	int bad = 0;
+	const char *src = cfg->source[0] ? cfg->source : "<defaults>";
+	if (!flow_set_find(set, cfg->flows.default_flow)) {
+		fprintf(out, "%s:%u:%u: unknown flow '%s' (flows.default)\n",
+			src, cfg->flows.default_pos.line,
+			cfg->flows.default_pos.col, cfg->flows.default_flow);
+		bad++;
+	}
+	for (size_t i = 0; i < cfg->flows.nroutes; i++) {
+		const struct config_route *rt = &cfg->flows.routes[i];
+		if (!flow_set_find(set, rt->flow)) {
+			fprintf(out, "%s:%u:%u: unknown flow '%s'\n", src,
+				rt->flow_pos.line, rt->flow_pos.col, rt->flow);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+static int load_flows(const struct vg_config *cfg, struct flow_set **setp)
+{
+	struct flow_errors errs;
+	memset(&errs, 0, sizeof(errs));
+	struct flow_set *set = NULL;
+	int err = flow_set_load(&set, cfg->flows.dir[0] ? cfg->flows.dir : NULL,
+				&errs);
+	if (err) {
+		flow_errors_print(&errs, stderr);
+		return err;
+	}
+	if (check_routes(cfg, set, stderr)) {
+		flow_set_destroy(set);
+		return -EINVAL;
+	}
+	*setp = set;
+	return 0;
+}
+
+struct presynth_ctx {
+	struct tts *tts;
+	unsigned n, failed;
+};
+
+static void presynth_one(const char *voice, const char *text, void *arg)
+{
+	struct presynth_ctx *p = arg;
+	if (tts_presynth(p->tts, voice, text))
+		p->failed++;
+	else
+		p->n++;
+}
+
+static void presynth_flows(struct daemon *d, struct flow_set *set)
+{
+	struct presynth_ctx p = {.tts = d->tts};
+	uint64_t t0 = clock_mono_us();
+	flow_set_foreach_prompt(set, voice_name(d->cfg.tts.voice),
+				presynth_one, &p);
+	LOGI(NULL, "tts_presynth", "prompts=%u failed=%u ms=%llu", p.n,
+	     p.failed, (unsigned long long)(clock_mono_us() - t0) / 1000);
+}
+
+static void reload_flows(struct daemon *d)
+{
+	struct flow_set *set = NULL;
+	if (load_flows(&d->cfg, &set)) {
+		LOGE(NULL, "flows_reload_failed",
+		     "kept=old detail=\"see stderr\"");
+		return;
+	}
+	/* Blocking synthesis on the media loop would stall RTP; prompts of
+	 * the new set are synthesized on demand by the worker pool and
+	 * cached. */
+	flow_set_destroy(d->flows);
+	d->flows = set;
+	LOGI(NULL, "flows_reloaded", NULL);
+}
+
+/* ---------- signals and shutdown ---------- */
+
+static void drain_check(void *arg)
+{
+	struct daemon *d = arg;
+	unsigned active = sipep_active_calls(d->ep);
+	uint64_t waited = clock_mono_ms() - d->drain_start_ms;
+	if (active == 0) {
+		LOGI(NULL, "drained", "waited_ms=%llu",
+		     (unsigned long long)waited);
+		loop_cancel(d->media);
+		return;
+	}
+	if (waited >= d->cfg.shutdown.drain_timeout_ms) {
+		static bool hung_up;
+		if (!hung_up) {
+			hung_up = true;
+			LOGI(NULL, "drain_timeout", "hanging_up=%u", active);
+			sipep_hangup_all(d->ep, "shutdown");
+		} else if (waited >= d->cfg.shutdown.drain_timeout_ms + 3000) {
+			loop_cancel(d->media);
+			return;
+		}
+	}
+	tmr_start(&d->drain_tmr, 50, drain_check, d);
+}
+
+static void start_drain(struct daemon *d, int sig)
+{
+	if (d->draining) {
+		LOGI(NULL, "shutdown_forced", "signal=%d", sig);
+		d->cfg.shutdown.drain_timeout_ms = 0;
+		return;
+	}
+	d->draining = true;
+	d->draining_flag = 1;
+	d->drain_start_ms = clock_mono_ms();
+	sipep_drain(d->ep);
+	LOGI(NULL, "draining", "signal=%d active=%u timeout_ms=%u", sig,
+	     sipep_active_calls(d->ep), d->cfg.shutdown.drain_timeout_ms);
+	tmr_start(&d->drain_tmr, 0, drain_check, d);
+}
+
+static void on_signal_fd(int flags, void *arg)
+{
+	struct daemon *d = arg;
+	struct signalfd_siginfo si;
+	(void)flags;
+	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			reload_flows(d);
+		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			start_drain(d, (int)si.ssi_signo);
+	}
+}
+
+static int setup_signals(struct daemon *d, sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, set, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return d->sigfd < 0 ? -errno : 0;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	rlim_t want = 65536;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+		want = rl.rlim_max;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			LOGW(NULL, "rlimit_nofile", "err=%d", errno);
+	}
+}
+
+/* ---------- web loop ---------- */
+
+static void api_status(struct api_status *st, void *arg)
+{
+	struct daemon *d = arg;
+	st->draining = d->draining_flag != 0;
+	st->active_calls = d->active_calls;
+	st->max_calls = d->cfg.limits.max_calls;
+	st->uptime_s = (clock_mono_ms() - d->start_ms) / 1000;
+}
+
+struct web_start {
+	struct daemon *d;
+	int err;
+	pthread_mutex_t mtx;
+	pthread_cond_t cond;
+	bool done;
+};
+
+static void web_start(void *arg)
+{
+	struct web_start *ws = arg;
+	struct daemon *d = ws->d;
+	char listen[96];
+	const struct config_addr *a = &d->cfg.http.listen;
+	if (strchr(a->host, ':'))
+		snprintf(listen, sizeof(listen), "[%s]:%u", a->host, a->port);
+	else
+		snprintf(listen, sizeof(listen), "%s:%u", a->host, a->port);
+	int err = api_create(&d->api, listen, d->store, api_status, d);
+	pthread_mutex_lock(&ws->mtx);
+	ws->err = err;
+	ws->done = true;
+	pthread_cond_signal(&ws->cond);
+	pthread_mutex_unlock(&ws->mtx);
+}
+
+static void web_stop(void *arg)
+{
+	struct web_start *ws = arg;
+	api_destroy(ws->d->api);
+	ws->d->api = NULL;
+	pthread_mutex_lock(&ws->mtx);
+	ws->done = true;
+	pthread_cond_signal(&ws->cond);
+	pthread_mutex_unlock(&ws->mtx);
+}
+
+static int run_on_web(struct daemon *d, loop_fn *fn)
+{
+	struct web_start ws = {.d = d};
+	pthread_mutex_init(&ws.mtx, NULL);
+	pthread_cond_init(&ws.cond, NULL);
+	int err = loop_post(d->web, fn, &ws);
+	if (!err) {
+		pthread_mutex_lock(&ws.mtx);
+		while (!ws.done)
+			pthread_cond_wait(&ws.cond, &ws.mtx);
+		pthread_mutex_unlock(&ws.mtx);
+		err = ws.err;
+	}
+	pthread_mutex_destroy(&ws.mtx);
+	pthread_cond_destroy(&ws.cond);
+	return err;
+}
+
+static void on_lag(const char *name, uint64_t lag_us, void *arg)
+{
+	struct daemon *d = arg;
+	metric_histogram_observe(!strcmp(name, "media") ? d->m_lag_media
+							: d->m_lag_web,
+				 (double)lag_us / 1e6);
+}
+
+static int64_t sample_queue(void *arg)
+{
+	return (int64_t)wpool_depth(arg);
+}
+
+static int64_t sample_rejected(void *arg)
+{
+	return (int64_t)wpool_rejected(arg);
+}
+
+/* ---------- serve ---------- */
+
+static void to_sipep_cfg(const struct vg_config *c, struct sipep_cfg *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (unsigned i = 0; i < c->sip.nlisten && i < 8; i++) {
+		s->listen[i].transport =
+			c->sip.listen[i].transport == CONFIG_TRANSPORT_TCP
+				? SIPEP_TCP
+				: SIPEP_UDP;
+		snprintf(s->listen[i].host, sizeof(s->listen[i].host), "%s",
+			 c->sip.listen[i].addr.host);
+		s->listen[i].port = c->sip.listen[i].addr.port;
+		s->nlisten++;
+	}
+	s->user_agent = c->sip.user_agent;
+	s->answer_delay_ms = c->sip.answer_delay_ms;
+	snprintf(s->rtp_addr, sizeof(s->rtp_addr), "%s", c->rtp.address);
+	s->rtp_port_min = c->rtp.port_min;
+	s->rtp_port_max = c->rtp.port_max;
+	for (unsigned i = 0; i < c->rtp.ncodecs && i < 2; i++)
+		s->sdp.codecs[s->sdp.ncodecs++] =
+			c->rtp.codecs[i] == CONFIG_CODEC_PCMA ? SDPNEG_PCMA
+							      : SDPNEG_PCMU;
+	s->sdp.te_pt = c->rtp.telephone_event_pt;
+	s->jitter_min_ms = c->rtp.jitter_min_ms;
+	s->jitter_max_ms = c->rtp.jitter_max_ms;
+	s->media_timeout_ms = c->rtp.media_timeout_ms;
+	s->max_calls = c->limits.max_calls;
+	s->retry_after_s = (c->shutdown.retry_after_ms + 999) / 1000;
+}
+
+static int serve(struct daemon *d)
+{
+	sigset_t sigs;
+	int err = setup_signals(d, &sigs);
+	if (err) {
+		LOGE(NULL, "signals", "err=%d", err);
+		return 1;
+	}
+	raise_nofile();
+	d->start_ms = clock_mono_ms();
+	err = libre_init();
+	if (err) {
+		LOGE(NULL, "libre_init", "err=%d", err);
+		return 1;
+	}
+	d->m_started = metrics_counter("voxgate_calls_started_total", NULL,
+				       "Calls accepted");
+	d->m_lag_media = metrics_histogram(
+		"voxgate_loop_lag_seconds", "loop=\"media\"",
+		"How late a loop's 100 ms timer fired", NULL, 0);
+	d->m_lag_web = metrics_histogram("voxgate_loop_lag_seconds",
+					 "loop=\"web\"", NULL, NULL, 0);
+
+	int rc = 1;
+	unsigned interrupted = 0;
+	err = store_open(&d->store, d->cfg.store.path, &interrupted);
+	if (err) {
+		LOGE(NULL, "store_open_failed", "path=%s err=%d",
+		     log_esc(d->cfg.store.path), err);
+		goto out;
+	}
+	LOGI(NULL, "store_open", "path=%s interrupted=%u",
+	     log_esc(d->cfg.store.path), interrupted);
+
+	err = load_flows(&d->cfg, &d->flows);
+	if (err)
+		goto out;
+
+	err = wpool_create(&d->pool, d->cfg.limits.worker_threads,
+			   d->cfg.limits.worker_queue);
+	if (err)
+		goto out;
+	metrics_gauge_fn("voxgate_worker_queue_depth", NULL,
+			 "Jobs waiting for a worker thread", sample_queue,
+			 d->pool);
+	metrics_gauge_fn("voxgate_worker_queue_rejected", NULL,
+			 "Jobs refused because the worker queue was full",
+			 sample_rejected, d->pool);
+
+	struct tts_cfg tcfg = {
+		.default_voice = voice_name(d->cfg.tts.voice),
+		.cache_max_bytes = d->cfg.tts.cache_size_bytes,
+	};
+	err = tts_create(&d->tts, d->pool, &tcfg);
+	if (err) {
+		LOGE(NULL, "tts_create_failed", "err=%d", err);
+		goto out;
+	}
+	presynth_flows(d, d->flows);
+
+	err = loop_attach(&d->media, "media");
+	if (!err)
+		err = loop_create(&d->web, "web");
+	if (err)
+		goto out;
+	loop_set_lag_fn(d->media, on_lag, d);
+	loop_set_lag_fn(d->web, on_lag, d);
+	err = loop_start(d->web);
+	if (!err)
+		err = run_on_web(d, web_start);
+	if (err) {
+		LOGE(NULL, "http_listen_failed", "err=%d", err);
+		goto out;
+	}
+
+	struct sipep_cfg scfg;
+	to_sipep_cfg(&d->cfg, &scfg);
+	struct sipep_handlers h = {
+		.call_new = on_call_new,
+		.call_state = on_call_state,
+		.call_gone = on_call_gone,
+	};
+	err = sipep_create(&d->ep, &scfg, &h, d);
+	if (err) {
+		LOGE(NULL, "sip_start_failed", "err=%d", err);
+		goto out;
+	}
+	err = fd_listen(d->sigfd, FD_READ, on_signal_fd, d);
+	if (err)
+		goto out;
+	tmr_init(&d->drain_tmr);
+
+	LOGI(NULL, "ready",
+	     "version=%s sip=%s:%u http=%s:%u flows_default=%s max_calls=%u",
+	     VOXGATE_VERSION, d->cfg.sip.listen[0].addr.host,
+	     d->cfg.sip.listen[0].addr.port, d->cfg.http.listen.host,
+	     d->cfg.http.listen.port, d->cfg.flows.default_flow,
+	     d->cfg.limits.max_calls);
+	loop_run(d->media);
+	rc = 0;
+
+out:
+	if (d->sigfd >= 0)
+		fd_close(d->sigfd);
+	tmr_cancel(&d->drain_tmr);
+	sipep_destroy(d->ep);
+	d->ep = NULL;
+	if (d->web) {
+		if (d->api)
+			run_on_web(d, web_stop);
+		loop_destroy(d->web);
+	}
+	wpool_destroy(d->pool);
+	tts_destroy(d->tts);
+	flow_set_destroy(d->flows);
+	store_close(d->store);
+	loop_destroy(d->media);
+	config_free(&d->cfg);
+	libre_close();
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	LOGI(NULL, "exit", "rc=%d", rc);
+	return rc;
+}
+
+/* ---------- CLI ---------- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: voxgate serve [-c voxgate.yaml] [--log-format kv|json] "
+		"[--log-level L]\n"
+		"       voxgate check-config -c voxgate.yaml\n"
+		"       voxgate flow check FILE...\n"
+		"       voxgate --version | --help\n"
+		"\n"
+		"serve         answer calls (SIP on 127.0.0.1:5060 UDP+TCP, "
+		"HTTP on 127.0.0.1:8080 by default)\n"
+		"check-config  validate a config and its flows; print the "
+		"effective config\n"
+		"flow check    validate flow files (file:line:col errors)\n"
+		"\n"
+		"Signals: SIGTERM/SIGINT drain (503 to new calls, hang up after "
+		"shutdown.drain_timeout); SIGHUP reloads flows.\n");
+}
+
+static int load_config(struct daemon *d, const char *path)
+{
+	struct config_errors errs;
+	memset(&errs, 0, sizeof(errs));
+	int err;
+	if (path)
+		err = config_load_file(path, &d->cfg, &errs);
+	else
+		err = config_load_buf("<defaults>", "", 0, &d->cfg, &errs);
+	if (err) {
+		config_errors_print(&errs, stderr);
+		return err;
+	}
+	return 0;
+}
+
+static int cmd_flow_check(int argc, char **argv)
+{
+	int bad = 0;
+	for (int i = 0; i < argc; i++) {
+		struct flow_errors errs;
+		memset(&errs, 0, sizeof(errs));
+		struct flow *f = NULL;
+		if (flow_load_file(argv[i], &f, &errs)) {
+			flow_errors_print(&errs, stderr);
+			bad++;
+		} else {
+			printf("%s: ok (flow '%s')\n", argv[i], flow_name(f));
+			flow_deref(f);
+		}
+	}
+	return bad ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d;
+	memset(&d, 0, sizeof(d));
+	d.sigfd = -1;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		printf("voxgate %s\n", VOXGATE_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") ||
+	    !strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "flow")) {
+		if (argc < 4 || strcmp(argv[2], "check")) {
+			usage(stderr);
+			return 2;
+		}
+		return cmd_flow_check(argc - 3, argv + 3);
+	}
+	if (strcmp(cmd, "serve") && strcmp(cmd, "check-config")) {
+		fprintf(stderr, "voxgate: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"log-format", required_argument, NULL, 'F'},
+		{"log-level", required_argument, NULL, 'L'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = NULL, *logfmt = NULL, *loglvl = NULL;
+	int o;
+	optind = 2;
+	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'F':
+			logfmt = optarg;
+			break;
+		case 'L':
+			loglvl = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "voxgate: unexpected argument '%s'\n",
+			argv[optind]);
+		return 2;
+	}
+
+	if (!strcmp(cmd, "check-config")) {
+		if (!path) {
+			fprintf(stderr, "voxgate check-config: -c FILE is "
+					"required\n");
+			return 2;
+		}
+		if (load_config(&d, path))
+			return 1;
+		struct flow_set *set = NULL;
+		int err = load_flows(&d.cfg, &set);
+		if (err) {
+			config_free(&d.cfg);
+			return 1;
+		}
+		flow_set_destroy(set);
+		config_print(&d.cfg, stdout);
+		fprintf(stderr, "%s: ok\n", path);
+		config_free(&d.cfg);
+		return 0;
+	}
+
+	if (load_config(&d, path))
+		return 1;
+	enum log_level lvl = d.cfg.log.level;
+	enum log_format fmt = d.cfg.log.format;
+	if (logfmt && log_format_parse(logfmt, &fmt)) {
+		fprintf(stderr, "voxgate: --log-format must be kv or json\n");
+		return 2;
+	}
+	if (loglvl && log_level_parse(loglvl, &lvl)) {
+		fprintf(stderr, "voxgate: --log-level must be debug, info, "
+				"warn or error\n");
+		return 2;
+	}
+	log_setup(lvl, fmt, 2);
+	return serve(&d);
 }

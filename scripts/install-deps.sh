@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs every Debian package voxgate's build, tests and demo need.
+# Idempotent and fast when everything is present. As root it installs;
+# otherwise it prints the exact apt-get line and exits non-zero.
+set -euo pipefail
+
+PKGS=(
+	# build
+	build-essential cmake ninja-build pkg-config gcc clang-14 libclang-rt-14-dev
+	libre-dev librem-dev libssl-dev libcurl4-openssl-dev libcjson-dev
+	libyaml-dev libcyaml-dev libsqlite3-dev libpq-dev libspandsp-dev
+	libspeexdsp-dev libpocketsphinx-dev pocketsphinx-en-us flite1-dev
+	libcmocka-dev
+	# tests and demo: real SIP peers, audio tools, clients
+	sip-tester baresip-core sipsak sox espeak-ng sqlite3 curl jq procps
+	iproute2 tcpdump
+	# lint
+	clang-format clang-tidy cppcheck
+)
+
+missing=()
+status=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${PKGS[@]}" 2>/dev/null || true)
+for p in "${PKGS[@]}"; do
+	if ! grep -qE "^${p} ii" <<<"$status"; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+
+line="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages; run as root:" >&2
+	echo "  apt-get update && $line" >&2
+	exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

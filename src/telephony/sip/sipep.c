@@ -1,0 +1,797 @@
+/* SIP endpoint (see sipep.h). libre does the SIP transactions and dialogs;
+ * this file maps them onto the call state machine, negotiates media, and
+ * runs the media clock that paces every call's RTP on one absolute 20 ms
+ * schedule (a timer per call would cost O(calls) per insert in libre's
+ * timer list, and drift). Calls are only freed from the media clock, never
+ * inside a libre callback. */
+#include "telephony/sip/sipep.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <re.h>
+
+#include "audio/clip.h"
+#include "audio/g711.h"
+#include "audio/jitter.h"
+#include "audio/rfc4733.h"
+#include "audio/rtpout.h"
+#include "call/call.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "metrics/metrics.h"
+
+enum { TICK_US = 20000, TRANSFER_TIMEOUT_MS = 15000, MAX_CATCHUP = 3 };
+
+struct sipcall {
+	struct le le;
+	struct sipep *ep;
+	struct call *call;
+	struct sipsess *sess;
+	struct sdp_session *sdp;
+	struct sdp_media *sdpm;
+	struct rtp_sock *rtp;
+	struct sdpneg_result neg;
+	bool negotiated;
+	bool offer_pending; /* INVITE without SDP: our offer is in the 200 */
+	struct jitter_buf *jb;
+	struct rfc4733_rx dtmf_rx;
+	struct rtpout out;
+	bool talking;  /* last frame sent was prompt audio */
+	bool answered; /* 200 OK sent: media clock runs */
+	bool dead;     /* release on the next clock tick */
+	bool gone;     /* call_gone raised */
+	struct tmr answer_tmr;
+	struct sipsub *refer;
+	struct tmr refer_tmr;
+	bool refer_done;
+	uint64_t rtp_rx, rtp_tx;
+	char callid[128];
+};
+
+struct sipep {
+	struct sipep_cfg cfg;
+	struct sipep_handlers h;
+	void *arg;
+	struct sip *sip;
+	struct sipsess_sock *sock;
+	struct sipevent_sock *evsock;
+	struct sip_lsnr *lsnr;
+	struct list calls;
+	unsigned active;
+	bool draining;
+	struct tmr tick_tmr;
+	struct pacer pacer;
+	struct mbuf *txmb;
+	struct sa rtp_laddr;
+	char user_agent[96];
+	/* metrics */
+	struct metric_counter *m_rtp_tx, *m_rtp_rx, *m_rtp_bad;
+	struct metric_counter *m_rejected_busy, *m_rejected_drain;
+	struct metric_counter *m_rejected_488, *m_options;
+	struct metric_gauge *m_active;
+	struct metric_histogram *m_send_jitter, *m_tick_cpu;
+	uint64_t last_tick_us;
+};
+
+static void sipcall_mark_dead(struct sipcall *sc);
+
+static uint64_t now_ms(void)
+{
+	return clock_mono_ms();
+}
+
+/* ---------- call ops (what the call asks of SIP) ---------- */
+
+static int encode_sdp(struct sipcall *sc, struct mbuf **mbp)
+{
+	return sdpneg_encode(sc->sdp, sc->offer_pending, mbp);
+}
+
+static int op_answer(void *arg)
+{
+	struct sipcall *sc = arg;
+	struct mbuf *desc = NULL;
+	int err = encode_sdp(sc, &desc);
+	if (err)
+		return err;
+	err = sipsess_answer(sc->sess, 200, "OK", desc,
+			     "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, "
+			     "REFER, NOTIFY\r\n");
+	mem_deref(desc);
+	if (err)
+		return -err;
+	sc->answered = true;
+	if (sc->negotiated) {
+		struct sa rtcp = sc->neg.raddr;
+		sa_set_port(&rtcp, sa_port(&rtcp) + 1);
+		rtcp_start(sc->rtp, "voxgate", &rtcp);
+	}
+	return 0;
+}
+
+static int op_hangup(void *arg, enum call_fsm_action act, const char *reason)
+{
+	struct sipcall *sc = arg;
+	if (act == CALL_ACT_REJECT && sc->sess) {
+		uint16_t code = 480;
+		const char *phrase = "Temporarily Unavailable";
+		if (reason && !strcmp(reason, "shutdown")) {
+			code = 503;
+			phrase = "Service Unavailable";
+		}
+		(void)sipsess_reject(sc->sess, code, phrase,
+				     "Retry-After: %u\r\n",
+				     sc->ep->cfg.retry_after_s);
+	}
+	/* Freeing an established sipsess sends BYE; libre keeps the
+	 * transaction alive on its own until it completes. */
+	sc->sess = mem_deref(sc->sess);
+	sc->refer = mem_deref(sc->refer);
+	sipcall_mark_dead(sc);
+	return 0;
+}
+
+static void refer_finish(struct sipcall *sc, int err, int status)
+{
+	if (sc->refer_done)
+		return;
+	sc->refer_done = true;
+	tmr_cancel(&sc->refer_tmr);
+	LOGI(call_id(sc->call), "transfer_result", "status=%d err=%d", status,
+	     err);
+	call_transfer_result(sc->call, err, status);
+}
+
+static void refer_notify(struct sip *sip, const struct sip_msg *msg,
+			 void *arg)
+{
+	struct sipcall *sc = arg;
+	struct pl code;
+	(void)sip_treply(NULL, sip, msg, 200, "OK");
+	/* message/sipfrag body: "SIP/2.0 200 OK" */
+	if (msg->mb && !re_regex((const char *)mbuf_buf(msg->mb),
+				 mbuf_get_left(msg->mb), "SIP/2.0 [0-9]+",
+				 &code)) {
+		uint32_t st = pl_u32(&code);
+		if (st >= 200)
+			refer_finish(sc, st < 300 ? 0 : -EPROTO, (int)st);
+	}
+}
+
+static void refer_close(int err, const struct sip_msg *msg,
+			const struct sipevent_substate *substate, void *arg)
+{
+	struct sipcall *sc = arg;
+	(void)substate;
+	sc->refer = mem_deref(sc->refer);
+	if (err)
+		refer_finish(sc, -err, 0);
+	else if (msg && msg->scode >= 300)
+		refer_finish(sc, -EPROTO, msg->scode);
+	else
+		/* Accepted and the subscription ended without a final
+		 * sipfrag: the transferee took the call. */
+		refer_finish(sc, 0, 202);
+}
+
+static void refer_timeout(void *arg)
+{
+	struct sipcall *sc = arg;
+	sc->refer = mem_deref(sc->refer);
+	refer_finish(sc, -ETIMEDOUT, 0);
+}
+
+static int op_transfer(void *arg, const char *target)
+{
+	struct sipcall *sc = arg;
+	if (!sc->sess)
+		return -ENOTCONN;
+	sc->refer_done = false;
+	int err = sipevent_drefer(&sc->refer, sc->ep->evsock,
+				  sipsess_dialog(sc->sess), "voxgate", NULL,
+				  NULL, false, refer_notify, refer_close, sc,
+				  "Refer-To: <%s>\r\n", target);
+	if (err)
+		return -err;
+	tmr_start(&sc->refer_tmr, TRANSFER_TIMEOUT_MS, refer_timeout, sc);
+	LOGI(call_id(sc->call), "transfer", "target=%s", log_esc(target));
+	return 0;
+}
+
+static const struct call_media_ops sip_media_ops = {
+	.answer = op_answer,
+	.hangup = op_hangup,
+	.transfer = op_transfer,
+};
+
+/* ---------- media ---------- */
+
+static void rtp_recv(const struct sa *src, const struct rtp_header *hdr,
+		     struct mbuf *mb, void *arg)
+{
+	struct sipcall *sc = arg;
+	struct sipep *ep = sc->ep;
+	(void)src;
+	if (sc->dead || !sc->negotiated)
+		return;
+	sc->rtp_rx++;
+	metric_counter_add(ep->m_rtp_rx, 1);
+	const uint8_t *p = mbuf_buf(mb);
+	size_t len = mbuf_get_left(mb);
+	uint64_t now = now_ms();
+
+	if (sc->neg.te_pt >= 0 && hdr->pt == sc->neg.te_pt) {
+		char digit;
+		int r = rfc4733_rx_feed(&sc->dtmf_rx, hdr->ts, hdr->m, p, len,
+					&digit);
+		if (r == 1)
+			call_dtmf_in(sc->call, digit, now);
+		else if (r < 0)
+			metric_counter_add(ep->m_rtp_bad, 1);
+		else
+			call_audio_in(sc->call, NULL, 0, now);
+		return;
+	}
+	if (hdr->pt != (uint8_t)sc->neg.codec) {
+		/* comfort noise (13) and others: alive, but no audio */
+		call_audio_in(sc->call, NULL, 0, now);
+		return;
+	}
+	if (jitter_buf_put(sc->jb, hdr->seq, hdr->ts, p, len,
+			   clock_mono_us()) < 0)
+		metric_counter_add(ep->m_rtp_bad, 1);
+	call_audio_in(sc->call, NULL, 0, now);
+}
+
+static void media_rx_frame(struct sipcall *sc, uint64_t now)
+{
+	uint8_t payload[320];
+	size_t len = 0;
+	int r = jitter_buf_get(sc->jb, payload, sizeof(payload), &len);
+	if (r != JITTER_FRAME || len == 0)
+		return;
+	int16_t pcm[320];
+	if (len > 320)
+		len = 320;
+	if (sc->neg.codec == SDPNEG_PCMA)
+		audio_alaw_decode_buf(payload, pcm, len);
+	else
+		audio_ulaw_decode_buf(payload, pcm, len);
+	call_audio_in(sc->call, pcm, len, now);
+}
+
+static void media_tx_frame(struct sipcall *sc, uint64_t now)
+{
+	struct sipep *ep = sc->ep;
+	int16_t pcm[AUDIO_FRAME_SAMPLES];
+	bool audio = call_tick(sc->call, now, pcm);
+	if (sc->dead || !sc->negotiated || !sc->neg.send)
+		return;
+
+	struct mbuf *mb = ep->txmb;
+	mb->pos = RTP_HEADER_SIZE;
+	mb->end = RTP_HEADER_SIZE;
+	uint8_t *dst = mb->buf + RTP_HEADER_SIZE;
+	if (sc->neg.codec == SDPNEG_PCMA)
+		audio_alaw_encode_buf(pcm, dst, AUDIO_FRAME_SAMPLES);
+	else
+		audio_ulaw_encode_buf(pcm, dst, AUDIO_FRAME_SAMPLES);
+	mb->end = RTP_HEADER_SIZE + AUDIO_FRAME_SAMPLES;
+
+	struct rtpout_hdr h;
+	rtpout_next(&sc->out, AUDIO_FRAME_SAMPLES, audio && !sc->talking, &h);
+	sc->talking = audio;
+	if (rtp_send(sc->rtp, &sc->neg.raddr, false, h.marker,
+		     (uint8_t)sc->neg.codec, h.ts, mb) == 0) {
+		sc->rtp_tx++;
+		metric_counter_add(ep->m_rtp_tx, 1);
+	}
+}
+
+static void release_call(struct sipcall *sc)
+{
+	struct sipep *ep = sc->ep;
+	if (call_state(sc->call) != CALL_ENDED)
+		call_signal(sc->call, CALL_EV_CLOSED, now_ms());
+	call_set_rtp_counts(sc->call, sc->rtp_tx, sc->rtp_rx);
+	if (!sc->gone) {
+		sc->gone = true;
+		if (ep->h.call_gone)
+			ep->h.call_gone(sc->call, ep->arg);
+	}
+	list_unlink(&sc->le);
+	if (ep->active)
+		ep->active--;
+	metric_gauge_set(ep->m_active, ep->active);
+	mem_deref(sc);
+}
+
+static void media_tick(void *arg)
+{
+	struct sipep *ep = arg;
+	uint64_t start = clock_mono_us();
+	unsigned due = pacer_due(&ep->pacer, start);
+	if (ep->last_tick_us) {
+		int64_t d = (int64_t)(start - ep->last_tick_us) - TICK_US;
+		if (d < 0)
+			d = -d;
+		metric_histogram_observe(ep->m_send_jitter, (double)d / 1e6);
+	}
+	ep->last_tick_us = start;
+	uint64_t now = start / 1000;
+
+	for (unsigned t = 0; t < due; t++) {
+		struct le *le = list_head(&ep->calls);
+		while (le) {
+			struct sipcall *sc = le->data;
+			le = le->next;
+			if (sc->dead) {
+				if (t == 0)
+					release_call(sc);
+				continue;
+			}
+			if (!sc->answered)
+				continue;
+			media_rx_frame(sc, now);
+			media_tx_frame(sc, now);
+		}
+	}
+	uint64_t end = clock_mono_us();
+	metric_histogram_observe(ep->m_tick_cpu, (double)(end - start) / 1e6);
+	uint64_t next = pacer_next_deadline_us(&ep->pacer);
+	uint64_t wait_ms = next > end ? (next - end + 999) / 1000 : 0;
+	tmr_start(&ep->tick_tmr, wait_ms, media_tick, ep);
+}
+
+/* ---------- SIP session handlers ---------- */
+
+static void sipcall_mark_dead(struct sipcall *sc)
+{
+	sc->dead = true;
+	tmr_cancel(&sc->answer_tmr);
+	tmr_cancel(&sc->refer_tmr);
+}
+
+static void sess_estab(const struct sip_msg *msg, void *arg)
+{
+	struct sipcall *sc = arg;
+	(void)msg;
+	call_signal(sc->call, CALL_EV_ACK, now_ms());
+}
+
+static void sess_close(int err, const struct sip_msg *msg, void *arg)
+{
+	struct sipcall *sc = arg;
+	enum call_state st = call_state(sc->call);
+	enum call_fsm_event ev;
+	if (st == CALL_RINGING)
+		ev = CALL_EV_CANCEL;
+	else if (err == ETIMEDOUT && st == CALL_ANSWERING)
+		ev = CALL_EV_ACK_TIMEOUT;
+	else if (err == ECONNRESET || (msg && !err))
+		ev = CALL_EV_REMOTE_BYE;
+	else
+		ev = CALL_EV_ERROR;
+	LOGD(call_id(sc->call), "sip_close", "err=%d event=%s", err,
+	     call_fsm_event_name(ev));
+	sc->sess = mem_deref(sc->sess);
+	sc->refer = mem_deref(sc->refer);
+	call_signal(sc->call, ev, now_ms());
+	sipcall_mark_dead(sc);
+}
+
+static int apply_sdp(struct sipcall *sc, const struct sip_msg *msg, bool offer)
+{
+	struct sdpneg_result res;
+	int err = sdpneg_apply(sc->sdp, sc->sdpm, &sc->ep->cfg.sdp,
+			       mbuf_buf(msg->mb), mbuf_get_left(msg->mb),
+			       offer, &res);
+	if (err)
+		return err;
+	bool first = !sc->negotiated;
+	sc->neg = res;
+	sc->negotiated = true;
+	if (sc->call) {
+		char ra[64];
+		re_snprintf(ra, sizeof(ra), "%J", &res.raddr);
+		call_set_media_info(sc->call, sdpneg_codec_name(res.codec), ra);
+	}
+	if (first)
+		rfc4733_rx_init(&sc->dtmf_rx);
+	return 0;
+}
+
+/* re-INVITE with an offer (hold, resume, address change). */
+static int sess_offer(struct mbuf **descp, const struct sip_msg *msg,
+		      void *arg)
+{
+	struct sipcall *sc = arg;
+	int err = apply_sdp(sc, msg, true);
+	if (err)
+		return err == -EPROTO ? EPROTO : EBADMSG;
+	LOGI(call_id(sc->call), "reinvite", "send=%d recv=%d",
+	     sc->neg.send, sc->neg.recv);
+	err = sdpneg_encode(sc->sdp, false, descp);
+	return err ? -err : 0;
+}
+
+/* ACK with the answer to the offer we put in our 200 (delayed offer). */
+static int sess_answer(const struct sip_msg *msg, void *arg)
+{
+	struct sipcall *sc = arg;
+	int err = apply_sdp(sc, msg, false);
+	sc->offer_pending = false;
+	if (err) {
+		LOGW(call_id(sc->call), "sdp_answer_rejected", "err=%d", err);
+		return -err;
+	}
+	return 0;
+}
+
+static void do_answer(void *arg)
+{
+	struct sipcall *sc = arg;
+	if (sc->dead)
+		return;
+	int err = call_answer(sc->call, now_ms());
+	if (err)
+		LOGW(call_id(sc->call), "answer_failed", "err=%d", err);
+}
+
+static void sipcall_destructor(void *arg)
+{
+	struct sipcall *sc = arg;
+	tmr_cancel(&sc->answer_tmr);
+	tmr_cancel(&sc->refer_tmr);
+	mem_deref(sc->refer);
+	mem_deref(sc->sess);
+	mem_deref(sc->rtp);
+	mem_deref(sc->sdp);
+	jitter_buf_destroy(sc->jb);
+	call_destroy(sc->call);
+}
+
+static void call_state_cb(struct call *c, enum call_state old, void *arg)
+{
+	struct sipcall *sc = arg;
+	struct sipep *ep = sc->ep;
+	if (ep->h.call_state)
+		ep->h.call_state(c, (int)old, ep->arg);
+}
+
+static void reply_plain(struct sipep *ep, const struct sip_msg *msg,
+			uint16_t code, const char *reason, const char *hdrs)
+{
+	(void)sip_treplyf(NULL, NULL, ep->sip, msg, false, code, reason,
+			  "%sContent-Length: 0\r\n\r\n", hdrs ? hdrs : "");
+}
+
+static void copy_pl(char *dst, size_t cap, const struct pl *pl)
+{
+	if (pl && pl->p)
+		pl_strcpy(pl, dst, cap);
+	else if (cap)
+		dst[0] = '\0';
+}
+
+static void sess_conn(const struct sip_msg *msg, void *arg)
+{
+	struct sipep *ep = arg;
+	char hdr[96];
+
+	if (ep->draining) {
+		metric_counter_add(ep->m_rejected_drain, 1);
+		re_snprintf(hdr, sizeof(hdr), "Retry-After: %u\r\n",
+			    ep->cfg.retry_after_s);
+		reply_plain(ep, msg, 503, "Service Unavailable", hdr);
+		return;
+	}
+	if (ep->active >= ep->cfg.max_calls) {
+		metric_counter_add(ep->m_rejected_busy, 1);
+		LOGW(NULL, "call_rejected", "reason=max_calls active=%u",
+		     ep->active);
+		re_snprintf(hdr, sizeof(hdr), "Retry-After: %u\r\n",
+			    ep->cfg.retry_after_s ? 5 : 0);
+		reply_plain(ep, msg, 503, "Service Unavailable", hdr);
+		return;
+	}
+	/* We support neither 100rel nor session timers (RFC 3262/4028):
+	 * a UAC that requires them gets 420 with what we lack. */
+	const struct sip_hdr *req = sip_msg_hdr(msg, SIP_HDR_REQUIRE);
+	if (req) {
+		char val[128];
+		copy_pl(val, sizeof(val), &req->val);
+		char uns[160];
+		re_snprintf(uns, sizeof(uns), "Unsupported: %s\r\n", val);
+		reply_plain(ep, msg, 420, "Bad Extension", uns);
+		return;
+	}
+	bool has_body = mbuf_get_left(msg->mb) > 0;
+	if (has_body &&
+	    !msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {
+		reply_plain(ep, msg, 415, "Unsupported Media Type",
+			    "Accept: application/sdp\r\n");
+		return;
+	}
+
+	struct sipcall *sc = mem_zalloc(sizeof(*sc), sipcall_destructor);
+	if (!sc) {
+		reply_plain(ep, msg, 500, "Server Internal Error", NULL);
+		return;
+	}
+	sc->ep = ep;
+	tmr_init(&sc->answer_tmr);
+	tmr_init(&sc->refer_tmr);
+	copy_pl(sc->callid, sizeof(sc->callid), &msg->callid);
+
+	char from[256], to[128];
+	copy_pl(from, sizeof(from), &msg->from.auri);
+	copy_pl(to, sizeof(to), &msg->uri.user);
+
+	struct jitter_cfg jcfg = {
+		.min_delay_frames = ep->cfg.jitter_min_ms / 20,
+		.max_delay_frames = ep->cfg.jitter_max_ms / 20,
+		.capacity = 64,
+	};
+	struct call_params cp = {
+		.platform = "sip",
+		.from = from,
+		.to = to,
+		.platform_id = sc->callid,
+		.media_timeout_ms = ep->cfg.media_timeout_ms,
+		.now_ms = now_ms(),
+	};
+	uint16_t code = 500;
+	const char *phrase = "Server Internal Error";
+	int err = jitter_buf_create(&sc->jb, &jcfg);
+	if (!err)
+		err = -rtp_listen(&sc->rtp, IPPROTO_UDP, &ep->rtp_laddr,
+				  ep->cfg.rtp_port_min, ep->cfg.rtp_port_max,
+				  true, rtp_recv, NULL, sc);
+	if (!err)
+		err = sdpneg_session(&sc->sdp, &sc->sdpm, &ep->cfg.sdp,
+				     &ep->rtp_laddr,
+				     sa_port(rtp_local(sc->rtp)));
+	if (!err && has_body) {
+		err = apply_sdp(sc, msg, true);
+		if (err == -EPROTO) {
+			code = 488;
+			phrase = "Not Acceptable Here";
+			metric_counter_add(ep->m_rejected_488, 1);
+		} else if (err == -EBADMSG) {
+			code = 400;
+			phrase = "Bad SDP";
+		}
+	} else if (!err) {
+		sc->offer_pending = true;
+	}
+	if (!err)
+		err = call_create(&sc->call, &cp, &sip_media_ops, sc);
+	if (err) {
+		LOGI(NULL, "call_rejected", "code=%u err=%d callid=%s", code,
+		     err, log_esc(sc->callid));
+		reply_plain(ep, msg, code, phrase, NULL);
+		mem_deref(sc);
+		return;
+	}
+	if (sc->negotiated) {
+		char ra[64];
+		re_snprintf(ra, sizeof(ra), "%J", &sc->neg.raddr);
+		call_set_media_info(sc->call, sdpneg_codec_name(sc->neg.codec),
+				    ra);
+	}
+	rtcp_set_srate(sc->rtp, 8000, 8000);
+	rtpout_init(&sc->out, rtp_sess_ssrc(sc->rtp), 0,
+		    (uint32_t)rand_u32());
+	struct call_observer obs = {.state_changed = call_state_cb, .arg = sc};
+	call_set_observer(sc->call, &obs);
+
+	err = sipsess_accept(&sc->sess, ep->sock, msg, 180, "Ringing",
+			     "voxgate", "application/sdp", NULL, NULL, NULL,
+			     false, sess_offer, sess_answer, sess_estab, NULL,
+			     NULL, sess_close, sc,
+			     "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, "
+			     "REFER, NOTIFY\r\n");
+	if (err) {
+		LOGW(call_id(sc->call), "sip_accept_failed", "err=%d", err);
+		reply_plain(ep, msg, 500, "Server Internal Error", NULL);
+		mem_deref(sc);
+		return;
+	}
+	list_append(&ep->calls, &sc->le, sc);
+	ep->active++;
+	metric_gauge_set(ep->m_active, ep->active);
+	LOGI(call_id(sc->call), "call_incoming",
+	     "from=%s to=%s callid=%s codec=%s te_pt=%d transport=%s",
+	     log_esc(from), log_esc(to), log_esc(sc->callid),
+	     sc->negotiated ? sdpneg_codec_name(sc->neg.codec) : "offer",
+	     sc->negotiated ? sc->neg.te_pt : -1, sip_transp_name(msg->tp));
+
+	if (ep->h.call_new && ep->h.call_new(sc->call, ep->arg)) {
+		call_signal(sc->call, CALL_EV_ERROR, now_ms());
+		return;
+	}
+	if (ep->cfg.answer_delay_ms)
+		tmr_start(&sc->answer_tmr, ep->cfg.answer_delay_ms, do_answer,
+			  sc);
+	else
+		do_answer(sc);
+}
+
+/* Requests outside a dialog that are not INVITE. */
+static bool on_sip_request(const struct sip_msg *msg, void *arg)
+{
+	struct sipep *ep = arg;
+	if (!pl_strcmp(&msg->met, "OPTIONS")) {
+		metric_counter_add(ep->m_options, 1);
+		(void)sip_treplyf(NULL, NULL, ep->sip, msg, false, 200, "OK",
+				  "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, "
+				  "REFER, NOTIFY\r\n"
+				  "Accept: application/sdp\r\n"
+				  "Content-Length: 0\r\n\r\n");
+		return true;
+	}
+	return false;
+}
+
+static void sipep_destructor(void *arg)
+{
+	struct sipep *ep = arg;
+	tmr_cancel(&ep->tick_tmr);
+	struct le *le = list_head(&ep->calls);
+	while (le) {
+		struct sipcall *sc = le->data;
+		le = le->next;
+		if (!sc->dead && sc->call)
+			channel_hangup(call_channel(sc->call), "shutdown");
+		release_call(sc);
+	}
+	mem_deref(ep->lsnr);
+	mem_deref(ep->evsock);
+	if (ep->sock)
+		sipsess_close_all(ep->sock);
+	mem_deref(ep->sock);
+	if (ep->sip)
+		sip_close(ep->sip, true);
+	mem_deref(ep->sip);
+	mem_deref(ep->txmb);
+}
+
+int sipep_create(struct sipep **epp, const struct sipep_cfg *cfg,
+		 const struct sipep_handlers *h, void *arg)
+{
+	if (!epp || !cfg || cfg->nlisten == 0 || cfg->nlisten > 8)
+		return -EINVAL;
+	struct sipep *ep = mem_zalloc(sizeof(*ep), sipep_destructor);
+	if (!ep)
+		return -ENOMEM;
+	ep->cfg = *cfg;
+	if (h)
+		ep->h = *h;
+	ep->arg = arg;
+	list_init(&ep->calls);
+	tmr_init(&ep->tick_tmr);
+	re_snprintf(ep->user_agent, sizeof(ep->user_agent), "%s",
+		    cfg->user_agent ? cfg->user_agent : "voxgate");
+	ep->cfg.user_agent = ep->user_agent;
+
+	ep->m_rtp_tx = metrics_counter("voxgate_rtp_packets_sent_total", NULL,
+				       "RTP packets sent");
+	ep->m_rtp_rx = metrics_counter("voxgate_rtp_packets_received_total",
+				       NULL, "RTP packets received");
+	ep->m_rtp_bad = metrics_counter("voxgate_rtp_packets_invalid_total",
+					NULL,
+					"RTP packets dropped as malformed");
+	ep->m_rejected_busy = metrics_counter(
+		"voxgate_sip_invites_rejected_total", "reason=\"max_calls\"",
+		"INVITEs refused before a call was created");
+	ep->m_rejected_drain = metrics_counter(
+		"voxgate_sip_invites_rejected_total", "reason=\"draining\"",
+		NULL);
+	ep->m_rejected_488 = metrics_counter(
+		"voxgate_sip_invites_rejected_total", "reason=\"no_codec\"",
+		NULL);
+	ep->m_options = metrics_counter("voxgate_sip_options_total", NULL,
+					"OPTIONS requests answered");
+	ep->m_active = metrics_gauge("voxgate_active_calls", NULL,
+				     "Calls in progress");
+	ep->m_send_jitter = metrics_histogram(
+		"voxgate_media_tick_jitter_seconds", NULL,
+		"Deviation of the 20 ms media clock from its schedule", NULL,
+		0);
+	ep->m_tick_cpu = metrics_histogram(
+		"voxgate_media_tick_seconds", NULL,
+		"Time spent in one media clock tick (all calls)", NULL, 0);
+
+	int err = sa_set_str(&ep->rtp_laddr, cfg->rtp_addr, 0);
+	if (err)
+		goto out;
+	ep->txmb = mbuf_alloc(RTP_HEADER_SIZE + 512);
+	if (!ep->txmb) {
+		err = ENOMEM;
+		goto out;
+	}
+	err = sip_alloc(&ep->sip, NULL, 256, 256, 256, ep->user_agent, NULL,
+			NULL);
+	if (err)
+		goto out;
+	for (unsigned i = 0; i < cfg->nlisten; i++) {
+		struct sa laddr;
+		err = sa_set_str(&laddr, cfg->listen[i].host,
+				 cfg->listen[i].port);
+		if (err)
+			goto out;
+		err = sip_transp_add(ep->sip,
+				     cfg->listen[i].transport == SIPEP_TCP
+					     ? SIP_TRANSP_TCP
+					     : SIP_TRANSP_UDP,
+				     &laddr);
+		if (err) {
+			LOGE(NULL, "sip_listen_failed", "addr=%s:%u err=%d",
+			     cfg->listen[i].host, cfg->listen[i].port, err);
+			goto out;
+		}
+	}
+	err = sip_listen(&ep->lsnr, ep->sip, true, on_sip_request, ep);
+	if (!err)
+		err = sipsess_listen(&ep->sock, ep->sip, 1024, sess_conn, ep);
+	if (!err)
+		err = sipevent_listen(&ep->evsock, ep->sip, 256, 256, NULL,
+				      NULL);
+	if (err)
+		goto out;
+
+	pacer_init(&ep->pacer, clock_mono_us() + TICK_US, TICK_US);
+	tmr_start(&ep->tick_tmr, 20, media_tick, ep);
+out:
+	if (err) {
+		mem_deref(ep);
+		return -err;
+	}
+	*epp = ep;
+	return 0;
+}
+
+void sipep_destroy(struct sipep *ep)
+{
+	mem_deref(ep);
+}
+
+void sipep_drain(struct sipep *ep)
+{
+	ep->draining = true;
+}
+
+bool sipep_draining(const struct sipep *ep)
+{
+	return ep->draining;
+}
+
+void sipep_hangup_all(struct sipep *ep, const char *reason)
+{
+	struct le *le = list_head(&ep->calls);
+	while (le) {
+		struct sipcall *sc = le->data;
+		le = le->next;
+		if (!sc->dead)
+			channel_hangup(call_channel(sc->call), reason);
+	}
+}
+
+unsigned sipep_active_calls(const struct sipep *ep)
+{
+	return ep->active;
+}
+
+int sipep_local_port(const struct sipep *ep, enum sipep_transport tp)
+{
+	struct sa la;
+	int err = sip_transp_laddr(ep->sip, &la,
+				   tp == SIPEP_TCP ? SIP_TRANSP_TCP
+						   : SIP_TRANSP_UDP,
+				   NULL);
+	return err ? -err : sa_port(&la);
+}
