@@ -2,6 +2,7 @@
  * SIP endpoint, signals and shutdown. No business logic lives here. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +162,24 @@ static void on_call_gone(struct call *c, void *arg)
 }
 
 /* ---------- flows ---------- */
+
+static void flow_errors_print(const struct flow_errors *e, FILE *f)
+{
+	for (size_t i = 0; i < e->count; i++)
+		fprintf(f, "%s\n", e->msg[i]);
+	if (e->dropped)
+		fprintf(f, "... and %zu more errors\n", e->dropped);
+}
+
+static void flow_set_foreach_prompt(const struct flow_set *set,
+				    const char *voice,
+				    void (*fn)(const char *, const char *,
+					       void *),
+				    void *arg)
+{
+	for (size_t i = 0; i < flow_set_count(set); i++)
+		flow_prompts_foreach(flow_set_at(set, i), voice, fn, arg);
+}
 
 static int check_routes(const struct vg_config *cfg,
 			const struct flow_set *set, FILE *out)
@@ -356,7 +375,7 @@ static void web_start(void *arg)
 		snprintf(listen, sizeof(listen), "[%s]:%u", a->host, a->port);
 	else
 		snprintf(listen, sizeof(listen), "%s:%u", a->host, a->port);
-	int err = api_create(&d->api, listen, d->store, api_status, d);
+	int err = api_create(&d->api, d->web, listen, d->store, api_status, d);
 	pthread_mutex_lock(&ws->mtx);
 	ws->err = err;
 	ws->done = true;

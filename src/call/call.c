@@ -408,10 +408,16 @@ static void set_state(struct call *c, struct call_fsm_result r)
 		LOGD(c->id, "call_state", "from=%s to=%s", call_state_name(old),
 		     call_state_name(r.state));
 		if (r.state == CALL_ENDING || r.state == CALL_ENDED) {
-			c->in_method++;
-			finish_play(c, true);
-			finish_collect(c, COLLECT_STOPPED);
-			c->in_method--;
+			/* Outstanding requests are dropped, not completed
+			 * (channel.h): the prompt is recorded as interrupted
+			 * and only the hangup event follows. */
+			if (c->play.active) {
+				record_prompt(c, true, clock_mono_us());
+				c->play.active = false;
+				c->play.clip = audio_clip_deref(c->play.clip);
+			}
+			c->collect.active = false;
+			c->evq_len = 0;
 		}
 		if (c->obs.state_changed)
 			c->obs.state_changed(c, old, c->obs.arg);

@@ -12,8 +12,11 @@ struct metric_histogram;
 
 /* Find or create a series. name: Prometheus metric name ("voxgate_calls_total");
  * labels: NULL or the inside of {...} ("reason=\"normal\""), copied. help is
- * used when the family is first seen. Returns a pointer valid until
- * metrics_reset(); NULL only on allocation failure (updates on NULL are no-ops). */
+ * used when the family is first seen. Label values are escaped on output
+ * (\\ \" and newline), so a value may hold any text. Returns a pointer valid
+ * until metrics_reset(); NULL on allocation failure, on an invalid name or
+ * label string, or when name exists with another type (updates on NULL are
+ * no-ops). */
 struct metric_counter *metrics_counter(const char *name, const char *labels,
 				       const char *help);
 struct metric_gauge *metrics_gauge(const char *name, const char *labels,
@@ -31,11 +34,16 @@ void metric_gauge_add(struct metric_gauge *g, int64_t delta);
 int64_t metric_gauge_get(const struct metric_gauge *g);
 void metric_histogram_observe(struct metric_histogram *h, double v);
 uint64_t metric_histogram_count(const struct metric_histogram *h);
-/* Estimated quantile (0..1) from the buckets (upper bound of the bucket). */
+/* Estimated quantile (0..1) from the buckets (upper bound of the bucket;
+ * the last finite bound when it falls in +Inf). NaN when empty or q is out
+ * of range. */
 double metric_histogram_quantile(const struct metric_histogram *h, double q);
 
 /* Gauges computed on render (e.g. worker queue depth). fn runs on the
- * rendering thread and must be thread-safe. */
+ * rendering thread, under the registry lock: it must be thread-safe and must
+ * not register metrics. Registering the same name and labels again replaces
+ * fn/arg. Returns 0, -EINVAL, -EEXIST (a stored gauge has these labels),
+ * -ENOMEM. */
 typedef int64_t(metrics_sample_fn)(void *arg);
 int metrics_gauge_fn(const char *name, const char *labels, const char *help,
 		     metrics_sample_fn *fn, void *arg);

@@ -5,6 +5,7 @@
  * Backends: sqlite/ (default, WAL, synchronous=FULL). */
 #ifndef VG_STORE_STORE_H
 #define VG_STORE_STORE_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,27 +42,69 @@ struct store_cdr {
  * start-up, not from a loop. */
 int store_open(struct store **sp, const char *path, unsigned *interruptedp);
 
+/* Tuning for store_open_opts(); zero fields take the defaults. */
+struct store_opts {
+	unsigned queue_max;       /* ops waiting for the writer; 10000 */
+	unsigned batch_max;       /* ops taken per transaction; 256 */
+	unsigned busy_timeout_ms; /* wait for another process' lock; 5000 */
+};
+
+/* store_open() with explicit tuning (opts may be NULL). */
+int store_open_opts(struct store **sp, const char *path,
+		    const struct store_opts *opts, unsigned *interruptedp);
+
 /* Flush queued writes, stop the thread, close the database. NULL is a no-op. */
 void store_close(struct store *s);
 
-/* Queue an insert (call started) / a full update (answered, ended). Returns 0
- * or -EAGAIN (queue full: counted, logged), -ENOMEM. Writes are committed
- * with synchronous=FULL in the order queued. */
+/* Queue an insert (call started) / a full update (answered, ended; inserts
+ * the row if the begin was lost). Returns 0 or -EAGAIN (queue full: counted
+ * in voxgate_store_queue_rejected_total, logged), -EINVAL (no id, or id over
+ * 128 bytes), -ESHUTDOWN (closing), -ENOMEM. Writes are committed with
+ * synchronous=FULL in the order queued, several per transaction when they
+ * queue up. Text is stored as valid UTF-8 (bad bytes become '?') and cut at
+ * a per-field cap; a JSON field over 64 KiB is stored as null. */
 int store_call_begin(struct store *s, const struct store_cdr *cdr);
 int store_call_update(struct store *s, const struct store_cdr *cdr);
 
 /* Block until every write queued before this call is committed (tests,
- * shutdown). Not for loops. */
+ * shutdown). Not for loops. Never refused for a full queue. Returns 0, or
+ * -EIO when one of those writes failed, -ESHUTDOWN, -ENOMEM. */
 int store_sync(struct store *s);
+
+/* What the store thread sees of its database (checks, tests, diagnostics). */
+struct store_info {
+	char journal_mode[16];   /* "wal" */
+	int synchronous;         /* PRAGMA synchronous: 2 = FULL */
+	unsigned schema_version; /* highest applied migration */
+	int integrity_ok;        /* 1 "ok", 0 not, -1 not checked */
+	uint64_t calls;          /* rows in calls */
+};
+
+/* Ask the store thread for *info, after every write queued before it. With
+ * integrity, also runs PRAGMA integrity_check (reads the whole file: slow on
+ * a big database). Blocking like store_sync(); not for loops. Returns 0,
+ * -EIO, -ESHUTDOWN, -ENOMEM; *info is set only on success. */
+int store_info_get(struct store *s, bool integrity, struct store_info *info);
 
 /* Query for the REST API. The reply is JSON text (malloc'd; the callback takes
  * ownership), or NULL with err: -ENOENT (no such call), -EINVAL, -EIO.
- * cb runs on loop (posted) exactly once if this returns 0. */
+ * cb runs on loop (posted) exactly once if this returns 0 (the one exception:
+ * the loop's queue refuses the post for a second, then it is logged and
+ * dropped). Returns 0, -EINVAL, -EAGAIN (queue full), -ESHUTDOWN, -ENOMEM.
+ *
+ * List reply: {"calls":[...],"next_before_ms":N|null,"next_before_id":S|null},
+ * newest first; each call has every field but flow_path and prompts. Pass
+ * both next_* values back to get the next page (keyset paging, so calls
+ * sharing a start millisecond are neither skipped nor repeated).
+ * Get reply: every field, flow_path and prompts as embedded JSON, plus
+ * duration_ms (ended - answered, or - started) and answer_delay_ms (null when
+ * not applicable). */
 typedef void(store_json_fn)(int err, char *json, size_t len, void *arg);
 struct store_call_query {
-	int limit;               /* 1..1000, default 100 */
-	int64_t before_ms;       /* started before this (0 = now), for paging */
-	const char *end_reason;  /* filter, NULL = any */
+	int limit;              /* 1..1000, 0 = default 100 */
+	int64_t before_ms;      /* started before this (0 = no bound) */
+	const char *before_id;  /* with before_ms: next_before_id, or NULL */
+	const char *end_reason; /* filter, NULL = any */
 };
 int store_calls_list(struct store *s, const struct store_call_query *q,
 		     struct vg_loop *loop, store_json_fn *cb, void *arg);

@@ -305,11 +305,20 @@ static void caller_bye_before_ack_is_caller_hangup(void **s)
 	struct rec r = {0};
 	struct call *c = mk(&f, &r, 0);
 	call_answer(c, 1000);
+	struct audio_clip *k = tone(8000);
+	struct channel_prompt p = {.name = "greeting", .clip = k};
+	assert_int_equal(channel_play(call_channel(c), &p), 0);
+	struct channel_collect co = {.max_digits = 1, .first_timeout_ms = 10};
+	assert_int_equal(channel_collect(call_channel(c), &co), 0);
 	call_signal(c, CALL_EV_REMOTE_BYE, 1010);
 	assert_int_equal(call_state(c), CALL_ENDED);
 	assert_string_equal(call_end_reason(c), "caller_hangup");
 	assert_int_equal(f.byes, 0);
+	/* outstanding requests are dropped: only the hangup is raised */
+	assert_int_equal(r.n, 1);
 	assert_int_equal(count(&r, CHANNEL_EV_HANGUP), 1);
+	assert_non_null(strstr(call_prompts_json(c), "\"interrupted\":true"));
+	audio_clip_deref(k);
 	call_destroy(c);
 }
 

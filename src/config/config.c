@@ -1,0 +1,1481 @@
+/* voxgate.yaml: a table-driven schema walked over a ydoc tree. Every error
+ * is collected (not only the first) so one check-config run shows them
+ * all; the result is published to the caller only when there are none. */
+#include "config/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/ydoc.h"
+
+#ifndef VOXGATE_VERSION
+#define VOXGATE_VERSION "0"
+#endif
+
+#define MS_PER_S 1000u
+#define MS_PER_MIN (60u * MS_PER_S)
+#define MS_PER_H (60u * MS_PER_MIN)
+#define KB 1024ull
+#define MB (1024ull * KB)
+#define GB (1024ull * MB)
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+_Static_assert(sizeof(enum log_level) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum config_voice) == sizeof(int), "enum size");
+
+enum kind {
+	K_UINT,   /* integer into a u8/u16/u32 field (width = size) */
+	K_MS,     /* duration into a u32 field, milliseconds */
+	K_BYTES,  /* size into a u64 field */
+	K_STR,    /* string into char[size], checked by check() */
+	K_ENUM,   /* one of names[] into an int-sized enum field */
+	K_IP,     /* bare IP address into char[CONFIG_HOST_LEN] */
+	K_ADDR,   /* ip:port into struct config_addr */
+	K_LISTEN, /* sip.listen list */
+	K_CODECS, /* rtp.codecs list */
+	K_ROUTES, /* flows.routes list */
+};
+
+/* Settings checked against each other once every key is read. */
+enum track { TR_NONE, TR_PORT_MIN, TR_PORT_MAX, TR_JIT_MIN, TR_JIT_MAX, TR_N };
+
+struct setting {
+	const char *key;
+	enum kind kind;
+	size_t off;
+	size_t size;
+	uint64_t min;
+	uint64_t max;
+	bool even;
+	enum track track;
+	bool (*check)(const char *s, size_t len);
+	const char *what; /* K_STR: "must be <what>" */
+	const char *const *names;
+	size_t nnames;
+};
+
+struct section {
+	const char *key;
+	const struct setting *settings;
+	size_t n;
+};
+
+struct ctx {
+	const char *name;
+	struct vg_config *cfg;
+	struct config_errors *errs;
+	unsigned nerr;
+	bool oom;
+	const struct ydoc_node *tracked[TR_N]; /* set only when valid */
+};
+
+/* ---- string checks ---- */
+
+static bool check_printable(const char *s, size_t len)
+{
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return false;
+	}
+	return true;
+}
+
+/* SIP URIs go into headers verbatim: no spaces or control bytes. */
+static bool check_sip_uri(const char *s, size_t len)
+{
+	if (!len)
+		return true;
+	if (strncmp(s, "sip:", 4) && strncmp(s, "sips:", 5))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] <= 0x20 || s[i] > 0x7e)
+			return false;
+	}
+	return len > (s[3] == ':' ? 4u : 5u);
+}
+
+static bool check_path_chars(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static bool check_path(const char *s, size_t len)
+{
+	return len && check_path_chars(s, len);
+}
+
+static bool check_path_or_empty(const char *s, size_t len)
+{
+	return check_path_chars(s, len);
+}
+
+/* Flow names show up in logs, CDRs and metric labels: keep them plain. */
+static bool check_flow_name(const char *s, size_t len)
+{
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool check_route_number(const char *s, size_t len)
+{
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || strchr("+#*._-", c)))
+			return false;
+	}
+	return true;
+}
+
+/* ---- schema ---- */
+
+#define CFG_OFF(field) offsetof(struct vg_config, field)
+#define CFG_SIZE(field) sizeof(((struct vg_config *)0)->field)
+
+static const char *const voice_names[] = { "kal", "slt" };
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+static const char *const format_names[] = { "kv", "json" };
+static const char *const codec_names[] = { "PCMU", "PCMA" };
+static const char *const transport_names[] = { "udp", "tcp" };
+
+#define FLOW_NAME_WHAT \
+	"a flow name of 1 to 63 letters, digits, '.', '_' or '-'"
+
+static const struct setting sip_settings[] = {
+	{ .key = "listen", .kind = K_LISTEN },
+	{ .key = "user_agent", .kind = K_STR, .off = CFG_OFF(sip.user_agent),
+	  .size = CFG_SIZE(sip.user_agent), .check = check_printable,
+	  .what = "1 to 255 printable ASCII characters" },
+	{ .key = "answer_delay", .kind = K_MS,
+	  .off = CFG_OFF(sip.answer_delay_ms), .max = 60 * MS_PER_S },
+	{ .key = "agent_uri", .kind = K_STR, .off = CFG_OFF(sip.agent_uri),
+	  .size = CFG_SIZE(sip.agent_uri), .check = check_sip_uri,
+	  .what = "a sip: or sips: URI of at most 255 characters without spaces, or \"\"" },
+};
+
+static const struct setting rtp_settings[] = {
+	{ .key = "address", .kind = K_IP, .off = CFG_OFF(rtp.address) },
+	{ .key = "port_min", .kind = K_UINT, .off = CFG_OFF(rtp.port_min),
+	  .size = CFG_SIZE(rtp.port_min), .min = 1024, .max = 65534,
+	  .even = true, .track = TR_PORT_MIN },
+	{ .key = "port_max", .kind = K_UINT, .off = CFG_OFF(rtp.port_max),
+	  .size = CFG_SIZE(rtp.port_max), .min = 1025, .max = 65535,
+	  .track = TR_PORT_MAX },
+	{ .key = "codecs", .kind = K_CODECS },
+	{ .key = "telephone_event_pt", .kind = K_UINT,
+	  .off = CFG_OFF(rtp.telephone_event_pt),
+	  .size = CFG_SIZE(rtp.telephone_event_pt), .min = 96, .max = 127 },
+	{ .key = "jitter_min", .kind = K_MS, .off = CFG_OFF(rtp.jitter_min_ms),
+	  .max = MS_PER_S, .track = TR_JIT_MIN },
+	{ .key = "jitter_max", .kind = K_MS, .off = CFG_OFF(rtp.jitter_max_ms),
+	  .max = 2 * MS_PER_S, .track = TR_JIT_MAX },
+	{ .key = "media_timeout", .kind = K_MS,
+	  .off = CFG_OFF(rtp.media_timeout_ms), .max = MS_PER_H },
+	{ .key = "rtcp_interval", .kind = K_MS,
+	  .off = CFG_OFF(rtp.rtcp_interval_ms), .max = MS_PER_MIN },
+};
+
+static const struct setting http_settings[] = {
+	{ .key = "listen", .kind = K_ADDR, .off = CFG_OFF(http.listen) },
+};
+
+static const struct setting limits_settings[] = {
+	{ .key = "max_calls", .kind = K_UINT, .off = CFG_OFF(limits.max_calls),
+	  .size = CFG_SIZE(limits.max_calls), .min = 1, .max = 100000 },
+	{ .key = "worker_threads", .kind = K_UINT,
+	  .off = CFG_OFF(limits.worker_threads),
+	  .size = CFG_SIZE(limits.worker_threads), .min = 1, .max = 64 },
+	{ .key = "worker_queue", .kind = K_UINT,
+	  .off = CFG_OFF(limits.worker_queue),
+	  .size = CFG_SIZE(limits.worker_queue), .min = 1, .max = 100000 },
+};
+
+static const struct setting store_settings[] = {
+	{ .key = "path", .kind = K_STR, .off = CFG_OFF(store.path),
+	  .size = CFG_SIZE(store.path), .check = check_path,
+	  .what = "a file path of 1 to 1023 bytes without control characters" },
+};
+
+static const struct setting flows_settings[] = {
+	{ .key = "dir", .kind = K_STR, .off = CFG_OFF(flows.dir),
+	  .size = CFG_SIZE(flows.dir), .check = check_path_or_empty,
+	  .what = "a directory path of at most 1023 bytes without control characters, or \"\"" },
+	{ .key = "default", .kind = K_STR, .off = CFG_OFF(flows.default_flow),
+	  .size = CFG_SIZE(flows.default_flow), .check = check_flow_name,
+	  .what = FLOW_NAME_WHAT },
+	{ .key = "routes", .kind = K_ROUTES },
+};
+
+static const struct setting tts_settings[] = {
+	{ .key = "voice", .kind = K_ENUM, .off = CFG_OFF(tts.voice),
+	  .names = voice_names, .nnames = ARRAY_LEN(voice_names) },
+	{ .key = "cache_size", .kind = K_BYTES,
+	  .off = CFG_OFF(tts.cache_size_bytes), .max = GB },
+};
+
+static const struct setting log_settings[] = {
+	{ .key = "level", .kind = K_ENUM, .off = CFG_OFF(log.level),
+	  .names = level_names, .nnames = ARRAY_LEN(level_names) },
+	{ .key = "format", .kind = K_ENUM, .off = CFG_OFF(log.format),
+	  .names = format_names, .nnames = ARRAY_LEN(format_names) },
+};
+
+static const struct setting shutdown_settings[] = {
+	{ .key = "drain_timeout", .kind = K_MS,
+	  .off = CFG_OFF(shutdown.drain_timeout_ms), .max = MS_PER_H },
+	{ .key = "retry_after", .kind = K_MS,
+	  .off = CFG_OFF(shutdown.retry_after_ms), .max = MS_PER_H },
+};
+
+#define SECTION(name) { #name, name##_settings, ARRAY_LEN(name##_settings) }
+static const struct section sections[] = {
+	SECTION(sip),	SECTION(rtp), SECTION(http),
+	SECTION(limits), SECTION(store), SECTION(flows),
+	SECTION(tts),	SECTION(log), SECTION(shutdown),
+};
+
+/* ---- defaults ---- */
+
+void config_defaults(struct vg_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+
+	cfg->sip.listen[0].transport = CONFIG_TRANSPORT_UDP;
+	strcpy(cfg->sip.listen[0].addr.host, "127.0.0.1");
+	cfg->sip.listen[0].addr.port = 5060;
+	cfg->sip.listen[1].transport = CONFIG_TRANSPORT_TCP;
+	strcpy(cfg->sip.listen[1].addr.host, "127.0.0.1");
+	cfg->sip.listen[1].addr.port = 5060;
+	cfg->sip.nlisten = 2;
+	snprintf(cfg->sip.user_agent, sizeof(cfg->sip.user_agent),
+		 "voxgate/%s", VOXGATE_VERSION);
+	cfg->sip.answer_delay_ms = 0;
+	strcpy(cfg->sip.agent_uri, "sip:agents@127.0.0.1:5070");
+
+	strcpy(cfg->rtp.address, "127.0.0.1");
+	cfg->rtp.port_min = 20000;
+	cfg->rtp.port_max = 40000;
+	cfg->rtp.codecs[0] = CONFIG_CODEC_PCMU;
+	cfg->rtp.codecs[1] = CONFIG_CODEC_PCMA;
+	cfg->rtp.ncodecs = 2;
+	cfg->rtp.telephone_event_pt = 101;
+	cfg->rtp.jitter_min_ms = 40;
+	cfg->rtp.jitter_max_ms = 200;
+	cfg->rtp.media_timeout_ms = 30 * MS_PER_S;
+	cfg->rtp.rtcp_interval_ms = 5 * MS_PER_S;
+
+	strcpy(cfg->http.listen.host, "127.0.0.1");
+	cfg->http.listen.port = 8080;
+
+	cfg->limits.max_calls = 1000;
+	cfg->limits.worker_threads = 2;
+	cfg->limits.worker_queue = 256;
+
+	strcpy(cfg->store.path, "voxgate.db");
+
+	strcpy(cfg->flows.default_flow, "bank-hotline");
+
+	cfg->tts.voice = CONFIG_VOICE_KAL;
+	cfg->tts.cache_size_bytes = 64 * MB;
+
+	cfg->log.level = LOG_LVL_INFO;
+	cfg->log.format = LOG_FMT_KV;
+
+	cfg->shutdown.drain_timeout_ms = 30 * MS_PER_S;
+	cfg->shutdown.retry_after_ms = 30 * MS_PER_S;
+}
+
+void config_free(struct vg_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->flows.routes);
+	cfg->flows.routes = NULL;
+	cfg->flows.nroutes = 0;
+}
+
+/* ---- errors ---- */
+
+static void add_msg(struct ctx *c, const char *msg)
+{
+	struct config_errors *e = c->errs;
+
+	c->nerr++;
+	if (!e)
+		return;
+	if (e->count < CONFIG_ERRORS_MAX)
+		snprintf(e->msg[e->count++], CONFIG_ERROR_LEN, "%s", msg);
+	else
+		e->dropped++;
+}
+
+static void add_vfmt(struct ctx *c, unsigned line, unsigned col,
+		     const char *fmt, va_list ap)
+{
+	char msg[CONFIG_ERROR_LEN];
+	int len;
+
+	len = snprintf(msg, sizeof(msg), "%s:%u:%u: ", c->name, line, col);
+	if (len < 0 || (size_t)len >= sizeof(msg))
+		len = 0;
+	vsnprintf(msg + len, sizeof(msg) - (size_t)len, fmt, ap);
+	add_msg(c, msg);
+}
+
+/* An error at node n. */
+__attribute__((format(printf, 3, 4))) static void
+err_at(struct ctx *c, const struct ydoc_node *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_vfmt(c, ydoc_node_line(n), ydoc_node_col(n), fmt, ap);
+	va_end(ap);
+}
+
+/* An error at a position kept in the config (routes). */
+__attribute__((format(printf, 3, 4))) static void
+add_fmt(struct ctx *c, struct config_pos pos, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_vfmt(c, pos.line, pos.col, fmt, ap);
+	va_end(ap);
+}
+
+/* "got 'x'" / "got a map" for messages. */
+static const char *got(const struct ydoc_node *n, char *buf, size_t size)
+{
+	char ex[200];
+
+	if (ydoc_node_type(n) != YDOC_SCALAR)
+		return ydoc_node_excerpt(n, buf, size);
+	snprintf(buf, size, "'%s'", ydoc_node_excerpt(n, ex, sizeof(ex)));
+	return buf;
+}
+
+static void fmt_ms(uint64_t ms, char *buf, size_t size)
+{
+	if (ms == 0)
+		snprintf(buf, size, "0s");
+	else if (ms % MS_PER_H == 0)
+		snprintf(buf, size, "%lluh", (unsigned long long)(ms / MS_PER_H));
+	else if (ms % MS_PER_MIN == 0)
+		snprintf(buf, size, "%llum",
+			 (unsigned long long)(ms / MS_PER_MIN));
+	else if (ms % MS_PER_S == 0)
+		snprintf(buf, size, "%llus", (unsigned long long)(ms / MS_PER_S));
+	else
+		snprintf(buf, size, "%llums", (unsigned long long)ms);
+}
+
+static void fmt_bytes(uint64_t n, char *buf, size_t size)
+{
+	if (n && n % GB == 0)
+		snprintf(buf, size, "%lluGB", (unsigned long long)(n / GB));
+	else if (n && n % MB == 0)
+		snprintf(buf, size, "%lluMB", (unsigned long long)(n / MB));
+	else if (n && n % KB == 0)
+		snprintf(buf, size, "%lluKB", (unsigned long long)(n / KB));
+	else
+		snprintf(buf, size, "%llu", (unsigned long long)n);
+}
+
+/* ---- scalar parsing ---- */
+
+/* Digits of s[0..len) as a number; false on anything else or overflow. */
+static bool parse_digits(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		if (__builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, (uint64_t)(s[i] - '0'), &v))
+			return false;
+	}
+	*out = v;
+	return true;
+}
+
+static size_t digit_run(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i;
+}
+
+struct unit {
+	const char *suffix;
+	uint64_t mult;
+};
+
+static bool parse_with_units(const char *s, size_t len,
+			     const struct unit *units, size_t nunits,
+			     uint64_t *out)
+{
+	size_t nd = digit_run(s, len);
+	uint64_t v;
+
+	if (!nd || !parse_digits(s, nd, &v))
+		return false;
+	for (size_t i = 0; i < nunits; i++) {
+		if (strlen(units[i].suffix) == len - nd &&
+		    !memcmp(s + nd, units[i].suffix, len - nd))
+			return !__builtin_mul_overflow(v, units[i].mult, out);
+	}
+	return false;
+}
+
+/* "250ms", "30s", "5m", "1h" or a bare number of seconds. */
+static bool parse_duration_ms(const char *s, size_t len, uint64_t *out)
+{
+	static const struct unit units[] = {
+		{ "", MS_PER_S },     { "ms", 1 },
+		{ "s", MS_PER_S },    { "m", MS_PER_MIN },
+		{ "h", MS_PER_H },
+	};
+
+	return parse_with_units(s, len, units, ARRAY_LEN(units), out);
+}
+
+/* "512KB", "64MB", "1GB" (powers of 1024), "100B" or a bare byte count. */
+static bool parse_size_bytes(const char *s, size_t len, uint64_t *out)
+{
+	static const struct unit units[] = {
+		{ "", 1 },    { "B", 1 },   { "KB", KB },
+		{ "MB", MB }, { "GB", GB },
+	};
+
+	return parse_with_units(s, len, units, ARRAY_LEN(units), out);
+}
+
+/* Canonical text of an IPv4 or IPv6 address; af tells which it was. */
+static bool parse_ip(const char *s, size_t len, int want_af, char *host,
+		     int *afp)
+{
+	char tmp[CONFIG_HOST_LEN];
+	unsigned char bin[16];
+	int af;
+
+	if (len == 0 || len >= sizeof(tmp))
+		return false;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	if ((want_af == 0 || want_af == AF_INET) &&
+	    inet_pton(AF_INET, tmp, bin) == 1)
+		af = AF_INET;
+	else if ((want_af == 0 || want_af == AF_INET6) &&
+		 inet_pton(AF_INET6, tmp, bin) == 1)
+		af = AF_INET6;
+	else
+		return false;
+	if (!inet_ntop(af, bin, host, CONFIG_HOST_LEN))
+		return false;
+	if (afp)
+		*afp = af;
+	return true;
+}
+
+/* "1.2.3.4:5060" or "[::1]:5060"; the port is 1..65535. */
+static bool parse_addr(const char *s, size_t len, struct config_addr *out)
+{
+	struct config_addr a;
+	const char *colon;
+	uint64_t port;
+	size_t hlen;
+
+	if (len && s[0] == '[') {
+		const char *close = memchr(s, ']', len);
+
+		if (!close || (size_t)(close - s) + 1 >= len ||
+		    close[1] != ':')
+			return false;
+		if (!parse_ip(s + 1, (size_t)(close - s) - 1, AF_INET6, a.host,
+			      NULL))
+			return false;
+		colon = close + 1;
+	} else {
+		colon = memchr(s, ':', len);
+		if (!colon)
+			return false;
+		hlen = (size_t)(colon - s);
+		if (!parse_ip(s, hlen, AF_INET, a.host, NULL))
+			return false;
+	}
+	hlen = len - (size_t)(colon + 1 - s);
+	if (hlen > 5 || !parse_digits(colon + 1, hlen, &port) || port == 0 ||
+	    port > 65535)
+		return false;
+	a.port = (uint16_t)port;
+	*out = a;
+	return true;
+}
+
+static void fmt_addr(const struct config_addr *a, char *buf, size_t size)
+{
+	if (strchr(a->host, ':'))
+		snprintf(buf, size, "[%s]:%u", a->host, a->port);
+	else
+		snprintf(buf, size, "%s:%u", a->host, a->port);
+}
+
+/* ---- node helpers ---- */
+
+/* The scalar text of n, or an error and NULL. */
+static const char *want_scalar(struct ctx *c, const char *key,
+			       const struct ydoc_node *n)
+{
+	char g[256];
+
+	if (ydoc_node_type(n) != YDOC_SCALAR) {
+		err_at(c, n, "'%s' must be a single value, got %s", key,
+		       got(n, g, sizeof(g)));
+		return NULL;
+	}
+	if (ydoc_scalar_is_null(n)) {
+		err_at(c, n,
+		       "'%s' has no value (remove the key to use the default)",
+		       key);
+		return NULL;
+	}
+	return ydoc_scalar_text(n);
+}
+
+/* True if n is a list (a plain null counts as an empty list when
+ * null_ok); otherwise reports it. */
+static bool want_list(struct ctx *c, const char *key,
+		      const struct ydoc_node *n, bool null_ok)
+{
+	char g[256];
+
+	if (ydoc_node_type(n) == YDOC_SEQ)
+		return true;
+	if (ydoc_scalar_is_null(n)) {
+		if (null_ok)
+			return true;
+		err_at(c, n,
+		       "'%s' has no value (remove the key to use the default)",
+		       key);
+		return false;
+	}
+	err_at(c, n, "'%s' must be a list, got %s", key, got(n, g, sizeof(g)));
+	return false;
+}
+
+static void store_uint(void *field, size_t size, uint64_t v)
+{
+	switch (size) {
+	case 1:
+		*(uint8_t *)field = (uint8_t)v;
+		break;
+	case 2:
+		*(uint16_t *)field = (uint16_t)v;
+		break;
+	case 4:
+		*(uint32_t *)field = (uint32_t)v;
+		break;
+	default:
+		*(uint64_t *)field = v;
+		break;
+	}
+}
+
+static void expected_keys(const struct setting *s, size_t n, char *buf,
+			  size_t size)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && o < size; i++) {
+		int w = snprintf(buf + o, size - o, "%s%s", i ? ", " : "",
+				 s[i].key);
+
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+}
+
+static bool key_is(const struct ydoc_node *k, const char *name)
+{
+	return ydoc_scalar_len(k) == strlen(name) &&
+	       !strcmp(ydoc_scalar_text(k), name);
+}
+
+/* ---- list settings ---- */
+
+static void parse_listen(struct ctx *c, const struct setting *s,
+			 const struct ydoc_node *list)
+{
+	struct vg_config *cfg = c->cfg;
+	struct config_listen tmp[CONFIG_LISTEN_MAX];
+	const struct ydoc_node *where[CONFIG_LISTEN_MAX];
+	size_t n, ok = 0;
+	bool bad = false;
+	char g[256];
+
+	if (!want_list(c, s->key, list, false))
+		return;
+	n = ydoc_node_count(list);
+	if (n < 1 || n > CONFIG_LISTEN_MAX) {
+		err_at(c, list, "'%s' must have 1 to %d entries, got %zu",
+		       s->key, CONFIG_LISTEN_MAX, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ydoc_node *item = ydoc_seq_item(list, i);
+		const char *t = want_scalar(c, "listen entry", item);
+		const char *colon;
+		struct config_listen l;
+		size_t tlen;
+		bool known = false;
+
+		if (!t) {
+			bad = true;
+			continue;
+		}
+		tlen = ydoc_scalar_len(item);
+		/* A NUL would hide the rest of the entry from inet_pton. */
+		colon = strlen(t) == tlen ? memchr(t, ':', tlen) : NULL;
+		if (colon && colon - t == 3 && !strncmp(t, "tls", 3)) {
+			err_at(c, item,
+			       "transport 'tls' is not supported yet (use udp or tcp)");
+			bad = true;
+			continue;
+		}
+		for (size_t k = 0; colon && k < ARRAY_LEN(transport_names);
+		     k++) {
+			if ((size_t)(colon - t) == strlen(transport_names[k]) &&
+			    !strncmp(t, transport_names[k], (size_t)(colon - t))) {
+				l.transport = (enum config_transport)k;
+				known = true;
+			}
+		}
+		if (!known || !parse_addr(colon + 1,
+					  tlen - (size_t)(colon + 1 - t),
+					  &l.addr)) {
+			err_at(c, item,
+			       "'%s' entries must look like udp:127.0.0.1:5060 or tcp:[::1]:5060, got %s",
+			       s->key, got(item, g, sizeof(g)));
+			bad = true;
+			continue;
+		}
+		for (size_t k = 0; known && k < ok; k++) {
+			if (tmp[k].transport == l.transport &&
+			    tmp[k].addr.port == l.addr.port &&
+			    !strcmp(tmp[k].addr.host, l.addr.host)) {
+				err_at(c, item,
+				       "duplicate listen entry %s (first at line %u, column %u)",
+				       got(item, g, sizeof(g)),
+				       ydoc_node_line(where[k]),
+				       ydoc_node_col(where[k]));
+				bad = true;
+				known = false;
+			}
+		}
+		if (!known)
+			continue;
+		where[ok] = item;
+		tmp[ok++] = l;
+	}
+	if (bad)
+		return;
+	memcpy(cfg->sip.listen, tmp, ok * sizeof(tmp[0]));
+	cfg->sip.nlisten = (unsigned)ok;
+}
+
+static void parse_codecs(struct ctx *c, const struct setting *s,
+			 const struct ydoc_node *list)
+{
+	enum config_codec tmp[CONFIG_CODECS_MAX];
+	const struct ydoc_node *where[CONFIG_CODECS_MAX];
+	size_t n, ok = 0;
+	bool bad = false;
+	char g[256];
+
+	if (!want_list(c, s->key, list, false))
+		return;
+	n = ydoc_node_count(list);
+	if (n == 0) {
+		err_at(c, list, "'%s' must list at least one codec", s->key);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ydoc_node *item = ydoc_seq_item(list, i);
+		const char *t = want_scalar(c, "codec", item);
+		size_t k;
+
+		if (!t) {
+			bad = true;
+			continue;
+		}
+		for (k = 0; k < ARRAY_LEN(codec_names); k++) {
+			if (!strcmp(t, codec_names[k]) &&
+			    ydoc_scalar_len(item) == strlen(codec_names[k]))
+				break;
+		}
+		if (k == ARRAY_LEN(codec_names)) {
+			err_at(c, item,
+			       "unknown codec %s (supported: PCMU, PCMA)",
+			       got(item, g, sizeof(g)));
+			bad = true;
+			continue;
+		}
+		for (size_t j = 0; j < ok; j++) {
+			if (tmp[j] == (enum config_codec)k) {
+				err_at(c, item,
+				       "codec '%s' is listed twice (first at line %u, column %u)",
+				       codec_names[k], ydoc_node_line(where[j]),
+				       ydoc_node_col(where[j]));
+				bad = true;
+				k = ARRAY_LEN(codec_names);
+				break;
+			}
+		}
+		if (k == ARRAY_LEN(codec_names))
+			continue;
+		/* Unique entries from a set of CONFIG_CODECS_MAX fit. */
+		where[ok] = item;
+		tmp[ok++] = (enum config_codec)k;
+	}
+	if (bad)
+		return;
+	memcpy(c->cfg->rtp.codecs, tmp, ok * sizeof(tmp[0]));
+	c->cfg->rtp.ncodecs = (unsigned)ok;
+}
+
+/* number: 1..63 route characters; a trailing '*' makes it a prefix. */
+static bool parse_route_number(struct ctx *c, const struct ydoc_node *num,
+			       struct config_route *r)
+{
+	const char *t = want_scalar(c, "number", num);
+	size_t len = ydoc_scalar_len(num);
+	char g[256];
+
+	if (!t)
+		return false;
+	if (len >= CONFIG_NAME_LEN || strlen(t) != len ||
+	    !check_route_number(t, len)) {
+		err_at(c, num,
+		       "'number' must be 1 to 63 digits, letters or '+#*._-' (a trailing '*' matches a prefix), got %s",
+		       got(num, g, sizeof(g)));
+		return false;
+	}
+	if (len == 1 && t[0] == '*') {
+		err_at(c, num,
+		       "route number '*' would match every number; set flows.default instead");
+		return false;
+	}
+	r->prefix = t[len - 1] == '*';
+	memcpy(r->number, t, len - r->prefix);
+	r->number[len - r->prefix] = '\0';
+	r->number_pos.line = ydoc_node_line(num);
+	r->number_pos.col = ydoc_node_col(num);
+	return true;
+}
+
+static bool parse_route_flow(struct ctx *c, const struct ydoc_node *flow,
+			     struct config_route *r)
+{
+	const char *t = want_scalar(c, "flow", flow);
+	size_t len = ydoc_scalar_len(flow);
+	char g[256];
+
+	if (!t)
+		return false;
+	if (len >= CONFIG_NAME_LEN || strlen(t) != len ||
+	    !check_flow_name(t, len)) {
+		err_at(c, flow, "'flow' must be %s, got %s", FLOW_NAME_WHAT,
+		       got(flow, g, sizeof(g)));
+		return false;
+	}
+	memcpy(r->flow, t, len);
+	r->flow[len] = '\0';
+	r->flow_pos.line = ydoc_node_line(flow);
+	r->flow_pos.col = ydoc_node_col(flow);
+	return true;
+}
+
+/* One flows.routes entry; errors come out in file order. */
+static bool parse_route(struct ctx *c, const struct ydoc_node *item,
+			struct config_route *r)
+{
+	bool have_num = false, have_flow = false, bad = false;
+	char g[256];
+
+	memset(r, 0, sizeof(*r));
+	if (ydoc_node_type(item) != YDOC_MAP) {
+		err_at(c, item,
+		       "each route must be a map with 'number' and 'flow', got %s",
+		       got(item, g, sizeof(g)));
+		return false;
+	}
+	for (size_t i = 0; i < ydoc_node_count(item); i++) {
+		const struct ydoc_node *k = ydoc_map_key(item, i);
+		const struct ydoc_node *v = ydoc_map_value(item, i);
+
+		if (key_is(k, "number")) {
+			have_num = true;
+			bad |= !parse_route_number(c, v, r);
+		} else if (key_is(k, "flow")) {
+			have_flow = true;
+			bad |= !parse_route_flow(c, v, r);
+		} else {
+			err_at(c, k,
+			       "unknown key %s in route (expected: number, flow)",
+			       got(k, g, sizeof(g)));
+			bad = true;
+		}
+	}
+	if (!have_num)
+		err_at(c, item, "route is missing 'number'");
+	if (!have_flow)
+		err_at(c, item, "route is missing 'flow'");
+	return have_num && have_flow && !bad;
+}
+
+static int route_cmp(const void *a, const void *b)
+{
+	const struct config_route *const *x = a, *const *y = b;
+	int d = strcmp((*x)->number, (*y)->number);
+
+	if (d)
+		return d;
+	if ((*x)->prefix != (*y)->prefix)
+		return (*x)->prefix ? 1 : -1;
+	/* Routes sit in one array in file order: address order is file
+	 * order, so the first definition sorts first. */
+	return (*x < *y) ? -1 : (*x > *y);
+}
+
+/* Report each number routed twice, at the repeat and in file order.
+ * Sorting keeps a 10000-route table at n log n. */
+static void check_dup_routes(struct ctx *c, struct config_route *routes,
+			     size_t n)
+{
+	struct config_route **sorted;
+	const struct config_route **first;
+
+	if (n < 2)
+		return;
+	sorted = malloc(n * sizeof(*sorted));
+	first = calloc(n, sizeof(*first));
+	if (!sorted || !first) {
+		c->oom = true;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = &routes[i];
+	qsort(sorted, n, sizeof(*sorted), route_cmp);
+	for (size_t i = 1, run = 0; i < n; i++) {
+		if (strcmp(sorted[run]->number, sorted[i]->number) ||
+		    sorted[run]->prefix != sorted[i]->prefix) {
+			run = i;
+			continue;
+		}
+		first[sorted[i] - routes] = sorted[run];
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct config_route *r = &routes[i];
+
+		if (!first[i])
+			continue;
+		add_fmt(c, r->number_pos,
+			"duplicate route number '%s%s' (first at line %u, column %u)",
+			r->number, r->prefix ? "*" : "",
+			first[i]->number_pos.line, first[i]->number_pos.col);
+	}
+out:
+	free(first);
+	free(sorted);
+}
+
+static void parse_routes(struct ctx *c, const struct setting *s,
+			 const struct ydoc_node *list)
+{
+	struct config_route *routes;
+	size_t n, ok = 0;
+	bool bad = false;
+
+	if (!want_list(c, s->key, list, true))
+		return;
+	n = ydoc_node_count(list);
+	if (n > CONFIG_ROUTES_MAX) {
+		err_at(c, list, "'%s' has %zu entries, the limit is %d", s->key,
+		       n, CONFIG_ROUTES_MAX);
+		return;
+	}
+	if (n == 0) {
+		free(c->cfg->flows.routes);
+		c->cfg->flows.routes = NULL;
+		c->cfg->flows.nroutes = 0;
+		return;
+	}
+	routes = calloc(n, sizeof(*routes));
+	if (!routes) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (parse_route(c, ydoc_seq_item(list, i), &routes[ok]))
+			ok++;
+		else
+			bad = true;
+	}
+	check_dup_routes(c, routes, ok);
+	if (bad) {
+		free(routes);
+		return;
+	}
+	free(c->cfg->flows.routes);
+	c->cfg->flows.routes = routes;
+	c->cfg->flows.nroutes = ok;
+}
+
+/* ---- one setting ---- */
+
+static void parse_setting(struct ctx *c, const struct setting *s,
+			  const struct ydoc_node *val)
+{
+	void *field = (char *)c->cfg + s->off;
+	char g[256], lo[32], hi[32];
+	const char *t;
+	uint64_t v;
+	size_t len;
+
+	switch (s->kind) {
+	case K_LISTEN:
+		parse_listen(c, s, val);
+		return;
+	case K_CODECS:
+		parse_codecs(c, s, val);
+		return;
+	case K_ROUTES:
+		parse_routes(c, s, val);
+		return;
+	default:
+		break;
+	}
+
+	t = want_scalar(c, s->key, val);
+	if (!t)
+		return;
+	len = ydoc_scalar_len(val);
+	/* An embedded NUL (double-quoted "\0") fails every check below. */
+	if (strlen(t) != len)
+		len = SIZE_MAX;
+
+	switch (s->kind) {
+	case K_UINT:
+		if (len == SIZE_MAX || !parse_digits(t, len, &v) ||
+		    v < s->min || v > s->max || (s->even && v % 2)) {
+			err_at(c, val,
+			       "'%s' must be %s integer between %llu and %llu, got %s",
+			       s->key, s->even ? "an even" : "an",
+			       (unsigned long long)s->min,
+			       (unsigned long long)s->max,
+			       got(val, g, sizeof(g)));
+			return;
+		}
+		store_uint(field, s->size, v);
+		break;
+	case K_MS:
+		if (len == SIZE_MAX || !parse_duration_ms(t, len, &v) ||
+		    v < s->min || v > s->max) {
+			fmt_ms(s->min, lo, sizeof(lo));
+			fmt_ms(s->max, hi, sizeof(hi));
+			err_at(c, val,
+			       "'%s' must be a duration between %s and %s (like 250ms, 30s, 5m), got %s",
+			       s->key, lo, hi, got(val, g, sizeof(g)));
+			return;
+		}
+		*(uint32_t *)field = (uint32_t)v;
+		break;
+	case K_BYTES:
+		if (len == SIZE_MAX || !parse_size_bytes(t, len, &v) ||
+		    v < s->min || v > s->max) {
+			fmt_bytes(s->min, lo, sizeof(lo));
+			fmt_bytes(s->max, hi, sizeof(hi));
+			err_at(c, val,
+			       "'%s' must be a size between %s and %s (like 512KB, 64MB), got %s",
+			       s->key, lo, hi, got(val, g, sizeof(g)));
+			return;
+		}
+		*(uint64_t *)field = v;
+		break;
+	case K_STR:
+		if (len == SIZE_MAX || len >= s->size || !s->check(t, len)) {
+			err_at(c, val, "'%s' must be %s, got %s", s->key,
+			       s->what, got(val, g, sizeof(g)));
+			return;
+		}
+		memcpy(field, t, len);
+		((char *)field)[len] = '\0';
+		break;
+	case K_ENUM: {
+		char list[128];
+		size_t k;
+
+		for (k = 0; len != SIZE_MAX && k < s->nnames; k++) {
+			if (!strcmp(t, s->names[k]))
+				break;
+		}
+		if (len == SIZE_MAX || k == s->nnames) {
+			size_t o = 0;
+
+			list[0] = '\0';
+			for (size_t i = 0; i < s->nnames && o < sizeof(list);
+			     i++) {
+				int w = snprintf(list + o, sizeof(list) - o,
+						 "%s%s", i ? ", " : "",
+						 s->names[i]);
+
+				if (w < 0)
+					break;
+				o += (size_t)w;
+			}
+			err_at(c, val, "'%s' must be one of %s, got %s", s->key,
+			       list, got(val, g, sizeof(g)));
+			return;
+		}
+		*(int *)field = (int)k;
+		break;
+	}
+	case K_IP: {
+		char host[CONFIG_HOST_LEN];
+
+		if (len == SIZE_MAX || !parse_ip(t, len, 0, host, NULL)) {
+			err_at(c, val,
+			       "'%s' must be an IPv4 or IPv6 address like 127.0.0.1 or ::1, got %s",
+			       s->key, got(val, g, sizeof(g)));
+			return;
+		}
+		/* SDP c=0.0.0.0 means "on hold", :: is no better. */
+		if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::")) {
+			err_at(c, val,
+			       "'%s' must be a concrete address: '%s' cannot be advertised in SDP",
+			       s->key, host);
+			return;
+		}
+		memcpy(field, host, sizeof(host));
+		break;
+	}
+	case K_ADDR: {
+		struct config_addr a;
+
+		if (len == SIZE_MAX || !parse_addr(t, len, &a)) {
+			err_at(c, val,
+			       "'%s' must be an address like 127.0.0.1:8080 or [::1]:8080, got %s",
+			       s->key, got(val, g, sizeof(g)));
+			return;
+		}
+		*(struct config_addr *)field = a;
+		break;
+	}
+	default:
+		return;
+	}
+	if (s->track != TR_NONE)
+		c->tracked[s->track] = val;
+	if (s->off == CFG_OFF(flows.default_flow)) {
+		c->cfg->flows.default_pos.line = ydoc_node_line(val);
+		c->cfg->flows.default_pos.col = ydoc_node_col(val);
+	}
+}
+
+static void parse_section(struct ctx *c, const struct section *sec,
+			  const struct ydoc_node *map)
+{
+	char g[256], exp[256];
+
+	if (ydoc_scalar_is_null(map))
+		return; /* "sip:" with every child commented out */
+	if (ydoc_node_type(map) != YDOC_MAP) {
+		err_at(c, map, "'%s' must be a map of settings, got %s",
+		       sec->key, got(map, g, sizeof(g)));
+		return;
+	}
+	for (size_t i = 0; i < ydoc_node_count(map); i++) {
+		const struct ydoc_node *k = ydoc_map_key(map, i);
+		size_t j;
+
+		for (j = 0; j < sec->n; j++) {
+			if (key_is(k, sec->settings[j].key))
+				break;
+		}
+		if (j == sec->n) {
+			expected_keys(sec->settings, sec->n, exp, sizeof(exp));
+			err_at(c, k, "unknown key %s in '%s' (expected: %s)",
+			       got(k, g, sizeof(g)), sec->key, exp);
+			continue;
+		}
+		parse_setting(c, &sec->settings[j], ydoc_map_value(map, i));
+	}
+}
+
+static void check_cross(struct ctx *c)
+{
+	const struct vg_config *cfg = c->cfg;
+	const struct ydoc_node *pmin = c->tracked[TR_PORT_MIN];
+	const struct ydoc_node *pmax = c->tracked[TR_PORT_MAX];
+	const struct ydoc_node *jmin = c->tracked[TR_JIT_MIN];
+	const struct ydoc_node *jmax = c->tracked[TR_JIT_MAX];
+	char a[32], b[32];
+
+	if (cfg->rtp.port_min >= cfg->rtp.port_max) {
+		if (pmax)
+			err_at(c, pmax,
+			       "'port_max' (%u) must be greater than 'port_min' (%u)",
+			       cfg->rtp.port_max, cfg->rtp.port_min);
+		else if (pmin)
+			err_at(c, pmin,
+			       "'port_min' (%u) must be lower than 'port_max' (%u)",
+			       cfg->rtp.port_min, cfg->rtp.port_max);
+	}
+	if (cfg->rtp.jitter_min_ms > cfg->rtp.jitter_max_ms) {
+		fmt_ms(cfg->rtp.jitter_min_ms, a, sizeof(a));
+		fmt_ms(cfg->rtp.jitter_max_ms, b, sizeof(b));
+		if (jmax)
+			err_at(c, jmax,
+			       "'jitter_max' (%s) must not be lower than 'jitter_min' (%s)",
+			       b, a);
+		else if (jmin)
+			err_at(c, jmin,
+			       "'jitter_min' (%s) must not be higher than 'jitter_max' (%s)",
+			       a, b);
+	}
+}
+
+static void parse_root(struct ctx *c, const struct ydoc_node *root)
+{
+	char g[256], exp[256];
+
+	/* An empty file, or one with only comments or "---": all defaults. */
+	if (!root || ydoc_scalar_is_null(root))
+		return;
+	if (ydoc_node_type(root) != YDOC_MAP) {
+		err_at(c, root,
+		       "the configuration must be a map of sections (sip:, rtp:, ...), got %s",
+		       got(root, g, sizeof(g)));
+		return;
+	}
+	for (size_t i = 0; i < ydoc_node_count(root); i++) {
+		const struct ydoc_node *k = ydoc_map_key(root, i);
+		size_t j;
+
+		for (j = 0; j < ARRAY_LEN(sections); j++) {
+			if (key_is(k, sections[j].key))
+				break;
+		}
+		if (j == ARRAY_LEN(sections)) {
+			size_t o = 0;
+
+			exp[0] = '\0';
+			for (size_t m = 0;
+			     m < ARRAY_LEN(sections) && o < sizeof(exp); m++)
+				o += (size_t)snprintf(exp + o, sizeof(exp) - o,
+						      "%s%s", m ? ", " : "",
+						      sections[m].key);
+			err_at(c, k, "unknown top-level key %s (expected: %s)",
+			       got(k, g, sizeof(g)), exp);
+			continue;
+		}
+		parse_section(c, &sections[j], ydoc_map_value(root, i));
+	}
+}
+
+int config_load_buf(const char *name, const char *buf, size_t len,
+		    struct vg_config *cfg, struct config_errors *errs)
+{
+	struct vg_config tmp;
+	struct ctx c = { .name = name ? name : "<config>", .errs = errs };
+	struct ydoc *doc = NULL;
+	char msg[CONFIG_ERROR_LEN];
+	int rc;
+
+	if (errs) {
+		errs->count = 0;
+		errs->dropped = 0;
+	}
+	if (!cfg || (!buf && len))
+		return -EINVAL;
+	config_defaults(&tmp);
+	snprintf(tmp.source, sizeof(tmp.source), "%s", c.name);
+	c.cfg = &tmp;
+
+	rc = ydoc_parse(c.name, buf, len, &doc, msg, sizeof(msg));
+	if (rc) {
+		add_msg(&c, msg);
+		return rc == -ENOMEM ? -ENOMEM : -EINVAL;
+	}
+	parse_root(&c, ydoc_root(doc));
+	/* Only valid values reach cfg, so this is safe after other errors. */
+	check_cross(&c);
+	ydoc_destroy(doc);
+
+	if (c.oom) {
+		config_free(&tmp);
+		return -ENOMEM;
+	}
+	if (c.nerr) {
+		config_free(&tmp);
+		return -EINVAL;
+	}
+	*cfg = tmp;
+	return 0;
+}
+
+int config_load_file(const char *path, struct vg_config *cfg,
+		     struct config_errors *errs)
+{
+	struct ctx c = { .name = path ? path : "<config>", .errs = errs };
+	/* One byte past the document limit tells "too large" from "fits". */
+	const size_t cap = YDOC_MAX_BYTES_DEFAULT + 1;
+	char msg[CONFIG_ERROR_LEN];
+	size_t len = 0, size = 0;
+	char *buf = NULL;
+	FILE *f;
+	int rc;
+
+	if (errs) {
+		errs->count = 0;
+		errs->dropped = 0;
+	}
+	if (!path || !cfg)
+		return -EINVAL;
+	f = fopen(path, "rb");
+	if (!f) {
+		rc = -errno;
+		snprintf(msg, sizeof(msg), "%s: cannot open: %s", path,
+			 strerror(-rc));
+		add_msg(&c, msg);
+		return rc;
+	}
+	for (;;) {
+		size_t n;
+
+		if (len == size) {
+			size_t nsize = size ? size * 2 : 16384;
+			char *nbuf;
+
+			if (nsize > cap)
+				nsize = cap;
+			if (nsize == size)
+				break;
+			nbuf = realloc(buf, nsize);
+			if (!nbuf) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			buf = nbuf;
+			size = nsize;
+		}
+		n = fread(buf + len, 1, size - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		rc = errno ? -errno : -EIO;
+		snprintf(msg, sizeof(msg), "%s: cannot read: %s", path,
+			 strerror(-rc));
+		add_msg(&c, msg);
+		goto out;
+	}
+	if (len >= cap) {
+		rc = -EFBIG;
+		snprintf(msg, sizeof(msg),
+			 "%s: file is larger than the limit of %u bytes", path,
+			 (unsigned)YDOC_MAX_BYTES_DEFAULT);
+		add_msg(&c, msg);
+		goto out;
+	}
+	rc = config_load_buf(path, buf, len, cfg, errs);
+out:
+	fclose(f);
+	free(buf);
+	return rc;
+}
+
+/* ---- printing ---- */
+
+/* A double-quoted YAML string; control bytes as \xNN escapes. */
+static void put_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			fprintf(f, "\\x%02x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static const char *name_of(const char *const *names, size_t n, int v)
+{
+	return v >= 0 && (size_t)v < n ? names[v] : "?";
+}
+
+static void put_ms(FILE *f, const char *key, uint32_t ms)
+{
+	char b[32];
+
+	fmt_ms(ms, b, sizeof(b));
+	fprintf(f, "  %s: %s\n", key, b);
+}
+
+int config_print(const struct vg_config *cfg, FILE *f)
+{
+	char b[64];
+
+	if (!cfg || !f)
+		return -EINVAL;
+	fprintf(f, "sip:\n  listen: [");
+	for (unsigned i = 0; i < cfg->sip.nlisten && i < CONFIG_LISTEN_MAX;
+	     i++) {
+		const struct config_listen *l = &cfg->sip.listen[i];
+
+		fmt_addr(&l->addr, b, sizeof(b));
+		fprintf(f, "%s\"%s:%s\"", i ? ", " : "",
+			name_of(transport_names, ARRAY_LEN(transport_names),
+				(int)l->transport),
+			b);
+	}
+	fprintf(f, "]\n  user_agent: ");
+	put_str(f, cfg->sip.user_agent);
+	fprintf(f, "\n");
+	put_ms(f, "answer_delay", cfg->sip.answer_delay_ms);
+	fprintf(f, "  agent_uri: ");
+	put_str(f, cfg->sip.agent_uri);
+
+	fprintf(f, "\nrtp:\n  address: ");
+	put_str(f, cfg->rtp.address);
+	fprintf(f, "\n  port_min: %u\n  port_max: %u\n  codecs: [",
+		cfg->rtp.port_min, cfg->rtp.port_max);
+	for (unsigned i = 0; i < cfg->rtp.ncodecs && i < CONFIG_CODECS_MAX;
+	     i++)
+		fprintf(f, "%s%s", i ? ", " : "",
+			name_of(codec_names, ARRAY_LEN(codec_names),
+				(int)cfg->rtp.codecs[i]));
+	fprintf(f, "]\n  telephone_event_pt: %u\n",
+		cfg->rtp.telephone_event_pt);
+	put_ms(f, "jitter_min", cfg->rtp.jitter_min_ms);
+	put_ms(f, "jitter_max", cfg->rtp.jitter_max_ms);
+	put_ms(f, "media_timeout", cfg->rtp.media_timeout_ms);
+	put_ms(f, "rtcp_interval", cfg->rtp.rtcp_interval_ms);
+
+	fmt_addr(&cfg->http.listen, b, sizeof(b));
+	fprintf(f, "http:\n  listen: \"%s\"\n", b);
+
+	fprintf(f,
+		"limits:\n  max_calls: %u\n  worker_threads: %u\n  worker_queue: %u\n",
+		cfg->limits.max_calls, cfg->limits.worker_threads,
+		cfg->limits.worker_queue);
+
+	fprintf(f, "store:\n  path: ");
+	put_str(f, cfg->store.path);
+
+	fprintf(f, "\nflows:\n  dir: ");
+	put_str(f, cfg->flows.dir);
+	fprintf(f, "\n  default: ");
+	put_str(f, cfg->flows.default_flow);
+	if (!cfg->flows.nroutes)
+		fprintf(f, "\n  routes: []");
+	else
+		fprintf(f, "\n  routes:");
+	for (size_t i = 0; i < cfg->flows.nroutes; i++) {
+		const struct config_route *r = &cfg->flows.routes[i];
+
+		fprintf(f, "\n    - number: \"%s%s\"\n      flow: ", r->number,
+			r->prefix ? "*" : "");
+		put_str(f, r->flow);
+	}
+
+	fmt_bytes(cfg->tts.cache_size_bytes, b, sizeof(b));
+	fprintf(f, "\ntts:\n  voice: %s\n  cache_size: %s\n",
+		name_of(voice_names, ARRAY_LEN(voice_names),
+			(int)cfg->tts.voice),
+		b);
+
+	fprintf(f, "log:\n  level: %s\n  format: %s\n",
+		name_of(level_names, ARRAY_LEN(level_names),
+			(int)cfg->log.level),
+		name_of(format_names, ARRAY_LEN(format_names),
+			(int)cfg->log.format));
+
+	fprintf(f, "shutdown:\n");
+	put_ms(f, "drain_timeout", cfg->shutdown.drain_timeout_ms);
+	put_ms(f, "retry_after", cfg->shutdown.retry_after_ms);
+	return ferror(f) ? -EIO : 0;
+}
+
+void config_errors_print(const struct config_errors *errs, FILE *f)
+{
+	if (!errs || !f)
+		return;
+	for (unsigned i = 0; i < errs->count && i < CONFIG_ERRORS_MAX; i++)
+		fprintf(f, "%s\n", errs->msg[i]);
+	if (errs->dropped)
+		fprintf(f, "... and %u more error%s\n", errs->dropped,
+			errs->dropped == 1 ? "" : "s");
+}
+
+const struct config_route *config_route_find(const struct vg_config *cfg,
+					     const char *number)
+{
+	const struct config_route *best = NULL;
+	size_t best_len = 0;
+
+	if (!cfg || !number)
+		return NULL;
+	for (size_t i = 0; i < cfg->flows.nroutes; i++) {
+		const struct config_route *r = &cfg->flows.routes[i];
+		size_t n = strlen(r->number);
+
+		if (!r->prefix) {
+			if (!strcmp(r->number, number))
+				return r;
+			continue;
+		}
+		if (!strncmp(r->number, number, n) && (!best || n > best_len)) {
+			best = r;
+			best_len = n;
+		}
+	}
+	return best;
+}

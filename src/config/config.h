@@ -1,0 +1,161 @@
+/* Daemon configuration: defaults, strict loading of voxgate.yaml with every
+ * error reported as "file:line:col: message", and printing the effective
+ * configuration back as YAML (voxgate check-config). See docs/CONFIG.md. */
+#ifndef VG_CONFIG_CONFIG_H
+#define VG_CONFIG_CONFIG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/log.h"
+
+#define CONFIG_LISTEN_MAX 8
+#define CONFIG_CODECS_MAX 2
+#define CONFIG_ROUTES_MAX 10000
+#define CONFIG_HOST_LEN 46    /* INET6_ADDRSTRLEN: textual IPv4/IPv6 + NUL */
+#define CONFIG_NAME_LEN 64    /* flow names and route numbers, with NUL */
+#define CONFIG_STR_LEN 256    /* user agent, SIP URI, with NUL */
+#define CONFIG_PATH_LEN 1024  /* file and directory paths, with NUL */
+#define CONFIG_ERRORS_MAX 64  /* messages kept; the rest are only counted */
+#define CONFIG_ERROR_LEN 512  /* one message, with NUL */
+
+enum config_transport { CONFIG_TRANSPORT_UDP, CONFIG_TRANSPORT_TCP };
+enum config_codec { CONFIG_CODEC_PCMU, CONFIG_CODEC_PCMA };
+enum config_voice { CONFIG_VOICE_KAL, CONFIG_VOICE_SLT };
+
+/* Where a value came from: 1-based line and column in the source file, or
+ * 0/0 when it is a default. */
+struct config_pos {
+	unsigned line;
+	unsigned col;
+};
+
+/* An IP address (no brackets, even for IPv6) and a port (1..65535). */
+struct config_addr {
+	char host[CONFIG_HOST_LEN];
+	uint16_t port;
+};
+
+struct config_listen {
+	enum config_transport transport;
+	struct config_addr addr;
+};
+
+/* One entry of flows.routes. number is the request-URI user part without
+ * the trailing '*'; prefix is set when the file wrote "800*". */
+struct config_route {
+	char number[CONFIG_NAME_LEN];
+	bool prefix;
+	char flow[CONFIG_NAME_LEN];
+	struct config_pos number_pos;
+	struct config_pos flow_pos; /* for "unknown flow" from the daemon */
+};
+
+/* Every daemon setting, in plain fields with units in the names. Strings
+ * are fixed arrays (their length is a hard cap); the route table is the
+ * only heap memory and is released by config_free(). */
+struct vg_config {
+	char source[CONFIG_PATH_LEN]; /* file name for messages; "" = defaults */
+
+	struct {
+		struct config_listen listen[CONFIG_LISTEN_MAX];
+		unsigned nlisten;
+		char user_agent[CONFIG_STR_LEN];
+		uint32_t answer_delay_ms;
+		char agent_uri[CONFIG_STR_LEN]; /* "" = none */
+	} sip;
+
+	struct {
+		char address[CONFIG_HOST_LEN]; /* advertised in SDP */
+		uint16_t port_min;             /* even, < port_max */
+		uint16_t port_max;
+		enum config_codec codecs[CONFIG_CODECS_MAX]; /* preference order */
+		unsigned ncodecs;
+		uint8_t telephone_event_pt;
+		uint32_t jitter_min_ms;
+		uint32_t jitter_max_ms;
+		uint32_t media_timeout_ms;  /* 0 = never time out */
+		uint32_t rtcp_interval_ms;  /* 0 = no RTCP reports */
+	} rtp;
+
+	struct {
+		struct config_addr listen;
+	} http;
+
+	struct {
+		uint32_t max_calls;
+		uint32_t worker_threads;
+		uint32_t worker_queue;
+	} limits;
+
+	struct {
+		char path[CONFIG_PATH_LEN];
+	} store;
+
+	struct {
+		char dir[CONFIG_PATH_LEN]; /* "" = built-in flows only */
+		char default_flow[CONFIG_NAME_LEN];
+		struct config_pos default_pos;
+		struct config_route *routes; /* owned, nroutes entries */
+		size_t nroutes;
+	} flows;
+
+	struct {
+		enum config_voice voice;
+		uint64_t cache_size_bytes; /* 0 = no cache */
+	} tts;
+
+	struct {
+		enum log_level level;
+		enum log_format format;
+	} log;
+
+	struct {
+		uint32_t drain_timeout_ms;
+		uint32_t retry_after_ms; /* sent rounded up to whole seconds */
+	} shutdown;
+};
+
+/* Error messages of one load, in file order (cross-field checks last). */
+struct config_errors {
+	unsigned count;   /* messages in msg[] */
+	unsigned dropped; /* further errors beyond CONFIG_ERRORS_MAX */
+	char msg[CONFIG_ERRORS_MAX][CONFIG_ERROR_LEN];
+};
+
+/* Fill cfg with the built-in defaults (see docs/CONFIG.md). Owns nothing
+ * afterwards; config_free() on it is harmless. */
+void config_defaults(struct vg_config *cfg);
+
+/* Parse and validate YAML in buf[0..len): defaults for every absent key,
+ * every problem collected into errs (may be NULL) as "name:line:col: msg".
+ * *cfg is not read; on success it is overwritten with the result (release
+ * it with config_free); on failure it is left untouched. Any thread.
+ * Returns 0, -EINVAL (errs lists why), or -ENOMEM. */
+int config_load_buf(const char *name, const char *buf, size_t len,
+		    struct vg_config *cfg, struct config_errors *errs);
+
+/* As config_load_buf for the contents of the file at path (used as name).
+ * Returns also -errno when the file cannot be read, -EFBIG when it is
+ * larger than the YAML document limit (errs says so in both cases). */
+int config_load_file(const char *path, struct vg_config *cfg,
+		     struct config_errors *errs);
+
+/* Release what cfg owns (the route table) and leave it with no routes.
+ * NULL is a no-op. */
+void config_free(struct vg_config *cfg);
+
+/* Write the effective configuration to f as YAML that loads back to the
+ * same values. Returns 0 or -EIO. */
+int config_print(const struct vg_config *cfg, FILE *f);
+
+/* Write each message on its own line, then "... and N more errors" when
+ * some were dropped. */
+void config_errors_print(const struct config_errors *errs, FILE *f);
+
+/* The route for a request-URI user part: an exact number wins, then the
+ * longest prefix; NULL means use flows.default_flow. Borrowed from cfg. */
+const struct config_route *config_route_find(const struct vg_config *cfg,
+					     const char *number);
+#endif

@@ -1,0 +1,178 @@
+/* Flow objects: reference counting, accessors, loading from a file or from
+ * the built-in table, and the list of prompts for pre-synthesis. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "flow/builtin.h"
+#include "flow/model.h"
+
+struct flow *flow_ref(struct flow *f)
+{
+	if (f)
+		atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
+	return f;
+}
+
+struct flow *flow_deref(struct flow *f)
+{
+	/* acq_rel: the last owner must see every other owner's reads done
+	 * before it frees. */
+	if (f && atomic_fetch_sub_explicit(&f->refs, 1,
+					   memory_order_acq_rel) == 1)
+		flow_free(f);
+	return NULL;
+}
+
+const char *flow_name(const struct flow *f)
+{
+	return f ? f->name : NULL;
+}
+
+const char *flow_file(const struct flow *f)
+{
+	return f ? f->file : NULL;
+}
+
+/* Reads the whole file, refusing one larger than FLOW_MAX_FILE_BYTES. */
+static int read_all(const char *path, char **bufp, size_t *lenp)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int err = 0;
+	char *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -EINVAL;
+		goto out;
+	}
+	/* One byte more than the cap tells "too big" from "exactly max",
+	 * also for a file that grows while we read. */
+	buf = malloc(FLOW_MAX_FILE_BYTES + 1);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (len <= FLOW_MAX_FILE_BYTES) {
+		ssize_t n = read(fd, buf + len, FLOW_MAX_FILE_BYTES + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > FLOW_MAX_FILE_BYTES) {
+		err = -E2BIG;
+		goto out;
+	}
+	*bufp = buf;
+	*lenp = len;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return err;
+}
+
+int flow_load_file(const char *path, struct flow **fp,
+		   struct flow_errors *errs)
+{
+	if (!path || !fp)
+		return -EINVAL;
+	char *buf = NULL;
+	size_t len = 0;
+	int err = read_all(path, &buf, &len);
+	if (err == -E2BIG) {
+		flow_errors_add(errs, path, 0, 0, "larger than %u bytes",
+				FLOW_MAX_FILE_BYTES);
+		return err;
+	}
+	if (err) {
+		flow_errors_add(errs, path, 0, 0, "cannot read: %s",
+				strerror(-err));
+		return err;
+	}
+	err = flow_load_buf(path, buf, len, fp, errs);
+	free(buf);
+	return err;
+}
+
+int flow_load_builtin(const char *name, struct flow **fp)
+{
+	if (!name || !fp)
+		return -EINVAL;
+	for (const struct flow_builtin *b = flow_builtins; b->name; b++) {
+		if (strcmp(b->name, name))
+			continue;
+		/* The file was validated by the tests that ship with it, so
+		 * a failure here is a broken build, not bad input. */
+		return flow_load_buf(b->file, (const char *)b->data, b->len,
+				     fp, NULL);
+	}
+	return -ENOENT;
+}
+
+/* ---- prompts ---- */
+
+struct prompt_ref {
+	const char *voice;
+	const char *text;
+};
+
+static bool same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static void add_prompt(struct prompt_ref *list, size_t *n, const char *voice,
+		       const char *text)
+{
+	if (!text)
+		return;
+	for (size_t i = 0; i < *n; i++) {
+		if (same(list[i].voice, voice) && !strcmp(list[i].text, text))
+			return;
+	}
+	list[*n].voice = voice;
+	list[*n].text = text;
+	(*n)++;
+}
+
+void flow_prompts_foreach(const struct flow *f, const char *default_voice,
+			  void (*fn)(const char *voice, const char *text,
+				     void *arg),
+			  void *arg)
+{
+	if (!f || !fn)
+		return;
+	/* At most three texts per node (prompt, no_input, invalid). */
+	struct prompt_ref *list = calloc((size_t)f->nnodes * 3, sizeof(*list));
+	size_t n = 0;
+	if (!list)
+		return;
+	for (unsigned i = 0; i < f->nnodes; i++) {
+		const struct flow_node *nd = &f->nodes[i];
+		const char *voice = nd->voice	? nd->voice
+				    : f->voice	? f->voice
+						: default_voice;
+		add_prompt(list, &n, voice, nd->text);
+		add_prompt(list, &n, voice, nd->no_input);
+		add_prompt(list, &n, voice, nd->invalid);
+	}
+	for (size_t i = 0; i < n; i++)
+		fn(list[i].voice, list[i].text, arg);
+	free(list);
+}

@@ -1,0 +1,136 @@
+/* Call flows: YAML documents of named nodes (say, menu, transfer, hangup)
+ * loaded and strictly validated into immutable, refcounted flows, and a
+ * runtime (flow_session) that walks one flow on one channel. Format: see
+ * docs/FLOWS.md. */
+#ifndef VG_FLOW_FLOW_H
+#define VG_FLOW_FLOW_H
+#include <stdbool.h>
+#include <stddef.h>
+
+struct channel;
+struct tts;
+struct vg_loop;
+
+/* ---- loading ---- */
+
+#define FLOW_ERRORS_MAX 32  /* messages kept; more are only counted */
+#define FLOW_ERROR_LEN 256  /* bytes per message, NUL included (cut) */
+#define FLOW_MAX_FILE_BYTES (1u << 20)
+#define FLOW_MAX_NODES 1000u
+#define FLOW_MAX_FLOWS 256u /* flows in one set */
+
+/* Messages from loading, "file:line:col: message" (line and col 1-based),
+ * in document order per file. Caller storage: zero it (= {0}) or call
+ * flow_errors_clear(); the loaders append, so one can collect the errors of
+ * several files. */
+struct flow_errors {
+	size_t count;   /* messages in msg[] */
+	size_t dropped; /* messages past FLOW_ERRORS_MAX, not kept */
+	char msg[FLOW_ERRORS_MAX][FLOW_ERROR_LEN];
+};
+
+void flow_errors_clear(struct flow_errors *e);
+
+/* An immutable flow. Atomic refcount: any thread may take and drop
+ * references, so a reload can swap the set while calls still run the old
+ * flows. */
+struct flow;
+
+/* Parse and validate buf[0..len) (need not be NUL-terminated); file labels
+ * the messages. On success *fp gets a new flow with one reference. On
+ * failure *fp is untouched and every problem found is appended to errs (may
+ * be NULL). Returns 0, -EINVAL (bad argument), -ENOMEM, -E2BIG (too big) or
+ * -EBADMSG (invalid flow). Any thread. */
+int flow_load_buf(const char *file, const char *buf, size_t len,
+		  struct flow **fp, struct flow_errors *errs);
+
+/* As flow_load_buf for a file of at most FLOW_MAX_FILE_BYTES. Blocks on
+ * disk: not for the media loop. Also returns -errno from open/read. */
+int flow_load_file(const char *path, struct flow **fp,
+		   struct flow_errors *errs);
+
+/* A flow compiled into the binary ("bank-hotline", from flows/). Returns 0
+ * with a new reference in *fp, or -ENOENT for an unknown name. */
+int flow_load_builtin(const char *name, struct flow **fp);
+
+/* New reference to f (NULL-safe). */
+struct flow *flow_ref(struct flow *f);
+/* Drop a reference; frees at zero. Returns NULL: f = flow_deref(f). */
+struct flow *flow_deref(struct flow *f);
+
+/* The flow's name and the file it came from (borrowed from f). */
+const char *flow_name(const struct flow *f);
+const char *flow_file(const struct flow *f);
+
+/* Call fn once for every distinct (voice, text) the flow can speak, for
+ * TTS pre-synthesis. voice is the node's voice, else the flow's, else
+ * default_voice (may be NULL). Strings are borrowed for the call of fn. */
+void flow_prompts_foreach(const struct flow *f, const char *default_voice,
+			  void (*fn)(const char *voice, const char *text,
+				     void *arg),
+			  void *arg);
+
+/* ---- the set of loaded flows ---- */
+
+struct flow_set;
+
+/* Load the built-in flows plus every *.yaml file in dir (dir may be NULL:
+ * built-ins only). A file whose flow has a built-in's name replaces that
+ * built-in; two files with one name are an error. All-or-nothing: if any
+ * file fails, every message goes to errs (may be NULL), nothing is returned
+ * and the caller keeps its old set (SIGHUP reload). Blocks on disk. Returns
+ * 0, -EBADMSG (some flow invalid), -E2BIG (more than FLOW_MAX_FLOWS),
+ * -ENOMEM or -errno from opendir/read. */
+int flow_set_load(struct flow_set **sp, const char *dir,
+		  struct flow_errors *errs);
+
+/* The flow named name (borrowed: flow_ref it to keep it past the set's
+ * life), or NULL. */
+struct flow *flow_set_find(const struct flow_set *s, const char *name);
+
+/* Number of flows and the i-th in name order (borrowed), for listings. */
+size_t flow_set_count(const struct flow_set *s);
+struct flow *flow_set_at(const struct flow_set *s, size_t i);
+
+/* Drop the set's references. NULL is a no-op. */
+void flow_set_destroy(struct flow_set *s);
+
+/* ---- the runtime ---- */
+
+/* What a session needs from the daemon; all borrowed and must outlive the
+ * session. tts may be NULL: on an audio channel every prompt then fails
+ * (and is skipped, see docs/FLOWS.md). agent_uri is the target of
+ * "transfer: agent" (NULL: such transfers fail). */
+struct flow_env {
+	struct tts *tts;
+	struct vg_loop *loop; /* the channel's loop: TTS results come here */
+	const char *agent_uri;
+	const char *default_voice; /* NULL: the TTS engine's default */
+};
+
+/* One flow walking one channel. Thread: the channel's loop only. */
+struct flow_session;
+
+/* Create a session for f on ch. Takes its own reference on f and sets
+ * itself as ch's event handler; nothing is sent to the channel until
+ * flow_session_start(). Returns 0, -EINVAL or -ENOMEM. */
+int flow_session_create(struct flow_session **sp, struct flow *f,
+			struct channel *ch, const struct flow_env *env);
+
+/* Enter the start node. Returns 0, or -EALREADY when started before. */
+int flow_session_start(struct flow_session *s);
+
+/* True once the flow has nothing left to do: the call hung up, the flow
+ * hung it up, or a transfer succeeded. */
+bool flow_session_done(const struct flow_session *s);
+
+/* Name of the node the session is in (borrowed from the flow), or NULL
+ * before start. */
+const char *flow_session_node(const struct flow_session *s);
+
+/* Detach from the channel (clears its handler; does not hang up or stop
+ * it) and free. Safe at any time, also from inside a channel event and
+ * while a TTS job for this session is in flight: the memory then stays
+ * until that job's callback has run. NULL is a no-op. */
+void flow_session_destroy(struct flow_session *s);
+#endif

@@ -1,0 +1,887 @@
+/* The flow loader: a YAML tree (config/ydoc) checked field by field into a
+ * struct flow. It keeps going after an error so that one run reports every
+ * problem with its file:line:col, and builds nothing unless all is well. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/ydoc.h"
+#include "flow/model.h"
+
+#define NO_NODE ((unsigned)-1)
+
+#define MIN_TIMEOUT_MS 100u
+#define MAX_TIMEOUT_MS 300000u
+#define DEFAULT_TIMEOUT_MS 5000u
+#define DEFAULT_INTERDIGIT_MS 3000u
+#define DEFAULT_RETRIES 2u
+
+/* End reasons a hangup node may give. The channel keeps the pointer past
+ * the flow's life (the CDR is written after a reload may have freed it), and
+ * reasons become metric labels, so they come from this closed set. */
+static const char *const hangup_reasons[] = {
+	"completed", "no_input", "invalid_input", "closed", "flow_error",
+};
+
+struct loader {
+	const char *file;
+	struct flow_errors *errs;
+	unsigned nerr;
+	bool oom;
+	struct flow *f;
+};
+
+/* Node-scoped context for messages: "node 'x': ..." */
+struct nctx {
+	struct loader *L;
+	struct flow_node *fn;
+};
+
+void flow_errors_clear(struct flow_errors *e)
+{
+	if (e)
+		memset(e, 0, sizeof(*e));
+}
+
+void flow_errors_add(struct flow_errors *e, const char *file, unsigned line,
+		     unsigned col, const char *fmt, ...)
+{
+	if (!e)
+		return;
+	if (e->count >= FLOW_ERRORS_MAX) {
+		e->dropped++;
+		return;
+	}
+	char *m = e->msg[e->count++];
+	int n;
+	if (line)
+		n = snprintf(m, FLOW_ERROR_LEN, "%s:%u:%u: ", file, line, col);
+	else
+		n = snprintf(m, FLOW_ERROR_LEN, "%s: ", file);
+	if (n < 0 || n >= FLOW_ERROR_LEN)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m + n, FLOW_ERROR_LEN - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+static void verr_at(struct loader *L, const struct ydoc_node *at,
+		    const char *prefix, const char *fmt, va_list ap)
+{
+	char msg[FLOW_ERROR_LEN];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	L->nerr++;
+	/* An empty document has no node to point at: its first line. */
+	unsigned line = at ? ydoc_node_line(at) : 1;
+	unsigned col = at ? ydoc_node_col(at) : 1;
+	flow_errors_add(L->errs, L->file, line, col, "%s%s", prefix, msg);
+}
+
+__attribute__((format(printf, 3, 4))) static void
+err_at(struct loader *L, const struct ydoc_node *at, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	verr_at(L, at, "", fmt, ap);
+	va_end(ap);
+}
+
+/* An error about a node, pointing at `at` or, when NULL, at the node's
+ * name. */
+__attribute__((format(printf, 3, 4))) static void
+nerr(struct nctx *c, const struct ydoc_node *at, const char *fmt, ...)
+{
+	char prefix[FLOW_NAME_MAX + 16];
+	snprintf(prefix, sizeof(prefix), "node '%s': ", c->fn->name);
+	va_list ap;
+	va_start(ap, fmt);
+	if (at) {
+		verr_at(c->L, at, prefix, fmt, ap);
+	} else {
+		char msg[FLOW_ERROR_LEN];
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		c->L->nerr++;
+		flow_errors_add(c->L->errs, c->L->file, c->fn->line,
+				c->fn->col, "%s%s", prefix, msg);
+	}
+	va_end(ap);
+}
+
+static const char *excerpt(const struct ydoc_node *n, char *buf, size_t size)
+{
+	return ydoc_node_excerpt(n, buf, size);
+}
+
+/* Flow, node and voice names: they end up in logs, CDRs and URLs. */
+static bool valid_name(const char *s, size_t len)
+{
+	if (len == 0 || len > FLOW_NAME_MAX || strlen(s) != len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		      c == '.'))
+			return false;
+	}
+	return true;
+}
+
+static bool is_dtmf(char c)
+{
+	return (c >= '0' && c <= '9') || c == '*' || c == '#' ||
+	       (c >= 'A' && c <= 'D');
+}
+
+static char *dup_or_oom(struct loader *L, const char *s)
+{
+	char *d = strdup(s);
+	if (!d) {
+		L->nerr++;
+		L->oom = true;
+	}
+	return d;
+}
+
+/* Map keys compared with their length: "text\0x" is not "text". */
+static bool key_is(const struct ydoc_node *k, const char *s)
+{
+	return ydoc_scalar_len(k) == strlen(s) && !strcmp(ydoc_scalar_text(k), s);
+}
+
+/* ---- typed values ---- */
+
+static bool scalar_or_err(struct nctx *c, const char *field,
+			  const struct ydoc_node *v)
+{
+	if (ydoc_node_type(v) == YDOC_SCALAR)
+		return true;
+	nerr(c, v, "'%s' must be a single value, not a %s", field,
+	     ydoc_type_name(ydoc_node_type(v)));
+	return false;
+}
+
+static void get_text(struct nctx *c, const char *field,
+		     const struct ydoc_node *v, char **out)
+{
+	if (!scalar_or_err(c, field, v))
+		return;
+	const char *s = ydoc_scalar_text(v);
+	size_t len = ydoc_scalar_len(v);
+	if (ydoc_scalar_is_null(v) || len == 0) {
+		nerr(c, v, "'%s' must not be empty", field);
+		return;
+	}
+	if (len > FLOW_TEXT_MAX) {
+		nerr(c, v, "'%s' is longer than %u bytes", field,
+		     FLOW_TEXT_MAX);
+		return;
+	}
+	if (strlen(s) != len) {
+		nerr(c, v, "'%s' contains a NUL byte", field);
+		return;
+	}
+	*out = dup_or_oom(c->L, s);
+}
+
+static void get_voice(struct loader *L, struct nctx *c,
+		      const struct ydoc_node *v, char **out)
+{
+	char ex[64];
+	if (ydoc_node_type(v) != YDOC_SCALAR ||
+	    !valid_name(ydoc_scalar_text(v), ydoc_scalar_len(v))) {
+		if (c)
+			nerr(c, v, "invalid voice '%s': use 1-64 letters, "
+				   "digits, '_', '-' or '.'",
+			     excerpt(v, ex, sizeof(ex)));
+		else
+			err_at(L, v, "invalid voice '%s': use 1-64 letters, "
+				     "digits, '_', '-' or '.'",
+			       excerpt(v, ex, sizeof(ex)));
+		return;
+	}
+	*out = dup_or_oom(L, ydoc_scalar_text(v));
+}
+
+static void get_bool(struct nctx *c, const char *field,
+		     const struct ydoc_node *v, bool *out)
+{
+	const char *s = ydoc_scalar_text(v);
+	if (ydoc_node_type(v) == YDOC_SCALAR && !ydoc_scalar_quoted(v)) {
+		if (!strcmp(s, "true")) {
+			*out = true;
+			return;
+		}
+		if (!strcmp(s, "false")) {
+			*out = false;
+			return;
+		}
+	}
+	nerr(c, v, "'%s' must be true or false", field);
+}
+
+/* A whole number in [min, max], written plainly (no sign, no unit). */
+static bool get_uint(struct nctx *c, const char *field,
+		     const struct ydoc_node *v, unsigned min, unsigned max,
+		     unsigned *out)
+{
+	const char *s = ydoc_scalar_text(v);
+	size_t len = ydoc_scalar_len(v);
+	unsigned long n = 0;
+	bool ok = ydoc_node_type(v) == YDOC_SCALAR && len > 0 && len <= 6 &&
+		  strlen(s) == len;
+	for (size_t i = 0; ok && i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			ok = false;
+		else
+			n = n * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (!ok || n < min || n > max) {
+		nerr(c, v, "'%s' must be a whole number from %u to %u", field,
+		     min, max);
+		return false;
+	}
+	*out = (unsigned)n;
+	return true;
+}
+
+/* "5s" or "800ms": whole numbers with a unit, nothing else. */
+static int parse_duration_ms(const char *s, size_t len, unsigned long *ms)
+{
+	size_t i = 0;
+	unsigned long n = 0;
+	while (i < len && i < 9 && s[i] >= '0' && s[i] <= '9')
+		n = n * 10 + (unsigned long)(s[i++] - '0');
+	if (i == 0)
+		return -EINVAL;
+	const char *unit = s + i;
+	size_t ulen = len - i;
+	if (ulen == 2 && !memcmp(unit, "ms", 2))
+		*ms = n;
+	else if (ulen == 1 && unit[0] == 's')
+		*ms = n * 1000;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static void get_duration(struct nctx *c, const char *field,
+			 const struct ydoc_node *v, unsigned *out)
+{
+	unsigned long ms = 0;
+	if (ydoc_node_type(v) != YDOC_SCALAR ||
+	    parse_duration_ms(ydoc_scalar_text(v), ydoc_scalar_len(v), &ms) ||
+	    ms < MIN_TIMEOUT_MS || ms > MAX_TIMEOUT_MS) {
+		nerr(c, v,
+		     "'%s' must be a duration like 5s or 800ms, from %ums to "
+		     "%us",
+		     field, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS / 1000);
+		return;
+	}
+	*out = (unsigned)ms;
+}
+
+static unsigned find_node(const struct flow *f, const char *name)
+{
+	for (unsigned i = 0; i < f->nnodes; i++) {
+		if (f->nodes[i].name && !strcmp(f->nodes[i].name, name))
+			return i;
+	}
+	return NO_NODE;
+}
+
+/* A transition: the name of a node defined in this flow. */
+static void get_ref(struct nctx *c, const char *what,
+		    const struct ydoc_node *v, unsigned *out)
+{
+	char ex[64];
+	if (ydoc_node_type(v) != YDOC_SCALAR) {
+		nerr(c, v, "%s must be a node name, not a %s", what,
+		     ydoc_type_name(ydoc_node_type(v)));
+		return;
+	}
+	unsigned i = NO_NODE;
+	if (!ydoc_scalar_is_null(v) &&
+	    strlen(ydoc_scalar_text(v)) == ydoc_scalar_len(v))
+		i = find_node(c->L->f, ydoc_scalar_text(v));
+	if (i == NO_NODE) {
+		nerr(c, v, "%s names no node '%s'", what,
+		     excerpt(v, ex, sizeof(ex)));
+		return;
+	}
+	*out = i;
+}
+
+static void get_target(struct nctx *c, const struct ydoc_node *v)
+{
+	struct flow_node *fn = c->fn;
+	if (!scalar_or_err(c, "target", v))
+		return;
+	const char *s = ydoc_scalar_text(v);
+	size_t len = ydoc_scalar_len(v);
+	if (!strcmp(s, "agent")) {
+		fn->to_agent = true;
+		return;
+	}
+	size_t scheme = !strncmp(s, "sip:", 4)	? 4
+			: !strncmp(s, "sips:", 5) ? 5
+			: !strncmp(s, "tel:", 4)  ? 4
+						  : 0;
+	/* The target goes into a Refer-To header: no whitespace, controls
+	 * or header syntax (<>"). */
+	bool ok = scheme && len > scheme && len <= FLOW_TARGET_MAX &&
+		  strlen(s) == len;
+	for (size_t i = 0; ok && i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch <= ' ' || ch == 0x7f || ch == '<' || ch == '>' ||
+		    ch == '"')
+			ok = false;
+	}
+	if (!ok) {
+		nerr(c, v,
+		     "'target' must be a sip:, sips: or tel: URI (at most %u "
+		     "bytes, no spaces) or the word agent",
+		     FLOW_TARGET_MAX);
+		return;
+	}
+	fn->target = dup_or_oom(c->L, s);
+}
+
+static void get_reason(struct nctx *c, const struct ydoc_node *v)
+{
+	char ex[64];
+	if (ydoc_node_type(v) == YDOC_SCALAR) {
+		const char *s = ydoc_scalar_text(v);
+		for (size_t i = 0; i < sizeof(hangup_reasons) /
+					       sizeof(hangup_reasons[0]);
+		     i++) {
+			if (!strcmp(s, hangup_reasons[i])) {
+				c->fn->reason = hangup_reasons[i];
+				return;
+			}
+		}
+	}
+	nerr(c, v,
+	     "unknown hangup reason '%s' (expected completed, no_input, "
+	     "invalid_input, closed or flow_error)",
+	     excerpt(v, ex, sizeof(ex)));
+}
+
+static void unknown_field(struct nctx *c, const struct ydoc_node *k,
+			  const char *type, const char *expected)
+{
+	char ex[64];
+	nerr(c, k, "unknown field '%s' for a %s node (expected %s)",
+	     excerpt(k, ex, sizeof(ex)), type, expected);
+}
+
+static void missing(struct nctx *c, const char *field)
+{
+	nerr(c, NULL, "missing '%s'", field);
+}
+
+/* ---- nodes ---- */
+
+static void parse_say(struct nctx *c, const struct ydoc_node *m)
+{
+	struct flow_node *fn = c->fn;
+	bool have_text = false, have_next = false;
+	for (size_t i = 0; i < ydoc_node_count(m); i++) {
+		const struct ydoc_node *k = ydoc_map_key(m, i);
+		const struct ydoc_node *v = ydoc_map_value(m, i);
+		if (key_is(k, "type")) {
+			continue;
+		} else if (key_is(k, "text")) {
+			have_text = true;
+			get_text(c, "text", v, &fn->text);
+		} else if (key_is(k, "voice")) {
+			get_voice(c->L, c, v, &fn->voice);
+		} else if (key_is(k, "barge_in")) {
+			get_bool(c, "barge_in", v, &fn->barge_in);
+		} else if (key_is(k, "next")) {
+			have_next = true;
+			get_ref(c, "'next'", v, &fn->next);
+		} else {
+			unknown_field(c, k, "say",
+				      "text, voice, barge_in or next");
+		}
+	}
+	if (!have_text)
+		missing(c, "text");
+	if (!have_next)
+		missing(c, "next");
+}
+
+static void parse_options(struct nctx *c, const struct ydoc_node *v)
+{
+	struct flow_node *fn = c->fn;
+	char ex[64];
+	char what[FLOW_DIGITS_MAX + 16];
+	if (ydoc_node_type(v) != YDOC_MAP || ydoc_node_count(v) == 0) {
+		nerr(c, v, "'options' must be a map of keys to node names");
+		return;
+	}
+	size_t n = ydoc_node_count(v);
+	if (n > FLOW_OPTIONS_MAX) {
+		nerr(c, v, "more than %u options", FLOW_OPTIONS_MAX);
+		return;
+	}
+	fn->options = calloc(n, sizeof(*fn->options));
+	if (!fn->options) {
+		c->L->nerr++;
+		c->L->oom = true;
+		return;
+	}
+	fn->noptions = (unsigned)n;
+	for (size_t i = 0; i < n; i++) {
+		const struct ydoc_node *k = ydoc_map_key(v, i);
+		const char *key = ydoc_scalar_text(k);
+		size_t len = ydoc_scalar_len(k);
+		bool ok = len > 0 && len <= FLOW_DIGITS_MAX &&
+			  strlen(key) == len;
+		for (size_t j = 0; ok && j < len; j++)
+			ok = is_dtmf(key[j]);
+		if (!ok) {
+			nerr(c, k,
+			     "option '%s' is not 1-%u DTMF keys (0-9, *, #, "
+			     "A-D)",
+			     excerpt(k, ex, sizeof(ex)), FLOW_DIGITS_MAX);
+			continue;
+		}
+		fn->options[i].digits = dup_or_oom(c->L, key);
+		snprintf(what, sizeof(what), "option '%s'", key);
+		get_ref(c, what, ydoc_map_value(v, i), &fn->options[i].next);
+	}
+}
+
+/* Options against max_digits and terminator: needs all fields first. */
+static void check_options(struct nctx *c, const struct ydoc_node *v)
+{
+	struct flow_node *fn = c->fn;
+	char ex[64];
+	for (unsigned i = 0; i < fn->noptions; i++) {
+		const char *d = fn->options[i].digits;
+		if (!d)
+			continue;
+		const struct ydoc_node *k = ydoc_map_key(v, i);
+		if (strlen(d) > fn->max_digits)
+			nerr(c, k, "option '%s' is longer than max_digits %u",
+			     excerpt(k, ex, sizeof(ex)), fn->max_digits);
+		else if (fn->terminator[0] && strchr(d, fn->terminator[0]))
+			nerr(c, k, "option '%s' contains the terminator '%s'",
+			     excerpt(k, ex, sizeof(ex)), fn->terminator);
+	}
+}
+
+static bool get_terminator(struct nctx *c, const struct ydoc_node *v)
+{
+	const char *s = ydoc_scalar_text(v);
+	if (ydoc_node_type(v) != YDOC_SCALAR || ydoc_scalar_len(v) != 1 ||
+	    !is_dtmf(s[0])) {
+		nerr(c, v,
+		     "'terminator' must be one DTMF key (0-9, *, #, A-D)");
+		return false;
+	}
+	c->fn->terminator[0] = s[0];
+	c->fn->terminator[1] = '\0';
+	return true;
+}
+
+static char *prompt_name(struct loader *L, const char *node,
+			 const char *suffix)
+{
+	char buf[FLOW_NAME_MAX + 16];
+	snprintf(buf, sizeof(buf), "%s.%s", node, suffix);
+	return dup_or_oom(L, buf);
+}
+
+static void parse_menu(struct nctx *c, const struct ydoc_node *m)
+{
+	struct flow_node *fn = c->fn;
+	const struct ydoc_node *opts = NULL;
+	bool have_prompt = false, have_max_retries = false;
+	/* Checking options against a bad max_digits or terminator would only
+	 * repeat that error. */
+	bool keys_checkable = true;
+	fn->barge_in = true;
+	fn->timeout_ms = DEFAULT_TIMEOUT_MS;
+	fn->interdigit_ms = DEFAULT_INTERDIGIT_MS;
+	fn->max_digits = 1;
+	fn->retries = DEFAULT_RETRIES;
+	for (size_t i = 0; i < ydoc_node_count(m); i++) {
+		const struct ydoc_node *k = ydoc_map_key(m, i);
+		const struct ydoc_node *v = ydoc_map_value(m, i);
+		if (key_is(k, "type")) {
+			continue;
+		} else if (key_is(k, "prompt")) {
+			have_prompt = true;
+			get_text(c, "prompt", v, &fn->text);
+		} else if (key_is(k, "voice")) {
+			get_voice(c->L, c, v, &fn->voice);
+		} else if (key_is(k, "options")) {
+			opts = v;
+			parse_options(c, v);
+		} else if (key_is(k, "timeout")) {
+			get_duration(c, "timeout", v, &fn->timeout_ms);
+		} else if (key_is(k, "interdigit_timeout")) {
+			get_duration(c, "interdigit_timeout", v,
+				     &fn->interdigit_ms);
+		} else if (key_is(k, "max_digits")) {
+			if (!get_uint(c, "max_digits", v, 1, FLOW_DIGITS_MAX,
+				      &fn->max_digits))
+				keys_checkable = false;
+		} else if (key_is(k, "terminator")) {
+			if (!get_terminator(c, v))
+				keys_checkable = false;
+		} else if (key_is(k, "retries")) {
+			get_uint(c, "retries", v, 0, FLOW_RETRIES_MAX,
+				 &fn->retries);
+		} else if (key_is(k, "no_input")) {
+			get_text(c, "no_input", v, &fn->no_input);
+		} else if (key_is(k, "invalid")) {
+			get_text(c, "invalid", v, &fn->invalid);
+		} else if (key_is(k, "on_max_retries")) {
+			have_max_retries = true;
+			get_ref(c, "'on_max_retries'", v, &fn->on_max_retries);
+		} else {
+			unknown_field(c, k, "menu",
+				      "prompt, voice, options, timeout, "
+				      "interdigit_timeout, max_digits, "
+				      "terminator, retries, no_input, "
+				      "invalid or on_max_retries");
+		}
+	}
+	if (!have_prompt)
+		missing(c, "prompt");
+	if (!opts)
+		missing(c, "options");
+	if (!have_max_retries)
+		missing(c, "on_max_retries");
+	if (opts && fn->options && keys_checkable)
+		check_options(c, opts);
+	if (fn->no_input)
+		fn->no_input_name = prompt_name(c->L, fn->name, "no_input");
+	if (fn->invalid)
+		fn->invalid_name = prompt_name(c->L, fn->name, "invalid");
+}
+
+static void parse_transfer(struct nctx *c, const struct ydoc_node *m)
+{
+	bool have_target = false, have_on_fail = false;
+	for (size_t i = 0; i < ydoc_node_count(m); i++) {
+		const struct ydoc_node *k = ydoc_map_key(m, i);
+		const struct ydoc_node *v = ydoc_map_value(m, i);
+		if (key_is(k, "type")) {
+			continue;
+		} else if (key_is(k, "target")) {
+			have_target = true;
+			get_target(c, v);
+		} else if (key_is(k, "on_fail")) {
+			have_on_fail = true;
+			get_ref(c, "'on_fail'", v, &c->fn->on_fail);
+		} else {
+			unknown_field(c, k, "transfer", "target or on_fail");
+		}
+	}
+	if (!have_target)
+		missing(c, "target");
+	if (!have_on_fail)
+		missing(c, "on_fail");
+}
+
+static void parse_hangup(struct nctx *c, const struct ydoc_node *m)
+{
+	c->fn->reason = hangup_reasons[0];
+	for (size_t i = 0; i < ydoc_node_count(m); i++) {
+		const struct ydoc_node *k = ydoc_map_key(m, i);
+		if (key_is(k, "type"))
+			continue;
+		else if (key_is(k, "reason"))
+			get_reason(c, ydoc_map_value(m, i));
+		else
+			unknown_field(c, k, "hangup", "reason");
+	}
+}
+
+static void parse_node(struct loader *L, struct flow_node *fn,
+		       const struct ydoc_node *m)
+{
+	struct nctx c = {L, fn};
+	char ex[64];
+	if (ydoc_node_type(m) != YDOC_MAP) {
+		nerr(&c, m, "a node must be a map with a 'type'");
+		return;
+	}
+	const struct ydoc_node *t = NULL;
+	for (size_t i = 0; i < ydoc_node_count(m); i++) {
+		if (key_is(ydoc_map_key(m, i), "type"))
+			t = ydoc_map_value(m, i);
+	}
+	if (!t) {
+		missing(&c, "type");
+		return;
+	}
+	const char *type = ydoc_scalar_text(t);
+	if (ydoc_node_type(t) != YDOC_SCALAR)
+		type = "";
+	if (!strcmp(type, "say")) {
+		fn->type = FLOW_NODE_SAY;
+		parse_say(&c, m);
+	} else if (!strcmp(type, "menu")) {
+		fn->type = FLOW_NODE_MENU;
+		parse_menu(&c, m);
+	} else if (!strcmp(type, "transfer")) {
+		fn->type = FLOW_NODE_TRANSFER;
+		parse_transfer(&c, m);
+	} else if (!strcmp(type, "hangup")) {
+		fn->type = FLOW_NODE_HANGUP;
+		parse_hangup(&c, m);
+	} else {
+		nerr(&c, t,
+		     "unknown type '%s' (expected say, menu, transfer or "
+		     "hangup)",
+		     excerpt(t, ex, sizeof(ex)));
+	}
+}
+
+/* ---- the document ---- */
+
+static void node_fini(struct flow_node *fn)
+{
+	free(fn->name);
+	free(fn->text);
+	free(fn->voice);
+	for (unsigned i = 0; i < fn->noptions; i++)
+		free(fn->options[i].digits);
+	free(fn->options);
+	free(fn->no_input);
+	free(fn->invalid);
+	free(fn->no_input_name);
+	free(fn->invalid_name);
+	free(fn->target);
+}
+
+void flow_free(struct flow *f)
+{
+	if (!f)
+		return;
+	for (unsigned i = 0; i < f->nnodes; i++)
+		node_fini(&f->nodes[i]);
+	free(f->nodes);
+	free(f->name);
+	free(f->file);
+	free(f->voice);
+	free(f);
+}
+
+/* First pass: every node's name, so transitions can point forward. */
+static void collect_nodes(struct loader *L, const struct ydoc_node *nodes)
+{
+	struct flow *f = L->f;
+	char ex[64];
+	size_t n = ydoc_node_count(nodes);
+	if (ydoc_node_type(nodes) != YDOC_MAP || n == 0) {
+		err_at(L, nodes, "'nodes' must be a map of node names to nodes");
+		return;
+	}
+	if (n > FLOW_MAX_NODES) {
+		err_at(L, nodes, "more than %u nodes", FLOW_MAX_NODES);
+		return;
+	}
+	f->nodes = calloc(n, sizeof(*f->nodes));
+	if (!f->nodes) {
+		L->nerr++;
+		L->oom = true;
+		return;
+	}
+	f->nnodes = (unsigned)n;
+	for (size_t i = 0; i < n; i++) {
+		const struct ydoc_node *k = ydoc_map_key(nodes, i);
+		struct flow_node *fn = &f->nodes[i];
+		fn->line = ydoc_node_line(k);
+		fn->col = ydoc_node_col(k);
+		fn->next = fn->on_max_retries = fn->on_fail = NO_NODE;
+		if (!valid_name(ydoc_scalar_text(k), ydoc_scalar_len(k))) {
+			err_at(L, k,
+			       "invalid node name '%s': use 1-64 letters, "
+			       "digits, '_', '-' or '.'",
+			       excerpt(k, ex, sizeof(ex)));
+			continue;
+		}
+		fn->name = dup_or_oom(L, ydoc_scalar_text(k));
+	}
+}
+
+static void mark(const struct flow *f, unsigned i, unsigned char *seen,
+		 unsigned *stack, unsigned *sp)
+{
+	if (i == NO_NODE || seen[i])
+		return;
+	seen[i] = 1;
+	stack[(*sp)++] = i;
+}
+
+/* Every node must be reachable from start: an unreachable one is nearly
+ * always a typo in a transition, so it is an error, not a warning. */
+static void check_reachable(struct loader *L)
+{
+	struct flow *f = L->f;
+	unsigned char *seen = calloc(f->nnodes, 1);
+	unsigned *stack = calloc(f->nnodes, sizeof(*stack));
+	unsigned sp = 0;
+	if (!seen || !stack) {
+		L->nerr++;
+		L->oom = true;
+		goto out;
+	}
+	mark(f, f->start, seen, stack, &sp);
+	while (sp) {
+		const struct flow_node *fn = &f->nodes[stack[--sp]];
+		switch (fn->type) {
+		case FLOW_NODE_SAY:
+			mark(f, fn->next, seen, stack, &sp);
+			break;
+		case FLOW_NODE_MENU:
+			for (unsigned j = 0; j < fn->noptions; j++)
+				mark(f, fn->options[j].next, seen, stack, &sp);
+			mark(f, fn->on_max_retries, seen, stack, &sp);
+			break;
+		case FLOW_NODE_TRANSFER:
+			mark(f, fn->on_fail, seen, stack, &sp);
+			break;
+		case FLOW_NODE_HANGUP:
+			break;
+		}
+	}
+	for (unsigned i = 0; i < f->nnodes; i++) {
+		if (!seen[i]) {
+			L->nerr++;
+			flow_errors_add(L->errs, L->file, f->nodes[i].line,
+					f->nodes[i].col,
+					"node '%s' is unreachable from start "
+					"node '%s'",
+					f->nodes[i].name,
+					f->nodes[f->start].name);
+		}
+	}
+out:
+	free(seen);
+	free(stack);
+}
+
+static void parse_root(struct loader *L, const struct ydoc_node *root)
+{
+	struct flow *f = L->f;
+	char ex[64];
+	if (!root || ydoc_node_type(root) != YDOC_MAP) {
+		err_at(L, root,
+		       "a flow must be a map with 'name', 'start' and 'nodes'");
+		return;
+	}
+	const struct ydoc_node *name = NULL, *start = NULL, *nodes = NULL;
+	for (size_t i = 0; i < ydoc_node_count(root); i++) {
+		const struct ydoc_node *k = ydoc_map_key(root, i);
+		const struct ydoc_node *v = ydoc_map_value(root, i);
+		if (key_is(k, "name"))
+			name = v;
+		else if (key_is(k, "start"))
+			start = v;
+		else if (key_is(k, "nodes"))
+			nodes = v;
+		else if (key_is(k, "voice"))
+			get_voice(L, NULL, v, &f->voice);
+		else
+			err_at(L, k,
+			       "unknown field '%s' (expected name, start, "
+			       "voice or nodes)",
+			       excerpt(k, ex, sizeof(ex)));
+	}
+
+	if (!name) {
+		err_at(L, root, "missing 'name'");
+	} else if (ydoc_node_type(name) != YDOC_SCALAR ||
+		   !valid_name(ydoc_scalar_text(name), ydoc_scalar_len(name))) {
+		err_at(L, name,
+		       "invalid flow name '%s': use 1-64 letters, digits, "
+		       "'_', '-' or '.'",
+		       excerpt(name, ex, sizeof(ex)));
+	} else {
+		f->name = dup_or_oom(L, ydoc_scalar_text(name));
+		f->name_line = ydoc_node_line(name);
+		f->name_col = ydoc_node_col(name);
+	}
+
+	if (!nodes) {
+		err_at(L, root, "missing 'nodes'");
+		return;
+	}
+	collect_nodes(L, nodes);
+	if (!f->nnodes)
+		return;
+
+	f->start = NO_NODE;
+	if (!start) {
+		err_at(L, root, "missing 'start'");
+	} else {
+		if (ydoc_node_type(start) == YDOC_SCALAR &&
+		    strlen(ydoc_scalar_text(start)) == ydoc_scalar_len(start))
+			f->start = find_node(f, ydoc_scalar_text(start));
+		if (f->start == NO_NODE)
+			err_at(L, start, "'start' names no node '%s'",
+			       excerpt(start, ex, sizeof(ex)));
+	}
+
+	for (unsigned i = 0; i < f->nnodes; i++) {
+		if (f->nodes[i].name)
+			parse_node(L, &f->nodes[i], ydoc_map_value(nodes, i));
+	}
+	/* Reachability over a half-built graph would only add noise. */
+	if (!L->nerr)
+		check_reachable(L);
+}
+
+int flow_load_buf(const char *file, const char *buf, size_t len,
+		  struct flow **fp, struct flow_errors *errs)
+{
+	struct ydoc *doc = NULL;
+	char msg[FLOW_ERROR_LEN];
+	if (!file || (!buf && len) || !fp)
+		return -EINVAL;
+	if (len > FLOW_MAX_FILE_BYTES) {
+		flow_errors_add(errs, file, 0, 0, "larger than %u bytes",
+				FLOW_MAX_FILE_BYTES);
+		return -E2BIG;
+	}
+	struct ydoc_limits lim = {.max_bytes = FLOW_MAX_FILE_BYTES};
+	int err = ydoc_parse_limits(file, buf ? buf : "", len, &lim, &doc, msg,
+				    sizeof(msg));
+	if (err) {
+		/* ydoc's message already reads "file:line:col: ...". */
+		if (errs && errs->count < FLOW_ERRORS_MAX)
+			snprintf(errs->msg[errs->count++], FLOW_ERROR_LEN,
+				 "%s", msg);
+		else if (errs)
+			errs->dropped++;
+		return err == -ENOMEM ? -ENOMEM : -EBADMSG;
+	}
+
+	struct loader L = {.file = file, .errs = errs};
+	L.f = calloc(1, sizeof(*L.f));
+	if (!L.f) {
+		ydoc_destroy(doc);
+		return -ENOMEM;
+	}
+	atomic_init(&L.f->refs, 1);
+	L.f->file = dup_or_oom(&L, file);
+	parse_root(&L, ydoc_root(doc));
+	ydoc_destroy(doc);
+	if (L.nerr) {
+		flow_free(L.f);
+		return L.oom ? -ENOMEM : -EBADMSG;
+	}
+	*fp = L.f;
+	return 0;
+}

@@ -1,0 +1,554 @@
+/* The flow runtime: a state machine that walks one flow on one channel.
+ * It asks the channel for prompts, digit collection and transfers, and moves
+ * on when the matching completion event comes back (channel.h). Before it
+ * enters a node the channel must be idle: a transition decided while a
+ * prompt or collect is still out stops the channel and waits for their
+ * completions, so the channel never sees a second request (-EBUSY). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audio/clip.h"
+#include "call/channel.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "engines/tts/tts.h"
+#include "flow/model.h"
+
+#define NO_NODE ((unsigned)-1)
+/* Node entries allowed without the caller pressing a key in between: a
+ * flow that loops through say/transfer nodes alone is a bug in the flow,
+ * and with failing prompts it would spin without ever yielding. */
+#define MAX_HOPS 200u
+#define PROMPT_QUEUE_MAX 2 /* a retry message, then the menu prompt */
+
+enum phase {
+	PH_NEW,      /* not started */
+	PH_SAY,      /* playing a say node's prompt */
+	PH_MENU,     /* prompting and collecting */
+	PH_TRANSFER, /* waiting for TRANSFER_DONE */
+	PH_ENDING,   /* asked the channel to hang up */
+	PH_DONE,
+};
+
+enum retry { RETRY_NONE, RETRY_NO_INPUT, RETRY_INVALID };
+
+enum spoke { SPOKE, SPEAK_WAIT, SPEAK_FAILED };
+
+struct prompt_req {
+	const char *name;
+	const char *text;
+};
+
+struct flow_session {
+	struct flow *flow;
+	struct channel *ch;
+	struct flow_env env;
+	enum phase phase;
+	unsigned node;
+	unsigned attempts; /* failed tries in the current menu */
+	unsigned hops;     /* node entries since the last collect ended */
+
+	struct prompt_req q[PROMPT_QUEUE_MAX];
+	unsigned qlen, qpos;
+	uint64_t requested_us; /* when the current prompt was asked for */
+	bool collect_wanted;   /* menu: start collect with the first prompt */
+
+	/* Requests outstanding on the channel. */
+	bool play_out, collect_out, transfer_out, stop_sent;
+
+	/* The next step, taken once the channel is idle. */
+	unsigned want_node;
+	enum retry want_retry;
+	const char *want_hangup;
+	bool running; /* run() is on the stack: steps iterate, not recurse */
+
+	/* TTS results are matched to the prompt that asked by generation. */
+	unsigned gen;
+	bool synth_wait;
+	unsigned tts_inflight;
+
+	/* Deferred free: destroy() during one of our own frames or with a TTS
+	 * job out only marks closing; the last frame or callback frees. */
+	unsigned depth;
+	bool closing;
+};
+
+struct synth_job {
+	struct flow_session *s;
+	unsigned gen;
+};
+
+static void run(struct flow_session *s);
+static void speak_next(struct flow_session *s);
+
+static const char *call_id(const struct flow_session *s)
+{
+	return s->ch ? s->ch->id : NULL;
+}
+
+static const struct flow_node *cur(const struct flow_session *s)
+{
+	return &s->flow->nodes[s->node];
+}
+
+static void session_free(struct flow_session *s)
+{
+	flow_deref(s->flow);
+	free(s);
+}
+
+static void enter_frame(struct flow_session *s)
+{
+	s->depth++;
+}
+
+static void leave_frame(struct flow_session *s)
+{
+	if (--s->depth == 0 && s->closing && !s->tts_inflight)
+		session_free(s);
+}
+
+static const char *voice_of(const struct flow_session *s,
+			    const struct flow_node *n)
+{
+	if (n->voice)
+		return n->voice;
+	if (s->flow->voice)
+		return s->flow->voice;
+	return s->env.default_voice;
+}
+
+static bool idle(const struct flow_session *s)
+{
+	return !s->play_out && !s->collect_out;
+}
+
+static bool wanting(const struct flow_session *s)
+{
+	return s->want_node != NO_NODE || s->want_retry != RETRY_NONE ||
+	       s->want_hangup;
+}
+
+/* Decide the next step; it runs as soon as the channel is idle. */
+static void want(struct flow_session *s, unsigned node, enum retry retry,
+		 const char *hangup_reason)
+{
+	s->want_node = node;
+	s->want_retry = retry;
+	s->want_hangup = hangup_reason;
+	if (!idle(s) && !s->stop_sent) {
+		s->stop_sent = true;
+		channel_stop(s->ch);
+	}
+}
+
+static void do_hangup(struct flow_session *s, const char *reason)
+{
+	s->phase = PH_ENDING;
+	s->gen++;
+	if (channel_hangup(s->ch, reason)) {
+		/* Already over: no HANGUP event will tell us. */
+		s->phase = PH_DONE;
+	}
+}
+
+static void start_collect(struct flow_session *s)
+{
+	const struct flow_node *n = cur(s);
+	struct channel_collect c = {
+		.max_digits = n->max_digits,
+		.terminators = n->terminator,
+		.first_timeout_ms = n->timeout_ms,
+		.interdigit_timeout_ms = n->interdigit_ms,
+	};
+	s->collect_wanted = false;
+	int err = channel_collect(s->ch, &c);
+	if (err) {
+		/* Without digits a menu can never leave: end the call rather
+		 * than leave the caller in silence. */
+		LOGE(call_id(s), "flow_collect_failed", "flow=%s node=%s err=%d",
+		     s->flow->name, n->name, err);
+		want(s, NO_NODE, RETRY_NONE, "flow_error");
+		return;
+	}
+	s->collect_out = true;
+}
+
+static enum spoke play(struct flow_session *s, const struct prompt_req *r,
+		       struct audio_clip *clip)
+{
+	const struct flow_node *n = cur(s);
+	struct channel_prompt p = {
+		.name = r->name,
+		.text = r->text,
+		.voice = voice_of(s, n),
+		.clip = clip,
+		.dtmf_barge_in = n->barge_in,
+		.requested_us = s->requested_us,
+	};
+	int err = channel_play(s->ch, &p);
+	if (s->closing)
+		return SPOKE;
+	if (err) {
+		LOGW(call_id(s), "flow_prompt_failed",
+		     "flow=%s node=%s prompt=%s stage=play err=%d",
+		     s->flow->name, n->name, r->name, err);
+		return SPEAK_FAILED;
+	}
+	s->play_out = true;
+	if (s->collect_wanted)
+		start_collect(s);
+	return SPOKE;
+}
+
+static void on_synth(int err, struct audio_clip *clip, void *arg)
+{
+	struct synth_job *j = arg;
+	struct flow_session *s = j->s;
+	unsigned gen = j->gen;
+	free(j);
+	s->tts_inflight--;
+	enter_frame(s);
+	if (s->closing || gen != s->gen || !s->synth_wait)
+		goto out; /* the session moved on; the clip stays cached */
+	s->synth_wait = false;
+	const struct prompt_req *r = &s->q[s->qpos - 1];
+	if (err) {
+		LOGW(call_id(s), "flow_prompt_failed",
+		     "flow=%s node=%s prompt=%s stage=tts err=%d",
+		     s->flow->name, cur(s)->name, r->name, err);
+		speak_next(s);
+	} else if (play(s, r, clip) == SPEAK_FAILED) {
+		speak_next(s);
+	}
+	if (!s->closing)
+		run(s);
+out:
+	audio_clip_deref(clip);
+	leave_frame(s);
+}
+
+/* Ask the channel to play r: at once from text or a cached clip, or after
+ * synthesis (SPEAK_WAIT; on_synth continues). */
+static enum spoke speak(struct flow_session *s, const struct prompt_req *r)
+{
+	const struct flow_node *n = cur(s);
+	unsigned caps = s->ch->ops->caps;
+	s->requested_us = clock_mono_us();
+	s->gen++;
+	if (!(caps & CHANNEL_CAP_AUDIO)) {
+		if (caps & CHANNEL_CAP_TEXT)
+			return play(s, r, NULL);
+		LOGW(call_id(s), "flow_prompt_failed",
+		     "flow=%s node=%s prompt=%s stage=channel err=%d",
+		     s->flow->name, n->name, r->name, -ENOTSUP);
+		return SPEAK_FAILED;
+	}
+	int err = -ENOSYS;
+	struct synth_job *j = NULL;
+	if (s->env.tts) {
+		struct audio_clip *clip =
+			tts_cache_find(s->env.tts, voice_of(s, n), r->text);
+		if (clip) {
+			enum spoke rc = play(s, r, clip);
+			audio_clip_deref(clip);
+			return rc;
+		}
+		j = malloc(sizeof(*j));
+		err = j ? 0 : -ENOMEM;
+	}
+	if (!err) {
+		j->s = s;
+		j->gen = s->gen;
+		err = tts_synth(s->env.tts, voice_of(s, n), r->text,
+				s->env.loop, on_synth, j);
+	}
+	if (err) {
+		/* -EAGAIN (pool full) included: skip the prompt rather than
+		 * let the caller wait in silence. */
+		free(j);
+		LOGW(call_id(s), "flow_prompt_failed",
+		     "flow=%s node=%s prompt=%s stage=tts err=%d",
+		     s->flow->name, n->name, r->name, err);
+		return SPEAK_FAILED;
+	}
+	s->tts_inflight++;
+	s->synth_wait = true;
+	return SPEAK_WAIT;
+}
+
+/* Play the next queued prompt; when none is left, the node goes on. */
+static void speak_next(struct flow_session *s)
+{
+	while (s->qpos < s->qlen && !s->closing) {
+		enum spoke rc = speak(s, &s->q[s->qpos++]);
+		if (rc != SPEAK_FAILED)
+			return;
+	}
+	if (s->closing)
+		return;
+	if (s->phase == PH_SAY)
+		want(s, cur(s)->next, RETRY_NONE, NULL);
+	else if (s->phase == PH_MENU && s->collect_wanted)
+		start_collect(s); /* no prompt could play: still listen */
+}
+
+static void queue_prompt(struct flow_session *s, const char *name,
+			 const char *text)
+{
+	if (text && s->qlen < PROMPT_QUEUE_MAX) {
+		s->q[s->qlen].name = name;
+		s->q[s->qlen].text = text;
+		s->qlen++;
+	}
+}
+
+static void start_menu(struct flow_session *s, enum retry retry)
+{
+	const struct flow_node *n = cur(s);
+	s->phase = PH_MENU;
+	s->qlen = s->qpos = 0;
+	if (retry == RETRY_NO_INPUT)
+		queue_prompt(s, n->no_input_name, n->no_input);
+	else if (retry == RETRY_INVALID)
+		queue_prompt(s, n->invalid_name, n->invalid);
+	queue_prompt(s, n->name, n->text);
+	s->collect_wanted = true;
+	speak_next(s);
+}
+
+static void start_transfer(struct flow_session *s)
+{
+	const struct flow_node *n = cur(s);
+	const char *target = n->to_agent ? s->env.agent_uri : n->target;
+	s->phase = PH_TRANSFER;
+	int err = target && *target ? channel_transfer(s->ch, target)
+				    : -EDESTADDRREQ;
+	if (s->closing)
+		return;
+	if (err) {
+		LOGW(call_id(s), "flow_transfer_failed",
+		     "flow=%s node=%s target=%s err=%d", s->flow->name,
+		     n->name, log_esc(target ? target : ""), err);
+		want(s, n->on_fail, RETRY_NONE, NULL);
+		return;
+	}
+	s->transfer_out = true;
+}
+
+static void enter(struct flow_session *s, unsigned i)
+{
+	if (++s->hops > MAX_HOPS) {
+		LOGE(call_id(s), "flow_loop",
+		     "flow=%s node=%s hops=%u: no input between node "
+		     "entries",
+		     s->flow->name, s->flow->nodes[i].name, s->hops - 1);
+		do_hangup(s, "flow_error");
+		return;
+	}
+	const struct flow_node *n = &s->flow->nodes[i];
+	s->node = i;
+	s->gen++;
+	s->synth_wait = false;
+	LOGD(call_id(s), "flow_node", "flow=%s node=%s", s->flow->name,
+	     n->name);
+	channel_note_node(s->ch, n->name);
+	if (s->closing)
+		return;
+	switch (n->type) {
+	case FLOW_NODE_SAY:
+		s->phase = PH_SAY;
+		s->qlen = s->qpos = 0;
+		s->collect_wanted = false;
+		queue_prompt(s, n->name, n->text);
+		speak_next(s);
+		break;
+	case FLOW_NODE_MENU:
+		s->attempts = 0;
+		start_menu(s, RETRY_NONE);
+		break;
+	case FLOW_NODE_TRANSFER:
+		start_transfer(s);
+		break;
+	case FLOW_NODE_HANGUP:
+		do_hangup(s, n->reason);
+		break;
+	}
+}
+
+/* Take wanted steps while the channel is idle. Iterative, so a chain of
+ * failing prompts or transfers cannot grow the stack. */
+static void run(struct flow_session *s)
+{
+	if (s->running)
+		return;
+	s->running = true;
+	while (!s->closing && s->phase != PH_DONE && s->phase != PH_ENDING &&
+	       wanting(s) && idle(s)) {
+		unsigned node = s->want_node;
+		enum retry retry = s->want_retry;
+		const char *reason = s->want_hangup;
+		s->want_node = NO_NODE;
+		s->want_retry = RETRY_NONE;
+		s->want_hangup = NULL;
+		s->stop_sent = false;
+		if (reason)
+			do_hangup(s, reason);
+		else if (retry != RETRY_NONE)
+			start_menu(s, retry);
+		else
+			enter(s, node);
+	}
+	s->running = false;
+}
+
+static void menu_failed(struct flow_session *s, enum retry kind)
+{
+	const struct flow_node *n = cur(s);
+	s->attempts++;
+	LOGD(call_id(s), "flow_menu_retry", "flow=%s node=%s kind=%s try=%u",
+	     s->flow->name, n->name,
+	     kind == RETRY_NO_INPUT ? "no_input" : "invalid", s->attempts);
+	if (s->attempts > n->retries)
+		want(s, n->on_max_retries, RETRY_NONE, NULL);
+	else
+		want(s, NO_NODE, kind, NULL);
+}
+
+static void on_collect(struct flow_session *s, const struct channel_event *ev)
+{
+	const struct flow_node *n = cur(s);
+	/* The caller was asked and answered (or not): the loop guard
+	 * restarts. */
+	s->hops = 0;
+	const char *d = ev->collect.digits;
+	if (ev->err || !d[0]) {
+		menu_failed(s, RETRY_NO_INPUT);
+		return;
+	}
+	for (unsigned i = 0; i < n->noptions; i++) {
+		if (!strcmp(n->options[i].digits, d)) {
+			LOGD(call_id(s), "flow_menu_choice",
+			     "flow=%s node=%s digits=%s", s->flow->name,
+			     n->name, log_esc(d));
+			want(s, n->options[i].next, RETRY_NONE, NULL);
+			return;
+		}
+	}
+	menu_failed(s, RETRY_INVALID);
+}
+
+static void on_event(struct channel *ch, const struct channel_event *ev,
+		     void *arg)
+{
+	struct flow_session *s = arg;
+	(void)ch;
+	if (s->closing)
+		return;
+	enter_frame(s);
+	/* Steps decided earlier wait for the channel to go idle. */
+	bool deciding = !wanting(s) && !s->stop_sent;
+	switch (ev->type) {
+	case CHANNEL_EV_PLAY_DONE:
+		s->play_out = false;
+		if (!deciding)
+			break;
+		if (s->phase == PH_SAY && ev->play.interrupted)
+			s->qpos = s->qlen; /* barge-in skips the rest */
+		if (s->phase == PH_MENU && ev->play.interrupted)
+			break; /* a key: the collect decides */
+		if (s->phase == PH_SAY || s->phase == PH_MENU)
+			speak_next(s);
+		break;
+	case CHANNEL_EV_COLLECT_DONE:
+		s->collect_out = false;
+		if (deciding && s->phase == PH_MENU)
+			on_collect(s, ev);
+		break;
+	case CHANNEL_EV_TRANSFER_DONE:
+		s->transfer_out = false;
+		if (s->phase != PH_TRANSFER)
+			break;
+		if (!ev->err && ev->transfer.status >= 200 &&
+		    ev->transfer.status < 300) {
+			LOGI(call_id(s), "flow_transferred",
+			     "flow=%s node=%s status=%d", s->flow->name,
+			     cur(s)->name, ev->transfer.status);
+			s->phase = PH_DONE;
+			break;
+		}
+		LOGW(call_id(s), "flow_transfer_failed",
+		     "flow=%s node=%s err=%d status=%d", s->flow->name,
+		     cur(s)->name, ev->err, ev->transfer.status);
+		want(s, cur(s)->on_fail, RETRY_NONE, NULL);
+		break;
+	case CHANNEL_EV_HANGUP:
+		/* Last event: outstanding requests are dropped, not
+		 * completed. */
+		s->phase = PH_DONE;
+		s->play_out = s->collect_out = s->transfer_out = false;
+		s->want_node = NO_NODE;
+		s->want_retry = RETRY_NONE;
+		s->want_hangup = NULL;
+		s->gen++;
+		break;
+	case CHANNEL_EV_DTMF:
+		break;
+	}
+	if (!s->closing)
+		run(s);
+	leave_frame(s);
+}
+
+int flow_session_create(struct flow_session **sp, struct flow *f,
+			struct channel *ch, const struct flow_env *env)
+{
+	if (!sp || !f || !ch || !ch->ops || !env)
+		return -EINVAL;
+	struct flow_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->flow = flow_ref(f);
+	s->ch = ch;
+	s->env = *env;
+	s->node = NO_NODE;
+	s->want_node = NO_NODE;
+	channel_set_handler(ch, on_event, s);
+	*sp = s;
+	return 0;
+}
+
+int flow_session_start(struct flow_session *s)
+{
+	if (!s || s->closing)
+		return -EINVAL;
+	if (s->phase != PH_NEW)
+		return -EALREADY;
+	enter_frame(s);
+	s->want_node = s->flow->start;
+	run(s);
+	leave_frame(s);
+	return 0;
+}
+
+bool flow_session_done(const struct flow_session *s)
+{
+	return s && s->phase == PH_DONE;
+}
+
+const char *flow_session_node(const struct flow_session *s)
+{
+	return s && s->node != NO_NODE ? s->flow->nodes[s->node].name : NULL;
+}
+
+void flow_session_destroy(struct flow_session *s)
+{
+	if (!s || s->closing)
+		return;
+	s->closing = true;
+	if (s->ch->evh == on_event && s->ch->evarg == s)
+		channel_set_handler(s->ch, NULL, NULL);
+	if (!s->depth && !s->tts_inflight)
+		session_free(s);
+}

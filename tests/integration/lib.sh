@@ -1,0 +1,454 @@
+# shellcheck shell=bash
+# tests/integration/lib.sh: shared helpers for the integration tests.
+# Sourced by every tests/integration/test_*.sh. Each test gets its own temp
+# dir, free loopback ports (SIP UDP+TCP, HTTP, an RTP range), a config and
+# a CDR database, and a cleanup trap that stops everything it started.
+#
+# Environment (set by ctest, see tests/CMakeLists.txt):
+#   VOXGATE        the daemon binary (else guessed from VG_BUILD_DIR/build)
+#   VG_SOURCE_DIR  the repository (default: two levels up from here)
+#   VG_BUILD_DIR   the build dir (used to find voxgate and sipsend)
+#   SIPSEND        tests/tools/sipsend (built on the fly when missing)
+#   VG_KEEP=1      keep the temp dir even when the test passes
+#
+# Knobs read by vg_config (set them before calling it):
+#   VG_ANSWER_DELAY VG_MAX_CALLS VG_MEDIA_TIMEOUT VG_DRAIN_TIMEOUT
+#   VG_RETRY_AFTER VG_LOG_LEVEL VG_RTP_BLOCK (ports in the RTP range)
+set -euo pipefail
+
+VG_INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VG_SOURCE_DIR=${VG_SOURCE_DIR:-$(cd "$VG_INTEG_DIR/../.." && pwd)}
+VG_SHARED_DIR=${VG_SHARED_DIR:-$VG_SOURCE_DIR/../shared}
+VG_SIPP_DIR=$VG_INTEG_DIR/sipp
+VG_PCAP_DIR=${VG_PCAP_DIR:-/usr/share/sip-tester}
+VG_TEST=$(basename "$0" .sh)
+
+VG_PIDS=()          # every background process we started
+VG_PORTS_TAKEN=" "  # ports handed out by vg_pick_port in this test
+VG_CHECKS=0
+VG_DAEMON_PID=""
+VG_DAEMON_RC=""
+VG_FAILED=0
+
+vg_say() { printf '[%s] %s\n' "$VG_TEST" "$*"; }
+
+# ---------- binaries ----------
+
+vg_find_voxgate() {
+	if [ -n "${VOXGATE:-}" ]; then
+		[ -x "$VOXGATE" ] || { echo "VOXGATE=$VOXGATE is not executable" >&2; exit 1; }
+		return
+	fi
+	local c
+	for c in ${VG_BUILD_DIR:+"$VG_BUILD_DIR/src/voxgate"} \
+		"$VG_SOURCE_DIR/build/asan/src/voxgate" \
+		"$VG_SOURCE_DIR/build/dev/src/voxgate"; do
+		if [ -x "$c" ]; then VOXGATE=$c; return; fi
+	done
+	echo "voxgate binary not found: set VOXGATE" >&2
+	exit 1
+}
+
+vg_need() { # tools...
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 ||
+			vg_fail "required tool '$t' is missing (run scripts/install-deps.sh)"
+	done
+}
+
+# The raw SIP sender: from the build, or compiled into the temp dir.
+vg_sipsend_bin() {
+	if [ -n "${SIPSEND:-}" ] && [ -x "$SIPSEND" ]; then return; fi
+	if [ -n "${VG_BUILD_DIR:-}" ] && [ -x "$VG_BUILD_DIR/tests/sipsend" ]; then
+		SIPSEND=$VG_BUILD_DIR/tests/sipsend
+		return
+	fi
+	SIPSEND=$VG_TMP/sipsend
+	cc -std=gnu17 -O1 -Wall -o "$SIPSEND" "$VG_SOURCE_DIR/tests/tools/sipsend.c" ||
+		vg_fail "cannot build tests/tools/sipsend.c"
+}
+
+# ---------- results ----------
+
+vg_fail() {
+	VG_FAILED=1
+	printf '[%s] FAIL: %s\n' "$VG_TEST" "$*" >&2
+	if [ -n "${VG_LOG:-}" ] && [ -s "$VG_LOG" ]; then
+		echo "---- last 40 lines of the daemon log ($VG_LOG):" >&2
+		tail -n 40 "$VG_LOG" >&2
+		echo "----" >&2
+	fi
+	exit 1
+}
+
+vg_ok() { VG_CHECKS=$((VG_CHECKS + 1)); printf '[%s] ok %d: %s\n' "$VG_TEST" "$VG_CHECKS" "$*"; }
+
+vg_assert() { # description command...
+	local d=$1; shift
+	if "$@"; then vg_ok "$d"; else vg_fail "$d (command: $*)"; fi
+}
+
+vg_assert_eq() { # description expected actual
+	if [ "$2" == "$3" ]; then vg_ok "$1 (= $3)"
+	else vg_fail "$1: expected '$2', got '$3'"; fi
+}
+
+vg_assert_ge() { # description actual minimum
+	if [[ "$2" =~ ^-?[0-9]+$ ]] && [ "$2" -ge "$3" ]; then vg_ok "$1 ($2 >= $3)"
+	else vg_fail "$1: expected >= $3, got '$2'"; fi
+}
+
+vg_assert_le() { # description actual maximum
+	if [[ "$2" =~ ^-?[0-9]+$ ]] && [ "$2" -le "$3" ]; then vg_ok "$1 ($2 <= $3)"
+	else vg_fail "$1: expected <= $3, got '$2'"; fi
+}
+
+vg_assert_match() { # description regex string
+	if [[ "$3" =~ $2 ]]; then vg_ok "$1"
+	else vg_fail "$1: '$3' does not match /$2/"; fi
+}
+
+vg_assert_log() { # description regex: the daemon log has a matching line
+	if grep -Eq -- "$2" "$VG_LOG"; then vg_ok "$1"
+	else vg_fail "$1: no log line matches /$2/"; fi
+}
+
+vg_done() {
+	vg_check_sanitizers
+	vg_say "PASS: $VG_CHECKS checks"
+}
+
+# ASan/UBSan reports in the daemon log are failures wherever they appear.
+vg_check_sanitizers() {
+	[ -n "${VG_LOG:-}" ] && [ -f "$VG_LOG" ] || return 0
+	if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|Undefined|Leak)' "$VG_LOG"; then
+		grep -En -A30 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$VG_LOG" | head -80 >&2 || true
+		vg_fail "sanitizer report in the daemon log"
+	fi
+}
+
+# ---------- temp dir, processes, cleanup ----------
+
+vg_track() { VG_PIDS+=("$1"); }
+
+vg_kill_tree() { # pid signal
+	kill "-$2" "$1" 2>/dev/null || true
+}
+
+vg_cleanup() {
+	local rc=$?
+	local pid
+	set +e
+	for pid in "${VG_PIDS[@]}"; do
+		kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null
+	done
+	local i
+	for i in $(seq 1 30); do
+		local alive=0
+		for pid in "${VG_PIDS[@]}"; do
+			kill -0 "$pid" 2>/dev/null && alive=1
+		done
+		[ $alive -eq 0 ] && break
+		sleep 0.1
+	done
+	for pid in "${VG_PIDS[@]}"; do
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	if [ $rc -ne 0 ] || [ $VG_FAILED -ne 0 ] || [ -n "${VG_KEEP:-}" ]; then
+		echo "[$VG_TEST] exit $rc; files kept in $VG_TMP" >&2
+	else
+		rm -rf "$VG_TMP"
+	fi
+	exit $rc
+}
+
+vg_init() {
+	vg_find_voxgate
+	VG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vg-$VG_TEST.XXXXXX")
+	VG_CFG=$VG_TMP/voxgate.yaml
+	VG_DB=$VG_TMP/cdr.db
+	VG_LOG=$VG_TMP/voxgate.log
+	trap vg_cleanup EXIT
+	trap 'exit 130' INT TERM
+	vg_need sqlite3 curl ss
+	vg_say "voxgate: $VOXGATE; temp dir: $VG_TMP"
+}
+
+# ---------- ports ----------
+
+vg_used_ports() { # all local TCP/UDP ports in use on this machine
+	ss -Hantu 2>/dev/null | awk '{ n = split($5, a, ":"); print a[n] }' | sort -un
+}
+
+# Set variable VAR to a port in 11000..19999 that is free for both TCP
+# and UDP and not yet handed out in this test.
+vg_pick_port() { # VAR
+	local _vp_used _vp_p _vp_i
+	_vp_used=" $(vg_used_ports | tr '\n' ' ') "
+	for _vp_i in $(seq 1 500); do
+		_vp_p=$((11000 + RANDOM % 9000))
+		if [[ "$_vp_used" != *" $_vp_p "* ]] && [[ "$VG_PORTS_TAKEN" != *" $_vp_p "* ]]; then
+			VG_PORTS_TAKEN+="$_vp_p "
+			printf -v "$1" '%s' "$_vp_p"
+			return 0
+		fi
+	done
+	vg_fail "no free port found"
+}
+
+# An even-aligned block of N ports in 20000..32000 (below the ephemeral
+# range) with nothing bound in it; sets VG_RTP_MIN and VG_RTP_MAX.
+vg_pick_rtp_range() { # n
+	local n=${1:-400} used base i p clash
+	used=$(vg_used_ports)
+	for i in $(seq 1 200); do
+		base=$((20000 + (RANDOM % ((12000 - n) / 2)) * 2))
+		clash=0
+		for p in $used; do
+			if [ "$p" -ge "$base" ] && [ "$p" -lt $((base + n)) ]; then clash=1; break; fi
+		done
+		if [ $clash -eq 0 ]; then
+			VG_RTP_MIN=$base
+			VG_RTP_MAX=$((base + n - 1))
+			return 0
+		fi
+	done
+	vg_fail "no free RTP port range found"
+}
+
+vg_pick_ports() {
+	vg_pick_port VG_SIP_PORT
+	vg_pick_port VG_HTTP_PORT
+	vg_pick_port VG_AGENT_PORT
+	vg_pick_rtp_range "${VG_RTP_BLOCK:-400}"
+}
+
+# ---------- config and daemon ----------
+
+vg_config() { # [path]: write a config from the VG_* knobs
+	local path=${1:-$VG_CFG}
+	cat >"$path" <<EOF
+# written by tests/integration/lib.sh for $VG_TEST
+sip:
+  listen: ["udp:127.0.0.1:$VG_SIP_PORT", "tcp:127.0.0.1:$VG_SIP_PORT"]
+  answer_delay: ${VG_ANSWER_DELAY:-0s}
+  agent_uri: "sip:agents@127.0.0.1:$VG_AGENT_PORT"
+rtp:
+  address: 127.0.0.1
+  port_min: $VG_RTP_MIN
+  port_max: $VG_RTP_MAX
+  media_timeout: ${VG_MEDIA_TIMEOUT:-60s}
+http:
+  listen: 127.0.0.1:$VG_HTTP_PORT
+limits:
+  max_calls: ${VG_MAX_CALLS:-300}
+store:
+  path: $VG_DB
+log:
+  level: ${VG_LOG_LEVEL:-info}
+  format: kv
+shutdown:
+  drain_timeout: ${VG_DRAIN_TIMEOUT:-10s}
+  retry_after: ${VG_RETRY_AFTER:-30s}
+EOF
+}
+
+# Start the daemon on $VG_CFG and wait (bounded) for event=ready. A clash
+# on a port picked a moment ago is retried with fresh ports.
+vg_start() { # [ready_timeout_s]
+	local timeout=${1:-60} attempt
+	for attempt in 1 2 3; do
+		local before=0
+		[ -f "$VG_LOG" ] && before=$(wc -l <"$VG_LOG")
+		echo "==== start $(date +%T) attempt $attempt" >>"$VG_LOG"
+		"$VOXGATE" serve -c "$VG_CFG" </dev/null >>"$VG_LOG" 2>&1 &
+		VG_DAEMON_PID=$!
+		VG_DAEMON_RC=""
+		vg_track "$VG_DAEMON_PID"
+		local deadline=$((SECONDS + timeout))
+		while [ $SECONDS -lt $deadline ]; do
+			if tail -n +$((before + 1)) "$VG_LOG" | grep -q 'event=ready'; then
+				vg_say "daemon ready (pid $VG_DAEMON_PID, sip $VG_SIP_PORT, http $VG_HTTP_PORT, rtp $VG_RTP_MIN-$VG_RTP_MAX)"
+				return 0
+			fi
+			if ! kill -0 "$VG_DAEMON_PID" 2>/dev/null; then
+				break
+			fi
+			sleep 0.1
+		done
+		if kill -0 "$VG_DAEMON_PID" 2>/dev/null; then
+			vg_fail "daemon not ready after ${timeout}s"
+		fi
+		wait "$VG_DAEMON_PID" 2>/dev/null && VG_DAEMON_RC=0 || VG_DAEMON_RC=$?
+		if tail -n +$((before + 1)) "$VG_LOG" | grep -Eq 'listen_failed|EADDRINUSE|Address already in use'; then
+			vg_say "port clash at start (attempt $attempt); picking new ports"
+			vg_pick_ports
+			vg_config
+			continue
+		fi
+		vg_fail "daemon exited with $VG_DAEMON_RC before ready"
+	done
+	vg_fail "daemon could not start after 3 attempts"
+}
+
+vg_alive() { [ -n "$VG_DAEMON_PID" ] && kill -0 "$VG_DAEMON_PID" 2>/dev/null; }
+
+# Wait (bounded) for the daemon to exit; sets VG_DAEMON_RC. Returns 1 on
+# timeout.
+vg_wait_exit() { # timeout_s
+	local deadline=$((SECONDS + ${1:-30}))
+	while kill -0 "$VG_DAEMON_PID" 2>/dev/null; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.1
+	done
+	wait "$VG_DAEMON_PID" 2>/dev/null && VG_DAEMON_RC=0 || VG_DAEMON_RC=$?
+	return 0
+}
+
+# SIGTERM and wait; asserts a clean exit (0).
+vg_stop() { # [timeout_s]
+	vg_alive || vg_fail "daemon is not running at stop (crashed?)"
+	kill -TERM "$VG_DAEMON_PID"
+	vg_wait_exit "${1:-30}" || vg_fail "daemon did not exit within ${1:-30}s of SIGTERM"
+	vg_check_sanitizers
+	vg_assert_eq "daemon exit status after SIGTERM" 0 "$VG_DAEMON_RC"
+}
+
+vg_kill9() {
+	vg_alive || vg_fail "daemon is not running at kill -9 (crashed?)"
+	kill -KILL "$VG_DAEMON_PID"
+	vg_wait_exit 10 || vg_fail "daemon survived SIGKILL"
+}
+
+# Wait (bounded) for a log line matching REGEX; returns 1 on timeout.
+vg_wait_log() { # regex timeout_s
+	local deadline=$((SECONDS + ${2:-10}))
+	while ! grep -Eq -- "$1" "$VG_LOG"; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.1
+	done
+}
+
+vg_log_count() { # regex
+	grep -Ec -- "$1" "$VG_LOG" || true
+}
+
+# ---------- CDR database ----------
+
+vg_sql() { # query
+	sqlite3 -batch -noheader -cmd ".timeout 5000" "$VG_DB" "$1"
+}
+
+# Wait (bounded) until QUERY returns WANT.
+vg_wait_sql() { # query want timeout_s
+	local deadline=$((SECONDS + ${3:-10})) got=""
+	while [ $SECONDS -lt $deadline ]; do
+		got=$(vg_sql "$1" 2>/dev/null || true)
+		[ "$got" == "$2" ] && return 0
+		sleep 0.2
+	done
+	vg_say "wait_sql timed out: '$1' -> '$got' (want '$2')"
+	return 1
+}
+
+# ---------- HTTP ----------
+
+vg_http() { # path [curl args...]: body on stdout, fails on non-2xx
+	local path=$1; shift
+	curl -sS -f -m 10 "$@" "http://127.0.0.1:$VG_HTTP_PORT$path"
+}
+
+vg_http_code() { # path: the status code only
+	curl -s -o /dev/null -m 10 -w '%{http_code}' "http://127.0.0.1:$VG_HTTP_PORT$1" || true
+}
+
+# ---------- SIP peers ----------
+
+# Run sipp in the foreground with the common options; extra args follow.
+# Messages and errors go to $VG_TMP/sipp-<tag>.*; the exit code is returned.
+# VG_SIPP_MP sets the media port (default: a fresh free port).
+vg_sipp() { # tag scenario [sipp args...]
+	local tag=$1 sf=$2; shift 2
+	local lp mp
+	vg_pick_port lp
+	if [ -n "${VG_SIPP_MP:-}" ]; then mp=$VG_SIPP_MP; else vg_pick_port mp; fi
+	local rc=0
+	(cd "$VG_TMP" && sipp 127.0.0.1:"$VG_SIP_PORT" -sf "$sf" -i 127.0.0.1 -p "$lp" \
+		-mi 127.0.0.1 -mp "$mp" -s 1000 -nostdin \
+		-trace_err -error_file "$VG_TMP/sipp-$tag.errors" \
+		-trace_msg -message_file "$VG_TMP/sipp-$tag.messages" \
+		-trace_stat -stf "$VG_TMP/sipp-$tag.stat.csv" \
+		-trace_logs -log_file "$VG_TMP/sipp-$tag.log" \
+		"$@" </dev/null >"$VG_TMP/sipp-$tag.out" 2>&1) || rc=$?
+	return $rc
+}
+
+# sipp's exit codes: 0 all calls succeeded, 1 at least one failed,
+# 97 exit on internal command, 99 normal exit without calls processed,
+# -1/255 fatal error.
+vg_sipp_explain() { # tag
+	local tag=$1
+	echo "---- sipp $tag output (tail):" >&2
+	tail -n 25 "$VG_TMP/sipp-$tag.out" >&2 2>/dev/null || true
+	if [ -s "$VG_TMP/sipp-$tag.errors" ]; then
+		echo "---- sipp $tag errors (head):" >&2
+		head -n 40 "$VG_TMP/sipp-$tag.errors" >&2
+	fi
+}
+
+# Count UDP packets sent to a local port while a command runs: start
+# tcpdump, run the command, stop tcpdump. Sets VG_PKTS.
+vg_capture_start() { # port
+	vg_need tcpdump
+	VG_CAP_FILE=$VG_TMP/capture-$1.txt
+	tcpdump -i lo -nn -l -q "udp and dst port $1" >"$VG_CAP_FILE" 2>"$VG_CAP_FILE.err" &
+	VG_CAP_PID=$!
+	vg_track "$VG_CAP_PID"
+	local i
+	for i in $(seq 1 50); do
+		grep -q 'listening on' "$VG_CAP_FILE.err" 2>/dev/null && return 0
+		kill -0 "$VG_CAP_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$VG_CAP_FILE.err" >&2
+	vg_fail "tcpdump did not start"
+}
+
+vg_capture_stop() {
+	kill -INT "$VG_CAP_PID" 2>/dev/null || true
+	wait "$VG_CAP_PID" 2>/dev/null || true
+	VG_PKTS=$(grep -c 'UDP' "$VG_CAP_FILE" || true)
+}
+
+# An OPTIONS probe over UDP with sipsend; prints the status codes received.
+vg_options() { # [transport]
+	local f=$VG_TMP/options.$$.$RANDOM.txt
+	printf 'OPTIONS sip:probe@127.0.0.1:%s SIP/2.0\r\nVia: SIP/2.0/%s 127.0.0.1:5060;branch=z9hG4bK%s%s\r\nMax-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=%s\r\nTo: <sip:probe@127.0.0.1>\r\nCall-ID: probe-%s-%s@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n' \
+		"$VG_SIP_PORT" "$(echo "${1:-udp}" | tr a-z A-Z)" "$RANDOM" "$RANDOM" "$RANDOM" "$RANDOM" "$RANDOM" >"$f"
+	"$SIPSEND" -t "${1:-udp}" -w 3000 -q 50 127.0.0.1 "$VG_SIP_PORT" "$f"
+	rm -f "$f"
+}
+
+# Fill a scenario template from tests/integration/sipp/ into the temp dir:
+# every @KEY@ is replaced by its value; prints the new path.
+vg_scenario() { # name KEY=value...
+	local name=$1; shift
+	local out=$VG_TMP/${name%.xml}.$RANDOM.xml kv
+	cp "$VG_SIPP_DIR/$name" "$out"
+	for kv in "$@"; do
+		local k=${kv%%=*} v=${kv#*=}
+		v=${v//\\/\\\\}; v=${v//&/\\&}; v=${v//|/\\|}
+		sed -i "s|@$k@|$v|g" "$out"
+	done
+	if grep -q '@[A-Z_]*@' "$out"; then
+		vg_fail "scenario $name: unfilled placeholders: $(grep -o '@[A-Z_]*@' "$out" | sort -u | tr '\n' ' ')"
+	fi
+	echo "$out"
+}
+
+# The DTMF part of uac_call.xml: wait, then play one RFC 4733 digit pcap.
+vg_dtmf_block() { # greet_ms pcap
+	printf '<pause milliseconds="%s"/><nop><action><exec play_pcap_audio="%s"/></action></nop>' "$1" "$2"
+}
