@@ -29,9 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t off = 0;
 	struct jitter_cfg cfg = { 0 };
 	cfg.min_delay_frames = 1 + next_byte(data, size, &off) % 6;
-	cfg.max_delay_frames = cfg.min_delay_frames +
-			       next_byte(data, size, &off) % 10;
-	cfg.capacity = cfg.max_delay_frames + 1 + next_byte(data, size, &off) % 40;
+	cfg.max_delay_frames =
+		cfg.min_delay_frames + next_byte(data, size, &off) % 10;
+	cfg.capacity =
+		cfg.max_delay_frames + 1 + next_byte(data, size, &off) % 40;
 	cfg.max_payload_len = 64;
 
 	struct jitter_buf *jb = NULL;
@@ -86,7 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint8_t hi = next_byte(data, size, &off);
 			seq = (uint16_t)(hi << 8 | next_byte(data, size, &off));
 		} else {
-			seq = (uint16_t)(seq + (int8_t)next_byte(data, size, &off));
+			seq = (uint16_t)(seq +
+					 (int8_t)next_byte(data, size, &off));
 		}
 		size_t len = next_byte(data, size, &off) % 80;
 		now_us += (uint64_t)(op & 0x3f) * 1000u;

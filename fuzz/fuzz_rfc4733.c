@@ -27,7 +27,8 @@ static void feed_stream(const uint8_t *data, size_t size)
 	while (off < size) {
 		uint8_t h = data[off++];
 		if ((h & 0x20) && size - off >= 2) {
-			uint32_t step = (uint32_t)(data[off] << 8 | data[off + 1]);
+			uint32_t step =
+				(uint32_t)(data[off] << 8 | data[off + 1]);
 			ts = (h & 0x40) ? ts - step : ts + step;
 			off += 2;
 		}

@@ -348,6 +348,12 @@ static void raise_nofile(void)
 
 /* ---------- web loop ---------- */
 
+static void cancel_loop(void *arg)
+{
+	(void)arg;
+	re_cancel();
+}
+
 static void api_status(struct api_status *st, void *arg)
 {
 	struct daemon *d = arg;
@@ -458,6 +464,7 @@ static void to_sipep_cfg(const struct vg_config *c, struct sipep_cfg *s)
 	s->jitter_min_ms = c->rtp.jitter_min_ms;
 	s->jitter_max_ms = c->rtp.jitter_max_ms;
 	s->media_timeout_ms = c->rtp.media_timeout_ms;
+	s->rtcp = c->rtp.rtcp_interval_ms != 0;
 	s->max_calls = c->limits.max_calls;
 	s->retry_after_s = (c->shutdown.retry_after_ms + 999) / 1000;
 }
@@ -575,6 +582,11 @@ out:
 		loop_destroy(d->web);
 	}
 	wpool_destroy(d->pool);
+	d->pool = NULL;
+	/* Cancelled jobs complete on their owner loop: run the media loop
+	 * once more so those completions are delivered, not leaked. */
+	if (d->media && loop_post(d->media, cancel_loop, NULL) == 0)
+		loop_run(d->media);
 	tts_destroy(d->tts);
 	flow_set_destroy(d->flows);
 	store_close(d->store);

@@ -36,10 +36,10 @@ static const char keymap[4][4] = {
 struct inband_dtmf {
 	float coef[8]; /* 2 cos(2 pi f / fs) */
 	float s1[8], s2[8];
-	float energy;  /* sum of x^2 over the block */
+	float energy; /* sum of x^2 over the block */
 	unsigned nblock;
-	char prev;     /* key seen in the previous block, or 0 */
-	char down;     /* key currently held down, or 0 */
+	char prev; /* key seen in the previous block, or 0 */
+	char down; /* key currently held down, or 0 */
 	unsigned misses;
 
 	char queue[INBAND_DTMF_QUEUE];
@@ -129,7 +129,8 @@ int inband_dtmf_create(struct inband_dtmf **dp)
 	if (!d)
 		return -ENOMEM;
 	for (int k = 0; k < 8; k++)
-		d->coef[k] = (float)(2.0 * cos(2.0 * M_PI * freqs[k] / RATE_HZ));
+		d->coef[k] =
+			(float)(2.0 * cos(2.0 * M_PI * freqs[k] / RATE_HZ));
 	*dp = d;
 	return 0;
 }

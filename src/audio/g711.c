@@ -4,6 +4,7 @@
 #include "audio/g711.h"
 
 /* mu-law: invert, then ((mantissa << 3) + 0x84) << segment, minus the bias */
+/* clang-format off */
 const int16_t audio_ulaw_to_pcm[256] = {
 	-32124, -31100, -30076, -29052, -28028, -27004, -25980, -24956,
 	-23932, -22908, -21884, -20860, -19836, -18812, -17788, -16764,
@@ -38,9 +39,11 @@ const int16_t audio_ulaw_to_pcm[256] = {
 	120, 112, 104, 96, 88, 80, 72, 64,
 	56, 48, 40, 32, 24, 16, 8, 0,
 };
+/* clang-format on */
 
 /* A-law: undo the 0x55 inversion; segment 0 is linear, the others are
  * ((mantissa << 4) + 0x108) << (segment - 1); bit 7 set means positive */
+/* clang-format off */
 const int16_t audio_alaw_to_pcm[256] = {
 	-5504, -5248, -6016, -5760, -4480, -4224, -4992, -4736,
 	-7552, -7296, -8064, -7808, -6528, -6272, -7040, -6784,
@@ -75,6 +78,7 @@ const int16_t audio_alaw_to_pcm[256] = {
 	688, 656, 752, 720, 560, 528, 624, 592,
 	944, 912, 1008, 976, 816, 784, 880, 848,
 };
+/* clang-format on */
 
 void audio_ulaw_encode_buf(const int16_t *in, uint8_t *out, size_t n)
 {

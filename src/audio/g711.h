@@ -17,42 +17,30 @@ static inline int audio_g711_segment(int x)
 }
 
 /* Linear -> mu-law. The bias moves every segment boundary to a power of two,
- * so the segment is the position of the top bit. Silence encodes as 0xff. */
+ * so the segment is the position of the top bit. Branch-free: the sign of
+ * speech flips unpredictably. Silence encodes as 0xff. */
 static inline uint8_t audio_ulaw_encode(int16_t pcm)
 {
-	int x = pcm;
-	int mask;
+	int neg = pcm >> 15; /* 0 or -1 */
+	int mask = 0x7f | (~neg & 0x80);
+	int x = ((pcm ^ neg) - neg) + 0x84; /* |pcm| + bias */
 
-	if (x >= 0) {
-		x += 0x84;
-		mask = 0xff;
-	} else {
-		x = 0x84 - x;
-		mask = 0x7f;
-	}
 	/* beyond the last segment: clip to its top code */
-	if (x > 0x7fff)
-		x = 0x7fff;
+	x = x > 0x7fff ? 0x7fff : x;
 	int seg = audio_g711_segment(x);
 	return (uint8_t)(((seg << 4) | ((x >> (seg + 3)) & 0x0f)) ^ mask);
 }
 
-/* Linear -> A-law. Negative values are one's complement (-x - 1) so the two
- * halves are symmetric. Even bits are inverted (0x55) on the wire; silence
- * encodes as 0xd5. */
+/* Linear -> A-law. Negative values are one's complement (-x - 1 = ~x) so the
+ * two halves are symmetric. Even bits are inverted (0x55) on the wire;
+ * silence encodes as 0xd5. */
 static inline uint8_t audio_alaw_encode(int16_t pcm)
 {
-	int x = pcm;
-	int mask;
-
-	if (x >= 0) {
-		mask = 0xd5;
-	} else {
-		x = -x - 1;
-		mask = 0x55;
-	}
+	int neg = pcm >> 15;
+	int mask = 0x55 | (~neg & 0x80);
+	int x = pcm ^ neg;
 	int seg = audio_g711_segment(x);
-	int shift = seg ? seg + 3 : 4;
+	int shift = seg + 3 + (seg == 0);
 	return (uint8_t)(((seg << 4) | ((x >> shift) & 0x0f)) ^ mask);
 }
 

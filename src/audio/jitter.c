@@ -29,14 +29,14 @@ struct jitter_buf {
 	struct slot *slots;
 	uint8_t *data; /* capacity * max_payload_len */
 
-	bool started;      /* a packet arrived since create/reset */
-	bool playing;      /* false: buffering up to the target */
+	bool started;	   /* a packet arrived since create/reset */
+	bool playing;	   /* false: buffering up to the target */
 	bool output_begun; /* a frame or gap went out since the start */
-	uint64_t play;     /* next frame to hand out */
+	uint64_t play;	   /* next frame to hand out */
 	uint64_t newest;   /* highest frame received */
 
 	unsigned target;   /* playout delay in frames */
-	unsigned calm;     /* frames since the last underrun */
+	unsigned calm;	   /* frames since the last underrun */
 	unsigned win_gets; /* frames in the current shrink window */
 	unsigned win_min;  /* smallest depth seen in that window */
 
@@ -61,9 +61,10 @@ static int apply_defaults(struct jitter_cfg *c)
 	if (!c->min_delay_frames)
 		c->min_delay_frames = JITTER_DEFAULT_MIN_DELAY;
 	if (!c->max_delay_frames)
-		c->max_delay_frames = c->min_delay_frames > JITTER_DEFAULT_MAX_DELAY
-					      ? c->min_delay_frames
-					      : JITTER_DEFAULT_MAX_DELAY;
+		c->max_delay_frames =
+			c->min_delay_frames > JITTER_DEFAULT_MAX_DELAY
+				? c->min_delay_frames
+				: JITTER_DEFAULT_MAX_DELAY;
 	if (!c->capacity)
 		c->capacity = c->max_delay_frames >= JITTER_DEFAULT_CAPACITY
 				      ? c->max_delay_frames + 1
@@ -274,8 +275,7 @@ int jitter_buf_put(struct jitter_buf *jb, uint16_t seq, uint32_t ts,
 	if (d < 0) {
 		/* Nothing has gone out yet, so the playout point can still
 		 * move back to a first packet that was overtaken. */
-		if (!jb->output_begun &&
-		    jb->newest - ext < jb->cfg.capacity) {
+		if (!jb->output_begun && jb->newest - ext < jb->cfg.capacity) {
 			jb->play = ext;
 			store(jb, ext, payload, len);
 			return JITTER_STORED;
@@ -328,8 +328,7 @@ static void trim(struct jitter_buf *jb)
 	}
 }
 
-int jitter_buf_get(struct jitter_buf *jb, uint8_t *out, size_t cap,
-		   size_t *len)
+int jitter_buf_get(struct jitter_buf *jb, uint8_t *out, size_t cap, size_t *len)
 {
 	if (!jb || !out || !len)
 		return -EINVAL;

@@ -18,14 +18,14 @@
 #include <stdint.h>
 
 /* Hard limits on the configuration. */
-#define JITTER_MAX_CAPACITY 1024u  /* frames */
-#define JITTER_MAX_PAYLOAD 1920u   /* bytes: 20 ms of 48 kHz L16 */
+#define JITTER_MAX_CAPACITY 1024u /* frames */
+#define JITTER_MAX_PAYLOAD 1920u  /* bytes: 20 ms of 48 kHz L16 */
 
 /* Defaults for zero fields of struct jitter_cfg. */
-#define JITTER_DEFAULT_MIN_DELAY 2u   /* 40 ms */
-#define JITTER_DEFAULT_MAX_DELAY 10u  /* 200 ms */
+#define JITTER_DEFAULT_MIN_DELAY 2u  /* 40 ms */
+#define JITTER_DEFAULT_MAX_DELAY 10u /* 200 ms */
 #define JITTER_DEFAULT_CAPACITY 64u
-#define JITTER_DEFAULT_PAYLOAD 320u   /* 20 ms of 8 kHz L16; G.711 is 160 */
+#define JITTER_DEFAULT_PAYLOAD 320u /* 20 ms of 8 kHz L16; G.711 is 160 */
 #define JITTER_DEFAULT_CLOCK_HZ 8000u
 
 /* A packet this far ahead of the playout point (or JITTER_MAX_MISORDER
@@ -41,9 +41,9 @@
 struct jitter_cfg {
 	unsigned min_delay_frames; /* >= 1 once defaulted */
 	unsigned max_delay_frames; /* >= min_delay_frames */
-	unsigned capacity;         /* frames held at most; > max_delay_frames */
-	size_t max_payload_len;    /* longer packets are refused */
-	unsigned clock_hz;         /* RTP clock rate, for the jitter estimate */
+	unsigned capacity;	   /* frames held at most; > max_delay_frames */
+	size_t max_payload_len;	   /* longer packets are refused */
+	unsigned clock_hz;	   /* RTP clock rate, for the jitter estimate */
 };
 
 /* Returned by jitter_buf_get(). */
@@ -64,17 +64,17 @@ enum jitter_put_result {
 
 struct jitter_stats {
 	uint64_t received;  /* packets stored */
-	uint64_t lost;      /* frames that never arrived in time */
-	uint64_t late;      /* packets that arrived after their slot */
+	uint64_t lost;	    /* frames that never arrived in time */
+	uint64_t late;	    /* packets that arrived after their slot */
 	uint64_t duplicate; /* packets already queued */
 	uint64_t reordered; /* stored packets that came after a higher one */
 	uint64_t overflow;  /* stored frames dropped to bound size or delay */
 	uint64_t underruns; /* times the buffer ran dry while playing */
 	uint64_t resets;    /* stream restarts */
-	uint64_t stray;     /* far-off packets that did not start a stream */
-	unsigned depth;     /* frames from the next to play to the newest */
-	unsigned target_delay;    /* frames */
-	uint32_t jitter_us; /* RFC 3550 interarrival jitter estimate */
+	uint64_t stray;	    /* far-off packets that did not start a stream */
+	unsigned depth;	    /* frames from the next to play to the newest */
+	unsigned target_delay; /* frames */
+	uint32_t jitter_us;    /* RFC 3550 interarrival jitter estimate */
 };
 
 struct jitter_buf;

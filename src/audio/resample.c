@@ -108,9 +108,8 @@ int resampler_process(struct resampler *r, const int16_t *in, size_t nin,
 	while (done_in < nin) {
 		spx_uint32_t ilen = (spx_uint32_t)(nin - done_in);
 		spx_uint32_t olen = (spx_uint32_t)(need - done_out);
-		int err = speex_resampler_process_int(r->st, 0, in + done_in,
-						      &ilen, out + done_out,
-						      &olen);
+		int err = speex_resampler_process_int(
+			r->st, 0, in + done_in, &ilen, out + done_out, &olen);
 		if (err != RESAMPLER_ERR_SUCCESS)
 			return -EINVAL;
 		/* No progress means our count and speex disagree; stop rather
@@ -160,10 +159,9 @@ static size_t feed(SpeexResamplerState *st, const int16_t *in, size_t n,
 			room = RESAMPLER_MAX_CHUNK;
 		spx_uint32_t ilen = (spx_uint32_t)chunk;
 		spx_uint32_t olen = (spx_uint32_t)room;
-		if (speex_resampler_process_int(st, 0,
-						in ? in + done_in : zeros,
-						&ilen, out + done_out,
-						&olen) != RESAMPLER_ERR_SUCCESS)
+		if (speex_resampler_process_int(
+			    st, 0, in ? in + done_in : zeros, &ilen,
+			    out + done_out, &olen) != RESAMPLER_ERR_SUCCESS)
 			break;
 		if (ilen == 0 && olen == 0)
 			break;

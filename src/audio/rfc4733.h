@@ -9,21 +9,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RFC4733_EVENT_LEN 4      /* bytes in one event block */
+#define RFC4733_EVENT_LEN 4	 /* bytes in one event block */
 #define RFC4733_SAMPLES_PER_MS 8 /* telephone-event/8000 */
-#define RFC4733_PACKET_MS 20     /* one packet per 20 ms tick */
-#define RFC4733_END_REPEATS 3    /* RFC 4733 2.5.1.4 */
+#define RFC4733_PACKET_MS 20	 /* one packet per 20 ms tick */
+#define RFC4733_END_REPEATS 3	 /* RFC 4733 2.5.1.4 */
 /* Sender limits: one event's duration must fit the 16-bit field. */
 #define RFC4733_TX_MIN_MS 20u
 #define RFC4733_TX_MAX_MS 8000u
-#define RFC4733_TX_VOLUME 10     /* -10 dBm0 */
+#define RFC4733_TX_VOLUME 10 /* -10 dBm0 */
 
 struct rfc4733_event {
-	uint8_t event;     /* 0..255; 0-15 are the DTMF keys */
-	bool end;          /* E bit */
-	uint8_t volume;    /* 0..63, -dBm0 */
+	uint8_t event;	   /* 0..255; 0-15 are the DTMF keys */
+	bool end;	   /* E bit */
+	uint8_t volume;	   /* 0..63, -dBm0 */
 	uint16_t duration; /* RTP clock units since the event started */
-	char digit;        /* "0123456789*#ABCD"[event], or '\0' for others */
+	char digit;	   /* "0123456789*#ABCD"[event], or '\0' for others */
 };
 
 /* Parse the first event block of a telephone-event payload. A payload is one
@@ -77,8 +77,8 @@ int rfc4733_rx_feed(struct rfc4733_rx *rx, uint32_t rtp_ts, bool marker,
 struct rfc4733_tx {
 	bool active;
 	uint8_t event;
-	uint32_t ts;        /* RTP timestamp of the event start */
-	uint32_t total;     /* duration in RTP clock units */
+	uint32_t ts;	    /* RTP timestamp of the event start */
+	uint32_t total;	    /* duration in RTP clock units */
 	uint32_t elapsed;   /* duration field of the last packet */
 	unsigned packets;   /* packets produced so far */
 	unsigned ends_sent; /* end packets produced so far */

@@ -9,8 +9,8 @@
 
 struct rtpout {
 	uint32_t ssrc;
-	uint16_t seq;     /* for the next packet */
-	uint32_t ts;      /* for the next packet: the media clock now */
+	uint16_t seq;	  /* for the next packet */
+	uint32_t ts;	  /* for the next packet: the media clock now */
 	uint64_t packets; /* packets numbered so far */
 };
 
@@ -44,10 +44,10 @@ void rtpout_skip(struct rtpout *o, uint32_t nsamples);
 #define PACER_MAX_BURST 3u
 
 struct pacer {
-	uint64_t next_us;   /* deadline of the next tick */
+	uint64_t next_us; /* deadline of the next tick */
 	uint32_t period_us;
 	uint32_t max_burst; /* PACER_MAX_BURST after init; may be changed */
-	uint64_t ticks;     /* ticks returned so far */
+	uint64_t ticks;	    /* ticks returned so far */
 	uint64_t skipped;   /* ticks dropped by bounded catch-up */
 };
 
@@ -64,8 +64,8 @@ uint64_t pacer_next_deadline_us(const struct pacer *p);
 /* Send-interval jitter: |interval - period| between successive sends, in a
  * fixed histogram (100 us buckets up to 5 ms, 1 ms buckets up to 50 ms, then
  * one overflow bucket), so a percentile is cheap and memory fixed. */
-#define PACER_JITTER_FINE 50    /* 100 us buckets: 0 .. 5 ms */
-#define PACER_JITTER_COARSE 45  /* 1 ms buckets: 5 .. 50 ms */
+#define PACER_JITTER_FINE 50   /* 100 us buckets: 0 .. 5 ms */
+#define PACER_JITTER_COARSE 45 /* 1 ms buckets: 5 .. 50 ms */
 #define PACER_JITTER_BUCKETS (PACER_JITTER_FINE + PACER_JITTER_COARSE + 1)
 
 struct pacer_jitter {

@@ -27,13 +27,13 @@ _Static_assert(sizeof(enum log_level) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_voice) == sizeof(int), "enum size");
 
 enum kind {
-	K_UINT,   /* integer into a u8/u16/u32 field (width = size) */
-	K_MS,     /* duration into a u32 field, milliseconds */
-	K_BYTES,  /* size into a u64 field */
-	K_STR,    /* string into char[size], checked by check() */
-	K_ENUM,   /* one of names[] into an int-sized enum field */
-	K_IP,     /* bare IP address into char[CONFIG_HOST_LEN] */
-	K_ADDR,   /* ip:port into struct config_addr */
+	K_UINT, /* integer into a u8/u16/u32 field (width = size) */
+	K_MS, /* duration into a u32 field, milliseconds */
+	K_BYTES, /* size into a u64 field */
+	K_STR, /* string into char[size], checked by check() */
+	K_ENUM, /* one of names[] into an int-sized enum field */
+	K_IP, /* bare IP address into char[CONFIG_HOST_LEN] */
+	K_ADDR, /* ip:port into struct config_addr */
 	K_LISTEN, /* sip.listen list */
 	K_CODECS, /* rtp.codecs list */
 	K_ROUTES, /* flows.routes list */
@@ -70,6 +70,7 @@ struct ctx {
 	unsigned nerr;
 	bool oom;
 	const struct ydoc_node *tracked[TR_N]; /* set only when valid */
+	bool invalid[TR_N]; /* present in the file but rejected */
 };
 
 /* ---- string checks ---- */
@@ -161,41 +162,70 @@ static const char *const format_names[] = { "kv", "json" };
 static const char *const codec_names[] = { "PCMU", "PCMA" };
 static const char *const transport_names[] = { "udp", "tcp" };
 
-#define FLOW_NAME_WHAT \
-	"a flow name of 1 to 63 letters, digits, '.', '_' or '-'"
+#define FLOW_NAME_WHAT "a flow name of 1 to 63 letters, digits, '.', '_' or '-'"
 
 static const struct setting sip_settings[] = {
 	{ .key = "listen", .kind = K_LISTEN },
-	{ .key = "user_agent", .kind = K_STR, .off = CFG_OFF(sip.user_agent),
-	  .size = CFG_SIZE(sip.user_agent), .check = check_printable,
+	{ .key = "user_agent",
+	  .kind = K_STR,
+	  .off = CFG_OFF(sip.user_agent),
+	  .size = CFG_SIZE(sip.user_agent),
+	  .check = check_printable,
 	  .what = "1 to 255 printable ASCII characters" },
-	{ .key = "answer_delay", .kind = K_MS,
-	  .off = CFG_OFF(sip.answer_delay_ms), .max = 60 * MS_PER_S },
-	{ .key = "agent_uri", .kind = K_STR, .off = CFG_OFF(sip.agent_uri),
-	  .size = CFG_SIZE(sip.agent_uri), .check = check_sip_uri,
+	{ .key = "answer_delay",
+	  .kind = K_MS,
+	  .off = CFG_OFF(sip.answer_delay_ms),
+	  .max = 60 * MS_PER_S },
+	{ .key = "agent_uri",
+	  .kind = K_STR,
+	  .off = CFG_OFF(sip.agent_uri),
+	  .size = CFG_SIZE(sip.agent_uri),
+	  .check = check_sip_uri,
 	  .what = "a sip: or sips: URI of at most 255 characters without spaces, or \"\"" },
 };
 
 static const struct setting rtp_settings[] = {
 	{ .key = "address", .kind = K_IP, .off = CFG_OFF(rtp.address) },
-	{ .key = "port_min", .kind = K_UINT, .off = CFG_OFF(rtp.port_min),
-	  .size = CFG_SIZE(rtp.port_min), .min = 1024, .max = 65534,
-	  .even = true, .track = TR_PORT_MIN },
-	{ .key = "port_max", .kind = K_UINT, .off = CFG_OFF(rtp.port_max),
-	  .size = CFG_SIZE(rtp.port_max), .min = 1025, .max = 65535,
+	{ .key = "port_min",
+	  .kind = K_UINT,
+	  .off = CFG_OFF(rtp.port_min),
+	  .size = CFG_SIZE(rtp.port_min),
+	  .min = 1024,
+	  .max = 65534,
+	  .even = true,
+	  .track = TR_PORT_MIN },
+	{ .key = "port_max",
+	  .kind = K_UINT,
+	  .off = CFG_OFF(rtp.port_max),
+	  .size = CFG_SIZE(rtp.port_max),
+	  .min = 1025,
+	  .max = 65535,
 	  .track = TR_PORT_MAX },
 	{ .key = "codecs", .kind = K_CODECS },
-	{ .key = "telephone_event_pt", .kind = K_UINT,
+	{ .key = "telephone_event_pt",
+	  .kind = K_UINT,
 	  .off = CFG_OFF(rtp.telephone_event_pt),
-	  .size = CFG_SIZE(rtp.telephone_event_pt), .min = 96, .max = 127 },
-	{ .key = "jitter_min", .kind = K_MS, .off = CFG_OFF(rtp.jitter_min_ms),
-	  .max = MS_PER_S, .track = TR_JIT_MIN },
-	{ .key = "jitter_max", .kind = K_MS, .off = CFG_OFF(rtp.jitter_max_ms),
-	  .max = 2 * MS_PER_S, .track = TR_JIT_MAX },
-	{ .key = "media_timeout", .kind = K_MS,
-	  .off = CFG_OFF(rtp.media_timeout_ms), .max = MS_PER_H },
-	{ .key = "rtcp_interval", .kind = K_MS,
-	  .off = CFG_OFF(rtp.rtcp_interval_ms), .max = MS_PER_MIN },
+	  .size = CFG_SIZE(rtp.telephone_event_pt),
+	  .min = 96,
+	  .max = 127 },
+	{ .key = "jitter_min",
+	  .kind = K_MS,
+	  .off = CFG_OFF(rtp.jitter_min_ms),
+	  .max = MS_PER_S,
+	  .track = TR_JIT_MIN },
+	{ .key = "jitter_max",
+	  .kind = K_MS,
+	  .off = CFG_OFF(rtp.jitter_max_ms),
+	  .max = 2 * MS_PER_S,
+	  .track = TR_JIT_MAX },
+	{ .key = "media_timeout",
+	  .kind = K_MS,
+	  .off = CFG_OFF(rtp.media_timeout_ms),
+	  .max = MS_PER_H },
+	{ .key = "rtcp_interval",
+	  .kind = K_MS,
+	  .off = CFG_OFF(rtp.rtcp_interval_ms),
+	  .max = MS_PER_MIN },
 };
 
 static const struct setting http_settings[] = {
@@ -203,58 +233,95 @@ static const struct setting http_settings[] = {
 };
 
 static const struct setting limits_settings[] = {
-	{ .key = "max_calls", .kind = K_UINT, .off = CFG_OFF(limits.max_calls),
-	  .size = CFG_SIZE(limits.max_calls), .min = 1, .max = 100000 },
-	{ .key = "worker_threads", .kind = K_UINT,
+	{ .key = "max_calls",
+	  .kind = K_UINT,
+	  .off = CFG_OFF(limits.max_calls),
+	  .size = CFG_SIZE(limits.max_calls),
+	  .min = 1,
+	  .max = 100000 },
+	{ .key = "worker_threads",
+	  .kind = K_UINT,
 	  .off = CFG_OFF(limits.worker_threads),
-	  .size = CFG_SIZE(limits.worker_threads), .min = 1, .max = 64 },
-	{ .key = "worker_queue", .kind = K_UINT,
+	  .size = CFG_SIZE(limits.worker_threads),
+	  .min = 1,
+	  .max = 64 },
+	{ .key = "worker_queue",
+	  .kind = K_UINT,
 	  .off = CFG_OFF(limits.worker_queue),
-	  .size = CFG_SIZE(limits.worker_queue), .min = 1, .max = 100000 },
+	  .size = CFG_SIZE(limits.worker_queue),
+	  .min = 1,
+	  .max = 100000 },
 };
 
 static const struct setting store_settings[] = {
-	{ .key = "path", .kind = K_STR, .off = CFG_OFF(store.path),
-	  .size = CFG_SIZE(store.path), .check = check_path,
+	{ .key = "path",
+	  .kind = K_STR,
+	  .off = CFG_OFF(store.path),
+	  .size = CFG_SIZE(store.path),
+	  .check = check_path,
 	  .what = "a file path of 1 to 1023 bytes without control characters" },
 };
 
 static const struct setting flows_settings[] = {
-	{ .key = "dir", .kind = K_STR, .off = CFG_OFF(flows.dir),
-	  .size = CFG_SIZE(flows.dir), .check = check_path_or_empty,
+	{ .key = "dir",
+	  .kind = K_STR,
+	  .off = CFG_OFF(flows.dir),
+	  .size = CFG_SIZE(flows.dir),
+	  .check = check_path_or_empty,
 	  .what = "a directory path of at most 1023 bytes without control characters, or \"\"" },
-	{ .key = "default", .kind = K_STR, .off = CFG_OFF(flows.default_flow),
-	  .size = CFG_SIZE(flows.default_flow), .check = check_flow_name,
+	{ .key = "default",
+	  .kind = K_STR,
+	  .off = CFG_OFF(flows.default_flow),
+	  .size = CFG_SIZE(flows.default_flow),
+	  .check = check_flow_name,
 	  .what = FLOW_NAME_WHAT },
 	{ .key = "routes", .kind = K_ROUTES },
 };
 
 static const struct setting tts_settings[] = {
-	{ .key = "voice", .kind = K_ENUM, .off = CFG_OFF(tts.voice),
-	  .names = voice_names, .nnames = ARRAY_LEN(voice_names) },
-	{ .key = "cache_size", .kind = K_BYTES,
-	  .off = CFG_OFF(tts.cache_size_bytes), .max = GB },
+	{ .key = "voice",
+	  .kind = K_ENUM,
+	  .off = CFG_OFF(tts.voice),
+	  .names = voice_names,
+	  .nnames = ARRAY_LEN(voice_names) },
+	{ .key = "cache_size",
+	  .kind = K_BYTES,
+	  .off = CFG_OFF(tts.cache_size_bytes),
+	  .max = GB },
 };
 
 static const struct setting log_settings[] = {
-	{ .key = "level", .kind = K_ENUM, .off = CFG_OFF(log.level),
-	  .names = level_names, .nnames = ARRAY_LEN(level_names) },
-	{ .key = "format", .kind = K_ENUM, .off = CFG_OFF(log.format),
-	  .names = format_names, .nnames = ARRAY_LEN(format_names) },
+	{ .key = "level",
+	  .kind = K_ENUM,
+	  .off = CFG_OFF(log.level),
+	  .names = level_names,
+	  .nnames = ARRAY_LEN(level_names) },
+	{ .key = "format",
+	  .kind = K_ENUM,
+	  .off = CFG_OFF(log.format),
+	  .names = format_names,
+	  .nnames = ARRAY_LEN(format_names) },
 };
 
 static const struct setting shutdown_settings[] = {
-	{ .key = "drain_timeout", .kind = K_MS,
-	  .off = CFG_OFF(shutdown.drain_timeout_ms), .max = MS_PER_H },
-	{ .key = "retry_after", .kind = K_MS,
-	  .off = CFG_OFF(shutdown.retry_after_ms), .max = MS_PER_H },
+	{ .key = "drain_timeout",
+	  .kind = K_MS,
+	  .off = CFG_OFF(shutdown.drain_timeout_ms),
+	  .max = MS_PER_H },
+	{ .key = "retry_after",
+	  .kind = K_MS,
+	  .off = CFG_OFF(shutdown.retry_after_ms),
+	  .max = MS_PER_H },
 };
 
-#define SECTION(name) { #name, name##_settings, ARRAY_LEN(name##_settings) }
+#define SECTION(name)                                              \
+	{                                                          \
+#name, name##_settings, ARRAY_LEN(name##_settings) \
+	}
 static const struct section sections[] = {
-	SECTION(sip),	SECTION(rtp), SECTION(http),
+	SECTION(sip),	 SECTION(rtp),	 SECTION(http),
 	SECTION(limits), SECTION(store), SECTION(flows),
-	SECTION(tts),	SECTION(log), SECTION(shutdown),
+	SECTION(tts),	 SECTION(log),	 SECTION(shutdown),
 };
 
 /* ---- defaults ---- */
@@ -270,8 +337,8 @@ void config_defaults(struct vg_config *cfg)
 	strcpy(cfg->sip.listen[1].addr.host, "127.0.0.1");
 	cfg->sip.listen[1].addr.port = 5060;
 	cfg->sip.nlisten = 2;
-	snprintf(cfg->sip.user_agent, sizeof(cfg->sip.user_agent),
-		 "voxgate/%s", VOXGATE_VERSION);
+	snprintf(cfg->sip.user_agent, sizeof(cfg->sip.user_agent), "voxgate/%s",
+		 VOXGATE_VERSION);
 	cfg->sip.answer_delay_ms = 0;
 	strcpy(cfg->sip.agent_uri, "sip:agents@127.0.0.1:5070");
 
@@ -383,12 +450,14 @@ static void fmt_ms(uint64_t ms, char *buf, size_t size)
 	if (ms == 0)
 		snprintf(buf, size, "0s");
 	else if (ms % MS_PER_H == 0)
-		snprintf(buf, size, "%lluh", (unsigned long long)(ms / MS_PER_H));
+		snprintf(buf, size, "%lluh",
+			 (unsigned long long)(ms / MS_PER_H));
 	else if (ms % MS_PER_MIN == 0)
 		snprintf(buf, size, "%llum",
 			 (unsigned long long)(ms / MS_PER_MIN));
 	else if (ms % MS_PER_S == 0)
-		snprintf(buf, size, "%llus", (unsigned long long)(ms / MS_PER_S));
+		snprintf(buf, size, "%llus",
+			 (unsigned long long)(ms / MS_PER_S));
 	else
 		snprintf(buf, size, "%llums", (unsigned long long)ms);
 }
@@ -460,9 +529,8 @@ static bool parse_with_units(const char *s, size_t len,
 static bool parse_duration_ms(const char *s, size_t len, uint64_t *out)
 {
 	static const struct unit units[] = {
-		{ "", MS_PER_S },     { "ms", 1 },
-		{ "s", MS_PER_S },    { "m", MS_PER_MIN },
-		{ "h", MS_PER_H },
+		{ "", MS_PER_S },    { "ms", 1 },	{ "s", MS_PER_S },
+		{ "m", MS_PER_MIN }, { "h", MS_PER_H },
 	};
 
 	return parse_with_units(s, len, units, ARRAY_LEN(units), out);
@@ -472,8 +540,7 @@ static bool parse_duration_ms(const char *s, size_t len, uint64_t *out)
 static bool parse_size_bytes(const char *s, size_t len, uint64_t *out)
 {
 	static const struct unit units[] = {
-		{ "", 1 },    { "B", 1 },   { "KB", KB },
-		{ "MB", MB }, { "GB", GB },
+		{ "", 1 }, { "B", 1 }, { "KB", KB }, { "MB", MB }, { "GB", GB },
 	};
 
 	return parse_with_units(s, len, units, ARRAY_LEN(units), out);
@@ -517,8 +584,7 @@ static bool parse_addr(const char *s, size_t len, struct config_addr *out)
 	if (len && s[0] == '[') {
 		const char *close = memchr(s, ']', len);
 
-		if (!close || (size_t)(close - s) + 1 >= len ||
-		    close[1] != ':')
+		if (!close || (size_t)(close - s) + 1 >= len || close[1] != ':')
 			return false;
 		if (!parse_ip(s + 1, (size_t)(close - s) - 1, AF_INET6, a.host,
 			      NULL))
@@ -573,8 +639,8 @@ static const char *want_scalar(struct ctx *c, const char *key,
 
 /* True if n is a list (a plain null counts as an empty list when
  * null_ok); otherwise reports it. */
-static bool want_list(struct ctx *c, const char *key,
-		      const struct ydoc_node *n, bool null_ok)
+static bool want_list(struct ctx *c, const char *key, const struct ydoc_node *n,
+		      bool null_ok)
 {
 	char g[256];
 
@@ -676,14 +742,15 @@ static void parse_listen(struct ctx *c, const struct setting *s,
 		for (size_t k = 0; colon && k < ARRAY_LEN(transport_names);
 		     k++) {
 			if ((size_t)(colon - t) == strlen(transport_names[k]) &&
-			    !strncmp(t, transport_names[k], (size_t)(colon - t))) {
+			    !strncmp(t, transport_names[k],
+				     (size_t)(colon - t))) {
 				l.transport = (enum config_transport)k;
 				known = true;
 			}
 		}
-		if (!known || !parse_addr(colon + 1,
-					  tlen - (size_t)(colon + 1 - t),
-					  &l.addr)) {
+		if (!known ||
+		    !parse_addr(colon + 1, tlen - (size_t)(colon + 1 - t),
+				&l.addr)) {
 			err_at(c, item,
 			       "'%s' entries must look like udp:127.0.0.1:5060 or tcp:[::1]:5060, got %s",
 			       s->key, got(item, g, sizeof(g)));
@@ -987,6 +1054,9 @@ static void parse_setting(struct ctx *c, const struct setting *s,
 		break;
 	}
 
+	/* Assume the worst until the value is stored; cross-field checks
+	 * skip pairs with a rejected member (one message per mistake). */
+	c->invalid[s->track] = true;
 	t = want_scalar(c, s->key, val);
 	if (!t)
 		return;
@@ -1105,6 +1175,7 @@ static void parse_setting(struct ctx *c, const struct setting *s,
 	default:
 		return;
 	}
+	c->invalid[s->track] = false;
 	if (s->track != TR_NONE)
 		c->tracked[s->track] = val;
 	if (s->off == CFG_OFF(flows.default_flow)) {
@@ -1152,7 +1223,8 @@ static void check_cross(struct ctx *c)
 	const struct ydoc_node *jmax = c->tracked[TR_JIT_MAX];
 	char a[32], b[32];
 
-	if (cfg->rtp.port_min >= cfg->rtp.port_max) {
+	if (cfg->rtp.port_min >= cfg->rtp.port_max &&
+	    !c->invalid[TR_PORT_MIN] && !c->invalid[TR_PORT_MAX]) {
 		if (pmax)
 			err_at(c, pmax,
 			       "'port_max' (%u) must be greater than 'port_min' (%u)",
@@ -1162,7 +1234,8 @@ static void check_cross(struct ctx *c)
 			       "'port_min' (%u) must be lower than 'port_max' (%u)",
 			       cfg->rtp.port_min, cfg->rtp.port_max);
 	}
-	if (cfg->rtp.jitter_min_ms > cfg->rtp.jitter_max_ms) {
+	if (cfg->rtp.jitter_min_ms > cfg->rtp.jitter_max_ms &&
+	    !c->invalid[TR_JIT_MIN] && !c->invalid[TR_JIT_MAX]) {
 		fmt_ms(cfg->rtp.jitter_min_ms, a, sizeof(a));
 		fmt_ms(cfg->rtp.jitter_max_ms, b, sizeof(b));
 		if (jmax)
@@ -1387,8 +1460,7 @@ int config_print(const struct vg_config *cfg, FILE *f)
 	put_str(f, cfg->rtp.address);
 	fprintf(f, "\n  port_min: %u\n  port_max: %u\n  codecs: [",
 		cfg->rtp.port_min, cfg->rtp.port_max);
-	for (unsigned i = 0; i < cfg->rtp.ncodecs && i < CONFIG_CODECS_MAX;
-	     i++)
+	for (unsigned i = 0; i < cfg->rtp.ncodecs && i < CONFIG_CODECS_MAX; i++)
 		fprintf(f, "%s%s", i ? ", " : "",
 			name_of(codec_names, ARRAY_LEN(codec_names),
 				(int)cfg->rtp.codecs[i]));

@@ -13,12 +13,12 @@
 #define CONFIG_LISTEN_MAX 8
 #define CONFIG_CODECS_MAX 2
 #define CONFIG_ROUTES_MAX 10000
-#define CONFIG_HOST_LEN 46    /* INET6_ADDRSTRLEN: textual IPv4/IPv6 + NUL */
-#define CONFIG_NAME_LEN 64    /* flow names and route numbers, with NUL */
-#define CONFIG_STR_LEN 256    /* user agent, SIP URI, with NUL */
-#define CONFIG_PATH_LEN 1024  /* file and directory paths, with NUL */
-#define CONFIG_ERRORS_MAX 64  /* messages kept; the rest are only counted */
-#define CONFIG_ERROR_LEN 512  /* one message, with NUL */
+#define CONFIG_HOST_LEN 46 /* INET6_ADDRSTRLEN: textual IPv4/IPv6 + NUL */
+#define CONFIG_NAME_LEN 64 /* flow names and route numbers, with NUL */
+#define CONFIG_STR_LEN 256 /* user agent, SIP URI, with NUL */
+#define CONFIG_PATH_LEN 1024 /* file and directory paths, with NUL */
+#define CONFIG_ERRORS_MAX 64 /* messages kept; the rest are only counted */
+#define CONFIG_ERROR_LEN 512 /* one message, with NUL */
 
 enum config_transport { CONFIG_TRANSPORT_UDP, CONFIG_TRANSPORT_TCP };
 enum config_codec { CONFIG_CODEC_PCMU, CONFIG_CODEC_PCMA };
@@ -68,15 +68,16 @@ struct vg_config {
 
 	struct {
 		char address[CONFIG_HOST_LEN]; /* advertised in SDP */
-		uint16_t port_min;             /* even, < port_max */
+		uint16_t port_min; /* even, < port_max */
 		uint16_t port_max;
-		enum config_codec codecs[CONFIG_CODECS_MAX]; /* preference order */
+		enum config_codec
+			codecs[CONFIG_CODECS_MAX]; /* preference order */
 		unsigned ncodecs;
 		uint8_t telephone_event_pt;
 		uint32_t jitter_min_ms;
 		uint32_t jitter_max_ms;
-		uint32_t media_timeout_ms;  /* 0 = never time out */
-		uint32_t rtcp_interval_ms;  /* 0 = no RTCP reports */
+		uint32_t media_timeout_ms; /* 0 = never time out */
+		uint32_t rtcp_interval_ms; /* 0 = no RTCP reports */
 	} rtp;
 
 	struct {
@@ -119,7 +120,7 @@ struct vg_config {
 
 /* Error messages of one load, in file order (cross-field checks last). */
 struct config_errors {
-	unsigned count;   /* messages in msg[] */
+	unsigned count; /* messages in msg[] */
 	unsigned dropped; /* further errors beyond CONFIG_ERRORS_MAX */
 	char msg[CONFIG_ERRORS_MAX][CONFIG_ERROR_LEN];
 };

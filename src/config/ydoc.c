@@ -110,8 +110,7 @@ static const char *excerpt_bytes(const char *s, size_t len, char *buf,
 	return buf;
 }
 
-const char *ydoc_node_excerpt(const struct ydoc_node *n, char *buf,
-			      size_t size)
+const char *ydoc_node_excerpt(const struct ydoc_node *n, char *buf, size_t size)
 {
 	if (!size)
 		return buf;
@@ -127,9 +126,10 @@ const char *ydoc_node_excerpt(const struct ydoc_node *n, char *buf,
 	return excerpt_bytes(n->text, n->len, buf, size);
 }
 
-__attribute__((format(printf, 5, 6))) static int
-fail(struct builder *b, int rc, unsigned line, unsigned col, const char *fmt,
-     ...)
+__attribute__((format(printf, 5, 6))) static int fail(struct builder *b, int rc,
+						      unsigned line,
+						      unsigned col,
+						      const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -234,11 +234,12 @@ static int check_props(struct builder *b, const yaml_event_t *ev,
 	unsigned col = mark_col(&ev->start_mark);
 
 	if (anchor) {
-		excerpt_bytes((const char *)anchor, strlen((const char *)anchor),
-			      ex, sizeof(ex));
-		return fail(b, -EBADMSG, line, col,
-			    "anchor '&%s' is not allowed (anchors and aliases are not supported)",
-			    ex);
+		excerpt_bytes((const char *)anchor,
+			      strlen((const char *)anchor), ex, sizeof(ex));
+		return fail(
+			b, -EBADMSG, line, col,
+			"anchor '&%s' is not allowed (anchors and aliases are not supported)",
+			ex);
 	}
 	if (tag) {
 		const char *t = (const char *)tag;
@@ -249,9 +250,10 @@ static int check_props(struct builder *b, const yaml_event_t *ev,
 		if (short_form)
 			t += strlen(core);
 		excerpt_bytes(t, strlen(t), ex, sizeof(ex));
-		return fail(b, -EBADMSG, line, col,
-			    "tag '%s%s' is not allowed (tags are not supported)",
-			    short_form ? "!!" : "", ex);
+		return fail(
+			b, -EBADMSG, line, col,
+			"tag '%s%s' is not allowed (tags are not supported)",
+			short_form ? "!!" : "", ex);
 	}
 	return 0;
 }
@@ -389,10 +391,11 @@ static int check_dup_keys(struct builder *b, const struct ydoc_node *map)
 		}
 	}
 	if (second) {
-		int rc = fail(b, -EBADMSG, second->key->line, second->key->col,
-			      "duplicate key '%s' (first defined at line %u, column %u)",
-			      ydoc_node_excerpt(second->key, ex, sizeof(ex)),
-			      first->key->line, first->key->col);
+		int rc = fail(
+			b, -EBADMSG, second->key->line, second->key->col,
+			"duplicate key '%s' (first defined at line %u, column %u)",
+			ydoc_node_excerpt(second->key, ex, sizeof(ex)),
+			first->key->line, first->key->col);
 		free(refs);
 		return rc;
 	}
@@ -414,19 +417,21 @@ static int handle_event(struct builder *b, const yaml_event_t *ev, bool *done)
 		return 0;
 	case YAML_DOCUMENT_START_EVENT:
 		if (b->ndocs++)
-			return fail(b, -EBADMSG, mark_line(&ev->start_mark),
-				    mark_col(&ev->start_mark),
-				    "a second document is not allowed (one document per file)");
+			return fail(
+				b, -EBADMSG, mark_line(&ev->start_mark),
+				mark_col(&ev->start_mark),
+				"a second document is not allowed (one document per file)");
 		return 0;
 	case YAML_ALIAS_EVENT: {
 		char ex[64];
 		const char *a = (const char *)ev->data.alias.anchor;
 
 		excerpt_bytes(a, strlen(a), ex, sizeof(ex));
-		return fail(b, -EBADMSG, mark_line(&ev->start_mark),
-			    mark_col(&ev->start_mark),
-			    "alias '*%s' is not allowed (anchors and aliases are not supported)",
-			    ex);
+		return fail(
+			b, -EBADMSG, mark_line(&ev->start_mark),
+			mark_col(&ev->start_mark),
+			"alias '*%s' is not allowed (anchors and aliases are not supported)",
+			ex);
 	}
 	case YAML_SCALAR_EVENT:
 		err = check_props(b, ev, ev->data.scalar.anchor,
@@ -481,12 +486,12 @@ int ydoc_parse_limits(const char *name, const char *buf, size_t len,
 		err[0] = '\0';
 	if (!docp || (!buf && len))
 		return fail(&b, -EINVAL, 0, 0, "invalid argument");
-	b.lim.max_bytes = pick(lim ? lim->max_bytes : 0,
-			       YDOC_MAX_BYTES_DEFAULT, HARD_MAX_BYTES);
-	b.lim.max_depth = pick(lim ? lim->max_depth : 0,
-			       YDOC_MAX_DEPTH_DEFAULT, HARD_MAX_DEPTH);
-	b.lim.max_nodes = pick(lim ? lim->max_nodes : 0,
-			       YDOC_MAX_NODES_DEFAULT, HARD_MAX_NODES);
+	b.lim.max_bytes = pick(lim ? lim->max_bytes : 0, YDOC_MAX_BYTES_DEFAULT,
+			       HARD_MAX_BYTES);
+	b.lim.max_depth = pick(lim ? lim->max_depth : 0, YDOC_MAX_DEPTH_DEFAULT,
+			       HARD_MAX_DEPTH);
+	b.lim.max_nodes = pick(lim ? lim->max_nodes : 0, YDOC_MAX_NODES_DEFAULT,
+			       HARD_MAX_NODES);
 	b.lim.max_scalar_len = pick(lim ? lim->max_scalar_len : 0,
 				    YDOC_MAX_SCALAR_DEFAULT, HARD_MAX_SCALAR);
 	/* libyaml counts a UTF-8 byte order mark as a column; drop it so
@@ -640,8 +645,7 @@ const struct ydoc_node *ydoc_map_value(const struct ydoc_node *n, size_t i)
 	return n->kids[2 * i + 1];
 }
 
-const struct ydoc_node *ydoc_map_get(const struct ydoc_node *n,
-				     const char *key)
+const struct ydoc_node *ydoc_map_get(const struct ydoc_node *n, const char *key)
 {
 	size_t klen;
 

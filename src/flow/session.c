@@ -340,9 +340,7 @@ static void start_transfer(struct flow_session *s)
 static void enter(struct flow_session *s, unsigned i)
 {
 	if (++s->hops > MAX_HOPS) {
-		LOGE(call_id(s), "flow_loop",
-		     "flow=%s node=%s hops=%u: no input between node "
-		     "entries",
+		LOGE(call_id(s), "flow_loop", "flow=%s node=%s hops=%u",
 		     s->flow->name, s->flow->nodes[i].name, s->hops - 1);
 		do_hangup(s, "flow_error");
 		return;

@@ -86,7 +86,7 @@ vg_ok() { VG_CHECKS=$((VG_CHECKS + 1)); printf '[%s] ok %d: %s\n' "$VG_TEST" "$V
 
 vg_assert() { # description command...
 	local d=$1; shift
-	if "$@"; then vg_ok "$d"; else vg_fail "$d (command: $*)"; fi
+	if "$@" >/dev/null; then vg_ok "$d"; else vg_fail "$d (command: $*)"; fi
 }
 
 vg_assert_eq() { # description expected actual
@@ -173,6 +173,7 @@ vg_init() {
 	trap vg_cleanup EXIT
 	trap 'exit 130' INT TERM
 	vg_need sqlite3 curl ss
+	vg_sipsend_bin
 	vg_say "voxgate: $VOXGATE; temp dir: $VG_TMP"
 }
 
@@ -366,23 +367,53 @@ vg_http_code() { # path: the status code only
 
 # ---------- SIP peers ----------
 
-# Run sipp in the foreground with the common options; extra args follow.
-# Messages and errors go to $VG_TMP/sipp-<tag>.*; the exit code is returned.
-# VG_SIPP_MP sets the media port (default: a fresh free port).
-vg_sipp() { # tag scenario [sipp args...]
+# sipp with the common options; extra args follow. Messages, errors, logs
+# and statistics go to $VG_TMP/sipp-<tag>.*. VG_SIPP_MP sets the media
+# port (default: a fresh free port).
+#   vg_sipp TAG SCENARIO ARGS...     foreground; returns sipp's exit code
+#   vg_sipp_bg TAG SCENARIO ARGS...  background; sets VG_SIPP_PID (tracked),
+#                                    collect the code with vg_sipp_wait
+vg_sipp_args() { # tag scenario [sipp args...]: sets VG_SIPP_ARGV
 	local tag=$1 sf=$2; shift 2
 	local lp mp
 	vg_pick_port lp
 	if [ -n "${VG_SIPP_MP:-}" ]; then mp=$VG_SIPP_MP; else vg_pick_port mp; fi
+	VG_SIPP_ARGV=(sipp 127.0.0.1:"$VG_SIP_PORT" -sf "$sf" -i 127.0.0.1 -p "$lp"
+		-mi 127.0.0.1 -mp "$mp" -s 1000 -nostdin
+		-trace_err -error_file "$VG_TMP/sipp-$tag.errors"
+		-trace_msg -message_file "$VG_TMP/sipp-$tag.messages"
+		-trace_stat -stf "$VG_TMP/sipp-$tag.stat.csv"
+		-trace_logs -log_file "$VG_TMP/sipp-$tag.log"
+		"$@")
+}
+
+vg_sipp() { # tag scenario [sipp args...]
+	local tag=$1
+	vg_sipp_args "$@"
 	local rc=0
-	(cd "$VG_TMP" && sipp 127.0.0.1:"$VG_SIP_PORT" -sf "$sf" -i 127.0.0.1 -p "$lp" \
-		-mi 127.0.0.1 -mp "$mp" -s 1000 -nostdin \
-		-trace_err -error_file "$VG_TMP/sipp-$tag.errors" \
-		-trace_msg -message_file "$VG_TMP/sipp-$tag.messages" \
-		-trace_stat -stf "$VG_TMP/sipp-$tag.stat.csv" \
-		-trace_logs -log_file "$VG_TMP/sipp-$tag.log" \
-		"$@" </dev/null >"$VG_TMP/sipp-$tag.out" 2>&1) || rc=$?
+	"${VG_SIPP_ARGV[@]}" </dev/null >"$VG_TMP/sipp-$tag.out" 2>&1 || rc=$?
 	return $rc
+}
+
+vg_sipp_bg() { # tag scenario [sipp args...]
+	local tag=$1
+	vg_sipp_args "$@"
+	"${VG_SIPP_ARGV[@]}" </dev/null >"$VG_TMP/sipp-$tag.out" 2>&1 &
+	VG_SIPP_PID=$!
+	vg_track "$VG_SIPP_PID"
+}
+
+# Sets VG_SIPP_RC to sipp's exit code, or "timeout" if still running.
+# (Not in $(...): only this shell can wait for its child.)
+vg_sipp_wait() { # pid timeout_s
+	local pid=$1 deadline=$((SECONDS + ${2:-60}))
+	VG_SIPP_RC=timeout
+	while kill -0 "$pid" 2>/dev/null; do
+		[ $SECONDS -ge $deadline ] && return 0
+		sleep 0.2
+	done
+	VG_SIPP_RC=0
+	wait "$pid" 2>/dev/null || VG_SIPP_RC=$?
 }
 
 # sipp's exit codes: 0 all calls succeeded, 1 at least one failed,
@@ -403,7 +434,8 @@ vg_sipp_explain() { # tag
 vg_capture_start() { # port
 	vg_need tcpdump
 	VG_CAP_FILE=$VG_TMP/capture-$1.txt
-	tcpdump -i lo -nn -l -q "udp and dst port $1" >"$VG_CAP_FILE" 2>"$VG_CAP_FILE.err" &
+	VG_CAP_PCAP=$VG_TMP/capture-$1.pcap
+	tcpdump -i lo -nn -U -w "$VG_CAP_PCAP" "udp and dst port $1" 2>"$VG_CAP_FILE.err" &
 	VG_CAP_PID=$!
 	vg_track "$VG_CAP_PID"
 	local i
@@ -419,6 +451,7 @@ vg_capture_start() { # port
 vg_capture_stop() {
 	kill -INT "$VG_CAP_PID" 2>/dev/null || true
 	wait "$VG_CAP_PID" 2>/dev/null || true
+	tcpdump -r "$VG_CAP_PCAP" -nn -q 2>/dev/null >"$VG_CAP_FILE" || true
 	VG_PKTS=$(grep -c 'UDP' "$VG_CAP_FILE" || true)
 }
 
@@ -451,4 +484,79 @@ vg_scenario() { # name KEY=value...
 # The DTMF part of uac_call.xml: wait, then play one RFC 4733 digit pcap.
 vg_dtmf_block() { # greet_ms pcap
 	printf '<pause milliseconds="%s"/><nop><action><exec play_pcap_audio="%s"/></action></nop>' "$1" "$2"
+}
+
+# Audio check of captured RTP (vg_capture_start ... vg_capture_stop):
+# decodes the G.711 payloads (PT 0 PCMU, PT 8 PCMA) and sets
+#   VG_RTP_AUDIO   packets with PT 0 or 8
+#   VG_RTP_VOICED  of those, packets whose level is above -45 dBFS
+#   VG_RTP_DBFS    the RMS level of all decoded audio, integer dBFS
+#   VG_RTP_PTS     payload types seen, e.g. "0 101"
+vg_rtp_audio_stats() {
+	local out
+	out=$(tcpdump -r "$VG_CAP_PCAP" -nn -x 'udp' 2>/dev/null | awk '
+	function hexval(h,   i, v, c) {
+		v = 0
+		for (i = 1; i <= length(h); i++) {
+			c = index("0123456789abcdef", substr(h, i, 1)) - 1
+			v = v * 16 + c
+		}
+		return v
+	}
+	function ulaw(b,   u, e, m, s) {
+		u = 255 - b; s = (u >= 128); u = u % 128
+		e = int(u / 16); m = u % 16
+		v = (m * 8 + 132) * (2 ^ e) - 132
+		return s ? -v : v
+	}
+	function alaw(b,   a, e, m, v) {
+		# XOR with 0x55 without bit operators
+		a = 0
+		for (k = 0; k < 8; k++) {
+			bb = int(b / (2 ^ k)) % 2; mm = int(85 / (2 ^ k)) % 2
+			if (bb != mm) a += 2 ^ k
+		}
+		s = (a >= 128); a = a % 128
+		e = int(a / 16); m = a % 16
+		if (e == 0) v = m * 16 + 8; else v = (m * 16 + 264) * (2 ^ (e - 1))
+		return s ? v : -v
+	}
+	function flush(   n, off, cc, pt, i, x, sum, cnt) {
+		n = nb
+		if (n < 40) { nb = 0; return }
+		# IPv4 header length from the first byte, then UDP (8), RTP (12+CSRC)
+		off = (bytes[0] % 16) * 4 + 8
+		cc = bytes[off] % 16
+		pt = bytes[off + 1] % 128
+		pts[pt] = 1
+		off += 12 + cc * 4
+		if (pt == 0 || pt == 8) {
+			audio++; sum = 0; cnt = 0
+			for (i = off; i < n; i++) {
+				x = (pt == 0) ? ulaw(bytes[i]) : alaw(bytes[i])
+				sum += x * x; cnt++
+			}
+			if (cnt > 0) {
+				tsum += sum; tcnt += cnt
+				if (sum / cnt > (32768 * 32768) * 10 ^ (-4.5)) voiced++
+			}
+		}
+		nb = 0
+	}
+	/^[0-9]/ { flush(); next }
+	/^[ \t]+0x/ {
+		for (f = 2; f <= NF; f++) {
+			h = $f
+			while (length(h) >= 2) { bytes[nb++] = hexval(substr(h, 1, 2)); h = substr(h, 3) }
+		}
+	}
+	END {
+		flush()
+		db = -200
+		if (tcnt > 0 && tsum > 0) db = int(10 * log(tsum / tcnt / (32768 * 32768)) / log(10))
+		p = ""; for (k in pts) p = p " " k
+		printf "%d %d %d%s\n", audio, voiced, db, p
+	}')
+	read -r VG_RTP_AUDIO VG_RTP_VOICED VG_RTP_DBFS VG_RTP_PTS <<<"$out"
+	VG_RTP_PTS=${VG_RTP_PTS:-}
 }

@@ -58,8 +58,8 @@ struct entry {
 	struct entry *prev, *next; /* LRU list, ready entries only */
 	struct key key;
 	struct audio_clip *clip;
-	const void *owner;	   /* pending: the job or presynth call */
-	struct waiter *waiters;	   /* pending: newest first */
+	const void *owner;	/* pending: the job or presynth call */
+	struct waiter *waiters; /* pending: newest first */
 	size_t bytes;
 };
 
@@ -161,9 +161,8 @@ static int key_dup(struct key *dst, const struct key *src)
 
 static int key_equal(const struct key *a, const struct key *b)
 {
-	return a->hash == b->hash && a->elen == b->elen &&
-	       a->vlen == b->vlen && a->tlen == b->tlen &&
-	       !memcmp(a->engine, b->engine, a->elen) &&
+	return a->hash == b->hash && a->elen == b->elen && a->vlen == b->vlen &&
+	       a->tlen == b->tlen && !memcmp(a->engine, b->engine, a->elen) &&
 	       !memcmp(a->voice, b->voice, a->vlen) &&
 	       !memcmp(a->text, b->text, a->tlen);
 }
@@ -200,8 +199,8 @@ static int voice_resolve(const struct tts *t, const char *name,
 }
 
 /* Resolve and validate a request: the common front of every entry point. */
-static int request_key(const struct tts *t, const char *voice,
-		       const char *text, struct voice_ref *vr, struct key *k)
+static int request_key(const struct tts *t, const char *voice, const char *text,
+		       struct voice_ref *vr, struct key *k)
 {
 	int err = tts_text_check(text);
 	if (err)
@@ -294,9 +293,10 @@ static struct entry *evict(struct tts *t)
 	return out;
 }
 
-/* A new pending entry owned by owner, in the table. */
+/* A new pending entry owned by owner, in the table, with w (may be NULL) as
+ * its first waiter. */
 static struct entry *pending_add(struct tts *t, const struct key *k,
-				 const void *owner)
+				 const void *owner, struct waiter *w)
 {
 	struct entry *en = calloc(1, sizeof(*en));
 	if (!en)
@@ -306,6 +306,7 @@ static struct entry *pending_add(struct tts *t, const struct key *k,
 		return NULL;
 	}
 	en->owner = owner;
+	en->waiters = w;
 	struct entry **b = bucket(t, k);
 	en->hnext = *b;
 	*b = en;
@@ -347,8 +348,8 @@ static void waiter_post(struct waiter *w)
 			break;
 		usleep(1000);
 	}
-	LOGE(NULL, "tts_result_dropped", "loop=%s err=%d",
-	     loop_name(w->loop), err);
+	LOGE(NULL, "tts_result_dropped", "loop=%s err=%d", loop_name(w->loop),
+	     err);
 	audio_clip_deref(w->clip);
 	free(w);
 }
@@ -373,7 +374,7 @@ static int settle(struct tts *t, const struct key *k, const void *owner,
 	struct entry *en = table_find(t, k);
 	if (!en && !err) {
 		/* Settled below like any pending entry, with no waiters. */
-		en = pending_add(t, k, owner);
+		en = pending_add(t, k, owner, NULL);
 		if (!en)
 			rc = -ENOMEM;
 	}
@@ -440,8 +441,8 @@ static struct metric_histogram *voice_hist(struct tts *t,
 						 0.1,	0.25, 0.5,   1,
 						 2.5,	5,    10,    20 };
 		h = metrics_histogram("voxgate_tts_synth_seconds", labels,
-				      "Time to synthesize one prompt.",
-				      bounds, sizeof(bounds) / sizeof(bounds[0]));
+				      "Time to synthesize one prompt.", bounds,
+				      sizeof(bounds) / sizeof(bounds[0]));
 		t->hist[t->nhist].voice = v;
 		t->hist[t->nhist].h = h;
 		t->nhist++;
@@ -507,8 +508,9 @@ int tts_create(struct tts **tp, struct wpool *pool, const struct tts_cfg *cfg)
 			err = -EINVAL;
 	}
 	if (!err) {
-		t->hits = metrics_counter("voxgate_tts_cache_hits_total", NULL,
-					  "TTS requests served from the cache.");
+		t->hits =
+			metrics_counter("voxgate_tts_cache_hits_total", NULL,
+					"TTS requests served from the cache.");
 		t->misses = metrics_counter(
 			"voxgate_tts_cache_misses_total", NULL,
 			"TTS requests that waited for synthesis.");
@@ -525,29 +527,26 @@ void tts_destroy(struct tts *t)
 {
 	if (!t)
 		return;
+	/* A pending entry means a job or presynth call still points at t:
+	 * a caller bug, its waiters can never be answered. */
+	if (t->npending)
+		LOGE(NULL, "tts_destroy_pending", "entries=%zu", t->npending);
+	assert(t->npending == 0);
 	struct entry *all = NULL;
-	size_t pending = 0;
 	for (size_t i = 0; i < BUCKETS; i++) {
 		struct entry *en = t->buckets[i];
 		while (en) {
 			struct entry *next = en->hnext;
-			if (!en->clip) {
-				/* A job still points at t: a caller bug. */
-				pending++;
-				while (en->waiters) {
-					struct waiter *w = en->waiters;
-					en->waiters = w->next;
-					free(w);
-				}
+			while (en->waiters) {
+				struct waiter *w = en->waiters;
+				en->waiters = w->next;
+				free(w);
 			}
 			en->hnext = all;
 			all = en;
 			en = next;
 		}
 	}
-	if (pending)
-		LOGE(NULL, "tts_destroy_pending", "entries=%zu", pending);
-	assert(pending == 0);
 	entries_free(all);
 	for (size_t i = ENGINES_MAX; i-- > 0;) {
 		if (t->engines[i])
@@ -628,9 +627,8 @@ int tts_synth(struct tts *t, const char *voice, const char *text,
 	}
 	j->t = t;
 	j->vr = vr;
-	en = pending_add(t, &k, j);
+	en = pending_add(t, &k, j, w);
 	if (en) {
-		en->waiters = w;
 		/* Submitted under the lock, so no request can queue on an
 		 * entry whose job the pool then refuses. wpool_submit() never
 		 * blocks and never calls back on failure. */
@@ -680,7 +678,7 @@ int tts_presynth(struct tts *t, const char *voice, const char *text)
 	/* Already pending elsewhere: synthesize anyway, so the clip is
 	 * cached when we return; our result settles that entry early. */
 	if (!en)
-		en = pending_add(t, &k, self);
+		en = pending_add(t, &k, self, NULL);
 	pthread_mutex_unlock(&t->mtx);
 	if (!en)
 		return -ENOMEM;

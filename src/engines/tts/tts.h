@@ -46,9 +46,10 @@ enum tts_cap {
 /* A voice, owned by its engine and valid until the engine's close(). Engines
  * embed it in their own voice struct and hand out a pointer to it. */
 struct tts_voice {
-	const char *name;	 /* canonical short name ("kal"); cache key */
-	const char *lang;	 /* BCP 47 ("en-US") */
-	unsigned native_rate_hz; /* rate the engine produces before resampling */
+	const char *name; /* canonical short name ("kal"); cache key */
+	const char *lang; /* BCP 47 ("en-US") */
+	/* The rate the engine produces before resampling to 8 kHz. */
+	unsigned native_rate_hz;
 };
 
 /* An engine instance. Engines embed it as the first member of their own
@@ -134,13 +135,13 @@ struct audio_clip *tts_cache_find(struct tts *t, const char *voice,
 				  const char *text);
 
 /* Result of tts_synth(): runs on the requesting loop. On success err is 0 and
- * clip is a new reference the callee owns (audio_clip_deref() it); on
+ * clip is a new reference the callback owns (audio_clip_deref() it); on
  * failure clip is NULL and err is negative (an engine error from rule 6, or
  * -ECANCELED when the pool was destroyed first). */
 typedef void(tts_done_fn)(int err, struct audio_clip *clip, void *arg);
 
 /* Get the clip for (voice, text) without blocking; voice NULL is the default
- * voice. Call on loop (a started loop thread; it is where cb runs).
+ * voice. Thread-safe; cb runs on loop, normally the caller's own loop.
  * - Cache hit: cb is posted to loop, never called inline.
  * - Miss: synthesized on the pool, then cached and posted to loop. Requests
  *   for a key already being synthesized wait for that synthesis instead of

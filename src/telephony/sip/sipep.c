@@ -66,13 +66,13 @@ struct sipep {
 	struct pacer pacer;
 	struct mbuf *txmb;
 	struct sa rtp_laddr;
-	char user_agent[96];
+	char user_agent[256];
 	/* metrics */
 	struct metric_counter *m_rtp_tx, *m_rtp_rx, *m_rtp_bad;
 	struct metric_counter *m_rejected_busy, *m_rejected_drain;
 	struct metric_counter *m_rejected_488, *m_options;
 	struct metric_gauge *m_active;
-	struct metric_histogram *m_send_jitter, *m_tick_cpu;
+	struct metric_histogram *m_send_jitter, *m_tick_cpu, *m_send_late;
 	uint64_t last_tick_us;
 };
 
@@ -104,7 +104,7 @@ static int op_answer(void *arg)
 	if (err)
 		return -err;
 	sc->answered = true;
-	if (sc->negotiated) {
+	if (sc->negotiated && sc->ep->cfg.rtcp) {
 		struct sa rtcp = sc->neg.raddr;
 		sa_set_port(&rtcp, sa_port(&rtcp) + 1);
 		rtcp_start(sc->rtp, "voxgate", &rtcp);
@@ -263,13 +263,14 @@ static void media_rx_frame(struct sipcall *sc, uint64_t now)
 	call_audio_in(sc->call, pcm, len, now);
 }
 
-static void media_tx_frame(struct sipcall *sc, uint64_t now)
+/* Returns true when a packet went out. */
+static bool media_tx_frame(struct sipcall *sc, uint64_t now)
 {
 	struct sipep *ep = sc->ep;
 	int16_t pcm[AUDIO_FRAME_SAMPLES];
 	bool audio = call_tick(sc->call, now, pcm);
 	if (sc->dead || !sc->negotiated || !sc->neg.send)
-		return;
+		return false;
 
 	struct mbuf *mb = ep->txmb;
 	mb->pos = RTP_HEADER_SIZE;
@@ -288,7 +289,9 @@ static void media_tx_frame(struct sipcall *sc, uint64_t now)
 		     (uint8_t)sc->neg.codec, h.ts, mb) == 0) {
 		sc->rtp_tx++;
 		metric_counter_add(ep->m_rtp_tx, 1);
+		return true;
 	}
+	return false;
 }
 
 static void release_call(struct sipcall *sc)
@@ -313,6 +316,7 @@ static void media_tick(void *arg)
 {
 	struct sipep *ep = arg;
 	uint64_t start = clock_mono_us();
+	uint64_t first_deadline = ep->pacer.next_us;
 	unsigned due = pacer_due(&ep->pacer, start);
 	if (ep->last_tick_us) {
 		int64_t d = (int64_t)(start - ep->last_tick_us) - TICK_US;
@@ -336,7 +340,16 @@ static void media_tick(void *arg)
 			if (!sc->answered)
 				continue;
 			media_rx_frame(sc, now);
-			media_tx_frame(sc, now);
+			if (media_tx_frame(sc, now)) {
+				uint64_t sent = clock_mono_us();
+				uint64_t sched = first_deadline +
+						 (uint64_t)t * TICK_US;
+				metric_histogram_observe(
+					ep->m_send_late,
+					sent > sched ? (double)(sent - sched) /
+							       1e6
+						     : 0.0);
+			}
 		}
 	}
 	uint64_t end = clock_mono_us();
@@ -702,6 +715,13 @@ int sipep_create(struct sipep **epp, const struct sipep_cfg *cfg,
 		"voxgate_media_tick_jitter_seconds", NULL,
 		"Deviation of the 20 ms media clock from its schedule", NULL,
 		0);
+	static const double late_bounds[] = {0.0002, 0.0005, 0.001, 0.002,
+					     0.003, 0.005, 0.0075, 0.01,
+					     0.02, 0.05, 0.1};
+	ep->m_send_late = metrics_histogram(
+		"voxgate_rtp_send_lateness_seconds", NULL,
+		"How late each RTP packet left against its 20 ms schedule",
+		late_bounds, sizeof(late_bounds) / sizeof(late_bounds[0]));
 	ep->m_tick_cpu = metrics_histogram(
 		"voxgate_media_tick_seconds", NULL,
 		"Time spent in one media clock tick (all calls)", NULL, 0);

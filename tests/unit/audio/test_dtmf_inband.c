@@ -112,14 +112,48 @@ static void long_key_counts_once(void **state)
 	inband_dtmf_destroy(d);
 }
 
+/* A 10 ms hole (a lost packet concealed with silence) in the middle of a
+ * key does not split it into two presses. */
+static void short_dropout_does_not_split_a_key(void **state)
+{
+	static int16_t pcm[8000];
+	size_t n = sine_key('6', 300, 100, pcm);
+	memset(pcm + 8 * 150, 0, 80 * sizeof(pcm[0]));
+	struct inband_dtmf *d = NULL;
+	assert_int_equal(inband_dtmf_create(&d), 0);
+	char got[16] = "";
+	feed_all(d, pcm, n, got, sizeof(got));
+	assert_string_equal(got, "6");
+	inband_dtmf_destroy(d);
+}
+
+/* A key under a louder non-DTMF tone (talk-off protection): the two key
+ * frequencies carry too little of the energy. */
+static void key_under_a_loud_tone_is_not_a_key(void **state)
+{
+	static int16_t pcm[8000];
+	size_t n = sine_key('2', 300, 100, pcm);
+	for (size_t s = 0; s < n; s++)
+		pcm[s] = (int16_t)(pcm[s] / 4 +
+				   lrint(5000 * sin(2 * M_PI * 300 * s / 8000.0)));
+	struct inband_dtmf *d = NULL;
+	assert_int_equal(inband_dtmf_create(&d), 0);
+	char got[16] = "";
+	feed_all(d, pcm, n, got, sizeof(got));
+	assert_string_equal(got, "");
+	inband_dtmf_destroy(d);
+}
+
 static void plain_tone_and_noise_are_not_keys(void **state)
 {
 	static int16_t pcm[8000 * 3];
 	for (size_t s = 0; s < 8000; s++)
-		pcm[s] = (int16_t)lrint(8000 * sin(2 * M_PI * 440 * s / 8000.0));
+		pcm[s] =
+			(int16_t)lrint(8000 * sin(2 * M_PI * 440 * s / 8000.0));
 	/* a single DTMF frequency alone is not a key either */
 	for (size_t s = 8000; s < 16000; s++)
-		pcm[s] = (int16_t)lrint(8000 * sin(2 * M_PI * 770 * s / 8000.0));
+		pcm[s] =
+			(int16_t)lrint(8000 * sin(2 * M_PI * 770 * s / 8000.0));
 	/* nor a key buried in loud white noise (its share of the energy is
 	 * small, as with speech) */
 	srand(7);
@@ -205,6 +239,8 @@ int main(void)
 		cmocka_unit_test(spandsp_tones_are_detected),
 		cmocka_unit_test(own_sines_through_ulaw_are_detected),
 		cmocka_unit_test(long_key_counts_once),
+		cmocka_unit_test(short_dropout_does_not_split_a_key),
+		cmocka_unit_test(key_under_a_loud_tone_is_not_a_key),
 		cmocka_unit_test(plain_tone_and_noise_are_not_keys),
 		cmocka_unit_test(level_threshold),
 		cmocka_unit_test(small_buffer_and_full_queue),

@@ -61,8 +61,8 @@ static void decode_then_encode_is_identity(void **state)
 	for (int c = 0; c < 256; c++) {
 		uint8_t u = audio_ulaw_encode(audio_ulaw_decode((uint8_t)c));
 		assert_int_equal(u, c == 0x7f ? 0xff : c);
-		assert_int_equal(audio_alaw_encode(audio_alaw_decode((uint8_t)c)),
-				 c);
+		assert_int_equal(
+			audio_alaw_encode(audio_alaw_decode((uint8_t)c)), c);
 	}
 }
 

@@ -196,7 +196,7 @@ static void capacity_caps_the_buffer(void **state)
 	for (uint16_t s = 0; s < 20; s++)
 		assert_int_equal(put(jb, s), JITTER_STORED);
 	struct jitter_stats st = stats(jb);
-	assert_int_equal(st.depth, 8);   /* 12..19 */
+	assert_int_equal(st.depth, 8); /* 12..19 */
 	assert_int_equal(st.overflow, 12);
 	/* eight frames held is above max_delay 4: cut to the target (2) */
 	expect_frame(jb, 18);
@@ -289,26 +289,57 @@ static void underrun_grows_the_delay_up_to_max(void **state)
 	jitter_buf_destroy(jb);
 }
 
-/* After an underrun raised the delay, a long calm period brings it (and the
- * actual depth) back down by dropping frames one at a time. */
-static void calm_period_shrinks_the_delay(void **state)
+/* A burst at the start leaves more buffered than the target: a whole
+ * window above the target drops one frame at a time until it matches. */
+static void excess_depth_is_trimmed_a_frame_at_a_time(void **state)
 {
 	struct jitter_buf *jb = make(2, 8, 32);
 	uint16_t s = 0;
-	/* build up 6 frames of delay by hand (a burst at the start) */
 	for (int i = 0; i < 6; i++)
 		put(jb, s++);
 	expect_frame(jb, 0);
 	/* steady stream: one in, one out */
-	for (int i = 0; i < 2000; i++) {
+	for (int i = 0; i < 300; i++) {
 		put(jb, s++);
 		int seq;
 		assert_int_equal(get(jb, &seq), JITTER_FRAME);
 	}
 	struct jitter_stats st = stats(jb);
 	assert_int_equal(st.target_delay, 2);
-	assert_true(st.depth <= 3);
-	assert_true(st.overflow >= 3);
+	/* measured after a get: one less than held at the get */
+	assert_int_equal(st.depth, 1);
+	assert_int_equal(st.overflow, 4);
+	assert_int_equal(st.lost, 0);
+	jitter_buf_destroy(jb);
+}
+
+/* After underruns raised the delay, a long calm period brings the target
+ * (and with it the actual depth) back down to the minimum. */
+static void calm_period_shrinks_the_delay(void **state)
+{
+	struct jitter_buf *jb = make(2, 8, 32);
+	uint16_t s = 0;
+	int seq;
+	for (int round = 0; round < 3; round++) {
+		while (stats(jb).depth < stats(jb).target_delay)
+			put(jb, s++);
+		while (get(jb, &seq) == JITTER_FRAME)
+			;
+	}
+	assert_int_equal(stats(jb).target_delay, 5);
+	while (stats(jb).depth < 5)
+		put(jb, s++);
+	for (unsigned i = 0; i < 3 * JITTER_CALM_FRAMES + 100; i++) {
+		put(jb, s++);
+		assert_int_equal(get(jb, &seq), JITTER_FRAME);
+	}
+	struct jitter_stats st = stats(jb);
+	assert_int_equal(st.underruns, 3);
+	assert_int_equal(st.target_delay, 2);
+	assert_int_equal(st.depth, 1);
+	/* one frame of excess from the start (6 held at the first get for a
+	 * target of 5), then one per step of the target from 5 to 2 */
+	assert_int_equal(st.overflow, 4);
 	assert_int_equal(st.lost, 0);
 	jitter_buf_destroy(jb);
 }
@@ -441,6 +472,7 @@ int main(void)
 		cmocka_unit_test(lone_stray_packet_does_not_reset),
 		cmocka_unit_test(long_gap_skips_ahead),
 		cmocka_unit_test(underrun_grows_the_delay_up_to_max),
+		cmocka_unit_test(excess_depth_is_trimmed_a_frame_at_a_time),
 		cmocka_unit_test(calm_period_shrinks_the_delay),
 		cmocka_unit_test(random_network_keeps_order_and_accounts),
 		cmocka_unit_test(regular_arrival_has_no_jitter),

@@ -20,9 +20,8 @@ static struct audio_clip *make_tone(unsigned rate_hz, double hz, double secs,
 	struct audio_clip *c = audio_clip_alloc(n, rate_hz);
 	assert_non_null(c);
 	for (size_t i = 0; i < n; i++)
-		c->samples[i] =
-			(int16_t)lrint(amp * sin(2 * M_PI * hz * (double)i /
-						 rate_hz));
+		c->samples[i] = (int16_t)lrint(
+			amp * sin(2 * M_PI * hz * (double)i / rate_hz));
 	return c;
 }
 
@@ -69,8 +68,8 @@ static void round_trip_keeps_a_440hz_tone(void **state)
 	double ratio = rms(out->samples + edge, n) / rms(in->samples + edge, n);
 	assert_true(ratio > 0.97 && ratio < 1.03);
 
-	double f_mid = zc_hz(mid->samples + edge / 2, mid->nsamples - edge,
-			     8000);
+	double f_mid =
+		zc_hz(mid->samples + edge / 2, mid->nsamples - edge, 8000);
 	double f_out = zc_hz(out->samples + edge, n, 16000);
 	assert_true(fabs(f_mid - 440) < 440 * 0.02);
 	assert_true(fabs(f_out - 440) < 440 * 0.02);
@@ -130,8 +129,8 @@ static void streaming_frames_keep_a_fixed_size(void **state)
 	for (int f = 0; f < 50; f++) {
 		for (int i = 0; i < 320; i++)
 			in[i] = (int16_t)lrint(
-				8000 * sin(2 * M_PI * 440 * (f * 320 + i) /
-					   16000.0));
+				8000 *
+				sin(2 * M_PI * 440 * (f * 320 + i) / 16000.0));
 		size_t n = sizeof(mid) / sizeof(mid[0]);
 		assert_int_equal(resampler_process(down, in, 320, mid, &n), 0);
 		assert_int_equal(n, 160);
@@ -224,7 +223,8 @@ int main(void)
 		cmocka_unit_test(same_rate_clip_is_a_new_reference),
 		cmocka_unit_test(streaming_frames_keep_a_fixed_size),
 		cmocka_unit_test(output_count_is_exact_for_odd_ratios),
-		cmocka_unit_test(short_output_buffer_is_refused_without_consuming),
+		cmocka_unit_test(
+			short_output_buffer_is_refused_without_consuming),
 		cmocka_unit_test(bad_arguments_are_rejected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -195,8 +195,7 @@ static void malformed_packets_leave_the_receiver_alone(void **state)
 	assert_int_equal(rfc4733_rx_feed(&rx, 100, true, p, 3, &d), -EBADMSG);
 	assert_int_equal(rfc4733_rx_feed(&rx, 100, true, p, 5, &d), -EBADMSG);
 	assert_int_equal(rfc4733_rx_feed(&rx, 100, true, p, 0, &d), -EBADMSG);
-	assert_int_equal(rfc4733_rx_feed(&rx, 100, true, NULL, 4, &d),
-			 -EINVAL);
+	assert_int_equal(rfc4733_rx_feed(&rx, 100, true, NULL, 4, &d), -EINVAL);
 	assert_int_equal(rfc4733_rx_feed(&rx, 100, true, p, 4, NULL), -EINVAL);
 	assert_int_equal(rfc4733_rx_feed(NULL, 100, true, p, 4, &d), -EINVAL);
 	assert_int_equal(d, 'x');

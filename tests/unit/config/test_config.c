@@ -267,21 +267,26 @@ struct err_case {
 };
 
 static const struct err_case err_cases[] = {
-	{ "unknown top-level key", "sip: {}\nsipp:\n  listen: []\n",
+	{ "unknown top-level key",
+	  "sip: {}\nsipp:\n  listen: []\n",
 	  { "voxgate.yaml:2:1: unknown top-level key 'sipp' (expected: sip, rtp, http, limits, store, flows, tts, log, shutdown)" } },
 	{ "unknown nested key",
 	  "# comment\nsip:\n  user_agent: x\n\n\n\n  listn: [x]\n",
 	  { "voxgate.yaml:7:3: unknown key 'listn' in 'sip' (expected: listen, user_agent, answer_delay, agent_uri)" } },
-	{ "map where a scalar is expected", "limits:\n  max_calls: {n: 1}\n",
+	{ "map where a scalar is expected",
+	  "limits:\n  max_calls: {n: 1}\n",
 	  { "voxgate.yaml:2:14: 'max_calls' must be a single value, got a map" } },
-	{ "list where a scalar is expected", "store:\n  path: [a, b]\n",
+	{ "list where a scalar is expected",
+	  "store:\n  path: [a, b]\n",
 	  { "voxgate.yaml:2:9: 'path' must be a single value, got a list" } },
 	{ "scalar where a list is expected",
 	  "sip:\n  listen: udp:127.0.0.1:5060\n",
 	  { "voxgate.yaml:2:11: 'listen' must be a list, got 'udp:127.0.0.1:5060'" } },
-	{ "list where a section is expected", "sip:\n  - listen\n",
+	{ "list where a section is expected",
+	  "sip:\n  - listen\n",
 	  { "voxgate.yaml:2:3: 'sip' must be a map of settings, got a list" } },
-	{ "root is not a map", "- sip\n",
+	{ "root is not a map",
+	  "- sip\n",
 	  { "voxgate.yaml:1:1: the configuration must be a map of sections (sip:, rtp:, ...), got a list" } },
 	{ "bad integer",
 	  "limits:\n  worker_threads: 4\n\n\n\n\n\n\n\n\n\n  max_calls:  lots\n",
@@ -291,7 +296,8 @@ static const struct err_case err_cases[] = {
 	  { "voxgate.yaml:2:14: 'max_calls' must be an integer between 1 and 100000, got '0'",
 	    "voxgate.yaml:3:19: 'worker_threads' must be an integer between 1 and 64, got '65'",
 	    "voxgate.yaml:4:17: 'worker_queue' must be an integer between 1 and 100000, got '-1'" } },
-	{ "huge integer", "rtp:\n  telephone_event_pt: 99999999999999999999999\n",
+	{ "huge integer",
+	  "rtp:\n  telephone_event_pt: 99999999999999999999999\n",
 	  { "voxgate.yaml:2:23: 'telephone_event_pt' must be an integer between 96 and 127, got '99999999999999999999999'" } },
 	{ "odd port_min and low port_max",
 	  "rtp:\n  port_min: 20001\n  port_max: 1000\n",
@@ -300,11 +306,16 @@ static const struct err_case err_cases[] = {
 	{ "port_min not below port_max",
 	  "rtp:\n  port_min: 30000\n  port_max: 30000\n",
 	  { "voxgate.yaml:3:13: 'port_max' (30000) must be greater than 'port_min' (30000)" } },
-	{ "port_min above the default port_max", "rtp:\n  port_min: 50000\n",
+	{ "port_min above the default port_max",
+	  "rtp:\n  port_min: 50000\n",
 	  { "voxgate.yaml:2:13: 'port_min' (50000) must be lower than 'port_max' (40000)" } },
 	{ "jitter_max below jitter_min",
 	  "rtp:\n  jitter_min: 1s\n  jitter_max: 500ms\n",
 	  { "voxgate.yaml:3:15: 'jitter_max' (500ms) must not be lower than 'jitter_min' (1s)" } },
+	{ "no cross-field error against a rejected value",
+	  "rtp:\n  jitter_min: 1s\n  jitter_max: 10 ms\n  port_min: 50000\n  port_max: lots\n",
+	  { "voxgate.yaml:3:15: 'jitter_max' must be a duration between 0s and 2s (like 250ms, 30s, 5m), got '10 ms'",
+	    "voxgate.yaml:5:13: 'port_max' must be an integer between 1025 and 65535, got 'lots'" } },
 	{ "jitter_min above the default jitter_max",
 	  "rtp:\n  jitter_min: 300ms\n",
 	  { "voxgate.yaml:2:15: 'jitter_min' (300ms) must not be higher than 'jitter_max' (200ms)" } },
@@ -314,24 +325,34 @@ static const struct err_case err_cases[] = {
 	    "voxgate.yaml:3:18: 'rtcp_interval' must be a duration between 0s and 1m (like 250ms, 30s, 5m), got '2m'",
 	    "voxgate.yaml:4:15: 'jitter_min' must be a duration between 0s and 1s (like 250ms, 30s, 5m), got '1.5s'",
 	    "voxgate.yaml:5:15: 'jitter_max' must be a duration between 0s and 2s (like 250ms, 30s, 5m), got '10 ms'" } },
-	{ "duration out of range", "sip:\n  answer_delay: 61s\nshutdown:\n  drain_timeout: 2h\n",
+	{ "duration out of range",
+	  "sip:\n  answer_delay: 61s\nshutdown:\n  drain_timeout: 2h\n",
 	  { "voxgate.yaml:2:17: 'answer_delay' must be a duration between 0s and 1m (like 250ms, 30s, 5m), got '61s'",
 	    "voxgate.yaml:4:18: 'drain_timeout' must be a duration between 0s and 1h (like 250ms, 30s, 5m), got '2h'" } },
-	{ "bad sizes", "tts:\n  cache_size: 2GB\n", { "voxgate.yaml:2:15: 'cache_size' must be a size between 0 and 1GB (like 512KB, 64MB), got '2GB'" } },
-	{ "bad size unit", "tts:\n  cache_size: 64mb\n", { "voxgate.yaml:2:15: 'cache_size' must be a size between 0 and 1GB (like 512KB, 64MB), got '64mb'" } },
-	{ "bad http address", "http:\n  listen: localhost:8080\n",
+	{ "bad sizes",
+	  "tts:\n  cache_size: 2GB\n",
+	  { "voxgate.yaml:2:15: 'cache_size' must be a size between 0 and 1GB (like 512KB, 64MB), got '2GB'" } },
+	{ "bad size unit",
+	  "tts:\n  cache_size: 64mb\n",
+	  { "voxgate.yaml:2:15: 'cache_size' must be a size between 0 and 1GB (like 512KB, 64MB), got '64mb'" } },
+	{ "bad http address",
+	  "http:\n  listen: localhost:8080\n",
 	  { "voxgate.yaml:2:11: 'listen' must be an address like 127.0.0.1:8080 or [::1]:8080, got 'localhost:8080'" } },
-	{ "second document", "http:\n  listen: \"[::1]:8080\"\n---\nsip: {}\n",
+	{ "second document",
+	  "http:\n  listen: \"[::1]:8080\"\n---\nsip: {}\n",
 	  { "voxgate.yaml:3:1: a second document is not allowed (one document per file)" } },
-	{ "ipv6 without brackets", "http:\n  listen: \"::1:8080\"\n",
+	{ "ipv6 without brackets",
+	  "http:\n  listen: \"::1:8080\"\n",
 	  { "voxgate.yaml:2:11: 'listen' must be an address like 127.0.0.1:8080 or [::1]:8080, got '::1:8080'" } },
 	{ "address without port or with port 0",
 	  "http:\n  listen: \"[::1]\"\nsip:\n  listen: [\"udp:1.2.3.4:0\"]\n",
 	  { "voxgate.yaml:2:11: 'listen' must be an address like 127.0.0.1:8080 or [::1]:8080, got '[::1]'",
 	    "voxgate.yaml:4:12: 'listen' entries must look like udp:127.0.0.1:5060 or tcp:[::1]:5060, got 'udp:1.2.3.4:0'" } },
-	{ "unspecified media address", "rtp:\n  address: 0.0.0.0\n",
+	{ "unspecified media address",
+	  "rtp:\n  address: 0.0.0.0\n",
 	  { "voxgate.yaml:2:12: 'address' must be a concrete address: '0.0.0.0' cannot be advertised in SDP" } },
-	{ "bad media address", "rtp:\n  address: 256.1.1.1\n",
+	{ "bad media address",
+	  "rtp:\n  address: 256.1.1.1\n",
 	  { "voxgate.yaml:2:12: 'address' must be an IPv4 or IPv6 address like 127.0.0.1 or ::1, got '256.1.1.1'" } },
 	{ "sip listen entries",
 	  "sip:\n  listen:\n    - tls:127.0.0.1:5061\n    - udp:localhost:5060\n    - tcp:[::1]:5060\n    - \"tcp:[::1]:5060\"\n    - [x]\n",
@@ -339,27 +360,36 @@ static const struct err_case err_cases[] = {
 	    "voxgate.yaml:4:7: 'listen' entries must look like udp:127.0.0.1:5060 or tcp:[::1]:5060, got 'udp:localhost:5060'",
 	    "voxgate.yaml:6:7: duplicate listen entry 'tcp:[::1]:5060' (first at line 5, column 7)",
 	    "voxgate.yaml:7:7: 'listen entry' must be a single value, got a list" } },
-	{ "too many or no listen entries", "sip:\n  listen: []\n",
+	{ "too many or no listen entries",
+	  "sip:\n  listen: []\n",
 	  { "voxgate.yaml:2:11: 'listen' must have 1 to 8 entries, got 0" } },
-	{ "bad codecs", "rtp:\n  codecs: [PCMU, G729, PCMU, pcma]\n",
+	{ "bad codecs",
+	  "rtp:\n  codecs: [PCMU, G729, PCMU, pcma]\n",
 	  { "voxgate.yaml:2:18: unknown codec 'G729' (supported: PCMU, PCMA)",
 	    "voxgate.yaml:2:24: codec 'PCMU' is listed twice (first at line 2, column 12)",
 	    "voxgate.yaml:2:30: unknown codec 'pcma' (supported: PCMU, PCMA)" } },
-	{ "empty codecs", "rtp:\n  codecs: []\n",
+	{ "empty codecs",
+	  "rtp:\n  codecs: []\n",
 	  { "voxgate.yaml:2:11: 'codecs' must list at least one codec" } },
-	{ "bad enums", "tts:\n  voice: bob\nlog:\n  level: verbose\n  format: JSON\n",
+	{ "bad enums",
+	  "tts:\n  voice: bob\nlog:\n  level: verbose\n  format: JSON\n",
 	  { "voxgate.yaml:2:10: 'voice' must be one of kal, slt, got 'bob'",
 	    "voxgate.yaml:4:10: 'level' must be one of debug, info, warn, error, got 'verbose'",
 	    "voxgate.yaml:5:11: 'format' must be one of kv, json, got 'JSON'" } },
-	{ "duplicate key", "rtp:\n  port_min: 20000\n  port_max: 30000\n  port_min: 22000\n",
+	{ "duplicate key",
+	  "rtp:\n  port_min: 20000\n  port_max: 30000\n  port_min: 22000\n",
 	  { "voxgate.yaml:4:3: duplicate key 'port_min' (first defined at line 2, column 3)" } },
-	{ "tab indentation", "sip:\n\tlisten: []\n",
+	{ "tab indentation",
+	  "sip:\n\tlisten: []\n",
 	  { "voxgate.yaml:2:1: found character that cannot start any token (tabs are not allowed for indentation)" } },
-	{ "yaml syntax error", "sip:\n  listen: [\"udp:127.0.0.1:5060\"\nrtp: {}\n",
+	{ "yaml syntax error",
+	  "sip:\n  listen: [\"udp:127.0.0.1:5060\"\nrtp: {}\n",
 	  { "voxgate.yaml:3:1: did not find expected ',' or ']' (while parsing a flow sequence at line 2, column 11)" } },
-	{ "alias refused", "sip:\n  user_agent: &ua x\nhttp:\n  listen: *ua\n",
+	{ "alias refused",
+	  "sip:\n  user_agent: &ua x\nhttp:\n  listen: *ua\n",
 	  { "voxgate.yaml:2:15: anchor '&ua' is not allowed (anchors and aliases are not supported)" } },
-	{ "null values", "limits:\n  max_calls:\nflows:\n  dir: ~\n  routes:\n",
+	{ "null values",
+	  "limits:\n  max_calls:\nflows:\n  dir: ~\n  routes:\n",
 	  { "voxgate.yaml:2:13: 'max_calls' has no value (remove the key to use the default)",
 	    "voxgate.yaml:4:8: 'dir' has no value (remove the key to use the default)" } },
 	{ "bad strings",
@@ -368,7 +398,8 @@ static const struct err_case err_cases[] = {
 	    "voxgate.yaml:3:14: 'agent_uri' must be a sip: or sips: URI of at most 255 characters without spaces, or \"\", got 'http://x'",
 	    "voxgate.yaml:5:9: 'path' must be a file path of 1 to 1023 bytes without control characters, got ''",
 	    "voxgate.yaml:7:12: 'default' must be a flow name of 1 to 63 letters, digits, '.', '_' or '-', got 'my flow'" } },
-	{ "embedded NUL", "store:\n  path: \"a\\0b\"\n",
+	{ "embedded NUL",
+	  "store:\n  path: \"a\\0b\"\n",
 	  { "voxgate.yaml:2:9: 'path' must be a file path of 1 to 1023 bytes without control characters, got 'a?b'" } },
 	{ "NUL inside a listen entry",
 	  "sip:\n  listen: [\"udp:1.2.3.4\\0x:5060\"]\n",
@@ -385,9 +416,11 @@ static const struct err_case err_cases[] = {
 	    "voxgate.yaml:10:7: route is missing 'number'",
 	    "voxgate.yaml:6:16: duplicate route number '1000' (first at line 3, column 15)",
 	    "voxgate.yaml:11:16: duplicate route number '800*' (first at line 5, column 16)" } },
-	{ "bad route number", "flows:\n  routes:\n    - {number: \"10 00\", flow: a}\n",
+	{ "bad route number",
+	  "flows:\n  routes:\n    - {number: \"10 00\", flow: a}\n",
 	  { "voxgate.yaml:3:16: 'number' must be 1 to 63 digits, letters or '+#*._-' (a trailing '*' matches a prefix), got '10 00'" } },
-	{ "routes not a list", "flows:\n  routes: {number: 1}\n",
+	{ "routes not a list",
+	  "flows:\n  routes: {number: 1}\n",
 	  { "voxgate.yaml:2:11: 'routes' must be a list, got a map" } },
 	{ "several errors together",
 	  "sip:\n  listn: x\nrtp:\n  port_min: abc\n  codecs: [G722]\nlimits:\n  max_calls: lots\nlog:\n  level: loud\nbogus: 1\n",
@@ -440,8 +473,9 @@ static void too_many_errors_are_counted_beyond_the_cap(void **state)
 	assert_int_equal(config_load_buf("v.yaml", y, o, &cfg, &errs), -EINVAL);
 	assert_int_equal(errs.count, CONFIG_ERRORS_MAX);
 	assert_int_equal(errs.dropped, 100 - CONFIG_ERRORS_MAX);
-	assert_string_equal(errs.msg[0],
-			    "v.yaml:1:1: unknown top-level key 'bad0' (expected: sip, rtp, http, limits, store, flows, tts, log, shutdown)");
+	assert_string_equal(
+		errs.msg[0],
+		"v.yaml:1:1: unknown top-level key 'bad0' (expected: sip, rtp, http, limits, store, flows, tts, log, shutdown)");
 	/* NULL errs is allowed: only the result code tells. */
 	assert_int_equal(config_load_buf("v.yaml", y, o, &cfg, NULL), -EINVAL);
 	free(y);
@@ -459,8 +493,9 @@ static void route_table_is_capped(void **state)
 				      "    - {number: \"%zu\", flow: f}\n", i);
 	assert_int_equal(config_load_buf("v.yaml", y, o, &cfg, &errs), -EINVAL);
 	assert_int_equal(errs.count, 1);
-	assert_string_equal(errs.msg[0],
-			    "v.yaml:3:5: 'routes' has 10001 entries, the limit is 10000");
+	assert_string_equal(
+		errs.msg[0],
+		"v.yaml:3:5: 'routes' has 10001 entries, the limit is 10000");
 
 	/* Exactly the cap loads. */
 	o -= strlen("    - {number: \"10000\", flow: f}\n");
@@ -476,8 +511,9 @@ static void route_table_is_capped(void **state)
 			      "    - {number: \"17\", flow: g}\n");
 	assert_int_equal(config_load_buf("v.yaml", y, o, &cfg, &errs), -EINVAL);
 	assert_int_equal(errs.count, 1);
-	assert_string_equal(errs.msg[0],
-			    "v.yaml:10002:16: duplicate route number '17' (first at line 20, column 16)");
+	assert_string_equal(
+		errs.msg[0],
+		"v.yaml:10002:16: duplicate route number '17' (first at line 20, column 16)");
 	free(y);
 }
 
@@ -495,8 +531,11 @@ static void printed_config_loads_back_to_the_same_values(void **state)
 	assert_string_equal(cfg2.rtp.address, "2001:db8::1");
 	assert_int_equal(cfg2.sip.answer_delay_ms, 1500);
 	assert_non_null(strstr(first, "  answer_delay: 1500ms\n"));
-	assert_non_null(strstr(first, "  listen: [\"udp:10.0.0.5:5080\", \"tcp:[::1]:5081\", \"udp:0.0.0.0:5060\"]\n"));
-	assert_non_null(strstr(first, "    - number: \"800*\"\n      flow: \"toll-free\"\n"));
+	assert_non_null(strstr(
+		first,
+		"  listen: [\"udp:10.0.0.5:5080\", \"tcp:[::1]:5081\", \"udp:0.0.0.0:5060\"]\n"));
+	assert_non_null(strstr(
+		first, "    - number: \"800*\"\n      flow: \"toll-free\"\n"));
 	assert_non_null(strstr(first, "  cache_size: 512KB\n"));
 	free(first);
 	free(second);
@@ -526,7 +565,8 @@ static void routes_pick_exact_then_longest_prefix(void **state)
 	config_free(&cfg);
 }
 
-static void example_file_loads_with_zero_errors_and_equals_defaults(void **state)
+static void
+example_file_loads_with_zero_errors_and_equals_defaults(void **state)
 {
 	const char *path = VG_SOURCE_DIR "/examples/voxgate.yaml";
 	char *want, *have;
@@ -560,8 +600,9 @@ static void load_file_reports_unreadable_and_oversized_files(void **state)
 					  &errs),
 			 -ENOENT);
 	assert_int_equal(errs.count, 1);
-	assert_string_equal(errs.msg[0],
-			    "/nonexistent/voxgate.yaml: cannot open: No such file or directory");
+	assert_string_equal(
+		errs.msg[0],
+		"/nonexistent/voxgate.yaml: cannot open: No such file or directory");
 
 	assert_int_equal(config_load_file("/tmp", &cfg, &errs), -EISDIR);
 	assert_string_equal(errs.msg[0], "/tmp: cannot read: Is a directory");
@@ -575,8 +616,9 @@ static void load_file_reports_unreadable_and_oversized_files(void **state)
 	fclose(f);
 	assert_int_equal(config_load_file(path, &cfg, &errs), -EFBIG);
 	assert_int_equal(errs.count, 1);
-	assert_non_null(strstr(errs.msg[0],
-			       ": file is larger than the limit of 4194304 bytes"));
+	assert_non_null(
+		strstr(errs.msg[0],
+		       ": file is larger than the limit of 4194304 bytes"));
 
 	/* A small good file through the same path. */
 	f = fopen(path, "w");
@@ -612,7 +654,8 @@ int main(void)
 		cmocka_unit_test(empty_and_partial_files_keep_defaults),
 		cmocka_unit_test(full_file_sets_every_field),
 		cmocka_unit_test(durations_and_sizes_accept_every_unit),
-		cmocka_unit_test(every_error_has_its_exact_position_and_message),
+		cmocka_unit_test(
+			every_error_has_its_exact_position_and_message),
 		cmocka_unit_test(too_many_errors_are_counted_beyond_the_cap),
 		cmocka_unit_test(route_table_is_capped),
 		cmocka_unit_test(printed_config_loads_back_to_the_same_values),

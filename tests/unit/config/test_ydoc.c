@@ -115,7 +115,8 @@ static void accessors_refuse_the_wrong_node_type(void **state)
 
 static void empty_stream_has_no_root(void **state)
 {
-	static const char *const inputs[] = { "", "\n\n", "# only a comment\n" };
+	static const char *const inputs[] = { "", "\n\n",
+					      "# only a comment\n" };
 
 	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
 		struct ydoc *doc = parse_ok(inputs[i]);
@@ -245,7 +246,8 @@ static void duplicate_in_a_large_map_is_found(void **state)
 	assert_int_equal(ydoc_parse("t.yaml", y, o, &doc, err, sizeof(err)),
 			 -EBADMSG);
 	assert_string_equal(
-		err, "t.yaml:5001:1: duplicate key 'k4321' (first defined at line 4322, column 1)");
+		err,
+		"t.yaml:5001:1: duplicate key 'k4321' (first defined at line 4322, column 1)");
 	/* Without the repeat the same map is fine. */
 	o -= strlen("k4321: x\n");
 	assert_int_equal(ydoc_parse("t.yaml", y, o, &doc, err, sizeof(err)), 0);
@@ -281,13 +283,15 @@ static void limits_are_enforced_with_clear_errors(void **state)
 	assert_int_equal(ydoc_parse_limits("t.yaml", "a: 12345\nb: 123456\n",
 					   19, &lim, &doc, err, sizeof(err)),
 			 -E2BIG);
-	assert_string_equal(err, "t.yaml:2:4: value is 6 bytes long, the limit is 5");
+	assert_string_equal(
+		err, "t.yaml:2:4: value is 6 bytes long, the limit is 5");
 
 	lim = (struct ydoc_limits){ .max_bytes = 8 };
 	assert_int_equal(ydoc_parse_limits("t.yaml", "a: 123456\n", 10, &lim,
 					   &doc, err, sizeof(err)),
 			 -E2BIG);
-	assert_string_equal(err, "t.yaml: document is 10 bytes, the limit is 8");
+	assert_string_equal(err,
+			    "t.yaml: document is 10 bytes, the limit is 8");
 }
 
 static void default_depth_limit_stops_deep_nesting(void **state)
@@ -301,16 +305,17 @@ static void default_depth_limit_stops_deep_nesting(void **state)
 	assert_int_equal(ydoc_parse("t.yaml", y, sizeof(y), &doc, err,
 				    sizeof(err)),
 			 -E2BIG);
-	assert_string_equal(err, "t.yaml:1:33: nesting is deeper than 32 levels");
+	assert_string_equal(err,
+			    "t.yaml:1:33: nesting is deeper than 32 levels");
 }
 
 static void excerpt_cuts_long_and_cleans_control_bytes(void **state)
 {
-	struct ydoc *doc = parse_ok(
-		"a: \"0123456789012345678901234567890123456789XYZ\"\n"
-		"b: \"t\\tab\"\n"
-		"c: \"\xc3\xa9t\xc3\xa9\"\n"
-		"d: [1]\n");
+	struct ydoc *doc =
+		parse_ok("a: \"0123456789012345678901234567890123456789XYZ\"\n"
+			 "b: \"t\\tab\"\n"
+			 "c: \"\xc3\xa9t\xc3\xa9\"\n"
+			 "d: [1]\n");
 	const struct ydoc_node *r = ydoc_root(doc);
 	char buf[128], tiny[8];
 

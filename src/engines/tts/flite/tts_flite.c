@@ -56,13 +56,17 @@ struct flite_voice {
 /* The first entry is the default voice. */
 static struct flite_voice voices[] = {
 	{
-		.pub = { .name = "kal", .lang = "en-US", .native_rate_hz = 8000 },
+		.pub = { .name = "kal",
+			 .lang = "en-US",
+			 .native_rate_hz = 8000 },
 		.alias = "cmu_us_kal",
 		.reg = register_cmu_us_kal,
 		.unreg = unregister_cmu_us_kal,
 	},
 	{
-		.pub = { .name = "slt", .lang = "en-US", .native_rate_hz = 16000 },
+		.pub = { .name = "slt",
+			 .lang = "en-US",
+			 .native_rate_hz = 16000 },
 		.alias = "cmu_us_slt",
 		.reg = register_cmu_us_slt,
 		.unreg = unregister_cmu_us_slt,
@@ -165,8 +169,8 @@ static int wave_to_clip(const cst_wave *w, struct audio_clip **clipp)
 		return -EIO;
 	if (w->num_samples == 0)
 		return -ENODATA;
-	struct audio_clip *c =
-		audio_clip_alloc((size_t)w->num_samples, (unsigned)w->sample_rate);
+	struct audio_clip *c = audio_clip_alloc((size_t)w->num_samples,
+						(unsigned)w->sample_rate);
 	if (!c)
 		return -ENOMEM;
 	memcpy(c->samples, w->samples,

@@ -136,8 +136,8 @@ static void request_on_loop(void *arg)
 {
 	struct loop_req *q = arg;
 	atomic_store(&inside_synth, 1);
-	int rc = tts_synth(q->tts, NULL, q->text, q->res->loop, on_done,
-			   q->res);
+	int rc =
+		tts_synth(q->tts, NULL, q->text, q->res->loop, on_done, q->res);
 	atomic_store(&inside_synth, 0);
 	atomic_store(&q->rc, rc);
 	atomic_store(&q->done, 1);
@@ -151,8 +151,8 @@ static void second_request_is_a_cache_hit_posted_never_inline(void **s)
 	const char *text = "For balances, press one.";
 
 	struct result first = { .loop = e.loop };
-	assert_int_equal(
-		tts_synth(e.tts, "kal", text, e.loop, on_done, &first), 0);
+	assert_int_equal(tts_synth(e.tts, "kal", text, e.loop, on_done, &first),
+			 0);
 	wait_for(&first.calls, 1);
 	assert_non_null(first.clip);
 
@@ -236,8 +236,7 @@ static void clip_larger_than_the_cap_is_delivered_but_not_cached(void **s)
 	assert_int_equal(tts_cache_count(e.tts), 0);
 
 	struct result r = { .loop = e.loop };
-	assert_int_equal(tts_synth(e.tts, NULL, text, e.loop, on_done, &r),
-			 0);
+	assert_int_equal(tts_synth(e.tts, NULL, text, e.loop, on_done, &r), 0);
 	wait_for(&r.calls, 1);
 	assert_int_equal(r.err, 0);
 	assert_non_null(r.clip);
@@ -281,17 +280,17 @@ static void full_queue_refuses_with_eagain_and_same_text_waits(void **s)
 	struct result r1 = { .loop = e.loop }, r2 = { .loop = e.loop },
 		      r3 = { .loop = e.loop };
 	/* Takes the one queue slot. */
-	assert_int_equal(tts_synth(e.tts, NULL, "Queued prompt.", e.loop,
-				   on_done, &r1),
-			 0);
+	assert_int_equal(
+		tts_synth(e.tts, NULL, "Queued prompt.", e.loop, on_done, &r1),
+		0);
 	/* Needs a second slot: refused, and never called back. */
-	assert_int_equal(tts_synth(e.tts, NULL, "Refused prompt.", e.loop,
-				   on_done, &r2),
-			 -EAGAIN);
+	assert_int_equal(
+		tts_synth(e.tts, NULL, "Refused prompt.", e.loop, on_done, &r2),
+		-EAGAIN);
 	assert_int_equal(wpool_rejected(e.pool), 1);
 	/* Same text as the queued one: waits for it, needs no slot. */
-	assert_int_equal(tts_synth(e.tts, "flite:kal", "Queued prompt.",
-				   e.loop, on_done, &r3),
+	assert_int_equal(tts_synth(e.tts, "flite:kal", "Queued prompt.", e.loop,
+				   on_done, &r3),
 			 0);
 
 	atomic_store(&b.release, 1);
@@ -338,6 +337,43 @@ static void many_requests_for_one_text_are_synthesized_once(void **s)
 	assert_int_equal(synth_count("slt"), synths + 1);
 	for (int i = 0; i < N; i++)
 		audio_clip_deref(r[i].clip);
+	env_down(&e);
+}
+
+static void presynth_answers_requests_queued_behind_a_busy_pool(void **s)
+{
+	(void)s;
+	struct env e;
+	env_up(&e, 1, 1, TTS_CACHE_DEFAULT_BYTES);
+	struct blocker b = { 0 };
+	block_worker(&e, &b);
+	const char *text = "Thank you for calling.";
+	struct result r = { .loop = e.loop };
+	assert_int_equal(tts_synth(e.tts, NULL, text, e.loop, on_done, &r), 0);
+
+	/* The worker is still blocked: only presynth can answer r. */
+	assert_int_equal(tts_presynth(e.tts, NULL, text), 0);
+	wait_for(&r.calls, 1);
+	assert_int_equal(atomic_load(&r.calls), 1);
+	assert_int_equal(r.err, 0);
+	struct audio_clip *cached = tts_cache_find(e.tts, NULL, text);
+	assert_ptr_equal(cached, r.clip);
+
+	/* The queued job then runs and finds the clip already cached. */
+	uint64_t synths = synth_count("kal");
+	atomic_store(&b.release, 1);
+	for (int i = 0; i < 5000 && synth_count("kal") == synths; i++)
+		usleep(1000);
+	assert_int_equal(synth_count("kal"), synths + 1);
+	usleep(20000);
+	assert_int_equal(atomic_load(&r.calls), 1);
+	assert_int_equal(tts_cache_count(e.tts), 1);
+	struct audio_clip *again = tts_cache_find(e.tts, NULL, text);
+	assert_ptr_equal(again, cached);
+
+	audio_clip_deref(again);
+	audio_clip_deref(cached);
+	audio_clip_deref(r.clip);
 	env_down(&e);
 }
 
@@ -496,6 +532,8 @@ int main(void)
 			full_queue_refuses_with_eagain_and_same_text_waits),
 		cmocka_unit_test(
 			many_requests_for_one_text_are_synthesized_once),
+		cmocka_unit_test(
+			presynth_answers_requests_queued_behind_a_busy_pool),
 		cmocka_unit_test(destroyed_pool_cancels_waiting_requests_once),
 		cmocka_unit_test(bad_requests_fail_without_calling_back),
 		cmocka_unit_test(

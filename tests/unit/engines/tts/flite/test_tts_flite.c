@@ -208,8 +208,8 @@ static void *load_thread(void *arg)
 	return NULL;
 }
 
-static void concurrent_synthesis_on_shared_voices_matches_serial_output(
-	void **s)
+static void
+concurrent_synthesis_on_shared_voices_matches_serial_output(void **s)
 {
 	(void)s;
 	struct tts_engine *e = open_engine();
@@ -225,8 +225,8 @@ static void concurrent_synthesis_on_shared_voices_matches_serial_output(
 	for (int i = 0; i < THREADS; i++) {
 		l[i] = base;
 		l[i].id = i;
-		assert_int_equal(pthread_create(&th[i], NULL, load_thread, &l[i]),
-				 0);
+		assert_int_equal(
+			pthread_create(&th[i], NULL, load_thread, &l[i]), 0);
 	}
 	for (int i = 0; i < THREADS; i++) {
 		pthread_join(th[i], NULL);
@@ -241,7 +241,8 @@ static void concurrent_synthesis_on_shared_voices_matches_serial_output(
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(kal_speaks_a_sentence_at_8khz_for_a_plausible_time),
+		cmocka_unit_test(
+			kal_speaks_a_sentence_at_8khz_for_a_plausible_time),
 		cmocka_unit_test(slt_is_resampled_from_16khz_to_8khz),
 		cmocka_unit_test(voices_are_found_by_name_alias_or_default),
 		cmocka_unit_test(empty_oversized_and_unspeakable_text_fail),

@@ -1,0 +1,1035 @@
+/* Unit tests for the flow runtime: the demo flow driven through a scripted
+ * fake channel (text and audio), retries, transfers, barge-in and
+ * type-ahead, hangups, the loop guard, and destroy at awkward moments
+ * (inside a channel call, with a TTS job in flight). */
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "audio/clip.h"
+#include "call/channel.h"
+#include "core/clock.h"
+#include "core/loop.h"
+#include "core/wpool.h"
+#include "engines/tts/tts.h"
+#include "flow/flow.h"
+#include "flow/model.h"
+
+#define AGENT "sip:agents@pbx.example.com"
+
+/* ---- a scripted channel ----
+ * Keeps the channel contract the way call/call.c does: events are queued and
+ * delivered only by deliver(), keys typed with no collect running wait as
+ * type-ahead, a barge-in prompt stops at the first key, hangup completes
+ * what was outstanding and then raises HANGUP. */
+
+#define EVQ 64
+
+struct fake {
+	struct channel ch;
+	char log[65536]; /* requests, one per line */
+	char path[1024]; /* note_node, comma-separated */
+	char last_text[512];
+	char last_voice[64];
+	unsigned plays_with_clip;
+	uint64_t last_requested_us;
+
+	bool playing, play_barge;
+	bool collecting;
+	struct channel_collect co;
+	char term[8];
+	char digits[33];
+	size_t nd;
+	char typeahead[33];
+	size_t nta;
+	bool transferring;
+	bool over;
+
+	struct channel_event q[EVQ];
+	size_t qh, qn;
+
+	bool no_barge;    /* a platform that ignores dtmf_barge_in */
+	int play_err;     /* returned by play() when set */
+	int transfer_err; /* returned by transfer() when set */
+	/* Called inside hangup(): the daemon's observer freeing things. */
+	void (*on_hangup)(struct fake *f);
+	struct flow_session *session;
+};
+
+static void logf_(struct fake *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void logf_(struct fake *f, const char *fmt, ...)
+{
+	size_t o = strlen(f->log);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->log + o, sizeof(f->log) - o, fmt, ap);
+	va_end(ap);
+	o = strlen(f->log);
+	if (o + 1 < sizeof(f->log)) {
+		f->log[o] = '\n';
+		f->log[o + 1] = '\0';
+	}
+}
+
+static void push(struct fake *f, const struct channel_event *ev)
+{
+	assert_true(f->qn < EVQ);
+	f->q[(f->qh + f->qn) % EVQ] = *ev;
+	f->qn++;
+}
+
+static void deliver(struct fake *f)
+{
+	while (f->qn) {
+		struct channel_event ev = f->q[f->qh];
+		f->qh = (f->qh + 1) % EVQ;
+		f->qn--;
+		if (f->ch.evh)
+			f->ch.evh(&f->ch, &ev, f->ch.evarg);
+	}
+}
+
+static void finish_play(struct fake *f, bool interrupted)
+{
+	if (!f->playing)
+		return;
+	f->playing = false;
+	struct channel_event ev = {.type = CHANNEL_EV_PLAY_DONE};
+	ev.play.interrupted = interrupted;
+	push(f, &ev);
+}
+
+static void finish_collect(struct fake *f, enum channel_collect_end end)
+{
+	if (!f->collecting)
+		return;
+	f->collecting = false;
+	struct channel_event ev = {.type = CHANNEL_EV_COLLECT_DONE};
+	ev.collect.end = end;
+	memcpy(ev.collect.digits, f->digits, f->nd);
+	ev.collect.digits[f->nd] = '\0';
+	push(f, &ev);
+}
+
+/* True when the collect completed. */
+static bool collect_digit(struct fake *f, char d)
+{
+	if (f->term[0] && strchr(f->term, d)) {
+		finish_collect(f, COLLECT_TERMINATOR);
+		return true;
+	}
+	f->digits[f->nd++] = d;
+	f->digits[f->nd] = '\0';
+	if (f->nd >= f->co.max_digits) {
+		finish_collect(f, COLLECT_MAX_DIGITS);
+		return true;
+	}
+	return false;
+}
+
+static struct fake *fake_of(struct channel *ch)
+{
+	return (struct fake *)ch; /* ch is the first member */
+}
+
+static int fk_play(struct channel *ch, const struct channel_prompt *p)
+{
+	struct fake *f = fake_of(ch);
+	if (f->over)
+		return -ENOTCONN;
+	if (f->playing)
+		return -EBUSY;
+	if (f->play_err)
+		return f->play_err;
+	if ((ch->ops->caps & CHANNEL_CAP_AUDIO) &&
+	    (!p->clip || !p->clip->nsamples))
+		return -EINVAL;
+	logf_(f, "play:%s", p->name);
+	snprintf(f->last_text, sizeof(f->last_text), "%s", p->text);
+	snprintf(f->last_voice, sizeof(f->last_voice), "%s",
+		 p->voice ? p->voice : "-");
+	f->last_requested_us = p->requested_us;
+	if (p->clip)
+		f->plays_with_clip++;
+	f->playing = true;
+	f->play_barge = p->dtmf_barge_in && !f->no_barge;
+	return 0;
+}
+
+static int fk_collect(struct channel *ch, const struct channel_collect *c)
+{
+	struct fake *f = fake_of(ch);
+	if (f->over)
+		return -ENOTCONN;
+	if (f->collecting)
+		return -EBUSY;
+	logf_(f, "collect:%u/%u/%u/%s", c->max_digits, c->first_timeout_ms,
+	      c->interdigit_timeout_ms, c->terminators ? c->terminators : "");
+	f->collecting = true;
+	f->co = *c;
+	snprintf(f->term, sizeof(f->term), "%s",
+		 c->terminators ? c->terminators : "");
+	f->nd = 0;
+	f->digits[0] = '\0';
+	size_t i = 0;
+	bool done = false;
+	while (i < f->nta && !done)
+		done = collect_digit(f, f->typeahead[i++]);
+	memmove(f->typeahead, f->typeahead + i, f->nta - i);
+	f->nta -= i;
+	if (i && f->playing && f->play_barge)
+		finish_play(f, true);
+	return 0;
+}
+
+static int fk_stop(struct channel *ch)
+{
+	struct fake *f = fake_of(ch);
+	logf_(f, "stop");
+	finish_play(f, true);
+	finish_collect(f, COLLECT_STOPPED);
+	return 0;
+}
+
+static int fk_transfer(struct channel *ch, const char *target)
+{
+	struct fake *f = fake_of(ch);
+	if (f->over)
+		return -ENOTCONN;
+	if (f->transferring)
+		return -EBUSY;
+	logf_(f, "transfer:%s", target);
+	if (f->transfer_err)
+		return f->transfer_err;
+	f->transferring = true;
+	return 0;
+}
+
+static int fk_hangup(struct channel *ch, const char *reason)
+{
+	struct fake *f = fake_of(ch);
+	if (f->over)
+		return -EALREADY;
+	logf_(f, "hangup:%s", reason);
+	f->over = true;
+	finish_play(f, true);
+	finish_collect(f, COLLECT_STOPPED);
+	struct channel_event ev = {.type = CHANNEL_EV_HANGUP};
+	ev.hangup.reason = reason;
+	push(f, &ev);
+	if (f->on_hangup)
+		f->on_hangup(f);
+	return 0;
+}
+
+static void fk_note(struct channel *ch, const char *node)
+{
+	struct fake *f = fake_of(ch);
+	size_t o = strlen(f->path);
+	snprintf(f->path + o, sizeof(f->path) - o, "%s%s", o ? "," : "",
+		 node);
+}
+
+static const struct channel_ops text_ops = {
+	.kind = "fake-text",
+	.caps = CHANNEL_CAP_TEXT | CHANNEL_CAP_DTMF | CHANNEL_CAP_TRANSFER,
+	.play = fk_play,
+	.collect = fk_collect,
+	.stop = fk_stop,
+	.transfer = fk_transfer,
+	.hangup = fk_hangup,
+	.note_node = fk_note,
+};
+
+static const struct channel_ops audio_ops = {
+	.kind = "fake-audio",
+	.caps = CHANNEL_CAP_AUDIO | CHANNEL_CAP_DTMF | CHANNEL_CAP_TRANSFER,
+	.play = fk_play,
+	.collect = fk_collect,
+	.stop = fk_stop,
+	.transfer = fk_transfer,
+	.hangup = fk_hangup,
+	.note_node = fk_note,
+};
+
+/* ---- what the caller does ---- */
+
+static void play_ends(struct fake *f)
+{
+	assert_true(f->playing);
+	finish_play(f, false);
+	deliver(f);
+}
+
+static void press(struct fake *f, char d)
+{
+	struct channel_event ev = {.type = CHANNEL_EV_DTMF};
+	ev.dtmf.digit = d;
+	push(f, &ev);
+	if (f->playing && f->play_barge)
+		finish_play(f, true);
+	if (f->collecting)
+		collect_digit(f, d);
+	else if (f->nta < sizeof(f->typeahead) - 1)
+		f->typeahead[f->nta++] = d;
+	deliver(f);
+}
+
+static void first_timeout(struct fake *f)
+{
+	assert_true(f->collecting);
+	assert_false(f->playing);
+	finish_collect(f, f->nd ? COLLECT_INTERDIGIT : COLLECT_NO_INPUT);
+	deliver(f);
+}
+
+static void transfer_result(struct fake *f, int err, int status)
+{
+	assert_true(f->transferring);
+	f->transferring = false;
+	struct channel_event ev = {.type = CHANNEL_EV_TRANSFER_DONE};
+	ev.err = err;
+	ev.transfer.status = status;
+	push(f, &ev);
+	deliver(f);
+}
+
+/* The far end hangs up: outstanding requests are dropped, not completed. */
+static void caller_hangs_up(struct fake *f)
+{
+	f->over = true;
+	f->playing = f->collecting = f->transferring = false;
+	f->qn = 0;
+	struct channel_event ev = {.type = CHANNEL_EV_HANGUP};
+	ev.hangup.reason = "caller_hangup";
+	push(f, &ev);
+	deliver(f);
+}
+
+/* ---- fixtures ---- */
+
+struct fixture {
+	struct fake f;
+	struct flow *flow;
+	struct flow_session *s;
+	struct flow_env env;
+};
+
+static struct fixture *fixture_new(const struct channel_ops *ops,
+				   const char *yaml)
+{
+	struct fixture *x = calloc(1, sizeof(*x));
+	assert_non_null(x);
+	x->f.ch.ops = ops;
+	x->f.ch.id = "test-call";
+	if (yaml) {
+		struct flow_errors errs = {0};
+		int err = flow_load_buf("t.yaml", yaml, strlen(yaml), &x->flow,
+					&errs);
+		if (err)
+			fprintf(stderr, "%s\n", errs.msg[0]);
+		assert_int_equal(err, 0);
+	} else {
+		assert_int_equal(flow_load_builtin("bank-hotline", &x->flow),
+				 0);
+	}
+	x->env.agent_uri = AGENT;
+	return x;
+}
+
+static void fixture_start(struct fixture *x)
+{
+	assert_int_equal(
+		flow_session_create(&x->s, x->flow, &x->f.ch, &x->env), 0);
+	x->f.session = x->s;
+	/* The session holds its own reference. */
+	x->flow = flow_deref(x->flow);
+	assert_int_equal(flow_session_start(x->s), 0);
+	deliver(&x->f);
+}
+
+static void fixture_free(struct fixture *x)
+{
+	flow_session_destroy(x->s);
+	flow_deref(x->flow);
+	free(x);
+}
+
+static struct fixture *demo(void)
+{
+	struct fixture *x = fixture_new(&text_ops, NULL);
+	fixture_start(x);
+	return x;
+}
+
+#define MENU_COLLECT "collect:1/5000/3000/\n"
+
+/* ---- the demo flow on a text channel ---- */
+
+static void pressing_1_plays_the_balance_then_goodbye_and_hangs_up(void **s)
+{
+	(void)s;
+	struct fixture *x = demo();
+	struct fake *f = &x->f;
+	assert_string_equal(f->log, "play:greeting\n");
+	assert_string_equal(f->last_text, "Welcome to voxgate bank.");
+	assert_string_equal(flow_session_node(x->s), "greeting");
+	play_ends(f);
+	assert_string_equal(f->last_text,
+			    "For your account balance, press 1. For card "
+			    "services, press 2. To speak to an agent, press "
+			    "0.");
+	play_ends(f);
+	press(f, '1');
+	play_ends(f);
+	assert_false(flow_session_done(x->s));
+	play_ends(f);
+	assert_string_equal(f->log, "play:greeting\n"
+				    "play:main_menu\n" MENU_COLLECT
+				    "play:balance\n"
+				    "play:goodbye\n"
+				    "hangup:completed\n");
+	assert_string_equal(f->path,
+			    "greeting,main_menu,balance,goodbye,end");
+	assert_true(flow_session_done(x->s));
+	fixture_free(x);
+}
+
+static void pressing_0_transfers_to_the_agent_uri(void **s)
+{
+	(void)s;
+	struct fixture *x = demo();
+	struct fake *f = &x->f;
+	play_ends(f);
+	press(f, '0'); /* during the menu prompt: barge-in */
+	assert_string_equal(f->last_text,
+			    "Please hold while we connect you to an agent.");
+	play_ends(f);
+	assert_string_equal(f->log, "play:greeting\n"
+				    "play:main_menu\n" MENU_COLLECT
+				    "play:agent_hold\n"
+				    "transfer:" AGENT "\n");
+	assert_false(flow_session_done(x->s));
+	transfer_result(f, 0, 202);
+	assert_true(flow_session_done(x->s));
+	/* The channel hangs up after a transfer; the flow sends nothing. */
+	caller_hangs_up(f);
+	assert_string_equal(f->path, "greeting,main_menu,agent_hold,agent");
+	assert_null(strstr(f->log, "hangup:"));
+	fixture_free(x);
+}
+
+static void a_refused_transfer_takes_on_fail(void **s)
+{
+	(void)s;
+	struct fixture *x = demo();
+	struct fake *f = &x->f;
+	play_ends(f);
+	press(f, '0');
+	play_ends(f);
+	transfer_result(f, 0, 486);
+	assert_string_equal(f->last_text, "Sorry, no agents are available "
+					  "right now. Please call again "
+					  "later.");
+	play_ends(f);
+	play_ends(f);
+	assert_true(flow_session_done(x->s));
+	assert_string_equal(f->path, "greeting,main_menu,agent_hold,agent,"
+				     "no_agents,goodbye,end");
+	assert_true(strstr(f->log, "hangup:completed\n") != NULL);
+	fixture_free(x);
+}
+
+static void a_transfer_error_or_missing_agent_uri_takes_on_fail(void **s)
+{
+	(void)s;
+	/* The transfer completes with an error. */
+	struct fixture *x = demo();
+	play_ends(&x->f);
+	press(&x->f, '0');
+	play_ends(&x->f);
+	transfer_result(&x->f, -ETIMEDOUT, 0);
+	assert_string_equal(flow_session_node(x->s), "no_agents");
+	fixture_free(x);
+
+	/* The channel refuses the request outright. */
+	x = fixture_new(&text_ops, NULL);
+	x->f.transfer_err = -ENOTSUP;
+	fixture_start(x);
+	play_ends(&x->f);
+	press(&x->f, '0');
+	play_ends(&x->f);
+	assert_string_equal(flow_session_node(x->s), "no_agents");
+	assert_true(x->f.playing);
+	fixture_free(x);
+
+	/* No agent URI configured: no transfer is even tried. */
+	x = fixture_new(&text_ops, NULL);
+	x->env.agent_uri = NULL;
+	fixture_start(x);
+	play_ends(&x->f);
+	press(&x->f, '0');
+	play_ends(&x->f);
+	assert_null(strstr(x->f.log, "transfer:"));
+	assert_string_equal(flow_session_node(x->s), "no_agents");
+	fixture_free(x);
+}
+
+static void no_input_retries_with_the_prompt_then_goes_to_max_retries(void **s)
+{
+	(void)s;
+	struct fixture *x = demo();
+	struct fake *f = &x->f;
+	play_ends(f);
+	play_ends(f);
+	first_timeout(f); /* 1st: retry */
+	assert_string_equal(f->last_text, "Sorry, I did not hear a choice.");
+	play_ends(f);
+	play_ends(f);
+	first_timeout(f); /* 2nd: retry */
+	play_ends(f);
+	play_ends(f);
+	first_timeout(f); /* 3rd: retries (2) used up */
+	assert_string_equal(f->log, "play:greeting\n"
+				    "play:main_menu\n" MENU_COLLECT
+				    "play:main_menu.no_input\n" MENU_COLLECT
+				    "play:main_menu\n"
+				    "play:main_menu.no_input\n" MENU_COLLECT
+				    "play:main_menu\n"
+				    "play:agent_hold\n");
+	/* A retry is not a new node in the CDR path. */
+	assert_string_equal(f->path, "greeting,main_menu,agent_hold");
+	play_ends(f);
+	assert_true(strstr(f->log, "transfer:" AGENT "\n") != NULL);
+	fixture_free(x);
+}
+
+static void an_invalid_key_plays_the_invalid_prompt_and_asks_again(void **s)
+{
+	(void)s;
+	struct fixture *x = demo();
+	struct fake *f = &x->f;
+	play_ends(f);
+	press(f, '7');
+	assert_string_equal(f->last_text,
+			    "Sorry, that is not a valid choice.");
+	/* The caller may answer during the apology: type-ahead counts. */
+	press(f, '2');
+	assert_string_equal(f->log, "play:greeting\n"
+				    "play:main_menu\n" MENU_COLLECT
+				    "play:main_menu.invalid\n" MENU_COLLECT
+				    "play:card_menu\n" MENU_COLLECT);
+	assert_string_equal(f->path, "greeting,main_menu,card_menu");
+	fixture_free(x);
+}
+
+static void digits_typed_during_the_greeting_choose_from_the_menu(void **s)
+{
+	(void)s;
+	struct fixture *x = demo();
+	struct fake *f = &x->f;
+	press(f, '2'); /* barge-in on the greeting; kept as type-ahead */
+	/* The menu's collect takes the key at once and stops its prompt. */
+	assert_string_equal(flow_session_node(x->s), "card_menu");
+	assert_string_equal(f->path, "greeting,main_menu,card_menu");
+	press(f, '1');
+	assert_string_equal(flow_session_node(x->s), "card_lost");
+	assert_string_equal(f->last_text,
+			    "Your card has been blocked. A replacement card "
+			    "will arrive within five business days.");
+	fixture_free(x);
+}
+
+static void option_9_returns_to_the_main_menu_with_fresh_retries(void **s)
+{
+	(void)s;
+	struct fixture *x = demo();
+	struct fake *f = &x->f;
+	play_ends(f);
+	press(f, '2');
+	press(f, '5'); /* invalid: one failure in card_menu */
+	play_ends(f);
+	press(f, '9');
+	assert_string_equal(flow_session_node(x->s), "main_menu");
+	play_ends(f);
+	first_timeout(f);
+	play_ends(f);
+	play_ends(f);
+	first_timeout(f);
+	assert_string_equal(flow_session_node(x->s), "main_menu");
+	assert_string_equal(f->last_text, "Sorry, I did not hear a choice.");
+	fixture_free(x);
+}
+
+static void a_choice_made_while_a_prompt_still_plays_stops_it(void **s)
+{
+	(void)s;
+	struct fixture *x = fixture_new(&text_ops, NULL);
+	x->f.no_barge = true;
+	fixture_start(x);
+	struct fake *f = &x->f;
+	play_ends(f);
+	press(f, '1'); /* the prompt goes on playing */
+	assert_string_equal(f->log, "play:greeting\n"
+				    "play:main_menu\n" MENU_COLLECT
+				    "stop\n"
+				    "play:balance\n");
+	fixture_free(x);
+}
+
+static void hangup_mid_prompt_stops_the_session(void **s)
+{
+	(void)s;
+	struct fixture *x = demo();
+	struct fake *f = &x->f;
+	play_ends(f);
+	assert_true(f->playing && f->collecting);
+	caller_hangs_up(f);
+	assert_true(flow_session_done(x->s));
+	char before[sizeof(f->log)];
+	memcpy(before, f->log, sizeof(before));
+	/* Nothing more is asked of the channel, even by late events. */
+	struct channel_event ev = {.type = CHANNEL_EV_PLAY_DONE};
+	f->ch.evh(&f->ch, &ev, f->ch.evarg);
+	assert_string_equal(f->log, before);
+	assert_string_equal(f->path, "greeting,main_menu");
+	fixture_free(x);
+}
+
+/* ---- other flows ---- */
+
+static const char *const pin_flow =
+	"name: pin\n"
+	"start: ask\n"
+	"nodes:\n"
+	"  ask:\n"
+	"    type: menu\n"
+	"    prompt: Enter your code, then hash.\n"
+	"    options: {'42': ok}\n"
+	"    max_digits: 4\n"
+	"    terminator: '#'\n"
+	"    timeout: 4s\n"
+	"    interdigit_timeout: 1500ms\n"
+	"    retries: 0\n"
+	"    on_max_retries: bye\n"
+	"  ok:\n"
+	"    type: say\n"
+	"    voice: slt\n"
+	"    text: Accepted.\n"
+	"    next: bye\n"
+	"  bye:\n"
+	"    type: hangup\n"
+	"    reason: closed\n";
+
+static void multi_digit_entry_ends_with_the_terminator(void **s)
+{
+	(void)s;
+	struct fixture *x = fixture_new(&text_ops, pin_flow);
+	x->env.default_voice = "kal";
+	fixture_start(x);
+	struct fake *f = &x->f;
+	assert_string_equal(f->last_voice, "kal");
+	press(f, '4');
+	press(f, '2');
+	press(f, '#');
+	assert_string_equal(f->log, "play:ask\n"
+				    "collect:4/4000/1500/#\n"
+				    "play:ok\n");
+	assert_string_equal(f->last_voice, "slt");
+	play_ends(f);
+	assert_true(strstr(f->log, "hangup:closed\n") != NULL);
+	fixture_free(x);
+}
+
+static void no_retries_means_the_first_wrong_entry_leaves_the_menu(void **s)
+{
+	(void)s;
+	struct fixture *x = fixture_new(&text_ops, pin_flow);
+	fixture_start(x);
+	struct fake *f = &x->f;
+	press(f, '4');
+	press(f, '3');
+	press(f, '#');
+	assert_string_equal(f->log, "play:ask\n"
+				    "collect:4/4000/1500/#\n"
+				    "hangup:closed\n");
+	assert_string_equal(f->path, "ask,bye");
+	fixture_free(x);
+}
+
+static const char *const loop_flow = "name: loop\n"
+				     "start: a\n"
+				     "nodes:\n"
+				     "  a:\n"
+				     "    type: say\n"
+				     "    text: A.\n"
+				     "    next: b\n"
+				     "  b:\n"
+				     "    type: say\n"
+				     "    text: B.\n"
+				     "    next: a\n";
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static void a_loop_without_input_hangs_up_with_flow_error(void **s)
+{
+	(void)s;
+	/* Prompts that fail at once make the loop spin without yielding. */
+	struct fixture *x = fixture_new(&text_ops, loop_flow);
+	x->f.play_err = -EIO;
+	fixture_start(x);
+	assert_string_equal(x->f.log, "hangup:flow_error\n");
+	assert_true(flow_session_done(x->s));
+	assert_int_equal(count(x->f.path, ","), 199); /* 200 entries */
+	fixture_free(x);
+
+	/* Prompts that play: the guard stops it just the same. */
+	x = fixture_new(&text_ops, loop_flow);
+	fixture_start(x);
+	for (int i = 0; i < 200; i++)
+		play_ends(&x->f);
+	assert_int_equal(count(x->f.log, "play:"), 200);
+	assert_true(strstr(x->f.log, "hangup:flow_error\n") != NULL);
+	fixture_free(x);
+}
+
+static void pressing_keys_resets_the_loop_guard(void **s)
+{
+	(void)s;
+	struct fixture *x = fixture_new(&text_ops, "name: again\n"
+						   "start: m\n"
+						   "nodes:\n"
+						   "  m:\n"
+						   "    type: menu\n"
+						   "    prompt: Press 1.\n"
+						   "    options: {1: ok}\n"
+						   "    on_max_retries: bye\n"
+						   "  ok:\n"
+						   "    type: say\n"
+						   "    text: Again.\n"
+						   "    next: m\n"
+						   "  bye:\n"
+						   "    type: hangup\n");
+	fixture_start(x);
+	/* 300 rounds of menu and say: 600 entries, but never 200 without a
+	 * key in between. */
+	for (int i = 0; i < 300; i++) {
+		press(&x->f, '1');
+		play_ends(&x->f);
+	}
+	assert_null(strstr(x->f.log, "hangup:"));
+	assert_string_equal(flow_session_node(x->s), "m");
+	fixture_free(x);
+}
+
+static void a_failed_prompt_is_skipped_not_waited_for(void **s)
+{
+	(void)s;
+	struct fixture *x = fixture_new(&text_ops, NULL);
+	x->f.play_err = -EIO;
+	fixture_start(x);
+	/* Greeting and menu prompt fail; the menu still listens. */
+	assert_string_equal(x->f.log, MENU_COLLECT);
+	assert_string_equal(x->f.path, "greeting,main_menu");
+	x->f.play_err = 0;
+	press(&x->f, '1');
+	assert_string_equal(flow_session_node(x->s), "balance");
+	fixture_free(x);
+}
+
+/* ---- destroy ---- */
+
+static void destroy_inside_hangup(struct fake *f)
+{
+	flow_session_destroy(f->session);
+	f->session = NULL;
+}
+
+static void destroy_from_inside_a_channel_call_is_deferred(void **s)
+{
+	(void)s;
+	struct fixture *x = demo();
+	struct fake *f = &x->f;
+	f->on_hangup = destroy_inside_hangup;
+	play_ends(f);
+	press(f, '1');
+	play_ends(f);
+	play_ends(f); /* goodbye ends: hangup destroys the session */
+	assert_null(f->ch.evh); /* detached */
+	assert_true(strstr(f->log, "hangup:completed\n") != NULL);
+	deliver(f);
+	x->s = NULL;
+	fixture_free(x);
+}
+
+static void create_rejects_bad_arguments_and_start_runs_once(void **s)
+{
+	(void)s;
+	struct fixture *x = fixture_new(&text_ops, NULL);
+	struct flow_session *ss = NULL;
+	assert_int_equal(flow_session_create(NULL, x->flow, &x->f.ch, &x->env),
+			 -EINVAL);
+	assert_int_equal(flow_session_create(&ss, NULL, &x->f.ch, &x->env),
+			 -EINVAL);
+	assert_int_equal(flow_session_create(&ss, x->flow, NULL, &x->env),
+			 -EINVAL);
+	assert_null(ss);
+	fixture_start(x);
+	assert_int_equal(flow_session_start(x->s), -EALREADY);
+	assert_string_equal(x->f.log, "play:greeting\n");
+	flow_session_destroy(NULL);
+	fixture_free(x);
+}
+
+/* ---- audio channels and TTS ---- */
+
+static void audio_without_tts_skips_prompts_but_keeps_listening(void **s)
+{
+	(void)s;
+	struct fixture *x = fixture_new(&audio_ops, NULL);
+	fixture_start(x);
+	assert_string_equal(x->f.log, MENU_COLLECT);
+	press(&x->f, '0');
+	assert_string_equal(x->f.log, MENU_COLLECT "transfer:" AGENT "\n");
+	fixture_free(x);
+}
+
+struct tts_rig {
+	struct wpool *pool;
+	struct tts *tts;
+	struct vg_loop *loop;
+};
+
+static int tts_setup(void **state)
+{
+	struct tts_rig *r = calloc(1, sizeof(*r));
+	if (!r || wpool_create(&r->pool, 1, 16) ||
+	    tts_create(&r->tts, r->pool, NULL) ||
+	    loop_create(&r->loop, "flowtest") || loop_start(r->loop))
+		return -1;
+	*state = r;
+	return 0;
+}
+
+static int tts_teardown(void **state)
+{
+	struct tts_rig *r = *state;
+	loop_destroy(r->loop);
+	wpool_destroy(r->pool);
+	tts_destroy(r->tts);
+	free(r);
+	return 0;
+}
+
+static void presynth(const char *voice, const char *text, void *arg)
+{
+	assert_int_equal(tts_presynth(arg, voice, text), 0);
+}
+
+static void cached_prompts_play_as_clips_at_once(void **state)
+{
+	struct tts_rig *r = *state;
+	struct fixture *x = fixture_new(&audio_ops, NULL);
+	flow_prompts_foreach(x->flow, NULL, presynth, r->tts);
+	x->env.tts = r->tts;
+	x->env.loop = r->loop;
+	uint64_t t0 = clock_mono_us();
+	fixture_start(x);
+	assert_string_equal(x->f.log, "play:greeting\n");
+	assert_int_equal(x->f.plays_with_clip, 1);
+	assert_true(x->f.last_requested_us >= t0);
+	assert_true(x->f.last_requested_us <= clock_mono_us());
+	play_ends(&x->f);
+	press(&x->f, '1');
+	assert_string_equal(x->f.log, "play:greeting\n"
+				      "play:main_menu\n" MENU_COLLECT
+				      "play:balance\n");
+	assert_int_equal(x->f.plays_with_clip, 3);
+	fixture_free(x);
+}
+
+/* Runs fn(arg) on the loop thread and waits for it. */
+struct on_loop {
+	void (*fn)(void *arg);
+	void *arg;
+	sem_t done;
+};
+
+static void on_loop_run(void *p)
+{
+	struct on_loop *o = p;
+	o->fn(o->arg);
+	sem_post(&o->done);
+}
+
+static void on_loop(struct vg_loop *l, void (*fn)(void *), void *arg)
+{
+	struct on_loop o = {fn, arg};
+	sem_init(&o.done, 0, 0);
+	assert_int_equal(loop_post(l, on_loop_run, &o), 0);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 30;
+	assert_int_equal(sem_timedwait(&o.done, &ts), 0);
+	sem_destroy(&o.done);
+}
+
+static void start_on_loop(void *arg)
+{
+	fixture_start(arg);
+}
+
+static void read_state(void *arg)
+{
+	struct fixture *x = arg;
+	deliver(&x->f);
+}
+
+static void destroy_on_loop(void *arg)
+{
+	struct fixture *x = arg;
+	flow_session_destroy(x->s);
+	x->s = NULL;
+}
+
+static void start_and_destroy_on_loop(void *arg)
+{
+	struct fixture *x = arg;
+	fixture_start(x);
+	/* Synthesis is in flight: nothing can have played yet. */
+	assert_string_equal(x->f.log, "");
+	destroy_on_loop(x);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000 * 1000};
+	nanosleep(&ts, NULL);
+}
+
+struct probe {
+	struct fixture *x;
+	bool played;
+};
+
+static void probe_played(void *arg)
+{
+	struct probe *p = arg;
+	p->played = strlen(p->x->f.log) > 0;
+}
+
+static void uncached_prompt_is_synthesized_then_played(void **state)
+{
+	struct tts_rig *r = *state;
+	struct fixture *x = fixture_new(&audio_ops, NULL);
+	x->env.tts = r->tts;
+	x->env.loop = r->loop;
+	on_loop(r->loop, start_on_loop, x);
+	/* Nothing plays before synthesis, then the clip plays by itself. */
+	struct probe p = {x, false};
+	for (int i = 0; i < 3000 && !p.played; i++) {
+		on_loop(r->loop, probe_played, &p);
+		if (!p.played)
+			sleep_ms(10);
+	}
+	assert_true(p.played);
+	assert_string_equal(x->f.log, "play:greeting\n");
+	assert_int_equal(x->f.plays_with_clip, 1);
+	assert_string_equal(x->f.last_text, "Welcome to voxgate bank.");
+	assert_int_equal(tts_cache_count(r->tts), 1);
+	on_loop(r->loop, destroy_on_loop, x);
+	fixture_free(x);
+}
+
+static void destroy_with_synthesis_in_flight_frees_after_the_callback(
+	void **state)
+{
+	struct tts_rig *r = *state;
+	struct fixture *x = fixture_new(&audio_ops, "name: late\n"
+						    "start: a\n"
+						    "nodes:\n"
+						    "  a:\n"
+						    "    type: say\n"
+						    "    text: Only once.\n"
+						    "    next: b\n"
+						    "  b:\n"
+						    "    type: hangup\n");
+	x->env.tts = r->tts;
+	x->env.loop = r->loop;
+	/* The session's reference on the flow shows when it is freed. */
+	struct flow *keep = flow_ref(x->flow);
+	on_loop(r->loop, start_and_destroy_on_loop, x);
+	assert_null(x->f.ch.evh);
+	assert_int_equal(atomic_load(&keep->refs), 2); /* still held */
+	for (int i = 0; i < 3000 && atomic_load(&keep->refs) != 1; i++)
+		sleep_ms(10);
+	/* The TTS callback ran, freed the session and played nothing. */
+	assert_int_equal(atomic_load(&keep->refs), 1);
+	on_loop(r->loop, read_state, x);
+	assert_string_equal(x->f.log, "");
+	flow_deref(keep);
+	fixture_free(x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			pressing_1_plays_the_balance_then_goodbye_and_hangs_up),
+		cmocka_unit_test(pressing_0_transfers_to_the_agent_uri),
+		cmocka_unit_test(a_refused_transfer_takes_on_fail),
+		cmocka_unit_test(
+			a_transfer_error_or_missing_agent_uri_takes_on_fail),
+		cmocka_unit_test(
+			no_input_retries_with_the_prompt_then_goes_to_max_retries),
+		cmocka_unit_test(
+			an_invalid_key_plays_the_invalid_prompt_and_asks_again),
+		cmocka_unit_test(
+			digits_typed_during_the_greeting_choose_from_the_menu),
+		cmocka_unit_test(
+			option_9_returns_to_the_main_menu_with_fresh_retries),
+		cmocka_unit_test(
+			a_choice_made_while_a_prompt_still_plays_stops_it),
+		cmocka_unit_test(hangup_mid_prompt_stops_the_session),
+		cmocka_unit_test(multi_digit_entry_ends_with_the_terminator),
+		cmocka_unit_test(
+			no_retries_means_the_first_wrong_entry_leaves_the_menu),
+		cmocka_unit_test(a_loop_without_input_hangs_up_with_flow_error),
+		cmocka_unit_test(pressing_keys_resets_the_loop_guard),
+		cmocka_unit_test(a_failed_prompt_is_skipped_not_waited_for),
+		cmocka_unit_test(
+			destroy_from_inside_a_channel_call_is_deferred),
+		cmocka_unit_test(
+			create_rejects_bad_arguments_and_start_runs_once),
+		cmocka_unit_test(
+			audio_without_tts_skips_prompts_but_keeps_listening),
+		cmocka_unit_test_setup_teardown(
+			cached_prompts_play_as_clips_at_once, tts_setup,
+			tts_teardown),
+		cmocka_unit_test_setup_teardown(
+			uncached_prompt_is_synthesized_then_played, tts_setup,
+			tts_teardown),
+		cmocka_unit_test_setup_teardown(
+			destroy_with_synthesis_in_flight_frees_after_the_callback,
+			tts_setup, tts_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
