@@ -23,7 +23,7 @@ static unsigned long sink;
 static void report(const char *what, double value, const char *unit,
 		   double budget)
 {
-	printf("%-28s %10.3f %-8s budget %8.3f  ratio %5.2f%s\n", what, value,
+	printf("%-28s %10.4g %-8s budget %8.4g  ratio %5.2f%s\n", what, value,
 	       unit, budget, value / budget, value > budget ? "  OVER" : "");
 }
 

@@ -72,6 +72,8 @@ struct call {
 	char typeahead[DIGITS_CAP + 1];
 	size_t ntypeahead;
 	char dtmf_log[DTMF_LOG_CAP + 1];
+	char dtmf_out[DIGITS_CAP + 1];
+	size_t ndtmf_out;
 	size_t ndtmf;
 
 	uint32_t media_timeout_ms;
@@ -503,6 +505,24 @@ static void ch_note_node(struct channel *ch, const char *node)
 	}
 }
 
+static int ch_send_dtmf(struct channel *ch, const char *digits)
+{
+	struct call *c = call_from_channel(ch);
+	if (!c || !digits)
+		return -EINVAL;
+	if (call_over(c))
+		return -ENOTCONN;
+	size_t n = strlen(digits);
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("0123456789*#ABCDabcd", digits[i]))
+			return -EINVAL;
+	if (n > DIGITS_CAP - c->ndtmf_out)
+		return -E2BIG;
+	memcpy(c->dtmf_out + c->ndtmf_out, digits, n);
+	c->ndtmf_out += n;
+	return 0;
+}
+
 static const struct channel_ops call_channel_ops = {
 	.kind = "media",
 	.caps = CHANNEL_CAP_AUDIO | CHANNEL_CAP_DTMF | CHANNEL_CAP_TRANSFER,
@@ -512,6 +532,7 @@ static const struct channel_ops call_channel_ops = {
 	.transfer = ch_transfer,
 	.hangup = ch_hangup,
 	.note_node = ch_note_node,
+	.send_dtmf = ch_send_dtmf,
 };
 
 /* ---- adapter side ---- */
@@ -749,4 +770,13 @@ uint64_t call_rtp_sent(const struct call *c)
 uint64_t call_rtp_received(const struct call *c)
 {
 	return c->rtp_rx;
+}
+
+char call_dtmf_out_next(struct call *c)
+{
+	if (!c->ndtmf_out || call_over(c))
+		return 0;
+	char d = c->dtmf_out[0];
+	memmove(c->dtmf_out, c->dtmf_out + 1, --c->ndtmf_out);
+	return d;
 }

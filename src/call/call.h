@@ -68,6 +68,8 @@ bool call_tick(struct call *c, uint64_t now_ms, int16_t out[160]);
 void call_audio_in(struct call *c, const int16_t *pcm, size_t n,
 		   uint64_t now_ms);
 void call_dtmf_in(struct call *c, char digit, uint64_t now_ms);
+/* Next digit queued by channel_send_dtmf() for the adapter to send, or 0. */
+char call_dtmf_out_next(struct call *c);
 /* The transfer asked of ops->transfer ended: status e.g. 202/200 or error. */
 void call_transfer_result(struct call *c, int err, int status);
 

@@ -18,6 +18,7 @@
  */
 #ifndef VG_CALL_CHANNEL_H
 #define VG_CALL_CHANNEL_H
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -110,6 +111,10 @@ struct channel_ops {
 	int (*hangup)(struct channel *ch, const char *reason);
 	/* Record a visited flow node (CDR flow path). */
 	void (*note_node)(struct channel *ch, const char *node);
+	/* Send DTMF to the far end (e.g. to drive a downstream IVR), queued
+	 * behind any digits not yet sent: RFC 4733 events on SIP. No
+	 * completion event. Optional (NULL: -ENOTSUP). */
+	int (*send_dtmf)(struct channel *ch, const char *digits);
 };
 
 /* Embedded in the adapter's own object. */
@@ -148,6 +153,10 @@ static inline int channel_transfer(struct channel *ch, const char *target)
 static inline int channel_hangup(struct channel *ch, const char *reason)
 {
 	return ch->ops->hangup(ch, reason);
+}
+static inline int channel_send_dtmf(struct channel *ch, const char *digits)
+{
+	return ch->ops->send_dtmf ? ch->ops->send_dtmf(ch, digits) : -ENOTSUP;
 }
 static inline void channel_note_node(struct channel *ch, const char *node)
 {

@@ -14,6 +14,7 @@
 #include <re.h>
 
 #include "audio/clip.h"
+#include "audio/dtmf_inband.h"
 #include "audio/g711.h"
 #include "audio/jitter.h"
 #include "audio/rfc4733.h"
@@ -38,6 +39,9 @@ struct sipcall {
 	bool offer_pending; /* INVITE without SDP: our offer is in the 200 */
 	struct jitter_buf *jb;
 	struct rfc4733_rx dtmf_rx;
+	struct rfc4733_tx dtmf_tx;
+	unsigned dtmf_gap;        /* ticks of audio between sent digits */
+	struct inband_dtmf *inband; /* peers without telephone-event */
 	struct rtpout out;
 	bool talking;  /* last frame sent was prompt audio */
 	bool answered; /* 200 OK sent: media clock runs */
@@ -261,6 +265,57 @@ static void media_rx_frame(struct sipcall *sc, uint64_t now)
 	else
 		audio_ulaw_decode_buf(payload, pcm, len);
 	call_audio_in(sc->call, pcm, len, now);
+	if (sc->inband) {
+		char keys[8];
+		int n = inband_dtmf_feed(sc->inband, pcm, len, keys,
+					 sizeof(keys));
+		for (int i = 0; i < n && !sc->dead; i++)
+			call_dtmf_in(sc->call, keys[i], now);
+	}
+}
+
+/* RFC 4733 out: while a queued digit plays, its event packets replace the
+ * audio of those ticks; 60 ms of audio separate two digits. Returns true
+ * when this tick's packet was an event packet. */
+static bool send_dtmf_packet(struct sipcall *sc)
+{
+	if (sc->neg.te_pt < 0)
+		return false;
+	if (!sc->dtmf_tx.active) {
+		if (sc->dtmf_gap) {
+			sc->dtmf_gap--;
+			return false;
+		}
+		char d = call_dtmf_out_next(sc->call);
+		if (!d)
+			return false;
+		struct rtpout_hdr h;
+		rtpout_next(&sc->out, 0, false, &h);
+		if (rfc4733_tx_start(&sc->dtmf_tx, d, 100, h.ts))
+			return false;
+		LOGI(call_id(sc->call), "dtmf_send", "digit=%c", d);
+	}
+	uint8_t ev[RFC4733_EVENT_LEN];
+	bool marker = false, done = false;
+	uint32_t ts = 0;
+	if (rfc4733_tx_next(&sc->dtmf_tx, ev, &marker, &ts, &done))
+		return false;
+	rtpout_skip(&sc->out, AUDIO_FRAME_SAMPLES);
+	if (done) {
+		sc->dtmf_tx.active = false;
+		sc->dtmf_gap = 3;
+	}
+	struct mbuf *mb = sc->ep->txmb;
+	mb->pos = RTP_HEADER_SIZE;
+	mb->end = RTP_HEADER_SIZE;
+	mbuf_write_mem(mb, ev, sizeof(ev));
+	mb->pos = RTP_HEADER_SIZE;
+	if (rtp_send(sc->rtp, &sc->neg.raddr, false, marker,
+		     (uint8_t)sc->neg.te_pt, ts, mb))
+		return false;
+	sc->rtp_tx++;
+	metric_counter_add(sc->ep->m_rtp_tx, 1);
+	return true;
 }
 
 /* Returns true when a packet went out. */
@@ -281,6 +336,9 @@ static bool media_tx_frame(struct sipcall *sc, uint64_t now)
 	else
 		audio_ulaw_encode_buf(pcm, dst, AUDIO_FRAME_SAMPLES);
 	mb->end = RTP_HEADER_SIZE + AUDIO_FRAME_SAMPLES;
+
+	if (send_dtmf_packet(sc))
+		return true;
 
 	struct rtpout_hdr h;
 	rtpout_next(&sc->out, AUDIO_FRAME_SAMPLES, audio && !sc->talking, &h);
@@ -412,8 +470,13 @@ static int apply_sdp(struct sipcall *sc, const struct sip_msg *msg, bool offer)
 		re_snprintf(ra, sizeof(ra), "%J", &res.raddr);
 		call_set_media_info(sc->call, sdpneg_codec_name(res.codec), ra);
 	}
-	if (first)
+	if (first) {
 		rfc4733_rx_init(&sc->dtmf_rx);
+		rfc4733_tx_init(&sc->dtmf_tx);
+	}
+	/* No telephone-event offered: listen for key tones in the audio. */
+	if (res.te_pt < 0 && !sc->inband)
+		(void)inband_dtmf_create(&sc->inband);
 	return 0;
 }
 
@@ -464,6 +527,7 @@ static void sipcall_destructor(void *arg)
 	mem_deref(sc->rtp);
 	mem_deref(sc->sdp);
 	jitter_buf_destroy(sc->jb);
+	inband_dtmf_destroy(sc->inband);
 	call_destroy(sc->call);
 }
 

@@ -335,6 +335,26 @@ static void flow_path_is_a_json_array(void **s)
 	call_destroy(c);
 }
 
+static void send_dtmf_queues_valid_digits_in_order(void **s)
+{
+	(void)s;
+	struct fake f = {0};
+	struct rec r = {0};
+	struct call *c = mk(&f, &r, 0);
+	struct channel *ch = call_channel(c);
+	assert_int_equal(channel_send_dtmf(ch, "12#"), 0);
+	assert_int_equal(channel_send_dtmf(ch, "9x"), -EINVAL);
+	assert_int_equal(channel_send_dtmf(ch, "*"), 0);
+	assert_int_equal(call_dtmf_out_next(c), '1');
+	assert_int_equal(call_dtmf_out_next(c), '2');
+	assert_int_equal(call_dtmf_out_next(c), '#');
+	assert_int_equal(call_dtmf_out_next(c), '*');
+	assert_int_equal(call_dtmf_out_next(c), 0);
+	assert_int_equal(channel_send_dtmf(ch, "0123456789012345678901234567890123"),
+			 -E2BIG);
+	call_destroy(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +369,7 @@ int main(void)
 		cmocka_unit_test(transfer_success_ends_call_as_transferred),
 		cmocka_unit_test(caller_bye_before_ack_is_caller_hangup),
 		cmocka_unit_test(flow_path_is_a_json_array),
+		cmocka_unit_test(send_dtmf_queues_valid_digits_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

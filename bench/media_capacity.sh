@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# bench/media_capacity.sh BUILD_DIR: how many concurrent calls one voxgate
+# media loop carries, with RTP both ways, measured step by step.
+#
+# Starts BUILD_DIR/src/voxgate (use a release build) on loopback with a temp
+# config (max_calls 2000, a wide RTP range, log.level warn, a store in the temp
+# dir), then for every step runs one sipp load generator that ramps to N
+# concurrent calls (bench/sipp/uac_rtp_hold.xml: PCMU offer, a looped mu-law
+# stream from sipp's rtpstream engine, voxgate's bank-hotline prompts back),
+# lets them settle, and measures a window of WINDOW seconds:
+#
+#   calls      voxgate_active_calls (mean of the window's start and end)
+#   ms/call-s  voxgate process CPU (utime+stime, /proc/PID/stat) per call-second
+#   vg cores   voxgate process CPU in cores
+#   media      CPU of the main thread (= the media loop) in cores
+#   tx, rx     RTP packets sent/received per second over 50/call/s (ratio)
+#   late p99   per-packet send lateness vs the 20 ms schedule (ms)
+#   tick p99   duration of one media tick over all calls (ms)
+#   lag p99    loop lag, media and web loops (ms)
+#   RSS        voxgate resident memory (MB)
+#   sipp       the load generator's CPU in cores; host = all CPUs busy (cores)
+#
+# p99s are histogram_quantile-style interpolations of the bucket deltas between
+# the window's two /metrics scrapes. Then one summary line against the target
+# (TARGET_CALLS calls on this machine, media loop <= 1 core, p99 lateness
+# <= 5 ms) and, when it falls short, what the measurements point at.
+#
+# Knobs (environment): STEPS="100 250 500 750 1000" WINDOW=20 (s) SETTLE=2 (s)
+# RATE=250 (calls/s while ramping) TARGET_CALLS=1000 TARGET_MEDIA_CORES=1
+# TARGET_LATE_MS=5 SIPP_TRANSPORT=u1 RESULTS=FILE (also write TSV rows)
+# VG_BENCH_KEEP=1 (keep the temp dir). Every process started here is stopped
+# on exit; each step is bounded in time (sipp -timeout plus our own kill).
+set -euo pipefail
+
+usage() { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
+[ $# -eq 1 ] || usage
+BUILD_DIR=$1
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VOXGATE=$BUILD_DIR/src/voxgate
+SCEN_TEMPLATE=$HERE/sipp/uac_rtp_hold.xml
+
+STEPS=${STEPS:-"100 250 500 750 1000"}
+WINDOW=${WINDOW:-20}
+SETTLE=${SETTLE:-2}
+RATE=${RATE:-250}
+TARGET_CALLS=${TARGET_CALLS:-1000}
+TARGET_MEDIA_CORES=${TARGET_MEDIA_CORES:-1}
+TARGET_LATE_MS=${TARGET_LATE_MS:-5}
+SIPP_TRANSPORT=${SIPP_TRANSPORT:-u1}
+RESULTS=${RESULTS:-}
+# The bank-hotline flow transfers (REFER) ~32 s after answer when no digit
+# is pressed; sipp would count that as an unexpected message. Calls must end
+# before: the measurement window is shortened when a step would need longer.
+MAX_HOLD_S=${MAX_HOLD_S:-30}
+
+say() { printf '[media_capacity] %s\n' "$*"; }
+die() { printf '[media_capacity] ERROR: %s\n' "$*" >&2; exit 1; }
+
+[ -x "$VOXGATE" ] || die "$VOXGATE not found (build it: cmake --build $BUILD_DIR --target voxgate)"
+[ -f "$SCEN_TEMPLATE" ] || die "missing $SCEN_TEMPLATE"
+for t in sipp curl awk ss; do
+	command -v "$t" >/dev/null 2>&1 || die "'$t' is missing (scripts/install-deps.sh)"
+done
+btype=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null || true)
+case "$btype" in
+Release | RelWithDebInfo) ;;
+*) say "WARNING: $BUILD_DIR is a '${btype:-unknown}' build; figures are only meaningful for a release build" ;;
+esac
+
+# ---------- processes, cleanup ----------
+
+TMP=$(mktemp -d /tmp/vg-media-capacity.XXXXXX)
+VG_PID=""
+SIPP_PID=""
+cleanup() {
+	local rc=$?
+	if [ -n "$SIPP_PID" ] && kill -0 "$SIPP_PID" 2>/dev/null; then
+		kill -TERM "$SIPP_PID" 2>/dev/null || true
+		sleep 0.5
+		kill -KILL "$SIPP_PID" 2>/dev/null || true
+	fi
+	if [ -n "$VG_PID" ] && kill -0 "$VG_PID" 2>/dev/null; then
+		kill -TERM "$VG_PID" 2>/dev/null || true
+		for _ in $(seq 1 50); do kill -0 "$VG_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$VG_PID" 2>/dev/null || true
+	fi
+	wait 2>/dev/null || true
+	if [ "${VG_BENCH_KEEP:-0}" = 1 ] || [ $rc -ne 0 ]; then
+		say "temp dir kept: $TMP"
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Both voxgate (it also raises its own limit) and sipp inherit this.
+hard=$(ulimit -Hn)
+want=65536
+if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then want=$hard; fi
+ulimit -n "$want" || say "WARNING: cannot raise ulimit -n to $want"
+
+# ---------- ports ----------
+
+port_busy() { ss -Hltun "sport = :$1" 2>/dev/null | grep -q .; }
+pick_port() { # lo hi step: a free port (UDP and TCP) in [lo, hi)
+	local lo=$1 hi=$2 step=${3:-1} p i
+	for i in $(seq 1 200); do
+		p=$((lo + (RANDOM * 32768 + RANDOM) % ((hi - lo) / step) * step))
+		port_busy "$p" || { echo "$p"; return; }
+	done
+	die "no free port in $lo..$hi"
+}
+SIP_PORT=$(pick_port 30000 32000)
+HTTP_PORT=$(pick_port 30000 32000)
+while [ "$HTTP_PORT" = "$SIP_PORT" ]; do HTTP_PORT=$(pick_port 30000 32000); done
+SIPP_PORT=$(pick_port 32000 32700)
+SIPP_CTRL_PORT=$(pick_port 32700 32760)
+SIPP_MEDIA_PORT=$(pick_port 40000 44000 4)
+# 10000 ports = 5000 calls (RTP + RTCP): at least twice max_calls, as CONFIG.md asks.
+RTP_MIN=${RTP_MIN:-50000}
+RTP_MAX=${RTP_MAX:-59998}
+
+# ---------- voxgate ----------
+
+cat >"$TMP/voxgate.yaml" <<EOF
+sip:
+  listen: ["udp:127.0.0.1:$SIP_PORT"]
+rtp:
+  address: 127.0.0.1
+  port_min: $RTP_MIN
+  port_max: $RTP_MAX
+  media_timeout: 60s
+http:
+  listen: 127.0.0.1:$HTTP_PORT
+limits:
+  max_calls: 2000
+store:
+  path: $TMP/voxgate.db
+log:
+  level: warn
+shutdown:
+  drain_timeout: 2s
+EOF
+
+# The caller's audio: a quiet 440 Hz tone as raw mu-law (PT 0), looped.
+ULAW=$TMP/caller.ulaw
+if command -v sox >/dev/null 2>&1; then
+	sox -n -r 8000 -c 1 -e u-law -t raw "$ULAW" synth 10 sine 440 vol 0.1
+else
+	head -c 80000 /dev/zero | tr '\000' '\377' >"$ULAW" # mu-law silence
+fi
+sed "s|@ULAW_FILE@|$ULAW|" "$SCEN_TEMPLATE" >"$TMP/uac_rtp_hold.xml"
+
+METRICS_URL=http://127.0.0.1:$HTTP_PORT/metrics
+(cd "$TMP" && exec "$VOXGATE" serve -c "$TMP/voxgate.yaml") >"$TMP/voxgate.log" 2>&1 &
+VG_PID=$!
+for _ in $(seq 1 100); do
+	curl -sf --max-time 1 "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null 2>&1 && break
+	kill -0 "$VG_PID" 2>/dev/null || { cat "$TMP/voxgate.log" >&2; die "voxgate exited at start"; }
+	sleep 0.1
+done
+curl -sf --max-time 1 "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null ||
+	die "voxgate not healthy after 10 s (log: $TMP/voxgate.log)"
+
+NPROC=$(nproc)
+HZ=$(getconf CLK_TCK)
+CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+say "voxgate $VOXGATE (pid $VG_PID, ${btype:-?}), SIP udp:127.0.0.1:$SIP_PORT, HTTP :$HTTP_PORT, RTP $RTP_MIN-$RTP_MAX"
+say "machine: $NPROC CPUs, ${CPU_MODEL:-unknown CPU}; ulimit -n $(ulimit -n)"
+say "steps: $STEPS; window ${WINDOW}s after ${SETTLE}s settle; ramp ${RATE} calls/s; sipp -t $SIPP_TRANSPORT, rtpstream PT 0"
+
+# ---------- measurements ----------
+
+scrape() { curl -sf --max-time 5 "$METRICS_URL" >"$1" || : >"$1"; }
+metric() { # file name [label-substring]: value of a counter/gauge (0 if absent)
+	awk -v m="$2" -v f="${3:-}" '
+		($1 == m || index($1, m "{") == 1) && (f == "" || index($1, f)) { v += $2; n++ }
+		END { printf "%.0f\n", n ? v : 0 }' "$1"
+}
+# hist_q Q FILE_A FILE_B NAME [LABEL]: the Q quantile (in ms) of the
+# observations between two scrapes, interpolated inside its bucket as
+# Prometheus' histogram_quantile does. ">X" when it lies in the +Inf bucket.
+hist_q() {
+	awk -v q="$1" -v m="$4_bucket{" -v f="${5:-}" '
+		function le_of(s) { match(s, /le="[^"]*"/); return substr(s, RSTART + 4, RLENGTH - 5) }
+		index($1, m) != 1 || (f != "" && !index($1, f)) { next }
+		FNR == NR { a[le_of($1)] = $2; next }
+		{ n++; le[n] = le_of($1); c[n] = $2 - a[le[n]] }
+		END {
+			if (!n || c[n] <= 0) { print "n/a"; exit }
+			rank = q * c[n]; plo = 0; pc = 0
+			for (i = 1; i <= n; i++) {
+				if (c[i] >= rank) {
+					if (le[i] == "+Inf") { printf ">%.3g\n", plo * 1000; exit }
+					v = (c[i] > pc) ? plo + (le[i] - plo) * (rank - pc) / (c[i] - pc) : le[i]
+					printf "%.2f\n", v * 1000; exit
+				}
+				plo = le[i]; pc = c[i]
+			}
+		}' "$2" "$3"
+}
+ticks() { # pid [tid]: utime+stime in clock ticks (0 if gone)
+	local f=/proc/$1/stat
+	[ -n "${2:-}" ] && f=/proc/$1/task/$2/stat
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$f" 2>/dev/null || echo 0
+}
+host_cpu() { # busy total (jiffies, all CPUs)
+	awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
+}
+rss_mb() { awk '/^VmRSS/ { printf "%.0f\n", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+udp_errs() { awk '/^Udp:/ && $2 ~ /^[0-9]/ { print $4 + $6; exit }' /proc/net/snmp; }
+now() { date +%s.%N; }
+fcalc() { awk "BEGIN { printf \"$1\n\", ($2) }"; } # parenthesized: '>' compares
+active() { { curl -sf --max-time 2 "$METRICS_URL" || true; } | awk '$1 == "voxgate_active_calls" { v = $2 } END { print v + 0 }'; }
+
+if [ -n "$RESULTS" ]; then
+	printf 'step\tcalls\tms_per_call_s\tvg_cores\tmedia_cores\ttx_ratio\trx_ratio\tlate_p99_ms\ttick_p99_ms\ttick_jitter_p99_ms\tlag_media_p99_ms\tlag_web_p99_ms\trss_mb\tsipp_cores\thost_cores\tsipp_failed\n' >"$RESULTS"
+fi
+hdr='%5s %6s %9s %6s %6s %13s %13s %8s %8s %7s %11s %5s %5s %5s %s\n'
+printf "$hdr" step calls ms/call-s vgcore media "tx/s (ratio)" "rx/s (ratio)" late-p99 tick-p99 jit-p99 "lag p99 m/w" RSS sipp host "sipp ok/fail"
+printf "$hdr" "" "" "" cores cores "" "" ms ms ms ms MB cores cores ""
+
+LAST_STEP=0 LAST_CALLS=0 LAST_MEDIA=0 LAST_LATE=n/a LAST_TX=0 LAST_RX=0
+LAST_SIPP=0 LAST_HOST=0 LAST_FAILED=0 LAST_REJ=0 LAST_UDPERR=0 LAST_TICK=n/a
+for N in $STEPS; do
+	ramp_s=$(((N + RATE - 1) / RATE))
+	win=$WINDOW
+	if [ $((ramp_s + SETTLE + win + 2)) -gt "$MAX_HOLD_S" ]; then
+		win=$((MAX_HOLD_S - ramp_s - SETTLE - 2))
+		[ "$win" -ge 5 ] || { say "step $N: ramp ${ramp_s}s leaves no window under ${MAX_HOLD_S}s: raise RATE"; break; }
+		say "step $N: window shortened to ${win}s (calls must end before the flow's transfer at ~32 s)"
+	fi
+	hold_s=$((ramp_s + SETTLE + win + 2))
+	# Leftovers from the previous step would skew this one: wait for them.
+	for _ in $(seq 1 40); do [ "$(active)" -eq 0 ] && break; sleep 0.5; done
+
+	sdir=$TMP/step-$N
+	mkdir -p "$sdir"
+	rej0=$(curl -sf --max-time 2 "$METRICS_URL" | awk '/^voxgate_sip_invites_rejected_total/ { s += $2 } END { print s + 0 }')
+	(cd "$sdir" && exec sipp "127.0.0.1:$SIP_PORT" -sf "$TMP/uac_rtp_hold.xml" -s 1000 \
+		-i 127.0.0.1 -mi 127.0.0.1 -p "$SIPP_PORT" -mp "$SIPP_MEDIA_PORT" -cp "$SIPP_CTRL_PORT" \
+		-t "$SIPP_TRANSPORT" -max_socket 4096 -r "$RATE" -rp 1000 -l "$N" -m "$N" \
+		-d $((hold_s * 1000)) -timeout $((hold_s + 30))s -nostdin \
+		-trace_screen -trace_err) >"$sdir/sipp.out" 2>&1 &
+	SIPP_PID=$!
+
+	# Ramp: until all N are up (or the ramp plus 10 s has passed).
+	deadline=$(($(date +%s) + ramp_s + 10))
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		[ "$(active)" -ge "$N" ] && break
+		kill -0 "$SIPP_PID" 2>/dev/null || break
+		sleep 0.5
+	done
+	sleep "$SETTLE"
+
+	scrape "$sdir/m0"
+	t0=$(now); vg0=$(ticks "$VG_PID"); mt0=$(ticks "$VG_PID" "$VG_PID"); sp0=$(ticks "$SIPP_PID")
+	read -r hb0 ht0 < <(host_cpu); ue0=$(udp_errs)
+	a0=$(metric "$sdir/m0" voxgate_active_calls)
+	sleep "$win"
+	scrape "$sdir/m1"
+	t1=$(now); vg1=$(ticks "$VG_PID"); mt1=$(ticks "$VG_PID" "$VG_PID"); sp1=$(ticks "$SIPP_PID")
+	read -r hb1 ht1 < <(host_cpu); ue1=$(udp_errs)
+	a1=$(metric "$sdir/m1" voxgate_active_calls)
+	rss=$(rss_mb "$VG_PID")
+	nfd=$(ls "/proc/$VG_PID/fd" 2>/dev/null | wc -l)
+
+	dt=$(fcalc %.3f "$t1 - $t0")
+	calls=$(fcalc %.0f "($a0 + $a1) / 2")
+	vg_cores=$(fcalc %.3f "($vg1 - $vg0) / $HZ / $dt")
+	media_cores=$(fcalc %.3f "($mt1 - $mt0) / $HZ / $dt")
+	sipp_cores=$(fcalc %.3f "($sp1 - $sp0) / $HZ / $dt")
+	host_cores=$(fcalc %.2f "($ht1 > $ht0) ? ($hb1 - $hb0) / ($ht1 - $ht0) * $NPROC : 0")
+	ms_cs=$(fcalc %.3f "$calls > 0 ? ($vg1 - $vg0) / $HZ * 1000 / ($calls * $dt) : 0")
+	tx=$(($(metric "$sdir/m1" voxgate_rtp_packets_sent_total) - $(metric "$sdir/m0" voxgate_rtp_packets_sent_total)))
+	rx=$(($(metric "$sdir/m1" voxgate_rtp_packets_received_total) - $(metric "$sdir/m0" voxgate_rtp_packets_received_total)))
+	txs=$(fcalc %.0f "$tx / $dt"); rxs=$(fcalc %.0f "$rx / $dt")
+	txr=$(fcalc %.3f "$calls > 0 ? $tx / $dt / (50 * $calls) : 0")
+	rxr=$(fcalc %.3f "$calls > 0 ? $rx / $dt / (50 * $calls) : 0")
+	late=$(hist_q 0.99 "$sdir/m0" "$sdir/m1" voxgate_rtp_send_lateness_seconds)
+	tick=$(hist_q 0.99 "$sdir/m0" "$sdir/m1" voxgate_media_tick_seconds)
+	tjit=$(hist_q 0.99 "$sdir/m0" "$sdir/m1" voxgate_media_tick_jitter_seconds)
+	lagm=$(hist_q 0.99 "$sdir/m0" "$sdir/m1" voxgate_loop_lag_seconds 'loop="media"')
+	lagw=$(hist_q 0.99 "$sdir/m0" "$sdir/m1" voxgate_loop_lag_seconds 'loop="web"')
+
+	# Let the step's calls end (sipp sends BYE at hold_s), bounded.
+	deadline=$(($(date +%s) + hold_s + 40))
+	while kill -0 "$SIPP_PID" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.5; done
+	if kill -0 "$SIPP_PID" 2>/dev/null; then
+		say "step $N: sipp still running after its calls should have ended: stopping it"
+		kill -TERM "$SIPP_PID" 2>/dev/null || true; sleep 1; kill -KILL "$SIPP_PID" 2>/dev/null || true
+	fi
+	wait "$SIPP_PID" 2>/dev/null || true
+	SIPP_PID=""
+	scr=$(ls "$sdir"/*_screen.log 2>/dev/null | head -1 || true)
+	ok=$(awk '/Successful call/ { v = $(NF) } END { print v + 0 }' "${scr:-/dev/null}")
+	failed=$(awk '/Failed call/ { v = $(NF) } END { print v + 0 }' "${scr:-/dev/null}")
+	rej=$(($(curl -sf --max-time 2 "$METRICS_URL" | awk '/^voxgate_sip_invites_rejected_total/ { s += $2 } END { print s + 0 }') - rej0))
+
+	printf "$hdr" "$N" "$calls" "$ms_cs" "$vg_cores" "$media_cores" "$txs ($txr)" "$rxs ($rxr)" \
+		"$late" "$tick" "$tjit" "$lagm/$lagw" "$rss" "$sipp_cores" "$host_cores" "$ok/$failed"
+	[ "$rej" -eq 0 ] || say "step $N: voxgate refused $rej INVITEs (voxgate_sip_invites_rejected_total)"
+	[ "$((ue1 - ue0))" -eq 0 ] || say "step $N: host UDP receive errors during the window: $((ue1 - ue0)) (/proc/net/snmp InErrors+RcvbufErrors; includes sipp's never-read media socket)"
+	say "step $N: fds open in voxgate: $nfd"
+	if [ -n "$RESULTS" ]; then
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$N" "$calls" "$ms_cs" \
+			"$vg_cores" "$media_cores" "$txr" "$rxr" "$late" "$tick" "$tjit" "$lagm" "$lagw" \
+			"$rss" "$sipp_cores" "$host_cores" "$failed" >>"$RESULTS"
+	fi
+	LAST_STEP=$N LAST_CALLS=$calls LAST_MEDIA=$media_cores LAST_LATE=$late LAST_TX=$txr LAST_RX=$rxr
+	LAST_SIPP=$sipp_cores LAST_HOST=$host_cores LAST_FAILED=$failed LAST_REJ=$rej LAST_TICK=$tick
+	kill -0 "$VG_PID" 2>/dev/null || die "voxgate died during step $N (log: $TMP/voxgate.log)"
+	# Stop ramping once the media path is clearly past the target.
+	if [ "$late" != n/a ] && awk "BEGIN { exit !(\"$late\" ~ /^>/ || $(tr -d '>' <<<"$late") > 4 * $TARGET_LATE_MS) }"; then
+		say "step $N: p99 lateness $late ms is far past ${TARGET_LATE_MS} ms: stopping the ramp"
+		break
+	fi
+done
+
+# ---------- summary ----------
+
+late_num=$(tr -d '>' <<<"$LAST_LATE")
+[ "$late_num" = n/a ] && late_num=9999
+verdict=$(awk -v c="$LAST_CALLS" -v tc="$TARGET_CALLS" -v m="$LAST_MEDIA" -v tm="$TARGET_MEDIA_CORES" \
+	-v l="$late_num" -v tl="$TARGET_LATE_MS" -v tx="$LAST_TX" 'BEGIN {
+	ok = (c >= 0.99 * tc && m <= tm && l <= tl && tx >= 0.98)
+	printf "%s: %d/%d calls (%.2f), media loop %.2f/%g core (%.2f of budget), p99 send lateness %.2f/%g ms (%.2f of budget), tx %.3f of 50/call/s",
+		ok ? "PASS" : "FALL SHORT", c, tc, c / tc, m, tm, m / tm, l, tl, l / tl, tx
+}')
+say "summary (highest step $LAST_STEP, $NPROC CPUs): $verdict"
+if [[ $verdict == FALL* ]]; then
+	# Where the limit is, from what was measured at the last step.
+	awk -v c="$LAST_CALLS" -v n="$LAST_STEP" -v tc="$TARGET_CALLS" -v s="$LAST_SIPP" -v h="$LAST_HOST" \
+		-v np="$NPROC" -v m="$LAST_MEDIA" -v tm="$TARGET_MEDIA_CORES" -v l="$late_num" -v tl="$TARGET_LATE_MS" \
+		-v rx="$LAST_RX" -v tx="$LAST_TX" -v f="$LAST_FAILED" -v rj="$LAST_REJ" 'BEGIN {
+		if (n < tc) print "  - the ramp stopped at " n " calls, below the target step"
+		if (c < 0.99 * n) printf "  - only %d of %d calls were up (sipp failed %d, voxgate refused %d)\n", c, n, f, rj
+		if (h >= 0.9 * np) printf "  - the host was saturated: %.2f of %d cores busy (sipp %.2f cores; the rest voxgate, kernel and other tenants)\n", h, np, s
+		if (s >= 0.7) printf "  - the load generator itself used %.2f cores: it competes with voxgate for the same %d CPUs\n", s, np
+		if (m > tm) printf "  - the media loop needs %.2f cores: one thread cannot keep up\n", m
+		if (l > tl && m <= 0.9 && h < 0.9 * np) print "  - lateness is high while the media loop has CPU to spare: look at scheduling (timer granularity, other threads on the media loop)"
+		if (l > tl && (m > 0.9 || h >= 0.9 * np)) print "  - lateness follows from CPU starvation (media loop or host at its limit)"
+		if (tx < 0.98) printf "  - voxgate sent only %.3f of the packets due (ticks merged or skipped)\n", tx
+		if (rx < 0.95) printf "  - voxgate received only %.3f of 50/call/s: the generator (sipp rtpstream) or the socket buffers lag\n", rx
+	}'
+fi
+say "voxgate log: $(grep -c . "$TMP/voxgate.log" || true) lines at warn+ ($(grep -c 'level=error' "$TMP/voxgate.log" || true) errors)"
