@@ -38,7 +38,7 @@ static void end_play(struct strict *c, bool interrupted)
 	if (!c->playing)
 		return;
 	c->playing = false;
-	struct channel_event ev = {.type = CHANNEL_EV_PLAY_DONE};
+	struct channel_event ev = { .type = CHANNEL_EV_PLAY_DONE };
 	ev.play.interrupted = interrupted;
 	push(c, &ev);
 }
@@ -48,7 +48,7 @@ static void end_collect(struct strict *c, enum channel_collect_end end)
 	if (!c->collecting)
 		return;
 	c->collecting = false;
-	struct channel_event ev = {.type = CHANNEL_EV_COLLECT_DONE};
+	struct channel_event ev = { .type = CHANNEL_EV_COLLECT_DONE };
 	ev.collect.end = end;
 	memcpy(ev.collect.digits, c->digits, c->nd);
 	ev.collect.digits[c->nd] = '\0';
@@ -100,7 +100,7 @@ static int s_hangup(struct channel *ch, const char *reason)
 	c->over = true;
 	end_play(c, true);
 	end_collect(c, COLLECT_STOPPED);
-	struct channel_event ev = {.type = CHANNEL_EV_HANGUP};
+	struct channel_event ev = { .type = CHANNEL_EV_HANGUP };
 	ev.hangup.reason = reason;
 	push(c, &ev);
 	return 0;
@@ -131,7 +131,7 @@ static void deliver(struct strict *c)
  * ok), f(ail transfer), h(ang up). */
 static void act(struct strict *c, char a)
 {
-	struct channel_event ev = {0};
+	struct channel_event ev = { 0 };
 	if (c->over)
 		return;
 	if (strchr("0123456789*#ABCD", a)) {
@@ -171,8 +171,8 @@ static void count_prompt(const char *voice, const char *text, void *arg)
 
 static void run_session(struct flow *f, const char *script, size_t len)
 {
-	struct strict c = {.ch = {.ops = &strict_ops, .id = "fuzz"}};
-	struct flow_env env = {.agent_uri = "sip:agent@fuzz.invalid"};
+	struct strict c = { .ch = { .ops = &strict_ops, .id = "fuzz" } };
+	struct flow_env env = { .agent_uri = "sip:agent@fuzz.invalid" };
 	struct flow_session *s = NULL;
 	if (flow_session_create(&s, f, &c.ch, &env))
 		return;
@@ -194,7 +194,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		log_setup(LOG_LVL_ERROR, LOG_FMT_KV, 2);
 		quiet = true;
 	}
-	struct flow_errors errs = {0};
+	struct flow_errors errs = { 0 };
 	struct flow *f = NULL;
 	if (flow_load_buf("fuzz.yaml", (const char *)data, size, &f, &errs))
 		return 0;

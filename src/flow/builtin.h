@@ -5,10 +5,10 @@
 #include <stddef.h>
 
 struct flow_builtin {
-	const char *name;          /* file name without .yaml */
-	const char *file;          /* path in the source tree, for messages */
+	const char *name;	   /* file name without .yaml */
+	const char *file;	   /* path in the source tree, for messages */
 	const unsigned char *data; /* the file's bytes, NUL-terminated */
-	size_t len;                /* without the NUL */
+	size_t len;		   /* without the NUL */
 };
 
 /* Ends with an entry whose name is NULL. */

@@ -21,8 +21,8 @@ struct flow *flow_deref(struct flow *f)
 {
 	/* acq_rel: the last owner must see every other owner's reads done
 	 * before it frees. */
-	if (f && atomic_fetch_sub_explicit(&f->refs, 1,
-					   memory_order_acq_rel) == 1)
+	if (f &&
+	    atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1)
 		flow_free(f);
 	return NULL;
 }
@@ -87,8 +87,7 @@ out:
 	return err;
 }
 
-int flow_load_file(const char *path, struct flow **fp,
-		   struct flow_errors *errs)
+int flow_load_file(const char *path, struct flow **fp, struct flow_errors *errs)
 {
 	if (!path || !fp)
 		return -EINVAL;
@@ -119,8 +118,8 @@ int flow_load_builtin(const char *name, struct flow **fp)
 			continue;
 		/* The file was validated by the tests that ship with it, so
 		 * a failure here is a broken build, not bad input. */
-		return flow_load_buf(b->file, (const char *)b->data, b->len,
-				     fp, NULL);
+		return flow_load_buf(b->file, (const char *)b->data, b->len, fp,
+				     NULL);
 	}
 	return -ENOENT;
 }
@@ -165,9 +164,9 @@ void flow_prompts_foreach(const struct flow *f, const char *default_voice,
 		return;
 	for (unsigned i = 0; i < f->nnodes; i++) {
 		const struct flow_node *nd = &f->nodes[i];
-		const char *voice = nd->voice	? nd->voice
-				    : f->voice	? f->voice
-						: default_voice;
+		const char *voice = nd->voice  ? nd->voice
+				    : f->voice ? f->voice
+					       : default_voice;
 		add_prompt(list, &n, voice, nd->text);
 		add_prompt(list, &n, voice, nd->no_input);
 		add_prompt(list, &n, voice, nd->invalid);

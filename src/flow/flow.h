@@ -13,18 +13,18 @@ struct vg_loop;
 
 /* ---- loading ---- */
 
-#define FLOW_ERRORS_MAX 32  /* messages kept; more are only counted */
-#define FLOW_ERROR_LEN 256  /* bytes per message, NUL included (cut) */
+#define FLOW_ERRORS_MAX 32 /* messages kept; more are only counted */
+#define FLOW_ERROR_LEN 256 /* bytes per message, NUL included (cut) */
 #define FLOW_MAX_FILE_BYTES (1u << 20)
 #define FLOW_MAX_NODES 1000u
 #define FLOW_MAX_FLOWS 256u /* flows in one set */
 
 /* Messages from loading, "file:line:col: message" (line and col 1-based),
- * in document order per file. Caller storage: zero it (= {0}) or call
+ * sorted by position within each file. Caller storage: zero it (= {0}) or call
  * flow_errors_clear(); the loaders append, so one can collect the errors of
  * several files. */
 struct flow_errors {
-	size_t count;   /* messages in msg[] */
+	size_t count;	/* messages in msg[] */
 	size_t dropped; /* messages past FLOW_ERRORS_MAX, not kept */
 	char msg[FLOW_ERRORS_MAX][FLOW_ERROR_LEN];
 };
@@ -64,7 +64,8 @@ const char *flow_file(const struct flow *f);
 
 /* Call fn once for every distinct (voice, text) the flow can speak, for
  * TTS pre-synthesis. voice is the node's voice, else the flow's, else
- * default_voice (may be NULL). Strings are borrowed for the call of fn. */
+ * default_voice (may be NULL). Strings are borrowed for the call of fn.
+ * Calls nothing if it cannot allocate its list (ENOMEM). */
 void flow_prompts_foreach(const struct flow *f, const char *default_voice,
 			  void (*fn)(const char *voice, const char *text,
 				     void *arg),
@@ -113,7 +114,8 @@ struct flow_session;
 
 /* Create a session for f on ch. Takes its own reference on f and sets
  * itself as ch's event handler; nothing is sent to the channel until
- * flow_session_start(). Returns 0, -EINVAL or -ENOMEM. */
+ * flow_session_start(). ch is borrowed and must outlive the session
+ * (destroy the session first). Returns 0, -EINVAL or -ENOMEM. */
 int flow_session_create(struct flow_session **sp, struct flow *f,
 			struct channel *ch, const struct flow_env *env);
 

@@ -31,6 +31,9 @@ struct loader {
 	unsigned nerr;
 	bool oom;
 	struct flow *f;
+	/* Named nodes sorted by name, for transitions in O(log n). */
+	struct flow_node **by_name;
+	unsigned nnamed;
 };
 
 /* Node-scoped context for messages: "node 'x': ..." */
@@ -104,8 +107,8 @@ nerr(struct nctx *c, const struct ydoc_node *at, const char *fmt, ...)
 		char msg[FLOW_ERROR_LEN];
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		c->L->nerr++;
-		flow_errors_add(c->L->errs, c->L->file, c->fn->line,
-				c->fn->col, "%s%s", prefix, msg);
+		flow_errors_add(c->L->errs, c->L->file, c->fn->line, c->fn->col,
+				"%s%s", prefix, msg);
 	}
 	va_end(ap);
 }
@@ -149,7 +152,8 @@ static char *dup_or_oom(struct loader *L, const char *s)
 /* Map keys compared with their length: "text\0x" is not "text". */
 static bool key_is(const struct ydoc_node *k, const char *s)
 {
-	return ydoc_scalar_len(k) == strlen(s) && !strcmp(ydoc_scalar_text(k), s);
+	return ydoc_scalar_len(k) == strlen(s) &&
+	       !strcmp(ydoc_scalar_text(k), s);
 }
 
 /* ---- typed values ---- */
@@ -194,12 +198,14 @@ static void get_voice(struct loader *L, struct nctx *c,
 	if (ydoc_node_type(v) != YDOC_SCALAR ||
 	    !valid_name(ydoc_scalar_text(v), ydoc_scalar_len(v))) {
 		if (c)
-			nerr(c, v, "invalid voice '%s': use 1-64 letters, "
-				   "digits, '_', '-' or '.'",
+			nerr(c, v,
+			     "invalid voice '%s': use 1-64 letters, "
+			     "digits, '_', '-' or '.'",
 			     excerpt(v, ex, sizeof(ex)));
 		else
-			err_at(L, v, "invalid voice '%s': use 1-64 letters, "
-				     "digits, '_', '-' or '.'",
+			err_at(L, v,
+			       "invalid voice '%s': use 1-64 letters, "
+			       "digits, '_', '-' or '.'",
 			       excerpt(v, ex, sizeof(ex)));
 		return;
 	}
@@ -284,18 +290,27 @@ static void get_duration(struct nctx *c, const char *field,
 	*out = (unsigned)ms;
 }
 
-static unsigned find_node(const struct flow *f, const char *name)
+static int cmp_node(const void *a, const void *b)
 {
-	for (unsigned i = 0; i < f->nnodes; i++) {
-		if (f->nodes[i].name && !strcmp(f->nodes[i].name, name))
-			return i;
-	}
-	return NO_NODE;
+	const struct flow_node *na = *(struct flow_node *const *)a;
+	const struct flow_node *nb = *(struct flow_node *const *)b;
+	return strcmp(na->name, nb->name);
+}
+
+static unsigned find_node(const struct loader *L, const char *name)
+{
+	struct flow_node key = { .name = (char *)name };
+	struct flow_node *kp = &key;
+	if (!L->by_name)
+		return NO_NODE;
+	struct flow_node **hit = bsearch(&kp, L->by_name, L->nnamed,
+					 sizeof(*L->by_name), cmp_node);
+	return hit ? (unsigned)(*hit - L->f->nodes) : NO_NODE;
 }
 
 /* A transition: the name of a node defined in this flow. */
-static void get_ref(struct nctx *c, const char *what,
-		    const struct ydoc_node *v, unsigned *out)
+static void get_ref(struct nctx *c, const char *what, const struct ydoc_node *v,
+		    unsigned *out)
 {
 	char ex[64];
 	if (ydoc_node_type(v) != YDOC_SCALAR) {
@@ -306,7 +321,7 @@ static void get_ref(struct nctx *c, const char *what,
 	unsigned i = NO_NODE;
 	if (!ydoc_scalar_is_null(v) &&
 	    strlen(ydoc_scalar_text(v)) == ydoc_scalar_len(v))
-		i = find_node(c->L->f, ydoc_scalar_text(v));
+		i = find_node(c->L, ydoc_scalar_text(v));
 	if (i == NO_NODE) {
 		nerr(c, v, "%s names no node '%s'", what,
 		     excerpt(v, ex, sizeof(ex)));
@@ -326,7 +341,7 @@ static void get_target(struct nctx *c, const struct ydoc_node *v)
 		fn->to_agent = true;
 		return;
 	}
-	size_t scheme = !strncmp(s, "sip:", 4)	? 4
+	size_t scheme = !strncmp(s, "sip:", 4)	  ? 4
 			: !strncmp(s, "sips:", 5) ? 5
 			: !strncmp(s, "tel:", 4)  ? 4
 						  : 0;
@@ -355,8 +370,8 @@ static void get_reason(struct nctx *c, const struct ydoc_node *v)
 	char ex[64];
 	if (ydoc_node_type(v) == YDOC_SCALAR) {
 		const char *s = ydoc_scalar_text(v);
-		for (size_t i = 0; i < sizeof(hangup_reasons) /
-					       sizeof(hangup_reasons[0]);
+		for (size_t i = 0;
+		     i < sizeof(hangup_reasons) / sizeof(hangup_reasons[0]);
 		     i++) {
 			if (!strcmp(s, hangup_reasons[i])) {
 				c->fn->reason = hangup_reasons[i];
@@ -440,8 +455,8 @@ static void parse_options(struct nctx *c, const struct ydoc_node *v)
 		const struct ydoc_node *k = ydoc_map_key(v, i);
 		const char *key = ydoc_scalar_text(k);
 		size_t len = ydoc_scalar_len(k);
-		bool ok = len > 0 && len <= FLOW_DIGITS_MAX &&
-			  strlen(key) == len;
+		bool ok =
+			len > 0 && len <= FLOW_DIGITS_MAX && strlen(key) == len;
 		for (size_t j = 0; ok && j < len; j++)
 			ok = is_dtmf(key[j]);
 		if (!ok) {
@@ -490,8 +505,7 @@ static bool get_terminator(struct nctx *c, const struct ydoc_node *v)
 	return true;
 }
 
-static char *prompt_name(struct loader *L, const char *node,
-			 const char *suffix)
+static char *prompt_name(struct loader *L, const char *node, const char *suffix)
 {
 	char buf[FLOW_NAME_MAX + 16];
 	snprintf(buf, sizeof(buf), "%s.%s", node, suffix);
@@ -609,7 +623,7 @@ static void parse_hangup(struct nctx *c, const struct ydoc_node *m)
 static void parse_node(struct loader *L, struct flow_node *fn,
 		       const struct ydoc_node *m)
 {
-	struct nctx c = {L, fn};
+	struct nctx c = { L, fn };
 	char ex[64];
 	if (ydoc_node_type(m) != YDOC_MAP) {
 		nerr(&c, m, "a node must be a map with a 'type'");
@@ -684,7 +698,8 @@ static void collect_nodes(struct loader *L, const struct ydoc_node *nodes)
 	char ex[64];
 	size_t n = ydoc_node_count(nodes);
 	if (ydoc_node_type(nodes) != YDOC_MAP || n == 0) {
-		err_at(L, nodes, "'nodes' must be a map of node names to nodes");
+		err_at(L, nodes,
+		       "'nodes' must be a map of node names to nodes");
 		return;
 	}
 	if (n > FLOW_MAX_NODES) {
@@ -713,6 +728,17 @@ static void collect_nodes(struct loader *L, const struct ydoc_node *nodes)
 		}
 		fn->name = dup_or_oom(L, ydoc_scalar_text(k));
 	}
+	L->by_name = calloc(n, sizeof(*L->by_name));
+	if (!L->by_name) {
+		L->nerr++;
+		L->oom = true;
+		return;
+	}
+	for (unsigned i = 0; i < f->nnodes; i++) {
+		if (f->nodes[i].name)
+			L->by_name[L->nnamed++] = &f->nodes[i];
+	}
+	qsort(L->by_name, L->nnamed, sizeof(*L->by_name), cmp_node);
 }
 
 static void mark(const struct flow *f, unsigned i, unsigned char *seen,
@@ -828,7 +854,7 @@ static void parse_root(struct loader *L, const struct ydoc_node *root)
 	} else {
 		if (ydoc_node_type(start) == YDOC_SCALAR &&
 		    strlen(ydoc_scalar_text(start)) == ydoc_scalar_len(start))
-			f->start = find_node(f, ydoc_scalar_text(start));
+			f->start = find_node(L, ydoc_scalar_text(start));
 		if (f->start == NO_NODE)
 			err_at(L, start, "'start' names no node '%s'",
 			       excerpt(start, ex, sizeof(ex)));
@@ -843,6 +869,46 @@ static void parse_root(struct loader *L, const struct ydoc_node *root)
 		check_reachable(L);
 }
 
+/* Position of a message "file:line:col: ..." of this file. */
+static void msg_pos(const char *msg, size_t flen, unsigned long *line,
+		    unsigned long *col)
+{
+	char *end;
+	/* A file name too long for the message leaves no position. */
+	if (strnlen(msg, FLOW_ERROR_LEN) <= flen + 1) {
+		*line = *col = 0;
+		return;
+	}
+	*line = strtoul(msg + flen + 1, &end, 10);
+	*col = *end == ':' ? strtoul(end + 1, NULL, 10) : 0;
+}
+
+/* The loader reports by pass (names, then fields, then reachability);
+ * readers want file order. Stable insertion sort: at most
+ * FLOW_ERRORS_MAX messages, and equal positions keep their order. */
+static void sort_messages(struct flow_errors *e, size_t first, const char *file)
+{
+	size_t flen = strlen(file);
+	char tmp[FLOW_ERROR_LEN];
+	for (size_t i = first + 1; i < e->count; i++) {
+		unsigned long li, ci;
+		msg_pos(e->msg[i], flen, &li, &ci);
+		size_t j = i;
+		while (j > first) {
+			unsigned long lj, cj;
+			msg_pos(e->msg[j - 1], flen, &lj, &cj);
+			if (lj < li || (lj == li && cj <= ci))
+				break;
+			j--;
+		}
+		if (j == i)
+			continue;
+		memcpy(tmp, e->msg[i], sizeof(tmp));
+		memmove(e->msg[j + 1], e->msg[j], (i - j) * sizeof(tmp));
+		memcpy(e->msg[j], tmp, sizeof(tmp));
+	}
+}
+
 int flow_load_buf(const char *file, const char *buf, size_t len,
 		  struct flow **fp, struct flow_errors *errs)
 {
@@ -855,20 +921,21 @@ int flow_load_buf(const char *file, const char *buf, size_t len,
 				FLOW_MAX_FILE_BYTES);
 		return -E2BIG;
 	}
-	struct ydoc_limits lim = {.max_bytes = FLOW_MAX_FILE_BYTES};
+	struct ydoc_limits lim = { .max_bytes = FLOW_MAX_FILE_BYTES };
 	int err = ydoc_parse_limits(file, buf ? buf : "", len, &lim, &doc, msg,
 				    sizeof(msg));
 	if (err) {
 		/* ydoc's message already reads "file:line:col: ...". */
 		if (errs && errs->count < FLOW_ERRORS_MAX)
-			snprintf(errs->msg[errs->count++], FLOW_ERROR_LEN,
-				 "%s", msg);
+			snprintf(errs->msg[errs->count++], FLOW_ERROR_LEN, "%s",
+				 msg);
 		else if (errs)
 			errs->dropped++;
 		return err == -ENOMEM ? -ENOMEM : -EBADMSG;
 	}
 
-	struct loader L = {.file = file, .errs = errs};
+	struct loader L = { .file = file, .errs = errs };
+	size_t first = errs ? errs->count : 0;
 	L.f = calloc(1, sizeof(*L.f));
 	if (!L.f) {
 		ydoc_destroy(doc);
@@ -877,8 +944,11 @@ int flow_load_buf(const char *file, const char *buf, size_t len,
 	atomic_init(&L.f->refs, 1);
 	L.f->file = dup_or_oom(&L, file);
 	parse_root(&L, ydoc_root(doc));
+	free(L.by_name);
 	ydoc_destroy(doc);
 	if (L.nerr) {
+		if (errs)
+			sort_messages(errs, first, file);
 		flow_free(L.f);
 		return L.oom ? -ENOMEM : -EBADMSG;
 	}

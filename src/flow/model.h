@@ -15,8 +15,12 @@
 #define FLOW_OPTIONS_MAX 100 /* options of one menu */
 #define FLOW_RETRIES_MAX 10
 
-enum flow_node_type { FLOW_NODE_SAY, FLOW_NODE_MENU, FLOW_NODE_TRANSFER,
-		      FLOW_NODE_HANGUP };
+enum flow_node_type {
+	FLOW_NODE_SAY,
+	FLOW_NODE_MENU,
+	FLOW_NODE_TRANSFER,
+	FLOW_NODE_HANGUP
+};
 
 struct flow_option {
 	char *digits; /* DTMF keys, 1..max_digits */
@@ -49,7 +53,7 @@ struct flow_node {
 	unsigned on_max_retries;
 
 	/* transfer */
-	char *target;      /* URI; NULL when to_agent */
+	char *target; /* URI; NULL when to_agent */
 	bool to_agent;
 	unsigned on_fail;
 

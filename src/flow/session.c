@@ -23,8 +23,8 @@
 #define PROMPT_QUEUE_MAX 2 /* a retry message, then the menu prompt */
 
 enum phase {
-	PH_NEW,      /* not started */
-	PH_SAY,      /* playing a say node's prompt */
+	PH_NEW,	     /* not started */
+	PH_SAY,	     /* playing a say node's prompt */
 	PH_MENU,     /* prompting and collecting */
 	PH_TRANSFER, /* waiting for TRANSFER_DONE */
 	PH_ENDING,   /* asked the channel to hang up */
@@ -47,7 +47,7 @@ struct flow_session {
 	enum phase phase;
 	unsigned node;
 	unsigned attempts; /* failed tries in the current menu */
-	unsigned hops;     /* node entries since the last collect ended */
+	unsigned hops;	   /* node entries since the last collect ended */
 
 	struct prompt_req q[PROMPT_QUEUE_MAX];
 	unsigned qlen, qpos;
@@ -167,8 +167,8 @@ static void start_collect(struct flow_session *s)
 	if (err) {
 		/* Without digits a menu can never leave: end the call rather
 		 * than leave the caller in silence. */
-		LOGE(call_id(s), "flow_collect_failed", "flow=%s node=%s err=%d",
-		     s->flow->name, n->name, err);
+		LOGE(call_id(s), "flow_collect_failed",
+		     "flow=%s node=%s err=%d", s->flow->name, n->name, err);
 		want(s, NO_NODE, RETRY_NONE, "flow_error");
 		return;
 	}
@@ -329,8 +329,8 @@ static void start_transfer(struct flow_session *s)
 		return;
 	if (err) {
 		LOGW(call_id(s), "flow_transfer_failed",
-		     "flow=%s node=%s target=%s err=%d", s->flow->name,
-		     n->name, log_esc(target ? target : ""), err);
+		     "flow=%s node=%s target=%s err=%d", s->flow->name, n->name,
+		     log_esc(target ? target : ""), err);
 		want(s, n->on_fail, RETRY_NONE, NULL);
 		return;
 	}

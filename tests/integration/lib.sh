@@ -84,38 +84,56 @@ vg_fail() {
 
 vg_ok() { VG_CHECKS=$((VG_CHECKS + 1)); printf '[%s] ok %d: %s\n' "$VG_TEST" "$VG_CHECKS" "$*"; }
 
+# A failed assertion is reported and counted, and the test goes on (so one
+# run shows every broken behaviour); vg_done then exits non-zero. Use
+# vg_fail for failures the rest of the test cannot survive.
+VG_BAD=0
+vg_bad() {
+	VG_BAD=$((VG_BAD + 1))
+	VG_FAILED=1
+	printf '[%s] FAIL: %s\n' "$VG_TEST" "$*" >&2
+}
+
 vg_assert() { # description command...
 	local d=$1; shift
-	if "$@" >/dev/null; then vg_ok "$d"; else vg_fail "$d (command: $*)"; fi
+	if "$@" >/dev/null; then vg_ok "$d"; else vg_bad "$d (command: $*)"; fi
 }
 
 vg_assert_eq() { # description expected actual
 	if [ "$2" == "$3" ]; then vg_ok "$1 (= $3)"
-	else vg_fail "$1: expected '$2', got '$3'"; fi
+	else vg_bad "$1: expected '$2', got '$3'"; fi
 }
 
 vg_assert_ge() { # description actual minimum
 	if [[ "$2" =~ ^-?[0-9]+$ ]] && [ "$2" -ge "$3" ]; then vg_ok "$1 ($2 >= $3)"
-	else vg_fail "$1: expected >= $3, got '$2'"; fi
+	else vg_bad "$1: expected >= $3, got '$2'"; fi
 }
 
 vg_assert_le() { # description actual maximum
 	if [[ "$2" =~ ^-?[0-9]+$ ]] && [ "$2" -le "$3" ]; then vg_ok "$1 ($2 <= $3)"
-	else vg_fail "$1: expected <= $3, got '$2'"; fi
+	else vg_bad "$1: expected <= $3, got '$2'"; fi
 }
 
 vg_assert_match() { # description regex string
 	if [[ "$3" =~ $2 ]]; then vg_ok "$1"
-	else vg_fail "$1: '$3' does not match /$2/"; fi
+	else vg_bad "$1: '$3' does not match /$2/"; fi
 }
 
 vg_assert_log() { # description regex: the daemon log has a matching line
 	if grep -Eq -- "$2" "$VG_LOG"; then vg_ok "$1"
-	else vg_fail "$1: no log line matches /$2/"; fi
+	else vg_bad "$1: no log line matches /$2/"; fi
 }
 
 vg_done() {
 	vg_check_sanitizers
+	if [ "$VG_BAD" -gt 0 ]; then
+		if [ -n "${VG_LOG:-}" ] && [ -s "$VG_LOG" ]; then
+			echo "---- last 30 lines of the daemon log ($VG_LOG):" >&2
+			tail -n 30 "$VG_LOG" >&2
+		fi
+		vg_say "FAILED: $VG_BAD of $((VG_CHECKS + VG_BAD)) checks"
+		exit 1
+	fi
 	vg_say "PASS: $VG_CHECKS checks"
 }
 
@@ -455,12 +473,12 @@ vg_capture_stop() {
 	VG_PKTS=$(grep -c 'UDP' "$VG_CAP_FILE" || true)
 }
 
-# An OPTIONS probe over UDP with sipsend; prints the status codes received.
+# An OPTIONS probe with sipsend; prints "<code> <method>" per response.
 vg_options() { # [transport]
 	local f=$VG_TMP/options.$$.$RANDOM.txt
 	printf 'OPTIONS sip:probe@127.0.0.1:%s SIP/2.0\r\nVia: SIP/2.0/%s 127.0.0.1:5060;branch=z9hG4bK%s%s\r\nMax-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=%s\r\nTo: <sip:probe@127.0.0.1>\r\nCall-ID: probe-%s-%s@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n' \
 		"$VG_SIP_PORT" "$(echo "${1:-udp}" | tr a-z A-Z)" "$RANDOM" "$RANDOM" "$RANDOM" "$RANDOM" "$RANDOM" >"$f"
-	"$SIPSEND" -t "${1:-udp}" -w 3000 -q 50 127.0.0.1 "$VG_SIP_PORT" "$f"
+	"$SIPSEND" -t "${1:-udp}" -w 3000 -q 50 127.0.0.1 "$VG_SIP_PORT" "$f" | awk '{ print $1, $2 }'
 	rm -f "$f"
 }
 

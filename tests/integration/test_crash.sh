@@ -21,18 +21,27 @@ vg_sipp done20 "$sf_short" -m 20 -l 20 -r 20 -timeout 60s -timeout_error || rc=$
 [ $rc -eq 0 ] || { vg_sipp_explain done20; vg_fail "20 short calls: sipp exit $rc"; }
 vg_wait_sql "SELECT count(*) FROM calls WHERE ended_ms > 0" 20 15 || vg_fail "20 completed CDRs not written"
 vg_ok "20 calls completed and recorded"
-completed_q="SELECT id, sip_call_id, started_ms, answered_ms, ended_ms, end_reason, dtmf, flow_path, prompts, rtp_tx, rtp_rx FROM calls WHERE ended_ms > 0 ORDER BY id"
-vg_sql "$completed_q" >"$VG_TMP/completed.before"
 completed_ids=$(vg_sql "SELECT quote(id) FROM calls WHERE ended_ms > 0" | paste -sd, -)
+completed_q="SELECT id, sip_call_id, from_uri, to_uri, flow, codec, started_ms, answered_ms, ended_ms, end_reason, dtmf, flow_path, prompts, rtp_tx, rtp_rx FROM calls WHERE id IN ($completed_ids) ORDER BY id"
+vg_sql "$completed_q" >"$VG_TMP/completed.before"
 
 # ---- 20 calls in progress
 sf_long=$(vg_scenario uac_call.xml HOLD_MS=60000 DTMF_BLOCK=)
 vg_sipp_bg long20 "$sf_long" -m 20 -l 20 -r 20 -timeout 90s
 long_pid=$VG_SIPP_PID
-vg_wait_sql "SELECT count(*) FROM calls WHERE ended_ms = 0 AND answered_ms > 0" 20 20 ||
-	vg_fail "20 long calls not up and recorded as answered"
+vg_wait_sql "SELECT count(*) FROM calls WHERE ended_ms = 0" 20 20 ||
+	vg_fail "20 long calls not up (open CDR rows)"
+deadline=$((SECONDS + 20))
+until [ "$(vg_http /healthz 2>/dev/null | jq -r .active_calls 2>/dev/null)" == 20 ]; do
+	[ $SECONDS -lt $deadline ] || vg_fail "20 long calls not active"
+	sleep 0.2
+done
 vg_ok "20 calls in progress (CDR rows open)"
 sleep 1
+# The row of an answered call records answered_ms while the call is up, so
+# a crash does not lose it.
+vg_assert_eq "open CDR rows of answered calls have answered_ms (mid-call)" 20 \
+	"$(vg_sql 'SELECT count(*) FROM calls WHERE ended_ms = 0 AND answered_ms > 0')"
 
 vg_kill9
 vg_say "daemon killed with SIGKILL (status $VG_DAEMON_RC)"

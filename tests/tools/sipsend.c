@@ -6,7 +6,9 @@
  *   sipsend [-t udp|tcp] [-s SRC_IP] [-w TOTAL_MS] [-q QUIET_MS] [-b] [-v]
  *           HOST PORT FILE|-
  *
- * Output, one line per response received: "<code> <CSeq method>".
+ * Output, one line per response received: "<code> <CSeq method> <reason>"
+ * (and "REQ <method>" per request from the server, "CLOSED" when the
+ * server closes the TCP connection).
  * Nothing is printed when nothing comes back (a drop).
  *
  * Replies to a UDP request go to the source IP and the port of the top
@@ -44,6 +46,7 @@
 
 struct opts {
 	bool tcp, bye, verbose;
+	bool sent_invite; /* the file's request method is INVITE */
 	const char *src_ip;
 	int total_ms, quiet_ms;
 	const char *host;
@@ -344,11 +347,18 @@ static void handle_msg(struct state *st, const struct opts *o, const char *m,
 		return;
 	}
 	int code = atoi(m + 8);
-	printf("%d %s\n", code, meth);
+	const char *rs = m + 8;
+	while (*rs && *rs != ' ' && *rs != '\r' && *rs != '\n')
+		rs++;
+	const char *re = rs;
+	while (*re && *re != '\r' && *re != '\n')
+		re++;
+	printf("%d %s%.*s\n", code, meth, (int)(re - rs), rs);
 	fflush(stdout);
 	if (code >= 200)
 		st->got_final = true;
-	if (o->bye && code >= 200 && code < 300 && !strcmp(meth, "INVITE")) {
+	if (o->bye && o->sent_invite && code >= 200 && code < 300 &&
+	    !strcmp(meth, "INVITE")) {
 		send_in_dialog(st, o, blk, "ACK", num);
 		send_in_dialog(st, o, blk, "BYE", num + 1);
 		st->got_final = false; /* wait for the BYE's answer */
@@ -424,6 +434,8 @@ int main(int argc, char **argv)
 	char *msg = read_all(o.file, &len);
 	if (!msg)
 		return 1;
+
+	o.sent_invite = len > 7 && !memcmp(msg, "INVITE ", 7);
 
 	static struct state st;
 	st.fd = -1;

@@ -17,7 +17,7 @@
 
 static struct flow *load_ok(const char *yaml)
 {
-	struct flow_errors errs = {0};
+	struct flow_errors errs = { 0 };
 	struct flow *f = NULL;
 	int err = flow_load_buf("t.yaml", yaml, strlen(yaml), &f, &errs);
 	for (size_t i = 0; i < errs.count; i++)
@@ -31,7 +31,7 @@ static struct flow *load_ok(const char *yaml)
 /* Loading yaml must fail with exactly the messages in want (NULL-ended). */
 static void expect_errors(const char *yaml, const char *const *want)
 {
-	struct flow_errors errs = {0};
+	struct flow_errors errs = { 0 };
 	struct flow *f = (struct flow *)0x1;
 	int err = flow_load_buf("t.yaml", yaml, strlen(yaml), &f, &errs);
 	assert_int_equal(err, -EBADMSG);
@@ -51,7 +51,7 @@ static void expect_errors(const char *yaml, const char *const *want)
 		assert_string_equal(errs.msg[i], want[i]);
 }
 
-#define ERRORS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define ERRORS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 static const struct flow_node *node(const struct flow *f, const char *name)
 {
@@ -135,18 +135,45 @@ static void builtin_is_byte_identical_to_the_file_in_flows(void **state)
 	snprintf(path, sizeof(path), "%s/flows/bank-hotline.yaml",
 		 VG_SOURCE_DIR);
 	struct flow *a = NULL, *b = NULL;
-	struct flow_errors errs = {0};
+	struct flow_errors errs = { 0 };
 	assert_int_equal(flow_load_file(path, &a, &errs), 0);
 	assert_int_equal(flow_load_builtin("bank-hotline", &b), 0);
 	assert_int_equal(a->nnodes, b->nnodes);
 	for (unsigned i = 0; i < a->nnodes; i++) {
 		assert_string_equal(a->nodes[i].name, b->nodes[i].name);
 		if (a->nodes[i].text)
-			assert_string_equal(a->nodes[i].text,
-					    b->nodes[i].text);
+			assert_string_equal(a->nodes[i].text, b->nodes[i].text);
 	}
 	flow_deref(a);
 	flow_deref(b);
+}
+
+static char *slurp(const char *rel)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", VG_SOURCE_DIR, rel);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	char *buf = calloc(1, 1 << 20);
+	assert_non_null(buf);
+	size_t n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void docs_show_the_demo_flow_as_it_is(void **state)
+{
+	(void)state;
+	char *doc = slurp("docs/FLOWS.md");
+	char *yaml = slurp("flows/bank-hotline.yaml");
+	/* The file minus its leading comment must appear verbatim. */
+	const char *body = yaml;
+	while (body[0] == '#')
+		body = strchr(body, '\n') + 1;
+	assert_non_null(strstr(doc, body));
+	free(doc);
+	free(yaml);
 }
 
 static void unknown_builtin_is_enoent(void **state)
@@ -160,32 +187,33 @@ static void unknown_builtin_is_enoent(void **state)
 static void menu_fields_parse_with_units_and_defaults(void **state)
 {
 	(void)state;
-	struct flow *f = load_ok("name: m\n"
-				 "start: pin\n"
-				 "voice: slt\n"
-				 "nodes:\n"
-				 "  pin:\n"
-				 "    type: menu\n"
-				 "    prompt: Enter your code.\n"
-				 "    voice: kal\n"
-				 "    options: {'1234': ok, '*': pin2}\n"
-				 "    timeout: 800ms\n"
-				 "    interdigit_timeout: 2s\n"
-				 "    max_digits: 4\n"
-				 "    terminator: '#'\n"
-				 "    retries: 0\n"
-				 "    on_max_retries: bye\n"
-				 "  pin2:\n"
-				 "    type: menu\n"
-				 "    prompt: Again.\n"
-				 "    options: {'1': ok}\n"
-				 "    on_max_retries: bye\n"
-				 "  ok:\n"
-				 "    type: transfer\n"
-				 "    target: sip:desk@example.com;transport=tcp\n"
-				 "    on_fail: bye\n"
-				 "  bye:\n"
-				 "    type: hangup\n");
+	struct flow *f =
+		load_ok("name: m\n"
+			"start: pin\n"
+			"voice: slt\n"
+			"nodes:\n"
+			"  pin:\n"
+			"    type: menu\n"
+			"    prompt: Enter your code.\n"
+			"    voice: kal\n"
+			"    options: {'1234': ok, '*': pin2}\n"
+			"    timeout: 800ms\n"
+			"    interdigit_timeout: 2s\n"
+			"    max_digits: 4\n"
+			"    terminator: '#'\n"
+			"    retries: 0\n"
+			"    on_max_retries: bye\n"
+			"  pin2:\n"
+			"    type: menu\n"
+			"    prompt: Again.\n"
+			"    options: {'1': ok}\n"
+			"    on_max_retries: bye\n"
+			"  ok:\n"
+			"    type: transfer\n"
+			"    target: sip:desk@example.com;transport=tcp\n"
+			"    on_fail: bye\n"
+			"  bye:\n"
+			"    type: hangup\n");
 	const struct flow_node *p = node(f, "pin");
 	assert_int_equal(p->timeout_ms, 800);
 	assert_int_equal(p->interdigit_ms, 2000);
@@ -209,7 +237,7 @@ static void menu_fields_parse_with_units_and_defaults(void **state)
 	assert_string_equal(node(f, "bye")->reason, "completed");
 	assert_string_equal(f->voice, "slt");
 
-	struct prompts pr = {0};
+	struct prompts pr = { 0 };
 	flow_prompts_foreach(f, "kal", collect_prompt, &pr);
 	assert_int_equal(pr.n, 2);
 	assert_string_equal(pr.text[0], "Enter your code.");
@@ -225,7 +253,7 @@ static void prompts_are_listed_once_with_resolved_voices(void **state)
 	(void)state;
 	struct flow *f = NULL;
 	assert_int_equal(flow_load_builtin("bank-hotline", &f), 0);
-	struct prompts pr = {0};
+	struct prompts pr = { 0 };
 	flow_prompts_foreach(f, "kal", collect_prompt, &pr);
 	/* 7 say texts + 2 menu prompts + the no_input and invalid texts the
 	 * two menus share, each once. */
@@ -237,7 +265,7 @@ static void prompts_are_listed_once_with_resolved_voices(void **state)
 		assert_string_equal(pr.voice[i], "kal");
 	prompts_free(&pr);
 
-	struct prompts none = {0};
+	struct prompts none = { 0 };
 	flow_prompts_foreach(f, NULL, collect_prompt, &none);
 	assert_int_equal(none.n, 11);
 	assert_null(none.voice[0]);
@@ -275,9 +303,8 @@ static void missing_start_is_reported_at_the_top(void **state)
 static void missing_name_and_nodes_are_reported(void **state)
 {
 	(void)state;
-	expect_errors("start: a\n",
-		      ERRORS("t.yaml:1:1: missing 'name'",
-			     "t.yaml:1:1: missing 'nodes'"));
+	expect_errors("start: a\n", ERRORS("t.yaml:1:1: missing 'name'",
+					   "t.yaml:1:1: missing 'nodes'"));
 }
 
 static void start_naming_no_node_points_at_the_value(void **state)
@@ -330,10 +357,10 @@ static void unknown_fields_are_errors_at_the_key(void **state)
 		      "    after: 3s\n",
 		      ERRORS("t.yaml:3:1: unknown field 'colour' (expected "
 			     "name, start, voice or nodes)",
+			     "t.yaml:5:3: node 'a': missing 'text'",
 			     "t.yaml:7:5: node 'a': unknown field 'txt' for a "
 			     "say node (expected text, voice, barge_in or "
 			     "next)",
-			     "t.yaml:5:3: node 'a': missing 'text'",
 			     "t.yaml:11:5: node 'b': unknown field 'after' "
 			     "for a hangup node (expected reason)"));
 }
@@ -413,10 +440,10 @@ static void option_keys_must_be_dtmf_within_max_digits(void **state)
 		      "    type: hangup\n",
 		      ERRORS("t.yaml:9:7: node 'a': option 'x' is not 1-32 "
 			     "DTMF keys (0-9, *, #, A-D)",
-			     "t.yaml:11:7: node 'a': option 'e' is not 1-32 "
-			     "DTMF keys (0-9, *, #, A-D)",
 			     "t.yaml:10:7: node 'a': option '12' is longer "
 			     "than max_digits 1",
+			     "t.yaml:11:7: node 'a': option 'e' is not 1-32 "
+			     "DTMF keys (0-9, *, #, A-D)",
 			     "t.yaml:18:15: node 'b': option '1#' contains "
 			     "the terminator '#'"));
 }
@@ -603,7 +630,7 @@ static void non_map_documents_are_rejected(void **state)
 static void yaml_syntax_errors_carry_their_position(void **state)
 {
 	(void)state;
-	struct flow_errors errs = {0};
+	struct flow_errors errs = { 0 };
 	struct flow *f = NULL;
 	const char *y = "name: x\nstart: a\nnodes:\n  a: {type: hangup\n";
 	assert_int_equal(flow_load_buf("t.yaml", y, strlen(y), &f, &errs),
@@ -620,8 +647,8 @@ static void yaml_syntax_errors_carry_their_position(void **state)
 	assert_int_equal(flow_load_buf("t.yaml", dup, strlen(dup), &f, &errs),
 			 -EBADMSG);
 	assert_int_equal(errs.count, 1);
-	assert_true(!strncmp(errs.msg[0], "t.yaml:2:1: duplicate key 'name'",
-			     32));
+	assert_true(
+		!strncmp(errs.msg[0], "t.yaml:2:1: duplicate key 'name'", 32));
 }
 
 static void error_list_is_capped_and_counts_the_rest(void **state)
@@ -636,10 +663,9 @@ static void error_list_is_capped_and_counts_the_rest(void **state)
 				      "  n%d:\n    type: hangup\n"
 				      "    reason: nope\n",
 				      i);
-	struct flow_errors errs = {0};
+	struct flow_errors errs = { 0 };
 	struct flow *f = NULL;
-	assert_int_equal(flow_load_buf("t.yaml", yaml, o, &f, &errs),
-			 -EBADMSG);
+	assert_int_equal(flow_load_buf("t.yaml", yaml, o, &f, &errs), -EBADMSG);
 	assert_int_equal(errs.count, FLOW_ERRORS_MAX);
 	assert_int_equal(errs.dropped, 40 - FLOW_ERRORS_MAX);
 	assert_true(!strncmp(errs.msg[0], "t.yaml:6:13: node 'n0': ", 24));
@@ -660,10 +686,9 @@ static void long_texts_and_bad_arguments_are_refused(void **state)
 	o += n;
 	o += (size_t)sprintf(yaml + o, "\n    next: b\n  b:\n"
 				       "    type: hangup\n");
-	struct flow_errors errs = {0};
+	struct flow_errors errs = { 0 };
 	struct flow *f = NULL;
-	assert_int_equal(flow_load_buf("t.yaml", yaml, o, &f, &errs),
-			 -EBADMSG);
+	assert_int_equal(flow_load_buf("t.yaml", yaml, o, &f, &errs), -EBADMSG);
 	assert_int_equal(errs.count, 1);
 	assert_string_equal(errs.msg[0], "t.yaml:6:11: node 'a': 'text' is "
 					 "longer than 2000 bytes");
@@ -677,10 +702,63 @@ static void long_texts_and_bad_arguments_are_refused(void **state)
 	assert_null(f);
 }
 
+/* A chain of n nodes: n-1 says, then a hangup. */
+static char *chain(unsigned n, size_t *lenp)
+{
+	size_t cap = 64 + (size_t)n * 80;
+	char *y = malloc(cap);
+	assert_non_null(y);
+	size_t o = (size_t)snprintf(y, cap, "name: big\nstart: n0\nnodes:\n");
+	for (unsigned i = 0; i + 1 < n; i++)
+		o += (size_t)snprintf(y + o, cap - o,
+				      "  n%u: {type: say, text: Step %u., "
+				      "next: n%u}\n",
+				      i, i, i + 1);
+	o += (size_t)snprintf(y + o, cap - o, "  n%u: {type: hangup}\n", n - 1);
+	*lenp = o;
+	return y;
+}
+
+static void a_thousand_nodes_load_and_one_more_is_refused(void **state)
+{
+	(void)state;
+	size_t len = 0;
+	char *y = chain(FLOW_MAX_NODES, &len);
+	struct flow *f = NULL;
+	struct flow_errors errs = { 0 };
+	assert_int_equal(flow_load_buf("t.yaml", y, len, &f, &errs), 0);
+	assert_int_equal(f->nnodes, FLOW_MAX_NODES);
+	assert_string_equal(f->nodes[f->nodes[0].next].name, "n1");
+	flow_deref(f);
+	free(y);
+
+	y = chain(FLOW_MAX_NODES + 1, &len);
+	assert_int_equal(flow_load_buf("t.yaml", y, len, &f, &errs), -EBADMSG);
+	assert_int_equal(errs.count, 1);
+	assert_string_equal(errs.msg[0], "t.yaml:4:3: more than 1000 nodes");
+	free(y);
+}
+
+static void a_file_name_longer_than_a_message_is_cut_safely(void **state)
+{
+	(void)state;
+	char name[600];
+	memset(name, 'f', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	const char *y = "name: x\nstart: a\nnodes:\n  a:\n    type: say\n";
+	struct flow_errors errs = { 0 };
+	struct flow *f = NULL;
+	assert_int_equal(flow_load_buf(name, y, strlen(y), &f, &errs),
+			 -EBADMSG);
+	assert_int_equal(errs.count, 2);
+	assert_int_equal(strlen(errs.msg[0]), FLOW_ERROR_LEN - 1);
+	assert_int_equal(strncmp(errs.msg[0], name, FLOW_ERROR_LEN - 1), 0);
+}
+
 static void unreadable_file_is_reported_with_its_path(void **state)
 {
 	(void)state;
-	struct flow_errors errs = {0};
+	struct flow_errors errs = { 0 };
 	struct flow *f = NULL;
 	assert_int_equal(flow_load_file("/nonexistent/x.yaml", &f, &errs),
 			 -ENOENT);
@@ -693,7 +771,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(builtin_bank_hotline_loads_with_its_menus),
-		cmocka_unit_test(builtin_is_byte_identical_to_the_file_in_flows),
+		cmocka_unit_test(
+			builtin_is_byte_identical_to_the_file_in_flows),
+		cmocka_unit_test(docs_show_the_demo_flow_as_it_is),
 		cmocka_unit_test(unknown_builtin_is_enoent),
 		cmocka_unit_test(menu_fields_parse_with_units_and_defaults),
 		cmocka_unit_test(prompts_are_listed_once_with_resolved_voices),
@@ -717,6 +797,9 @@ int main(void)
 		cmocka_unit_test(yaml_syntax_errors_carry_their_position),
 		cmocka_unit_test(error_list_is_capped_and_counts_the_rest),
 		cmocka_unit_test(long_texts_and_bad_arguments_are_refused),
+		cmocka_unit_test(a_thousand_nodes_load_and_one_more_is_refused),
+		cmocka_unit_test(
+			a_file_name_longer_than_a_message_is_cut_safely),
 		cmocka_unit_test(unreadable_file_is_reported_with_its_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,8 +59,8 @@ struct fake {
 	struct channel_event q[EVQ];
 	size_t qh, qn;
 
-	bool no_barge;    /* a platform that ignores dtmf_barge_in */
-	int play_err;     /* returned by play() when set */
+	bool no_barge;	  /* a platform that ignores dtmf_barge_in */
+	int play_err;	  /* returned by play() when set */
 	int transfer_err; /* returned by transfer() when set */
 	/* Called inside hangup(): the daemon's observer freeing things. */
 	void (*on_hangup)(struct fake *f);
@@ -106,7 +106,7 @@ static void finish_play(struct fake *f, bool interrupted)
 	if (!f->playing)
 		return;
 	f->playing = false;
-	struct channel_event ev = {.type = CHANNEL_EV_PLAY_DONE};
+	struct channel_event ev = { .type = CHANNEL_EV_PLAY_DONE };
 	ev.play.interrupted = interrupted;
 	push(f, &ev);
 }
@@ -116,7 +116,7 @@ static void finish_collect(struct fake *f, enum channel_collect_end end)
 	if (!f->collecting)
 		return;
 	f->collecting = false;
-	struct channel_event ev = {.type = CHANNEL_EV_COLLECT_DONE};
+	struct channel_event ev = { .type = CHANNEL_EV_COLLECT_DONE };
 	ev.collect.end = end;
 	memcpy(ev.collect.digits, f->digits, f->nd);
 	ev.collect.digits[f->nd] = '\0';
@@ -226,7 +226,7 @@ static int fk_hangup(struct channel *ch, const char *reason)
 	f->over = true;
 	finish_play(f, true);
 	finish_collect(f, COLLECT_STOPPED);
-	struct channel_event ev = {.type = CHANNEL_EV_HANGUP};
+	struct channel_event ev = { .type = CHANNEL_EV_HANGUP };
 	ev.hangup.reason = reason;
 	push(f, &ev);
 	if (f->on_hangup)
@@ -238,8 +238,7 @@ static void fk_note(struct channel *ch, const char *node)
 {
 	struct fake *f = fake_of(ch);
 	size_t o = strlen(f->path);
-	snprintf(f->path + o, sizeof(f->path) - o, "%s%s", o ? "," : "",
-		 node);
+	snprintf(f->path + o, sizeof(f->path) - o, "%s%s", o ? "," : "", node);
 }
 
 static const struct channel_ops text_ops = {
@@ -275,7 +274,7 @@ static void play_ends(struct fake *f)
 
 static void press(struct fake *f, char d)
 {
-	struct channel_event ev = {.type = CHANNEL_EV_DTMF};
+	struct channel_event ev = { .type = CHANNEL_EV_DTMF };
 	ev.dtmf.digit = d;
 	push(f, &ev);
 	if (f->playing && f->play_barge)
@@ -299,7 +298,7 @@ static void transfer_result(struct fake *f, int err, int status)
 {
 	assert_true(f->transferring);
 	f->transferring = false;
-	struct channel_event ev = {.type = CHANNEL_EV_TRANSFER_DONE};
+	struct channel_event ev = { .type = CHANNEL_EV_TRANSFER_DONE };
 	ev.err = err;
 	ev.transfer.status = status;
 	push(f, &ev);
@@ -312,7 +311,7 @@ static void caller_hangs_up(struct fake *f)
 	f->over = true;
 	f->playing = f->collecting = f->transferring = false;
 	f->qn = 0;
-	struct channel_event ev = {.type = CHANNEL_EV_HANGUP};
+	struct channel_event ev = { .type = CHANNEL_EV_HANGUP };
 	ev.hangup.reason = "caller_hangup";
 	push(f, &ev);
 	deliver(f);
@@ -335,7 +334,7 @@ static struct fixture *fixture_new(const struct channel_ops *ops,
 	x->f.ch.ops = ops;
 	x->f.ch.id = "test-call";
 	if (yaml) {
-		struct flow_errors errs = {0};
+		struct flow_errors errs = { 0 };
 		int err = flow_load_buf("t.yaml", yaml, strlen(yaml), &x->flow,
 					&errs);
 		if (err)
@@ -351,8 +350,8 @@ static struct fixture *fixture_new(const struct channel_ops *ops,
 
 static void fixture_start(struct fixture *x)
 {
-	assert_int_equal(
-		flow_session_create(&x->s, x->flow, &x->f.ch, &x->env), 0);
+	assert_int_equal(flow_session_create(&x->s, x->flow, &x->f.ch, &x->env),
+			 0);
 	x->f.session = x->s;
 	/* The session holds its own reference. */
 	x->flow = flow_deref(x->flow);
@@ -396,13 +395,12 @@ static void pressing_1_plays_the_balance_then_goodbye_and_hangs_up(void **s)
 	play_ends(f);
 	assert_false(flow_session_done(x->s));
 	play_ends(f);
-	assert_string_equal(f->log, "play:greeting\n"
-				    "play:main_menu\n" MENU_COLLECT
-				    "play:balance\n"
-				    "play:goodbye\n"
-				    "hangup:completed\n");
-	assert_string_equal(f->path,
-			    "greeting,main_menu,balance,goodbye,end");
+	assert_string_equal(f->log,
+			    "play:greeting\n"
+			    "play:main_menu\n" MENU_COLLECT "play:balance\n"
+			    "play:goodbye\n"
+			    "hangup:completed\n");
+	assert_string_equal(f->path, "greeting,main_menu,balance,goodbye,end");
 	assert_true(flow_session_done(x->s));
 	fixture_free(x);
 }
@@ -417,10 +415,10 @@ static void pressing_0_transfers_to_the_agent_uri(void **s)
 	assert_string_equal(f->last_text,
 			    "Please hold while we connect you to an agent.");
 	play_ends(f);
-	assert_string_equal(f->log, "play:greeting\n"
-				    "play:main_menu\n" MENU_COLLECT
-				    "play:agent_hold\n"
-				    "transfer:" AGENT "\n");
+	assert_string_equal(f->log,
+			    "play:greeting\n"
+			    "play:main_menu\n" MENU_COLLECT "play:agent_hold\n"
+			    "transfer:" AGENT "\n");
 	assert_false(flow_session_done(x->s));
 	transfer_result(f, 0, 202);
 	assert_true(flow_session_done(x->s));
@@ -487,7 +485,7 @@ static void a_transfer_error_or_missing_agent_uri_takes_on_fail(void **s)
 	fixture_free(x);
 }
 
-static void no_input_retries_with_the_prompt_then_goes_to_max_retries(void **s)
+static void no_input_retries_then_ends_at_on_max_retries(void **s)
 {
 	(void)s;
 	struct fixture *x = demo();
@@ -523,8 +521,7 @@ static void an_invalid_key_plays_the_invalid_prompt_and_asks_again(void **s)
 	struct fake *f = &x->f;
 	play_ends(f);
 	press(f, '7');
-	assert_string_equal(f->last_text,
-			    "Sorry, that is not a valid choice.");
+	assert_string_equal(f->last_text, "Sorry, that is not a valid choice.");
 	/* The caller may answer during the apology: type-ahead counts. */
 	press(f, '2');
 	assert_string_equal(f->log, "play:greeting\n"
@@ -583,8 +580,7 @@ static void a_choice_made_while_a_prompt_still_plays_stops_it(void **s)
 	play_ends(f);
 	press(f, '1'); /* the prompt goes on playing */
 	assert_string_equal(f->log, "play:greeting\n"
-				    "play:main_menu\n" MENU_COLLECT
-				    "stop\n"
+				    "play:main_menu\n" MENU_COLLECT "stop\n"
 				    "play:balance\n");
 	fixture_free(x);
 }
@@ -601,7 +597,7 @@ static void hangup_mid_prompt_stops_the_session(void **s)
 	char before[sizeof(f->log)];
 	memcpy(before, f->log, sizeof(before));
 	/* Nothing more is asked of the channel, even by late events. */
-	struct channel_event ev = {.type = CHANNEL_EV_PLAY_DONE};
+	struct channel_event ev = { .type = CHANNEL_EV_PLAY_DONE };
 	f->ch.evh(&f->ch, &ev, f->ch.evarg);
 	assert_string_equal(f->log, before);
 	assert_string_equal(f->path, "greeting,main_menu");
@@ -610,28 +606,27 @@ static void hangup_mid_prompt_stops_the_session(void **s)
 
 /* ---- other flows ---- */
 
-static const char *const pin_flow =
-	"name: pin\n"
-	"start: ask\n"
-	"nodes:\n"
-	"  ask:\n"
-	"    type: menu\n"
-	"    prompt: Enter your code, then hash.\n"
-	"    options: {'42': ok}\n"
-	"    max_digits: 4\n"
-	"    terminator: '#'\n"
-	"    timeout: 4s\n"
-	"    interdigit_timeout: 1500ms\n"
-	"    retries: 0\n"
-	"    on_max_retries: bye\n"
-	"  ok:\n"
-	"    type: say\n"
-	"    voice: slt\n"
-	"    text: Accepted.\n"
-	"    next: bye\n"
-	"  bye:\n"
-	"    type: hangup\n"
-	"    reason: closed\n";
+static const char *const pin_flow = "name: pin\n"
+				    "start: ask\n"
+				    "nodes:\n"
+				    "  ask:\n"
+				    "    type: menu\n"
+				    "    prompt: Enter your code, then hash.\n"
+				    "    options: {'42': ok}\n"
+				    "    max_digits: 4\n"
+				    "    terminator: '#'\n"
+				    "    timeout: 4s\n"
+				    "    interdigit_timeout: 1500ms\n"
+				    "    retries: 0\n"
+				    "    on_max_retries: bye\n"
+				    "  ok:\n"
+				    "    type: say\n"
+				    "    voice: slt\n"
+				    "    text: Accepted.\n"
+				    "    next: bye\n"
+				    "  bye:\n"
+				    "    type: hangup\n"
+				    "    reason: closed\n";
 
 static void multi_digit_entry_ends_with_the_terminator(void **s)
 {
@@ -772,7 +767,8 @@ static void destroy_from_inside_a_channel_call_is_deferred(void **s)
 	play_ends(f);
 	press(f, '1');
 	play_ends(f);
-	play_ends(f); /* goodbye ends: hangup destroys the session */
+	/* goodbye ends: the hangup destroys the session */
+	play_ends(f);
 	assert_null(f->ch.evh); /* detached */
 	assert_true(strstr(f->log, "hangup:completed\n") != NULL);
 	deliver(f);
@@ -859,9 +855,9 @@ static void cached_prompts_play_as_clips_at_once(void **state)
 	assert_true(x->f.last_requested_us <= clock_mono_us());
 	play_ends(&x->f);
 	press(&x->f, '1');
-	assert_string_equal(x->f.log, "play:greeting\n"
-				      "play:main_menu\n" MENU_COLLECT
-				      "play:balance\n");
+	assert_string_equal(x->f.log,
+			    "play:greeting\n"
+			    "play:main_menu\n" MENU_COLLECT "play:balance\n");
 	assert_int_equal(x->f.plays_with_clip, 3);
 	fixture_free(x);
 }
@@ -882,7 +878,7 @@ static void on_loop_run(void *p)
 
 static void on_loop(struct vg_loop *l, void (*fn)(void *), void *arg)
 {
-	struct on_loop o = {fn, arg};
+	struct on_loop o = { fn, arg };
 	sem_init(&o.done, 0, 0);
 	assert_int_equal(loop_post(l, on_loop_run, &o), 0);
 	struct timespec ts;
@@ -921,7 +917,7 @@ static void start_and_destroy_on_loop(void *arg)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000 * 1000};
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000 * 1000 };
 	nanosleep(&ts, NULL);
 }
 
@@ -944,7 +940,7 @@ static void uncached_prompt_is_synthesized_then_played(void **state)
 	x->env.loop = r->loop;
 	on_loop(r->loop, start_on_loop, x);
 	/* Nothing plays before synthesis, then the clip plays by itself. */
-	struct probe p = {x, false};
+	struct probe p = { x, false };
 	for (int i = 0; i < 3000 && !p.played; i++) {
 		on_loop(r->loop, probe_played, &p);
 		if (!p.played)
@@ -959,8 +955,7 @@ static void uncached_prompt_is_synthesized_then_played(void **state)
 	fixture_free(x);
 }
 
-static void destroy_with_synthesis_in_flight_frees_after_the_callback(
-	void **state)
+static void destroy_during_synthesis_frees_after_the_callback(void **state)
 {
 	struct tts_rig *r = *state;
 	struct fixture *x = fixture_new(&audio_ops, "name: late\n"
@@ -998,8 +993,7 @@ int main(void)
 		cmocka_unit_test(a_refused_transfer_takes_on_fail),
 		cmocka_unit_test(
 			a_transfer_error_or_missing_agent_uri_takes_on_fail),
-		cmocka_unit_test(
-			no_input_retries_with_the_prompt_then_goes_to_max_retries),
+		cmocka_unit_test(no_input_retries_then_ends_at_on_max_retries),
 		cmocka_unit_test(
 			an_invalid_key_plays_the_invalid_prompt_and_asks_again),
 		cmocka_unit_test(
@@ -1028,7 +1022,7 @@ int main(void)
 			uncached_prompt_is_synthesized_then_played, tts_setup,
 			tts_teardown),
 		cmocka_unit_test_setup_teardown(
-			destroy_with_synthesis_in_flight_frees_after_the_callback,
+			destroy_during_synthesis_frees_after_the_callback,
 			tts_setup, tts_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

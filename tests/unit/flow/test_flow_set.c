@@ -96,7 +96,7 @@ static void directory_flows_join_the_builtins_in_name_order(void **state)
 	write_file(d, "old.yml", "broken: [");
 
 	struct flow_set *s = NULL;
-	struct flow_errors errs = {0};
+	struct flow_errors errs = { 0 };
 	assert_int_equal(flow_set_load(&s, d->path, &errs), 0);
 	assert_int_equal(errs.count, 0);
 	assert_int_equal(flow_set_count(s), 3);
@@ -123,11 +123,12 @@ static void one_bad_file_fails_the_whole_set_with_every_message(void **state)
 	write_file(d, "b.yaml",
 		   "name: beta\nstart: nowhere\nnodes:\n  a:\n"
 		   "    type: hangup\n");
-	write_file(d, "c.yaml", "name: gamma\nstart: a\nnodes:\n  a:\n"
-				"    type: hangup\n    why: 1\n");
+	write_file(d, "c.yaml",
+		   "name: gamma\nstart: a\nnodes:\n  a:\n"
+		   "    type: hangup\n    why: 1\n");
 
 	struct flow_set *s = (struct flow_set *)0x1;
-	struct flow_errors errs = {0};
+	struct flow_errors errs = { 0 };
 	assert_int_equal(flow_set_load(&s, d->path, &errs), -EBADMSG);
 	assert_ptr_equal(s, (struct flow_set *)0x1);
 	assert_int_equal(errs.count, 2);
@@ -149,7 +150,7 @@ static void duplicate_flow_names_are_an_error(void **state)
 	write_file(d, "z.yaml", flow_text("alpha"));
 
 	struct flow_set *s = NULL;
-	struct flow_errors errs = {0};
+	struct flow_errors errs = { 0 };
 	assert_int_equal(flow_set_load(&s, d->path, &errs), -EBADMSG);
 	assert_null(s);
 	assert_int_equal(errs.count, 1);
@@ -170,8 +171,7 @@ static void a_file_may_replace_the_builtin_of_its_name(void **state)
 	assert_int_equal(flow_set_count(s), 1);
 	char want[400];
 	snprintf(want, sizeof(want), "%s/mine.yaml", d->path);
-	assert_string_equal(flow_file(flow_set_find(s, "bank-hotline")),
-			    want);
+	assert_string_equal(flow_file(flow_set_find(s, "bank-hotline")), want);
 	flow_set_destroy(s);
 }
 
@@ -179,7 +179,7 @@ static void missing_directory_is_an_error(void **state)
 {
 	(void)state;
 	struct flow_set *s = NULL;
-	struct flow_errors errs = {0};
+	struct flow_errors errs = { 0 };
 	assert_int_equal(flow_set_load(&s, "/nonexistent/flows", &errs),
 			 -ENOENT);
 	assert_null(s);
