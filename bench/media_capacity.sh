@@ -26,16 +26,17 @@
 # <= 5 ms) and, when it falls short, what the measurements point at.
 #
 # Knobs (environment): STEPS="100 250 500 750 1000" WINDOW=20 (s) SETTLE=2 (s)
-# RATE=250 (calls/s while ramping) TARGET_CALLS=1000 TARGET_MEDIA_CORES=1
+# RATE=250 (calls/s while ramping) HOLD_S=30 (call length) TARGET_CALLS=1000 TARGET_MEDIA_CORES=1
 # TARGET_LATE_MS=5 SIPP_TRANSPORT=u1 RESULTS=FILE (also write TSV rows)
 # VG_NICE=0 (nice level of voxgate; -10 puts it ahead of other tenants)
+# VG_RT_PRIO=0 (limits.media_rt_priority: SCHED_FIFO for the media loop)
 # VG_BENCH_KEEP=1 (keep the temp dir). Every process started here is stopped
 # on exit; each step is bounded in time (sipp -timeout plus our own kill).
 set -euo pipefail
 
 usage() { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 [ $# -eq 1 ] || usage
-BUILD_DIR=$1
+BUILD_DIR=$(cd "$1" && pwd)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VOXGATE=$BUILD_DIR/src/voxgate
 SCEN_TEMPLATE=$HERE/sipp/uac_rtp_hold.xml
@@ -50,9 +51,10 @@ TARGET_LATE_MS=${TARGET_LATE_MS:-5}
 SIPP_TRANSPORT=${SIPP_TRANSPORT:-u1}
 RESULTS=${RESULTS:-}
 # The bank-hotline flow transfers (REFER) ~32 s after answer when no digit
-# is pressed; sipp would count that as an unexpected message. Calls must end
-# before: the measurement window is shortened when a step would need longer.
-MAX_HOLD_S=${MAX_HOLD_S:-30}
+# is pressed (3 menu rounds); sipp would count that as an unexpected message. Calls must end
+# before: each call holds HOLD_S and the window fits in what the ramp leaves.
+HOLD_S=${HOLD_S:-30}
+VG_RT_PRIO=${VG_RT_PRIO:-0}
 VG_NICE=${VG_NICE:-0} # e.g. -10 on a shared machine: voxgate ahead of other tenants
 
 say() { printf '[media_capacity] %s\n' "$*"; }
@@ -74,8 +76,10 @@ esac
 TMP=$(mktemp -d /tmp/vg-media-capacity.XXXXXX)
 VG_PID=""
 SIPP_PID=""
+NAP_PID=""
 cleanup() {
 	local rc=$?
+	[ -z "$NAP_PID" ] || kill "$NAP_PID" 2>/dev/null || true
 	if [ -n "$SIPP_PID" ] && kill -0 "$SIPP_PID" 2>/dev/null; then
 		kill -TERM "$SIPP_PID" 2>/dev/null || true
 		sleep 0.5
@@ -137,6 +141,7 @@ http:
   listen: 127.0.0.1:$HTTP_PORT
 limits:
   max_calls: 2000
+  media_rt_priority: $VG_RT_PRIO
 store:
   path: $TMP/voxgate.db
 log:
@@ -214,33 +219,33 @@ host_cpu() { # busy total (jiffies, all CPUs)
 nvcsw() { awk '/^nonvoluntary_ctxt_switches/ { print $2 }' "/proc/$1/task/$1/status" 2>/dev/null || echo 0; }
 rss_mb() { awk '/^VmRSS/ { printf "%.0f\n", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 now() { date +%s.%N; }
+# sleep that a trapped signal interrupts at once (bash runs traps only
+# between foreground commands, but does interrupt `wait`)
+nap() { sleep "$1" & NAP_PID=$!; wait "$NAP_PID" 2>/dev/null || true; NAP_PID=""; }
 fcalc() { awk "BEGIN { printf \"$1\n\", ($2) }"; } # parenthesized: '>' compares
 active() { { curl -sf --max-time 2 "$METRICS_URL" || true; } | awk '$1 == "voxgate_active_calls" { v = $2 } END { print v + 0 }'; }
 
 if [ -n "$RESULTS" ]; then
-	printf 'step\tcalls\tms_per_call_s\tvg_cores\tmedia_cores\ttx_ratio\trx_ratio\tlate_p99_ms\ttick_p99_ms\ttick_jitter_p99_ms\tlag_media_p99_ms\tlag_web_p99_ms\trss_mb\tsipp_cores\thost_cores\tsipp_failed\n' >"$RESULTS"
+	printf 'step\tcalls\tms_per_call_s\tvg_cores\tmedia_cores\ttx_ratio\trx_ratio\tlate_p99_ms\ttick_p99_ms\ttick_jitter_p99_ms\tlag_media_p99_ms\tlag_web_p99_ms\trss_mb\tsipp_cores\thost_cores\tsipp_failed\tlate_p50_ms\ttick_p50_ms\tpreempt_per_s\tclock_callbacks_per_s\n' >"$RESULTS"
 fi
 row() { printf '%5s %6s %9s %6s %6s %13s %13s %8s %8s %7s %11s %5s %5s %5s %s\n' "$@"; }
-row step calls ms/call-s vgcore media "tx/s (ratio)" "rx/s (ratio)" late-p99 tick-p99 jit-p99 "lag p99 m/w" RSS sipp host "sipp ok/fail"
+row step calls ms/call-s vgcore media "tx/s (ratio)" "rx/s (ratio)" late-p99 tick-p99 wake-p99 "lag p99 m/w" RSS sipp host "sipp ok/fail"
 row "" "" "" cores cores "" "" ms ms ms ms MB cores cores ""
 
 LAST_STEP=0 LAST_CALLS=0 LAST_MEDIA=0 LAST_LATE=n/a LAST_TX=0 LAST_RX=0
-LAST_SIPP=0 LAST_HOST=0 LAST_FAILED=0 LAST_REJ=0 LAST_OTHERS=0 LAST_WAKES=0 LAST_PREEMPT=0 LAST_TICK=n/a
+LAST_SIPP=0 LAST_HOST=0 LAST_FAILED=0 LAST_REJ=0 LAST_OTHERS=0 LAST_WAKES=0 LAST_PREEMPT=0 LAST_TICK=n/a LAST_LATE50=0 LAST_TICK50=0
 for N in $STEPS; do
+	# Every call holds HOLD_S; the window is what is left of it after the
+	# ramp (as it actually went) and the settle time, at most WINDOW.
 	ramp_s=$(((N + RATE - 1) / RATE))
-	win=$WINDOW
-	if [ $((ramp_s + SETTLE + win + 2)) -gt "$MAX_HOLD_S" ]; then
-		win=$((MAX_HOLD_S - ramp_s - SETTLE - 2))
-		[ "$win" -ge 5 ] || { say "step $N: ramp ${ramp_s}s leaves no window under ${MAX_HOLD_S}s: raise RATE"; break; }
-		say "step $N: window shortened to ${win}s (calls must end before the flow's transfer at ~32 s)"
-	fi
-	hold_s=$((ramp_s + SETTLE + win + 2))
+	hold_s=$HOLD_S
 	# Leftovers from the previous step would skew this one: wait for them.
-	for _ in $(seq 1 40); do [ "$(active)" -eq 0 ] && break; sleep 0.5; done
+	for _ in $(seq 1 40); do [ "$(active)" -eq 0 ] && break; nap 0.5; done
 
 	sdir=$TMP/step-$N
 	mkdir -p "$sdir"
 	rej0=$(curl -sf --max-time 2 "$METRICS_URL" | awk '/^voxgate_sip_invites_rejected_total/ { s += $2 } END { print s + 0 }')
+	t_sipp=$(now)
 	(cd "$sdir" && exec sipp "127.0.0.1:$SIP_PORT" -sf "$TMP/uac_rtp_hold.xml" -s 1000 \
 		-i 127.0.0.1 -mi 127.0.0.1 -p "$SIPP_PORT" -mp "$SIPP_MEDIA_PORT" -cp "$SIPP_CTRL_PORT" \
 		-t "$SIPP_TRANSPORT" -max_socket 4096 -r "$RATE" -rp 1000 -l "$N" -m "$N" \
@@ -253,9 +258,17 @@ for N in $STEPS; do
 	while [ "$(date +%s)" -lt "$deadline" ]; do
 		[ "$(active)" -ge "$N" ] && break
 		kill -0 "$SIPP_PID" 2>/dev/null || break
-		sleep 0.5
+		nap 0.5
 	done
-	sleep "$SETTLE"
+	nap "$SETTLE"
+	ramp_took=$(fcalc %.1f "$(now) - $t_sipp - $SETTLE")
+	win=$(fcalc %d "$HOLD_S - 2 - ($(now) - $t_sipp)")
+	[ "$win" -le "$WINDOW" ] || win=$WINDOW
+	if [ "$win" -lt 5 ]; then
+		say "step $N: the ramp took ${ramp_took}s: no window left before the calls end (raise RATE or HOLD_S)"
+		break
+	fi
+	[ "$win" -eq "$WINDOW" ] || say "step $N: ramp took ${ramp_took}s: window shortened to ${win}s"
 
 	# The window: counters from the scrapes, CPU from /proc, time at the
 	# middle of each scrape.
@@ -264,7 +277,7 @@ for N in $STEPS; do
 	read -r spu0 sps0 < <(ticks "$SIPP_PID"); read -r hb0 ht0 < <(host_cpu)
 	t0=$(fcalc %.6f "($ta + $tb) / 2"); cs0=$(nvcsw "$VG_PID")
 	a0=$(metric "$sdir/m0" voxgate_active_calls)
-	sleep "$win"
+	nap "$win"
 	ta=$(now); scrape "$sdir/m1"; tb=$(now)
 	read -r vgu1 vgs1 < <(ticks "$VG_PID"); read -r mu1 ms1 < <(ticks "$VG_PID" "$VG_PID")
 	read -r spu1 sps1 < <(ticks "$SIPP_PID"); read -r hb1 ht1 < <(host_cpu)
@@ -297,16 +310,16 @@ for N in $STEPS; do
 	tick50=$(hist_q 0.50 "$sdir/m0" "$sdir/m1" voxgate_media_tick_seconds)
 	wakes=$(fcalc %.1f "($(metric "$sdir/m1" voxgate_media_tick_seconds_count) - $(metric "$sdir/m0" voxgate_media_tick_seconds_count)) / $dt")
 	preempt=$(fcalc %.0f "($cs1 - $cs0) / $dt")
-	tjit=$(hist_q 0.99 "$sdir/m0" "$sdir/m1" voxgate_media_tick_jitter_seconds)
+	tjit=$(hist_q 0.99 "$sdir/m0" "$sdir/m1" voxgate_media_tick_lateness_seconds)
 	lagm=$(hist_q 0.99 "$sdir/m0" "$sdir/m1" voxgate_loop_lag_seconds 'loop="media"')
 	lagw=$(hist_q 0.99 "$sdir/m0" "$sdir/m1" voxgate_loop_lag_seconds 'loop="web"')
 
 	# Let the step's calls end (sipp sends BYE at hold_s), bounded.
 	deadline=$(($(date +%s) + hold_s + 40))
-	while kill -0 "$SIPP_PID" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.5; done
+	while kill -0 "$SIPP_PID" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do nap 0.5; done
 	if kill -0 "$SIPP_PID" 2>/dev/null; then
 		say "step $N: sipp still running after its calls should have ended: stopping it"
-		kill -TERM "$SIPP_PID" 2>/dev/null || true; sleep 1; kill -KILL "$SIPP_PID" 2>/dev/null || true
+		kill -TERM "$SIPP_PID" 2>/dev/null || true; nap 1; kill -KILL "$SIPP_PID" 2>/dev/null || true
 	fi
 	wait "$SIPP_PID" 2>/dev/null || true
 	SIPP_PID=""
@@ -318,14 +331,16 @@ for N in $STEPS; do
 	row "$N" "$calls" "$ms_cs" "$vg_cores" "$media_cores" "$txs ($txr)" "$rxs ($rxr)" \
 		"$late" "$tick" "$tjit" "$lagm/$lagw" "$rss" "$sipp_cores" "$host_cores" "$ok/$failed"
 	[ "$rej" -eq 0 ] || say "step $N: voxgate refused $rej INVITEs (voxgate_sip_invites_rejected_total)"
-	say "step $N: media loop user $media_usr + sys $media_sys cores, preempted ${preempt}/s, clock callbacks ${wakes}/s (50 due); p50 lateness $late50 ms, p50 tick $tick50 ms; other voxgate threads $vg_other cores; host busy $host_cores of $NPROC cores, $others of them neither voxgate nor sipp; voxgate fds $nfd; window ${dt}s"
+	say "step $N: media loop user $media_usr + sys $media_sys cores, preempted ${preempt}/s, clock ticks ${wakes}/s (200 due: 4 phases of 5 ms); p50 lateness $late50 ms, p50 tick $tick50 ms; other voxgate threads $vg_other cores; host busy $host_cores of $NPROC cores, $others of them neither voxgate nor sipp; voxgate fds $nfd; window ${dt}s after a ${ramp_took}s ramp"
 	if [ -n "$RESULTS" ]; then
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$N" "$calls" "$ms_cs" \
-			"$vg_cores" "$media_cores" "$txr" "$rxr" "$late" "$tick" "$tjit" "$lagm" "$lagw" \
-			"$rss" "$sipp_cores" "$host_cores" "$failed" >>"$RESULTS"
+		printf '%s\t' "$N" "$calls" "$ms_cs" "$vg_cores" "$media_cores" "$txr" "$rxr" "$late" \
+			"$tick" "$tjit" "$lagm" "$lagw" "$rss" "$sipp_cores" "$host_cores" "$failed" \
+			"$late50" "$tick50" "$preempt" >>"$RESULTS"
+		printf '%s\n' "$wakes" >>"$RESULTS"
 	fi
 	LAST_STEP=$N LAST_CALLS=$calls LAST_MEDIA=$media_cores LAST_LATE=$late LAST_TX=$txr LAST_RX=$rxr
 	LAST_SIPP=$sipp_cores LAST_HOST=$host_cores LAST_FAILED=$failed LAST_REJ=$rej LAST_OTHERS=$others LAST_WAKES=$wakes LAST_PREEMPT=$preempt LAST_TICK=$tick
+	LAST_LATE50=$(tr -d '>' <<<"$late50") LAST_TICK50=$(tr -d '>' <<<"$tick50")
 	kill -0 "$VG_PID" 2>/dev/null || die "voxgate died during step $N (log: $TMP/voxgate.log)"
 	# Stop ramping when this step could not even be carried: the calls did
 	# not come up, or voxgate sent under 90% of the packets due.
@@ -351,18 +366,20 @@ if [[ $verdict == FALL* ]]; then
 	awk -v c="$LAST_CALLS" -v n="$LAST_STEP" -v tc="$TARGET_CALLS" -v s="$LAST_SIPP" -v h="$LAST_HOST" \
 		-v np="$NPROC" -v m="$LAST_MEDIA" -v tm="$TARGET_MEDIA_CORES" -v l="$late_num" -v tl="$TARGET_LATE_MS" \
 		-v rx="$LAST_RX" -v tx="$LAST_TX" -v f="$LAST_FAILED" -v rj="$LAST_REJ" -v o="$LAST_OTHERS" \
-		-v w="$LAST_WAKES" -v pr="$LAST_PREEMPT" -v tk="$(tr -d '>' <<<"$LAST_TICK")" 'BEGIN {
+		-v w="$LAST_WAKES" -v pr="$LAST_PREEMPT" -v tk="$(tr -d '>' <<<"$LAST_TICK")" \
+		-v l50="$LAST_LATE50" -v t50="$LAST_TICK50" 'BEGIN {
 		if (n < tc) print "  - the ramp stopped at " n " calls, below the target step"
 		if (c < 0.99 * n) printf "  - only %d of %d calls were up (sipp failed %d, voxgate refused %d)\n", c, n, f, rj
 		if (h >= 0.9 * np) printf "  - the host was saturated: %.2f of %d cores busy (sipp %.2f, other processes %.2f, the rest voxgate)\n", h, np, s, o
 		if (o >= 0.5) printf "  - %.2f cores went to processes other than voxgate and sipp (a shared machine): figures are pessimistic\n", o
 		if (s >= 0.7) printf "  - the load generator itself used %.2f cores: it competes with voxgate for the same %d CPUs\n", s, np
 		if (m > tm) printf "  - the media loop needs %.2f cores: one thread cannot keep up\n", m
-		if (l > tl && m <= 0.9 && h < 0.9 * np) print "  - lateness is high while the media loop has CPU to spare: look at scheduling (timer granularity, other threads on the media loop)"
+		if (l > tl && m <= 0.9 && h < 0.9 * np) printf "  - lateness is high while the media loop has CPU to spare (%.2f cores): it is a matter of when packets leave, not of CPU\n", m
 		if (l > tl && (m > 0.9 || h >= 0.9 * np)) print "  - lateness follows from CPU starvation (media loop or host at its limit)"
+		if (l50 > 0.5 * tl) printf "  - even the median packet leaves %.1f ms late, with a median tick of %.1f ms for %d calls (%.1f us per call): every packet of a tick goes out in one pass, one call after another\n", l50, t50, c, c ? t50 * 1000 / c : 0
 		if (l > tl && tk + 0 >= 0.7 * l) printf "  - p99 lateness (%.1f ms) tracks the p99 tick duration (%.1f ms): packets leave one call after another, so the last calls of a tick are as late as the tick is long\n", l, tk
 		if (pr >= 20) printf "  - the media loop was preempted %d times/s (involuntary context switches)\n", pr
-		if (w > 52) printf "  - the media clock ran %.1f callbacks/s for 50 ticks due: early timer wakeups that send nothing\n", w
+		if (w < 195) printf "  - the media clock served %.1f ticks/s of 200 due: ticks merged after stalls\n", w
 		if (tx < 0.98) printf "  - voxgate sent only %.3f of the packets due (ticks merged or skipped)\n", tx
 		if (rx < 0.95) printf "  - voxgate received only %.3f of 50/call/s: the generator (sipp rtpstream) or the socket buffers lag\n", rx
 	}'

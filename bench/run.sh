@@ -17,7 +17,7 @@
 set -uo pipefail
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
-BUILD_DIR=$1
+BUILD_DIR=$(cd "$1" 2>/dev/null && pwd) || { echo "run.sh: no build dir $1 (make release)" >&2; exit 2; }
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-120}
 [ -d "$BUILD_DIR" ] || { echo "run.sh: no build dir $BUILD_DIR (make release)" >&2; exit 2; }

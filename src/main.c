@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -331,6 +332,21 @@ static int setup_signals(struct daemon *d, sigset_t *set)
 	return d->sigfd < 0 ? -errno : 0;
 }
 
+/* Optional SCHED_FIFO for the media loop (the calling thread only: workers
+ * and the web loop keep normal scheduling). */
+static void set_media_priority(unsigned prio)
+{
+	if (!prio)
+		return;
+	struct sched_param sp = {.sched_priority = (int)prio};
+	int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+	if (err)
+		LOGW(NULL, "media_rt_priority_refused", "priority=%u err=%d",
+		     prio, err);
+	else
+		LOGI(NULL, "media_rt_priority", "priority=%u", prio);
+}
+
 static void raise_nofile(void)
 {
 	struct rlimit rl;
@@ -559,6 +575,7 @@ static int serve(struct daemon *d)
 	err = fd_listen(d->sigfd, FD_READ, on_signal_fd, d);
 	if (err)
 		goto out;
+	set_media_priority(d->cfg.limits.media_rt_priority);
 	tmr_init(&d->drain_tmr);
 
 	LOGI(NULL, "ready",

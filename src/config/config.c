@@ -251,6 +251,12 @@ static const struct setting limits_settings[] = {
 	  .size = CFG_SIZE(limits.worker_queue),
 	  .min = 1,
 	  .max = 100000 },
+	{ .key = "media_rt_priority",
+	  .kind = K_UINT,
+	  .off = CFG_OFF(limits.media_rt_priority),
+	  .size = CFG_SIZE(limits.media_rt_priority),
+	  .min = 0,
+	  .max = 99 },
 };
 
 static const struct setting store_settings[] = {
@@ -1475,9 +1481,10 @@ int config_print(const struct vg_config *cfg, FILE *f)
 	fprintf(f, "http:\n  listen: \"%s\"\n", b);
 
 	fprintf(f,
-		"limits:\n  max_calls: %u\n  worker_threads: %u\n  worker_queue: %u\n",
+		"limits:\n  max_calls: %u\n  worker_threads: %u\n  worker_queue: %u\n"
+		"  media_rt_priority: %u\n",
 		cfg->limits.max_calls, cfg->limits.worker_threads,
-		cfg->limits.worker_queue);
+		cfg->limits.worker_queue, cfg->limits.media_rt_priority);
 
 	fprintf(f, "store:\n  path: ");
 	put_str(f, cfg->store.path);

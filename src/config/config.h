@@ -88,6 +88,7 @@ struct vg_config {
 		uint32_t max_calls;
 		uint32_t worker_threads;
 		uint32_t worker_queue;
+		uint32_t media_rt_priority; /* 0 = normal scheduling */
 	} limits;
 
 	struct {

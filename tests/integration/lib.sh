@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034,SC2120 # globals are read by the tests
 # tests/integration/lib.sh: shared helpers for the integration tests.
 # Sourced by every tests/integration/test_*.sh. Each test gets its own temp
 # dir, free loopback ports (SIP UDP+TCP, HTTP, an RTP range), a config and
@@ -14,6 +14,8 @@
 # Knobs read by vg_config (set them before calling it):
 #   VG_ANSWER_DELAY VG_MAX_CALLS VG_MEDIA_TIMEOUT VG_DRAIN_TIMEOUT
 #   VG_RETRY_AFTER VG_LOG_LEVEL VG_RTP_BLOCK (ports in the RTP range)
+#   VG_EXTRA_YAML (top-level sections appended, e.g. flows:)
+#   VG_SIPP_SERVICE (the number sipp dials, default 1000)
 set -euo pipefail
 
 VG_INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -271,6 +273,7 @@ log:
 shutdown:
   drain_timeout: ${VG_DRAIN_TIMEOUT:-10s}
   retry_after: ${VG_RETRY_AFTER:-30s}
+${VG_EXTRA_YAML:-}
 EOF
 }
 
@@ -397,7 +400,7 @@ vg_sipp_args() { # tag scenario [sipp args...]: sets VG_SIPP_ARGV
 	vg_pick_port lp
 	if [ -n "${VG_SIPP_MP:-}" ]; then mp=$VG_SIPP_MP; else vg_pick_port mp; fi
 	VG_SIPP_ARGV=(sipp 127.0.0.1:"$VG_SIP_PORT" -sf "$sf" -i 127.0.0.1 -p "$lp"
-		-mi 127.0.0.1 -mp "$mp" -s 1000 -nostdin
+		-mi 127.0.0.1 -mp "$mp" -s "${VG_SIPP_SERVICE:-1000}" -nostdin
 		-trace_err -error_file "$VG_TMP/sipp-$tag.errors"
 		-trace_msg -message_file "$VG_TMP/sipp-$tag.messages"
 		-trace_stat -stf "$VG_TMP/sipp-$tag.stat.csv"
@@ -483,21 +486,29 @@ vg_options() { # [transport]
 }
 
 # Fill a scenario template from tests/integration/sipp/ into the temp dir:
-# every @KEY@ is replaced by its value; prints the new path.
+# every @KEY@ is replaced by its value (any text, newlines included);
+# prints the new path.
 vg_scenario() { # name KEY=value...
 	local name=$1; shift
-	local out=$VG_TMP/${name%.xml}.$RANDOM.xml kv
-	cp "$VG_SIPP_DIR/$name" "$out"
+	local out=$VG_TMP/${name%.xml}.$RANDOM.xml kv text
+	text=$(<"$VG_SIPP_DIR/$name")
 	for kv in "$@"; do
 		local k=${kv%%=*} v=${kv#*=}
-		v=${v//\\/\\\\}; v=${v//&/\\&}; v=${v//|/\\|}
-		sed -i "s|@$k@|$v|g" "$out"
+		text=${text//@$k@/$v}
 	done
+	printf '%s\n' "$text" >"$out"
 	if grep -q '@[A-Z_]*@' "$out"; then
-		vg_fail "scenario $name: unfilled placeholders: $(grep -o '@[A-Z_]*@' "$out" | sort -u | tr '\n' ' ')"
+		echo "scenario $name: unfilled placeholders: $(grep -o '@[A-Z_]*@' "$out" | sort -u | tr '\n' ' ')" >&2
+		return 1
 	fi
 	echo "$out"
 }
+
+# SDP media lines for the sipp scenarios ([media_port] is sipp's).
+VG_MLINES_PCMU='m=audio [media_port] RTP/AVP 0 101
+a=rtpmap:0 PCMU/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15'
 
 # The DTMF part of uac_call.xml: wait, then play one RFC 4733 digit pcap.
 vg_dtmf_block() { # greet_ms pcap

@@ -37,7 +37,7 @@ two_pid=$VG_SIPP_PID
 wait_active 2 10 || vg_fail "two calls did not come up"
 vg_ok "two calls active (max_calls 2)"
 
-sf_503=$(vg_scenario uac_reject.xml CODE=503 NEED_RETRY_AFTER=false)
+sf_503=$(vg_scenario uac_reject.xml CODE=503 NEED_RETRY_AFTER=false "MLINES=$VG_MLINES_PCMU")
 rc=0
 vg_sipp third "$sf_503" -m 1 -timeout 15s -timeout_error || rc=$?
 [ $rc -eq 0 ] || { vg_sipp_explain third; vg_fail "third INVITE: expected 503 (sipp exit $rc)"; }
@@ -58,7 +58,7 @@ vg_assert_eq "GET /healthz while draining is 503" 503 "$(vg_http_code /healthz)"
 health=$(curl -s -m 5 "http://127.0.0.1:$VG_HTTP_PORT/healthz" || true)
 vg_assert "healthz body says draining" jq -e '.status == "draining"' <<<"$health"
 
-sf_drain=$(vg_scenario uac_reject.xml CODE=503 NEED_RETRY_AFTER=true)
+sf_drain=$(vg_scenario uac_reject.xml CODE=503 NEED_RETRY_AFTER=true "MLINES=$VG_MLINES_PCMU")
 rc=0
 vg_sipp drain "$sf_drain" -m 1 -timeout 15s -timeout_error || rc=$?
 [ $rc -eq 0 ] || { vg_sipp_explain drain; vg_fail "INVITE while draining: expected 503 with Retry-After (sipp exit $rc)"; }

@@ -27,32 +27,41 @@ vg_start
 # "outcome-regex" and a short reason. Keep in sync with docs/RFC4475.md.
 declare -A KNOWN_OUT KNOWN_WHY
 known() { KNOWN_OUT[$1]=$2; KNOWN_WHY[$1]=$3; }
-known '*:longreq.dat'   'drop'           'libre drops a request whose top Via has no branch parameter (ENOENT, no reply)'
-known '*:inv2543.dat'   'drop'           'libre drops RFC 2543 requests (top Via without branch); allowed: not-crash'
-known '*:badinv01.dat'  'drop'           'libre drops the message (Via ";;,;,,"): no 400'
-known '*:badvers.dat'   'drop'           'libre drops SIP/7.0 at the parser: no 505'
-known '*:ltgtruri.dat'  'drop'           'libre drops <sip:...> as Request-URI at the parser: no 400'
-known '*:lwsruri.dat'   'drop'           'libre drops a Request-URI with embedded LWS at the parser: no 400'
-known '*:unksm2.dat'    'drop'           'libre drops REGISTER with To: isbn:... (non-SIP URI in To): no reply'
-known '*:esc02.dat'     '501'            'voxgate is no registrar: RE%47IST%45R is an unknown method; libre answers 501 (allowed 501|405)'
-known '*:escnull.dat'   '501'            'voxgate is no registrar: REGISTER is answered 501 Not Implemented'
-known '*:dblreq.dat'    '501'            'voxgate is no registrar: REGISTER 501 (still exactly one response)'
-known '*:cparam01.dat'  '501'            'voxgate is no registrar: REGISTER 501'
-known '*:cparam02.dat'  '501'            'voxgate is no registrar: REGISTER 501'
-known '*:regescrt.dat'  '501'            'voxgate is no registrar: REGISTER 501'
-known '*:regaut01.dat'  '501'            'voxgate is no registrar: REGISTER 501'
-known '*:scalar02.dat'  '501'            'voxgate is no registrar: REGISTER 501 before the scalar fields are looked at'
-known '*:mpart01.dat'   '501'            'voxgate does not take MESSAGE: 501 (allowed 405/501/200: conformant, listed for the record)'
-known '*:mismatch01.dat' '200'           'libre does not compare the CSeq method with the request method: OPTIONS with CSeq INVITE gets 200'
-known '*:bext01.dat'    '200'            'voxgate ignores Require/Proxy-Require on OPTIONS (420 only for INVITE)'
-known '*:sdp01.dat'     '400|2[0-9][0-9]' 'Accept: text/nobodyKnowsThis is not checked (406 expected)'
-known '*:unkscm.dat'    '200|drop'       'libre accepts any Request-URI scheme: no 416'
-known '*:novelsc.dat'   '200'            'libre accepts any Request-URI scheme: no 416'
-known 'tcp:ncl.dat'     '180|200'        'libre reads Content-Length -999 as 0 over TCP: INVITE taken without body'
-known '*:baddate.dat'   '400'            'SDP with an extra video m-line is refused with 400 "Bad SDP" (daemon bug)'
-known '*:esc01.dat'     '400'            'SDP with an extra video m-line is refused with 400 "Bad SDP" (daemon bug)'
-known '*:escruri.dat'   '400'            'SDP with an extra video m-line is refused with 400 "Bad SDP" (daemon bug; 400 is allowed here anyway)'
-known '*:multi01.dat'   '400'            'conformant (400), listed for the record'
+# libre's parser (messages dropped before voxgate sees them: no reply)
+known '*:longreq.dat'    'drop'     'libre drops a request whose top Via has no branch parameter (sip: msg decode err ENOENT)'
+known '*:badinv01.dat'   'drop'     'libre drops it at the parser (Via "192.0.2.15;;,;,,"): no 400'
+known '*:lwsstart.dat'   'drop'     'libre drops a request line with several SP between elements: no 400'
+known '*:trws.dat'       'drop'     'libre drops a request line with trailing SP: no 400'
+known '*:ltgtruri.dat'   'drop'     'libre drops <sip:...> as Request-URI at the parser: no 400'
+known '*:lwsruri.dat'    'drop'     'libre drops a Request-URI with embedded LWS at the parser: no 400'
+known '*:badvers.dat'    'drop'     'libre drops SIP/7.0 at the parser: no 505'
+known '*:unksm2.dat'     'drop'     'libre drops REGISTER with To: isbn:... (non-SIP URI in To/From): no reply'
+# libre's parser is lenient (accepts what RFC 4475 wants rejected)
+known '*:baddn.dat'      '200'      'libre accepts an unquoted display name with non-token characters'
+known '*:mcl01.dat'      '200'      'libre takes the first of several Content-Length values'
+known '*:mismatch01.dat' '200'      'libre does not compare the CSeq method with the request method'
+known '*:unkscm.dat'     '200'      'libre accepts any Request-URI scheme on OPTIONS: no 416'
+known '*:novelsc.dat'    '200'      'libre accepts any Request-URI scheme on OPTIONS: no 416'
+known 'tcp:ncl.dat'      '180|200'  'libre reads Content-Length -999 as 0: over TCP the INVITE is taken without its body (and the body bytes are parsed as the next message)'
+# voxgate: not a registrar, REGISTER gets libre's 501
+known '*:scalar02.dat'   '501'      'REGISTER 501 Not Implemented before the overlarge scalars are looked at'
+known '*:cparam01.dat'   '501'      'voxgate is no registrar: REGISTER 501 (200|401 expected of a registrar)'
+known '*:cparam02.dat'   '501'      'voxgate is no registrar: REGISTER 501'
+known '*:regescrt.dat'   '501'      'voxgate is no registrar: REGISTER 501'
+# voxgate: checks it does not make
+known '*:bext01.dat'     '200'      'Require/Proxy-Require is checked on INVITE only: OPTIONS with Require: nothingSupportedHere gets 200, not 420'
+# The RFC's sample SDP has "a=rtpmap:31 LPC" (no clock rate: malformed per
+# RFC 4566 6) on its video m-line. libre's sdp_decode refuses the whole
+# SDP and voxgate answers 400 "Bad SDP". That masks what these INVITE tests
+# are about; the second outcome is what they give without that line
+# (measured with the line removed).
+known '*:esc01.dat'      '400'      'SDP with "a=rtpmap:31 LPC" (no clock rate) refused: 400 "Bad SDP"; 200 without that line'
+known '*:sdp01.dat'      '400|200'  '400 "Bad SDP" (rtpmap without clock rate); Accept: text/nobodyKnowsThis is not checked, so 200 without it (406 expected)'
+known 'udp:clerr.dat'    '400|200'  '400 "Bad SDP" (rtpmap); libre takes a UDP body shorter than its Content-Length, so 200 without it'
+known 'udp:ncl.dat'      '400|200'  '400 "Bad SDP" (rtpmap); libre reads Content-Length -999 as 0, so 200 without it'
+known '*:quotbal.dat'    '400|200'  '400 "Bad SDP" (rtpmap); libre accepts the unterminated quoted display name, so 200 without it'
+known '*:multi01.dat'    '400|200'  '400 "Bad SDP" (rtpmap); libre takes the first of several To/From/Call-ID/CSeq values, so 200 without it'
+known '*:insuf.dat'      '400'      '400 "Bad SDP" (rtpmap); without it sipsess_accept fails (EBADMSG) and voxgate answers 500: it should answer 400'
 
 # An outcome against one EXPECTED.tsv spec (tokens separated by "|").
 allowed() { # spec outcome transport file
@@ -75,47 +84,85 @@ allowed() { # spec outcome transport file
 	return 1
 }
 
-TABLE=$VG_TMP/table.txt
-printf '%-15s %-9s %-17s %-34s %-10s %-10s %s\n' file section kind expected udp tcp verdict >"$TABLE"
-crashes=0 unexpected=0 deviations=0 fixed=0 conform=0
-
-while IFS=$'\t' read -r file section title kind expected notes; do
+# One pass per transport. Messages with the same top Via (branch and
+# sent-by) would be taken for retransmissions of one server transaction
+# (libre then resends the first answer, or nothing), so a message whose
+# top Via was already used in this daemon's life waits for the next round,
+# which starts a fresh daemon.
+declare -A OUT # "transport:file" -> outcome
+FILES=()
+while IFS=$'\t' read -r file _; do
 	[[ "$file" == \#* ]] || [ -z "$file" ] && continue
 	[ -f "$CORPUS/$file" ] || vg_fail "missing corpus file $file"
-	method=$(head -c 64 "$CORPUS/$file" | head -n 1 | awk '{print $1}')
-	declare -A res=()
+	FILES+=("$file")
+done <"$CORPUS/EXPECTED.tsv"
+vg_say "${#FILES[@]} messages from EXPECTED.tsv"
+
+crashes=0
+send_one() { # transport file: sets OUT[transport:file]
+	local tp=$1 file=$2 lines out n probe
+	lines=$("$SIPSEND" -t "$tp" -b -w 1500 -q 250 127.0.0.1 "$VG_SIP_PORT" "$CORPUS/$file" 2>"$VG_TMP/sipsend.err") ||
+		{ cat "$VG_TMP/sipsend.err" >&2; vg_fail "sipsend failed on $file over $tp"; }
+	printf '%s\n' "$lines" | sed "s/^/$tp $file: /" >>"$VG_TMP/responses.txt"
+	# The outcome: the first final response (ignoring the answers to
+	# sipsend's own ACK/BYE), else the first provisional, else drop.
+	out=$(awk '$1 ~ /^[2-6][0-9][0-9]$/ && $2 != "BYE" { print $1; exit }' <<<"$lines")
+	[ -z "$out" ] && out=$(awk '$1 ~ /^1[0-9][0-9]$/ { print $1; exit }' <<<"$lines")
+	[ -z "$out" ] && out=drop
+	if [ "$(awk -F'\t' -v f="$file" '$1 == f { print $5 }' "$CORPUS/EXPECTED.tsv")" == exactly-one-response-to-REGISTER ]; then
+		n=$(awk '$2 == "REGISTER" && $1 >= 200' <<<"$lines" | wc -l)
+		[ "$n" -eq 1 ] && out=one-REGISTER-response || out="${n}-REGISTER-responses"
+	fi
+	OUT["$tp:$file"]=$out
+	if ! vg_alive; then
+		vg_bad "$file over $tp: the daemon died"
+		vg_fail "daemon crashed on $file ($tp)"
+	fi
+	probe=$(vg_options udp)
+	if [ "$probe" != "200 OPTIONS" ]; then
+		crashes=$((crashes + 1))
+		vg_bad "$file over $tp: OPTIONS probe afterwards got '$probe'"
+	fi
+}
+
+for tp in udp tcp; do
+	remaining=("${FILES[@]}")
+	round=0
+	while [ ${#remaining[@]} -gt 0 ]; do
+		round=$((round + 1))
+		vg_alive || vg_start
+		vg_say "$tp pass, round $round: ${#remaining[@]} messages"
+		declare -A used=()
+		deferred=()
+		for file in "${remaining[@]}"; do
+			key=$("$SIPSEND" -V "$CORPUS/$file")
+			key="via:${key:-none:$file}"
+			if [ -n "${used[$key]:-}" ]; then
+				deferred+=("$file")
+				continue
+			fi
+			used[$key]=1
+			send_one "$tp" "$file"
+		done
+		unset used
+		remaining=("${deferred[@]}")
+		vg_stop 20
+	done
+done
+
+# ---- judge
+TABLE=$VG_TMP/table.txt
+printf '%-15s %-9s %-20s %-34s %-10s %-10s %s\n' file section kind expected udp tcp verdict >"$TABLE"
+unexpected=0 deviations=0 fixed=0 conform=0
+while IFS=$'\t' read -r file section _title kind expected _notes; do
+	[[ "$file" == \#* ]] || [ -z "$file" ] && continue
 	verdicts=""
 	for tp in udp tcp; do
-		lines=$("$SIPSEND" -t "$tp" -b -w 1500 -q 250 127.0.0.1 "$VG_SIP_PORT" "$CORPUS/$file" 2>"$VG_TMP/sipsend.err") ||
-			{ cat "$VG_TMP/sipsend.err" >&2; vg_fail "sipsend failed on $file over $tp"; }
-		echo "$lines" | sed "s/^/  $tp $file: /" >>"$VG_TMP/responses.txt"
-		# The outcome: the first final response (ignoring the answers to
-		# sipsend's own ACK/BYE), else the first provisional, else drop.
-		out=$(awk '$1 ~ /^[2-6][0-9][0-9]$/ && $2 != "BYE" { print $1; exit }' <<<"$lines")
-		[ -z "$out" ] && out=$(awk '$1 ~ /^1[0-9][0-9]$/ { print $1; exit }' <<<"$lines")
-		[ -z "$out" ] && out=drop
-		if [ "$expected" == exactly-one-response-to-REGISTER ]; then
-			n=$(awk '$2 == "REGISTER" && $1 >= 200' <<<"$lines" | wc -l)
-			[ "$n" -eq 1 ] && out=one-REGISTER-response || out="${n}-REGISTER-responses"
-		fi
-		res[$tp]=$out
-		# Still alive?
-		if ! vg_alive; then
-			crashes=$((crashes + 1))
-			vg_bad "$file over $tp: the daemon died"
-			cat "$TABLE"
-			vg_fail "daemon crashed on $file ($tp)"
-		fi
-		probe=$(vg_options udp)
-		if [ "$probe" != "200 OPTIONS" ]; then
-			crashes=$((crashes + 1))
-			vg_bad "$file over $tp: OPTIONS probe afterwards got '$probe'"
-		fi
-		# Judge.
+		out=${OUT["$tp:$file"]:-missing}
 		key="$tp:$file"
 		[ -n "${KNOWN_OUT[$key]:-}" ] || key="*:$file"
 		if allowed "$expected" "$out" "$tp" "$file"; then
-			if [ -n "${KNOWN_OUT[$key]:-}" ] && ! [[ "$out" =~ ^(${KNOWN_OUT[$key]})$ ]] ; then
+			if [ -n "${KNOWN_OUT[$key]:-}" ] && ! [[ "$out" =~ ^(${KNOWN_OUT[$key]})$ ]]; then
 				fixed=$((fixed + 1))
 				verdicts+="$tp:now-conformant "
 			else
@@ -124,22 +171,21 @@ while IFS=$'\t' read -r file section title kind expected notes; do
 			fi
 		elif [ -n "${KNOWN_OUT[$key]:-}" ] && [[ "$out" =~ ^(${KNOWN_OUT[$key]})$ ]]; then
 			deviations=$((deviations + 1))
-			verdicts+="$tp:known "
+			verdicts+="$tp:deviation "
 		else
 			unexpected=$((unexpected + 1))
 			verdicts+="$tp:UNEXPECTED "
 			vg_bad "$file over $tp: got '$out', allowed '$expected'${KNOWN_OUT[$key]:+, known deviation '${KNOWN_OUT[$key]}'}"
 		fi
 	done
-	printf '%-15s %-9s %-17s %-34s %-10s %-10s %s\n' "$file" "$section" "$kind" "$expected" \
-		"${res[udp]}" "${res[tcp]}" "$verdicts" >>"$TABLE"
-	unset res
+	printf '%-15s %-9s %-20s %-34s %-10s %-10s %s\n' "$file" "$section" "$kind" "$expected" \
+		"${OUT["udp:$file"]:-missing}" "${OUT["tcp:$file"]:-missing}" "$verdicts" >>"$TABLE"
 done <"$CORPUS/EXPECTED.tsv"
 
 echo
 cat "$TABLE"
 echo
-vg_say "conformant: $conform, known deviations: $deviations, unexpected: $unexpected, crashes/no-OPTIONS: $crashes, deviations now conformant: $fixed"
+vg_say "outcomes (message x transport): conformant $conform, known deviations $deviations, unexpected $unexpected, listed deviations now conformant $fixed; failed OPTIONS probes: $crashes"
 if [ $fixed -gt 0 ]; then
 	vg_say "note: some listed deviations now conform; remove them from the list and docs/RFC4475.md:"
 	grep -E 'now-conformant' "$TABLE" | awk '{print "  " $1}'
@@ -151,6 +197,4 @@ done
 
 vg_assert_eq "daemon alive and answering OPTIONS after every message" 0 "$crashes"
 vg_assert_eq "outcomes outside the allowed set and not known deviations" 0 "$unexpected"
-vg_assert_eq "OPTIONS over TCP at the end" "200 OPTIONS" "$(vg_options tcp)"
-vg_stop 20
 vg_done

@@ -23,10 +23,15 @@
  * -q   stop once no response arrived for this long after a final one
  *      (default 300 ms)
  * -v   print each response in full on stderr
+ * -V   print the top Via value of FILE (unfolded) and exit: two messages
+ *      with the same top Via belong to one server transaction, so a test
+ *      can keep them apart
  *
  * Exit status: 0 after the exchange (whatever came back), 1 on a local or
  * network error (bind, connect, send), 2 on bad usage. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -45,7 +50,7 @@
 #define MAX_MSG (256 * 1024)
 
 struct opts {
-	bool tcp, bye, verbose;
+	bool tcp, bye, verbose, print_via;
 	bool sent_invite; /* the file's request method is INVITE */
 	const char *src_ip;
 	int total_ms, quiet_ms;
@@ -75,7 +80,8 @@ static int64_t now_ms(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: sipsend [-t udp|tcp] [-s SRC_IP] [-w TOTAL_MS] "
-			"[-q QUIET_MS] [-b] [-v] HOST PORT FILE|-\n");
+			"[-q QUIET_MS] [-b] [-v] HOST PORT FILE|-\n"
+			"       sipsend -V FILE\n");
 }
 
 static char *read_all(const char *path, size_t *lenp)
@@ -391,7 +397,7 @@ int main(int argc, char **argv)
 {
 	struct opts o = {.total_ms = 2000, .quiet_ms = 300};
 	int c;
-	while ((c = getopt(argc, argv, "t:s:w:q:bv")) != -1) {
+	while ((c = getopt(argc, argv, "t:s:w:q:bvV")) != -1) {
 		switch (c) {
 		case 't':
 			if (!strcmp(optarg, "tcp"))
@@ -416,10 +422,26 @@ int main(int argc, char **argv)
 		case 'v':
 			o.verbose = true;
 			break;
+		case 'V':
+			o.print_via = true;
+			break;
 		default:
 			usage();
 			return 2;
 		}
+	}
+	if (o.print_via && argc - optind == 1) {
+		size_t n = 0;
+		char *m = read_all(argv[optind], &n);
+		if (!m)
+			return 1;
+		static char blk[MAX_MSG];
+		unfold(m, n, blk, sizeof(blk));
+		char v[4096] = "";
+		header(blk, "Via", "v", v, sizeof(v));
+		printf("%s\n", v);
+		free(m);
+		return 0;
 	}
 	if (argc - optind != 3) {
 		usage();

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include <re.h>
 
@@ -24,7 +26,16 @@
 #include "core/log.h"
 #include "metrics/metrics.h"
 
-enum { TICK_US = 20000, TRANSFER_TIMEOUT_MS = 15000, MAX_CATCHUP = 3 };
+/* The media clock ticks every 5 ms; each call belongs to one of 4 phases and
+ * is served on its phase's tick, i.e. every 20 ms. Spreading calls over the
+ * period keeps a tick short (a quarter of the calls) so packets leave close
+ * to their own schedule instead of queueing behind every other call's. */
+enum {
+	PHASES = 4,
+	FRAME_US = 20000,
+	TICK_US = FRAME_US / PHASES,
+	TRANSFER_TIMEOUT_MS = 15000,
+};
 
 struct sipcall {
 	struct le le;
@@ -47,6 +58,7 @@ struct sipcall {
 	bool answered; /* 200 OK sent: media clock runs */
 	bool dead;     /* release on the next clock tick */
 	bool gone;     /* call_gone raised */
+	unsigned phase;
 	struct tmr answer_tmr;
 	struct sipsub *refer;
 	struct tmr refer_tmr;
@@ -63,10 +75,12 @@ struct sipep {
 	struct sipsess_sock *sock;
 	struct sipevent_sock *evsock;
 	struct sip_lsnr *lsnr;
-	struct list calls;
+	struct list calls[PHASES];
+	unsigned next_phase;
+	uint64_t tick_no;
 	unsigned active;
 	bool draining;
-	struct tmr tick_tmr;
+	int tfd; /* timerfd: absolute periodic CLOCK_MONOTONIC media clock */
 	struct pacer pacer;
 	struct mbuf *txmb;
 	struct sa rtp_laddr;
@@ -76,8 +90,9 @@ struct sipep {
 	struct metric_counter *m_rejected_busy, *m_rejected_drain;
 	struct metric_counter *m_rejected_488, *m_options;
 	struct metric_gauge *m_active;
-	struct metric_histogram *m_send_jitter, *m_tick_cpu, *m_send_late;
-	uint64_t last_tick_us;
+	struct metric_histogram *m_tick_late, *m_tick_cpu, *m_send_late;
+	struct metric_counter *m_ticks_skipped;
+	uint64_t skipped_seen;
 };
 
 static void sipcall_mark_dead(struct sipcall *sc);
@@ -370,51 +385,71 @@ static void release_call(struct sipcall *sc)
 	mem_deref(sc);
 }
 
-static void media_tick(void *arg)
+static void serve_phase(struct sipep *ep, struct list *calls, uint64_t sched)
+{
+	uint64_t now = clock_mono_ms();
+	struct le *le = list_head(calls);
+	while (le) {
+		struct sipcall *sc = le->data;
+		le = le->next;
+		if (sc->dead) {
+			release_call(sc);
+			continue;
+		}
+		if (!sc->answered)
+			continue;
+		if (media_tx_frame(sc, now)) {
+			uint64_t sent = clock_mono_us();
+			metric_histogram_observe(
+				ep->m_send_late,
+				sent > sched ? (double)(sent - sched) / 1e6 : 0.0);
+		}
+		/* Receive work after the time-critical send. */
+		media_rx_frame(sc, now);
+	}
+}
+
+static void media_tick(int flags, void *arg)
 {
 	struct sipep *ep = arg;
+	uint64_t expirations;
+	(void)flags;
+	if (read(ep->tfd, &expirations, sizeof(expirations)) < 0)
+		return;
 	uint64_t start = clock_mono_us();
 	uint64_t first_deadline = ep->pacer.next_us;
 	unsigned due = pacer_due(&ep->pacer, start);
-	if (ep->last_tick_us) {
-		int64_t d = (int64_t)(start - ep->last_tick_us) - TICK_US;
-		if (d < 0)
-			d = -d;
-		metric_histogram_observe(ep->m_send_jitter, (double)d / 1e6);
+	if (!due)
+		return;
+	metric_histogram_observe(ep->m_tick_late,
+				 start > first_deadline
+					 ? (double)(start - first_deadline) / 1e6
+					 : 0.0);
+	if (ep->pacer.skipped != ep->skipped_seen) {
+		metric_counter_add(ep->m_ticks_skipped,
+				   ep->pacer.skipped - ep->skipped_seen);
+		ep->skipped_seen = ep->pacer.skipped;
 	}
-	ep->last_tick_us = start;
-	uint64_t now = start / 1000;
-
 	for (unsigned t = 0; t < due; t++) {
-		struct le *le = list_head(&ep->calls);
-		while (le) {
-			struct sipcall *sc = le->data;
-			le = le->next;
-			if (sc->dead) {
-				if (t == 0)
-					release_call(sc);
-				continue;
-			}
-			if (!sc->answered)
-				continue;
-			media_rx_frame(sc, now);
-			if (media_tx_frame(sc, now)) {
-				uint64_t sent = clock_mono_us();
-				uint64_t sched = first_deadline +
-						 (uint64_t)t * TICK_US;
-				metric_histogram_observe(
-					ep->m_send_late,
-					sent > sched ? (double)(sent - sched) /
-							       1e6
-						     : 0.0);
-			}
-		}
+		unsigned phase = (unsigned)(ep->tick_no++ % PHASES);
+		serve_phase(ep, &ep->calls[phase],
+			    first_deadline + (uint64_t)t * TICK_US);
 	}
 	uint64_t end = clock_mono_us();
 	metric_histogram_observe(ep->m_tick_cpu, (double)(end - start) / 1e6);
-	uint64_t next = pacer_next_deadline_us(&ep->pacer);
-	uint64_t wait_ms = next > end ? (next - end + 999) / 1000 : 0;
-	tmr_start(&ep->tick_tmr, wait_ms, media_tick, ep);
+}
+
+static void each_call(struct sipep *ep, void (*fn)(struct sipcall *, void *),
+		      void *arg)
+{
+	for (unsigned p = 0; p < PHASES; p++) {
+		struct le *le = list_head(&ep->calls[p]);
+		while (le) {
+			struct sipcall *sc = le->data;
+			le = le->next;
+			fn(sc, arg);
+		}
+	}
 }
 
 /* ---------- SIP session handlers ---------- */
@@ -678,7 +713,8 @@ static void sess_conn(const struct sip_msg *msg, void *arg)
 		mem_deref(sc);
 		return;
 	}
-	list_append(&ep->calls, &sc->le, sc);
+	sc->phase = ep->next_phase++ % PHASES;
+	list_append(&ep->calls[sc->phase], &sc->le, sc);
 	ep->active++;
 	metric_gauge_set(ep->m_active, ep->active);
 	LOGI(call_id(sc->call), "call_incoming",
@@ -714,18 +750,22 @@ static bool on_sip_request(const struct sip_msg *msg, void *arg)
 	return false;
 }
 
+static void shutdown_call(struct sipcall *sc, void *arg)
+{
+	(void)arg;
+	if (!sc->dead && sc->call)
+		channel_hangup(call_channel(sc->call), "shutdown");
+	release_call(sc);
+}
+
 static void sipep_destructor(void *arg)
 {
 	struct sipep *ep = arg;
-	tmr_cancel(&ep->tick_tmr);
-	struct le *le = list_head(&ep->calls);
-	while (le) {
-		struct sipcall *sc = le->data;
-		le = le->next;
-		if (!sc->dead && sc->call)
-			channel_hangup(call_channel(sc->call), "shutdown");
-		release_call(sc);
+	if (ep->tfd >= 0) {
+		fd_close(ep->tfd);
+		close(ep->tfd);
 	}
+	each_call(ep, shutdown_call, NULL);
 	mem_deref(ep->lsnr);
 	mem_deref(ep->evsock);
 	if (ep->sock)
@@ -735,6 +775,29 @@ static void sipep_destructor(void *arg)
 		sip_close(ep->sip, true);
 	mem_deref(ep->sip);
 	mem_deref(ep->txmb);
+}
+
+/* An absolute, periodic CLOCK_MONOTONIC timerfd on the loop: no drift, no
+ * millisecond rounding (libre's timers fire up to 1 ms early on wall-clock
+ * jiffies), and no walk of libre's timer list on every re-arm. */
+static int start_clock(struct sipep *ep)
+{
+	ep->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (ep->tfd < 0)
+		return errno;
+	uint64_t first = clock_mono_us() + TICK_US;
+	struct itimerspec its = {
+		.it_value = {.tv_sec = (time_t)(first / 1000000),
+			     .tv_nsec = (long)(first % 1000000) * 1000},
+		.it_interval = {.tv_sec = 0, .tv_nsec = TICK_US * 1000L},
+	};
+	if (timerfd_settime(ep->tfd, TFD_TIMER_ABSTIME, &its, NULL))
+		return errno;
+	pacer_init(&ep->pacer, first, TICK_US);
+	/* After a stall, catch up at most one frame (every phase once);
+	 * older ticks are dropped and counted. */
+	ep->pacer.max_burst = PHASES;
+	return fd_listen(ep->tfd, FD_READ, media_tick, ep);
 }
 
 int sipep_create(struct sipep **epp, const struct sipep_cfg *cfg,
@@ -749,8 +812,9 @@ int sipep_create(struct sipep **epp, const struct sipep_cfg *cfg,
 	if (h)
 		ep->h = *h;
 	ep->arg = arg;
-	list_init(&ep->calls);
-	tmr_init(&ep->tick_tmr);
+	for (unsigned p = 0; p < PHASES; p++)
+		list_init(&ep->calls[p]);
+	ep->tfd = -1;
 	re_snprintf(ep->user_agent, sizeof(ep->user_agent), "%s",
 		    cfg->user_agent ? cfg->user_agent : "voxgate");
 	ep->cfg.user_agent = ep->user_agent;
@@ -775,10 +839,13 @@ int sipep_create(struct sipep **epp, const struct sipep_cfg *cfg,
 					"OPTIONS requests answered");
 	ep->m_active = metrics_gauge("voxgate_active_calls", NULL,
 				     "Calls in progress");
-	ep->m_send_jitter = metrics_histogram(
-		"voxgate_media_tick_jitter_seconds", NULL,
-		"Deviation of the 20 ms media clock from its schedule", NULL,
+	ep->m_tick_late = metrics_histogram(
+		"voxgate_media_tick_lateness_seconds", NULL,
+		"How late the media clock woke up against its schedule", NULL,
 		0);
+	ep->m_ticks_skipped = metrics_counter(
+		"voxgate_media_ticks_skipped_total", NULL,
+		"Media clock ticks dropped after a stall (bounded catch-up)");
 	static const double late_bounds[] = {0.0002, 0.0005, 0.001, 0.002,
 					     0.003, 0.005, 0.0075, 0.01,
 					     0.02, 0.05, 0.1};
@@ -828,8 +895,9 @@ int sipep_create(struct sipep **epp, const struct sipep_cfg *cfg,
 	if (err)
 		goto out;
 
-	pacer_init(&ep->pacer, clock_mono_us() + TICK_US, TICK_US);
-	tmr_start(&ep->tick_tmr, 20, media_tick, ep);
+	err = start_clock(ep);
+	if (err)
+		goto out;
 out:
 	if (err) {
 		mem_deref(ep);
@@ -854,15 +922,15 @@ bool sipep_draining(const struct sipep *ep)
 	return ep->draining;
 }
 
+static void hangup_one(struct sipcall *sc, void *arg)
+{
+	if (!sc->dead)
+		channel_hangup(call_channel(sc->call), arg);
+}
+
 void sipep_hangup_all(struct sipep *ep, const char *reason)
 {
-	struct le *le = list_head(&ep->calls);
-	while (le) {
-		struct sipcall *sc = le->data;
-		le = le->next;
-		if (!sc->dead)
-			channel_hangup(call_channel(sc->call), reason);
-	}
+	each_call(ep, hangup_one, (void *)reason);
 }
 
 unsigned sipep_active_calls(const struct sipep *ep)

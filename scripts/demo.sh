@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# scripts/demo.sh BINARY: place one real SIP call through voxgate and show
+# what happened. `make demo` runs it.
+#
+# Starts BINARY (voxgate) with a temporary config on 127.0.0.1:5060
+# (UDP+TCP) and HTTP 127.0.0.1:8080 (free ports instead when those are
+# taken), calls it with sipp, presses 1 (an RFC 4733 DTMF pcap) after the
+# greeting, listens to the balance and goodbye prompts, then prints the
+# prompts played, the digits, the flow path, the CDR (GET /v1/calls/{id}),
+# a few /metrics lines and how to call it from a softphone. Stops the
+# daemon at the end. Exits non-zero when the call did not work.
+# KEEP=1 keeps the temp dir (config, log, CDR database, sipp traces).
+set -euo pipefail
+
+BIN=${1:-}
+if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
+	echo "usage: scripts/demo.sh path/to/voxgate" >&2
+	exit 2
+fi
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PCAP=/usr/share/sip-tester/dtmf_2833_1.pcap
+for t in sipp curl jq sqlite3 ss; do
+	command -v "$t" >/dev/null || { echo "demo: '$t' is missing; run scripts/install-deps.sh" >&2; exit 1; }
+done
+[ -f "$PCAP" ] || { echo "demo: $PCAP missing (package sip-tester)" >&2; exit 1; }
+if [ "$(id -u)" -ne 0 ]; then
+	echo "demo: note: sipp sends the DTMF pcap through a raw socket, which needs root;" >&2
+	echo "      without it the digit is not sent and the demo fails at the DTMF check." >&2
+fi
+
+B=$'\e[1m' N=$'\e[0m'
+[ -t 1 ] || { B=""; N=""; }
+say() { printf '\n%s==> %s%s\n' "$B" "$*" "$N"; }
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/voxgate-demo.XXXXXX")
+PID=""
+SIPP_PID=""
+cleanup() {
+	local rc=$?
+	[ -n "$SIPP_PID" ] && kill "$SIPP_PID" 2>/dev/null || true
+	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+		kill -TERM "$PID" 2>/dev/null || true
+		for _ in $(seq 1 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$PID" 2>/dev/null || true
+	fi
+	if [ -n "${KEEP:-}" ] || [ $rc -ne 0 ]; then
+		echo "demo: files kept in $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- ports: the defaults when free, else free ones
+used=" $(ss -Hantu 2>/dev/null | awk '{ n = split($5, a, ":"); print a[n] }' | sort -un | tr '\n' ' ') "
+free() { [[ "$used" != *" $1 "* ]]; }
+pick() {
+	local p
+	for _ in $(seq 1 500); do
+		p=$((11000 + RANDOM % 9000))
+		if free "$p" && [[ " $* " != *" $p "* ]]; then echo "$p"; return; fi
+	done
+	echo "demo: no free port" >&2
+	exit 1
+}
+SIP_PORT=5060; free 5060 || SIP_PORT=$(pick)
+HTTP_PORT=8080; free 8080 || HTTP_PORT=$(pick "$SIP_PORT")
+SIPP_PORT=$(pick "$SIP_PORT" "$HTTP_PORT")
+MEDIA_PORT=$(pick "$SIP_PORT" "$HTTP_PORT" "$SIPP_PORT")
+[ "$SIP_PORT" == 5060 ] || echo "demo: 5060 is busy, using SIP port $SIP_PORT"
+[ "$HTTP_PORT" == 8080 ] || echo "demo: 8080 is busy, using HTTP port $HTTP_PORT"
+
+cat >"$TMP/voxgate.yaml" <<EOF
+# demo config written by scripts/demo.sh
+sip:
+  listen: ["udp:127.0.0.1:$SIP_PORT", "tcp:127.0.0.1:$SIP_PORT"]
+  answer_delay: 500ms
+rtp:
+  address: 127.0.0.1
+  port_min: 20000
+  port_max: 29999
+  media_timeout: 60s
+http:
+  listen: 127.0.0.1:$HTTP_PORT
+store:
+  path: $TMP/voxgate.db
+log:
+  level: info
+  format: kv
+shutdown:
+  drain_timeout: 5s
+EOF
+
+say "Starting voxgate ($BIN)"
+"$BIN" serve -c "$TMP/voxgate.yaml" </dev/null >"$TMP/voxgate.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 300); do
+	grep -q 'event=ready' "$TMP/voxgate.log" && break
+	kill -0 "$PID" 2>/dev/null || { cat "$TMP/voxgate.log" >&2; echo "demo: voxgate exited" >&2; exit 1; }
+	sleep 0.1
+done
+grep -q 'event=ready' "$TMP/voxgate.log" || { cat "$TMP/voxgate.log" >&2; echo "demo: voxgate not ready" >&2; exit 1; }
+grep 'event=ready' "$TMP/voxgate.log"
+
+say "Calling sip:1000@127.0.0.1:$SIP_PORT with sipp; pressing 1 after the greeting"
+sed -e 's|@HOLD_MS@|30000|' \
+	-e "s|@DTMF_BLOCK@|<pause milliseconds=\"2500\"/><nop><action><exec play_pcap_audio=\"$PCAP\"/></action></nop>|" \
+	"$ROOT/tests/integration/sipp/uac_call.xml" >"$TMP/call.xml"
+rc=0
+sipp 127.0.0.1:"$SIP_PORT" -sf "$TMP/call.xml" -i 127.0.0.1 -p "$SIPP_PORT" \
+	-mi 127.0.0.1 -mp "$MEDIA_PORT" -s 1000 -m 1 -nostdin -timeout 60s -timeout_error \
+	-trace_msg -message_file "$TMP/sipp.messages" -trace_err -error_file "$TMP/sipp.errors" \
+	-trace_logs -log_file "$TMP/sipp.log" </dev/null >"$TMP/sipp.out" 2>&1 &
+SIPP_PID=$!
+wait "$SIPP_PID" || rc=$?
+SIPP_PID=""
+if [ $rc -ne 0 ]; then
+	tail -n 20 "$TMP/sipp.out" >&2
+	[ -f "$TMP/sipp.errors" ] && head -n 20 "$TMP/sipp.errors" >&2
+	echo "demo: the call failed (sipp exit $rc)" >&2
+	exit 1
+fi
+if grep -q server_bye "$TMP/sipp.log" 2>/dev/null; then
+	echo "call answered; voxgate played its prompts, said goodbye and hung up"
+else
+	echo "call answered; the caller hung up"
+fi
+
+# The CDR is written by a worker thread: give it a moment.
+ID=""
+for _ in $(seq 1 50); do
+	ID=$(sqlite3 -cmd ".timeout 2000" "$TMP/voxgate.db" "SELECT id FROM calls WHERE ended_ms > 0 LIMIT 1" 2>/dev/null || true)
+	[ -n "$ID" ] && break
+	sleep 0.1
+done
+[ -n "$ID" ] || { echo "demo: no CDR written" >&2; exit 1; }
+CDR=$(curl -sS -f -m 5 "http://127.0.0.1:$HTTP_PORT/v1/calls/$ID") || { echo "demo: GET /v1/calls/$ID failed" >&2; exit 1; }
+
+say "Prompts played (CDR prompts)"
+jq -r '.prompts[] | "  \(.name | .+ "              " | .[0:14]) \(.played_ms) of \(.duration_ms) ms\(if .interrupted then " (interrupted by a key)" else "" end)\n      \"\(.text)\""' <<<"$CDR"
+
+say "What the log says about the call (call=$ID)"
+grep -E "call=$ID" "$TMP/voxgate.log" | grep -E 'event=(call_incoming|call_answered|dtmf|transfer|call_end)' |
+	sed -E 's/^ts=[^ ]+ //' | cut -c1-200 | sed 's/^/  /'
+
+DTMF=$(jq -r .dtmf <<<"$CDR")
+PATH_STR=$(jq -r '.flow_path | join(" -> ")' <<<"$CDR")
+say "Digits pressed"
+echo "  ${DTMF:-(none)}"
+say "Flow path"
+echo "  $PATH_STR"
+
+say "The call detail record: GET http://127.0.0.1:$HTTP_PORT/v1/calls/$ID"
+jq 'del(.prompts)' <<<"$CDR"
+
+say "A few lines of GET http://127.0.0.1:$HTTP_PORT/metrics"
+curl -sS -m 5 "http://127.0.0.1:$HTTP_PORT/metrics" |
+	grep -E '^voxgate_(calls_started_total|calls_total|active_calls|rtp_packets_sent_total|rtp_packets_received_total|tts_cache_hits_total|sip_options_total)' |
+	sed 's/^/  /' || true
+
+say "Call it yourself"
+cat <<EOF
+  Start the daemon:      $BIN serve -c $ROOT/examples/voxgate.yaml
+                         (SIP on 127.0.0.1:5060 UDP+TCP, HTTP on 127.0.0.1:8080)
+  From a softphone:      point Linphone, Zoiper or any SIP phone at
+                         sip:1000@127.0.0.1:5060 (no registration needed),
+                         then press 1 (balance), 2 (card services) or 0 (agent).
+  With baresip:          baresip -e '/dial sip:1000@127.0.0.1:5060'
+  With sipp:             sipp -sn uac -s 1000 127.0.0.1:5060 -m 1
+  Look at calls:         curl -s http://127.0.0.1:8080/v1/calls | jq .
+EOF
+
+# ---- verdict
+fail=0
+[ "$DTMF" == 1 ] || { echo "demo: expected the digit 1 in the CDR, got '$DTMF'" >&2; fail=1; }
+jq -e '.flow_path | index("balance") != null' >/dev/null <<<"$CDR" ||
+	{ echo "demo: the flow did not reach 'balance'" >&2; fail=1; }
+[ "$(jq -r '.rtp_tx' <<<"$CDR")" -gt 100 ] || { echo "demo: voxgate sent no prompt audio" >&2; fail=1; }
+
+say "Stopping voxgate"
+kill -TERM "$PID"
+drc=0
+wait "$PID" || drc=$?
+PID=""
+grep -E 'event=(draining|drained|exit)' "$TMP/voxgate.log" | sed -E 's/^ts=[^ ]+ //' | sed 's/^/  /'
+[ $drc -eq 0 ] || { echo "demo: voxgate exited with $drc" >&2; fail=1; }
+
+if [ $fail -ne 0 ]; then
+	echo "demo: FAILED" >&2
+	exit 1
+fi
+say "Demo OK"
