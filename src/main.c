@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include <re.h>
+#define DEBUG_MODULE "voxgate"
+#define DEBUG_LEVEL 0
+#include <re_dbg.h>
 
 #include "call/call.h"
 #include "config/config.h"
@@ -347,6 +350,21 @@ static void set_media_priority(unsigned prio)
 		LOGI(NULL, "media_rt_priority", "priority=%u", prio);
 }
 
+/* libre prints its own diagnostics; route them into our event log so every
+ * line stays key=value (or JSON). */
+static void libre_dbg(int level, const char *p, size_t len, void *arg)
+{
+	(void)arg;
+	while (len && (p[len - 1] == '\n' || p[len - 1] == '\r'))
+		len--;
+	char msg[400];
+	snprintf(msg, sizeof(msg), "%.*s", (int)(len < 399 ? len : 399), p);
+	enum log_level lvl = level <= DBG_ERR       ? LOG_LVL_ERROR
+			     : level == DBG_WARNING ? LOG_LVL_WARN
+						    : LOG_LVL_DEBUG;
+	log_event(lvl, NULL, "libre", "msg=%s", log_esc(msg));
+}
+
 static void raise_nofile(void)
 {
 	struct rlimit rl;
@@ -500,6 +518,8 @@ static int serve(struct daemon *d)
 		LOGE(NULL, "libre_init", "err=%d", err);
 		return 1;
 	}
+	dbg_init(DBG_INFO, DBG_NONE);
+	dbg_handler_set(libre_dbg, NULL);
 	d->m_started = metrics_counter("voxgate_calls_started_total", NULL,
 				       "Calls accepted");
 	d->m_lag_media = metrics_histogram(
@@ -509,15 +529,13 @@ static int serve(struct daemon *d)
 					 "loop=\"web\"", NULL, NULL, 0);
 
 	int rc = 1;
-	unsigned interrupted = 0;
+	unsigned interrupted = 0; /* logged by the store */
 	err = store_open(&d->store, d->cfg.store.path, &interrupted);
 	if (err) {
 		LOGE(NULL, "store_open_failed", "path=%s err=%d",
 		     log_esc(d->cfg.store.path), err);
 		goto out;
 	}
-	LOGI(NULL, "store_open", "path=%s interrupted=%u",
-	     log_esc(d->cfg.store.path), interrupted);
 
 	err = load_flows(&d->cfg, &d->flows);
 	if (err)

@@ -553,11 +553,12 @@ int call_answer(struct call *c, uint64_t now_ms)
 		return -EALREADY;
 	c->now_ms = now_ms;
 	c->last_rx_ms = now_ms;
+	/* Set before the transition: observers record the answer from it. */
+	c->answered_wall_ms = clock_wall_ms();
 	apply(c, CALL_EV_ANSWER, NULL);
-	if (c->state == CALL_ANSWERING || c->state == CALL_ACTIVE) {
-		c->answered_wall_ms = clock_wall_ms();
+	if (c->state == CALL_ANSWERING || c->state == CALL_ACTIVE)
 		return 0;
-	}
+	c->answered_wall_ms = 0;
 	return -EIO;
 }
 

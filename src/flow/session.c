@@ -167,7 +167,8 @@ static void start_collect(struct flow_session *s)
 	if (err) {
 		/* Without digits a menu can never leave: end the call rather
 		 * than leave the caller in silence. */
-		LOGE(call_id(s), "flow_collect_failed",
+		log_event(err == -ENOTCONN ? LOG_LVL_DEBUG : LOG_LVL_ERROR,
+			  call_id(s), "flow_collect_failed",
 		     "flow=%s node=%s err=%d", s->flow->name, n->name, err);
 		want(s, NO_NODE, RETRY_NONE, "flow_error");
 		return;
@@ -191,7 +192,9 @@ static enum spoke play(struct flow_session *s, const struct prompt_req *r,
 	if (s->closing)
 		return SPOKE;
 	if (err) {
-		LOGW(call_id(s), "flow_prompt_failed",
+		/* -ENOTCONN: the caller hung up meanwhile, nothing to report */
+		log_event(err == -ENOTCONN ? LOG_LVL_DEBUG : LOG_LVL_WARN,
+			  call_id(s), "flow_prompt_failed",
 		     "flow=%s node=%s prompt=%s stage=play err=%d",
 		     s->flow->name, n->name, r->name, err);
 		return SPEAK_FAILED;
@@ -215,7 +218,9 @@ static void on_synth(int err, struct audio_clip *clip, void *arg)
 	s->synth_wait = false;
 	const struct prompt_req *r = &s->q[s->qpos - 1];
 	if (err) {
-		LOGW(call_id(s), "flow_prompt_failed",
+		/* -ENOTCONN: the caller hung up meanwhile, nothing to report */
+		log_event(err == -ENOTCONN ? LOG_LVL_DEBUG : LOG_LVL_WARN,
+			  call_id(s), "flow_prompt_failed",
 		     "flow=%s node=%s prompt=%s stage=tts err=%d",
 		     s->flow->name, cur(s)->name, r->name, err);
 		speak_next(s);
@@ -268,7 +273,9 @@ static enum spoke speak(struct flow_session *s, const struct prompt_req *r)
 		/* -EAGAIN (pool full) included: skip the prompt rather than
 		 * let the caller wait in silence. */
 		free(j);
-		LOGW(call_id(s), "flow_prompt_failed",
+		/* -ENOTCONN: the caller hung up meanwhile, nothing to report */
+		log_event(err == -ENOTCONN ? LOG_LVL_DEBUG : LOG_LVL_WARN,
+			  call_id(s), "flow_prompt_failed",
 		     "flow=%s node=%s prompt=%s stage=tts err=%d",
 		     s->flow->name, n->name, r->name, err);
 		return SPEAK_FAILED;

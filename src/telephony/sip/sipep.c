@@ -589,6 +589,27 @@ static void copy_pl(char *dst, size_t cap, const struct pl *pl)
 		dst[0] = '\0';
 }
 
+static bool accept_apply(const struct sip_hdr *hdr, const struct sip_msg *msg,
+			 void *arg)
+{
+	(void)msg;
+	bool *ok = arg;
+	char v[256];
+	copy_pl(v, sizeof(v), &hdr->val);
+	/* any of: application/sdp, application/(*), (*)/(*), or empty */
+	if (!v[0] || strcasestr(v, "application/sdp") ||
+	    strcasestr(v, "application/*") || strstr(v, "*/*"))
+		*ok = true;
+	return *ok;
+}
+
+static bool accepts_sdp(const struct sip_msg *msg)
+{
+	bool ok = false;
+	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_ACCEPT, accept_apply, &ok);
+	return ok;
+}
+
 static void sess_conn(const struct sip_msg *msg, void *arg)
 {
 	struct sipep *ep = arg;
@@ -606,7 +627,7 @@ static void sess_conn(const struct sip_msg *msg, void *arg)
 		LOGW(NULL, "call_rejected", "reason=max_calls active=%u",
 		     ep->active);
 		re_snprintf(hdr, sizeof(hdr), "Retry-After: %u\r\n",
-			    ep->cfg.retry_after_s ? 5 : 0);
+			    ep->cfg.retry_after_s);
 		reply_plain(ep, msg, 503, "Service Unavailable", hdr);
 		return;
 	}
@@ -619,6 +640,14 @@ static void sess_conn(const struct sip_msg *msg, void *arg)
 		char uns[160];
 		re_snprintf(uns, sizeof(uns), "Unsupported: %s\r\n", val);
 		reply_plain(ep, msg, 420, "Bad Extension", uns);
+		return;
+	}
+	/* We answer with SDP: a UAC that accepts bodies but not SDP gets 406
+	 * (RFC 3261 21.4.7). */
+	const struct sip_hdr *acc = sip_msg_hdr(msg, SIP_HDR_ACCEPT);
+	if (acc && !accepts_sdp(msg)) {
+		reply_plain(ep, msg, 406, "Not Acceptable",
+			    "Accept: application/sdp\r\n");
 		return;
 	}
 	bool has_body = mbuf_get_left(msg->mb) > 0;
@@ -709,7 +738,11 @@ static void sess_conn(const struct sip_msg *msg, void *arg)
 			     "REFER, NOTIFY\r\n");
 	if (err) {
 		LOGW(call_id(sc->call), "sip_accept_failed", "err=%d", err);
-		reply_plain(ep, msg, 500, "Server Internal Error", NULL);
+		if (err == EBADMSG)
+			reply_plain(ep, msg, 400, "Bad Request", NULL);
+		else
+			reply_plain(ep, msg, 500, "Server Internal Error",
+				    NULL);
 		mem_deref(sc);
 		return;
 	}
@@ -740,6 +773,15 @@ static bool on_sip_request(const struct sip_msg *msg, void *arg)
 	struct sipep *ep = arg;
 	if (!pl_strcmp(&msg->met, "OPTIONS")) {
 		metric_counter_add(ep->m_options, 1);
+		const struct sip_hdr *req = sip_msg_hdr(msg, SIP_HDR_REQUIRE);
+		if (req) {
+			char val[128], uns[160];
+			copy_pl(val, sizeof(val), &req->val);
+			re_snprintf(uns, sizeof(uns), "Unsupported: %s\r\n",
+				    val);
+			reply_plain(ep, msg, 420, "Bad Extension", uns);
+			return true;
+		}
 		(void)sip_treplyf(NULL, NULL, ep->sip, msg, false, 200, "OK",
 				  "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, "
 				  "REFER, NOTIFY\r\n"
@@ -747,7 +789,25 @@ static bool on_sip_request(const struct sip_msg *msg, void *arg)
 				  "Content-Length: 0\r\n\r\n");
 		return true;
 	}
-	return false;
+	/* Everything the session and event layers handle goes on to them;
+	 * any other method (REGISTER, MESSAGE, ...) is answered here, so that
+	 * it is logged as an event instead of libre's stderr line. */
+	static const char *const ours[] = {"INVITE", "ACK", "BYE", "CANCEL",
+					   "NOTIFY", "REFER", "INFO",
+					   "PRACK", "UPDATE"};
+	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		if (!pl_strcmp(&msg->met, ours[i]))
+			return false;
+	char met[32], from[128], src[64];
+	copy_pl(met, sizeof(met), &msg->met);
+	copy_pl(from, sizeof(from), &msg->from.auri);
+	re_snprintf(src, sizeof(src), "%J", &msg->src);
+	LOGI(NULL, "sip_method_unsupported", "method=%s from=%s src=%s",
+	     log_esc(met), log_esc(from), src);
+	reply_plain(ep, msg, 501, "Not Implemented",
+		    "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, "
+		    "NOTIFY\r\n");
+	return true;
 }
 
 static void shutdown_call(struct sipcall *sc, void *arg)

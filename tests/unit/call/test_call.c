@@ -59,6 +59,14 @@ static void on_ev(struct channel *ch, const struct channel_event *ev,
 		r->ev[r->n++] = *ev;
 }
 
+static int64_t seen_answered_ms;
+static void observe(struct call *c, enum call_state old, void *arg)
+{
+	(void)arg;
+	if (old == CALL_RINGING && call_state(c) == CALL_ANSWERING)
+		seen_answered_ms = call_answered_wall_ms(c);
+}
+
 static struct call *mk(struct fake *f, struct rec *r, uint32_t mto)
 {
 	struct call_params p = {.platform = "sip", .from = "sip:a@x",
@@ -67,6 +75,9 @@ static struct call *mk(struct fake *f, struct rec *r, uint32_t mto)
 	struct call *c = NULL;
 	assert_int_equal(call_create(&c, &p, &fops, f), 0);
 	channel_set_handler(call_channel(c), on_ev, r);
+	struct call_observer obs = {.state_changed = observe};
+	call_set_observer(c, &obs);
+	seen_answered_ms = 0;
 	return c;
 }
 
@@ -125,6 +136,7 @@ static void media_timeout_hangs_up_with_bye(void **s)
 	int16_t out[160];
 	assert_int_equal(call_answer(c, 1000), 0);
 	assert_int_equal(f.answers, 1);
+	assert_int_equal(seen_answered_ms > 0, 1);
 	call_signal(c, CALL_EV_ACK, 1010);
 	assert_int_equal(call_state(c), CALL_ACTIVE);
 	/* audio keeps it alive */

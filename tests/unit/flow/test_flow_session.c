@@ -973,7 +973,10 @@ static void destroy_during_synthesis_frees_after_the_callback(void **state)
 	struct flow *keep = flow_ref(x->flow);
 	on_loop(r->loop, start_and_destroy_on_loop, x);
 	assert_null(x->f.ch.evh);
-	assert_int_equal(atomic_load(&keep->refs), 2); /* still held */
+	/* Usually still held here; under load the TTS callback may already
+	 * have run (and freed it) before this thread looks. */
+	unsigned held = atomic_load(&keep->refs);
+	assert_true(held == 2 || held == 1);
 	for (int i = 0; i < 3000 && atomic_load(&keep->refs) != 1; i++)
 		sleep_ms(10);
 	/* The TTS callback ran, freed the session and played nothing. */
