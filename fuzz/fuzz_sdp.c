@@ -6,8 +6,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct sdpneg_cfg cfg = {{SDPNEG_PCMU, SDPNEG_PCMA}, 2,
-					      101};
+	static const struct sdpneg_cfg cfg = { { SDPNEG_PCMU, SDPNEG_PCMA },
+					       2,
+					       101 };
 	struct sdp_session *sess = NULL;
 	struct sdp_media *m = NULL;
 	struct sa la;

@@ -155,8 +155,8 @@ static void on_call_gone(struct call *c, void *arg)
 	fill_cdr(&r, c);
 	if (store_call_update(d->store, &r))
 		LOGW(call_id(c), "cdr_update_failed", NULL);
-	int64_t dur = r.ended_ms && r.answered_ms ? r.ended_ms - r.answered_ms
-						  : 0;
+	int64_t dur =
+		r.ended_ms && r.answered_ms ? r.ended_ms - r.answered_ms : 0;
 	LOGI(call_id(c), "call_end",
 	     "reason=%s duration_ms=%lld dtmf=%s rtp_tx=%llu rtp_rx=%llu "
 	     "path=%s",
@@ -175,18 +175,17 @@ static void flow_errors_print(const struct flow_errors *e, FILE *f)
 		fprintf(f, "... and %zu more errors\n", e->dropped);
 }
 
-static void flow_set_foreach_prompt(const struct flow_set *set,
-				    const char *voice,
-				    void (*fn)(const char *, const char *,
-					       void *),
-				    void *arg)
+static void
+flow_set_foreach_prompt(const struct flow_set *set, const char *voice,
+			void (*fn)(const char *, const char *, void *),
+			void *arg)
 {
 	for (size_t i = 0; i < flow_set_count(set); i++)
 		flow_prompts_foreach(flow_set_at(set, i), voice, fn, arg);
 }
 
-static int check_routes(const struct vg_config *cfg,
-			const struct flow_set *set, FILE *out)
+static int check_routes(const struct vg_config *cfg, const struct flow_set *set,
+			FILE *out)
 {
 	int bad = 0;
 	const char *src = cfg->source[0] ? cfg->source : "<defaults>";
@@ -242,10 +241,10 @@ static void presynth_one(const char *voice, const char *text, void *arg)
 
 static void presynth_flows(struct daemon *d, struct flow_set *set)
 {
-	struct presynth_ctx p = {.tts = d->tts};
+	struct presynth_ctx p = { .tts = d->tts };
 	uint64_t t0 = clock_mono_us();
-	flow_set_foreach_prompt(set, voice_name(d->cfg.tts.voice),
-				presynth_one, &p);
+	flow_set_foreach_prompt(set, voice_name(d->cfg.tts.voice), presynth_one,
+				&p);
 	LOGI(NULL, "tts_presynth", "prompts=%u failed=%u ms=%llu", p.n,
 	     p.failed, (unsigned long long)(clock_mono_us() - t0) / 1000);
 }
@@ -341,7 +340,7 @@ static void set_media_priority(unsigned prio)
 {
 	if (!prio)
 		return;
-	struct sched_param sp = {.sched_priority = (int)prio};
+	struct sched_param sp = { .sched_priority = (int)prio };
 	int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
 	if (err)
 		LOGW(NULL, "media_rt_priority_refused", "priority=%u err=%d",
@@ -359,7 +358,7 @@ static void libre_dbg(int level, const char *p, size_t len, void *arg)
 		len--;
 	char msg[400];
 	snprintf(msg, sizeof(msg), "%.*s", (int)(len < 399 ? len : 399), p);
-	enum log_level lvl = level <= DBG_ERR       ? LOG_LVL_ERROR
+	enum log_level lvl = level <= DBG_ERR	    ? LOG_LVL_ERROR
 			     : level == DBG_WARNING ? LOG_LVL_WARN
 						    : LOG_LVL_DEBUG;
 	log_event(lvl, NULL, "libre", "msg=%s", log_esc(msg));
@@ -436,7 +435,7 @@ static void web_stop(void *arg)
 
 static int run_on_web(struct daemon *d, loop_fn *fn)
 {
-	struct web_start ws = {.d = d};
+	struct web_start ws = { .d = d };
 	pthread_mutex_init(&ws.mtx, NULL);
 	pthread_cond_init(&ws.cond, NULL);
 	int err = loop_post(d->web, fn, &ws);
@@ -651,7 +650,8 @@ static void usage(FILE *f)
 		"effective config\n"
 		"flow check    validate flow files (file:line:col errors)\n"
 		"\n"
-		"Signals: SIGTERM/SIGINT drain (503 to new calls, hang up after "
+		"Signals: SIGTERM/SIGINT drain (503 to new calls, hang up "
+		"after "
 		"shutdown.drain_timeout); SIGHUP reloads flows.\n");
 }
 
@@ -723,11 +723,11 @@ int main(int argc, char **argv)
 	}
 
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"log-format", required_argument, NULL, 'F'},
-		{"log-level", required_argument, NULL, 'L'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "config", required_argument, NULL, 'c' },
+		{ "log-format", required_argument, NULL, 'F' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = NULL, *logfmt = NULL, *loglvl = NULL;
 	int o;

@@ -26,7 +26,8 @@ struct audio_clip *audio_clip_ref(struct audio_clip *c)
 
 struct audio_clip *audio_clip_deref(struct audio_clip *c)
 {
-	if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+	if (c &&
+	    atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
 		free(c);
 	return NULL;
 }

@@ -103,7 +103,8 @@ static void make_uuid(char out[37])
 	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
 		uint64_t t = clock_mono_us() ^ (uint64_t)(uintptr_t)out;
 		for (int i = 0; i < 16; i++)
-			b[i] = (uint8_t)(t >> ((i % 8) * 8)) ^ (uint8_t)(i * 37);
+			b[i] = (uint8_t)(t >> ((i % 8) * 8)) ^
+			       (uint8_t)(i * 37);
 	}
 	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
@@ -220,7 +221,7 @@ static void deliver_pending(struct call *c)
 	if (call_over(c) && !c->hangup_raised) {
 		c->hangup_raised = true;
 		c->evq_len = 0;
-		struct channel_event ev = {.type = CHANNEL_EV_HANGUP};
+		struct channel_event ev = { .type = CHANNEL_EV_HANGUP };
 		ev.hangup.reason = c->end_reason ? c->end_reason : "hangup";
 		if (c->ch.evh)
 			c->ch.evh(&c->ch, &ev, c->ch.evarg);
@@ -236,19 +237,20 @@ static void record_prompt(struct call *c, bool interrupted, uint64_t now_us)
 	struct strbuf *sb = &c->prompts;
 	uint32_t played_ms = (uint32_t)(pl->pos * 1000 / AUDIO_RATE_HZ);
 	char tmp[512];
-	int64_t first_ms = pl->first_frame_us
-				   ? (int64_t)(pl->first_frame_us -
-					       pl->requested_us) / 1000
-				   : -1;
+	int64_t first_ms =
+		pl->first_frame_us
+			? (int64_t)(pl->first_frame_us - pl->requested_us) /
+				  1000
+			: -1;
 	snprintf(tmp, sizeof(tmp),
 		 ",\"synth_ms\":%.3f,\"first_frame_ms\":%lld,"
 		 "\"played_ms\":%u,\"duration_ms\":%u,\"interrupted\":%s,"
 		 "\"done_ms\":%llu}",
 		 (double)(pl->called_us - pl->requested_us) / 1000.0,
 		 (long long)first_ms, played_ms,
-		 pl->clip ? (unsigned)(pl->clip->nsamples * 1000 /
-				       AUDIO_RATE_HZ)
-			  : 0,
+		 pl->clip
+			 ? (unsigned)(pl->clip->nsamples * 1000 / AUDIO_RATE_HZ)
+			 : 0,
 		 interrupted ? "true" : "false",
 		 (unsigned long long)(now_us - pl->requested_us) / 1000);
 	size_t mark = sb->len;
@@ -274,7 +276,7 @@ static void finish_play(struct call *c, bool interrupted)
 		return;
 	uint64_t now_us = clock_mono_us();
 	record_prompt(c, interrupted, now_us);
-	struct channel_event ev = {.type = CHANNEL_EV_PLAY_DONE};
+	struct channel_event ev = { .type = CHANNEL_EV_PLAY_DONE };
 	ev.play.interrupted = interrupted;
 	ev.play.played_ms = (uint32_t)(pl->pos * 1000 / AUDIO_RATE_HZ);
 	pl->active = false;
@@ -292,7 +294,7 @@ static void finish_collect(struct call *c, enum channel_collect_end end)
 	struct collect_state *co = &c->collect;
 	if (!co->active)
 		return;
-	struct channel_event ev = {.type = CHANNEL_EV_COLLECT_DONE};
+	struct channel_event ev = { .type = CHANNEL_EV_COLLECT_DONE };
 	ev.collect.end = end;
 	memcpy(ev.collect.digits, co->digits, co->ndigits);
 	ev.collect.digits[co->ndigits] = '\0';
@@ -453,9 +455,9 @@ static void apply(struct call *c, enum call_fsm_event ev, const char *reason)
 		LOGW(c->id, "call_action_failed", "event=%s err=%d",
 		     call_fsm_event_name(ev), err);
 		if (c->state != CALL_ENDED)
-			set_state(c, (struct call_fsm_result){
-					     CALL_ENDED, CALL_ACT_NONE, "error",
-					     0});
+			set_state(c, (struct call_fsm_result){ CALL_ENDED,
+							       CALL_ACT_NONE,
+							       "error", 0 });
 	}
 }
 
@@ -578,7 +580,8 @@ bool call_tick(struct call *c, uint64_t now_ms, int16_t out[160])
 
 	struct collect_state *co = &c->collect;
 	if (co->active) {
-		if (co->overall_deadline_ms && now_ms >= co->overall_deadline_ms)
+		if (co->overall_deadline_ms &&
+		    now_ms >= co->overall_deadline_ms)
 			finish_collect(c, COLLECT_OVERALL);
 		else if (co->ndigits && co->interdigit_deadline_ms &&
 			 now_ms >= co->interdigit_deadline_ms)
@@ -628,7 +631,7 @@ void call_dtmf_in(struct call *c, char digit, uint64_t now_ms)
 		c->dtmf_log[c->ndtmf] = '\0';
 	}
 	LOGI(c->id, "dtmf", "digit=%c", digit);
-	struct channel_event ev = {.type = CHANNEL_EV_DTMF};
+	struct channel_event ev = { .type = CHANNEL_EV_DTMF };
 	ev.dtmf.digit = digit;
 	queue_event(c, &ev);
 	if (c->play.active && c->play.barge)
@@ -646,7 +649,7 @@ void call_transfer_result(struct call *c, int err, int status)
 	if (!c->transfer_pending)
 		return;
 	c->transfer_pending = false;
-	struct channel_event ev = {.type = CHANNEL_EV_TRANSFER_DONE};
+	struct channel_event ev = { .type = CHANNEL_EV_TRANSFER_DONE };
 	ev.err = err;
 	ev.transfer.status = status;
 	queue_event(c, &ev);

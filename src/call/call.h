@@ -29,12 +29,12 @@ struct call_media_ops {
 };
 
 struct call_params {
-	const char *platform;     /* "sip" */
-	const char *from;         /* caller URI or number */
-	const char *to;           /* called number (request-URI user) */
-	const char *platform_id;  /* SIP Call-ID, copied */
+	const char *platform;	   /* "sip" */
+	const char *from;	   /* caller URI or number */
+	const char *to;		   /* called number (request-URI user) */
+	const char *platform_id;   /* SIP Call-ID, copied */
 	uint32_t media_timeout_ms; /* 0 = off */
-	uint64_t now_ms;          /* monotonic ms at creation */
+	uint64_t now_ms;	   /* monotonic ms at creation */
 };
 
 /* Observer of the call's life, for the daemon (CDR, metrics). Optional. */
@@ -79,7 +79,7 @@ const char *call_platform_id(const struct call *c);
 const char *call_from(const struct call *c);
 const char *call_to(const struct call *c);
 const char *call_end_reason(const struct call *c); /* NULL while open */
-const char *call_dtmf(const struct call *c);       /* digits received */
+const char *call_dtmf(const struct call *c);	   /* digits received */
 int64_t call_started_wall_ms(const struct call *c);
 int64_t call_answered_wall_ms(const struct call *c);
 int64_t call_ended_wall_ms(const struct call *c);
@@ -92,7 +92,7 @@ void call_set_flow_name(struct call *c, const char *name);
 void call_set_media_info(struct call *c, const char *codec,
 			 const char *remote_addr);
 void call_set_rtp_counts(struct call *c, uint64_t tx, uint64_t rx);
-const char *call_codec(const struct call *c);       /* "" before answer */
+const char *call_codec(const struct call *c);	    /* "" before answer */
 const char *call_remote_addr(const struct call *c); /* "" if unknown */
 uint64_t call_rtp_sent(const struct call *c);
 uint64_t call_rtp_received(const struct call *c);

@@ -27,8 +27,9 @@ struct channel;
 
 /* Capabilities: what a channel can take. */
 enum {
-	CHANNEL_CAP_AUDIO = 1 << 0, /* plays PCM clips: the runtime synthesizes */
-	CHANNEL_CAP_TEXT = 1 << 1,  /* plays text itself (e.g. TwiML <Say>) */
+	CHANNEL_CAP_AUDIO = 1
+			    << 0, /* plays PCM clips: the runtime synthesizes */
+	CHANNEL_CAP_TEXT = 1 << 1, /* plays text itself (e.g. TwiML <Say>) */
 	CHANNEL_CAP_DTMF = 1 << 2,
 	CHANNEL_CAP_TRANSFER = 1 << 3,
 };
@@ -36,39 +37,39 @@ enum {
 /* One prompt. With CHANNEL_CAP_AUDIO, clip must be set (text is kept for the
  * record); otherwise text (or file) is played by the platform. */
 struct channel_prompt {
-	const char *name;          /* prompt id in the flow, for the CDR */
-	const char *text;          /* TTS text (borrowed for the call) */
-	const char *voice;         /* NULL: default */
-	struct audio_clip *clip;   /* borrowed; the channel takes its own ref */
-	bool dtmf_barge_in;        /* a key press stops playback */
-	uint64_t requested_us;     /* clock_mono_us() when the flow asked for it
-				      (before synthesis): per-prompt timing */
+	const char *name;	 /* prompt id in the flow, for the CDR */
+	const char *text;	 /* TTS text (borrowed for the call) */
+	const char *voice;	 /* NULL: default */
+	struct audio_clip *clip; /* borrowed; the channel takes its own ref */
+	bool dtmf_barge_in;	 /* a key press stops playback */
+	uint64_t requested_us;	 /* clock_mono_us() when the flow asked for it
+				    (before synthesis): per-prompt timing */
 };
 
 struct channel_collect {
-	unsigned max_digits;          /* 1..32 */
-	const char *terminators;      /* e.g. "#"; NULL/"" = none */
-	unsigned first_timeout_ms;    /* no first digit within this: no_input */
+	unsigned max_digits;	   /* 1..32 */
+	const char *terminators;   /* e.g. "#"; NULL/"" = none */
+	unsigned first_timeout_ms; /* no first digit within this: no_input */
 	unsigned interdigit_timeout_ms;
-	unsigned overall_timeout_ms;  /* 0 = none */
-	bool flush;                   /* discard digits typed ahead */
+	unsigned overall_timeout_ms; /* 0 = none */
+	bool flush;		     /* discard digits typed ahead */
 };
 
 enum channel_collect_end {
-	COLLECT_MAX_DIGITS,   /* got max_digits */
-	COLLECT_TERMINATOR,   /* terminator pressed (not included in digits) */
-	COLLECT_INTERDIGIT,   /* some digits, then inter-digit timeout */
-	COLLECT_NO_INPUT,     /* no digit before first_timeout_ms */
-	COLLECT_OVERALL,      /* overall timeout */
-	COLLECT_STOPPED,      /* channel_stop() */
+	COLLECT_MAX_DIGITS, /* got max_digits */
+	COLLECT_TERMINATOR, /* terminator pressed (not included in digits) */
+	COLLECT_INTERDIGIT, /* some digits, then inter-digit timeout */
+	COLLECT_NO_INPUT,   /* no digit before first_timeout_ms */
+	COLLECT_OVERALL,    /* overall timeout */
+	COLLECT_STOPPED,    /* channel_stop() */
 };
 
 enum channel_event_type {
 	CHANNEL_EV_PLAY_DONE,
 	CHANNEL_EV_COLLECT_DONE,
 	CHANNEL_EV_TRANSFER_DONE,
-	CHANNEL_EV_DTMF,     /* every key, as it arrives (informational) */
-	CHANNEL_EV_HANGUP,   /* the call is over; last event */
+	CHANNEL_EV_DTMF,   /* every key, as it arrives (informational) */
+	CHANNEL_EV_HANGUP, /* the call is over; last event */
 };
 
 struct channel_event {
@@ -107,7 +108,8 @@ struct channel_ops {
 	int (*stop)(struct channel *ch);
 	/* target: "sip:agent@host", "tel:+1555...", "queue:name". */
 	int (*transfer)(struct channel *ch, const char *target);
-	/* Hang up with an end reason (static string); raises CHANNEL_EV_HANGUP. */
+	/* Hang up with an end reason (static string); raises CHANNEL_EV_HANGUP.
+	 */
 	int (*hangup)(struct channel *ch, const char *reason);
 	/* Record a visited flow node (CDR flow path). */
 	void (*note_node)(struct channel *ch, const char *node);
@@ -122,9 +124,9 @@ struct channel {
 	const struct channel_ops *ops;
 	channel_event_fn *evh;
 	void *evarg;
-	const char *id;        /* voxgate call id (for logs) */
-	const char *from;      /* caller */
-	const char *to;        /* called number (request-URI user) */
+	const char *id;	  /* voxgate call id (for logs) */
+	const char *from; /* caller */
+	const char *to;	  /* called number (request-URI user) */
 };
 
 static inline void channel_set_handler(struct channel *ch, channel_event_fn *h,
@@ -133,7 +135,8 @@ static inline void channel_set_handler(struct channel *ch, channel_event_fn *h,
 	ch->evh = h;
 	ch->evarg = arg;
 }
-static inline int channel_play(struct channel *ch, const struct channel_prompt *p)
+static inline int channel_play(struct channel *ch,
+			       const struct channel_prompt *p)
 {
 	return ch->ops->play(ch, p);
 }

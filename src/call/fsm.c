@@ -6,25 +6,25 @@
 
 const char *call_state_name(enum call_state s)
 {
-	static const char *const n[] = {"ringing", "answering", "active",
-					"ending", "ended"};
+	static const char *const n[] = { "ringing", "answering", "active",
+					 "ending", "ended" };
 	return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "?";
 }
 
 const char *call_fsm_event_name(enum call_fsm_event ev)
 {
-	static const char *const n[] = {
-		"answer",        "ack",         "cancel",
-		"remote_bye",    "local_hangup", "ack_timeout",
-		"media_timeout", "transferred", "closed",
-		"error"};
+	static const char *const n[] = { "answer",	  "ack",
+					 "cancel",	  "remote_bye",
+					 "local_hangup",  "ack_timeout",
+					 "media_timeout", "transferred",
+					 "closed",	  "error" };
 	return (unsigned)ev < sizeof(n) / sizeof(n[0]) ? n[ev] : "?";
 }
 
 static struct call_fsm_result res(enum call_state s, enum call_fsm_action a,
 				  const char *reason)
 {
-	struct call_fsm_result r = {s, a, reason, 0};
+	struct call_fsm_result r = { s, a, reason, 0 };
 	return r;
 }
 
@@ -32,7 +32,7 @@ struct call_fsm_result call_fsm_next(enum call_state s, enum call_fsm_event ev,
 				     const char *local_reason)
 {
 	const char *lr = local_reason ? local_reason : "hangup";
-	struct call_fsm_result bad = {s, CALL_ACT_NONE, NULL, 1};
+	struct call_fsm_result bad = { s, CALL_ACT_NONE, NULL, 1 };
 
 	if (s == CALL_ENDED)
 		return bad;

@@ -27,13 +27,13 @@ _Static_assert(sizeof(enum log_level) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_voice) == sizeof(int), "enum size");
 
 enum kind {
-	K_UINT, /* integer into a u8/u16/u32 field (width = size) */
-	K_MS, /* duration into a u32 field, milliseconds */
-	K_BYTES, /* size into a u64 field */
-	K_STR, /* string into char[size], checked by check() */
-	K_ENUM, /* one of names[] into an int-sized enum field */
-	K_IP, /* bare IP address into char[CONFIG_HOST_LEN] */
-	K_ADDR, /* ip:port into struct config_addr */
+	K_UINT,	  /* integer into a u8/u16/u32 field (width = size) */
+	K_MS,	  /* duration into a u32 field, milliseconds */
+	K_BYTES,  /* size into a u64 field */
+	K_STR,	  /* string into char[size], checked by check() */
+	K_ENUM,	  /* one of names[] into an int-sized enum field */
+	K_IP,	  /* bare IP address into char[CONFIG_HOST_LEN] */
+	K_ADDR,	  /* ip:port into struct config_addr */
 	K_LISTEN, /* sip.listen list */
 	K_CODECS, /* rtp.codecs list */
 	K_ROUTES, /* flows.routes list */
@@ -181,7 +181,8 @@ static const struct setting sip_settings[] = {
 	  .off = CFG_OFF(sip.agent_uri),
 	  .size = CFG_SIZE(sip.agent_uri),
 	  .check = check_sip_uri,
-	  .what = "a sip: or sips: URI of at most 255 characters without spaces, or \"\"" },
+	  .what = "a sip: or sips: URI of at most 255 characters without "
+		  "spaces, or \"\"" },
 };
 
 static const struct setting rtp_settings[] = {
@@ -274,7 +275,8 @@ static const struct setting flows_settings[] = {
 	  .off = CFG_OFF(flows.dir),
 	  .size = CFG_SIZE(flows.dir),
 	  .check = check_path_or_empty,
-	  .what = "a directory path of at most 1023 bytes without control characters, or \"\"" },
+	  .what = "a directory path of at most 1023 bytes without control "
+		  "characters, or \"\"" },
 	{ .key = "default",
 	  .kind = K_STR,
 	  .off = CFG_OFF(flows.default_flow),
@@ -741,7 +743,8 @@ static void parse_listen(struct ctx *c, const struct setting *s,
 		colon = strlen(t) == tlen ? memchr(t, ':', tlen) : NULL;
 		if (colon && colon - t == 3 && !strncmp(t, "tls", 3)) {
 			err_at(c, item,
-			       "transport 'tls' is not supported yet (use udp or tcp)");
+			       "transport 'tls' is not supported yet (use udp "
+			       "or tcp)");
 			bad = true;
 			continue;
 		}
@@ -758,7 +761,8 @@ static void parse_listen(struct ctx *c, const struct setting *s,
 		    !parse_addr(colon + 1, tlen - (size_t)(colon + 1 - t),
 				&l.addr)) {
 			err_at(c, item,
-			       "'%s' entries must look like udp:127.0.0.1:5060 or tcp:[::1]:5060, got %s",
+			       "'%s' entries must look like udp:127.0.0.1:5060 "
+			       "or tcp:[::1]:5060, got %s",
 			       s->key, got(item, g, sizeof(g)));
 			bad = true;
 			continue;
@@ -768,7 +772,8 @@ static void parse_listen(struct ctx *c, const struct setting *s,
 			    tmp[k].addr.port == l.addr.port &&
 			    !strcmp(tmp[k].addr.host, l.addr.host)) {
 				err_at(c, item,
-				       "duplicate listen entry %s (first at line %u, column %u)",
+				       "duplicate listen entry %s (first at "
+				       "line %u, column %u)",
 				       got(item, g, sizeof(g)),
 				       ydoc_node_line(where[k]),
 				       ydoc_node_col(where[k]));
@@ -827,7 +832,8 @@ static void parse_codecs(struct ctx *c, const struct setting *s,
 		for (size_t j = 0; j < ok; j++) {
 			if (tmp[j] == (enum config_codec)k) {
 				err_at(c, item,
-				       "codec '%s' is listed twice (first at line %u, column %u)",
+				       "codec '%s' is listed twice (first at "
+				       "line %u, column %u)",
 				       codec_names[k], ydoc_node_line(where[j]),
 				       ydoc_node_col(where[j]));
 				bad = true;
@@ -860,13 +866,15 @@ static bool parse_route_number(struct ctx *c, const struct ydoc_node *num,
 	if (len >= CONFIG_NAME_LEN || strlen(t) != len ||
 	    !check_route_number(t, len)) {
 		err_at(c, num,
-		       "'number' must be 1 to 63 digits, letters or '+#*._-' (a trailing '*' matches a prefix), got %s",
+		       "'number' must be 1 to 63 digits, letters or '+#*._-' "
+		       "(a trailing '*' matches a prefix), got %s",
 		       got(num, g, sizeof(g)));
 		return false;
 	}
 	if (len == 1 && t[0] == '*') {
 		err_at(c, num,
-		       "route number '*' would match every number; set flows.default instead");
+		       "route number '*' would match every number; set "
+		       "flows.default instead");
 		return false;
 	}
 	r->prefix = t[len - 1] == '*';
@@ -909,7 +917,8 @@ static bool parse_route(struct ctx *c, const struct ydoc_node *item,
 	memset(r, 0, sizeof(*r));
 	if (ydoc_node_type(item) != YDOC_MAP) {
 		err_at(c, item,
-		       "each route must be a map with 'number' and 'flow', got %s",
+		       "each route must be a map with 'number' and 'flow', got "
+		       "%s",
 		       got(item, g, sizeof(g)));
 		return false;
 	}
@@ -925,7 +934,8 @@ static bool parse_route(struct ctx *c, const struct ydoc_node *item,
 			bad |= !parse_route_flow(c, v, r);
 		} else {
 			err_at(c, k,
-			       "unknown key %s in route (expected: number, flow)",
+			       "unknown key %s in route (expected: number, "
+			       "flow)",
 			       got(k, g, sizeof(g)));
 			bad = true;
 		}
@@ -984,7 +994,8 @@ static void check_dup_routes(struct ctx *c, struct config_route *routes,
 		if (!first[i])
 			continue;
 		add_fmt(c, r->number_pos,
-			"duplicate route number '%s%s' (first at line %u, column %u)",
+			"duplicate route number '%s%s' (first at line %u, "
+			"column %u)",
 			r->number, r->prefix ? "*" : "",
 			first[i]->number_pos.line, first[i]->number_pos.col);
 	}
@@ -1076,7 +1087,8 @@ static void parse_setting(struct ctx *c, const struct setting *s,
 		if (len == SIZE_MAX || !parse_digits(t, len, &v) ||
 		    v < s->min || v > s->max || (s->even && v % 2)) {
 			err_at(c, val,
-			       "'%s' must be %s integer between %llu and %llu, got %s",
+			       "'%s' must be %s integer between %llu and %llu, "
+			       "got %s",
 			       s->key, s->even ? "an even" : "an",
 			       (unsigned long long)s->min,
 			       (unsigned long long)s->max,
@@ -1091,7 +1103,8 @@ static void parse_setting(struct ctx *c, const struct setting *s,
 			fmt_ms(s->min, lo, sizeof(lo));
 			fmt_ms(s->max, hi, sizeof(hi));
 			err_at(c, val,
-			       "'%s' must be a duration between %s and %s (like 250ms, 30s, 5m), got %s",
+			       "'%s' must be a duration between %s and %s "
+			       "(like 250ms, 30s, 5m), got %s",
 			       s->key, lo, hi, got(val, g, sizeof(g)));
 			return;
 		}
@@ -1103,7 +1116,8 @@ static void parse_setting(struct ctx *c, const struct setting *s,
 			fmt_bytes(s->min, lo, sizeof(lo));
 			fmt_bytes(s->max, hi, sizeof(hi));
 			err_at(c, val,
-			       "'%s' must be a size between %s and %s (like 512KB, 64MB), got %s",
+			       "'%s' must be a size between %s and %s (like "
+			       "512KB, 64MB), got %s",
 			       s->key, lo, hi, got(val, g, sizeof(g)));
 			return;
 		}
@@ -1152,14 +1166,16 @@ static void parse_setting(struct ctx *c, const struct setting *s,
 
 		if (len == SIZE_MAX || !parse_ip(t, len, 0, host, NULL)) {
 			err_at(c, val,
-			       "'%s' must be an IPv4 or IPv6 address like 127.0.0.1 or ::1, got %s",
+			       "'%s' must be an IPv4 or IPv6 address like "
+			       "127.0.0.1 or ::1, got %s",
 			       s->key, got(val, g, sizeof(g)));
 			return;
 		}
 		/* SDP c=0.0.0.0 means "on hold", :: is no better. */
 		if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::")) {
 			err_at(c, val,
-			       "'%s' must be a concrete address: '%s' cannot be advertised in SDP",
+			       "'%s' must be a concrete address: '%s' cannot "
+			       "be advertised in SDP",
 			       s->key, host);
 			return;
 		}
@@ -1171,7 +1187,8 @@ static void parse_setting(struct ctx *c, const struct setting *s,
 
 		if (len == SIZE_MAX || !parse_addr(t, len, &a)) {
 			err_at(c, val,
-			       "'%s' must be an address like 127.0.0.1:8080 or [::1]:8080, got %s",
+			       "'%s' must be an address like 127.0.0.1:8080 or "
+			       "[::1]:8080, got %s",
 			       s->key, got(val, g, sizeof(g)));
 			return;
 		}
@@ -1233,11 +1250,13 @@ static void check_cross(struct ctx *c)
 	    !c->invalid[TR_PORT_MIN] && !c->invalid[TR_PORT_MAX]) {
 		if (pmax)
 			err_at(c, pmax,
-			       "'port_max' (%u) must be greater than 'port_min' (%u)",
+			       "'port_max' (%u) must be greater than "
+			       "'port_min' (%u)",
 			       cfg->rtp.port_max, cfg->rtp.port_min);
 		else if (pmin)
 			err_at(c, pmin,
-			       "'port_min' (%u) must be lower than 'port_max' (%u)",
+			       "'port_min' (%u) must be lower than 'port_max' "
+			       "(%u)",
 			       cfg->rtp.port_min, cfg->rtp.port_max);
 	}
 	if (cfg->rtp.jitter_min_ms > cfg->rtp.jitter_max_ms &&
@@ -1246,11 +1265,13 @@ static void check_cross(struct ctx *c)
 		fmt_ms(cfg->rtp.jitter_max_ms, b, sizeof(b));
 		if (jmax)
 			err_at(c, jmax,
-			       "'jitter_max' (%s) must not be lower than 'jitter_min' (%s)",
+			       "'jitter_max' (%s) must not be lower than "
+			       "'jitter_min' (%s)",
 			       b, a);
 		else if (jmin)
 			err_at(c, jmin,
-			       "'jitter_min' (%s) must not be higher than 'jitter_max' (%s)",
+			       "'jitter_min' (%s) must not be higher than "
+			       "'jitter_max' (%s)",
 			       a, b);
 	}
 }
@@ -1264,7 +1285,8 @@ static void parse_root(struct ctx *c, const struct ydoc_node *root)
 		return;
 	if (ydoc_node_type(root) != YDOC_MAP) {
 		err_at(c, root,
-		       "the configuration must be a map of sections (sip:, rtp:, ...), got %s",
+		       "the configuration must be a map of sections (sip:, "
+		       "rtp:, ...), got %s",
 		       got(root, g, sizeof(g)));
 		return;
 	}
@@ -1481,7 +1503,8 @@ int config_print(const struct vg_config *cfg, FILE *f)
 	fprintf(f, "http:\n  listen: \"%s\"\n", b);
 
 	fprintf(f,
-		"limits:\n  max_calls: %u\n  worker_threads: %u\n  worker_queue: %u\n"
+		"limits:\n  max_calls: %u\n  worker_threads: %u\n  "
+		"worker_queue: %u\n"
 		"  media_rt_priority: %u\n",
 		cfg->limits.max_calls, cfg->limits.worker_threads,
 		cfg->limits.worker_queue, cfg->limits.media_rt_priority);

@@ -13,9 +13,9 @@
 #define CONFIG_LISTEN_MAX 8
 #define CONFIG_CODECS_MAX 2
 #define CONFIG_ROUTES_MAX 10000
-#define CONFIG_HOST_LEN 46 /* INET6_ADDRSTRLEN: textual IPv4/IPv6 + NUL */
-#define CONFIG_NAME_LEN 64 /* flow names and route numbers, with NUL */
-#define CONFIG_STR_LEN 256 /* user agent, SIP URI, with NUL */
+#define CONFIG_HOST_LEN 46   /* INET6_ADDRSTRLEN: textual IPv4/IPv6 + NUL */
+#define CONFIG_NAME_LEN 64   /* flow names and route numbers, with NUL */
+#define CONFIG_STR_LEN 256   /* user agent, SIP URI, with NUL */
 #define CONFIG_PATH_LEN 1024 /* file and directory paths, with NUL */
 #define CONFIG_ERRORS_MAX 64 /* messages kept; the rest are only counted */
 #define CONFIG_ERROR_LEN 512 /* one message, with NUL */
@@ -56,7 +56,8 @@ struct config_route {
  * are fixed arrays (their length is a hard cap); the route table is the
  * only heap memory and is released by config_free(). */
 struct vg_config {
-	char source[CONFIG_PATH_LEN]; /* file name for messages; "" = defaults */
+	char source[CONFIG_PATH_LEN]; /* file name for messages; "" = defaults
+				       */
 
 	struct {
 		struct config_listen listen[CONFIG_LISTEN_MAX];
@@ -68,7 +69,7 @@ struct vg_config {
 
 	struct {
 		char address[CONFIG_HOST_LEN]; /* advertised in SDP */
-		uint16_t port_min; /* even, < port_max */
+		uint16_t port_min;	       /* even, < port_max */
 		uint16_t port_max;
 		enum config_codec
 			codecs[CONFIG_CODECS_MAX]; /* preference order */
@@ -121,7 +122,7 @@ struct vg_config {
 
 /* Error messages of one load, in file order (cross-field checks last). */
 struct config_errors {
-	unsigned count; /* messages in msg[] */
+	unsigned count;	  /* messages in msg[] */
 	unsigned dropped; /* further errors beyond CONFIG_ERRORS_MAX */
 	char msg[CONFIG_ERRORS_MAX][CONFIG_ERROR_LEN];
 };

@@ -236,10 +236,10 @@ static int check_props(struct builder *b, const yaml_event_t *ev,
 	if (anchor) {
 		excerpt_bytes((const char *)anchor,
 			      strlen((const char *)anchor), ex, sizeof(ex));
-		return fail(
-			b, -EBADMSG, line, col,
-			"anchor '&%s' is not allowed (anchors and aliases are not supported)",
-			ex);
+		return fail(b, -EBADMSG, line, col,
+			    "anchor '&%s' is not allowed (anchors and aliases "
+			    "are not supported)",
+			    ex);
 	}
 	if (tag) {
 		const char *t = (const char *)tag;
@@ -380,7 +380,8 @@ static int check_dup_keys(struct builder *b, const struct ydoc_node *map)
 	qsort(refs, npairs, sizeof(*refs), keyref_cmp);
 	for (size_t i = 1; i < npairs; i++) {
 		/* Within a run of equal keys, [0] is the first definition and
-		 * [1] the first repeat; keep the repeat earliest in the file. */
+		 * [1] the first repeat; keep the repeat earliest in the file.
+		 */
 		if (!same_key(refs[i - 1].key, refs[i].key))
 			continue;
 		if (i >= 2 && same_key(refs[i - 2].key, refs[i].key))
@@ -391,11 +392,11 @@ static int check_dup_keys(struct builder *b, const struct ydoc_node *map)
 		}
 	}
 	if (second) {
-		int rc = fail(
-			b, -EBADMSG, second->key->line, second->key->col,
-			"duplicate key '%s' (first defined at line %u, column %u)",
-			ydoc_node_excerpt(second->key, ex, sizeof(ex)),
-			first->key->line, first->key->col);
+		int rc = fail(b, -EBADMSG, second->key->line, second->key->col,
+			      "duplicate key '%s' (first defined at line %u, "
+			      "column %u)",
+			      ydoc_node_excerpt(second->key, ex, sizeof(ex)),
+			      first->key->line, first->key->col);
 		free(refs);
 		return rc;
 	}
@@ -417,21 +418,21 @@ static int handle_event(struct builder *b, const yaml_event_t *ev, bool *done)
 		return 0;
 	case YAML_DOCUMENT_START_EVENT:
 		if (b->ndocs++)
-			return fail(
-				b, -EBADMSG, mark_line(&ev->start_mark),
-				mark_col(&ev->start_mark),
-				"a second document is not allowed (one document per file)");
+			return fail(b, -EBADMSG, mark_line(&ev->start_mark),
+				    mark_col(&ev->start_mark),
+				    "a second document is not allowed (one "
+				    "document per file)");
 		return 0;
 	case YAML_ALIAS_EVENT: {
 		char ex[64];
 		const char *a = (const char *)ev->data.alias.anchor;
 
 		excerpt_bytes(a, strlen(a), ex, sizeof(ex));
-		return fail(
-			b, -EBADMSG, mark_line(&ev->start_mark),
-			mark_col(&ev->start_mark),
-			"alias '*%s' is not allowed (anchors and aliases are not supported)",
-			ex);
+		return fail(b, -EBADMSG, mark_line(&ev->start_mark),
+			    mark_col(&ev->start_mark),
+			    "alias '*%s' is not allowed (anchors and aliases "
+			    "are not supported)",
+			    ex);
 	}
 	case YAML_SCALAR_EVENT:
 		err = check_props(b, ev, ev->data.scalar.anchor,

@@ -14,9 +14,9 @@ enum ydoc_type { YDOC_SCALAR, YDOC_SEQ, YDOC_MAP };
 /* Hard limits on one document. Zero fields take the default (in brackets);
  * larger values are clamped to the hard maximum (in braces). */
 struct ydoc_limits {
-	size_t max_bytes; /* input size [4 MiB] {64 MiB} */
-	size_t max_depth; /* nested maps/seqs [32] {256} */
-	size_t max_nodes; /* scalars + maps + seqs [200000] {4000000} */
+	size_t max_bytes;      /* input size [4 MiB] {64 MiB} */
+	size_t max_depth;      /* nested maps/seqs [32] {256} */
+	size_t max_nodes;      /* scalars + maps + seqs [200000] {4000000} */
 	size_t max_scalar_len; /* bytes in one scalar [65536] {16 MiB} */
 };
 
@@ -56,7 +56,7 @@ const char *ydoc_name(const struct ydoc *doc);
  * 0 / NULL / false for NULL. */
 enum ydoc_type ydoc_node_type(const struct ydoc_node *n);
 unsigned ydoc_node_line(const struct ydoc_node *n); /* 1-based */
-unsigned ydoc_node_col(const struct ydoc_node *n); /* 1-based, characters */
+unsigned ydoc_node_col(const struct ydoc_node *n);  /* 1-based, characters */
 
 /* "scalar", "list" or "map", for messages. */
 const char *ydoc_type_name(enum ydoc_type t);

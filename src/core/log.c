@@ -13,7 +13,7 @@ static enum log_level g_min = LOG_LVL_INFO;
 static enum log_format g_fmt = LOG_FMT_KV;
 static int g_fd = 2;
 
-static const char *const lvl_names[] = {"debug", "info", "warn", "error"};
+static const char *const lvl_names[] = { "debug", "info", "warn", "error" };
 
 void log_setup(enum log_level min, enum log_format fmt, int fd)
 {
@@ -175,8 +175,8 @@ void log_eventv(enum log_level lvl, const char *call_id, const char *event,
 	} else {
 		int n = snprintf(line, cap, "ts=%s level=%s event=%s%s%s%s%s",
 				 ts, lvl_names[lvl], event,
-				 call_id ? " call=" : "", call_id ? call_id : "",
-				 kv[0] ? " " : "", kv);
+				 call_id ? " call=" : "",
+				 call_id ? call_id : "", kv[0] ? " " : "", kv);
 		pos = n < 0 ? 0 : ((size_t)n > cap ? cap : (size_t)n);
 	}
 	line[pos++] = '\n';

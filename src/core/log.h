@@ -15,7 +15,8 @@ int log_format_parse(const char *s, enum log_format *out);
 /* Log one event. call_id may be NULL. fmt yields space-separated key=value
  * pairs; a value that may contain spaces, quotes or outside bytes must be
  * passed through log_esc() (it returns a quoted, escaped copy). Example:
- *   log_event(LOG_LVL_INFO, id, "call_end", "reason=%s from=%s", r, log_esc(f));
+ *   log_event(LOG_LVL_INFO, id, "call_end", "reason=%s from=%s", r,
+ * log_esc(f));
  */
 void log_event(enum log_level lvl, const char *call_id, const char *event,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));

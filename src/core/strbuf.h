@@ -6,10 +6,10 @@
 #include <stddef.h>
 
 struct strbuf {
-	char *buf;   /* NUL-terminated when len > 0 */
+	char *buf; /* NUL-terminated when len > 0 */
 	size_t len;
-	size_t cap;  /* allocated */
-	size_t max;  /* hard maximum length */
+	size_t cap; /* allocated */
+	size_t max; /* hard maximum length */
 };
 
 void strbuf_init(struct strbuf *sb, size_t max);

@@ -22,8 +22,8 @@ int wpool_create(struct wpool **pp, unsigned nthreads, size_t max_queue);
 int wpool_submit(struct wpool *p, struct vg_loop *owner, wpool_work_fn *work,
 		 wpool_done_fn *done, void *arg);
 
-size_t wpool_depth(const struct wpool *p);     /* jobs waiting */
-size_t wpool_rejected(const struct wpool *p);  /* -EAGAIN count */
+size_t wpool_depth(const struct wpool *p);    /* jobs waiting */
+size_t wpool_rejected(const struct wpool *p); /* -EAGAIN count */
 unsigned wpool_threads(const struct wpool *p);
 
 /* Stop threads after the running jobs; queued jobs get done(-ECANCELED) on

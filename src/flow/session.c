@@ -169,7 +169,8 @@ static void start_collect(struct flow_session *s)
 		 * than leave the caller in silence. */
 		log_event(err == -ENOTCONN ? LOG_LVL_DEBUG : LOG_LVL_ERROR,
 			  call_id(s), "flow_collect_failed",
-		     "flow=%s node=%s err=%d", s->flow->name, n->name, err);
+			  "flow=%s node=%s err=%d", s->flow->name, n->name,
+			  err);
 		want(s, NO_NODE, RETRY_NONE, "flow_error");
 		return;
 	}
@@ -195,8 +196,8 @@ static enum spoke play(struct flow_session *s, const struct prompt_req *r,
 		/* -ENOTCONN: the caller hung up meanwhile, nothing to report */
 		log_event(err == -ENOTCONN ? LOG_LVL_DEBUG : LOG_LVL_WARN,
 			  call_id(s), "flow_prompt_failed",
-		     "flow=%s node=%s prompt=%s stage=play err=%d",
-		     s->flow->name, n->name, r->name, err);
+			  "flow=%s node=%s prompt=%s stage=play err=%d",
+			  s->flow->name, n->name, r->name, err);
 		return SPEAK_FAILED;
 	}
 	s->play_out = true;
@@ -221,8 +222,8 @@ static void on_synth(int err, struct audio_clip *clip, void *arg)
 		/* -ENOTCONN: the caller hung up meanwhile, nothing to report */
 		log_event(err == -ENOTCONN ? LOG_LVL_DEBUG : LOG_LVL_WARN,
 			  call_id(s), "flow_prompt_failed",
-		     "flow=%s node=%s prompt=%s stage=tts err=%d",
-		     s->flow->name, cur(s)->name, r->name, err);
+			  "flow=%s node=%s prompt=%s stage=tts err=%d",
+			  s->flow->name, cur(s)->name, r->name, err);
 		speak_next(s);
 	} else if (play(s, r, clip) == SPEAK_FAILED) {
 		speak_next(s);
@@ -276,8 +277,8 @@ static enum spoke speak(struct flow_session *s, const struct prompt_req *r)
 		/* -ENOTCONN: the caller hung up meanwhile, nothing to report */
 		log_event(err == -ENOTCONN ? LOG_LVL_DEBUG : LOG_LVL_WARN,
 			  call_id(s), "flow_prompt_failed",
-		     "flow=%s node=%s prompt=%s stage=tts err=%d",
-		     s->flow->name, n->name, r->name, err);
+			  "flow=%s node=%s prompt=%s stage=tts err=%d",
+			  s->flow->name, n->name, r->name, err);
 		return SPEAK_FAILED;
 	}
 	s->tts_inflight++;

@@ -10,9 +10,10 @@ struct metric_counter;
 struct metric_gauge;
 struct metric_histogram;
 
-/* Find or create a series. name: Prometheus metric name ("voxgate_calls_total");
- * labels: NULL or the inside of {...} ("reason=\"normal\""), copied. help is
- * used when the family is first seen. Label values are escaped on output
+/* Find or create a series. name: Prometheus metric name
+ * ("voxgate_calls_total"); labels: NULL or the inside of {...}
+ * ("reason=\"normal\""), copied. help is used when the family is first seen.
+ * Label values are escaped on output
  * (\\ \" and newline), so a value may hold any text. Returns a pointer valid
  * until metrics_reset(); NULL on allocation failure, on an invalid name or
  * label string, or when name exists with another type (updates on NULL are
@@ -24,7 +25,8 @@ struct metric_gauge *metrics_gauge(const char *name, const char *labels,
 /* bounds: ascending upper bounds in the metric's unit (seconds), nbounds <= 32;
  * NULL uses the default latency buckets (0.0005 s .. 10 s). */
 struct metric_histogram *metrics_histogram(const char *name, const char *labels,
-					   const char *help, const double *bounds,
+					   const char *help,
+					   const double *bounds,
 					   size_t nbounds);
 
 void metric_counter_add(struct metric_counter *c, uint64_t v);

@@ -15,25 +15,27 @@ struct store;
 /* Snapshot of a call, as the call layer knows it. Strings are borrowed by
  * the store_* functions (they copy). JSON fields are complete JSON texts. */
 struct store_cdr {
-	const char *id;           /* voxgate call id (UUID text), primary key */
-	const char *sip_call_id;  /* platform's call id (SIP Call-ID), may be NULL */
-	const char *platform;     /* "sip", later "asterisk", "twilio", ... */
+	const char *id; /* voxgate call id (UUID text), primary key */
+	const char *
+		sip_call_id; /* platform's call id (SIP Call-ID), may be NULL */
+	const char *platform; /* "sip", later "asterisk", "twilio", ... */
 	const char *from_uri;
 	const char *to_uri;
-	const char *flow;         /* flow name */
-	const char *codec;        /* "PCMU", "PCMA", NULL before answer */
-	const char *remote_addr;  /* "ip:port" of the media peer */
-	int64_t started_ms;       /* wall clock, ms since epoch */
-	int64_t answered_ms;      /* 0 = not answered */
-	int64_t ended_ms;         /* 0 = still open */
-	const char *end_reason;   /* "caller_hangup", "hangup", "cancelled",
-				     "transferred", "rejected", "media_timeout",
-				     "no_ack", "shutdown", "error", "interrupted" */
-	const char *dtmf;         /* digits collected, in order */
+	const char *flow;	 /* flow name */
+	const char *codec;	 /* "PCMU", "PCMA", NULL before answer */
+	const char *remote_addr; /* "ip:port" of the media peer */
+	int64_t started_ms;	 /* wall clock, ms since epoch */
+	int64_t answered_ms;	 /* 0 = not answered */
+	int64_t ended_ms;	 /* 0 = still open */
+	const char
+		*end_reason;	    /* "caller_hangup", "hangup", "cancelled",
+				       "transferred", "rejected", "media_timeout",
+				       "no_ack", "shutdown", "error", "interrupted" */
+	const char *dtmf;	    /* digits collected, in order */
 	const char *flow_path_json; /* JSON array of node names visited */
 	const char *prompts_json;   /* JSON array of prompt timing objects */
-	uint64_t rtp_tx;          /* RTP packets sent */
-	uint64_t rtp_rx;          /* RTP packets received */
+	uint64_t rtp_tx;	    /* RTP packets sent */
+	uint64_t rtp_rx;	    /* RTP packets received */
 };
 
 /* Open (create, migrate) the database at path and start the writer thread.
@@ -44,8 +46,8 @@ int store_open(struct store **sp, const char *path, unsigned *interruptedp);
 
 /* Tuning for store_open_opts(); zero fields take the defaults. */
 struct store_opts {
-	unsigned queue_max;       /* ops waiting for the writer; 10000 */
-	unsigned batch_max;       /* ops taken per transaction; 256 */
+	unsigned queue_max;	  /* ops waiting for the writer; 10000 */
+	unsigned batch_max;	  /* ops taken per transaction; 256 */
 	unsigned busy_timeout_ms; /* wait for another process' lock; 5000 */
 };
 
@@ -73,11 +75,11 @@ int store_sync(struct store *s);
 
 /* What the store thread sees of its database (checks, tests, diagnostics). */
 struct store_info {
-	char journal_mode[16];   /* "wal" */
-	int synchronous;         /* PRAGMA synchronous: 2 = FULL */
+	char journal_mode[16];	 /* "wal" */
+	int synchronous;	 /* PRAGMA synchronous: 2 = FULL */
 	unsigned schema_version; /* highest applied migration */
-	int integrity_ok;        /* 1 "ok", 0 not, -1 not checked */
-	uint64_t calls;          /* rows in calls */
+	int integrity_ok;	 /* 1 "ok", 0 not, -1 not checked */
+	uint64_t calls;		 /* rows in calls */
 };
 
 /* Ask the store thread for *info, after every write queued before it. With
@@ -101,9 +103,9 @@ int store_info_get(struct store *s, bool integrity, struct store_info *info);
  * not applicable). */
 typedef void(store_json_fn)(int err, char *json, size_t len, void *arg);
 struct store_call_query {
-	int limit;              /* 1..1000, 0 = default 100 */
-	int64_t before_ms;      /* started before this (0 = no bound) */
-	const char *before_id;  /* with before_ms: next_before_id, or NULL */
+	int limit;		/* 1..1000, 0 = default 100 */
+	int64_t before_ms;	/* started before this (0 = no bound) */
+	const char *before_id;	/* with before_ms: next_before_id, or NULL */
 	const char *end_reason; /* filter, NULL = any */
 };
 int store_calls_list(struct store *s, const struct store_call_query *q,

@@ -114,7 +114,8 @@ static size_t unfold(const char *m, size_t len, char *out, size_t cap)
 		if (c == '\r')
 			continue;
 		if (c == '\n') {
-			if (i + 1 < len && (m[i + 1] == ' ' || m[i + 1] == '\t')) {
+			if (i + 1 < len &&
+			    (m[i + 1] == ' ' || m[i + 1] == '\t')) {
 				out[o++] = ' ';
 				continue;
 			}
@@ -143,7 +144,8 @@ static bool header(const char *blk, const char *name, const char *compact,
 			while (ne > line && (ne[-1] == ' ' || ne[-1] == '\t'))
 				ne--;
 			size_t nl = (size_t)(ne - line);
-			if ((nl == strlen(name) && !strncasecmp(line, name, nl)) ||
+			if ((nl == strlen(name) &&
+			     !strncasecmp(line, name, nl)) ||
 			    (compact && nl == strlen(compact) &&
 			     !strncasecmp(line, compact, nl))) {
 				const char *v = colon + 1;
@@ -212,12 +214,14 @@ static int open_socket(struct state *st, const struct opts *o, int want_port)
 		if (o->src_ip)
 			snprintf(ip, sizeof(ip), "%s", o->src_ip);
 		else
-			snprintf(ip, sizeof(ip), "127.0.0.%d", 2 + rand() % 253);
+			snprintf(ip, sizeof(ip), "127.0.0.%d",
+				 2 + rand() % 253);
 		int fd = socket(AF_INET, o->tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
 		if (fd < 0)
 			return -errno;
-		struct sockaddr_in sa = {.sin_family = AF_INET,
-					 .sin_port = htons((uint16_t)want_port)};
+		struct sockaddr_in sa = { .sin_family = AF_INET,
+					  .sin_port =
+						  htons((uint16_t)want_port) };
 		if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1) {
 			close(fd);
 			return -EINVAL;
@@ -271,23 +275,26 @@ static void send_in_dialog(struct state *st, const struct opts *o,
 	header(blk, "Call-ID", "i", cid, sizeof(cid));
 	header(blk, "Contact", "m", contact, sizeof(contact));
 	char ruri[1024];
-	const char *lt = strchr(contact, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+	const char *lt = strchr(contact, '<'),
+		   *gt = lt ? strchr(lt, '>') : NULL;
 	if (lt && gt)
-		snprintf(ruri, sizeof(ruri), "%.*s", (int)(gt - lt - 1), lt + 1);
+		snprintf(ruri, sizeof(ruri), "%.*s", (int)(gt - lt - 1),
+			 lt + 1);
 	else if (contact[0])
 		snprintf(ruri, sizeof(ruri), "%s", contact);
 	else
 		snprintf(ruri, sizeof(ruri), "sip:%s:%d", o->host, o->port);
 	char out[4096];
-	int n = snprintf(out, sizeof(out),
-			 "%s %s SIP/2.0\r\n"
-			 "Via: SIP/2.0/%s %s:%d;branch=z9hG4bK%08x%08x;rport\r\n"
-			 "Max-Forwards: 70\r\n"
-			 "From: %s\r\nTo: %s\r\nCall-ID: %s\r\n"
-			 "CSeq: %u %s\r\nContent-Length: 0\r\n\r\n",
-			 method, ruri, o->tcp ? "TCP" : "UDP", st->src_ip,
-			 st->src_port, (unsigned)rand(), (unsigned)rand(), from,
-			 to, cid, cseq, method);
+	int n = snprintf(
+		out, sizeof(out),
+		"%s %s SIP/2.0\r\n"
+		"Via: SIP/2.0/%s %s:%d;branch=z9hG4bK%08x%08x;rport\r\n"
+		"Max-Forwards: 70\r\n"
+		"From: %s\r\nTo: %s\r\nCall-ID: %s\r\n"
+		"CSeq: %u %s\r\nContent-Length: 0\r\n\r\n",
+		method, ruri, o->tcp ? "TCP" : "UDP", st->src_ip, st->src_port,
+		(unsigned)rand(), (unsigned)rand(), from, to, cid, cseq,
+		method);
 	if (n > 0 && (size_t)n < sizeof(out))
 		(void)send_buf(st, o, out, (size_t)n);
 }
@@ -306,9 +313,9 @@ static void reply_200(struct state *st, const struct opts *o, const char *raw,
 		if (!end)
 			break;
 		size_t ll = (size_t)(end - line);
-		static const char *const keep[] = {"via", "v", "from", "f",
-						   "to", "t", "call-id", "i",
-						   "cseq"};
+		static const char *const keep[] = { "via",     "v",  "from",
+						    "f",       "to", "t",
+						    "call-id", "i",  "cseq" };
 		for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++) {
 			size_t kl = strlen(keep[k]);
 			if (ll > kl && !strncasecmp(line, keep[k], kl) &&
@@ -341,8 +348,8 @@ static void handle_msg(struct state *st, const struct opts *o, const char *m,
 	char meth[64] = "?";
 	sscanf(cseq, "%u %63s", &num, meth);
 	if (o->verbose)
-		fprintf(stderr, "---- received %zu bytes\n%.*s\n", len, (int)len,
-			m);
+		fprintf(stderr, "---- received %zu bytes\n%.*s\n", len,
+			(int)len, m);
 	if (strncmp(m, "SIP/2.0 ", 8)) {
 		/* A request from the server (BYE, NOTIFY...): acknowledge. */
 		char rmeth[64] = "";
@@ -395,7 +402,7 @@ static void drain_tcp(struct state *st, const struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.total_ms = 2000, .quiet_ms = 300};
+	struct opts o = { .total_ms = 2000, .quiet_ms = 300 };
 	int c;
 	while ((c = getopt(argc, argv, "t:s:w:q:bvV")) != -1) {
 		switch (c) {
@@ -495,7 +502,7 @@ int main(int argc, char **argv)
 		int wait = (int)(o.total_ms - (t - start));
 		if (st.got_final && o.quiet_ms - (t - last) < wait)
 			wait = (int)(o.quiet_ms - (t - last));
-		struct pollfd p = {.fd = st.fd, .events = POLLIN};
+		struct pollfd p = { .fd = st.fd, .events = POLLIN };
 		int pr = poll(&p, 1, wait > 0 ? wait : 0);
 		if (pr < 0 && errno == EINTR)
 			continue;
@@ -506,8 +513,9 @@ int main(int argc, char **argv)
 					 sizeof(st.tcpbuf) - st.tcplen, 0);
 			if (n <= 0) {
 				if (o.verbose)
-					fprintf(stderr, "---- connection closed "
-							"by server\n");
+					fprintf(stderr,
+						"---- connection closed "
+						"by server\n");
 				printf("CLOSED\n");
 				break;
 			}

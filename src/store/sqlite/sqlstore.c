@@ -74,11 +74,11 @@ static const struct {
 	[TF_PROMPTS] = { "prompts", JSON_FIELD_MAX, 15, true },
 };
 
-#define CALL_INSERT                                                            \
-	"INSERT INTO calls (id, sip_call_id, platform, from_uri, to_uri, "     \
-	"flow, codec, remote_addr, started_ms, answered_ms, ended_ms, "        \
-	"end_reason, dtmf, flow_path, prompts, rtp_tx, rtp_rx) VALUES "        \
-	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "  \
+#define CALL_INSERT                                                           \
+	"INSERT INTO calls (id, sip_call_id, platform, from_uri, to_uri, "    \
+	"flow, codec, remote_addr, started_ms, answered_ms, ended_ms, "       \
+	"end_reason, dtmf, flow_path, prompts, rtp_tx, rtp_rx) VALUES "       \
+	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, " \
 	"?16, ?17)"
 
 static const char sql_insert[] = CALL_INSERT;
@@ -963,7 +963,7 @@ int store_info_get(struct store *s, bool integrity, struct store_info *info)
 {
 	if (!info)
 		return -EINVAL;
-	struct store_info in;
+	struct store_info in = { 0 }; /* filled by the store thread */
 	struct op_wait w = { .info = &in, .integrity = integrity };
 	int err = wait_op(s, &w);
 	if (!err)

@@ -9,9 +9,9 @@
 
 /* Columns of calls in the order the row readers expect. A list selects
  * SQLSTORE_LIST_COLS, a get SQLSTORE_GET_COLS. */
-#define SQLSTORE_LIST_COLS                                                     \
-	"id, sip_call_id, platform, from_uri, to_uri, flow, codec, "           \
-	"remote_addr, started_ms, answered_ms, ended_ms, end_reason, dtmf, "   \
+#define SQLSTORE_LIST_COLS                                                   \
+	"id, sip_call_id, platform, from_uri, to_uri, flow, codec, "         \
+	"remote_addr, started_ms, answered_ms, ended_ms, end_reason, dtmf, " \
 	"rtp_tx, rtp_rx"
 #define SQLSTORE_GET_COLS SQLSTORE_LIST_COLS ", flow_path, prompts"
 

@@ -29,8 +29,8 @@ static int add_formats(struct sdp_media *m, const struct sdpneg_cfg *cfg)
 	for (unsigned i = 0; i < cfg->ncodecs && !err; i++) {
 		const char *id = cfg->codecs[i] == SDPNEG_PCMA ? "8" : "0";
 		err = sdp_format_add(NULL, m, false, id,
-				     sdpneg_codec_name(cfg->codecs[i]), 8000,
-				     1, NULL, NULL, NULL, false, NULL);
+				     sdpneg_codec_name(cfg->codecs[i]), 8000, 1,
+				     NULL, NULL, NULL, false, NULL);
 	}
 	if (!err) {
 		char id[8];
@@ -130,7 +130,8 @@ int sdpneg_apply(struct sdp_session *sess, struct sdp_media *m,
 	bool found = false;
 	enum sdpneg_codec chosen = SDPNEG_PCMU;
 	struct le *le;
-	for (le = list_head(sdp_media_format_lst(m, false)); le; le = le->next) {
+	for (le = list_head(sdp_media_format_lst(m, false)); le;
+	     le = le->next) {
 		const struct sdp_format *f = le->data;
 		if (is_ours(cfg, f, &chosen)) {
 			found = true;

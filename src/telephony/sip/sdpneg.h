@@ -13,16 +13,16 @@ enum sdpneg_codec { SDPNEG_PCMU = 0, SDPNEG_PCMA = 8 };
 
 struct sdpneg_cfg {
 	enum sdpneg_codec codecs[2]; /* our preference order */
-	unsigned ncodecs;            /* 1..2 */
-	uint8_t te_pt;               /* telephone-event PT we offer (96..127) */
+	unsigned ncodecs;	     /* 1..2 */
+	uint8_t te_pt;		     /* telephone-event PT we offer (96..127) */
 };
 
 struct sdpneg_result {
 	enum sdpneg_codec codec; /* chosen codec (its PT is static) */
-	int te_pt;               /* remote telephone-event PT, -1 if none */
-	struct sa raddr;         /* remote RTP address */
-	bool send;               /* we may send (remote recvonly/sendrecv) */
-	bool recv;               /* remote will send */
+	int te_pt;		 /* remote telephone-event PT, -1 if none */
+	struct sa raddr;	 /* remote RTP address */
+	bool send;		 /* we may send (remote recvonly/sendrecv) */
+	bool recv;		 /* remote will send */
 };
 
 /* Local session for one call: audio media on laddr:port with our formats.

@@ -51,7 +51,7 @@ struct sipcall {
 	struct jitter_buf *jb;
 	struct rfc4733_rx dtmf_rx;
 	struct rfc4733_tx dtmf_tx;
-	unsigned dtmf_gap;        /* ticks of audio between sent digits */
+	unsigned dtmf_gap;	    /* ticks of audio between sent digits */
 	struct inband_dtmf *inband; /* peers without telephone-event */
 	struct rtpout out;
 	bool talking;  /* last frame sent was prompt audio */
@@ -164,16 +164,15 @@ static void refer_finish(struct sipcall *sc, int err, int status)
 	call_transfer_result(sc->call, err, status);
 }
 
-static void refer_notify(struct sip *sip, const struct sip_msg *msg,
-			 void *arg)
+static void refer_notify(struct sip *sip, const struct sip_msg *msg, void *arg)
 {
 	struct sipcall *sc = arg;
 	struct pl code;
 	(void)sip_treply(NULL, sip, msg, 200, "OK");
 	/* message/sipfrag body: "SIP/2.0 200 OK" */
-	if (msg->mb && !re_regex((const char *)mbuf_buf(msg->mb),
-				 mbuf_get_left(msg->mb), "SIP/2.0 [0-9]+",
-				 &code)) {
+	if (msg->mb &&
+	    !re_regex((const char *)mbuf_buf(msg->mb), mbuf_get_left(msg->mb),
+		      "SIP/2.0 [0-9]+", &code)) {
 		uint32_t st = pl_u32(&code);
 		if (st >= 200)
 			refer_finish(sc, st < 300 ? 0 : -EPROTO, (int)st);
@@ -259,8 +258,8 @@ static void rtp_recv(const struct sa *src, const struct rtp_header *hdr,
 		call_audio_in(sc->call, NULL, 0, now);
 		return;
 	}
-	if (jitter_buf_put(sc->jb, hdr->seq, hdr->ts, p, len,
-			   clock_mono_us()) < 0)
+	if (jitter_buf_put(sc->jb, hdr->seq, hdr->ts, p, len, clock_mono_us()) <
+	    0)
 		metric_counter_add(ep->m_rtp_bad, 1);
 	call_audio_in(sc->call, NULL, 0, now);
 }
@@ -402,7 +401,8 @@ static void serve_phase(struct sipep *ep, struct list *calls, uint64_t sched)
 			uint64_t sent = clock_mono_us();
 			metric_histogram_observe(
 				ep->m_send_late,
-				sent > sched ? (double)(sent - sched) / 1e6 : 0.0);
+				sent > sched ? (double)(sent - sched) / 1e6
+					     : 0.0);
 		}
 		/* Receive work after the time-critical send. */
 		media_rx_frame(sc, now);
@@ -421,10 +421,10 @@ static void media_tick(int flags, void *arg)
 	unsigned due = pacer_due(&ep->pacer, start);
 	if (!due)
 		return;
-	metric_histogram_observe(ep->m_tick_late,
-				 start > first_deadline
-					 ? (double)(start - first_deadline) / 1e6
-					 : 0.0);
+	metric_histogram_observe(
+		ep->m_tick_late,
+		start > first_deadline ? (double)(start - first_deadline) / 1e6
+				       : 0.0);
 	if (ep->pacer.skipped != ep->skipped_seen) {
 		metric_counter_add(ep->m_ticks_skipped,
 				   ep->pacer.skipped - ep->skipped_seen);
@@ -493,8 +493,8 @@ static int apply_sdp(struct sipcall *sc, const struct sip_msg *msg, bool offer)
 {
 	struct sdpneg_result res;
 	int err = sdpneg_apply(sc->sdp, sc->sdpm, &sc->ep->cfg.sdp,
-			       mbuf_buf(msg->mb), mbuf_get_left(msg->mb),
-			       offer, &res);
+			       mbuf_buf(msg->mb), mbuf_get_left(msg->mb), offer,
+			       &res);
 	if (err)
 		return err;
 	bool first = !sc->negotiated;
@@ -516,15 +516,14 @@ static int apply_sdp(struct sipcall *sc, const struct sip_msg *msg, bool offer)
 }
 
 /* re-INVITE with an offer (hold, resume, address change). */
-static int sess_offer(struct mbuf **descp, const struct sip_msg *msg,
-		      void *arg)
+static int sess_offer(struct mbuf **descp, const struct sip_msg *msg, void *arg)
 {
 	struct sipcall *sc = arg;
 	int err = apply_sdp(sc, msg, true);
 	if (err)
 		return err == -EPROTO ? EPROTO : EBADMSG;
-	LOGI(call_id(sc->call), "reinvite", "send=%d recv=%d",
-	     sc->neg.send, sc->neg.recv);
+	LOGI(call_id(sc->call), "reinvite", "send=%d recv=%d", sc->neg.send,
+	     sc->neg.recv);
 	err = sdpneg_encode(sc->sdp, false, descp);
 	return err ? -err : 0;
 }
@@ -651,8 +650,7 @@ static void sess_conn(const struct sip_msg *msg, void *arg)
 		return;
 	}
 	bool has_body = mbuf_get_left(msg->mb) > 0;
-	if (has_body &&
-	    !msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {
+	if (has_body && !msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {
 		reply_plain(ep, msg, 415, "Unsupported Media Type",
 			    "Accept: application/sdp\r\n");
 		return;
@@ -725,9 +723,9 @@ static void sess_conn(const struct sip_msg *msg, void *arg)
 				    ra);
 	}
 	rtcp_set_srate(sc->rtp, 8000, 8000);
-	rtpout_init(&sc->out, rtp_sess_ssrc(sc->rtp), 0,
-		    (uint32_t)rand_u32());
-	struct call_observer obs = {.state_changed = call_state_cb, .arg = sc};
+	rtpout_init(&sc->out, rtp_sess_ssrc(sc->rtp), 0, (uint32_t)rand_u32());
+	struct call_observer obs = { .state_changed = call_state_cb,
+				     .arg = sc };
 	call_set_observer(sc->call, &obs);
 
 	err = sipsess_accept(&sc->sess, ep->sock, msg, 180, "Ringing",
@@ -792,9 +790,9 @@ static bool on_sip_request(const struct sip_msg *msg, void *arg)
 	/* Everything the session and event layers handle goes on to them;
 	 * any other method (REGISTER, MESSAGE, ...) is answered here, so that
 	 * it is logged as an event instead of libre's stderr line. */
-	static const char *const ours[] = {"INVITE", "ACK", "BYE", "CANCEL",
-					   "NOTIFY", "REFER", "INFO",
-					   "PRACK", "UPDATE"};
+	static const char *const ours[] = { "INVITE", "ACK",	"BYE",
+					    "CANCEL", "NOTIFY", "REFER",
+					    "INFO",   "PRACK",	"UPDATE" };
 	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
 		if (!pl_strcmp(&msg->met, ours[i]))
 			return false;
@@ -847,9 +845,9 @@ static int start_clock(struct sipep *ep)
 		return errno;
 	uint64_t first = clock_mono_us() + TICK_US;
 	struct itimerspec its = {
-		.it_value = {.tv_sec = (time_t)(first / 1000000),
-			     .tv_nsec = (long)(first % 1000000) * 1000},
-		.it_interval = {.tv_sec = 0, .tv_nsec = TICK_US * 1000L},
+		.it_value = { .tv_sec = (time_t)(first / 1000000),
+			      .tv_nsec = (long)(first % 1000000) * 1000 },
+		.it_interval = { .tv_sec = 0, .tv_nsec = TICK_US * 1000L },
 	};
 	if (timerfd_settime(ep->tfd, TFD_TIMER_ABSTIME, &its, NULL))
 		return errno;
@@ -883,18 +881,18 @@ int sipep_create(struct sipep **epp, const struct sipep_cfg *cfg,
 				       "RTP packets sent");
 	ep->m_rtp_rx = metrics_counter("voxgate_rtp_packets_received_total",
 				       NULL, "RTP packets received");
-	ep->m_rtp_bad = metrics_counter("voxgate_rtp_packets_invalid_total",
-					NULL,
-					"RTP packets dropped as malformed");
+	ep->m_rtp_bad =
+		metrics_counter("voxgate_rtp_packets_invalid_total", NULL,
+				"RTP packets dropped as malformed");
 	ep->m_rejected_busy = metrics_counter(
 		"voxgate_sip_invites_rejected_total", "reason=\"max_calls\"",
 		"INVITEs refused before a call was created");
-	ep->m_rejected_drain = metrics_counter(
-		"voxgate_sip_invites_rejected_total", "reason=\"draining\"",
-		NULL);
-	ep->m_rejected_488 = metrics_counter(
-		"voxgate_sip_invites_rejected_total", "reason=\"no_codec\"",
-		NULL);
+	ep->m_rejected_drain =
+		metrics_counter("voxgate_sip_invites_rejected_total",
+				"reason=\"draining\"", NULL);
+	ep->m_rejected_488 =
+		metrics_counter("voxgate_sip_invites_rejected_total",
+				"reason=\"no_codec\"", NULL);
 	ep->m_options = metrics_counter("voxgate_sip_options_total", NULL,
 					"OPTIONS requests answered");
 	ep->m_active = metrics_gauge("voxgate_active_calls", NULL,
@@ -906,9 +904,9 @@ int sipep_create(struct sipep **epp, const struct sipep_cfg *cfg,
 	ep->m_ticks_skipped = metrics_counter(
 		"voxgate_media_ticks_skipped_total", NULL,
 		"Media clock ticks dropped after a stall (bounded catch-up)");
-	static const double late_bounds[] = {0.0002, 0.0005, 0.001, 0.002,
-					     0.003, 0.005, 0.0075, 0.01,
-					     0.02, 0.05, 0.1};
+	static const double late_bounds[] = { 0.0002, 0.0005, 0.001,  0.002,
+					      0.003,  0.005,  0.0075, 0.01,
+					      0.02,   0.05,   0.1 };
 	ep->m_send_late = metrics_histogram(
 		"voxgate_rtp_send_lateness_seconds", NULL,
 		"How late each RTP packet left against its 20 ms schedule",
@@ -1001,9 +999,8 @@ unsigned sipep_active_calls(const struct sipep *ep)
 int sipep_local_port(const struct sipep *ep, enum sipep_transport tp)
 {
 	struct sa la;
-	int err = sip_transp_laddr(ep->sip, &la,
-				   tp == SIPEP_TCP ? SIP_TRANSP_TCP
-						   : SIP_TRANSP_UDP,
-				   NULL);
+	int err = sip_transp_laddr(
+		ep->sip, &la, tp == SIPEP_TCP ? SIP_TRANSP_TCP : SIP_TRANSP_UDP,
+		NULL);
 	return err ? -err : sa_port(&la);
 }

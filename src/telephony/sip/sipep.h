@@ -31,7 +31,7 @@ struct sipep_cfg {
 	struct sdpneg_cfg sdp;
 	uint32_t jitter_min_ms, jitter_max_ms;
 	uint32_t media_timeout_ms;
-	bool rtcp;              /* send RTCP reports (libre: every ~5 s) */
+	bool rtcp; /* send RTCP reports (libre: every ~5 s) */
 	unsigned max_calls;
 	uint32_t retry_after_s;
 };

@@ -134,8 +134,9 @@ static void key_under_a_loud_tone_is_not_a_key(void **state)
 	static int16_t pcm[8000];
 	size_t n = sine_key('2', 300, 100, pcm);
 	for (size_t s = 0; s < n; s++)
-		pcm[s] = (int16_t)(pcm[s] / 4 +
-				   lrint(5000 * sin(2 * M_PI * 300 * s / 8000.0)));
+		pcm[s] =
+			(int16_t)(pcm[s] / 4 + lrint(5000 * sin(2 * M_PI * 300 *
+								s / 8000.0)));
 	struct inband_dtmf *d = NULL;
 	assert_int_equal(inband_dtmf_create(&d), 0);
 	char got[16] = "";

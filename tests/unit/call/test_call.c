@@ -44,14 +44,13 @@ static int f_transfer(void *a, const char *target)
 	strncpy(f->target, target, sizeof(f->target) - 1);
 	return 0;
 }
-static const struct call_media_ops fops = {f_answer, f_hangup, f_transfer};
+static const struct call_media_ops fops = { f_answer, f_hangup, f_transfer };
 
 struct rec {
 	struct channel_event ev[32];
 	int n;
 };
-static void on_ev(struct channel *ch, const struct channel_event *ev,
-		  void *arg)
+static void on_ev(struct channel *ch, const struct channel_event *ev, void *arg)
 {
 	struct rec *r = arg;
 	(void)ch;
@@ -69,13 +68,16 @@ static void observe(struct call *c, enum call_state old, void *arg)
 
 static struct call *mk(struct fake *f, struct rec *r, uint32_t mto)
 {
-	struct call_params p = {.platform = "sip", .from = "sip:a@x",
-				.to = "1000", .platform_id = "cid",
-				.media_timeout_ms = mto, .now_ms = 1000};
+	struct call_params p = { .platform = "sip",
+				 .from = "sip:a@x",
+				 .to = "1000",
+				 .platform_id = "cid",
+				 .media_timeout_ms = mto,
+				 .now_ms = 1000 };
 	struct call *c = NULL;
 	assert_int_equal(call_create(&c, &p, &fops, f), 0);
 	channel_set_handler(call_channel(c), on_ev, r);
-	struct call_observer obs = {.state_changed = observe};
+	struct call_observer obs = { .state_changed = observe };
 	call_set_observer(c, &obs);
 	seen_answered_ms = 0;
 	return c;
@@ -92,8 +94,8 @@ static int count(const struct rec *r, enum channel_event_type t)
 static void fsm_cancel_before_answer_ends_call(void **s)
 {
 	(void)s;
-	struct call_fsm_result r = call_fsm_next(CALL_RINGING, CALL_EV_CANCEL,
-						 NULL);
+	struct call_fsm_result r =
+		call_fsm_next(CALL_RINGING, CALL_EV_CANCEL, NULL);
 	assert_int_equal(r.state, CALL_ENDED);
 	assert_string_equal(r.end_reason, "cancelled");
 	/* a CANCEL crossing our 200 OK changes nothing */
@@ -130,8 +132,8 @@ static void fsm_local_hangup_before_answer_rejects(void **s)
 static void media_timeout_hangs_up_with_bye(void **s)
 {
 	(void)s;
-	struct fake f = {0};
-	struct rec r = {0};
+	struct fake f = { 0 };
+	struct rec r = { 0 };
 	struct call *c = mk(&f, &r, 3000);
 	int16_t out[160];
 	assert_int_equal(call_answer(c, 1000), 0);
@@ -164,13 +166,15 @@ static struct audio_clip *tone(size_t n)
 static void prompt_plays_in_frames_then_completes(void **s)
 {
 	(void)s;
-	struct fake f = {0};
-	struct rec r = {0};
+	struct fake f = { 0 };
+	struct rec r = { 0 };
 	struct call *c = mk(&f, &r, 0);
 	call_answer(c, 1000);
 	call_signal(c, CALL_EV_ACK, 1000);
 	struct audio_clip *k = tone(500); /* 3 full frames + 20 samples */
-	struct channel_prompt p = {.name = "greeting", .text = "hi", .clip = k};
+	struct channel_prompt p = { .name = "greeting",
+				    .text = "hi",
+				    .clip = k };
 	assert_int_equal(channel_play(call_channel(c), &p), 0);
 	assert_int_equal(channel_play(call_channel(c), &p), -EBUSY);
 	int16_t out[160];
@@ -188,20 +192,22 @@ static void prompt_plays_in_frames_then_completes(void **s)
 static void dtmf_barges_in_and_collects_typed_ahead_digit(void **s)
 {
 	(void)s;
-	struct fake f = {0};
-	struct rec r = {0};
+	struct fake f = { 0 };
+	struct rec r = { 0 };
 	struct call *c = mk(&f, &r, 0);
 	call_answer(c, 1000);
 	call_signal(c, CALL_EV_ACK, 1000);
 	struct audio_clip *k = tone(8000);
-	struct channel_prompt p = {.name = "menu", .clip = k,
-				   .dtmf_barge_in = true};
+	struct channel_prompt p = { .name = "menu",
+				    .clip = k,
+				    .dtmf_barge_in = true };
 	channel_play(call_channel(c), &p);
 	int16_t out[160];
 	call_tick(c, 1020, out);
 	call_dtmf_in(c, '1', 1040);
 	assert_int_equal(count(&r, CHANNEL_EV_PLAY_DONE), 1);
-	struct channel_collect co = {.max_digits = 1, .first_timeout_ms = 5000};
+	struct channel_collect co = { .max_digits = 1,
+				      .first_timeout_ms = 5000 };
 	assert_int_equal(channel_collect(call_channel(c), &co), 0);
 	/* completion is deferred to the next tick, never inline */
 	assert_int_equal(count(&r, CHANNEL_EV_COLLECT_DONE), 0);
@@ -221,18 +227,19 @@ static void dtmf_barges_in_and_collects_typed_ahead_digit(void **s)
 static void collect_times_out_after_prompt_and_interdigit(void **s)
 {
 	(void)s;
-	struct fake f = {0};
-	struct rec r = {0};
+	struct fake f = { 0 };
+	struct rec r = { 0 };
 	struct call *c = mk(&f, &r, 0);
 	call_answer(c, 1000);
 	call_signal(c, CALL_EV_ACK, 1000);
 	int16_t out[160];
 	struct audio_clip *k = tone(1600); /* 200 ms */
-	struct channel_prompt p = {.name = "m", .clip = k};
+	struct channel_prompt p = { .name = "m", .clip = k };
 	channel_play(call_channel(c), &p);
-	struct channel_collect co = {.max_digits = 4, .terminators = "#",
-				     .first_timeout_ms = 1000,
-				     .interdigit_timeout_ms = 500};
+	struct channel_collect co = { .max_digits = 4,
+				      .terminators = "#",
+				      .first_timeout_ms = 1000,
+				      .interdigit_timeout_ms = 500 };
 	channel_collect(call_channel(c), &co);
 	/* the 1 s no-input clock starts when the prompt ends (~1200) */
 	uint64_t t = 1000;
@@ -273,8 +280,8 @@ static void collect_times_out_after_prompt_and_interdigit(void **s)
 static void hangup_raises_one_event_and_stops_requests(void **s)
 {
 	(void)s;
-	struct fake f = {0};
-	struct rec r = {0};
+	struct fake f = { 0 };
+	struct rec r = { 0 };
 	struct call *c = mk(&f, &r, 0);
 	call_answer(c, 1000);
 	call_signal(c, CALL_EV_ACK, 1000);
@@ -287,7 +294,7 @@ static void hangup_raises_one_event_and_stops_requests(void **s)
 	assert_int_equal(call_state(c), CALL_ENDED);
 	assert_int_equal(count(&r, CHANNEL_EV_HANGUP), 1);
 	assert_string_equal(call_end_reason(c), "hangup");
-	struct channel_collect co = {.max_digits = 1};
+	struct channel_collect co = { .max_digits = 1 };
 	assert_int_equal(channel_collect(call_channel(c), &co), -ENOTCONN);
 	call_destroy(c);
 }
@@ -295,8 +302,8 @@ static void hangup_raises_one_event_and_stops_requests(void **s)
 static void transfer_success_ends_call_as_transferred(void **s)
 {
 	(void)s;
-	struct fake f = {0};
-	struct rec r = {0};
+	struct fake f = { 0 };
+	struct rec r = { 0 };
 	struct call *c = mk(&f, &r, 0);
 	call_answer(c, 1000);
 	call_signal(c, CALL_EV_ACK, 1000);
@@ -313,14 +320,14 @@ static void transfer_success_ends_call_as_transferred(void **s)
 static void caller_bye_before_ack_is_caller_hangup(void **s)
 {
 	(void)s;
-	struct fake f = {0};
-	struct rec r = {0};
+	struct fake f = { 0 };
+	struct rec r = { 0 };
 	struct call *c = mk(&f, &r, 0);
 	call_answer(c, 1000);
 	struct audio_clip *k = tone(8000);
-	struct channel_prompt p = {.name = "greeting", .clip = k};
+	struct channel_prompt p = { .name = "greeting", .clip = k };
 	assert_int_equal(channel_play(call_channel(c), &p), 0);
-	struct channel_collect co = {.max_digits = 1, .first_timeout_ms = 10};
+	struct channel_collect co = { .max_digits = 1, .first_timeout_ms = 10 };
 	assert_int_equal(channel_collect(call_channel(c), &co), 0);
 	call_signal(c, CALL_EV_REMOTE_BYE, 1010);
 	assert_int_equal(call_state(c), CALL_ENDED);
@@ -337,8 +344,8 @@ static void caller_bye_before_ack_is_caller_hangup(void **s)
 static void flow_path_is_a_json_array(void **s)
 {
 	(void)s;
-	struct fake f = {0};
-	struct rec r = {0};
+	struct fake f = { 0 };
+	struct rec r = { 0 };
 	struct call *c = mk(&f, &r, 0);
 	channel_note_node(call_channel(c), "greeting");
 	channel_note_node(call_channel(c), "me\"nu");
@@ -350,8 +357,8 @@ static void flow_path_is_a_json_array(void **s)
 static void send_dtmf_queues_valid_digits_in_order(void **s)
 {
 	(void)s;
-	struct fake f = {0};
-	struct rec r = {0};
+	struct fake f = { 0 };
+	struct rec r = { 0 };
 	struct call *c = mk(&f, &r, 0);
 	struct channel *ch = call_channel(c);
 	assert_int_equal(channel_send_dtmf(ch, "12#"), 0);
@@ -362,8 +369,9 @@ static void send_dtmf_queues_valid_digits_in_order(void **s)
 	assert_int_equal(call_dtmf_out_next(c), '#');
 	assert_int_equal(call_dtmf_out_next(c), '*');
 	assert_int_equal(call_dtmf_out_next(c), 0);
-	assert_int_equal(channel_send_dtmf(ch, "0123456789012345678901234567890123"),
-			 -E2BIG);
+	assert_int_equal(
+		channel_send_dtmf(ch, "0123456789012345678901234567890123"),
+		-E2BIG);
 	call_destroy(c);
 }
 

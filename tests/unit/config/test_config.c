@@ -269,170 +269,249 @@ struct err_case {
 static const struct err_case err_cases[] = {
 	{ "unknown top-level key",
 	  "sip: {}\nsipp:\n  listen: []\n",
-	  { "voxgate.yaml:2:1: unknown top-level key 'sipp' (expected: sip, rtp, http, limits, store, flows, tts, log, shutdown)" } },
+	  { "voxgate.yaml:2:1: unknown top-level key 'sipp' (expected: sip, "
+	    "rtp, http, limits, store, flows, tts, log, shutdown)" } },
 	{ "unknown nested key",
 	  "# comment\nsip:\n  user_agent: x\n\n\n\n  listn: [x]\n",
-	  { "voxgate.yaml:7:3: unknown key 'listn' in 'sip' (expected: listen, user_agent, answer_delay, agent_uri)" } },
+	  { "voxgate.yaml:7:3: unknown key 'listn' in 'sip' (expected: listen, "
+	    "user_agent, answer_delay, agent_uri)" } },
 	{ "map where a scalar is expected",
 	  "limits:\n  max_calls: {n: 1}\n",
-	  { "voxgate.yaml:2:14: 'max_calls' must be a single value, got a map" } },
+	  { "voxgate.yaml:2:14: 'max_calls' must be a single value, got a "
+	    "map" } },
 	{ "list where a scalar is expected",
 	  "store:\n  path: [a, b]\n",
 	  { "voxgate.yaml:2:9: 'path' must be a single value, got a list" } },
 	{ "scalar where a list is expected",
 	  "sip:\n  listen: udp:127.0.0.1:5060\n",
-	  { "voxgate.yaml:2:11: 'listen' must be a list, got 'udp:127.0.0.1:5060'" } },
+	  { "voxgate.yaml:2:11: 'listen' must be a list, got "
+	    "'udp:127.0.0.1:5060'" } },
 	{ "list where a section is expected",
 	  "sip:\n  - listen\n",
 	  { "voxgate.yaml:2:3: 'sip' must be a map of settings, got a list" } },
 	{ "root is not a map",
 	  "- sip\n",
-	  { "voxgate.yaml:1:1: the configuration must be a map of sections (sip:, rtp:, ...), got a list" } },
+	  { "voxgate.yaml:1:1: the configuration must be a map of sections "
+	    "(sip:, rtp:, ...), got a list" } },
 	{ "bad integer",
-	  "limits:\n  worker_threads: 4\n\n\n\n\n\n\n\n\n\n  max_calls:  lots\n",
-	  { "voxgate.yaml:12:15: 'max_calls' must be an integer between 1 and 100000, got 'lots'" } },
+	  "limits:\n  worker_threads: 4\n\n\n\n\n\n\n\n\n\n  max_calls:  "
+	  "lots\n",
+	  { "voxgate.yaml:12:15: 'max_calls' must be an integer between 1 and "
+	    "100000, got 'lots'" } },
 	{ "integers out of range",
 	  "limits:\n  max_calls: 0\n  worker_threads: 65\n  worker_queue: -1\n",
-	  { "voxgate.yaml:2:14: 'max_calls' must be an integer between 1 and 100000, got '0'",
-	    "voxgate.yaml:3:19: 'worker_threads' must be an integer between 1 and 64, got '65'",
-	    "voxgate.yaml:4:17: 'worker_queue' must be an integer between 1 and 100000, got '-1'" } },
+	  { "voxgate.yaml:2:14: 'max_calls' must be an integer between 1 and "
+	    "100000, got '0'",
+	    "voxgate.yaml:3:19: 'worker_threads' must be an integer between 1 "
+	    "and 64, got '65'",
+	    "voxgate.yaml:4:17: 'worker_queue' must be an integer between 1 "
+	    "and 100000, got '-1'" } },
 	{ "huge integer",
 	  "rtp:\n  telephone_event_pt: 99999999999999999999999\n",
-	  { "voxgate.yaml:2:23: 'telephone_event_pt' must be an integer between 96 and 127, got '99999999999999999999999'" } },
+	  { "voxgate.yaml:2:23: 'telephone_event_pt' must be an integer "
+	    "between 96 and 127, got '99999999999999999999999'" } },
 	{ "odd port_min and low port_max",
 	  "rtp:\n  port_min: 20001\n  port_max: 1000\n",
-	  { "voxgate.yaml:2:13: 'port_min' must be an even integer between 1024 and 65534, got '20001'",
-	    "voxgate.yaml:3:13: 'port_max' must be an integer between 1025 and 65535, got '1000'" } },
+	  { "voxgate.yaml:2:13: 'port_min' must be an even integer between "
+	    "1024 and 65534, got '20001'",
+	    "voxgate.yaml:3:13: 'port_max' must be an integer between 1025 and "
+	    "65535, got '1000'" } },
 	{ "port_min not below port_max",
 	  "rtp:\n  port_min: 30000\n  port_max: 30000\n",
-	  { "voxgate.yaml:3:13: 'port_max' (30000) must be greater than 'port_min' (30000)" } },
+	  { "voxgate.yaml:3:13: 'port_max' (30000) must be greater than "
+	    "'port_min' (30000)" } },
 	{ "port_min above the default port_max",
 	  "rtp:\n  port_min: 50000\n",
-	  { "voxgate.yaml:2:13: 'port_min' (50000) must be lower than 'port_max' (40000)" } },
+	  { "voxgate.yaml:2:13: 'port_min' (50000) must be lower than "
+	    "'port_max' (40000)" } },
 	{ "jitter_max below jitter_min",
 	  "rtp:\n  jitter_min: 1s\n  jitter_max: 500ms\n",
-	  { "voxgate.yaml:3:15: 'jitter_max' (500ms) must not be lower than 'jitter_min' (1s)" } },
+	  { "voxgate.yaml:3:15: 'jitter_max' (500ms) must not be lower than "
+	    "'jitter_min' (1s)" } },
 	{ "no cross-field error against a rejected value",
-	  "rtp:\n  jitter_min: 1s\n  jitter_max: 10 ms\n  port_min: 50000\n  port_max: lots\n",
-	  { "voxgate.yaml:3:15: 'jitter_max' must be a duration between 0s and 2s (like 250ms, 30s, 5m), got '10 ms'",
-	    "voxgate.yaml:5:13: 'port_max' must be an integer between 1025 and 65535, got 'lots'" } },
+	  "rtp:\n  jitter_min: 1s\n  jitter_max: 10 ms\n  port_min: 50000\n  "
+	  "port_max: lots\n",
+	  { "voxgate.yaml:3:15: 'jitter_max' must be a duration between 0s and "
+	    "2s (like 250ms, 30s, 5m), got '10 ms'",
+	    "voxgate.yaml:5:13: 'port_max' must be an integer between 1025 and "
+	    "65535, got 'lots'" } },
 	{ "jitter_min above the default jitter_max",
 	  "rtp:\n  jitter_min: 300ms\n",
-	  { "voxgate.yaml:2:15: 'jitter_min' (300ms) must not be higher than 'jitter_max' (200ms)" } },
+	  { "voxgate.yaml:2:15: 'jitter_min' (300ms) must not be higher than "
+	    "'jitter_max' (200ms)" } },
 	{ "bad durations",
-	  "rtp:\n  media_timeout: soon\n  rtcp_interval: 2m\n  jitter_min: 1.5s\n  jitter_max: 10 ms\n",
-	  { "voxgate.yaml:2:18: 'media_timeout' must be a duration between 0s and 1h (like 250ms, 30s, 5m), got 'soon'",
-	    "voxgate.yaml:3:18: 'rtcp_interval' must be a duration between 0s and 1m (like 250ms, 30s, 5m), got '2m'",
-	    "voxgate.yaml:4:15: 'jitter_min' must be a duration between 0s and 1s (like 250ms, 30s, 5m), got '1.5s'",
-	    "voxgate.yaml:5:15: 'jitter_max' must be a duration between 0s and 2s (like 250ms, 30s, 5m), got '10 ms'" } },
+	  "rtp:\n  media_timeout: soon\n  rtcp_interval: 2m\n  jitter_min: "
+	  "1.5s\n  jitter_max: 10 ms\n",
+	  { "voxgate.yaml:2:18: 'media_timeout' must be a duration between 0s "
+	    "and 1h (like 250ms, 30s, 5m), got 'soon'",
+	    "voxgate.yaml:3:18: 'rtcp_interval' must be a duration between 0s "
+	    "and 1m (like 250ms, 30s, 5m), got '2m'",
+	    "voxgate.yaml:4:15: 'jitter_min' must be a duration between 0s and "
+	    "1s (like 250ms, 30s, 5m), got '1.5s'",
+	    "voxgate.yaml:5:15: 'jitter_max' must be a duration between 0s and "
+	    "2s (like 250ms, 30s, 5m), got '10 ms'" } },
 	{ "duration out of range",
 	  "sip:\n  answer_delay: 61s\nshutdown:\n  drain_timeout: 2h\n",
-	  { "voxgate.yaml:2:17: 'answer_delay' must be a duration between 0s and 1m (like 250ms, 30s, 5m), got '61s'",
-	    "voxgate.yaml:4:18: 'drain_timeout' must be a duration between 0s and 1h (like 250ms, 30s, 5m), got '2h'" } },
+	  { "voxgate.yaml:2:17: 'answer_delay' must be a duration between 0s "
+	    "and 1m (like 250ms, 30s, 5m), got '61s'",
+	    "voxgate.yaml:4:18: 'drain_timeout' must be a duration between 0s "
+	    "and 1h (like 250ms, 30s, 5m), got '2h'" } },
 	{ "bad sizes",
 	  "tts:\n  cache_size: 2GB\n",
-	  { "voxgate.yaml:2:15: 'cache_size' must be a size between 0 and 1GB (like 512KB, 64MB), got '2GB'" } },
+	  { "voxgate.yaml:2:15: 'cache_size' must be a size between 0 and 1GB "
+	    "(like 512KB, 64MB), got '2GB'" } },
 	{ "bad size unit",
 	  "tts:\n  cache_size: 64mb\n",
-	  { "voxgate.yaml:2:15: 'cache_size' must be a size between 0 and 1GB (like 512KB, 64MB), got '64mb'" } },
+	  { "voxgate.yaml:2:15: 'cache_size' must be a size between 0 and 1GB "
+	    "(like 512KB, 64MB), got '64mb'" } },
 	{ "bad http address",
 	  "http:\n  listen: localhost:8080\n",
-	  { "voxgate.yaml:2:11: 'listen' must be an address like 127.0.0.1:8080 or [::1]:8080, got 'localhost:8080'" } },
+	  { "voxgate.yaml:2:11: 'listen' must be an address like "
+	    "127.0.0.1:8080 or [::1]:8080, got 'localhost:8080'" } },
 	{ "second document",
 	  "http:\n  listen: \"[::1]:8080\"\n---\nsip: {}\n",
-	  { "voxgate.yaml:3:1: a second document is not allowed (one document per file)" } },
+	  { "voxgate.yaml:3:1: a second document is not allowed (one document "
+	    "per file)" } },
 	{ "ipv6 without brackets",
 	  "http:\n  listen: \"::1:8080\"\n",
-	  { "voxgate.yaml:2:11: 'listen' must be an address like 127.0.0.1:8080 or [::1]:8080, got '::1:8080'" } },
+	  { "voxgate.yaml:2:11: 'listen' must be an address like "
+	    "127.0.0.1:8080 or [::1]:8080, got '::1:8080'" } },
 	{ "address without port or with port 0",
 	  "http:\n  listen: \"[::1]\"\nsip:\n  listen: [\"udp:1.2.3.4:0\"]\n",
-	  { "voxgate.yaml:2:11: 'listen' must be an address like 127.0.0.1:8080 or [::1]:8080, got '[::1]'",
-	    "voxgate.yaml:4:12: 'listen' entries must look like udp:127.0.0.1:5060 or tcp:[::1]:5060, got 'udp:1.2.3.4:0'" } },
+	  { "voxgate.yaml:2:11: 'listen' must be an address like "
+	    "127.0.0.1:8080 or [::1]:8080, got '[::1]'",
+	    "voxgate.yaml:4:12: 'listen' entries must look like "
+	    "udp:127.0.0.1:5060 or tcp:[::1]:5060, got 'udp:1.2.3.4:0'" } },
 	{ "unspecified media address",
 	  "rtp:\n  address: 0.0.0.0\n",
-	  { "voxgate.yaml:2:12: 'address' must be a concrete address: '0.0.0.0' cannot be advertised in SDP" } },
+	  { "voxgate.yaml:2:12: 'address' must be a concrete address: "
+	    "'0.0.0.0' cannot be advertised in SDP" } },
 	{ "bad media address",
 	  "rtp:\n  address: 256.1.1.1\n",
-	  { "voxgate.yaml:2:12: 'address' must be an IPv4 or IPv6 address like 127.0.0.1 or ::1, got '256.1.1.1'" } },
+	  { "voxgate.yaml:2:12: 'address' must be an IPv4 or IPv6 address like "
+	    "127.0.0.1 or ::1, got '256.1.1.1'" } },
 	{ "sip listen entries",
-	  "sip:\n  listen:\n    - tls:127.0.0.1:5061\n    - udp:localhost:5060\n    - tcp:[::1]:5060\n    - \"tcp:[::1]:5060\"\n    - [x]\n",
-	  { "voxgate.yaml:3:7: transport 'tls' is not supported yet (use udp or tcp)",
-	    "voxgate.yaml:4:7: 'listen' entries must look like udp:127.0.0.1:5060 or tcp:[::1]:5060, got 'udp:localhost:5060'",
-	    "voxgate.yaml:6:7: duplicate listen entry 'tcp:[::1]:5060' (first at line 5, column 7)",
-	    "voxgate.yaml:7:7: 'listen entry' must be a single value, got a list" } },
+	  "sip:\n  listen:\n    - tls:127.0.0.1:5061\n    - "
+	  "udp:localhost:5060\n    - tcp:[::1]:5060\n    - "
+	  "\"tcp:[::1]:5060\"\n    - [x]\n",
+	  { "voxgate.yaml:3:7: transport 'tls' is not supported yet (use udp "
+	    "or tcp)",
+	    "voxgate.yaml:4:7: 'listen' entries must look like "
+	    "udp:127.0.0.1:5060 or tcp:[::1]:5060, got 'udp:localhost:5060'",
+	    "voxgate.yaml:6:7: duplicate listen entry 'tcp:[::1]:5060' (first "
+	    "at line 5, column 7)",
+	    "voxgate.yaml:7:7: 'listen entry' must be a single value, got a "
+	    "list" } },
 	{ "too many or no listen entries",
 	  "sip:\n  listen: []\n",
 	  { "voxgate.yaml:2:11: 'listen' must have 1 to 8 entries, got 0" } },
 	{ "bad codecs",
 	  "rtp:\n  codecs: [PCMU, G729, PCMU, pcma]\n",
 	  { "voxgate.yaml:2:18: unknown codec 'G729' (supported: PCMU, PCMA)",
-	    "voxgate.yaml:2:24: codec 'PCMU' is listed twice (first at line 2, column 12)",
-	    "voxgate.yaml:2:30: unknown codec 'pcma' (supported: PCMU, PCMA)" } },
+	    "voxgate.yaml:2:24: codec 'PCMU' is listed twice (first at line 2, "
+	    "column 12)",
+	    "voxgate.yaml:2:30: unknown codec 'pcma' (supported: PCMU, "
+	    "PCMA)" } },
 	{ "empty codecs",
 	  "rtp:\n  codecs: []\n",
 	  { "voxgate.yaml:2:11: 'codecs' must list at least one codec" } },
 	{ "bad enums",
 	  "tts:\n  voice: bob\nlog:\n  level: verbose\n  format: JSON\n",
 	  { "voxgate.yaml:2:10: 'voice' must be one of kal, slt, got 'bob'",
-	    "voxgate.yaml:4:10: 'level' must be one of debug, info, warn, error, got 'verbose'",
-	    "voxgate.yaml:5:11: 'format' must be one of kv, json, got 'JSON'" } },
+	    "voxgate.yaml:4:10: 'level' must be one of debug, info, warn, "
+	    "error, got 'verbose'",
+	    "voxgate.yaml:5:11: 'format' must be one of kv, json, got "
+	    "'JSON'" } },
 	{ "duplicate key",
 	  "rtp:\n  port_min: 20000\n  port_max: 30000\n  port_min: 22000\n",
-	  { "voxgate.yaml:4:3: duplicate key 'port_min' (first defined at line 2, column 3)" } },
+	  { "voxgate.yaml:4:3: duplicate key 'port_min' (first defined at line "
+	    "2, column 3)" } },
 	{ "tab indentation",
 	  "sip:\n\tlisten: []\n",
-	  { "voxgate.yaml:2:1: found character that cannot start any token (tabs are not allowed for indentation)" } },
+	  { "voxgate.yaml:2:1: found character that cannot start any token "
+	    "(tabs are not allowed for indentation)" } },
 	{ "yaml syntax error",
 	  "sip:\n  listen: [\"udp:127.0.0.1:5060\"\nrtp: {}\n",
-	  { "voxgate.yaml:3:1: did not find expected ',' or ']' (while parsing a flow sequence at line 2, column 11)" } },
+	  { "voxgate.yaml:3:1: did not find expected ',' or ']' (while parsing "
+	    "a flow sequence at line 2, column 11)" } },
 	{ "alias refused",
 	  "sip:\n  user_agent: &ua x\nhttp:\n  listen: *ua\n",
-	  { "voxgate.yaml:2:15: anchor '&ua' is not allowed (anchors and aliases are not supported)" } },
+	  { "voxgate.yaml:2:15: anchor '&ua' is not allowed (anchors and "
+	    "aliases are not supported)" } },
 	{ "null values",
 	  "limits:\n  max_calls:\nflows:\n  dir: ~\n  routes:\n",
-	  { "voxgate.yaml:2:13: 'max_calls' has no value (remove the key to use the default)",
-	    "voxgate.yaml:4:8: 'dir' has no value (remove the key to use the default)" } },
+	  { "voxgate.yaml:2:13: 'max_calls' has no value (remove the key to "
+	    "use the default)",
+	    "voxgate.yaml:4:8: 'dir' has no value (remove the key to use the "
+	    "default)" } },
 	{ "bad strings",
-	  "sip:\n  user_agent: \"a\\r\\nX-Evil: 1\"\n  agent_uri: \"http://x\"\nstore:\n  path: \"\"\nflows:\n  default: \"my flow\"\n",
-	  { "voxgate.yaml:2:15: 'user_agent' must be 1 to 255 printable ASCII characters, got 'a??X-Evil: 1'",
-	    "voxgate.yaml:3:14: 'agent_uri' must be a sip: or sips: URI of at most 255 characters without spaces, or \"\", got 'http://x'",
-	    "voxgate.yaml:5:9: 'path' must be a file path of 1 to 1023 bytes without control characters, got ''",
-	    "voxgate.yaml:7:12: 'default' must be a flow name of 1 to 63 letters, digits, '.', '_' or '-', got 'my flow'" } },
+	  "sip:\n  user_agent: \"a\\r\\nX-Evil: 1\"\n  agent_uri: "
+	  "\"http://x\"\nstore:\n  path: \"\"\nflows:\n  default: \"my "
+	  "flow\"\n",
+	  { "voxgate.yaml:2:15: 'user_agent' must be 1 to 255 printable ASCII "
+	    "characters, got 'a??X-Evil: 1'",
+	    "voxgate.yaml:3:14: 'agent_uri' must be a sip: or sips: URI of at "
+	    "most 255 characters without spaces, or \"\", got 'http://x'",
+	    "voxgate.yaml:5:9: 'path' must be a file path of 1 to 1023 bytes "
+	    "without control characters, got ''",
+	    "voxgate.yaml:7:12: 'default' must be a flow name of 1 to 63 "
+	    "letters, digits, '.', '_' or '-', got 'my flow'" } },
 	{ "embedded NUL",
 	  "store:\n  path: \"a\\0b\"\n",
-	  { "voxgate.yaml:2:9: 'path' must be a file path of 1 to 1023 bytes without control characters, got 'a?b'" } },
+	  { "voxgate.yaml:2:9: 'path' must be a file path of 1 to 1023 bytes "
+	    "without control characters, got 'a?b'" } },
 	{ "NUL inside a listen entry",
 	  "sip:\n  listen: [\"udp:1.2.3.4\\0x:5060\"]\n",
-	  { "voxgate.yaml:2:12: 'listen' entries must look like udp:127.0.0.1:5060 or tcp:[::1]:5060, got 'udp:1.2.3.4?x:5060'" } },
+	  { "voxgate.yaml:2:12: 'listen' entries must look like "
+	    "udp:127.0.0.1:5060 or tcp:[::1]:5060, got "
+	    "'udp:1.2.3.4?x:5060'" } },
 	{ "bad routes",
-	  "flows:\n  routes:\n    - number: \"1000\"\n      flow: a\n    - {number: \"800*\", flow: b}\n"
-	  "    - {number: \"1000\", flow: c}\n    - {number: \"*\", flw: d}\n    - x\n"
-	  "    - {number: \"800*\", flow: \"\"}\n    - {flow: e}\n    - {number: \"800*\", flow: f}\n",
-	  { "voxgate.yaml:7:16: route number '*' would match every number; set flows.default instead",
-	    "voxgate.yaml:7:21: unknown key 'flw' in route (expected: number, flow)",
+	  "flows:\n  routes:\n    - number: \"1000\"\n      flow: a\n    - "
+	  "{number: \"800*\", flow: b}\n"
+	  "    - {number: \"1000\", flow: c}\n    - {number: \"*\", flw: d}\n  "
+	  "  - x\n"
+	  "    - {number: \"800*\", flow: \"\"}\n    - {flow: e}\n    - "
+	  "{number: \"800*\", flow: f}\n",
+	  { "voxgate.yaml:7:16: route number '*' would match every number; set "
+	    "flows.default instead",
+	    "voxgate.yaml:7:21: unknown key 'flw' in route (expected: number, "
+	    "flow)",
 	    "voxgate.yaml:7:7: route is missing 'flow'",
-	    "voxgate.yaml:8:7: each route must be a map with 'number' and 'flow', got 'x'",
-	    "voxgate.yaml:9:30: 'flow' must be a flow name of 1 to 63 letters, digits, '.', '_' or '-', got ''",
+	    "voxgate.yaml:8:7: each route must be a map with 'number' and "
+	    "'flow', got 'x'",
+	    "voxgate.yaml:9:30: 'flow' must be a flow name of 1 to 63 letters, "
+	    "digits, '.', '_' or '-', got ''",
 	    "voxgate.yaml:10:7: route is missing 'number'",
-	    "voxgate.yaml:6:16: duplicate route number '1000' (first at line 3, column 15)",
-	    "voxgate.yaml:11:16: duplicate route number '800*' (first at line 5, column 16)" } },
+	    "voxgate.yaml:6:16: duplicate route number '1000' (first at line "
+	    "3, column 15)",
+	    "voxgate.yaml:11:16: duplicate route number '800*' (first at line "
+	    "5, column 16)" } },
 	{ "bad route number",
 	  "flows:\n  routes:\n    - {number: \"10 00\", flow: a}\n",
-	  { "voxgate.yaml:3:16: 'number' must be 1 to 63 digits, letters or '+#*._-' (a trailing '*' matches a prefix), got '10 00'" } },
+	  { "voxgate.yaml:3:16: 'number' must be 1 to 63 digits, letters or "
+	    "'+#*._-' (a trailing '*' matches a prefix), got '10 00'" } },
 	{ "routes not a list",
 	  "flows:\n  routes: {number: 1}\n",
 	  { "voxgate.yaml:2:11: 'routes' must be a list, got a map" } },
 	{ "several errors together",
-	  "sip:\n  listn: x\nrtp:\n  port_min: abc\n  codecs: [G722]\nlimits:\n  max_calls: lots\nlog:\n  level: loud\nbogus: 1\n",
-	  { "voxgate.yaml:2:3: unknown key 'listn' in 'sip' (expected: listen, user_agent, answer_delay, agent_uri)",
-	    "voxgate.yaml:4:13: 'port_min' must be an even integer between 1024 and 65534, got 'abc'",
+	  "sip:\n  listn: x\nrtp:\n  port_min: abc\n  codecs: "
+	  "[G722]\nlimits:\n  max_calls: lots\nlog:\n  level: loud\nbogus: 1\n",
+	  { "voxgate.yaml:2:3: unknown key 'listn' in 'sip' (expected: listen, "
+	    "user_agent, answer_delay, agent_uri)",
+	    "voxgate.yaml:4:13: 'port_min' must be an even integer between "
+	    "1024 and 65534, got 'abc'",
 	    "voxgate.yaml:5:12: unknown codec 'G722' (supported: PCMU, PCMA)",
-	    "voxgate.yaml:7:14: 'max_calls' must be an integer between 1 and 100000, got 'lots'",
-	    "voxgate.yaml:9:10: 'level' must be one of debug, info, warn, error, got 'loud'",
-	    "voxgate.yaml:10:1: unknown top-level key 'bogus' (expected: sip, rtp, http, limits, store, flows, tts, log, shutdown)" } },
+	    "voxgate.yaml:7:14: 'max_calls' must be an integer between 1 and "
+	    "100000, got 'lots'",
+	    "voxgate.yaml:9:10: 'level' must be one of debug, info, warn, "
+	    "error, got 'loud'",
+	    "voxgate.yaml:10:1: unknown top-level key 'bogus' (expected: sip, "
+	    "rtp, http, limits, store, flows, tts, log, shutdown)" } },
 	{ "long value is cut in the message",
-	  "tts:\n  voice: abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz\n",
-	  { "voxgate.yaml:2:10: 'voice' must be one of kal, slt, got 'abcdefghijklmnopqrstuvwxyzabcdefghijklmn...'" } },
+	  "tts:\n  voice: "
+	  "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz\n",
+	  { "voxgate.yaml:2:10: 'voice' must be one of kal, slt, got "
+	    "'abcdefghijklmnopqrstuvwxyzabcdefghijklmn...'" } },
 };
 
 static void every_error_has_its_exact_position_and_message(void **state)
@@ -475,7 +554,8 @@ static void too_many_errors_are_counted_beyond_the_cap(void **state)
 	assert_int_equal(errs.dropped, 100 - CONFIG_ERRORS_MAX);
 	assert_string_equal(
 		errs.msg[0],
-		"v.yaml:1:1: unknown top-level key 'bad0' (expected: sip, rtp, http, limits, store, flows, tts, log, shutdown)");
+		"v.yaml:1:1: unknown top-level key 'bad0' (expected: sip, rtp, "
+		"http, limits, store, flows, tts, log, shutdown)");
 	/* NULL errs is allowed: only the result code tells. */
 	assert_int_equal(config_load_buf("v.yaml", y, o, &cfg, NULL), -EINVAL);
 	free(y);
@@ -511,9 +591,9 @@ static void route_table_is_capped(void **state)
 			      "    - {number: \"17\", flow: g}\n");
 	assert_int_equal(config_load_buf("v.yaml", y, o, &cfg, &errs), -EINVAL);
 	assert_int_equal(errs.count, 1);
-	assert_string_equal(
-		errs.msg[0],
-		"v.yaml:10002:16: duplicate route number '17' (first at line 20, column 16)");
+	assert_string_equal(errs.msg[0],
+			    "v.yaml:10002:16: duplicate route number '17' "
+			    "(first at line 20, column 16)");
 	free(y);
 }
 
@@ -531,9 +611,9 @@ static void printed_config_loads_back_to_the_same_values(void **state)
 	assert_string_equal(cfg2.rtp.address, "2001:db8::1");
 	assert_int_equal(cfg2.sip.answer_delay_ms, 1500);
 	assert_non_null(strstr(first, "  answer_delay: 1500ms\n"));
-	assert_non_null(strstr(
-		first,
-		"  listen: [\"udp:10.0.0.5:5080\", \"tcp:[::1]:5081\", \"udp:0.0.0.0:5060\"]\n"));
+	assert_non_null(
+		strstr(first, "  listen: [\"udp:10.0.0.5:5080\", "
+			      "\"tcp:[::1]:5081\", \"udp:0.0.0.0:5060\"]\n"));
 	assert_non_null(strstr(
 		first, "    - number: \"800*\"\n      flow: \"toll-free\"\n"));
 	assert_non_null(strstr(first, "  cache_size: 512KB\n"));
@@ -596,13 +676,12 @@ static void load_file_reports_unreadable_and_oversized_files(void **state)
 	int fd;
 	FILE *f;
 
-	assert_int_equal(config_load_file("/nonexistent/voxgate.yaml", &cfg,
-					  &errs),
-			 -ENOENT);
+	assert_int_equal(
+		config_load_file("/nonexistent/voxgate.yaml", &cfg, &errs),
+		-ENOENT);
 	assert_int_equal(errs.count, 1);
-	assert_string_equal(
-		errs.msg[0],
-		"/nonexistent/voxgate.yaml: cannot open: No such file or directory");
+	assert_string_equal(errs.msg[0], "/nonexistent/voxgate.yaml: cannot "
+					 "open: No such file or directory");
 
 	assert_int_equal(config_load_file("/tmp", &cfg, &errs), -EISDIR);
 	assert_string_equal(errs.msg[0], "/tmp: cannot read: Is a directory");

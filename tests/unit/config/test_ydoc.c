@@ -175,23 +175,30 @@ struct bad_case {
 
 static const struct bad_case bad_cases[] = {
 	{ "tab indentation", "sip:\n\tlisten: x\n", -EBADMSG,
-	  "t.yaml:2:1: found character that cannot start any token (tabs are not allowed for indentation)" },
+	  "t.yaml:2:1: found character that cannot start any token (tabs are "
+	  "not allowed for indentation)" },
 	{ "tab after spaces", "sip:\n  a: 1\n \tb: 2\n", -EBADMSG,
-	  "t.yaml:3:2: found a tab character that violates indentation (tabs are not allowed for indentation)" },
+	  "t.yaml:3:2: found a tab character that violates indentation (tabs "
+	  "are not allowed for indentation)" },
 	{ "unclosed flow sequence", "a: 1\nb: [1, 2\n", -EBADMSG,
-	  "t.yaml:3:1: did not find expected ',' or ']' (while parsing a flow sequence at line 2, column 4)" },
+	  "t.yaml:3:1: did not find expected ',' or ']' (while parsing a flow "
+	  "sequence at line 2, column 4)" },
 	{ "mapping in a plain value", "a: b: c\n", -EBADMSG,
 	  "t.yaml:1:5: mapping values are not allowed in this context" },
 	{ "unterminated quote", "x: \"abc\n", -EBADMSG,
-	  "t.yaml:2:1: found unexpected end of stream (while scanning a quoted scalar at line 1, column 4)" },
+	  "t.yaml:2:1: found unexpected end of stream (while scanning a quoted "
+	  "scalar at line 1, column 4)" },
 	{ "anchor", "a: &base 1\nb: 2\n", -EBADMSG,
-	  "t.yaml:1:4: anchor '&base' is not allowed (anchors and aliases are not supported)" },
+	  "t.yaml:1:4: anchor '&base' is not allowed (anchors and aliases are "
+	  "not supported)" },
 	{ "anchor on a map", "a: &m {x: 1}\n", -EBADMSG,
-	  "t.yaml:1:4: anchor '&m' is not allowed (anchors and aliases are not supported)" },
+	  "t.yaml:1:4: anchor '&m' is not allowed (anchors and aliases are not "
+	  "supported)" },
 	/* The alias cannot be reached without an anchor, which is refused
 	 * first; a bare alias to an unknown anchor is still an alias. */
 	{ "alias", "a: *base\n", -EBADMSG,
-	  "t.yaml:1:4: alias '*base' is not allowed (anchors and aliases are not supported)" },
+	  "t.yaml:1:4: alias '*base' is not allowed (anchors and aliases are "
+	  "not supported)" },
 	{ "core tag", "a: !!str 1\n", -EBADMSG,
 	  "t.yaml:1:4: tag '!!str' is not allowed (tags are not supported)" },
 	{ "local tag", "a: !secret x\n", -EBADMSG,
@@ -204,9 +211,11 @@ static const struct bad_case bad_cases[] = {
 	{ "earliest repeat wins", "b: 1\na: 1\na: 2\nb: 2\nb: 3\n", -EBADMSG,
 	  "t.yaml:3:1: duplicate key 'a' (first defined at line 2, column 1)" },
 	{ "duplicate key in flow map", "m: {k: 1, k: 2}\n", -EBADMSG,
-	  "t.yaml:1:11: duplicate key 'k' (first defined at line 1, column 5)" },
+	  "t.yaml:1:11: duplicate key 'k' (first defined at line 1, column "
+	  "5)" },
 	{ "second document", "a: 1\n---\nb: 2\n", -EBADMSG,
-	  "t.yaml:2:1: a second document is not allowed (one document per file)" },
+	  "t.yaml:2:1: a second document is not allowed (one document per "
+	  "file)" },
 	{ "list as key", "? [a]\n: 1\n", -EBADMSG,
 	  "t.yaml:1:3: a map key must be a plain value, not a list" },
 	{ "control character", "a: \x01\n", -EBADMSG,
@@ -245,9 +254,8 @@ static void duplicate_in_a_large_map_is_found(void **state)
 	o += (size_t)snprintf(y + o, cap - o, "k4321: x\n");
 	assert_int_equal(ydoc_parse("t.yaml", y, o, &doc, err, sizeof(err)),
 			 -EBADMSG);
-	assert_string_equal(
-		err,
-		"t.yaml:5001:1: duplicate key 'k4321' (first defined at line 4322, column 1)");
+	assert_string_equal(err, "t.yaml:5001:1: duplicate key 'k4321' (first "
+				 "defined at line 4322, column 1)");
 	/* Without the repeat the same map is fine. */
 	o -= strlen("k4321: x\n");
 	assert_int_equal(ydoc_parse("t.yaml", y, o, &doc, err, sizeof(err)), 0);
@@ -302,9 +310,9 @@ static void default_depth_limit_stops_deep_nesting(void **state)
 
 	memset(y, '[', 100);
 	memset(y + 100, ']', 100);
-	assert_int_equal(ydoc_parse("t.yaml", y, sizeof(y), &doc, err,
-				    sizeof(err)),
-			 -E2BIG);
+	assert_int_equal(
+		ydoc_parse("t.yaml", y, sizeof(y), &doc, err, sizeof(err)),
+		-E2BIG);
 	assert_string_equal(err,
 			    "t.yaml:1:33: nesting is deeper than 32 levels");
 }
@@ -319,23 +327,23 @@ static void excerpt_cuts_long_and_cleans_control_bytes(void **state)
 	const struct ydoc_node *r = ydoc_root(doc);
 	char buf[128], tiny[8];
 
-	assert_string_equal(ydoc_node_excerpt(ydoc_map_get(r, "a"), buf,
-					      sizeof(buf)),
-			    "0123456789012345678901234567890123456789...");
-	assert_string_equal(ydoc_node_excerpt(ydoc_map_get(r, "b"), buf,
-					      sizeof(buf)),
-			    "t?ab");
-	assert_string_equal(ydoc_node_excerpt(ydoc_map_get(r, "c"), buf,
-					      sizeof(buf)),
-			    "\xc3\xa9t\xc3\xa9");
-	assert_string_equal(ydoc_node_excerpt(ydoc_map_get(r, "d"), buf,
-					      sizeof(buf)),
-			    "a list");
+	assert_string_equal(
+		ydoc_node_excerpt(ydoc_map_get(r, "a"), buf, sizeof(buf)),
+		"0123456789012345678901234567890123456789...");
+	assert_string_equal(
+		ydoc_node_excerpt(ydoc_map_get(r, "b"), buf, sizeof(buf)),
+		"t?ab");
+	assert_string_equal(
+		ydoc_node_excerpt(ydoc_map_get(r, "c"), buf, sizeof(buf)),
+		"\xc3\xa9t\xc3\xa9");
+	assert_string_equal(
+		ydoc_node_excerpt(ydoc_map_get(r, "d"), buf, sizeof(buf)),
+		"a list");
 	assert_string_equal(ydoc_node_excerpt(r, buf, sizeof(buf)), "a map");
 	/* A small buffer still ends in "..." and never splits a character. */
-	assert_string_equal(ydoc_node_excerpt(ydoc_map_get(r, "a"), tiny,
-					      sizeof(tiny)),
-			    "0123...");
+	assert_string_equal(
+		ydoc_node_excerpt(ydoc_map_get(r, "a"), tiny, sizeof(tiny)),
+		"0123...");
 	ydoc_destroy(doc);
 }
 

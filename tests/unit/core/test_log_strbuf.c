@@ -13,8 +13,8 @@
 #include "core/log.h"
 #include "core/strbuf.h"
 
-static void capture(char *out, size_t cap, enum log_format fmt,
-		    const char *id, const char *value)
+static void capture(char *out, size_t cap, enum log_format fmt, const char *id,
+		    const char *value)
 {
 	int fds[2];
 	assert_int_equal(pipe(fds), 0);

@@ -42,7 +42,7 @@ static void wait_for(atomic_int *v, int n)
 static void post_runs_on_the_loop_thread(void **s)
 {
 	(void)s;
-	struct ctx c = {0};
+	struct ctx c = { 0 };
 	assert_int_equal(loop_create(&c.loop, "t"), 0);
 	assert_int_equal(loop_start(c.loop), 0);
 	for (int i = 0; i < 100; i++)
@@ -79,7 +79,7 @@ static void on_done(int err, void *arg)
 static void full_queue_refuses_with_eagain(void **s)
 {
 	(void)s;
-	struct ctx c = {0};
+	struct ctx c = { 0 };
 	struct wpool *p;
 	assert_int_equal(loop_create(&c.loop, "t"), 0);
 	assert_int_equal(loop_start(c.loop), 0);
@@ -104,7 +104,7 @@ static void full_queue_refuses_with_eagain(void **s)
 static void destroy_cancels_queued_jobs_once(void **s)
 {
 	(void)s;
-	struct ctx c = {0};
+	struct ctx c = { 0 };
 	struct wpool *p;
 	assert_int_equal(loop_create(&c.loop, "t"), 0);
 	assert_int_equal(loop_start(c.loop), 0);
@@ -112,15 +112,13 @@ static void destroy_cancels_queued_jobs_once(void **s)
 	assert_int_equal(wpool_submit(p, c.loop, slow_work, on_done, &c), 0);
 	usleep(20000);
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(wpool_submit(p, c.loop, fast_work, on_done,
-					      &c),
-				 0);
+		assert_int_equal(
+			wpool_submit(p, c.loop, fast_work, on_done, &c), 0);
 	atomic_store(&c.release, 1);
 	wpool_destroy(p);
 	wait_for(&c.done, 6);
 	assert_int_equal(atomic_load(&c.done), 6);
-	assert_int_equal(atomic_load(&c.worked) + atomic_load(&c.cancelled),
-			 6);
+	assert_int_equal(atomic_load(&c.worked) + atomic_load(&c.cancelled), 6);
 	loop_destroy(c.loop);
 }
 

@@ -469,8 +469,7 @@ static void list_pages_newest_first_without_skipping_ties(void **state)
 		cJSON *doc = list_calls(s, &q);
 		const cJSON *calls = cJSON_GetObjectItem(doc, "calls");
 		const cJSON *c;
-		cJSON_ArrayForEach (c, calls)
-			strncat(seen, str_of(c, "id"), 1);
+		cJSON_ArrayForEach(c, calls) strncat(seen, str_of(c, "id"), 1);
 		if (is_null(doc, "next_before_ms")) {
 			cJSON_Delete(doc);
 			break;

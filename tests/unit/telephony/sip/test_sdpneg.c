@@ -49,8 +49,8 @@ static void done(struct neg *n)
 	mem_deref(n->sess);
 }
 
-static const struct sdpneg_cfg both = {{SDPNEG_PCMU, SDPNEG_PCMA}, 2, 101};
-static const struct sdpneg_cfg alaw_only = {{SDPNEG_PCMA}, 1, 101};
+static const struct sdpneg_cfg both = { { SDPNEG_PCMU, SDPNEG_PCMA }, 2, 101 };
+static const struct sdpneg_cfg alaw_only = { { SDPNEG_PCMA }, 1, 101 };
 
 static void offerer_order_wins(void **s)
 {
@@ -140,9 +140,8 @@ static void hold_offer_stops_sending(void **s)
 {
 	(void)s;
 	struct neg n;
-	assert_int_equal(run(&n, &both,
-			     "m=audio 4000 RTP/AVP 0\r\na=sendonly\r\n"),
-			 0);
+	assert_int_equal(
+		run(&n, &both, "m=audio 4000 RTP/AVP 0\r\na=sendonly\r\n"), 0);
 	assert_false(n.res.send);
 	assert_true(n.res.recv);
 	assert_non_null(strstr(n.answer, "a=recvonly"));
@@ -175,11 +174,9 @@ static void renegotiation_can_switch_codec(void **s)
 	assert_int_equal(run(&n, &both, "m=audio 4000 RTP/AVP 0\r\n"), 0);
 	assert_int_equal(n.res.codec, SDPNEG_PCMU);
 	char body[512];
-	snprintf(body, sizeof(body), "%sm=audio 4010 RTP/AVP 8\r\n",
-		 offer_hdr);
-	assert_int_equal(sdpneg_apply(n.sess, n.m, &both,
-				      (const uint8_t *)body, strlen(body),
-				      true, &n.res),
+	snprintf(body, sizeof(body), "%sm=audio 4010 RTP/AVP 8\r\n", offer_hdr);
+	assert_int_equal(sdpneg_apply(n.sess, n.m, &both, (const uint8_t *)body,
+				      strlen(body), true, &n.res),
 			 0);
 	assert_int_equal(n.res.codec, SDPNEG_PCMA);
 	assert_int_equal(sa_port(&n.res.raddr), 4010);
