@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make lint: formatting drift (report), cppcheck (errors fail), layer rules (fail).
+# make lint: layer rules, clang-format drift, clang-tidy and cppcheck; any
+# finding fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 rc=0
@@ -39,6 +40,15 @@ for f in $(git ls-files 'src/*.c' 'src/*.h'); do
 	fi
 done
 echo "$drift file(s) differ from clang-format (run: make format)"
+[ "$drift" -eq 0 ] || rc=1
+
+echo "== clang-tidy (.clang-tidy)"
+[ -f build/dev/compile_commands.json ] || cmake --preset dev >/dev/null
+tidy=$(git ls-files 'src/*.c' | xargs -P2 -n4 clang-tidy -p build/dev --quiet --extra-arg=-Wno-unknown-warning-option 2>/dev/null | grep -E 'warning:|error:' || true)
+if [ -n "$tidy" ]; then
+	echo "$tidy"
+	rc=1
+fi
 
 echo "== cppcheck"
 if ! cppcheck --quiet --error-exitcode=1 --std=c11 --inline-suppr \

@@ -200,7 +200,7 @@ struct audio_clip *audio_clip_resample(struct audio_clip *in, unsigned out_hz)
 	speex_resampler_skip_zeros(st);
 	size_t got = feed(st, in->samples, in->nsamples, out->samples, nout);
 	size_t flush = (size_t)speex_resampler_get_input_latency(st) * 2 + 16;
-	got += feed(st, NULL, flush, out->samples + got, nout - got);
+	(void)feed(st, NULL, flush, out->samples + got, nout - got);
 	speex_resampler_destroy(st);
 	/* A shortfall (cannot happen: the flush covers the whole delay) would
 	 * stay as the zeros audio_clip_alloc() put there. */
