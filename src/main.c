@@ -206,23 +206,38 @@ static int check_routes(const struct vg_config *cfg, const struct flow_set *set,
 	return bad;
 }
 
-static int load_flows(const struct vg_config *cfg, struct flow_set **setp)
+/* Load every flow and check the routes. Problems go to stderr at start-up
+ * and check-config (to_log = false), or into the event log on a SIGHUP
+ * reload (to_log = true), one line per problem. */
+static int load_flows(const struct vg_config *cfg, struct flow_set **setp,
+		      bool to_log)
 {
 	struct flow_errors errs;
 	memset(&errs, 0, sizeof(errs));
 	struct flow_set *set = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = to_log ? open_memstream(&buf, &len) : stderr;
+	if (!out)
+		return -ENOMEM;
 	int err = flow_set_load(&set, cfg->flows.dir[0] ? cfg->flows.dir : NULL,
 				&errs);
-	if (err) {
-		flow_errors_print(&errs, stderr);
-		return err;
-	}
-	if (check_routes(cfg, set, stderr)) {
+	if (err)
+		flow_errors_print(&errs, out);
+	else if (check_routes(cfg, set, out)) {
 		flow_set_destroy(set);
-		return -EINVAL;
+		err = -EINVAL;
 	}
-	*setp = set;
-	return 0;
+	if (to_log) {
+		fclose(out);
+		for (char *line = strtok(buf, "\n"); line;
+		     line = strtok(NULL, "\n"))
+			LOGE(NULL, "flow_error", "msg=%s", log_esc(line));
+		free(buf);
+	}
+	if (!err)
+		*setp = set;
+	return err;
 }
 
 struct presynth_ctx {
@@ -249,20 +264,56 @@ static void presynth_flows(struct daemon *d, struct flow_set *set)
 	     p.failed, (unsigned long long)(clock_mono_us() - t0) / 1000);
 }
 
+struct presynth_job {
+	struct tts *tts;
+	struct flow *flow;
+	const char *voice;
+	struct presynth_ctx done;
+};
+
+static void presynth_work(void *arg)
+{
+	struct presynth_job *j = arg;
+	j->done.tts = j->tts;
+	flow_prompts_foreach(j->flow, j->voice, presynth_one, &j->done);
+}
+
+static void presynth_done(int err, void *arg)
+{
+	struct presynth_job *j = arg;
+	if (!err)
+		LOGI(NULL, "tts_presynth", "flow=%s prompts=%u failed=%u",
+		     flow_name(j->flow), j->done.n, j->done.failed);
+	flow_deref(j->flow);
+	free(j);
+}
+
 static void reload_flows(struct daemon *d)
 {
 	struct flow_set *set = NULL;
-	if (load_flows(&d->cfg, &set)) {
-		LOGE(NULL, "flows_reload_failed",
-		     "kept=old detail=\"see stderr\"");
+	if (load_flows(&d->cfg, &set, true)) {
+		LOGE(NULL, "flows_reload_failed", "kept=old");
 		return;
 	}
-	/* Blocking synthesis on the media loop would stall RTP; prompts of
-	 * the new set are synthesized on demand by the worker pool and
-	 * cached. */
 	flow_set_destroy(d->flows);
 	d->flows = set;
-	LOGI(NULL, "flows_reloaded", NULL);
+	LOGI(NULL, "flows_reloaded", "flows=%zu", flow_set_count(set));
+	/* Synthesis blocks: the new prompts are made on the worker pool (a
+	 * flow's reference keeps it alive even if another reload drops it);
+	 * until then a prompt is synthesized on first use. */
+	for (size_t i = 0; i < flow_set_count(set); i++) {
+		struct presynth_job *j = calloc(1, sizeof(*j));
+		if (!j)
+			break;
+		j->tts = d->tts;
+		j->flow = flow_ref(flow_set_at(set, i));
+		j->voice = voice_name(d->cfg.tts.voice);
+		if (wpool_submit(d->pool, d->media, presynth_work,
+				 presynth_done, j)) {
+			flow_deref(j->flow);
+			free(j);
+		}
+	}
 }
 
 /* ---------- signals and shutdown ---------- */
@@ -536,7 +587,7 @@ static int serve(struct daemon *d)
 		goto out;
 	}
 
-	err = load_flows(&d->cfg, &d->flows);
+	err = load_flows(&d->cfg, &d->flows, false);
 	if (err)
 		goto out;
 
@@ -766,7 +817,7 @@ int main(int argc, char **argv)
 		if (load_config(&d, path))
 			return 1;
 		struct flow_set *set = NULL;
-		int err = load_flows(&d.cfg, &set);
+		int err = load_flows(&d.cfg, &set, false);
 		if (err) {
 			config_free(&d.cfg);
 			return 1;

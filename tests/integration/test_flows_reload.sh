@@ -75,6 +75,8 @@ EOF
 kill -HUP "$VG_DAEMON_PID"
 vg_wait_log 'event=flows_reloaded' 10 || vg_fail "no event=flows_reloaded after SIGHUP"
 vg_ok "SIGHUP: flows reloaded"
+vg_wait_log 'event=tts_presynth flow=short prompts=[1-9]' 10 || vg_fail "the reloaded flow's prompts were not pre-synthesized"
+vg_ok "SIGHUP: the reloaded flow's prompts were pre-synthesized on the worker pool"
 IFS='|' read -r flow path reason <<<"$(call short2 2000)"
 vg_assert_eq "after reload: the new version runs" '["hello","extra","bye"]' "$path"
 prompts=$(vg_sql "SELECT prompts FROM calls ORDER BY started_ms DESC LIMIT 1")
@@ -86,7 +88,7 @@ printf 'name: short\nstart: hello\nnodes:\n  hello:\n    type: say\n    next: no
 kill -HUP "$VG_DAEMON_PID"
 vg_wait_log 'event=flows_reload_failed' 10 || vg_fail "no event=flows_reload_failed after SIGHUP with a broken flow"
 vg_ok "SIGHUP with a broken flow: reload refused"
-vg_assert_log "the broken file is named with line:col" 'short\.yaml:[0-9]+:[0-9]+: '
+vg_assert_log "the broken file is named with line:col" 'event=flow_error msg="[^"]*short\.yaml:[0-9]+:[0-9]+: '
 vg_assert "daemon still running" vg_alive
 IFS='|' read -r flow path reason <<<"$(call short3 2000)"
 vg_assert_eq "after a failed reload the previous flows stay" '["hello","extra","bye"]' "$path"
