@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/wpool.h"
+#include "engines/nlu/cli.h"
 #include "engines/tts/tts.h"
 #include "flow/flow.h"
 #include "http/api.h"
@@ -693,6 +694,8 @@ static void usage(FILE *f)
 		"[--log-level L]\n"
 		"       voxgate check-config -c voxgate.yaml\n"
 		"       voxgate flow check FILE...\n"
+		"       voxgate nlu train|eval|classify ... (voxgate nlu "
+		"--help)\n"
 		"       voxgate --version | --help\n"
 		"\n"
 		"serve         answer calls (SIP on 127.0.0.1:5060 UDP+TCP, "
@@ -760,6 +763,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (!strcmp(cmd, "nlu"))
+		return nlu_cli_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "flow")) {
 		if (argc < 4 || strcmp(argv[2], "check")) {
 			usage(stderr);

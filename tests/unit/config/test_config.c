@@ -611,9 +611,9 @@ static void printed_config_loads_back_to_the_same_values(void **state)
 	assert_string_equal(cfg2.rtp.address, "2001:db8::1");
 	assert_int_equal(cfg2.sip.answer_delay_ms, 1500);
 	assert_non_null(strstr(first, "  answer_delay: 1500ms\n"));
-	assert_non_null(
-		strstr(first, "  listen: [\"udp:10.0.0.5:5080\", "
-			      "\"tcp:[::1]:5081\", \"udp:0.0.0.0:5060\"]\n"));
+	assert_non_null(strstr(first,
+			       "  listen: [\"udp:10.0.0.5:5080\", "
+			       "\"tcp:[::1]:5081\", \"udp:0.0.0.0:5060\"]\n"));
 	assert_non_null(strstr(
 		first, "    - number: \"800*\"\n      flow: \"toll-free\"\n"));
 	assert_non_null(strstr(first, "  cache_size: 512KB\n"));

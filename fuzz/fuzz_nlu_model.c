@@ -1,0 +1,27 @@
+/* Fuzz target: the NLU model file loader must reject or accept any input
+ * without crashing, and a model it accepts must classify and re-serialise
+ * to the same bytes. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engines/nlu/classifier.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct nlu_model *m = NULL;
+	char err[128];
+	if (nlu_model_load_mem(data, size, &m, err, sizeof(err)))
+		return 0;
+	struct nlu_result r;
+	if (nlu_classify(m, "i lost my card", &r) || r.n == 0)
+		abort();
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	if (nlu_model_save_mem(m, &buf, &len) || len != size ||
+	    memcmp(buf, data, size))
+		abort();
+	free(buf);
+	nlu_model_destroy(m);
+	return 0;
+}

@@ -1,0 +1,343 @@
+/* NLU model files: a little-endian, versioned, checksummed serialisation of
+ * struct nlu_model, and a loader that validates every field before use. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engines/nlu/model_priv.h"
+
+/* Layout (docs/NLU.md): magic[8] version flags total_len:u64
+ * dim_bits word_max_n char_min_n char_max_n nlabels nrows
+ * temperature:f32 oos_threshold:f32 | labels (u8 len + bytes) |
+ * row_idx[nrows] idf[nrows] w[nrows*nlabels] b[nlabels] | crc32 */
+#define HDR_LEN 56
+
+/* NLU_MODEL_MAGIC without its NUL: exactly 8 bytes on disk. */
+static const uint8_t magic[8] = { 'V', 'X', 'N', 'L', 'U', 'M', 'D', 'L' };
+
+static uint32_t crc_table[8][256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_fill(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+		crc_table[0][i] = c;
+	}
+	for (uint32_t i = 0; i < 256; i++) {
+		for (int t = 1; t < 8; t++)
+			crc_table[t][i] =
+				(crc_table[t - 1][i] >> 8) ^
+				crc_table[0][crc_table[t - 1][i] & 0xff];
+	}
+}
+
+uint32_t nlu_crc32(uint32_t crc, const uint8_t *p, size_t len)
+{
+	pthread_once(&crc_once, crc_fill);
+	crc = ~crc;
+	/* Slicing-by-8: the BANKING77 model is ~20 MB and must load in
+	 * well under 100 ms. */
+	while (len >= 8) {
+		uint32_t a =
+			crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
+			       (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+		crc = crc_table[7][a & 0xff] ^ crc_table[6][(a >> 8) & 0xff] ^
+		      crc_table[5][(a >> 16) & 0xff] ^ crc_table[4][a >> 24] ^
+		      crc_table[3][p[4]] ^ crc_table[2][p[5]] ^
+		      crc_table[1][p[6]] ^ crc_table[0][p[7]];
+		p += 8;
+		len -= 8;
+	}
+	while (len--)
+		crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static void putf(uint8_t *p, float f)
+{
+	uint32_t v;
+	memcpy(&v, &f, 4);
+	put32(p, v);
+}
+
+static float getf(const uint8_t *p)
+{
+	uint32_t v = get32(p);
+	float f;
+	memcpy(&f, &v, 4);
+	return f;
+}
+
+int nlu_model_save_mem(const struct nlu_model *m, uint8_t **buf, size_t *len)
+{
+	if (!m || !buf || !len)
+		return -EINVAL;
+	size_t k = m->nlabels, nr = m->nrows;
+	size_t total = HDR_LEN;
+	for (size_t i = 0; i < k; i++)
+		total += 1 + strlen(m->labels[i]);
+	total += nr * 8 + (nr * k + k) * 4 + 4;
+	uint8_t *b = malloc(total);
+	if (!b)
+		return -ENOMEM;
+	memcpy(b, magic, sizeof(magic));
+	put32(b + 8, NLU_MODEL_VERSION);
+	put32(b + 12, 0);
+	put32(b + 16, (uint32_t)total);
+	put32(b + 20, (uint32_t)((uint64_t)total >> 32));
+	put32(b + 24, m->feat.dim_bits);
+	put32(b + 28, m->feat.word_max_n);
+	put32(b + 32, m->feat.char_min_n);
+	put32(b + 36, m->feat.char_max_n);
+	put32(b + 40, m->nlabels);
+	put32(b + 44, m->nrows);
+	putf(b + 48, m->temperature);
+	putf(b + 52, m->oos_threshold);
+	uint8_t *p = b + HDR_LEN;
+	for (size_t i = 0; i < k; i++) {
+		size_t l = strlen(m->labels[i]);
+		*p++ = (uint8_t)l;
+		memcpy(p, m->labels[i], l);
+		p += l;
+	}
+	for (size_t r = 0; r < nr; r++, p += 4)
+		put32(p, m->row_idx[r]);
+	for (size_t r = 0; r < nr; r++, p += 4)
+		putf(p, m->idf[r]);
+	for (size_t i = 0; i < nr * k; i++, p += 4)
+		putf(p, m->w[i]);
+	for (size_t i = 0; i < k; i++, p += 4)
+		putf(p, m->b[i]);
+	put32(p, nlu_crc32(0, b, total - 4));
+	*buf = b;
+	*len = total;
+	return 0;
+}
+
+int nlu_model_save(const struct nlu_model *m, const char *path)
+{
+	if (!m || !path)
+		return -EINVAL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int err = nlu_model_save_mem(m, &buf, &len);
+	if (err)
+		return err;
+	char tmp[4096];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		free(buf);
+		return -ENAMETOOLONG;
+	}
+	FILE *f = fopen(tmp, "wb");
+	if (!f) {
+		err = -errno;
+		free(buf);
+		return err;
+	}
+	if (fwrite(buf, 1, len, f) != len)
+		err = -EIO;
+	if (fclose(f) && !err)
+		err = -EIO;
+	free(buf);
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+__attribute__((format(printf, 4, 5))) static int
+fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+static int all_finite(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(getf(p + 4 * i)))
+			return 0;
+	}
+	return 1;
+}
+
+int nlu_model_load_mem(const uint8_t *buf, size_t len, struct nlu_model **out,
+		       char *err, size_t errlen)
+{
+	if (!buf || !out)
+		return -EINVAL;
+	if (len < 8 || memcmp(buf, magic, 8)) {
+		if (len < 8 && !memcmp(buf, magic, len))
+			return fail(err, errlen, -EBADMSG,
+				    "truncated model file (%zu bytes)", len);
+		return fail(err, errlen, -EBADMSG,
+			    "not a voxgate NLU model (bad magic)");
+	}
+	if (len < HDR_LEN)
+		return fail(err, errlen, -EBADMSG,
+			    "truncated model file (%zu bytes)", len);
+	uint32_t ver = get32(buf + 8);
+	if (ver > NLU_MODEL_VERSION)
+		return fail(err, errlen, -EPROTO,
+			    "model file version %u is newer than supported "
+			    "version %u",
+			    ver, NLU_MODEL_VERSION);
+	if (ver == 0)
+		return fail(err, errlen, -EBADMSG, "bad model file version 0");
+	uint64_t total = get32(buf + 16) | (uint64_t)get32(buf + 20) << 32;
+	if (total > len)
+		return fail(err, errlen, -EBADMSG,
+			    "truncated model file (%zu of %llu bytes)", len,
+			    (unsigned long long)total);
+	if (total != len || total < HDR_LEN + 4)
+		return fail(err, errlen, -EBADMSG,
+			    "corrupt model file (length %zu, header says %llu)",
+			    len, (unsigned long long)total);
+	if (nlu_crc32(0, buf, len - 4) != get32(buf + len - 4))
+		return fail(err, errlen, -EBADMSG,
+			    "corrupt model file (checksum mismatch)");
+	if (get32(buf + 12) != 0)
+		return fail(err, errlen, -EBADMSG, "unknown model flags");
+
+	struct nlu_feat_cfg fc = {
+		.dim_bits = get32(buf + 24),
+		.word_max_n = get32(buf + 28),
+		.char_min_n = get32(buf + 32),
+		.char_max_n = get32(buf + 36),
+	};
+	uint32_t k = get32(buf + 40), nr = get32(buf + 44);
+	float temp = getf(buf + 48), thr = getf(buf + 52);
+	if (nlu_feat_cfg_check(&fc))
+		return fail(err, errlen, -EBADMSG, "bad feature config");
+	if (k < 1 || k > NLU_LABELS_MAX || nr > (1u << fc.dim_bits))
+		return fail(err, errlen, -EBADMSG, "bad label or row count");
+	if (!isfinite(temp) || temp <= 0 || !isfinite(thr))
+		return fail(err, errlen, -EBADMSG, "bad temperature/threshold");
+
+	/* Labels, then check the remaining length exactly before reading. */
+	size_t pos = HDR_LEN, end = len - 4;
+	size_t lab_start = pos;
+	for (uint32_t i = 0; i < k; i++) {
+		if (pos >= end || buf[pos] == 0 ||
+		    buf[pos] > NLU_LABEL_LEN_MAX || end - pos - 1 < buf[pos])
+			return fail(err, errlen, -EBADMSG, "bad label %u", i);
+		if (memchr(buf + pos + 1, '\0', buf[pos]))
+			return fail(err, errlen, -EBADMSG, "bad label %u", i);
+		pos += 1 + (size_t)buf[pos];
+	}
+	size_t need = (size_t)nr * 8 + ((size_t)nr * k + k) * 4;
+	if (end - pos != need)
+		return fail(err, errlen, -EBADMSG, "bad weight block size");
+	const uint8_t *rows = buf + pos, *idf = rows + (size_t)nr * 4;
+	const uint8_t *w = idf + (size_t)nr * 4, *bias = w + (size_t)nr * k * 4;
+	if (!all_finite(idf, nr) || !all_finite(w, (size_t)nr * k) ||
+	    !all_finite(bias, k))
+		return fail(err, errlen, -EBADMSG, "non-finite weights");
+
+	struct nlu_model *m = NULL;
+	int rc = nlu_model_alloc(&m, &fc, k, nr);
+	if (rc)
+		return fail(err, errlen, rc, "cannot allocate the model");
+	m->temperature = temp;
+	m->oos_threshold = thr;
+	pos = lab_start;
+	for (uint32_t i = 0; i < k; i++) {
+		m->labels[i] = strndup((const char *)buf + pos + 1, buf[pos]);
+		if (!m->labels[i]) {
+			nlu_model_destroy(m);
+			return fail(err, errlen, -ENOMEM, "out of memory");
+		}
+		pos += 1 + (size_t)buf[pos];
+	}
+	for (uint32_t r = 0; r < nr; r++) {
+		m->row_idx[r] = get32(rows + 4 * (size_t)r);
+		m->idf[r] = getf(idf + 4 * (size_t)r);
+	}
+	for (size_t i = 0; i < (size_t)nr * k; i++)
+		m->w[i] = getf(w + 4 * i);
+	for (uint32_t i = 0; i < k; i++)
+		m->b[i] = getf(bias + 4 * (size_t)i);
+	if (nlu_model_index_rows(m)) {
+		nlu_model_destroy(m);
+		return fail(
+			err, errlen, -EBADMSG,
+			"bad feature rows (not increasing or out of range)");
+	}
+	*out = m;
+	return 0;
+}
+
+int nlu_model_load(const char *path, struct nlu_model **out, char *err,
+		   size_t errlen)
+{
+	if (!path || !out)
+		return -EINVAL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = -errno;
+		return fail(err, errlen, e, "%s: %s", path, strerror(-e));
+	}
+	struct stat st;
+	uint8_t *buf = NULL;
+	int rc;
+	if (fstat(fd, &st)) {
+		rc = -errno;
+		goto out;
+	}
+	if (st.st_size > (off_t)NLU_MODEL_BYTES_MAX) {
+		rc = fail(err, errlen, -EFBIG, "%s: model file too large",
+			  path);
+		goto out;
+	}
+	size_t len = (size_t)st.st_size, got = 0;
+	buf = malloc(len ? len : 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while (got < len) {
+		ssize_t r = read(fd, buf + got, len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			rc = r < 0 ? -errno : -EIO;
+			goto out;
+		}
+		got += (size_t)r;
+	}
+	rc = nlu_model_load_mem(buf, len, out, err, errlen);
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,33 @@
+/* Internal layout of struct nlu_model, shared by the classifier (train,
+ * classify) and the model file reader/writer. Not part of the API. */
+#ifndef VG_ENGINES_NLU_MODEL_PRIV_H
+#define VG_ENGINES_NLU_MODEL_PRIV_H
+
+#include "engines/nlu/classifier.h"
+
+/* Only hashed features seen in training get a row: the weights stay compact
+ * (rows x nlabels) whatever the hash space, and unseen features are dropped
+ * before normalisation, like a vocabulary. */
+struct nlu_model {
+	struct nlu_feat_cfg feat;
+	uint32_t nlabels;
+	char **labels;
+	float temperature;
+	float oos_threshold;
+	uint32_t nrows;
+	int32_t *row_of;   /* 2^dim_bits entries: row or -1 */
+	uint32_t *row_idx; /* nrows: hashed index of each row, increasing */
+	float *idf;	   /* nrows */
+	float *w;	   /* nrows * nlabels, row-major */
+	float *b;	   /* nlabels */
+};
+
+/* Allocates a zeroed model with the given shape (labels unset). */
+int nlu_model_alloc(struct nlu_model **out, const struct nlu_feat_cfg *feat,
+		    uint32_t nlabels, uint32_t nrows);
+/* Fills row_of from row_idx. Returns 0 or -EBADMSG (not increasing / out of
+ * range). */
+int nlu_model_index_rows(struct nlu_model *m);
+int nlu_feat_cfg_check(const struct nlu_feat_cfg *c);
+
+#endif
