@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "engines/nlu/entities.h"
 
 struct out {
@@ -29,40 +30,6 @@ static void puts_lit(struct out *o, const char *s)
 	put(o, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at s, 0 if invalid (overlong,
- * surrogate, beyond U+10FFFF, truncated). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
-
 /* s need not be NUL-terminated within max bytes (a caller-built entity). */
 static void put_json_string(struct out *o, const char *s, size_t max)
 {
@@ -72,7 +39,7 @@ static void put_json_string(struct out *o, const char *s, size_t max)
 	put(o, "\"", 1);
 	for (size_t i = 0; i < n;) {
 		unsigned char c = p[i];
-		size_t k = utf8_seq(p + i, n - i);
+		size_t k = utf8_seq_len(p + i, n - i);
 		char esc[8];
 		if (k == 0) {
 			put(o, "\xef\xbf\xbd", 3); /* U+FFFD */

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/utf8.h"
 #include "metrics/metrics.h"
 #include "store/migrations.h"
 #include "store/sqlite/sqlstore_json.h"
@@ -178,40 +179,6 @@ struct tx {
 	unsigned nwrites;
 };
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0];
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	/* Second-byte limits exclude overlongs, surrogates, > U+10FFFF. */
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 /* Copy of src as valid UTF-8 of at most max bytes: invalid bytes become '?'
  * (JSON replies must be valid UTF-8; SIP headers need not be), and a cut
  * falls between characters. */
@@ -224,7 +191,7 @@ static char *text_copy(const char *src, size_t max)
 	const unsigned char *p = (const unsigned char *)src;
 	size_t i = 0, o = 0;
 	while (i < n) {
-		size_t len = utf8_seq(p + i, n - i);
+		size_t len = utf8_seq_len(p + i, n - i);
 		if (o + (len ? len : 1) > max)
 			break;
 		if (len) {
