@@ -142,9 +142,11 @@ static void on_call_gone(struct call *c, void *arg)
 	struct daemon *d = arg;
 	struct flow_session *fs = call_user(c);
 	call_set_user(c, NULL);
-	flow_session_destroy(fs);
-	if (d->active_calls)
+	/* Only calls that got a flow were counted (on_call_new): one refused
+	 * before that must not take another call's count away. */
+	if (fs)
 		d->active_calls--;
+	flow_session_destroy(fs);
 
 	const char *reason = call_end_reason(c) ? call_end_reason(c) : "error";
 	char labels[96];
