@@ -9,7 +9,7 @@ PKGS=(
 	build-essential cmake ninja-build pkg-config gcc clang-14 libclang-rt-14-dev
 	libre-dev librem-dev libssl-dev libcurl4-openssl-dev libcjson-dev
 	libyaml-dev libcyaml-dev libsqlite3-dev libpq-dev libspandsp-dev
-	libspeexdsp-dev libpocketsphinx-dev pocketsphinx-en-us flite1-dev
+	libspeexdsp-dev libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us flite1-dev
 	libcmocka-dev
 	# tests and demo: real SIP peers, audio tools, clients
 	sip-tester baresip-core sipsak sox espeak-ng sqlite3 curl jq procps
@@ -17,6 +17,12 @@ PKGS=(
 	# lint
 	clang-format clang-tidy cppcheck
 )
+# npm fetches the speech models (fetch-models.sh). Many machines carry
+# Node.js from elsewhere (NodeSource's nodejs bundles npm, and Debian's npm
+# package would conflict with it): only ask Debian for npm when none is here.
+if ! command -v npm >/dev/null 2>&1; then
+	PKGS+=(npm)
+fi
 
 missing=()
 status=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${PKGS[@]}" 2>/dev/null || true)
@@ -26,8 +32,11 @@ for p in "${PKGS[@]}"; do
 	fi
 done
 
+# Speech models and the sherpa-onnx library come from the npm registry, not
+# Debian; fetch-models.sh is instant when they are already installed.
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ ${#missing[@]} -eq 0 ]; then
-	exit 0
+	exec "$here/fetch-models.sh"
 fi
 
 line="apt-get install -y --no-install-recommends ${missing[*]}"
@@ -43,3 +52,4 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-deps: done"
+exec "$here/fetch-models.sh"

@@ -24,10 +24,14 @@
 #include "core/loop.h"
 #include "core/wpool.h"
 #include "engines/nlu/cli.h"
+#include "engines/stt/cli.h"
+#include "engines/tts/cli.h"
 #include "engines/tts/tts.h"
 #include "flow/flow.h"
 #include "http/api.h"
 #include "metrics/metrics.h"
+#include "engines/stt/sherpa/sherpa.h"
+#include "engines/stt/stt.h"
 #include "store/store.h"
 #include "telephony/sip/sipep.h"
 
@@ -39,6 +43,7 @@ struct daemon {
 	struct wpool *pool;
 	struct store *store;
 	struct tts *tts;
+	struct stt *stt;
 	struct flow_set *flows;
 	struct sipep *ep;
 	struct api *api;
@@ -56,6 +61,53 @@ struct daemon {
 static const char *voice_name(enum config_voice v)
 {
 	return v == CONFIG_VOICE_SLT ? "slt" : "kal";
+}
+
+/* ---------- speech recognition ---------- */
+
+/* Open the configured STT engines. Without any (none installed) the daemon
+ * still runs: speech menus then take DTMF only, and the log says why. */
+static void start_stt(struct daemon *d)
+{
+	struct stt_cfg sc = {
+		.engines = d->cfg.stt.engines,
+		.deadline_ms = d->cfg.stt.deadline_ms,
+	};
+	char moon_dir[CONFIG_PATH_LEN + 32];
+	const char *p = d->cfg.stt.engines;
+	for (unsigned i = 0; i < STT_ENGINES_MAX && *p; i++) {
+		struct stt_engine_cfg *ec = &sc.engine_cfg[i];
+		ec->threads = d->cfg.stt.threads;
+		ec->pool_size = d->cfg.stt.decoders;
+		if (!strncmp(p, "moonshine", 9) && d->cfg.stt.models_dir[0]) {
+			snprintf(moon_dir, sizeof(moon_dir),
+				 "%s/moonshine-tiny", d->cfg.stt.models_dir);
+			ec->model_dir = moon_dir;
+		}
+		p = strchr(p, ',');
+		if (!p)
+			break;
+		p++;
+	}
+	uint64_t t0 = clock_mono_us();
+	/* The sherpa-onnx library comes from the same directory as the models
+	 * when one is configured (loaded once per process). */
+	if (d->cfg.stt.models_dir[0]) {
+		int lerr = sherpa_load(d->cfg.stt.models_dir);
+		if (lerr)
+			LOGW(NULL, "sherpa_load_failed", "dir=%s err=%d",
+			     log_esc(d->cfg.stt.models_dir), lerr);
+	}
+	int err = stt_create(&d->stt, d->pool, &sc);
+	if (err) {
+		LOGW(NULL, "stt_unavailable",
+		     "engines=%s err=%d: speech menus take DTMF only",
+		     d->cfg.stt.engines, err);
+		d->stt = NULL;
+		return;
+	}
+	LOGI(NULL, "stt_ready", "engines=%s ms=%llu", stt_engines(d->stt),
+	     (unsigned long long)(clock_mono_us() - t0) / 1000);
 }
 
 /* ---------- calls ---------- */
@@ -78,6 +130,7 @@ static void fill_cdr(struct store_cdr *r, struct call *c)
 	r->dtmf = call_dtmf(c);
 	r->flow_path_json = call_flow_path_json(c);
 	r->prompts_json = call_prompts_json(c);
+	r->turns_json = call_turns_json(c);
 	r->rtp_tx = call_rtp_sent(c);
 	r->rtp_rx = call_rtp_received(c);
 }
@@ -100,6 +153,7 @@ static int on_call_new(struct call *c, void *arg)
 	call_set_flow_name(c, flow_name(f));
 	struct flow_env env = {
 		.tts = d->tts,
+		.stt = d->stt,
 		.loop = d->media,
 		.agent_uri = d->cfg.sip.agent_uri,
 		.default_voice = voice_name(d->cfg.tts.voice),
@@ -608,6 +662,8 @@ static int serve(struct daemon *d)
 	struct tts_cfg tcfg = {
 		.default_voice = voice_name(d->cfg.tts.voice),
 		.cache_max_bytes = d->cfg.tts.cache_size_bytes,
+		.cache_dir =
+			d->cfg.tts.cache_dir[0] ? d->cfg.tts.cache_dir : NULL,
 	};
 	err = tts_create(&d->tts, d->pool, &tcfg);
 	if (err) {
@@ -615,6 +671,7 @@ static int serve(struct daemon *d)
 		goto out;
 	}
 	presynth_flows(d, d->flows);
+	start_stt(d);
 
 	err = loop_attach(&d->media, "media");
 	if (!err)
@@ -676,6 +733,7 @@ out:
 	if (d->media && loop_post(d->media, cancel_loop, NULL) == 0)
 		loop_run(d->media);
 	tts_destroy(d->tts);
+	stt_destroy(d->stt);
 	flow_set_destroy(d->flows);
 	store_close(d->store);
 	loop_destroy(d->media);
@@ -698,6 +756,11 @@ static void usage(FILE *f)
 		"       voxgate flow check FILE...\n"
 		"       voxgate nlu train|eval|classify ... (voxgate nlu "
 		"--help)\n"
+		"       voxgate say \"text\" -o out.wav [--voice kal|slt] "
+		"[--rate 8000|16000]\n"
+		"       voxgate transcribe in.wav [--engine "
+		"moonshine|pocketsphinx] [--grammar FILE | --lm-from FILE.tsv] "
+		"[--json]\n"
 		"       voxgate --version | --help\n"
 		"\n"
 		"serve         answer calls (SIP on 127.0.0.1:5060 UDP+TCP, "
@@ -767,6 +830,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "nlu"))
 		return nlu_cli_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "say"))
+		return tts_cli_say(argc - 1, argv + 1);
+	if (!strcmp(cmd, "transcribe"))
+		return stt_cli_transcribe(argc - 1, argv + 1);
 	if (!strcmp(cmd, "flow")) {
 		if (argc < 4 || strcmp(argv[2], "check")) {
 			usage(stderr);

@@ -4,15 +4,19 @@
 #include "call/call.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "audio/clip.h"
+#include "audio/stream.h"
+#include "audio/vad.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/strbuf.h"
+#include "metrics/metrics.h"
 
 enum {
 	EVQ_CAP = 16,
@@ -21,13 +25,33 @@ enum {
 	TEXT_CAP = 160,
 	PATH_MAX_BYTES = 16384,
 	PROMPTS_MAX_BYTES = 65536,
+	TURNS_MAX_BYTES = 65536,
+	TURN_TEXT_CAP = 1025,
+};
+
+/* A caller turn waiting for its reply's first frame (channel_note_turn). */
+struct turn_rec {
+	bool active;
+	unsigned seq;
+	char node[64], input[8], end[16], engine[32], intent[64], match[8],
+		next[64];
+	char transcript[TURN_TEXT_CAP];
+	bool has_transcript, has_intent, barge_in;
+	float stt_conf, intent_conf;
+	uint32_t speech_ms;
+	uint64_t speech_end_us, stt_final_us, nlu_done_us, response_us;
+	uint64_t tts_ready_us, first_rtp_us;
 };
 
 struct play_state {
 	bool active;
 	struct audio_clip *clip;
+	struct audio_stream *stream; /* when clip is NULL */
 	size_t pos;
 	bool barge;
+	bool speech_barge;
+	bool paused;	    /* held while possible speech is confirmed */
+	uint32_t underruns; /* ticks the stream had no frame ready */
 	char name[64];
 	char text[TEXT_CAP];
 	uint64_t requested_us;
@@ -44,6 +68,18 @@ struct collect_state {
 	uint64_t first_deadline_ms; /* 0 until armed (after the prompt) */
 	uint64_t interdigit_deadline_ms;
 	uint64_t overall_deadline_ms;
+};
+
+struct listen_state {
+	bool active;
+	struct channel_listen opts;
+	struct vad *vad;	       /* created on first listen, kept */
+	struct endpointer *ep;	       /* idem */
+	struct audio_clip *utt;	       /* the last utterance, for LISTEN_DONE */
+	uint64_t no_input_deadline_ms; /* 0 until armed (after the prompt) */
+	bool speech;		       /* speech confirmed in this listen */
+	bool barged;		       /* it interrupted a prompt */
+	unsigned quiet_frames;	       /* non-speech frames while play paused */
 };
 
 struct call {
@@ -69,6 +105,7 @@ struct call {
 
 	struct play_state play;
 	struct collect_state collect;
+	struct listen_state listen;
 	char typeahead[DIGITS_CAP + 1];
 	size_t ntypeahead;
 	char dtmf_log[DTMF_LOG_CAP + 1];
@@ -83,6 +120,9 @@ struct call {
 	int64_t started_wall_ms, answered_wall_ms, ended_wall_ms;
 	struct strbuf path;
 	struct strbuf prompts;
+	struct strbuf turns;
+	struct turn_rec turn;
+	unsigned nturns;
 	bool transfer_pending;
 	void *user;
 	char codec[8];
@@ -134,6 +174,10 @@ int call_create(struct call **cp, const struct call_params *p,
 		call_destroy(c);
 		return -ENOMEM;
 	}
+	if (vad_create(&c->listen.vad, NULL)) {
+		call_destroy(c);
+		return -ENOMEM;
+	}
 	c->ops = ops;
 	c->adapter = adapter;
 	c->state = CALL_RINGING;
@@ -143,8 +187,10 @@ int call_create(struct call **cp, const struct call_params *p,
 	c->started_wall_ms = clock_wall_ms();
 	strbuf_init(&c->path, PATH_MAX_BYTES);
 	strbuf_init(&c->prompts, PROMPTS_MAX_BYTES);
+	strbuf_init(&c->turns, TURNS_MAX_BYTES);
 	strbuf_addstr(&c->path, "[");
 	strbuf_addstr(&c->prompts, "[");
+	strbuf_addstr(&c->turns, "[");
 
 	c->ch.ops = &call_channel_ops;
 	c->ch.id = c->id;
@@ -159,8 +205,13 @@ void call_destroy(struct call *c)
 	if (!c)
 		return;
 	c->play.clip = audio_clip_deref(c->play.clip);
+	c->play.stream = audio_stream_deref(c->play.stream);
+	c->listen.utt = audio_clip_deref(c->listen.utt);
+	vad_destroy(c->listen.vad);
+	endpoint_destroy(c->listen.ep);
 	strbuf_fini(&c->path);
 	strbuf_fini(&c->prompts);
+	strbuf_fini(&c->turns);
 	free(c->platform);
 	free(c->from);
 	free(c->to);
@@ -231,6 +282,21 @@ static void deliver_pending(struct call *c)
 
 /* ---- prompt record ---- */
 
+static unsigned play_duration_ms(const struct play_state *pl)
+{
+	size_t n = pl->clip	? pl->clip->nsamples
+		   : pl->stream ? audio_stream_len(pl->stream)
+				: 0;
+	return (unsigned)(n * 1000 / AUDIO_RATE_HZ);
+}
+
+static void play_release(struct play_state *pl)
+{
+	pl->active = false;
+	pl->clip = audio_clip_deref(pl->clip);
+	pl->stream = audio_stream_deref(pl->stream);
+}
+
 static void record_prompt(struct call *c, bool interrupted, uint64_t now_us)
 {
 	struct play_state *pl = &c->play;
@@ -247,10 +313,7 @@ static void record_prompt(struct call *c, bool interrupted, uint64_t now_us)
 		 "\"played_ms\":%u,\"duration_ms\":%u,\"interrupted\":%s,"
 		 "\"done_ms\":%llu}",
 		 (double)(pl->called_us - pl->requested_us) / 1000.0,
-		 (long long)first_ms, played_ms,
-		 pl->clip
-			 ? (unsigned)(pl->clip->nsamples * 1000 / AUDIO_RATE_HZ)
-			 : 0,
+		 (long long)first_ms, played_ms, play_duration_ms(pl),
 		 interrupted ? "true" : "false",
 		 (unsigned long long)(now_us - pl->requested_us) / 1000);
 	size_t mark = sb->len;
@@ -279,14 +342,50 @@ static void finish_play(struct call *c, bool interrupted)
 	struct channel_event ev = { .type = CHANNEL_EV_PLAY_DONE };
 	ev.play.interrupted = interrupted;
 	ev.play.played_ms = (uint32_t)(pl->pos * 1000 / AUDIO_RATE_HZ);
-	pl->active = false;
-	pl->clip = audio_clip_deref(pl->clip);
+	play_release(pl);
 	queue_event(c, &ev);
 	/* The caller's time to answer starts when the prompt stops. */
 	if (c->collect.active && c->collect.ndigits == 0 &&
-	    c->collect.opts.first_timeout_ms)
+	    c->collect.opts.first_timeout_ms && !c->listen.speech)
 		c->collect.first_deadline_ms =
 			c->now_ms + c->collect.opts.first_timeout_ms;
+	if (c->listen.active && !c->listen.speech && c->listen.opts.no_input_ms)
+		c->listen.no_input_deadline_ms =
+			c->now_ms + c->listen.opts.no_input_ms;
+}
+
+static void finish_listen(struct call *c, enum channel_listen_end end,
+			  bool with_audio)
+{
+	struct listen_state *li = &c->listen;
+	if (!li->active)
+		return;
+	li->active = false;
+	li->utt = audio_clip_deref(li->utt);
+	struct channel_event ev = { .type = CHANNEL_EV_LISTEN_DONE };
+	ev.listen.end = end;
+	ev.listen.speech_end_us = clock_mono_us();
+	ev.listen.barged = li->barged;
+	if (with_audio && li->ep) {
+		size_t n = 0;
+		const int16_t *pcm = endpoint_audio(li->ep, &n);
+		uint32_t st = endpoint_speech_start_ms(li->ep);
+		uint32_t en = endpoint_speech_end_ms(li->ep);
+		ev.listen.speech_ms = en > st ? en - st : 0;
+		if (n) {
+			li->utt = audio_clip_alloc(n, AUDIO_RATE_HZ);
+			if (li->utt)
+				memcpy(li->utt->samples, pcm,
+				       n * sizeof(int16_t));
+			else
+				LOGW(c->id, "listen_no_memory", "samples=%zu",
+				     n);
+		}
+		ev.listen.audio = li->utt;
+	}
+	if (c->play.paused)
+		c->play.paused = false;
+	queue_event(c, &ev);
 }
 
 static void finish_collect(struct call *c, enum channel_collect_end end)
@@ -323,24 +422,193 @@ static bool collect_digit(struct call *c, char d)
 	return false;
 }
 
+/* ---- turn record ---- */
+
+/* Milliseconds of t after the end of speech, as JSON (null when unknown). */
+static int add_rel_ms(struct strbuf *sb, const char *key, uint64_t t,
+		      uint64_t base)
+{
+	if (!t || !base || t < base)
+		return strbuf_printf(sb, "\"%s\":null", key);
+	return strbuf_printf(sb, "\"%s\":%.1f", key,
+			     (double)(t - base) / 1000.0);
+}
+
+static int add_opt_str(struct strbuf *sb, const char *key, bool has,
+		       const char *v)
+{
+	int err = strbuf_printf(sb, ",\"%s\":", key);
+	if (err)
+		return err;
+	return has ? strbuf_add_json_str(sb, v) : strbuf_addstr(sb, "null");
+}
+
+/* A confidence as JSON: null when absent or not a finite number. */
+static int add_opt_num(struct strbuf *sb, const char *key, bool has, float v)
+{
+	if (!has || !isfinite(v))
+		return strbuf_printf(sb, ",\"%s\":null", key);
+	return strbuf_printf(sb, ",\"%s\":%.3f", key, (double)v);
+}
+
+static void observe_stage(const char *stage, uint64_t t, uint64_t base)
+{
+	if (!t || !base || t < base)
+		return;
+	char labels[32];
+	snprintf(labels, sizeof(labels), "stage=\"%s\"", stage);
+	metric_histogram_observe(
+		metrics_histogram("voxgate_turn_stage_seconds", labels,
+				  "Time from the end of the caller's speech "
+				  "to each stage of the reply",
+				  NULL, 0),
+		(double)(t - base) / 1e6);
+}
+
+/* Append the pending turn to the record and the metrics. */
+static void flush_turn(struct call *c)
+{
+	struct turn_rec *t = &c->turn;
+	if (!t->active)
+		return;
+	t->active = false;
+	struct strbuf *sb = &c->turns;
+	size_t mark = sb->len;
+	uint64_t b = t->speech_end_us;
+	int err = strbuf_printf(
+		sb, "%s{\"seq\":%u,\"node\":", sb->len > 1 ? "," : "", t->seq);
+	if (!err)
+		err = strbuf_add_json_str(sb, t->node);
+	if (!err)
+		err = add_opt_str(sb, "input", true, t->input);
+	if (!err)
+		err = add_opt_str(sb, "transcript", t->has_transcript,
+				  t->transcript);
+	if (!err)
+		err = add_opt_str(sb, "stt_engine", t->has_transcript,
+				  t->engine);
+	if (!err)
+		err = add_opt_num(sb, "stt_confidence", t->has_transcript,
+				  t->stt_conf);
+	if (!err)
+		err = add_opt_str(sb, "intent", t->has_intent, t->intent);
+	if (!err)
+		err = add_opt_num(sb, "intent_confidence", t->has_intent,
+				  t->intent_conf);
+	if (!err)
+		err = add_opt_str(sb, "match", true, t->match);
+	if (!err)
+		err = add_opt_str(sb, "next", t->next[0] != '\0', t->next);
+	if (!err)
+		err = strbuf_printf(sb, ",\"barge_in\":%s",
+				    t->barge_in ? "true" : "false");
+	if (!err)
+		err = add_opt_str(sb, "end", true, t->end);
+	if (!err)
+		err = strbuf_printf(sb, ",\"speech_ms\":%u,\"t_ms\":{",
+				    t->speech_ms);
+	if (!err)
+		err = add_rel_ms(sb, "speech_end", b, b);
+	if (!err)
+		err = strbuf_addstr(sb, ",");
+	if (!err)
+		err = add_rel_ms(sb, "stt_final", t->stt_final_us, b);
+	if (!err)
+		err = strbuf_addstr(sb, ",");
+	if (!err)
+		err = add_rel_ms(sb, "nlu_done", t->nlu_done_us, b);
+	if (!err)
+		err = strbuf_addstr(sb, ",");
+	if (!err)
+		err = add_rel_ms(sb, "response", t->response_us, b);
+	if (!err)
+		err = strbuf_addstr(sb, ",");
+	if (!err)
+		err = add_rel_ms(sb, "tts_ready", t->tts_ready_us, b);
+	if (!err)
+		err = strbuf_addstr(sb, ",");
+	if (!err)
+		err = add_rel_ms(sb, "first_rtp", t->first_rtp_us, b);
+	if (!err)
+		err = strbuf_addstr(sb, "}}");
+	if (err && sb->buf) {
+		sb->len = mark;
+		sb->buf[mark] = '\0';
+		LOGW(c->id, "turn_record_full", "seq=%u", t->seq);
+	}
+	if (!strcmp(t->input, "speech")) {
+		observe_stage("stt", t->stt_final_us, b);
+		observe_stage("nlu", t->nlu_done_us, b);
+		observe_stage("response", t->response_us, b);
+		observe_stage("tts_ready", t->tts_ready_us, b);
+		observe_stage("first_rtp", t->first_rtp_us, b);
+	}
+	LOGI(c->id, "turn",
+	     "seq=%u node=%s input=%s intent=%s match=%s stt_ms=%.1f "
+	     "first_rtp_ms=%.1f",
+	     t->seq, t->node, t->input, t->has_intent ? t->intent : "-",
+	     t->match,
+	     t->stt_final_us > b ? (double)(t->stt_final_us - b) / 1000.0 : 0,
+	     t->first_rtp_us > b ? (double)(t->first_rtp_us - b) / 1000.0 : 0);
+}
+
+static void ch_note_turn(struct channel *ch, const struct channel_turn *in)
+{
+	struct call *c = call_from_channel(ch);
+	if (!c || !in)
+		return;
+	flush_turn(c);
+	struct turn_rec *t = &c->turn;
+	memset(t, 0, sizeof(*t));
+	t->active = true;
+	t->seq = ++c->nturns;
+#define CP(dst, src) snprintf(dst, sizeof(dst), "%s", (src) ? (src) : "")
+	CP(t->node, in->node);
+	CP(t->input, in->input ? in->input : "speech");
+	CP(t->end, in->end ? in->end : "speech");
+	CP(t->engine, in->stt_engine);
+	CP(t->intent, in->intent);
+	CP(t->match, in->match ? in->match : "none");
+	CP(t->next, in->next);
+	CP(t->transcript, in->transcript);
+#undef CP
+	t->has_transcript = in->transcript != NULL;
+	t->has_intent = in->intent != NULL;
+	t->stt_conf = in->stt_confidence;
+	t->intent_conf = in->intent_confidence;
+	t->barge_in = in->barge_in;
+	t->speech_ms = in->speech_ms;
+	t->speech_end_us = in->speech_end_us;
+	t->stt_final_us = in->stt_final_us;
+	t->nlu_done_us = in->nlu_done_us;
+	t->response_us = in->response_us;
+	/* A prompt already playing (e.g. a re-prompt started first) is the
+	 * reply: it completes the turn with its next frame. */
+}
+
 /* ---- channel methods ---- */
 
 static int ch_play(struct channel *ch, const struct channel_prompt *p)
 {
 	struct call *c = call_from_channel(ch);
-	if (!c || !p || !p->clip)
+	if (!c || !p || (!p->clip && !p->stream))
 		return -EINVAL;
 	if (call_over(c))
 		return -ENOTCONN;
-	if (p->clip->rate_hz != AUDIO_RATE_HZ)
+	if (p->clip ? p->clip->rate_hz != AUDIO_RATE_HZ
+		    : audio_stream_rate(p->stream) != AUDIO_RATE_HZ)
 		return -EINVAL;
 	if (c->play.active)
 		return -EBUSY;
 	struct play_state *pl = &c->play;
 	memset(pl, 0, sizeof(*pl));
 	pl->active = true;
-	pl->clip = audio_clip_ref(p->clip);
+	if (p->clip)
+		pl->clip = audio_clip_ref(p->clip);
+	else
+		pl->stream = audio_stream_ref(p->stream);
 	pl->barge = p->dtmf_barge_in;
+	pl->speech_barge = p->speech_barge_in;
 	snprintf(pl->name, sizeof(pl->name), "%s", p->name ? p->name : "");
 	snprintf(pl->text, sizeof(pl->text), "%s", p->text ? p->text : "");
 	pl->called_us = clock_mono_us();
@@ -396,7 +664,53 @@ static int ch_stop(struct channel *ch)
 	c->in_method++;
 	finish_play(c, true);
 	finish_collect(c, COLLECT_STOPPED);
+	finish_listen(c, LISTEN_STOPPED, false);
 	c->in_method--;
+	return 0;
+}
+
+static int ch_listen(struct channel *ch, const struct channel_listen *o)
+{
+	struct call *c = call_from_channel(ch);
+	if (!c || !o || o->max_speech_ms > 30000)
+		return -EINVAL;
+	if (call_over(c))
+		return -ENOTCONN;
+	struct listen_state *li = &c->listen;
+	if (li->active)
+		return -EBUSY;
+	if (!li->vad) {
+		int err = vad_create(&li->vad, NULL);
+		if (err)
+			return err;
+	}
+	struct endpoint_cfg ec;
+	endpoint_cfg_default(&ec);
+	if (o->trailing_silence_ms)
+		ec.trailing_silence_ms = o->trailing_silence_ms;
+	if (o->max_speech_ms)
+		ec.max_speech_ms = o->max_speech_ms;
+	if (o->min_speech_ms)
+		ec.min_speech_ms = o->min_speech_ms;
+	/* The call keeps the no-input timer: it starts when the prompt ends,
+	 * not when listening starts. */
+	ec.no_input_ms = 0;
+	int err = li->ep ? endpoint_start(li->ep, &ec)
+			 : endpoint_create(&li->ep, &ec);
+	if (!err && li->ep)
+		err = endpoint_start(li->ep, NULL);
+	if (err)
+		return err;
+	li->utt = audio_clip_deref(li->utt);
+	li->active = true;
+	li->opts = *o;
+	li->opts.hints = NULL;
+	li->speech = false;
+	li->barged = false;
+	li->quiet_frames = 0;
+	li->no_input_deadline_ms = 0;
+	if (!c->play.active && o->no_input_ms)
+		li->no_input_deadline_ms = c->now_ms + o->no_input_ms;
 	return 0;
 }
 
@@ -412,15 +726,16 @@ static void set_state(struct call *c, struct call_fsm_result r)
 		LOGD(c->id, "call_state", "from=%s to=%s", call_state_name(old),
 		     call_state_name(r.state));
 		if (r.state == CALL_ENDING || r.state == CALL_ENDED) {
+			flush_turn(c);
 			/* Outstanding requests are dropped, not completed
 			 * (channel.h): the prompt is recorded as interrupted
 			 * and only the hangup event follows. */
 			if (c->play.active) {
 				record_prompt(c, true, clock_mono_us());
-				c->play.active = false;
-				c->play.clip = audio_clip_deref(c->play.clip);
+				play_release(&c->play);
 			}
 			c->collect.active = false;
+			c->listen.active = false;
 			c->evq_len = 0;
 		}
 		if (c->obs.state_changed)
@@ -527,13 +842,16 @@ static int ch_send_dtmf(struct channel *ch, const char *digits)
 
 static const struct channel_ops call_channel_ops = {
 	.kind = "media",
-	.caps = CHANNEL_CAP_AUDIO | CHANNEL_CAP_DTMF | CHANNEL_CAP_TRANSFER,
+	.caps = CHANNEL_CAP_AUDIO | CHANNEL_CAP_DTMF | CHANNEL_CAP_TRANSFER |
+		CHANNEL_CAP_SPEECH | CHANNEL_CAP_STREAM,
 	.play = ch_play,
 	.collect = ch_collect,
+	.listen = ch_listen,
 	.stop = ch_stop,
 	.transfer = ch_transfer,
 	.hangup = ch_hangup,
 	.note_node = ch_note_node,
+	.note_turn = ch_note_turn,
 	.send_dtmf = ch_send_dtmf,
 };
 
@@ -564,6 +882,53 @@ int call_answer(struct call *c, uint64_t now_ms)
 	return -EIO;
 }
 
+/* The next 20 ms of the prompt into out; true when it holds prompt audio.
+ * A stream that has no full frame ready yet (synthesis running behind)
+ * gives silence without moving on. */
+static bool play_frame(struct call *c, int16_t out[160])
+{
+	struct play_state *pl = &c->play;
+	size_t n;
+	bool end;
+	if (pl->clip) {
+		size_t left = pl->clip->nsamples - pl->pos;
+		n = left < 160 ? left : 160;
+		memcpy(out, pl->clip->samples + pl->pos, n * sizeof(int16_t));
+		end = pl->pos + n >= pl->clip->nsamples;
+	} else {
+		int serr = 0;
+		bool done = audio_stream_done(pl->stream, &serr);
+		size_t avail = audio_stream_len(pl->stream) - pl->pos;
+		if (!done && avail < 160) {
+			pl->underruns++;
+			memset(out, 0, 160 * sizeof(int16_t));
+			return false;
+		}
+		n = audio_stream_read(pl->stream, pl->pos, out, 160);
+		end = done && pl->pos + n >= audio_stream_len(pl->stream);
+		if (end && serr)
+			LOGW(c->id, "prompt_stream_failed", "err=%d played=%zu",
+			     serr, pl->pos + n);
+	}
+	if (n < 160)
+		memset(out + n, 0, (160 - n) * sizeof(int16_t));
+	if (n && !pl->first_frame_us) {
+		pl->first_frame_us = clock_mono_us();
+		if (c->turn.active) {
+			uint64_t ready =
+				pl->stream ? audio_stream_first_us(pl->stream)
+					   : pl->called_us;
+			c->turn.tts_ready_us = ready ? ready : pl->called_us;
+			c->turn.first_rtp_us = pl->first_frame_us;
+			flush_turn(c);
+		}
+	}
+	pl->pos += n;
+	if (end)
+		finish_play(c, false);
+	return n > 0;
+}
+
 bool call_tick(struct call *c, uint64_t now_ms, int16_t out[160])
 {
 	c->now_ms = now_ms;
@@ -591,33 +956,97 @@ bool call_tick(struct call *c, uint64_t now_ms, int16_t out[160])
 			finish_collect(c, COLLECT_NO_INPUT);
 	}
 
+	struct listen_state *li = &c->listen;
+	if (li->active && !li->speech && li->no_input_deadline_ms &&
+	    now_ms >= li->no_input_deadline_ms)
+		finish_listen(c, LISTEN_NO_INPUT, false);
+
 	bool audio = false;
 	struct play_state *pl = &c->play;
-	if (pl->active && pl->clip) {
-		size_t left = pl->clip->nsamples - pl->pos;
-		size_t n = left < 160 ? left : 160;
-		memcpy(out, pl->clip->samples + pl->pos, n * sizeof(int16_t));
-		if (n < 160)
-			memset(out + n, 0, (160 - n) * sizeof(int16_t));
-		if (!pl->first_frame_us)
-			pl->first_frame_us = clock_mono_us();
-		pl->pos += n;
-		audio = n > 0;
-		if (pl->pos >= pl->clip->nsamples)
-			finish_play(c, false);
-	} else {
+	if (pl->active && !pl->paused)
+		audio = play_frame(c, out);
+	else
 		memset(out, 0, 160 * sizeof(int16_t));
-	}
 	deliver_pending(c);
 	return audio;
+}
+
+/* Speech barge-in: the prompt is held at the first frame that may be speech
+ * (so playback stops within a frame or two of the caller's onset), stopped
+ * for good when the endpointer confirms speech, and resumed where it was if
+ * the sound turns out to be a click or a cough. */
+static void listen_frame(struct call *c, const int16_t *pcm)
+{
+	struct listen_state *li = &c->listen;
+	float prob = vad_process(li->vad, pcm);
+	enum endpoint_event ev = endpoint_feed(li->ep, pcm, prob);
+	struct play_state *pl = &c->play;
+	bool may_barge = pl->active && pl->speech_barge && !li->speech;
+	if (may_barge) {
+		if (prob >= 0.5f) {
+			if (!pl->paused)
+				LOGD(c->id, "barge_hold", "prob=%.2f at_ms=%zu",
+				     (double)prob, pl->pos / 8);
+			pl->paused = true;
+			li->quiet_frames = 0;
+		} else if (pl->paused && !endpoint_in_speech(li->ep) &&
+			   ++li->quiet_frames >= 3) {
+			pl->paused = false;
+		}
+	}
+	switch (ev) {
+	case EP_SPEECH_START: {
+		li->speech = true;
+		li->no_input_deadline_ms = 0;
+		/* Speech answers a hybrid step: no DTMF no-input now. */
+		c->collect.first_deadline_ms = 0;
+		bool barged = pl->active && pl->speech_barge;
+		if (barged) {
+			li->barged = true;
+			finish_play(c, true);
+		}
+		struct channel_event sev = { .type = CHANNEL_EV_SPEECH_START };
+		sev.speech.barged = barged;
+		queue_event(c, &sev);
+		LOGI(c->id, "speech_start", "barge_in=%s",
+		     barged ? "true" : "false");
+		break;
+	}
+	case EP_SPEECH_END:
+		finish_listen(c, LISTEN_SPEECH, true);
+		break;
+	case EP_MAX_SPEECH:
+		finish_listen(c, LISTEN_MAX_SPEECH, true);
+		break;
+	case EP_NO_INPUT:
+		finish_listen(c, LISTEN_NO_INPUT, false);
+		break;
+	default:
+		break;
+	}
+}
+
+bool call_wants_audio(const struct call *c)
+{
+	return c->state == CALL_ACTIVE;
 }
 
 void call_audio_in(struct call *c, const int16_t *pcm, size_t n,
 		   uint64_t now_ms)
 {
 	c->last_rx_ms = now_ms;
-	(void)pcm;
-	(void)n;
+	if (!pcm || n != AUDIO_FRAME_SAMPLES || c->state != CALL_ACTIVE)
+		return;
+	if (!c->listen.active) {
+		/* The VAD follows the line between listens, so a listen starts
+		 * with a noise floor and history that are current. */
+		if (c->listen.vad)
+			vad_process(c->listen.vad, pcm);
+		return;
+	}
+	c->now_ms = now_ms;
+	listen_frame(c, pcm);
+	deliver_pending(c);
 }
 
 void call_dtmf_in(struct call *c, char digit, uint64_t now_ms)
@@ -636,6 +1065,12 @@ void call_dtmf_in(struct call *c, char digit, uint64_t now_ms)
 	queue_event(c, &ev);
 	if (c->play.active && c->play.barge)
 		finish_play(c, true);
+	if (c->listen.active) {
+		if (c->listen.opts.dtmf_ends)
+			finish_listen(c, LISTEN_DTMF, false);
+		else
+			c->listen.no_input_deadline_ms = 0;
+	}
 	if (c->collect.active) {
 		collect_digit(c, digit);
 	} else if (c->ntypeahead < DIGITS_CAP) {
@@ -716,6 +1151,12 @@ const char *call_prompts_json(const struct call *c)
 {
 	static _Thread_local char buf[PROMPTS_MAX_BYTES + 2];
 	return closed_json((struct strbuf *)&c->prompts, buf, sizeof(buf));
+}
+
+const char *call_turns_json(const struct call *c)
+{
+	static _Thread_local char buf[TURNS_MAX_BYTES + 2];
+	return closed_json((struct strbuf *)&c->turns, buf, sizeof(buf));
 }
 
 void call_set_flow_name(struct call *c, const char *name)

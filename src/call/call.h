@@ -64,7 +64,11 @@ int call_answer(struct call *c, uint64_t now_ms);
  * adapter may then send comfort silence or nothing). */
 bool call_tick(struct call *c, uint64_t now_ms, int16_t out[160]);
 
-/* Inbound media: a decoded 20 ms frame (or NULL for a lost one), and DTMF. */
+/* True while a listen runs: the adapter then passes decoded frames to
+ * call_audio_in() as soon as they arrive (the VAD needs no playout delay). */
+bool call_wants_audio(const struct call *c);
+/* Inbound media: a decoded 20 ms frame (or NULL: the peer is alive, no
+ * audio), and DTMF. */
 void call_audio_in(struct call *c, const int16_t *pcm, size_t n,
 		   uint64_t now_ms);
 void call_dtmf_in(struct call *c, char digit, uint64_t now_ms);
@@ -86,6 +90,9 @@ int64_t call_ended_wall_ms(const struct call *c);
 /* JSON array texts for the CDR (["greeting","menu",...] and prompt timings). */
 const char *call_flow_path_json(const struct call *c);
 const char *call_prompts_json(const struct call *c);
+/* JSON array of the caller's turns (channel_note_turn), docs/API.md. Like the
+ * others, a thread-local buffer valid until the next call on this thread. */
+const char *call_turns_json(const struct call *c);
 /* Free-form attributes the adapter and daemon keep with the call. */
 void call_set_flow_name(struct call *c, const char *name);
 /* Media facts the adapter reports for the record. */

@@ -8,8 +8,9 @@
  *  - A method that returns 0 for a request (play, collect, transfer) later
  *    raises exactly one matching completion event; one that returns an error
  *    raises none.
- *  - At most one play and one collect are outstanding at a time; a new one
- *    while one runs returns -EBUSY. (play and collect may overlap: type-ahead.)
+ *  - At most one play, one collect and one listen are outstanding at a time;
+ *    a new one while one runs returns -EBUSY. (They may overlap: type-ahead,
+ *    barge-in, hybrid DTMF-or-speech steps.)
  *  - After CHANNEL_EV_HANGUP no further events are raised; outstanding requests
  *    are dropped, not completed.
  *  - Events are delivered through the handler set with channel_set_handler(),
@@ -32,18 +33,31 @@ enum {
 	CHANNEL_CAP_TEXT = 1 << 1, /* plays text itself (e.g. TwiML <Say>) */
 	CHANNEL_CAP_DTMF = 1 << 2,
 	CHANNEL_CAP_TRANSFER = 1 << 3,
+	/* listen() hands over the caller's endpointed speech as audio; the
+	 * runtime transcribes it (media adapters). */
+	CHANNEL_CAP_SPEECH = 1 << 4,
+	/* listen() hands over text: the platform transcribed (TwiML Gather). */
+	CHANNEL_CAP_STT = 1 << 5,
+	/* play() takes an audio_stream (audio still being synthesized). */
+	CHANNEL_CAP_STREAM = 1 << 6,
 };
 
-/* One prompt. With CHANNEL_CAP_AUDIO, clip must be set (text is kept for the
- * record); otherwise text (or file) is played by the platform. */
+struct audio_stream;
+
+/* One prompt. With CHANNEL_CAP_AUDIO, clip or stream must be set (text is
+ * kept for the record); otherwise text (or file) is played by the platform.
+ * A stream is audio still being synthesized: playback starts with its first
+ * published frame and waits (silence) when it runs ahead of the writer. */
 struct channel_prompt {
 	const char *name;	 /* prompt id in the flow, for the CDR */
 	const char *text;	 /* TTS text (borrowed for the call) */
 	const char *voice;	 /* NULL: default */
 	struct audio_clip *clip; /* borrowed; the channel takes its own ref */
-	bool dtmf_barge_in;	 /* a key press stops playback */
-	uint64_t requested_us;	 /* clock_mono_us() when the flow asked for it
-				    (before synthesis): per-prompt timing */
+	struct audio_stream *stream; /* used when clip is NULL; same rule */
+	bool dtmf_barge_in;	     /* a key press stops playback */
+	bool speech_barge_in;  /* caller speech (during a listen) stops it */
+	uint64_t requested_us; /* clock_mono_us() when the flow asked for it
+				  (before synthesis): per-prompt timing */
 };
 
 struct channel_collect {
@@ -64,12 +78,35 @@ enum channel_collect_end {
 	COLLECT_STOPPED,    /* channel_stop() */
 };
 
+/* Listen for one spoken turn (CHANNEL_CAP_SPEECH or CHANNEL_CAP_STT). May run
+ * together with a play (barge-in) and a collect (DTMF or speech, whichever
+ * comes first). 0 fields take the defaults. */
+struct channel_listen {
+	unsigned no_input_ms;	      /* no speech this long after the prompt
+					 ended: LISTEN_NO_INPUT (0: none) */
+	unsigned trailing_silence_ms; /* end of speech (default 300) */
+	unsigned max_speech_ms;	      /* cut (default 15000, max 30000) */
+	unsigned min_speech_ms;	      /* shorter is a click (default 120) */
+	bool dtmf_ends;		      /* a key ends it with LISTEN_DTMF */
+	const char *hints;	      /* for platform recognizers; borrowed */
+};
+
+enum channel_listen_end {
+	LISTEN_SPEECH,	   /* speech, then trailing silence */
+	LISTEN_MAX_SPEECH, /* speech cut at max_speech_ms */
+	LISTEN_NO_INPUT,   /* no speech within no_input_ms */
+	LISTEN_DTMF,	   /* a key was pressed (dtmf_ends) */
+	LISTEN_STOPPED,	   /* channel_stop() */
+};
+
 enum channel_event_type {
 	CHANNEL_EV_PLAY_DONE,
 	CHANNEL_EV_COLLECT_DONE,
 	CHANNEL_EV_TRANSFER_DONE,
-	CHANNEL_EV_DTMF,   /* every key, as it arrives (informational) */
-	CHANNEL_EV_HANGUP, /* the call is over; last event */
+	CHANNEL_EV_DTMF,	 /* every key, as it arrives (informational) */
+	CHANNEL_EV_HANGUP,	 /* the call is over; last event */
+	CHANNEL_EV_SPEECH_START, /* caller speech confirmed during a listen */
+	CHANNEL_EV_LISTEN_DONE,
 };
 
 struct channel_event {
@@ -93,7 +130,49 @@ struct channel_event {
 		struct {
 			const char *reason; /* static string */
 		} hangup;
+		struct {
+			bool barged; /* it interrupted a prompt */
+		} speech;
+		struct {
+			enum channel_listen_end end;
+			/* CHANNEL_CAP_SPEECH: the utterance (pre-roll, speech,
+			 * trailing silence), 8 kHz; borrowed for the handler's
+			 * call (audio_clip_ref it to keep it). */
+			struct audio_clip *audio;
+			/* CHANNEL_CAP_STT: the platform's transcript and
+			 * confidence (borrowed), else NULL. */
+			const char *text;
+			float confidence;
+			uint32_t speech_ms;	/* speech length */
+			uint64_t speech_end_us; /* clock_mono_us() when the
+						   end was detected */
+			bool barged;		/* it interrupted a prompt */
+		} listen;
 	};
+};
+
+/* One caller turn as the runtime saw it, for the call's record and the turn
+ * latency metrics (channel_note_turn). Strings are borrowed for the call;
+ * times are clock_mono_us() (0 = did not happen). The channel completes the
+ * record with when the reply's audio was handed over (tts_ready) and when its
+ * first frame went out (first_rtp). */
+struct channel_turn {
+	const char *node;
+	const char *input;	/* "speech" or "dtmf" */
+	const char *end;	/* "speech", "max_speech", "no_input", "dtmf" */
+	const char *transcript; /* NULL: none */
+	const char *stt_engine;
+	float stt_confidence;
+	const char *intent; /* NULL: no NLU ran */
+	float intent_confidence;
+	const char *match; /* "high", "low", "none" */
+	const char *next;  /* node chosen, NULL: retry or none */
+	bool barge_in;
+	uint32_t speech_ms;
+	uint64_t speech_end_us; /* end of speech detected */
+	uint64_t stt_final_us;	/* final transcript back */
+	uint64_t nlu_done_us;	/* intent known */
+	uint64_t response_us;	/* next step chosen */
 };
 
 typedef void(channel_event_fn)(struct channel *ch,
@@ -104,7 +183,12 @@ struct channel_ops {
 	unsigned caps;
 	int (*play)(struct channel *ch, const struct channel_prompt *p);
 	int (*collect)(struct channel *ch, const struct channel_collect *c);
-	/* Stop play and collect (each completes with interrupted/STOPPED). */
+	/* Start listening (CHANNEL_CAP_SPEECH/STT); completes with
+	 * CHANNEL_EV_LISTEN_DONE, preceded by CHANNEL_EV_SPEECH_START when
+	 * speech begins. Optional (NULL: -ENOTSUP). */
+	int (*listen)(struct channel *ch, const struct channel_listen *l);
+	/* Stop play, collect and listen (each completes with
+	 * interrupted/STOPPED). */
 	int (*stop)(struct channel *ch);
 	/* target: "sip:agent@host", "tel:+1555...", "queue:name". */
 	int (*transfer)(struct channel *ch, const char *target);
@@ -113,6 +197,8 @@ struct channel_ops {
 	int (*hangup)(struct channel *ch, const char *reason);
 	/* Record a visited flow node (CDR flow path). */
 	void (*note_node)(struct channel *ch, const char *node);
+	/* Record a caller turn (optional, NULL: not recorded). */
+	void (*note_turn)(struct channel *ch, const struct channel_turn *t);
 	/* Send DTMF to the far end (e.g. to drive a downstream IVR), queued
 	 * behind any digits not yet sent: RFC 4733 events on SIP. No
 	 * completion event. Optional (NULL: -ENOTSUP). */
@@ -145,6 +231,11 @@ static inline int channel_collect(struct channel *ch,
 {
 	return ch->ops->collect(ch, c);
 }
+static inline int channel_listen(struct channel *ch,
+				 const struct channel_listen *l)
+{
+	return ch->ops->listen ? ch->ops->listen(ch, l) : -ENOTSUP;
+}
 static inline int channel_stop(struct channel *ch)
 {
 	return ch->ops->stop(ch);
@@ -160,6 +251,12 @@ static inline int channel_hangup(struct channel *ch, const char *reason)
 static inline int channel_send_dtmf(struct channel *ch, const char *digits)
 {
 	return ch->ops->send_dtmf ? ch->ops->send_dtmf(ch, digits) : -ENOTSUP;
+}
+static inline void channel_note_turn(struct channel *ch,
+				     const struct channel_turn *t)
+{
+	if (ch->ops->note_turn)
+		ch->ops->note_turn(ch, t);
 }
 static inline void channel_note_node(struct channel *ch, const char *node)
 {

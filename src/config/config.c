@@ -296,6 +296,71 @@ static const struct setting tts_settings[] = {
 	  .kind = K_BYTES,
 	  .off = CFG_OFF(tts.cache_size_bytes),
 	  .max = GB },
+	{ .key = "cache_dir",
+	  .kind = K_STR,
+	  .off = CFG_OFF(tts.cache_dir),
+	  .size = CFG_SIZE(tts.cache_dir),
+	  .check = check_path_or_empty,
+	  .what = "a directory path of at most 1023 bytes without control "
+		  "characters, or \"\"" },
+};
+
+/* "moonshine,pocketsphinx": known engine names, no repeats. */
+static bool check_stt_engines(const char *s, size_t len)
+{
+	static const char *const known[] = { "moonshine", "pocketsphinx" };
+	bool seen[ARRAY_LEN(known)] = { false };
+	size_t i = 0;
+	if (!len)
+		return false;
+	while (i <= len) {
+		size_t j = i;
+		while (j < len && s[j] != ',')
+			j++;
+		size_t k;
+		for (k = 0; k < ARRAY_LEN(known); k++)
+			if (strlen(known[k]) == j - i &&
+			    !strncmp(known[k], s + i, j - i))
+				break;
+		if (k == ARRAY_LEN(known) || seen[k])
+			return false;
+		seen[k] = true;
+		i = j + 1;
+	}
+	return true;
+}
+
+static const struct setting stt_settings[] = {
+	{ .key = "engines",
+	  .kind = K_STR,
+	  .off = CFG_OFF(stt.engines),
+	  .size = CFG_SIZE(stt.engines),
+	  .check = check_stt_engines,
+	  .what = "a comma-separated list of moonshine and pocketsphinx, "
+		  "each at most once (e.g. \"moonshine,pocketsphinx\")" },
+	{ .key = "deadline",
+	  .kind = K_MS,
+	  .off = CFG_OFF(stt.deadline_ms),
+	  .max = 60 * MS_PER_S },
+	{ .key = "models_dir",
+	  .kind = K_STR,
+	  .off = CFG_OFF(stt.models_dir),
+	  .size = CFG_SIZE(stt.models_dir),
+	  .check = check_path_or_empty,
+	  .what = "a directory path of at most 1023 bytes without control "
+		  "characters, or \"\"" },
+	{ .key = "threads",
+	  .kind = K_UINT,
+	  .off = CFG_OFF(stt.threads),
+	  .size = CFG_SIZE(stt.threads),
+	  .min = 1,
+	  .max = 16 },
+	{ .key = "decoders",
+	  .kind = K_UINT,
+	  .off = CFG_OFF(stt.decoders),
+	  .size = CFG_SIZE(stt.decoders),
+	  .min = 1,
+	  .max = 64 },
 };
 
 static const struct setting log_settings[] = {
@@ -327,9 +392,9 @@ static const struct setting shutdown_settings[] = {
 #name, name##_settings, ARRAY_LEN(name##_settings) \
 	}
 static const struct section sections[] = {
-	SECTION(sip),	 SECTION(rtp),	 SECTION(http),
-	SECTION(limits), SECTION(store), SECTION(flows),
-	SECTION(tts),	 SECTION(log),	 SECTION(shutdown),
+	SECTION(sip),	SECTION(rtp),	   SECTION(http), SECTION(limits),
+	SECTION(store), SECTION(flows),	   SECTION(tts),  SECTION(stt),
+	SECTION(log),	SECTION(shutdown),
 };
 
 /* ---- defaults ---- */
@@ -375,6 +440,10 @@ void config_defaults(struct vg_config *cfg)
 
 	cfg->tts.voice = CONFIG_VOICE_KAL;
 	cfg->tts.cache_size_bytes = 64 * MB;
+	strcpy(cfg->stt.engines, "moonshine,pocketsphinx");
+	cfg->stt.deadline_ms = 2000;
+	cfg->stt.threads = 1;
+	cfg->stt.decoders = 2;
 
 	cfg->log.level = LOG_LVL_INFO;
 	cfg->log.format = LOG_FMT_KV;
@@ -1529,10 +1598,19 @@ int config_print(const struct vg_config *cfg, FILE *f)
 	}
 
 	fmt_bytes(cfg->tts.cache_size_bytes, b, sizeof(b));
-	fprintf(f, "\ntts:\n  voice: %s\n  cache_size: %s\n",
+	fprintf(f, "\ntts:\n  voice: %s\n  cache_size: %s\n  cache_dir: ",
 		name_of(voice_names, ARRAY_LEN(voice_names),
 			(int)cfg->tts.voice),
 		b);
+	put_str(f, cfg->tts.cache_dir);
+	fprintf(f, "\nstt:\n  engines: ");
+	put_str(f, cfg->stt.engines);
+	fprintf(f, "\n");
+	put_ms(f, "deadline", cfg->stt.deadline_ms);
+	fprintf(f, "  models_dir: ");
+	put_str(f, cfg->stt.models_dir);
+	fprintf(f, "\n  threads: %u\n  decoders: %u\n", cfg->stt.threads,
+		cfg->stt.decoders);
 
 	fprintf(f, "log:\n  level: %s\n  format: %s\n",
 		name_of(level_names, ARRAY_LEN(level_names),

@@ -106,8 +106,20 @@ struct vg_config {
 
 	struct {
 		enum config_voice voice;
-		uint64_t cache_size_bytes; /* 0 = no cache */
+		uint64_t cache_size_bytes;	 /* 0 = no cache */
+		char cache_dir[CONFIG_PATH_LEN]; /* on-disk cache; "" = off */
 	} tts;
+
+	struct {
+		/* Engines to open, default chain order, comma-separated:
+		 * "moonshine,pocketsphinx". */
+		char engines[CONFIG_STR_LEN];
+		uint32_t deadline_ms;		  /* per turn, then fallback */
+		char models_dir[CONFIG_PATH_LEN]; /* "" = the built-in deps dir
+						   */
+		uint32_t threads;		  /* per Moonshine decode */
+		uint32_t decoders; /* PocketSphinx decoder pool */
+	} stt;
 
 	struct {
 		enum log_level level;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 struct channel;
+struct stt;
 struct tts;
 struct vg_loop;
 
@@ -104,6 +105,7 @@ void flow_set_destroy(struct flow_set *s);
  * "transfer: agent" (NULL: such transfers fail). */
 struct flow_env {
 	struct tts *tts;
+	struct stt *stt;      /* NULL: speech menus take DTMF only */
 	struct vg_loop *loop; /* the channel's loop: TTS results come here */
 	const char *agent_uri;
 	const char *default_voice; /* NULL: the TTS engine's default */

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "config/ydoc.h"
+#include "core/utf8.h"
+#include "engines/nlu/classifier.h"
 #include "flow/model.h"
 
 #define NO_NODE ((unsigned)-1)
@@ -17,6 +19,19 @@
 #define DEFAULT_TIMEOUT_MS 5000u
 #define DEFAULT_INTERDIGIT_MS 3000u
 #define DEFAULT_RETRIES 2u
+
+/* Speech menus (docs/FLOWS.md "Speech menus and intents"). */
+#define DEFAULT_CONF_HIGH 0.7f
+#define DEFAULT_CONF_LOW 0.4f
+#define MIN_END_SILENCE_MS 100u
+#define MAX_END_SILENCE_MS 5000u
+#define MIN_MAX_SPEECH_MS 1000u
+#define MAX_MAX_SPEECH_MS 30000u
+/* stt_grammar_create() takes up to this many LM sentences; the LM only
+ * biases recognition, so a menu routing more examples keeps the first. */
+#define LM_SENTENCES_MAX 100000u
+/* An example is one caller utterance: the classifier reads no more. */
+#define EXAMPLE_MAX NLU_TEXT_MAX
 
 /* End reasons a hangup node may give. The channel keeps the pointer past
  * the flow's life (the CDR is written after a reload may have freed it), and
@@ -274,20 +289,39 @@ static int parse_duration_ms(const char *s, size_t len, unsigned long *ms)
 	return 0;
 }
 
+/* "5s" for whole seconds, else "800ms": bounds in messages. */
+static const char *fmt_ms(unsigned ms, char *buf, size_t size)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, size, "%us", ms / 1000);
+	else
+		snprintf(buf, size, "%ums", ms);
+	return buf;
+}
+
+static bool get_duration_in(struct nctx *c, const char *field,
+			    const struct ydoc_node *v, unsigned min,
+			    unsigned max, unsigned *out)
+{
+	unsigned long ms = 0;
+	char lo[16], hi[16];
+	if (ydoc_node_type(v) != YDOC_SCALAR ||
+	    parse_duration_ms(ydoc_scalar_text(v), ydoc_scalar_len(v), &ms) ||
+	    ms < min || ms > max) {
+		nerr(c, v,
+		     "'%s' must be a duration like 5s or 800ms, from %s to %s",
+		     field, fmt_ms(min, lo, sizeof(lo)),
+		     fmt_ms(max, hi, sizeof(hi)));
+		return false;
+	}
+	*out = (unsigned)ms;
+	return true;
+}
+
 static void get_duration(struct nctx *c, const char *field,
 			 const struct ydoc_node *v, unsigned *out)
 {
-	unsigned long ms = 0;
-	if (ydoc_node_type(v) != YDOC_SCALAR ||
-	    parse_duration_ms(ydoc_scalar_text(v), ydoc_scalar_len(v), &ms) ||
-	    ms < MIN_TIMEOUT_MS || ms > MAX_TIMEOUT_MS) {
-		nerr(c, v,
-		     "'%s' must be a duration like 5s or 800ms, from %ums to "
-		     "%us",
-		     field, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS / 1000);
-		return;
-	}
-	*out = (unsigned)ms;
+	get_duration_in(c, field, v, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, out);
 }
 
 static int cmp_node(const void *a, const void *b)
@@ -398,7 +432,487 @@ static void missing(struct nctx *c, const char *field)
 	nerr(c, NULL, "missing '%s'", field);
 }
 
+/* ---- speech: phrases, intents, thresholds, engines ---- */
+
+static bool is_word_byte(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9');
+}
+
+/* Normalize in[0..len) into out (len + 1 bytes) by the rules of
+ * stt_grammar_create(): ASCII lowercased, valid multi-byte UTF-8 kept, an
+ * apostrophe kept only inside a word ("that's"), anything else separates
+ * words by one space. The same rules make an option's words equal to the
+ * phrases its grammar gives back. Returns the length; 0: no word at all. */
+static size_t normalize_phrase(const char *in, size_t len, char *out)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t o = 0;
+	bool space = false;
+	for (size_t i = 0; i < len;) {
+		size_t k = 1;
+		bool word = false;
+		if (s[i] >= 0x80) {
+			k = utf8_seq_len(s + i, len - i);
+			word = k > 0;
+			if (!k)
+				k = 1;
+		} else if (is_word_byte(s[i])) {
+			word = true;
+		} else if (s[i] == '\'' && o > 0 && !space && i + 1 < len &&
+			   (is_word_byte(s[i + 1]) || s[i + 1] >= 0x80)) {
+			word = true;
+		}
+		if (!word) {
+			space = o > 0;
+			i += k;
+			continue;
+		}
+		if (space)
+			out[o++] = ' ';
+		space = false;
+		for (size_t j = 0; j < k; j++) {
+			unsigned char ch = s[i + j];
+			out[o++] =
+				(char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+		}
+		i += k;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* A flow intent by name, or NULL. Intents with an invalid name were
+ * reported already and are left out. */
+static const struct flow_intent *find_intent(const struct flow *f,
+					     const char *name)
+{
+	for (unsigned i = 0; i < f->nintents; i++) {
+		if (f->intents[i].name && !strcmp(f->intents[i].name, name))
+			return &f->intents[i];
+	}
+	return NULL;
+}
+
+/* "a, b, c" (cut with "..."), for "unknown intent" messages. */
+static const char *intent_names(const struct flow *f, char *buf, size_t size)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < f->nintents; i++) {
+		const char *n = f->intents[i].name;
+		if (!n)
+			continue;
+		size_t need = strlen(n) + (o ? 2 : 0);
+		if (o + need + 4 >= size) {
+			snprintf(buf + o, size - o, "%s...", o ? ", " : "");
+			break;
+		}
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? ", " : "",
+				      n);
+	}
+	return buf;
+}
+
+static void parse_examples(struct loader *L, struct flow_intent *it,
+			   const struct ydoc_node *v)
+{
+	char ex[64];
+	size_t n = ydoc_node_count(v);
+	if (ydoc_node_type(v) != YDOC_SEQ) {
+		err_at(L, v,
+		       "intent '%s': 'examples' must be a list of "
+		       "sentences",
+		       it->name);
+		return;
+	}
+	if (n == 0) {
+		err_at(L, v, "intent '%s' has no examples", it->name);
+		return;
+	}
+	if (n > FLOW_EXAMPLES_MAX) {
+		err_at(L, v, "intent '%s' has more than %u examples", it->name,
+		       FLOW_EXAMPLES_MAX);
+		return;
+	}
+	it->examples = calloc(n, sizeof(*it->examples));
+	if (!it->examples) {
+		L->nerr++;
+		L->oom = true;
+		return;
+	}
+	char norm[EXAMPLE_MAX + 1];
+	for (size_t i = 0; i < n; i++) {
+		const struct ydoc_node *e = ydoc_seq_item(v, i);
+		const char *s = ydoc_scalar_text(e);
+		size_t len = ydoc_scalar_len(e);
+		if (ydoc_node_type(e) != YDOC_SCALAR ||
+		    ydoc_scalar_is_null(e) || len == 0 || len > EXAMPLE_MAX ||
+		    strlen(s) != len || !normalize_phrase(s, len, norm)) {
+			err_at(L, e,
+			       "intent '%s': example '%s' must be a sentence "
+			       "of 1 to %u bytes with at least one word",
+			       it->name, excerpt(e, ex, sizeof(ex)),
+			       EXAMPLE_MAX);
+			continue;
+		}
+		it->examples[it->nexamples] = dup_or_oom(L, s);
+		if (it->examples[it->nexamples])
+			it->nexamples++;
+	}
+}
+
+/* The flow's "intents:" section: name -> {examples: [...]}. */
+static void parse_intents(struct loader *L, const struct ydoc_node *key,
+			  const struct ydoc_node *v)
+{
+	struct flow *f = L->f;
+	char ex[64];
+	size_t n = ydoc_node_count(v);
+	if (ydoc_node_type(v) != YDOC_MAP || n == 0) {
+		err_at(L, v,
+		       "'intents' must be a map of intent names to "
+		       "{examples: [...]}");
+		return;
+	}
+	if (n > FLOW_INTENTS_MAX) {
+		err_at(L, v, "more than %u intents", FLOW_INTENTS_MAX);
+		return;
+	}
+	if (n < 2)
+		err_at(L, key,
+		       "a classifier needs at least two intents (the flow "
+		       "defines one)");
+	f->intents = calloc(n, sizeof(*f->intents));
+	if (!f->intents) {
+		L->nerr++;
+		L->oom = true;
+		return;
+	}
+	f->nintents = (unsigned)n;
+	for (size_t i = 0; i < n; i++) {
+		const struct ydoc_node *k = ydoc_map_key(v, i);
+		const struct ydoc_node *m = ydoc_map_value(v, i);
+		struct flow_intent *it = &f->intents[i];
+		it->line = ydoc_node_line(k);
+		it->col = ydoc_node_col(k);
+		if (!valid_name(ydoc_scalar_text(k), ydoc_scalar_len(k))) {
+			err_at(L, k,
+			       "invalid intent name '%s': use 1-64 letters, "
+			       "digits, '_', '-' or '.'",
+			       excerpt(k, ex, sizeof(ex)));
+			continue;
+		}
+		it->name = dup_or_oom(L, ydoc_scalar_text(k));
+		if (!it->name)
+			continue;
+		if (ydoc_node_type(m) != YDOC_MAP) {
+			err_at(L, m,
+			       "intent '%s' must be a map with 'examples'",
+			       it->name);
+			continue;
+		}
+		const struct ydoc_node *examples = NULL;
+		for (size_t j = 0; j < ydoc_node_count(m); j++) {
+			const struct ydoc_node *mk = ydoc_map_key(m, j);
+			if (key_is(mk, "examples"))
+				examples = ydoc_map_value(m, j);
+			else
+				err_at(L, mk,
+				       "intent '%s': unknown field '%s' "
+				       "(expected examples)",
+				       it->name, excerpt(mk, ex, sizeof(ex)));
+		}
+		if (examples)
+			parse_examples(L, it, examples);
+		else
+			err_at(L, k, "intent '%s' has no examples", it->name);
+	}
+}
+
+/* A menu's "intents:": flow intent -> node. */
+static void parse_routes(struct nctx *c, const struct ydoc_node *v)
+{
+	struct flow_node *fn = c->fn;
+	const struct flow *f = c->L->f;
+	char ex[64], names[160];
+	char what[FLOW_NAME_MAX + 16];
+	size_t n = ydoc_node_count(v);
+	if (ydoc_node_type(v) != YDOC_MAP || n == 0) {
+		nerr(c, v,
+		     "'intents' must be a map of intent names to node "
+		     "names");
+		return;
+	}
+	if (n > FLOW_INTENTS_MAX) {
+		nerr(c, v, "more than %u intents", FLOW_INTENTS_MAX);
+		return;
+	}
+	fn->routes = calloc(n, sizeof(*fn->routes));
+	if (!fn->routes) {
+		c->L->nerr++;
+		c->L->oom = true;
+		return;
+	}
+	fn->nroutes = (unsigned)n;
+	for (size_t i = 0; i < n; i++) {
+		const struct ydoc_node *k = ydoc_map_key(v, i);
+		struct flow_route *r = &fn->routes[i];
+		r->next = NO_NODE;
+		const struct flow_intent *it = NULL;
+		if (strlen(ydoc_scalar_text(k)) == ydoc_scalar_len(k))
+			it = find_intent(f, ydoc_scalar_text(k));
+		if (!it) {
+			if (f->nintents)
+				nerr(c, k,
+				     "unknown intent '%s' (the flow defines: "
+				     "%s)",
+				     excerpt(k, ex, sizeof(ex)),
+				     intent_names(f, names, sizeof(names)));
+			else
+				nerr(c, k,
+				     "unknown intent '%s' (the flow defines "
+				     "no intents)",
+				     excerpt(k, ex, sizeof(ex)));
+			continue;
+		}
+		r->intent = dup_or_oom(c->L, it->name);
+		snprintf(what, sizeof(what), "intent '%s'", it->name);
+		get_ref(c, what, ydoc_map_value(v, i), &r->next);
+	}
+}
+
+/* A plain number like 0.7 (no exponent, no quotes). */
+static bool parse_number(const struct ydoc_node *v, float *out)
+{
+	const char *s = ydoc_scalar_text(v);
+	size_t len = ydoc_scalar_len(v);
+	if (ydoc_node_type(v) != YDOC_SCALAR || ydoc_scalar_quoted(v) ||
+	    len == 0 || len > 16 || strlen(s) != len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+		      (i == 0 && (s[i] == '-' || s[i] == '+'))))
+			return false;
+	}
+	char *end;
+	double d = strtod(s, &end);
+	if (end != s + len || d != d)
+		return false;
+	*out = (float)d;
+	return true;
+}
+
+static void get_confidence(struct nctx *c, const struct ydoc_node *v)
+{
+	struct flow_node *fn = c->fn;
+	char ex[64];
+	if (ydoc_node_type(v) != YDOC_MAP || ydoc_node_count(v) == 0) {
+		nerr(c, v,
+		     "'confidence' must be a map like {high: 0.7, low: "
+		     "0.4}");
+		return;
+	}
+	float high = fn->conf_high, low = fn->conf_low;
+	bool ok = true;
+	for (size_t i = 0; i < ydoc_node_count(v); i++) {
+		const struct ydoc_node *k = ydoc_map_key(v, i);
+		const struct ydoc_node *x = ydoc_map_value(v, i);
+		float *dst = key_is(k, "high")	? &high
+			     : key_is(k, "low") ? &low
+						: NULL;
+		if (!dst) {
+			nerr(c, k,
+			     "unknown field '%s' in 'confidence' (expected "
+			     "high or low)",
+			     excerpt(k, ex, sizeof(ex)));
+			ok = false;
+		} else if (!parse_number(x, dst)) {
+			nerr(c, x, "'confidence' %s must be a number like 0.7",
+			     ydoc_scalar_text(k));
+			ok = false;
+		}
+	}
+	if (!ok)
+		return;
+	if (!(low >= 0.0f && low <= high && high <= 1.0f)) {
+		nerr(c, v,
+		     "'confidence' thresholds out of range: need 0 <= low <= "
+		     "high <= 1, got low %g, high %g",
+		     (double)low, (double)high);
+		return;
+	}
+	fn->conf_high = high;
+	fn->conf_low = low;
+}
+
+/* STT engines a flow may name (docs/SPEECH.md); fixed here so a typo is a
+ * load error, not a runtime fallback. */
+static const char *const stt_names[] = { "moonshine", "pocketsphinx" };
+#define NSTT_NAMES (sizeof(stt_names) / sizeof(stt_names[0]))
+
+/* "moonshine, pocketsphinx" -> "moonshine,pocketsphinx". */
+static void get_stt(struct nctx *c, const struct ydoc_node *v)
+{
+	const char *s = ydoc_scalar_text(v);
+	size_t len = ydoc_scalar_len(v);
+	if (ydoc_node_type(v) != YDOC_SCALAR || ydoc_scalar_is_null(v) ||
+	    len == 0 || len > 128 || strlen(s) != len) {
+		nerr(c, v,
+		     "'stt' must be a comma-separated list of engines like "
+		     "moonshine,pocketsphinx");
+		return;
+	}
+	bool used[NSTT_NAMES] = { false };
+	char out[128 + 1];
+	size_t o = 0, count = 0;
+	bool ok = true;
+	for (const char *p = s; ok;) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		const char *w = p;
+		while (n && *w == ' ') {
+			w++;
+			n--;
+		}
+		while (n && w[n - 1] == ' ')
+			n--;
+		size_t j = 0;
+		while (j < NSTT_NAMES && (strlen(stt_names[j]) != n ||
+					  memcmp(stt_names[j], w, n)))
+			j++;
+		if (j == NSTT_NAMES) {
+			nerr(c, v,
+			     "'stt' names an unknown engine '%.*s' (known: "
+			     "moonshine, pocketsphinx)",
+			     (int)(n > 40 ? 40 : n), w);
+			ok = false;
+		} else if (used[j]) {
+			nerr(c, v, "'stt' names '%s' twice", stt_names[j]);
+			ok = false;
+		} else {
+			used[j] = true;
+			count++;
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s",
+					      o ? "," : "", stt_names[j]);
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	if (ok && count)
+		c->fn->stt_engines = dup_or_oom(c->L, out);
+}
+
 /* ---- nodes ---- */
+
+/* Where a phrase was first said, for "said twice" messages. */
+static bool phrase_taken(const struct flow_node *fn, unsigned upto,
+			 const char *w, const char **owner)
+{
+	for (unsigned i = 0; i <= upto && i < fn->noptions; i++) {
+		const struct flow_option *o = &fn->options[i];
+		for (unsigned j = 0; j < o->nwords; j++) {
+			if (!strcmp(o->words[j], w)) {
+				*owner = o->digits ? o->digits : "?";
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* An option's "say": one phrase or a list of them, normalized. */
+static void parse_say_words(struct nctx *c, const char *what, unsigned idx,
+			    const struct ydoc_node *v)
+{
+	struct flow_node *fn = c->fn;
+	struct flow_option *o = &fn->options[idx];
+	char ex[64];
+	bool seq = ydoc_node_type(v) == YDOC_SEQ;
+	size_t n = seq ? ydoc_node_count(v) : 1;
+	if (ydoc_node_type(v) == YDOC_MAP || n == 0 || n > FLOW_WORDS_MAX) {
+		nerr(c, v,
+		     "%s: 'say' must be a phrase or a list of 1 to %u "
+		     "phrases",
+		     what, FLOW_WORDS_MAX);
+		return;
+	}
+	o->words = calloc(n, sizeof(*o->words));
+	if (!o->words) {
+		c->L->nerr++;
+		c->L->oom = true;
+		return;
+	}
+	char norm[STT_PHRASE_MAX + 1];
+	for (size_t i = 0; i < n; i++) {
+		const struct ydoc_node *p = seq ? ydoc_seq_item(v, i) : v;
+		const char *s = ydoc_scalar_text(p);
+		size_t len = ydoc_scalar_len(p);
+		if (ydoc_node_type(p) != YDOC_SCALAR ||
+		    ydoc_scalar_is_null(p) || len == 0 ||
+		    len > STT_PHRASE_MAX || strlen(s) != len) {
+			nerr(c, p,
+			     "%s: phrase '%s' must be 1 to %u bytes of "
+			     "text",
+			     what, excerpt(p, ex, sizeof(ex)), STT_PHRASE_MAX);
+			continue;
+		}
+		if (!normalize_phrase(s, len, norm)) {
+			nerr(c, p, "%s: phrase '%s' has no words", what,
+			     excerpt(p, ex, sizeof(ex)));
+			continue;
+		}
+		const char *owner = NULL;
+		if (phrase_taken(fn, idx, norm, &owner)) {
+			if (o->digits && !strcmp(owner, o->digits))
+				nerr(c, p, "%s: phrase '%s' is listed twice",
+				     what, norm);
+			else
+				nerr(c, p,
+				     "%s: phrase '%s' is also said for option "
+				     "'%s'",
+				     what, norm, owner);
+			continue;
+		}
+		o->words[o->nwords] = dup_or_oom(c->L, norm);
+		if (o->words[o->nwords])
+			o->nwords++;
+	}
+}
+
+/* An option's value: a node name, or {next: node, say: phrases}. Returns
+ * true when it has a "say". */
+static bool parse_option_value(struct nctx *c, const char *what, unsigned idx,
+			       const struct ydoc_node *v)
+{
+	struct flow_option *o = &c->fn->options[idx];
+	char ex[64];
+	if (ydoc_node_type(v) != YDOC_MAP) {
+		get_ref(c, what, v, &o->next);
+		return false;
+	}
+	bool have_next = false, have_say = false;
+	for (size_t i = 0; i < ydoc_node_count(v); i++) {
+		const struct ydoc_node *k = ydoc_map_key(v, i);
+		const struct ydoc_node *x = ydoc_map_value(v, i);
+		if (key_is(k, "next")) {
+			have_next = true;
+			get_ref(c, what, x, &o->next);
+		} else if (key_is(k, "say")) {
+			have_say = true;
+			parse_say_words(c, what, idx, x);
+		} else {
+			nerr(c, k,
+			     "%s: unknown field '%s' (expected next or say)",
+			     what, excerpt(k, ex, sizeof(ex)));
+		}
+	}
+	if (!have_next)
+		nerr(c, v, "%s: missing 'next'", what);
+	return have_say;
+}
 
 static void parse_say(struct nctx *c, const struct ydoc_node *m)
 {
@@ -430,25 +944,27 @@ static void parse_say(struct nctx *c, const struct ydoc_node *m)
 		missing(c, "next");
 }
 
-static void parse_options(struct nctx *c, const struct ydoc_node *v)
+/* Returns the number of options with a "say". */
+static unsigned parse_options(struct nctx *c, const struct ydoc_node *v)
 {
 	struct flow_node *fn = c->fn;
 	char ex[64];
 	char what[FLOW_DIGITS_MAX + 16];
+	unsigned nsay = 0, nwords = 0;
 	if (ydoc_node_type(v) != YDOC_MAP || ydoc_node_count(v) == 0) {
 		nerr(c, v, "'options' must be a map of keys to node names");
-		return;
+		return 0;
 	}
 	size_t n = ydoc_node_count(v);
 	if (n > FLOW_OPTIONS_MAX) {
 		nerr(c, v, "more than %u options", FLOW_OPTIONS_MAX);
-		return;
+		return 0;
 	}
 	fn->options = calloc(n, sizeof(*fn->options));
 	if (!fn->options) {
 		c->L->nerr++;
 		c->L->oom = true;
-		return;
+		return 0;
 	}
 	fn->noptions = (unsigned)n;
 	for (size_t i = 0; i < n; i++) {
@@ -468,8 +984,16 @@ static void parse_options(struct nctx *c, const struct ydoc_node *v)
 		}
 		fn->options[i].digits = dup_or_oom(c->L, key);
 		snprintf(what, sizeof(what), "option '%s'", key);
-		get_ref(c, what, ydoc_map_value(v, i), &fn->options[i].next);
+		if (parse_option_value(c, what, (unsigned)i,
+				       ydoc_map_value(v, i)))
+			nsay++;
+		nwords += fn->options[i].nwords;
 	}
+	/* One grammar holds every phrase of the menu. */
+	if (nwords > STT_PHRASES_MAX)
+		nerr(c, v, "more than %u spoken phrases in one menu",
+		     STT_PHRASES_MAX);
+	return nsay;
 }
 
 /* Options against max_digits and terminator: needs all fields first. */
@@ -512,10 +1036,82 @@ static char *prompt_name(struct loader *L, const char *node, const char *suffix)
 	return dup_or_oom(L, buf);
 }
 
+/* Fields of a menu that only matter when it listens to speech. */
+#define SPEECH_FIELDS 5
+
+struct menu_keys {
+	const struct ydoc_node *opts, *input, *intents;
+	const struct ydoc_node *speech_only[SPEECH_FIELDS]; /* their keys */
+	unsigned nspeech_only;
+	unsigned nsay; /* options with a "say" */
+};
+
+/* "input": explicit or derived, and whether the spoken choices can be
+ * heard. Needs every field first. */
+static void check_input(struct nctx *c, const struct menu_keys *mk)
+{
+	struct flow_node *fn = c->fn;
+	char ex[64];
+	bool spoken = mk->intents || mk->nsay;
+	fn->input = spoken ? FLOW_INPUT_BOTH : FLOW_INPUT_DTMF;
+	if (mk->input) {
+		const char *s = ydoc_node_type(mk->input) == YDOC_SCALAR
+					? ydoc_scalar_text(mk->input)
+					: "";
+		if (!strcmp(s, "dtmf")) {
+			fn->input = FLOW_INPUT_DTMF;
+		} else if (!strcmp(s, "speech")) {
+			fn->input = FLOW_INPUT_SPEECH;
+		} else if (!strcmp(s, "both")) {
+			fn->input = FLOW_INPUT_BOTH;
+		} else {
+			nerr(c, mk->input,
+			     "unknown input '%s' (expected dtmf, speech or "
+			     "both)",
+			     excerpt(mk->input, ex, sizeof(ex)));
+			return;
+		}
+		if (fn->input == FLOW_INPUT_DTMF && spoken) {
+			nerr(c, mk->input, "%s never heard: input is dtmf",
+			     mk->intents && mk->nsay ? "'intents' and 'say' "
+						       "are"
+			     : mk->intents	     ? "'intents' are"
+						     : "'say' phrases are");
+			return;
+		}
+		if (fn->input != FLOW_INPUT_DTMF && !spoken) {
+			nerr(c, mk->input,
+			     "input %s needs 'intents' or an option with "
+			     "'say'",
+			     s);
+			return;
+		}
+	}
+	if (!spoken) {
+		for (unsigned i = 0; i < mk->nspeech_only; i++)
+			nerr(c, mk->speech_only[i],
+			     "'%s' needs a menu that listens to speech "
+			     "('intents' or options with 'say')",
+			     ydoc_scalar_text(mk->speech_only[i]));
+	}
+	/* Keys of a speech-only menu would be dead options. */
+	if (fn->input == FLOW_INPUT_SPEECH && spoken && mk->opts &&
+	    fn->options) {
+		for (unsigned i = 0; i < fn->noptions; i++) {
+			if (fn->options[i].digits && !fn->options[i].nwords &&
+			    !ydoc_map_get(ydoc_map_value(mk->opts, i), "say"))
+				nerr(c, ydoc_map_key(mk->opts, i),
+				     "option '%s' is never chosen: it has no "
+				     "'say' and input is speech",
+				     fn->options[i].digits);
+		}
+	}
+}
+
 static void parse_menu(struct nctx *c, const struct ydoc_node *m)
 {
 	struct flow_node *fn = c->fn;
-	const struct ydoc_node *opts = NULL;
+	struct menu_keys mk = { 0 };
 	bool have_prompt = false, have_max_retries = false;
 	/* Checking options against a bad max_digits or terminator would only
 	 * repeat that error. */
@@ -525,9 +1121,12 @@ static void parse_menu(struct nctx *c, const struct ydoc_node *m)
 	fn->interdigit_ms = DEFAULT_INTERDIGIT_MS;
 	fn->max_digits = 1;
 	fn->retries = DEFAULT_RETRIES;
+	fn->conf_high = DEFAULT_CONF_HIGH;
+	fn->conf_low = DEFAULT_CONF_LOW;
 	for (size_t i = 0; i < ydoc_node_count(m); i++) {
 		const struct ydoc_node *k = ydoc_map_key(m, i);
 		const struct ydoc_node *v = ydoc_map_value(m, i);
+		bool speech_only = false;
 		if (key_is(k, "type")) {
 			continue;
 		} else if (key_is(k, "prompt")) {
@@ -535,9 +1134,34 @@ static void parse_menu(struct nctx *c, const struct ydoc_node *m)
 			get_text(c, "prompt", v, &fn->text);
 		} else if (key_is(k, "voice")) {
 			get_voice(c->L, c, v, &fn->voice);
+		} else if (key_is(k, "barge_in")) {
+			get_bool(c, "barge_in", v, &fn->barge_in);
 		} else if (key_is(k, "options")) {
-			opts = v;
-			parse_options(c, v);
+			mk.opts = v;
+			mk.nsay = parse_options(c, v);
+		} else if (key_is(k, "input")) {
+			mk.input = v;
+		} else if (key_is(k, "intents")) {
+			mk.intents = v;
+			parse_routes(c, v);
+		} else if (key_is(k, "confidence")) {
+			speech_only = true;
+			get_confidence(c, v);
+		} else if (key_is(k, "on_low_confidence")) {
+			speech_only = true;
+			get_ref(c, "'on_low_confidence'", v, &fn->on_low);
+		} else if (key_is(k, "stt")) {
+			speech_only = true;
+			get_stt(c, v);
+		} else if (key_is(k, "end_silence")) {
+			speech_only = true;
+			get_duration_in(c, "end_silence", v, MIN_END_SILENCE_MS,
+					MAX_END_SILENCE_MS,
+					&fn->end_silence_ms);
+		} else if (key_is(k, "max_speech")) {
+			speech_only = true;
+			get_duration_in(c, "max_speech", v, MIN_MAX_SPEECH_MS,
+					MAX_MAX_SPEECH_MS, &fn->max_speech_ms);
 		} else if (key_is(k, "timeout")) {
 			get_duration(c, "timeout", v, &fn->timeout_ms);
 		} else if (key_is(k, "interdigit_timeout")) {
@@ -562,20 +1186,27 @@ static void parse_menu(struct nctx *c, const struct ydoc_node *m)
 			get_ref(c, "'on_max_retries'", v, &fn->on_max_retries);
 		} else {
 			unknown_field(c, k, "menu",
-				      "prompt, voice, options, timeout, "
+				      "prompt, voice, barge_in, input, "
+				      "options, intents, confidence, "
+				      "on_low_confidence, stt, end_silence, "
+				      "max_speech, timeout, "
 				      "interdigit_timeout, max_digits, "
 				      "terminator, retries, no_input, "
 				      "invalid or on_max_retries");
 		}
+		if (speech_only && mk.nspeech_only < SPEECH_FIELDS)
+			mk.speech_only[mk.nspeech_only++] = k;
 	}
 	if (!have_prompt)
 		missing(c, "prompt");
-	if (!opts)
+	/* A menu of intents alone has no keys to offer. */
+	if (!mk.opts && !mk.intents)
 		missing(c, "options");
 	if (!have_max_retries)
 		missing(c, "on_max_retries");
-	if (opts && fn->options && keys_checkable)
-		check_options(c, opts);
+	if (mk.opts && fn->options && keys_checkable)
+		check_options(c, mk.opts);
+	check_input(c, &mk);
 	if (fn->no_input)
 		fn->no_input_name = prompt_name(c->L, fn->name, "no_input");
 	if (fn->invalid)
@@ -668,9 +1299,19 @@ static void node_fini(struct flow_node *fn)
 	free(fn->name);
 	free(fn->text);
 	free(fn->voice);
-	for (unsigned i = 0; i < fn->noptions; i++)
+	for (unsigned i = 0; i < fn->noptions; i++) {
 		free(fn->options[i].digits);
+		for (unsigned j = 0; j < fn->options[i].nwords; j++)
+			free(fn->options[i].words[j]);
+		free(fn->options[i].words);
+	}
 	free(fn->options);
+	for (unsigned i = 0; i < fn->nroutes; i++)
+		free(fn->routes[i].intent);
+	free(fn->routes);
+	free(fn->stt_engines);
+	stt_grammar_deref(fn->grammar);
+	stt_grammar_deref(fn->lm);
 	free(fn->no_input);
 	free(fn->invalid);
 	free(fn->no_input_name);
@@ -685,6 +1326,14 @@ void flow_free(struct flow *f)
 	for (unsigned i = 0; i < f->nnodes; i++)
 		node_fini(&f->nodes[i]);
 	free(f->nodes);
+	for (unsigned i = 0; i < f->nintents; i++) {
+		free(f->intents[i].name);
+		for (unsigned j = 0; j < f->intents[i].nexamples; j++)
+			free(f->intents[i].examples[j]);
+		free(f->intents[i].examples);
+	}
+	free(f->intents);
+	nlu_model_destroy(f->nlu);
 	free(f->name);
 	free(f->file);
 	free(f->voice);
@@ -718,7 +1367,8 @@ static void collect_nodes(struct loader *L, const struct ydoc_node *nodes)
 		struct flow_node *fn = &f->nodes[i];
 		fn->line = ydoc_node_line(k);
 		fn->col = ydoc_node_col(k);
-		fn->next = fn->on_max_retries = fn->on_fail = NO_NODE;
+		fn->next = fn->on_max_retries = fn->on_fail = fn->on_low =
+			NO_NODE;
 		if (!valid_name(ydoc_scalar_text(k), ydoc_scalar_len(k))) {
 			err_at(L, k,
 			       "invalid node name '%s': use 1-64 letters, "
@@ -773,7 +1423,10 @@ static void check_reachable(struct loader *L)
 		case FLOW_NODE_MENU:
 			for (unsigned j = 0; j < fn->noptions; j++)
 				mark(f, fn->options[j].next, seen, stack, &sp);
+			for (unsigned j = 0; j < fn->nroutes; j++)
+				mark(f, fn->routes[j].next, seen, stack, &sp);
 			mark(f, fn->on_max_retries, seen, stack, &sp);
+			mark(f, fn->on_low, seen, stack, &sp);
 			break;
 		case FLOW_NODE_TRANSFER:
 			mark(f, fn->on_fail, seen, stack, &sp);
@@ -808,23 +1461,31 @@ static void parse_root(struct loader *L, const struct ydoc_node *root)
 		return;
 	}
 	const struct ydoc_node *name = NULL, *start = NULL, *nodes = NULL;
+	const struct ydoc_node *intents_key = NULL, *intents = NULL;
 	for (size_t i = 0; i < ydoc_node_count(root); i++) {
 		const struct ydoc_node *k = ydoc_map_key(root, i);
 		const struct ydoc_node *v = ydoc_map_value(root, i);
-		if (key_is(k, "name"))
+		if (key_is(k, "name")) {
 			name = v;
-		else if (key_is(k, "start"))
+		} else if (key_is(k, "start")) {
 			start = v;
-		else if (key_is(k, "nodes"))
+		} else if (key_is(k, "nodes")) {
 			nodes = v;
-		else if (key_is(k, "voice"))
+		} else if (key_is(k, "voice")) {
 			get_voice(L, NULL, v, &f->voice);
-		else
+		} else if (key_is(k, "intents")) {
+			intents_key = k;
+			intents = v;
+		} else {
 			err_at(L, k,
 			       "unknown field '%s' (expected name, start, "
-			       "voice or nodes)",
+			       "voice, intents or nodes)",
 			       excerpt(k, ex, sizeof(ex)));
+		}
 	}
+	/* Before the nodes: menus route to these intents. */
+	if (intents)
+		parse_intents(L, intents_key, intents);
 
 	if (!name) {
 		err_at(L, root, "missing 'name'");
@@ -867,6 +1528,148 @@ static void parse_root(struct loader *L, const struct ydoc_node *root)
 	/* Reachability over a half-built graph would only add noise. */
 	if (!L->nerr)
 		check_reachable(L);
+}
+
+/* ---- built once the flow is valid ---- */
+
+/* Below this many examples the classifier is not calibrated on held-out
+ * examples: a tenth of a flow's few dozen examples is a handful the model
+ * gets right, and fitting the temperature to them drives it to its lower
+ * bound, so that every utterance (also "what's the weather") scores 1.00
+ * and the menu's thresholds mean nothing. Uncalibrated (temperature 1),
+ * paraphrases score about 0.9 and unrelated speech 0.3-0.6. */
+#define CALIBRATE_MIN_EXAMPLES 500u
+/* Up to this many bytes of examples a 2^16 feature space is plenty (a
+ * model of ~0.3 MB instead of ~4 MB with the default 2^20). */
+#define SMALL_FLOW_BYTES (64u * 1024u)
+
+/* Training time grows with examples x intents x epochs (about 1 us each
+ * at -O2). Up to this many examples x intents the default 30 epochs stay
+ * under a second; above, the faster setting measured on BANKING77 (lr 0.3,
+ * 12 epochs: 89.9% against 91.4%, docs/NLU.md) cuts a reload's wait by
+ * 2.5 times. */
+#define FULL_TRAIN_WORK 10000u
+
+/* The classifier of a flow: nlu_train_cfg_default() (fixed seed, so a
+ * flow always trains to the same model) adapted to the small data of
+ * flows (docs/FLOWS.md, "Training"). */
+static void flow_train_cfg(struct nlu_train_cfg *cfg, size_t nexamples,
+			   size_t nintents, size_t bytes)
+{
+	nlu_train_cfg_default(cfg);
+	if (nexamples < CALIBRATE_MIN_EXAMPLES)
+		cfg->holdout = 0.0f;
+	if (bytes <= SMALL_FLOW_BYTES)
+		cfg->feat.dim_bits = 16;
+	if (nexamples * nintents > FULL_TRAIN_WORK) {
+		cfg->epochs = 12;
+		cfg->lr = 0.3f;
+	}
+}
+
+static int train_intents(struct flow *f)
+{
+	size_t n = 0;
+	for (unsigned i = 0; i < f->nintents; i++)
+		n += f->intents[i].nexamples;
+	int err = -ENOMEM;
+	char **text = calloc(n, sizeof(*text));
+	uint32_t *label = calloc(n, sizeof(*label));
+	char **labels = calloc(f->nintents, sizeof(*labels));
+	if (!text || !label || !labels)
+		goto out;
+	size_t k = 0, bytes = 0;
+	for (unsigned i = 0; i < f->nintents; i++) {
+		labels[i] = f->intents[i].name;
+		for (unsigned j = 0; j < f->intents[i].nexamples; j++) {
+			text[k] = f->intents[i].examples[j];
+			bytes += strlen(text[k]);
+			label[k++] = i;
+		}
+	}
+	/* Borrowed strings: the dataset is never destroyed. */
+	struct nlu_dataset ds = { .text = text,
+				  .label = label,
+				  .n = n,
+				  .labels = labels,
+				  .nlabels = f->nintents };
+	struct nlu_train_cfg cfg;
+	flow_train_cfg(&cfg, n, f->nintents, bytes);
+	err = nlu_model_train(&f->nlu, &ds, &cfg);
+out:
+	free(text);
+	free(label);
+	free(labels);
+	return err;
+}
+
+/* What a speech menu's recognizer expects: its intents' examples (and its
+ * options' phrases) as an LM for an open menu, else a grammar of its
+ * phrases. */
+static int build_menu_speech(const struct flow *f, struct flow_node *fn)
+{
+	size_t nwords = 0, n = 0;
+	for (unsigned i = 0; i < fn->noptions; i++)
+		nwords += fn->options[i].nwords;
+	for (unsigned i = 0; i < fn->nroutes; i++)
+		n += find_intent(f, fn->routes[i].intent)->nexamples;
+	n += nwords;
+	const char **list = calloc(n ? n : 1, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	size_t k = 0;
+	for (unsigned i = 0; i < fn->nroutes; i++) {
+		const struct flow_intent *it =
+			find_intent(f, fn->routes[i].intent);
+		for (unsigned j = 0; j < it->nexamples; j++)
+			list[k++] = it->examples[j];
+	}
+	for (unsigned i = 0; i < fn->noptions; i++) {
+		for (unsigned j = 0; j < fn->options[i].nwords; j++)
+			list[k++] = fn->options[i].words[j];
+	}
+	int err;
+	if (fn->nroutes) {
+		fn->stt_mode = STT_MODE_OPEN;
+		err = stt_grammar_create(
+			&fn->lm, STT_MODE_LM, list,
+			k > LM_SENTENCES_MAX ? LM_SENTENCES_MAX : k, 0);
+	} else {
+		fn->stt_mode = STT_MODE_GRAMMAR;
+		err = stt_grammar_create(&fn->grammar, STT_MODE_GRAMMAR, list,
+					 k, 0);
+	}
+	free(list);
+	return err;
+}
+
+static void build_speech(struct loader *L)
+{
+	struct flow *f = L->f;
+	int err;
+	if (f->nintents >= 2 && (err = train_intents(f))) {
+		L->nerr++;
+		L->oom = L->oom || err == -ENOMEM;
+		flow_errors_add(L->errs, L->file, f->intents[0].line,
+				f->intents[0].col,
+				"cannot train the intent classifier: %s",
+				strerror(-err));
+	}
+	for (unsigned i = 0; i < f->nnodes; i++) {
+		struct flow_node *fn = &f->nodes[i];
+		if (fn->type != FLOW_NODE_MENU ||
+		    !(fn->input & FLOW_INPUT_SPEECH))
+			continue;
+		err = build_menu_speech(f, fn);
+		if (!err)
+			continue;
+		L->nerr++;
+		L->oom = L->oom || err == -ENOMEM;
+		flow_errors_add(L->errs, L->file, fn->line, fn->col,
+				"node '%s': cannot build its speech grammar: "
+				"%s",
+				fn->name, strerror(-err));
+	}
 }
 
 /* Position of a message "file:line:col: ..." of this file. */
@@ -944,6 +1747,8 @@ int flow_load_buf(const char *file, const char *buf, size_t len,
 	atomic_init(&L.f->refs, 1);
 	L.f->file = dup_or_oom(&L, file);
 	parse_root(&L, ydoc_root(doc));
+	if (!L.nerr)
+		build_speech(&L);
 	free(L.by_name);
 	ydoc_destroy(doc);
 	if (L.nerr) {

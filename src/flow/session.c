@@ -9,9 +9,12 @@
 #include <string.h>
 
 #include "audio/clip.h"
+#include "audio/stream.h"
 #include "call/channel.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "engines/nlu/classifier.h"
+#include "engines/stt/stt.h"
 #include "engines/tts/tts.h"
 #include "flow/model.h"
 
@@ -23,11 +26,12 @@
 #define PROMPT_QUEUE_MAX 2 /* a retry message, then the menu prompt */
 
 enum phase {
-	PH_NEW,	     /* not started */
-	PH_SAY,	     /* playing a say node's prompt */
-	PH_MENU,     /* prompting and collecting */
-	PH_TRANSFER, /* waiting for TRANSFER_DONE */
-	PH_ENDING,   /* asked the channel to hang up */
+	PH_NEW,	      /* not started */
+	PH_SAY,	      /* playing a say node's prompt */
+	PH_MENU,      /* prompting and collecting (digits and/or speech) */
+	PH_RECOGNIZE, /* a menu's speech is being transcribed */
+	PH_TRANSFER,  /* waiting for TRANSFER_DONE */
+	PH_ENDING,    /* asked the channel to hang up */
 	PH_DONE,
 };
 
@@ -53,9 +57,15 @@ struct flow_session {
 	unsigned qlen, qpos;
 	uint64_t requested_us; /* when the current prompt was asked for */
 	bool collect_wanted;   /* menu: start collect with the first prompt */
+	bool listen_wanted;    /* menu: start listen with the first prompt */
 
 	/* Requests outstanding on the channel. */
-	bool play_out, collect_out, transfer_out, stop_sent;
+	bool play_out, collect_out, listen_out, transfer_out, stop_sent;
+
+	/* Speech being recognized (PH_RECOGNIZE); the job is freed by
+	 * on_stt or, when cancelled, by destroy. */
+	struct stt_job *stt_job;
+	struct stt_req *stt_req;
 
 	/* The next step, taken once the channel is idle. */
 	unsigned want_node;
@@ -77,6 +87,16 @@ struct flow_session {
 struct synth_job {
 	struct flow_session *s;
 	unsigned gen;
+};
+
+/* One spoken turn on its way through STT and NLU. */
+struct stt_job {
+	struct flow_session *s;
+	unsigned gen;
+	enum channel_listen_end end;
+	bool barged;
+	uint32_t speech_ms;
+	uint64_t speech_end_us;
 };
 
 static void run(struct flow_session *s);
@@ -121,7 +141,7 @@ static const char *voice_of(const struct flow_session *s,
 
 static bool idle(const struct flow_session *s)
 {
-	return !s->play_out && !s->collect_out;
+	return !s->play_out && !s->collect_out && !s->listen_out;
 }
 
 static bool wanting(const struct flow_session *s)
@@ -177,8 +197,55 @@ static void start_collect(struct flow_session *s)
 	s->collect_out = true;
 }
 
-static enum spoke play(struct flow_session *s, const struct prompt_req *r,
-		       struct audio_clip *clip)
+static bool hears_speech(const struct flow_session *s,
+			 const struct flow_node *n)
+{
+	unsigned caps = s->ch->ops->caps;
+	if (!(n->input & FLOW_INPUT_SPEECH))
+		return false;
+	if (caps & CHANNEL_CAP_STT)
+		return true;
+	return (caps & CHANNEL_CAP_SPEECH) && s->env.stt;
+}
+
+static void start_listen(struct flow_session *s)
+{
+	const struct flow_node *n = cur(s);
+	struct channel_listen l = {
+		/* A hybrid step leaves the no-input timeout to the collect. */
+		.no_input_ms = (n->input & FLOW_INPUT_DTMF) ? 0 : n->timeout_ms,
+		.trailing_silence_ms = n->end_silence_ms,
+		.max_speech_ms = n->max_speech_ms,
+		.dtmf_ends = (n->input & FLOW_INPUT_DTMF) != 0,
+	};
+	s->listen_wanted = false;
+	int err = channel_listen(s->ch, &l);
+	if (err) {
+		/* Digits may still answer a hybrid step; a speech-only one
+		 * cannot go on. */
+		log_event(err == -ENOTCONN ? LOG_LVL_DEBUG : LOG_LVL_ERROR,
+			  call_id(s), "flow_listen_failed",
+			  "flow=%s node=%s err=%d", s->flow->name, n->name,
+			  err);
+		if (!(n->input & FLOW_INPUT_DTMF))
+			want(s, NO_NODE, RETRY_NONE, "flow_error");
+		return;
+	}
+	s->listen_out = true;
+}
+
+/* Start what a menu waits for (with its first prompt, or without one). */
+static void start_inputs(struct flow_session *s)
+{
+	if (s->collect_wanted)
+		start_collect(s);
+	if (s->listen_wanted && !s->closing && !wanting(s))
+		start_listen(s);
+}
+
+static enum spoke play_audio(struct flow_session *s, const struct prompt_req *r,
+			     struct audio_clip *clip,
+			     struct audio_stream *stream)
 {
 	const struct flow_node *n = cur(s);
 	struct channel_prompt p = {
@@ -186,9 +253,13 @@ static enum spoke play(struct flow_session *s, const struct prompt_req *r,
 		.text = r->text,
 		.voice = voice_of(s, n),
 		.clip = clip,
+		.stream = stream,
 		.dtmf_barge_in = n->barge_in,
+		.speech_barge_in = n->barge_in && s->listen_wanted,
 		.requested_us = s->requested_us,
 	};
+	if (s->phase == PH_MENU && s->listen_out)
+		p.speech_barge_in = n->barge_in; /* a re-prompt's 2nd part */
 	int err = channel_play(s->ch, &p);
 	if (s->closing)
 		return SPOKE;
@@ -201,9 +272,14 @@ static enum spoke play(struct flow_session *s, const struct prompt_req *r,
 		return SPEAK_FAILED;
 	}
 	s->play_out = true;
-	if (s->collect_wanted)
-		start_collect(s);
+	start_inputs(s);
 	return SPOKE;
+}
+
+static enum spoke play(struct flow_session *s, const struct prompt_req *r,
+		       struct audio_clip *clip)
+{
+	return play_audio(s, r, clip, NULL);
 }
 
 static void on_synth(int err, struct audio_clip *clip, void *arg)
@@ -261,6 +337,21 @@ static enum spoke speak(struct flow_session *s, const struct prompt_req *r)
 			audio_clip_deref(clip);
 			return rc;
 		}
+		if (caps & CHANNEL_CAP_STREAM) {
+			/* Not cached: play while it is synthesized. */
+			struct audio_stream *st = NULL;
+			err = tts_synth_stream(s->env.tts, voice_of(s, n),
+					       r->text, &st);
+			if (!err) {
+				enum spoke rc = play_audio(s, r, NULL, st);
+				audio_stream_deref(st);
+				return rc;
+			}
+			log_event(err == -EAGAIN ? LOG_LVL_WARN : LOG_LVL_DEBUG,
+				  call_id(s), "flow_prompt_stream_failed",
+				  "flow=%s node=%s prompt=%s err=%d",
+				  s->flow->name, n->name, r->name, err);
+		}
 		j = malloc(sizeof(*j));
 		err = j ? 0 : -ENOMEM;
 	}
@@ -298,8 +389,8 @@ static void speak_next(struct flow_session *s)
 		return;
 	if (s->phase == PH_SAY)
 		want(s, cur(s)->next, RETRY_NONE, NULL);
-	else if (s->phase == PH_MENU && s->collect_wanted)
-		start_collect(s); /* no prompt could play: still listen */
+	else if (s->phase == PH_MENU)
+		start_inputs(s); /* no prompt could play: still listen */
 }
 
 static void queue_prompt(struct flow_session *s, const char *name,
@@ -322,7 +413,16 @@ static void start_menu(struct flow_session *s, enum retry retry)
 	else if (retry == RETRY_INVALID)
 		queue_prompt(s, n->invalid_name, n->invalid);
 	queue_prompt(s, n->name, n->text);
-	s->collect_wanted = true;
+	s->collect_wanted = (n->input & FLOW_INPUT_DTMF) != 0;
+	s->listen_wanted = hears_speech(s, n);
+	if (!s->collect_wanted && !s->listen_wanted) {
+		/* A speech-only menu on a channel that cannot hear: nobody
+		 * can answer it. */
+		LOGE(call_id(s), "flow_menu_deaf", "flow=%s node=%s",
+		     s->flow->name, n->name);
+		want(s, NO_NODE, RETRY_NONE, "flow_error");
+		return;
+	}
 	speak_next(s);
 }
 
@@ -367,6 +467,7 @@ static void enter(struct flow_session *s, unsigned i)
 		s->phase = PH_SAY;
 		s->qlen = s->qpos = 0;
 		s->collect_wanted = false;
+		s->listen_wanted = false;
 		queue_prompt(s, n->name, n->text);
 		speak_next(s);
 		break;
@@ -422,6 +523,184 @@ static void menu_failed(struct flow_session *s, enum retry kind)
 		want(s, NO_NODE, kind, NULL);
 }
 
+static const char *listen_end_name(enum channel_listen_end e)
+{
+	switch (e) {
+	case LISTEN_SPEECH:
+		return "speech";
+	case LISTEN_MAX_SPEECH:
+		return "max_speech";
+	case LISTEN_NO_INPUT:
+		return "no_input";
+	case LISTEN_DTMF:
+		return "dtmf";
+	default:
+		return "stopped";
+	}
+}
+
+/* The option whose spoken phrases include text (normalized), or NULL. */
+static const struct flow_option *option_by_words(const struct flow_node *n,
+						 const char *text)
+{
+	if (!text || !*text)
+		return NULL;
+	for (unsigned i = 0; i < n->noptions; i++)
+		for (unsigned w = 0; w < n->options[i].nwords; w++)
+			if (!strcmp(n->options[i].words[w], text))
+				return &n->options[i];
+	return NULL;
+}
+
+static const struct flow_route *route_of(const struct flow_node *n,
+					 const char *intent)
+{
+	for (unsigned i = 0; intent && i < n->nroutes; i++)
+		if (!strcmp(n->routes[i].intent, intent))
+			return &n->routes[i];
+	return NULL;
+}
+
+/* A transcript (from STT, or the platform's) decides the menu: a spoken
+ * option phrase, else the flow's classifier and the menu's thresholds. */
+static void decide_speech(struct flow_session *s, const struct stt_job *j,
+			  const char *text, const char *engine, float stt_conf,
+			  const char *phrase, uint64_t stt_final_us)
+{
+	const struct flow_node *n = cur(s);
+	struct channel_turn t = {
+		.node = n->name,
+		.input = "speech",
+		.end = listen_end_name(j->end),
+		.transcript = text ? text : "",
+		.stt_engine = engine,
+		.stt_confidence = stt_conf,
+		.match = "none",
+		.barge_in = j->barged,
+		.speech_ms = j->speech_ms,
+		.speech_end_us = j->speech_end_us,
+		.stt_final_us = stt_final_us,
+	};
+	unsigned next = NO_NODE;
+	const struct flow_option *o =
+		option_by_words(n, phrase ? phrase : text);
+	if (o) {
+		next = o->next;
+		t.match = "high";
+	} else if (text && *text && s->flow->nlu && n->nroutes) {
+		struct nlu_result r;
+		if (!nlu_classify(s->flow->nlu, text, &r) && r.n) {
+			t.intent = r.top[0].intent;
+			t.intent_confidence = r.top[0].confidence;
+			const struct flow_route *rt = route_of(n, t.intent);
+			enum nlu_match m = nlu_match_level(
+				r.top[0].confidence, n->conf_high, n->conf_low);
+			if (!rt)
+				m = NLU_MATCH_NONE;
+			if (m == NLU_MATCH_HIGH) {
+				next = rt->next;
+				t.match = "high";
+			} else if (m == NLU_MATCH_LOW) {
+				t.match = "low";
+				next = n->on_low;
+			}
+		}
+		t.nlu_done_us = clock_mono_us();
+	}
+	t.response_us = clock_mono_us();
+	t.next = next != NO_NODE ? s->flow->nodes[next].name : NULL;
+	channel_note_turn(s->ch, &t);
+	LOGI(call_id(s), "flow_speech",
+	     "flow=%s node=%s text=\"%s\" engine=%s intent=%s conf=%.3f "
+	     "match=%s next=%s",
+	     s->flow->name, n->name, log_esc(text ? text : ""),
+	     engine ? engine : "-", t.intent ? t.intent : "-",
+	     (double)t.intent_confidence, t.match, t.next ? t.next : "-");
+	s->hops = 0;
+	s->phase = PH_MENU;
+	if (next != NO_NODE)
+		want(s, next, RETRY_NONE, NULL);
+	else
+		menu_failed(s, text && *text ? RETRY_INVALID : RETRY_NO_INPUT);
+}
+
+static void on_stt(int err, const struct stt_result *res, void *arg)
+{
+	struct stt_job *j = arg;
+	struct flow_session *s = j->s;
+	uint64_t now = clock_mono_us();
+	s->stt_job = NULL;
+	s->stt_req = NULL;
+	enter_frame(s);
+	if (!s->closing && j->gen == s->gen && s->phase == PH_RECOGNIZE) {
+		if (err)
+			LOGW(call_id(s), "flow_stt_failed",
+			     "flow=%s node=%s err=%d", s->flow->name,
+			     cur(s)->name, err);
+		decide_speech(s, j, err ? NULL : res->text,
+			      err ? NULL : res->engine,
+			      err ? 0.0f : res->confidence,
+			      err ? NULL : res->grammar_phrase, now);
+		run(s);
+	}
+	free(j);
+	leave_frame(s);
+}
+
+static void on_listen(struct flow_session *s, const struct channel_event *ev)
+{
+	const struct flow_node *n = cur(s);
+	enum channel_listen_end end = ev->listen.end;
+	if (end == LISTEN_DTMF || end == LISTEN_STOPPED)
+		return; /* the collect (or whoever stopped it) decides */
+	if (end == LISTEN_NO_INPUT) {
+		s->hops = 0;
+		menu_failed(s, RETRY_NO_INPUT);
+		return;
+	}
+	struct stt_job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		menu_failed(s, RETRY_INVALID);
+		return;
+	}
+	j->s = s;
+	j->end = end;
+	j->barged = ev->listen.barged;
+	j->speech_ms = ev->listen.speech_ms;
+	j->speech_end_us = ev->listen.speech_end_us;
+	/* Digits no longer answer this turn. */
+	s->phase = PH_RECOGNIZE;
+	s->gen++;
+	j->gen = s->gen;
+	if (s->collect_out && !s->stop_sent) {
+		s->stop_sent = true;
+		channel_stop(s->ch);
+	}
+	if (ev->listen.text || !ev->listen.audio) {
+		/* The platform transcribed it (or there is no audio). */
+		decide_speech(s, j, ev->listen.text, "platform",
+			      ev->listen.confidence, NULL, clock_mono_us());
+		free(j);
+		return;
+	}
+	struct stt_params p = {
+		.mode = n->stt_mode,
+		.grammar = n->stt_mode == STT_MODE_OPEN ? NULL : n->grammar,
+		.engines = n->stt_engines,
+		.call_id = call_id(s),
+	};
+	int err = stt_recognize(s->env.stt, ev->listen.audio, &p, s->env.loop,
+				on_stt, j, &s->stt_req);
+	if (err) {
+		LOGW(call_id(s), "flow_stt_failed", "flow=%s node=%s err=%d",
+		     s->flow->name, n->name, err);
+		decide_speech(s, j, NULL, NULL, 0.0f, NULL, clock_mono_us());
+		free(j);
+		return;
+	}
+	s->stt_job = j;
+}
+
 static void on_collect(struct flow_session *s, const struct channel_event *ev)
 {
 	const struct flow_node *n = cur(s);
@@ -433,15 +712,28 @@ static void on_collect(struct flow_session *s, const struct channel_event *ev)
 		menu_failed(s, RETRY_NO_INPUT);
 		return;
 	}
+	uint64_t now = clock_mono_us();
+	struct channel_turn t = {
+		.node = n->name,
+		.input = "dtmf",
+		.end = "dtmf",
+		.match = "none",
+		.speech_end_us = now,
+		.response_us = now,
+	};
 	for (unsigned i = 0; i < n->noptions; i++) {
-		if (!strcmp(n->options[i].digits, d)) {
+		if (n->options[i].digits && !strcmp(n->options[i].digits, d)) {
 			LOGD(call_id(s), "flow_menu_choice",
 			     "flow=%s node=%s digits=%s", s->flow->name,
 			     n->name, log_esc(d));
+			t.match = "high";
+			t.next = s->flow->nodes[n->options[i].next].name;
+			channel_note_turn(s->ch, &t);
 			want(s, n->options[i].next, RETRY_NONE, NULL);
 			return;
 		}
 	}
+	channel_note_turn(s->ch, &t);
 	menu_failed(s, RETRY_INVALID);
 }
 
@@ -463,14 +755,27 @@ static void on_event(struct channel *ch, const struct channel_event *ev,
 		if (s->phase == PH_SAY && ev->play.interrupted)
 			s->qpos = s->qlen; /* barge-in skips the rest */
 		if (s->phase == PH_MENU && ev->play.interrupted)
-			break; /* a key: the collect decides */
+			break; /* a key or speech: collect/listen decides */
 		if (s->phase == PH_SAY || s->phase == PH_MENU)
 			speak_next(s);
 		break;
 	case CHANNEL_EV_COLLECT_DONE:
 		s->collect_out = false;
-		if (deciding && s->phase == PH_MENU)
+		if (deciding && s->phase == PH_MENU) {
 			on_collect(s, ev);
+			/* Digits answered: the speech side is over too. */
+			if (s->listen_out && !s->stop_sent) {
+				s->stop_sent = true;
+				channel_stop(s->ch);
+			}
+		}
+		break;
+	case CHANNEL_EV_LISTEN_DONE:
+		s->listen_out = false;
+		if (deciding && s->phase == PH_MENU)
+			on_listen(s, ev);
+		break;
+	case CHANNEL_EV_SPEECH_START:
 		break;
 	case CHANNEL_EV_TRANSFER_DONE:
 		s->transfer_out = false;
@@ -494,6 +799,7 @@ static void on_event(struct channel *ch, const struct channel_event *ev,
 		 * completed. */
 		s->phase = PH_DONE;
 		s->play_out = s->collect_out = s->transfer_out = false;
+		s->listen_out = false;
 		s->want_node = NO_NODE;
 		s->want_retry = RETRY_NONE;
 		s->want_hangup = NULL;
@@ -555,6 +861,13 @@ void flow_session_destroy(struct flow_session *s)
 	s->closing = true;
 	if (s->ch->evh == on_event && s->ch->evarg == s)
 		channel_set_handler(s->ch, NULL, NULL);
+	if (s->stt_req) {
+		/* Cancelled: on_stt will not run, so the job is ours. */
+		stt_cancel(s->stt_req);
+		s->stt_req = NULL;
+		free(s->stt_job);
+		s->stt_job = NULL;
+	}
 	if (!s->depth && !s->tts_inflight)
 		session_free(s);
 }

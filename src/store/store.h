@@ -36,6 +36,12 @@ struct store_cdr {
 	const char *prompts_json;   /* JSON array of prompt timing objects */
 	uint64_t rtp_tx;	    /* RTP packets sent */
 	uint64_t rtp_rx;	    /* RTP packets received */
+	/* JSON array of turn objects (docs/API.md, "turns"). NULL = no news:
+	 * an update keeps the turns stored before. Otherwise it replaces
+	 * calls.turns and the call's rows in the turns table (one per valid
+	 * turn, at most 500); text over 256 KiB or not a JSON array is stored
+	 * as null and leaves no rows. */
+	const char *turns_json;
 };
 
 /* Open (create, migrate) the database at path and start the writer thread.
@@ -64,7 +70,9 @@ void store_close(struct store *s);
  * 128 bytes), -ESHUTDOWN (closing), -ENOMEM. Writes are committed with
  * synchronous=FULL in the order queued, several per transaction when they
  * queue up. Text is stored as valid UTF-8 (bad bytes become '?') and cut at
- * a per-field cap; a JSON field over 64 KiB is stored as null. */
+ * a per-field cap; a JSON field over 64 KiB (turns: 256 KiB) is stored as
+ * null. turns_json is parsed on the store thread: malformed turns are
+ * skipped with one log line per write, never refused here. */
 int store_call_begin(struct store *s, const struct store_cdr *cdr);
 int store_call_update(struct store *s, const struct store_cdr *cdr);
 
@@ -95,10 +103,10 @@ int store_info_get(struct store *s, bool integrity, struct store_info *info);
  * dropped). Returns 0, -EINVAL, -EAGAIN (queue full), -ESHUTDOWN, -ENOMEM.
  *
  * List reply: {"calls":[...],"next_before_ms":N|null,"next_before_id":S|null},
- * newest first; each call has every field but flow_path and prompts. Pass
+ * newest first; each call has every field but flow_path, prompts, turns. Pass
  * both next_* values back to get the next page (keyset paging, so calls
  * sharing a start millisecond are neither skipped nor repeated).
- * Get reply: every field, flow_path and prompts as embedded JSON, plus
+ * Get reply: every field, flow_path, prompts and turns as embedded JSON, plus
  * duration_ms (ended - answered, or - started) and answer_delay_ms (null when
  * not applicable). */
 typedef void(store_json_fn)(int err, char *json, size_t len, void *arg);

@@ -277,6 +277,18 @@ ${VG_EXTRA_YAML:-}
 EOF
 }
 
+# LeakSanitizer options for the daemon: the repo's suppressions for the
+# third-party libraries it loads (src/engines/stt/sherpa/lsan.supp:
+# onnxruntime's one-time cpuinfo allocation), added to the caller's.
+vg_lsan_options() {
+	local supp=$VG_SOURCE_DIR/src/engines/stt/sherpa/lsan.supp
+	if [ -f "$supp" ]; then
+		echo "${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$supp"
+	else
+		echo "${LSAN_OPTIONS:-}"
+	fi
+}
+
 # Start the daemon on $VG_CFG and wait (bounded) for event=ready. A clash
 # on a port picked a moment ago is retried with fresh ports.
 vg_start() { # [ready_timeout_s]
@@ -285,7 +297,8 @@ vg_start() { # [ready_timeout_s]
 		local before=0
 		[ -f "$VG_LOG" ] && before=$(wc -l <"$VG_LOG")
 		echo "==== start $(date +%T) attempt $attempt" >>"$VG_LOG"
-		"$VOXGATE" serve -c "$VG_CFG" </dev/null >>"$VG_LOG" 2>&1 &
+		LSAN_OPTIONS=$(vg_lsan_options) \
+			"$VOXGATE" serve -c "$VG_CFG" </dev/null >>"$VG_LOG" 2>&1 &
 		VG_DAEMON_PID=$!
 		VG_DAEMON_RC=""
 		vg_track "$VG_DAEMON_PID"
@@ -588,4 +601,241 @@ vg_rtp_audio_stats() {
 	}')
 	read -r VG_RTP_AUDIO VG_RTP_VOICED VG_RTP_DBFS VG_RTP_PTS <<<"$out"
 	VG_RTP_PTS=${VG_RTP_PTS:-}
+}
+
+# ---------- speech: synthesized callers and RTP timing ----------
+# (test_speech_call.sh, test_barge_in.sh; tools in tests/tools)
+
+# A test tool from the build (tests/<name>), or compiled into the temp dir.
+# Sets the variable named by the tool in upper case (WAV2PCAP, RTPTIMING)
+# unless the environment already names an executable.
+vg_tool_bin() { # name
+	local name=$1 var
+	var=$(echo "$1" | tr "[:lower:]" "[:upper:]")
+	if [ -n "${!var:-}" ] && [ -x "${!var}" ]; then return; fi
+	if [ -n "${VG_BUILD_DIR:-}" ] && [ -x "$VG_BUILD_DIR/tests/$name" ]; then
+		printf -v "$var" '%s' "$VG_BUILD_DIR/tests/$name"
+		return
+	fi
+	cc -std=gnu17 -O1 -Wall -o "$VG_TMP/$name" "$VG_SOURCE_DIR/tests/tools/$name.c" -lm ||
+		vg_fail "cannot build tests/tools/$name.c"
+	printf -v "$var" '%s' "$VG_TMP/$name"
+}
+
+vg_speech_init() { # after vg_init: the tools the speech tests need
+	vg_need sipp tcpdump jq espeak-ng sox
+	vg_tool_bin wav2pcap
+	vg_tool_bin rtptiming
+}
+
+# TEXT spoken by espeak-ng, as 8 kHz mono s16 WAV. Voice and speed:
+# VG_ESPEAK_VOICE (en-us) and VG_ESPEAK_WPM (140). At 140 words/min the
+# test sentences come out of Moonshine word for word through G.711, also
+# 6 and 12 dB down; at 150-170 "balance" turned into "marriage",
+# "madlands" (WER 17%, one word short of the 20% limit).
+vg_say_wav() { # text out.wav
+	espeak-ng -v "${VG_ESPEAK_VOICE:-en-us}" -s "${VG_ESPEAK_WPM:-140}" -w "$VG_TMP/espeak.$$.wav" "$1" ||
+		vg_fail "espeak-ng failed"
+	sox "$VG_TMP/espeak.$$.wav" -r 8000 -c 1 -b 16 -e signed-integer "$2" ||
+		vg_fail "sox failed"
+	rm -f "$VG_TMP/espeak.$$.wav"
+}
+
+# TEXT as an RTP pcap for sipp's play_pcap_audio (wav2pcap options follow,
+# e.g. -l 200 -t 3000 for leading/trailing silence in ms).
+vg_speech_pcap() { # text out.pcap [wav2pcap args...]
+	local text=$1 out=$2; shift 2
+	vg_say_wav "$text" "${out%.pcap}.wav"
+	"$WAV2PCAP" "$@" "${out%.pcap}.wav" "$out" >"${out%.pcap}.info" ||
+		vg_fail "wav2pcap failed on ${out%.pcap}.wav"
+	# The tools check each other: the pcap has the packets wav2pcap
+	# counted, and one stretch of speech. Sets VG_SPEECH_ONSET_MS and
+	# VG_SPEECH_END_MS (within the pcap).
+	local t want
+	t=$("$RTPTIMING" -p 6002 -d dst -g 500 -m 200 "$out") ||
+		vg_fail "rtptiming cannot read $out"
+	want=$(vg_kv packets "$(cat "${out%.pcap}.info")")
+	[ "$(vg_kv packets "$t")" == "$want" ] ||
+		vg_fail "rtptiming reads $(vg_kv packets "$t") packets in $out, wav2pcap wrote $want"
+	VG_SPEECH_ONSET_MS=$(vg_kv start_ms "$(grep '^segment n=1 ' <<<"$t")" -1)
+	VG_SPEECH_END_MS=$(vg_kv end_ms "$(grep '^segment n=1 ' <<<"$t")" -1)
+	[ "$VG_SPEECH_ONSET_MS" -ge 0 ] || vg_fail "no speech in $out: $t"
+}
+
+# Like vg_capture_start, but both directions of a media port: what the
+# caller received (dst port) and what it sent (src port). vg_capture_stop
+# ends it; VG_PKTS then counts both directions.
+vg_capture_media_start() { # port
+	vg_need tcpdump
+	VG_CAP_FILE=$VG_TMP/capture-$1.txt
+	VG_CAP_PCAP=$VG_TMP/capture-$1.pcap
+	tcpdump -i lo -nn -U -w "$VG_CAP_PCAP" "udp and port $1" 2>"$VG_CAP_FILE.err" &
+	VG_CAP_PID=$!
+	vg_track "$VG_CAP_PID"
+	local i
+	for i in $(seq 1 50); do
+		grep -q 'listening on' "$VG_CAP_FILE.err" 2>/dev/null && return 0
+		kill -0 "$VG_CAP_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$VG_CAP_FILE.err" >&2
+	vg_fail "tcpdump did not start"
+}
+
+# tests/tools/rtptiming on the last capture; prints its key=value lines.
+vg_rtptiming() { # rtptiming args (without the file)
+	"$RTPTIMING" "$@" "$VG_CAP_PCAP"
+}
+
+# The value of KEY in rtptiming output (the first line that has it), or
+# the default.
+vg_kv() { # key text [default]
+	local v
+	v=$(grep -oE "(^| )$1=[^ ]*" <<<"$2" | head -n 1 | sed 's/^ *[^=]*=//')
+	echo "${v:-${3:-}}"
+}
+
+# Word error rate of HYP against REF, in whole percent (rounded up):
+# word-level edit distance / reference words, case and punctuation ignored.
+vg_wer() { # ref hyp
+	awk -v ref="$1" -v hyp="$2" '
+	function words(s, a) {
+		s = tolower(s)
+		gsub(/[^a-z0-9'"'"' ]/, " ", s)
+		return split(s, a, / +/)
+	}
+	BEGIN {
+		n = words(ref, r0); m = words(hyp, h0)
+		# split() leaves an empty first field for a leading space
+		nr = 0; for (i = 1; i <= n; i++) if (r0[i] != "") r[++nr] = r0[i]
+		nh = 0; for (j = 1; j <= m; j++) if (h0[j] != "") h[++nh] = h0[j]
+		if (nr == 0) { print (nh == 0 ? 0 : 100); exit }
+		for (j = 0; j <= nh; j++) d[0, j] = j
+		for (i = 1; i <= nr; i++) {
+			d[i, 0] = i
+			for (j = 1; j <= nh; j++) {
+				c = d[i - 1, j - 1] + (r[i] != h[j])
+				if (d[i - 1, j] + 1 < c) c = d[i - 1, j] + 1
+				if (d[i, j - 1] + 1 < c) c = d[i, j - 1] + 1
+				d[i, j] = c
+			}
+		}
+		print int((d[nr, nh] * 100 + nr - 1) / nr)
+	}'
+}
+
+# Where the prompts are, from a silent call: dial with uac_call.xml, stay
+# HOLD_MS, and read the caller's capture and the CDR. Times are ms after
+# the first RTP packet (the greeting's first frame). Sets
+#   VG_PROMPT_FIRST_MS  first voiced audio
+#   VG_PROMPT_SEGS      "start:end ..." of the speech segments (gap 200 ms)
+#   VG_PROMPT_END_MS    where the opening prompts stop: the start of the
+#                       first silence >= 1500 ms (the menu waiting for
+#                       input); -1 if they never stop within HOLD_MS
+#   VG_MENU_START_MS    first voice of the second prompt (main_menu): the
+#                       first segment after the first prompt's duration_ms
+#                       in the CDR
+#   VG_BARGE_AT_MS      a moment to interrupt main_menu: 300 ms into its
+#                       first sentence that starts >= 500 ms into it and
+#                       lasts >= 1 s (so the prompt is surely talking then,
+#                       not pausing between sentences, and would go on
+#                       for over 700 ms if not interrupted)
+vg_prompt_timing() { # hold_ms
+	local mp sf rc=0 out cid id first_ms s st en
+	vg_pick_port mp
+	vg_capture_media_start "$mp"
+	sf=$(vg_scenario uac_call.xml HOLD_MS="$1" DTMF_BLOCK=)
+	VG_SIPP_MP=$mp vg_sipp calib "$sf" -m 1 -timeout 60s -timeout_error || rc=$?
+	vg_capture_stop
+	[ $rc -eq 0 ] || { vg_sipp_explain calib; vg_fail "calibration call failed (sipp exit $rc)"; }
+	out=$(vg_rtptiming -p "$mp" -d dst -A 0 -g 1500 -S 0)
+	vg_rtptiming -p "$mp" -d dst -v | grep '^frame' >"$VG_TMP/calib.frames" || true
+	VG_PROMPT_FIRST_MS=$(vg_kv first_voiced_after "$out" -1)
+	VG_PROMPT_END_MS=$(vg_kv stop_after "$out" -1)
+	VG_PROMPT_SEGS=$(vg_rtptiming -p "$mp" -d dst |
+		awk '/^segment / { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+			printf "%s:%s ", v["start_ms"], v["end_ms"] }')
+	cid=$(vg_sipp_call_id calib)
+	id=$(vg_cdr_id "$cid")
+	first_ms=$(vg_sql "SELECT prompts FROM calls WHERE id='$id'" |
+		jq -r '.[0] | (.duration_ms // .played_ms // 0) | floor')
+	VG_MENU_START_MS=-1
+	VG_BARGE_AT_MS=-1
+	for s in $VG_PROMPT_SEGS; do
+		st=${s%:*} en=${s#*:}
+		if [ "$VG_MENU_START_MS" -lt 0 ]; then
+			[ "$st" -ge $((first_ms - 100)) ] && VG_MENU_START_MS=$st
+			[ "$VG_MENU_START_MS" -lt 0 ] && continue
+		fi
+		if [ "$st" -ge $((VG_MENU_START_MS + 500)) ] && [ $((en - st)) -ge 1000 ]; then
+			VG_BARGE_AT_MS=$((st + 300))
+			break
+		fi
+	done
+	vg_say "prompts of a silent call: first voiced ${VG_PROMPT_FIRST_MS} ms, segments [${VG_PROMPT_SEGS% }], opening prompts end ${VG_PROMPT_END_MS} ms; first prompt lasts ${first_ms} ms, main_menu voice from ${VG_MENU_START_MS} ms, barge-in point ${VG_BARGE_AT_MS} ms"
+	if [ "$VG_MENU_START_MS" -lt 0 ] || [ "$VG_BARGE_AT_MS" -lt 0 ]; then
+		vg_fail "calibration: no main_menu sentence of 1 s or more to interrupt"
+	fi
+}
+
+# The Call-ID of the call a sipp run made (from the log messages the
+# scenarios write: speak_start, server_bye, caller_bye).
+vg_sipp_call_id() { # tag
+	grep -oE '(speak_start|server_bye|caller_bye) [^ ]+' "$VG_TMP/sipp-$1.log" 2>/dev/null |
+		head -n 1 | awk '{ print $2 }'
+}
+
+# The CDR id of a call by its SIP Call-ID (waits, bounded, for it to end).
+vg_cdr_id() { # sip_call_id
+	vg_wait_sql "SELECT count(*) FROM calls WHERE sip_call_id='$1' AND ended_ms > 0" 1 15 ||
+		vg_fail "no ended CDR row for Call-ID $1"
+	vg_sql "SELECT id FROM calls WHERE sip_call_id='$1'"
+}
+
+# Wall-clock time (epoch ms) of the first daemon log line matching REGEX,
+# from its ts= field; empty if none. tcpdump stamps packets with the same
+# clock (rtptiming prints t0_us), so log events can be placed in a capture.
+vg_log_epoch_ms() { # regex
+	local ts
+	ts=$(grep -E -m 1 -- "$1" "$VG_LOG" | grep -oE 'ts=[0-9T:.-]+Z' | head -n 1)
+	[ -n "$ts" ] || return 0
+	date -u -d "${ts#ts=}" +%s%3N
+}
+
+# Where a call's prompt audio leaves the silent calibration call's: both
+# play the same cached prompts, byte for byte, until something (a barge-in)
+# changes the course. Compares the payload hashes of the frames sent to
+# PORT in the last capture with vg_prompt_timing's, aligned at their first
+# voiced frame. Prints "diverge_ms=T same=N": T is the call's time of its
+# first frame that differs (-1 if none does), N the number of identical
+# frames before it (a small N means the audio is not deterministic and T
+# means nothing).
+vg_divergence() { # port
+	[ -s "$VG_TMP/calib.frames" ] || { echo "diverge_ms=-1 same=0"; return 0; }
+	vg_rtptiming -p "$1" -d dst -v | grep '^frame' | awk -v ref="$VG_TMP/calib.frames" '
+	function field(line, key,   i, n, a, kv) {
+		n = split(line, a, " ")
+		for (i = 1; i <= n; i++) { split(a[i], kv, "="); if (kv[1] == key) return kv[2] }
+		return ""
+	}
+	BEGIN {
+		n = 0
+		while ((getline l < ref) > 0) {
+			n++; rh[n] = field(l, "hash")
+			if (!rf && field(l, "voiced") == 1) rf = n
+		}
+	}
+	{
+		m++; ch[m] = field($0, "hash"); ct[m] = field($0, "t_ms")
+		if (!cf && field($0, "voiced") == 1) cf = m
+	}
+	END {
+		if (!rf || !cf) { print "diverge_ms=-1 same=0"; exit }
+		same = 0
+		for (i = 0; rf + i <= n && cf + i <= m; i++) {
+			if (rh[rf + i] != ch[cf + i]) { printf "diverge_ms=%s same=%d\n", ct[cf + i], same; exit }
+			same++
+		}
+		printf "diverge_ms=-1 same=%d\n", same
+	}'
 }

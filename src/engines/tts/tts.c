@@ -1,18 +1,26 @@
 /* The prompt service (see tts.h): an LRU cache of synthesized clips keyed by
- * (engine, voice, text), misses synthesized on the worker pool, concurrent
- * misses for one key coalesced into one synthesis. */
+ * (engine, voice, text) in front of an optional on-disk cache, misses
+ * synthesized on the worker pool into a stream that callers can play while
+ * it fills, concurrent misses for one key coalesced into one synthesis. */
 #include "engines/tts/tts.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "audio/clip.h"
+#include "audio/stream.h"
+#include "audio/wav.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -30,6 +38,7 @@ enum {
 	BUCKETS = 1024,	 /* power of two; chains stay short for prompt sets */
 	VOICES_MAX = 32, /* synth-time histograms (one per voice) */
 	POST_TRIES = 1000,
+	DIR_MAX = 3900, /* cache_dir length: leaves room for the file name */
 };
 
 /* The cache key: borrowed pieces for lookups, or pieces pointing into buf
@@ -60,6 +69,9 @@ struct entry {
 	struct audio_clip *clip;
 	const void *owner;	/* pending: the job or presynth call */
 	struct waiter *waiters; /* pending: newest first */
+	/* pending: the stream being filled (a reference), shared with every
+	 * tts_synth_stream() request for the key meanwhile */
+	struct audio_stream *stream;
 	size_t bytes;
 };
 
@@ -71,6 +83,7 @@ struct voice_ref {
 struct tts {
 	struct wpool *pool;
 	size_t max_bytes;
+	char *cache_dir; /* NULL: no disk tier */
 	struct tts_engine *engines[ENGINES_MAX];
 	struct voice_ref def;
 
@@ -85,7 +98,13 @@ struct tts {
 	} hist[VOICES_MAX];
 	unsigned nhist;
 
-	struct metric_counter *hits, *misses;
+	/* Memory tier: every request. Disk tier: memory misses, looked up on
+	 * the worker. */
+	struct metric_counter *hits, *misses, *disk_hits, *disk_misses;
+	struct {
+		atomic_uint_fast64_t synth, disk_hits, disk_misses, disk_writes,
+			disk_errors;
+	} st;
 };
 
 /* One synthesis on the pool. Owns a copy of its key: the entry it was
@@ -94,7 +113,9 @@ struct job {
 	struct tts *t;
 	struct voice_ref vr;
 	struct key key;
+	struct audio_stream *stream; /* a reference */
 	int err;
+	bool to_disk; /* clip was synthesized: store it after settling */
 	struct audio_clip *clip;
 };
 
@@ -119,9 +140,10 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t len)
 }
 
 /* The one place that defines the cache key of (engine, voice, text): the
- * three strings, NUL-separated, and their 64-bit FNV-1a hash. The on-disk
- * cache (next issue) must derive its file names here too. The text is used
- * as given: "Hello" and "Hello " are different prompts. */
+ * three strings, NUL-separated, and their 64-bit FNV-1a hash. The disk
+ * tier names its files from the same three pieces (plus the output rate,
+ * disk_path()). The text is used as given: "Hello" and "Hello " are
+ * different prompts. */
 static void key_make(struct key *k, const struct voice_ref *vr,
 		     const char *text)
 {
@@ -254,11 +276,13 @@ static void lru_push(struct tts *t, struct entry *en)
 {
 	en->prev = NULL;
 	en->next = t->lru_head;
+	/* The list is empty exactly when head is NULL: one test for both
+	 * ends keeps them consistent (and the static analyzer convinced). */
 	if (t->lru_head)
 		t->lru_head->prev = en;
-	t->lru_head = en;
-	if (!t->lru_tail)
+	else
 		t->lru_tail = en;
+	t->lru_head = en;
 }
 
 static void lru_touch(struct tts *t, struct entry *en)
@@ -294,9 +318,11 @@ static struct entry *evict(struct tts *t)
 }
 
 /* A new pending entry owned by owner, in the table, with w (may be NULL) as
- * its first waiter. */
+ * its first waiter and s (may be NULL; a new reference is taken) as the
+ * stream it fills. */
 static struct entry *pending_add(struct tts *t, const struct key *k,
-				 const void *owner, struct waiter *w)
+				 const void *owner, struct waiter *w,
+				 struct audio_stream *s)
 {
 	struct entry *en = calloc(1, sizeof(*en));
 	if (!en)
@@ -307,6 +333,7 @@ static struct entry *pending_add(struct tts *t, const struct key *k,
 	}
 	en->owner = owner;
 	en->waiters = w;
+	en->stream = audio_stream_ref(s);
 	struct entry **b = bucket(t, k);
 	en->hnext = *b;
 	*b = en;
@@ -319,8 +346,14 @@ static struct entry *pending_add(struct tts *t, const struct key *k,
 static void entries_free(struct entry *en)
 {
 	while (en) {
-		struct entry *next = en->hnext;
+		/* The analyzer cannot see through the hash table that settle()
+		 * finds the caller's pending entry, so it imagines a second
+		 * one and a cycle in this list; lists built by evict() and
+		 * settle() are acyclic (every entry is unlinked first). */
+		struct entry *next =
+			en->hnext; // NOLINT(clang-analyzer-unix.Malloc)
 		audio_clip_deref(en->clip);
+		audio_stream_deref(en->stream);
 		free(en->key.buf);
 		free(en);
 		en = next;
@@ -374,7 +407,7 @@ static int settle(struct tts *t, const struct key *k, const void *owner,
 	struct entry *en = table_find(t, k);
 	if (!en && !err) {
 		/* Settled below like any pending entry, with no waiters. */
-		en = pending_add(t, k, owner, NULL);
+		en = pending_add(t, k, owner, NULL, NULL);
 		if (!en)
 			rc = -ENOMEM;
 	}
@@ -384,6 +417,9 @@ static int settle(struct tts *t, const struct key *k, const void *owner,
 		ws = en->waiters;
 		en->waiters = NULL;
 		en->owner = NULL;
+		/* Requests from now on get the clip, not the stream. */
+		audio_stream_deref(en->stream);
+		en->stream = NULL;
 		t->npending--;
 		size_t cost = err ? 0 : entry_cost(en, clip);
 		if (!err && cost <= t->max_bytes) {
@@ -451,25 +487,190 @@ static struct metric_histogram *voice_hist(struct tts *t,
 	return h;
 }
 
-/* Blocking synthesis, timed into the voice's histogram. */
+/* --- the disk tier: blocking, on workers and at start-up only --- */
+
+int tts_cache_key_hex(const char *engine, const char *voice, unsigned rate_hz,
+		      const char *text, char hex[TTS_KEY_HEX_LEN + 1])
+{
+	if (!engine || !voice || !text || !hex)
+		return -EINVAL;
+	char rate[16];
+	int n = snprintf(rate, sizeof(rate), "%u", rate_hz);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return -ENOMEM;
+	/* NUL-separated, so no two keys hash the same bytes. */
+	int ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+		 EVP_DigestUpdate(ctx, engine, strlen(engine) + 1) &&
+		 EVP_DigestUpdate(ctx, voice, strlen(voice) + 1) &&
+		 EVP_DigestUpdate(ctx, rate, (size_t)n + 1) &&
+		 EVP_DigestUpdate(ctx, text, strlen(text)) &&
+		 EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	if (!ok || mdlen * 2 != TTS_KEY_HEX_LEN)
+		return -EIO;
+	static const char digits[] = "0123456789abcdef";
+	for (unsigned i = 0; i < mdlen; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[TTS_KEY_HEX_LEN] = '\0';
+	return 0;
+}
+
+/* <dir>/<2 hex>/<64 hex>.wav for key k; the directory part ends at
+ * *dirlen. */
+static int disk_path(const struct tts *t, const struct key *k, char *buf,
+		     size_t len, size_t *dirlen)
+{
+	char hex[TTS_KEY_HEX_LEN + 1];
+	int err = tts_cache_key_hex(k->engine, k->voice, AUDIO_RATE_HZ, k->text,
+				    hex);
+	if (err)
+		return err;
+	int n = snprintf(buf, len, "%s/%.2s/%s.wav", t->cache_dir, hex, hex);
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	if (dirlen)
+		*dirlen = strlen(t->cache_dir) + 3;
+	return 0;
+}
+
+/* A clip from the disk tier, or an error: -ENOENT (not there), or the
+ * file is unusable (corrupt, wrong rate, empty) and will be replaced. */
+static int disk_load(struct tts *t, const char *path, struct audio_clip **cp)
+{
+	char why[128] = "";
+	struct audio_clip *c = NULL;
+	int err = wav_read(path, &c, why, sizeof(why));
+	if (!err && (c->rate_hz != AUDIO_RATE_HZ || c->nsamples == 0)) {
+		snprintf(why, sizeof(why), "%u Hz, %zu samples", c->rate_hz,
+			 c->nsamples);
+		c = audio_clip_deref(c);
+		err = -EBADMSG;
+	}
+	if (err && err != -ENOENT) {
+		atomic_fetch_add(&t->st.disk_errors, 1);
+		LOGW(NULL, "tts_disk_cache_bad", "path=%s err=%d why=%s",
+		     log_esc(path), err, log_esc(why));
+	}
+	if (!err)
+		*cp = c;
+	return err;
+}
+
+static void disk_store(struct tts *t, const struct key *k,
+		       const struct audio_clip *c)
+{
+	char path[PATH_MAX];
+	size_t dirlen = 0;
+	int err = disk_path(t, k, path, sizeof(path), &dirlen);
+	if (!err) {
+		path[dirlen] = '\0';
+		if (mkdir(path, 0755) && errno != EEXIST)
+			err = -errno;
+		path[dirlen] = '/';
+	}
+	if (!err)
+		err = wav_write(path, c);
+	if (err) {
+		atomic_fetch_add(&t->st.disk_errors, 1);
+		LOGW(NULL, "tts_disk_cache_write_failed", "path=%s err=%d",
+		     log_esc(path), err);
+		return;
+	}
+	atomic_fetch_add(&t->st.disk_writes, 1);
+}
+
+/* Room for a prompt's audio in its stream: generous (5 s plus 0.5 s per
+ * byte of text, far slower than any voice speaks, even digits read out),
+ * and only the pages written become resident. */
+static size_t stream_cap(size_t tlen)
+{
+	return (size_t)AUDIO_RATE_HZ * 5 + tlen * (AUDIO_RATE_HZ / 2);
+}
+
+/* Blocking synthesis into s, timed into the voice's histogram. */
 static int synth_timed(struct tts *t, const struct voice_ref *vr,
-		       const char *text, struct audio_clip **clipp)
+		       const char *text, struct audio_stream *s)
 {
 	uint64_t t0 = clock_mono_us();
-	int err = tts_engine_synth(vr->eng, vr->voice, text, clipp);
-	if (!err && !*clipp)
-		err = -EIO; /* an engine breaking rule 5; never cache NULL */
+	struct tts_engine *e = vr->eng;
+	int err;
+	if ((e->ops->caps & TTS_CAP_STREAM) && e->ops->synth_stream) {
+		err = e->ops->synth_stream(e, vr->voice, text, s);
+		if (!err && audio_stream_len(s) == 0)
+			err = -EIO; /* an engine breaking rule 5 */
+	} else {
+		struct audio_clip *c = NULL;
+		err = tts_engine_synth(e, vr->voice, text, &c);
+		if (!err && (!c || c->rate_hz != AUDIO_RATE_HZ))
+			err = -EIO; /* an engine breaking rule 5 */
+		if (!err)
+			err = audio_stream_write(s, c->samples, c->nsamples);
+		if (err == -ENOSPC)
+			err = -E2BIG;
+		audio_clip_deref(c);
+	}
+	atomic_fetch_add(&t->st.synth, 1);
 	if (!err) {
-		double s = (double)(clock_mono_us() - t0) / 1e6;
-		metric_histogram_observe(voice_hist(t, vr->voice), s);
+		double sec = (double)(clock_mono_us() - t0) / 1e6;
+		metric_histogram_observe(voice_hist(t, vr->voice), sec);
 	}
 	return err;
+}
+
+/* Fill s with the audio of k after a memory miss: from the disk tier when
+ * the file is there and sound, else by synthesis. Finishes s. On success
+ * *clipp gets the whole clip and *to_disk says whether it still has to be
+ * stored (after settling, so waiters are not held up by the write).
+ * Blocking: workers and start-up only. */
+static int produce(struct tts *t, const struct voice_ref *vr,
+		   const struct key *k, struct audio_stream *s,
+		   struct audio_clip **clipp, bool *to_disk)
+{
+	char path[PATH_MAX];
+	bool disk = t->cache_dir && !disk_path(t, k, path, sizeof(path), NULL);
+	struct audio_clip *c = NULL;
+	int err;
+	*to_disk = false;
+	if (disk && !disk_load(t, path, &c)) {
+		atomic_fetch_add(&t->st.disk_hits, 1);
+		metric_counter_add(t->disk_hits, 1);
+		err = audio_stream_write(s, c->samples, c->nsamples);
+		audio_stream_finish(s, err == -ENOSPC ? -E2BIG : err);
+		if (err) {
+			audio_clip_deref(c);
+			return err == -ENOSPC ? -E2BIG : err;
+		}
+		*clipp = c;
+		return 0;
+	}
+	if (disk) {
+		atomic_fetch_add(&t->st.disk_misses, 1);
+		metric_counter_add(t->disk_misses, 1);
+	}
+	err = synth_timed(t, vr, k->text, s);
+	audio_stream_finish(s, err);
+	if (!err) {
+		c = audio_stream_to_clip(s);
+		if (!c)
+			err = -ENOMEM;
+	}
+	if (err)
+		return err;
+	*clipp = c;
+	*to_disk = disk;
+	return 0;
 }
 
 static void job_work(void *arg)
 {
 	struct job *j = arg;
-	j->err = synth_timed(j->t, &j->vr, j->key.text, &j->clip);
+	j->err = produce(j->t, &j->vr, &j->key, j->stream, &j->clip,
+			 &j->to_disk);
 }
 
 /* Runs on the worker right after job_work (owner loop NULL), or with
@@ -479,8 +680,13 @@ static void job_done(int err, void *arg)
 	struct job *j = arg;
 	if (err)
 		j->err = err;
+	/* A cancelled job never ran: its readers must not wait forever. */
+	audio_stream_finish(j->stream, j->err);
 	(void)settle(j->t, &j->key, j, j->err, j->err ? NULL : j->clip);
+	if (!j->err && j->to_disk)
+		disk_store(j->t, &j->key, j->clip);
 	audio_clip_deref(j->clip);
+	audio_stream_deref(j->stream);
 	free(j->key.buf);
 	free(j);
 }
@@ -497,6 +703,20 @@ int tts_create(struct tts **tp, struct wpool *pool, const struct tts_cfg *cfg)
 	pthread_mutex_init(&t->mtx, NULL);
 
 	int err = 0;
+	if (cfg && cfg->cache_dir && *cfg->cache_dir) {
+		size_t n = strlen(cfg->cache_dir);
+		while (n > 1 && cfg->cache_dir[n - 1] == '/')
+			n--;
+		if (n > DIR_MAX)
+			err = -ENAMETOOLONG;
+		else if (!(t->cache_dir = strndup(cfg->cache_dir, n)))
+			err = -ENOMEM;
+		else if (mkdir(t->cache_dir, 0755) && errno != EEXIST)
+			err = -errno;
+		if (err)
+			LOGE(NULL, "tts_cache_dir_failed", "dir=%s err=%d",
+			     log_esc(cfg->cache_dir), err);
+	}
 	for (size_t i = 0; i < ENGINES_MAX && !err; i++)
 		err = builtin_engines[i]->open(&t->engines[i]);
 	if (!err && cfg && cfg->default_voice)
@@ -508,12 +728,21 @@ int tts_create(struct tts **tp, struct wpool *pool, const struct tts_cfg *cfg)
 			err = -EINVAL;
 	}
 	if (!err) {
-		t->hits =
-			metrics_counter("voxgate_tts_cache_hits_total", NULL,
-					"TTS requests served from the cache.");
-		t->misses = metrics_counter(
-			"voxgate_tts_cache_misses_total", NULL,
-			"TTS requests that waited for synthesis.");
+		static const char hits_help[] =
+			"TTS requests served from a cache tier (memory: "
+			"every request; disk: memory misses).";
+		static const char miss_help[] =
+			"TTS requests that missed a cache tier (a disk miss "
+			"is a synthesis).";
+		t->hits = metrics_counter("voxgate_tts_cache_hits_total",
+					  "tier=\"memory\"", hits_help);
+		t->misses = metrics_counter("voxgate_tts_cache_misses_total",
+					    "tier=\"memory\"", miss_help);
+		t->disk_hits = metrics_counter("voxgate_tts_cache_hits_total",
+					       "tier=\"disk\"", hits_help);
+		t->disk_misses =
+			metrics_counter("voxgate_tts_cache_misses_total",
+					"tier=\"disk\"", miss_help);
 	}
 	if (err) {
 		tts_destroy(t);
@@ -553,6 +782,7 @@ void tts_destroy(struct tts *t)
 			t->engines[i]->ops->close(t->engines[i]);
 	}
 	pthread_mutex_destroy(&t->mtx);
+	free(t->cache_dir);
 	free(t);
 }
 
@@ -627,7 +857,8 @@ int tts_synth(struct tts *t, const char *voice, const char *text,
 	}
 	j->t = t;
 	j->vr = vr;
-	en = pending_add(t, &k, j, w);
+	err = audio_stream_alloc(&j->stream, stream_cap(k.tlen), AUDIO_RATE_HZ);
+	en = err ? NULL : pending_add(t, &k, j, w, j->stream);
 	if (en) {
 		/* Submitted under the lock, so no request can queue on an
 		 * entry whose job the pool then refuses. wpool_submit() never
@@ -646,12 +877,82 @@ int tts_synth(struct tts *t, const char *voice, const char *text,
 			en->waiters = NULL;
 			entries_free(en);
 		}
+		audio_stream_deref(j->stream);
 		free(j->key.buf);
 		free(j);
 		free(w);
 		return err;
 	}
 	metric_counter_add(t->misses, 1);
+	return 0;
+}
+
+int tts_synth_stream(struct tts *t, const char *voice, const char *text,
+		     struct audio_stream **sp)
+{
+	if (!t || !sp)
+		return -EINVAL;
+	struct voice_ref vr;
+	struct key k;
+	int err = request_key(t, voice, text, &vr, &k);
+	if (err)
+		return err;
+
+	pthread_mutex_lock(&t->mtx);
+	struct entry *en = table_find(t, &k);
+	if (en && en->clip) {
+		lru_touch(t, en);
+		struct audio_clip *c = audio_clip_ref(en->clip);
+		pthread_mutex_unlock(&t->mtx);
+		err = audio_stream_from_clip(sp, c);
+		audio_clip_deref(c);
+		if (!err)
+			metric_counter_add(t->hits, 1);
+		return err;
+	}
+	if (en && en->stream) {
+		*sp = audio_stream_ref(en->stream);
+		pthread_mutex_unlock(&t->mtx);
+		metric_counter_add(t->misses, 1);
+		return 0;
+	}
+	/* Pending without a stream cannot happen (every owner makes one),
+	 * but would only cost a second synthesis: settle() keeps the first
+	 * clip. */
+	struct job *j = calloc(1, sizeof(*j));
+	if (!j || key_dup(&j->key, &k)) {
+		pthread_mutex_unlock(&t->mtx);
+		free(j);
+		return -ENOMEM;
+	}
+	j->t = t;
+	j->vr = vr;
+	err = audio_stream_alloc(&j->stream, stream_cap(k.tlen), AUDIO_RATE_HZ);
+	struct entry *mine = NULL;
+	if (!err && !en) {
+		mine = pending_add(t, &k, j, NULL, j->stream);
+		if (!mine)
+			err = -ENOMEM;
+	}
+	if (!err) {
+		/* Under the lock, as in tts_synth(). */
+		err = wpool_submit(t->pool, NULL, job_work, job_done, j);
+		if (err && mine) {
+			table_remove(t, mine);
+			t->npending--;
+		}
+	}
+	struct audio_stream *s = err ? NULL : audio_stream_ref(j->stream);
+	pthread_mutex_unlock(&t->mtx);
+	if (err) {
+		entries_free(mine);
+		audio_stream_deref(j->stream);
+		free(j->key.buf);
+		free(j);
+		return err;
+	}
+	metric_counter_add(t->misses, 1);
+	*sp = s;
 	return 0;
 }
 
@@ -677,17 +978,65 @@ int tts_presynth(struct tts *t, const char *voice, const char *text)
 	}
 	/* Already pending elsewhere: synthesize anyway, so the clip is
 	 * cached when we return; our result settles that entry early. */
-	if (!en)
-		en = pending_add(t, &k, self, NULL);
+	struct audio_stream *s = NULL;
+	err = audio_stream_alloc(&s, stream_cap(k.tlen), AUDIO_RATE_HZ);
+	if (!err && !en)
+		en = pending_add(t, &k, self, NULL, s);
 	pthread_mutex_unlock(&t->mtx);
-	if (!en)
-		return -ENOMEM;
+	if (!err && !en)
+		err = -ENOMEM;
+	if (err) {
+		audio_stream_deref(s);
+		return err;
+	}
 
 	struct audio_clip *clip = NULL;
-	err = synth_timed(t, &vr, text, &clip);
+	bool to_disk = false;
+	err = produce(t, &vr, &k, s, &clip, &to_disk);
 	int rc = settle(t, &k, self, err, clip);
+	if (!err && to_disk)
+		disk_store(t, &k, clip);
 	audio_clip_deref(clip);
+	audio_stream_deref(s);
 	return err ? err : rc;
+}
+
+int tts_cache_path(struct tts *t, const char *voice, const char *text,
+		   char *buf, size_t len)
+{
+	if (!t || !buf)
+		return -EINVAL;
+	if (!t->cache_dir)
+		return -ENOENT;
+	struct voice_ref vr;
+	struct key k;
+	int err = request_key(t, voice, text, &vr, &k);
+	return err ? err : disk_path(t, &k, buf, len, NULL);
+}
+
+void tts_stats_get(struct tts *t, struct tts_stats *st)
+{
+	if (!st)
+		return;
+	*st = (struct tts_stats){ 0 };
+	if (!t)
+		return;
+	st->synth = atomic_load(&t->st.synth);
+	st->disk_hits = atomic_load(&t->st.disk_hits);
+	st->disk_misses = atomic_load(&t->st.disk_misses);
+	st->disk_writes = atomic_load(&t->st.disk_writes);
+	st->disk_errors = atomic_load(&t->st.disk_errors);
+}
+
+const char *tts_voice_name(struct tts *t, const char *voice,
+			   const char **engine)
+{
+	struct voice_ref vr;
+	if (!t || voice_resolve(t, voice, &vr))
+		return NULL;
+	if (engine)
+		*engine = vr.eng->ops->name;
+	return vr.voice->name;
 }
 
 size_t tts_cache_bytes(struct tts *t)

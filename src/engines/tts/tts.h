@@ -7,7 +7,8 @@
  *     never call back into the core and keep no per-call state.
  *  2. open() and close() run once per instance, at start-up and shutdown,
  *     never concurrently with any other method of that instance. close()
- *     runs only after every synth() on the instance has returned.
+ *     runs only after every synth() and synth_stream() on the instance
+ *     has returned.
  *  3. voice_find() never blocks and is thread-safe: it runs on loop threads.
  *  4. synth() BLOCKS BY DESIGN (CPU for seconds, or network for a cloud
  *     engine), so it is only ever called on a worker thread (wpool) or at
@@ -23,13 +24,15 @@
  *  7. Optional methods are announced in caps (TTS_CAP_*); the core checks
  *     the bit before calling one, and a method whose bit is clear may be
  *     NULL. Streaming synthesis (first 20 ms frame before the sentence is
- *     done) will be the first such method.
+ *     done, TTS_CAP_STREAM, synth_stream()) is the first such method.
  */
 #ifndef VG_ENGINES_TTS_TTS_H
 #define VG_ENGINES_TTS_TTS_H
 #include <stddef.h>
+#include <stdint.h>
 
 struct audio_clip;
+struct audio_stream;
 struct vg_loop;
 struct wpool;
 
@@ -39,7 +42,7 @@ struct wpool;
 
 /* Capability bits of an engine (struct tts_engine_ops.caps). */
 enum tts_cap {
-	/* Reserved: streaming synthesis, next issue. No engine sets it yet. */
+	/* synth_stream(): the first samples before the sentence is done. */
 	TTS_CAP_STREAM = 1u << 0,
 };
 
@@ -75,6 +78,16 @@ struct tts_engine_ops {
 	 * the caller owns. Blocking (rule 4). */
 	int (*synth)(struct tts_engine *e, const struct tts_voice *v,
 		     const char *text, struct audio_clip **clipp);
+	/* Optional (TTS_CAP_STREAM): synthesize like synth(), appending 8 kHz
+	 * samples to out (audio_stream_write(), out at AUDIO_RATE_HZ) as they
+	 * are produced, so the first frame is published long before the end.
+	 * Returns 0 when all audio was written, or a rule 6 error (-E2BIG also
+	 * when the audio does not fit in out). The CALLER finishes out with
+	 * the result (audio_stream_finish()); the engine never does, so the
+	 * caller can still act (cache, disk) before readers see the end.
+	 * Blocking (rule 4); out is borrowed. */
+	int (*synth_stream)(struct tts_engine *e, const struct tts_voice *v,
+			    const char *text, struct audio_stream *out);
 };
 
 /* Thin wrappers so callers read as calls, not as vtable plumbing. */
@@ -109,6 +122,16 @@ struct tts_cfg {
 	/* Hard cap of the clip cache in bytes (clips, keys and bookkeeping).
 	 * 0 disables caching; concurrent requests are still coalesced. */
 	size_t cache_max_bytes;
+	/* On-disk, content-addressed cache behind the memory cache, or NULL
+	 * (off). Created if missing (not its parents). Files are
+	 * <dir>/<2 hex>/<64 hex>.wav, named by tts_cache_key_hex(), written
+	 * atomically by the worker after a synthesis and read by the worker
+	 * on a memory miss (never on a loop), so a restart re-synthesizes
+	 * nothing. A corrupt file is ignored and replaced. voxgate never
+	 * deletes files: the directory grows with the set of distinct
+	 * prompts (about 16 kB per second of audio); prune it offline, any
+	 * time (a missing file is just a miss). */
+	const char *cache_dir;
 };
 
 /* Default cache cap when cfg is NULL: about 70 minutes of 8 kHz audio. */
@@ -116,21 +139,26 @@ struct tts_cfg {
 
 /* Open every built-in engine and the cache. pool is borrowed and must
  * outlive t; cfg may be NULL (defaults) and is copied. *tp is set only on
- * success. Returns 0, -EINVAL (unknown default voice), -ENOMEM or an
- * engine's open() error. Call at start-up, not on a loop (engines load
- * voices). */
+ * success. Returns 0, -EINVAL (unknown default voice), -ENOMEM, an
+ * engine's open() error, or for cache_dir -ENAMETOOLONG or the -errno of
+ * mkdir() (logged). Call at start-up, not on a loop (engines load voices,
+ * the cache directory is created). */
 int tts_create(struct tts **tp, struct wpool *pool, const struct tts_cfg *cfg);
 
 /* Close the engines and free the cache. Call after the pool was destroyed
  * (its cancelled jobs have completed) or when no synthesis is pending.
- * Clips handed out stay valid: they are refcounted. NULL is a no-op. */
+ * Clips and streams handed out stay valid: they are refcounted. NULL is a
+ * no-op. */
 void tts_destroy(struct tts *t);
 
-/* Thread-safe cache lookup of (voice, text); voice NULL is the default
- * voice. Returns a new reference (caller derefs) or NULL on a miss, an
- * unknown voice or invalid text. Never blocks. A hit counts in
- * voxgate_tts_cache_hits_total; a miss is not counted here, because a miss
- * is normally followed by tts_synth(), which counts it. */
+/* Thread-safe cache lookup of (voice, text) in memory (never the disk);
+ * voice NULL is the default voice. Returns a new reference (caller derefs)
+ * or NULL on a miss, an unknown voice or invalid text. Never blocks. A hit
+ * counts in voxgate_tts_cache_hits_total{tier="memory"}; a miss is not
+ * counted here, because a miss is normally followed by tts_synth() or
+ * tts_synth_stream(), which count it. On a memory miss the worker counts
+ * voxgate_tts_cache_{hits,misses}_total{tier="disk"} when cache_dir is
+ * set. */
 struct audio_clip *tts_cache_find(struct tts *t, const char *voice,
 				  const char *text);
 
@@ -162,7 +190,51 @@ int tts_synth(struct tts *t, const char *voice, const char *text,
  * tts_synth() and of the engine. */
 int tts_presynth(struct tts *t, const char *voice, const char *text);
 
+/* Streaming: the audio of (voice, text) as a stream the caller plays while
+ * it fills (8 kHz, audio/stream.h); voice NULL is the default voice. Never
+ * blocks; thread-safe; the stream is usable at once from any thread.
+ * - Memory hit: *sp is an already finished stream over the cached clip.
+ * - The key is being synthesized (by any request): *sp is a new reference
+ *   to that same stream.
+ * - Miss: queues the work on the pool and returns a new stream at once; the
+ *   worker fills it from the disk tier or by streaming synthesis (the first
+ *   20 ms frame long before the sentence is done), then finishes it and
+ *   caches the clip, so the next request is a hit.
+ * A stream holds up to 5 s + 0.5 s per byte of text; longer audio
+ * finishes it with -E2BIG. Synthesis errors finish it with the engine's
+ * error (rule 6), a pool destroyed first with -ECANCELED. Returns 0 with
+ * *sp set (the caller derefs it), or -EINVAL, -E2BIG (text too long),
+ * -EAGAIN (worker queue full: play a fallback), -ESHUTDOWN, -ENOMEM. */
+int tts_synth_stream(struct tts *t, const char *voice, const char *text,
+		     struct audio_stream **sp);
+
+/* The canonical name of voice ("kal" for "flite:cmu_us_kal"; NULL: the
+ * default voice) and, in *engine (may be NULL), its engine's name; NULL
+ * when unknown. Borrowed, valid until tts_destroy(). Never blocks. */
+const char *tts_voice_name(struct tts *t, const char *voice,
+			   const char **engine);
+
 /* Bytes and entries currently held by the cache (for tests and metrics). */
 size_t tts_cache_bytes(struct tts *t);
 size_t tts_cache_count(struct tts *t);
+
+/* The disk-tier key: SHA-256 of engine, voice, output rate and text
+ * (NUL-separated), as 64 lowercase hex digits plus a NUL. 0, -EINVAL,
+ * -ENOMEM, -EIO. */
+#define TTS_KEY_HEX_LEN 64
+int tts_cache_key_hex(const char *engine, const char *voice, unsigned rate_hz,
+		      const char *text, char hex[TTS_KEY_HEX_LEN + 1]);
+/* The disk-tier file of (voice, text) into buf (whether it exists or not).
+ * 0, -ENOENT (no cache_dir), -EINVAL (unknown voice, bad text),
+ * -ENAMETOOLONG. */
+int tts_cache_path(struct tts *t, const char *voice, const char *text,
+		   char *buf, size_t len);
+
+/* Counts of one instance since tts_create() (the metrics are process-wide):
+ * engine syntheses, disk-tier hits, misses, files written, and unusable
+ * files or failed writes. */
+struct tts_stats {
+	uint64_t synth, disk_hits, disk_misses, disk_writes, disk_errors;
+};
+void tts_stats_get(struct tts *t, struct tts_stats *st);
 #endif

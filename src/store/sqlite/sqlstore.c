@@ -22,6 +22,7 @@
 #include "metrics/metrics.h"
 #include "store/migrations.h"
 #include "store/sqlite/sqlstore_json.h"
+#include "store/sqlite/sqlstore_turns.h"
 
 enum {
 	QUEUE_MAX_DEFAULT = 10000,
@@ -32,6 +33,8 @@ enum {
 	LIMIT_DEFAULT = 100,
 	LIMIT_MAX = 1000,
 	JSON_FIELD_MAX = 64 * 1024,
+	/* SQLSTORE_TURNS_MAX turns of about 500 bytes. */
+	TURNS_JSON_MAX = 256 * 1024,
 	/* A reply waits this long (1 ms steps) for a wedged loop queue. */
 	POST_TRIES = 1000,
 	REJECT_LOG_INTERVAL_MS = 1000,
@@ -52,6 +55,7 @@ enum text_field {
 	TF_DTMF,
 	TF_FLOW_PATH,
 	TF_PROMPTS,
+	TF_TURNS,
 	TF_COUNT
 };
 
@@ -73,14 +77,19 @@ static const struct {
 	[TF_DTMF] = { "dtmf", 256, 13, false },
 	[TF_FLOW_PATH] = { "flow_path", JSON_FIELD_MAX, 14, true },
 	[TF_PROMPTS] = { "prompts", JSON_FIELD_MAX, 15, true },
+	[TF_TURNS] = { "turns", TURNS_JSON_MAX, 18, true },
 };
 
-#define CALL_INSERT                                                           \
-	"INSERT INTO calls (id, sip_call_id, platform, from_uri, to_uri, "    \
-	"flow, codec, remote_addr, started_ms, answered_ms, ended_ms, "       \
-	"end_reason, dtmf, flow_path, prompts, rtp_tx, rtp_rx) VALUES "       \
-	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, " \
-	"?16, ?17)"
+#define CALL_INSERT                                                        \
+	"INSERT INTO calls (id, sip_call_id, platform, from_uri, to_uri, " \
+	"flow, codec, remote_addr, started_ms, answered_ms, ended_ms, "    \
+	"end_reason, dtmf, flow_path, prompts, rtp_tx, rtp_rx, turns) "    \
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, " \
+	"?14, ?15, ?16, ?17, ?18)"
+
+/* Upsert parameter ?19: 1 when the update carries turns (then turns is
+ * replaced, possibly by null), 0 to keep the stored ones. */
+#define PARAM_TURNS_SET 19
 
 static const char sql_insert[] = CALL_INSERT;
 static const char sql_upsert[] =
@@ -96,7 +105,9 @@ static const char sql_upsert[] =
 		    "end_reason = excluded.end_reason, dtmf = excluded.dtmf, "
 		    "flow_path = excluded.flow_path, "
 		    "prompts = excluded.prompts, rtp_tx = excluded.rtp_tx, "
-		    "rtp_rx = excluded.rtp_rx";
+		    "rtp_rx = excluded.rtp_rx, "
+		    "turns = CASE WHEN ?19 THEN excluded.turns "
+		    "ELSE calls.turns END";
 static const char sql_get[] =
 	"SELECT " SQLSTORE_GET_COLS " FROM calls WHERE id = ?1";
 static const char sql_list[] = "SELECT " SQLSTORE_LIST_COLS " FROM calls "
@@ -113,6 +124,9 @@ struct op_write {
 	char *text[TF_COUNT];
 	int64_t started_ms, answered_ms, ended_ms;
 	int64_t rtp_tx, rtp_rx;
+	/* The cdr had turns_json (text[TF_TURNS] may still be NULL: over the
+	 * cap). Such a write rewrites the call's rows in turns. */
+	bool turns_set;
 };
 
 struct op_query {
@@ -165,6 +179,7 @@ struct store {
 	/* Writer thread only. */
 	sqlite3 *db;
 	sqlite3_stmt *st_insert, *st_upsert, *st_get, *st_list, *st_list_reason;
+	sqlite3_stmt *st_turns_del, *st_turns_ins;
 
 	struct metric_counter *m_writes, *m_errors, *m_rejected;
 	struct metric_gauge *m_depth;
@@ -256,6 +271,7 @@ static int write_op_new(struct op **opp, enum op_type type,
 		[TF_DTMF] = cdr->dtmf,
 		[TF_FLOW_PATH] = cdr->flow_path_json,
 		[TF_PROMPTS] = cdr->prompts_json,
+		[TF_TURNS] = cdr->turns_json,
 	};
 	for (int i = 0; i < TF_COUNT; i++) {
 		if (!src[i])
@@ -278,6 +294,7 @@ static int write_op_new(struct op **opp, enum op_type type,
 	op->u.w.ended_ms = cdr->ended_ms;
 	op->u.w.rtp_tx = clamp_u64(cdr->rtp_tx);
 	op->u.w.rtp_rx = clamp_u64(cdr->rtp_rx);
+	op->u.w.turns_set = cdr->turns_json != NULL;
 	*opp = op;
 	return 0;
 }
@@ -372,7 +389,7 @@ static void tx_commit(struct store *s, struct tx *tx)
 				 (double)(clock_mono_us() - tx->t0_us) / 1e6);
 }
 
-static int bind_write(sqlite3_stmt *st, const struct op_write *w)
+static int bind_write(sqlite3_stmt *st, const struct op_write *w, bool upsert)
 {
 	int rc = SQLITE_OK;
 	for (int i = 0; i < TF_COUNT && rc == SQLITE_OK; i++) {
@@ -392,12 +409,30 @@ static int bind_write(sqlite3_stmt *st, const struct op_write *w)
 		rc = sqlite3_bind_int64(st, 16, w->rtp_tx);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 17, w->rtp_rx);
+	if (rc == SQLITE_OK && upsert)
+		rc = sqlite3_bind_int(st, PARAM_TURNS_SET, w->turns_set);
 	return rc;
 }
 
-static void run_write(struct store *s, struct tx *tx, const struct op *op)
+/* A write failed: count it, and the writes of the transaction already
+ * done if SQLite rolled it back (disk full, I/O errors do). */
+static void write_failed(struct store *s, struct tx *tx, const char *id,
+			 const char *what)
 {
-	const char *id = op->u.w.text[TF_ID];
+	LOGE(id, "store_write_failed", "op=%s err=%s", what,
+	     log_esc(sqlite3_errmsg(s->db)));
+	count_errors(s, 1);
+	if (sqlite3_get_autocommit(s->db)) {
+		tx->open = false;
+		count_errors(s, tx->nwrites);
+	}
+}
+
+static void run_write(struct store *s, struct tx *tx, struct op *op)
+{
+	struct op_write *w = &op->u.w;
+	const char *id = w->text[TF_ID];
+	const char *what = op->type == OP_BEGIN ? "begin" : "update";
 
 	if (!tx->open) {
 		if (exec(s, "BEGIN IMMEDIATE")) {
@@ -408,26 +443,37 @@ static void run_write(struct store *s, struct tx *tx, const struct op *op)
 		tx->nwrites = 0;
 		tx->t0_us = clock_mono_us();
 	}
+	/* Parsed here, off the loops. Text that is not a turns array is
+	 * stored as null, so calls.turns is either an array or null. */
+	cJSON *turns = NULL;
+	if (w->turns_set && w->text[TF_TURNS]) {
+		turns = sqlstore_turns_parse(id, w->text[TF_TURNS],
+					     strlen(w->text[TF_TURNS]));
+		if (!turns) {
+			free(w->text[TF_TURNS]);
+			w->text[TF_TURNS] = NULL;
+		}
+	}
 	sqlite3_stmt *st = op->type == OP_BEGIN ? s->st_insert : s->st_upsert;
-	int rc = bind_write(st, &op->u.w);
+	int rc = bind_write(st, w, op->type != OP_BEGIN);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (rc == SQLITE_DONE) {
-		tx->nwrites++;
-		return;
+	if (rc != SQLITE_DONE) {
+		write_failed(s, tx, id, what);
+		goto out;
 	}
-	LOGE(id, "store_write_failed", "op=%s err=%s",
-	     op->type == OP_BEGIN ? "begin" : "update",
-	     log_esc(sqlite3_errmsg(s->db)));
-	count_errors(s, 1);
-	/* Some errors (disk full, I/O) roll the whole transaction back: the
-	 * writes already done in it are lost too. */
-	if (sqlite3_get_autocommit(s->db)) {
-		tx->open = false;
-		count_errors(s, tx->nwrites);
+	/* Same transaction as the calls row: a reader never sees a call's
+	 * turns column and rows from different updates. */
+	if (w->turns_set &&
+	    sqlstore_turns_write(s->st_turns_del, s->st_turns_ins, id, turns)) {
+		write_failed(s, tx, id, "turns");
+		goto out;
 	}
+	tx->nwrites++;
+out:
+	cJSON_Delete(turns);
 }
 
 struct reply {
@@ -664,8 +710,11 @@ static void db_close(struct store *s)
 	sqlite3_finalize(s->st_get);
 	sqlite3_finalize(s->st_list);
 	sqlite3_finalize(s->st_list_reason);
+	sqlite3_finalize(s->st_turns_del);
+	sqlite3_finalize(s->st_turns_ins);
 	s->st_insert = s->st_upsert = s->st_get = NULL;
 	s->st_list = s->st_list_reason = NULL;
+	s->st_turns_del = s->st_turns_ins = NULL;
 	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
 		LOGE(NULL, "store_close_failed", "err=%s",
 		     log_esc(sqlite3_errmsg(s->db)));
@@ -729,6 +778,10 @@ static int db_open(struct store *s, unsigned *interruptedp)
 		err = prepare(s, sql_list, &s->st_list);
 	if (!err)
 		err = prepare(s, sql_list_reason, &s->st_list_reason);
+	if (!err)
+		err = prepare(s, SQLSTORE_TURNS_DELETE, &s->st_turns_del);
+	if (!err)
+		err = prepare(s, SQLSTORE_TURNS_INSERT, &s->st_turns_ins);
 	if (err)
 		db_close(s);
 	return err;

@@ -28,6 +28,7 @@ enum col {
 	C_RTP_RX,
 	C_FLOW_PATH,
 	C_PROMPTS,
+	C_TURNS,
 };
 
 static bool add_text(cJSON *o, const char *name, sqlite3_stmt *st, int col)
@@ -105,7 +106,8 @@ static cJSON *row_json(sqlite3_stmt *st, bool full)
 	     add_int(o, "rtp_rx", sqlite3_column_int64(st, C_RTP_RX));
 	if (full) {
 		ok = ok && add_embedded(o, "flow_path", st, C_FLOW_PATH) &&
-		     add_embedded(o, "prompts", st, C_PROMPTS);
+		     add_embedded(o, "prompts", st, C_PROMPTS) &&
+		     add_embedded(o, "turns", st, C_TURNS);
 	}
 	if (!ok) {
 		cJSON_Delete(o);

@@ -13,7 +13,7 @@
 	"id, sip_call_id, platform, from_uri, to_uri, flow, codec, "         \
 	"remote_addr, started_ms, answered_ms, ended_ms, end_reason, dtmf, " \
 	"rtp_tx, rtp_rx"
-#define SQLSTORE_GET_COLS SQLSTORE_LIST_COLS ", flow_path, prompts"
+#define SQLSTORE_GET_COLS SQLSTORE_LIST_COLS ", flow_path, prompts, turns"
 
 /* st: SELECT SQLSTORE_GET_COLS ... WHERE id = ?1. Sets *jsonp (malloc'd) and
  * *lenp. Returns 0, -ENOENT, -EIO, -ENOMEM. Resets st. */

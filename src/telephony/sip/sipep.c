@@ -49,6 +49,11 @@ struct sipcall {
 	bool negotiated;
 	bool offer_pending; /* INVITE without SDP: our offer is in the 200 */
 	struct jitter_buf *jb;
+	/* Listening: frames go to the call as they arrive, in sequence order
+	 * (late ones dropped), so barge-in does not wait for the playout
+	 * delay. */
+	uint16_t heard_seq;
+	bool heard_any;
 	struct rfc4733_rx dtmf_rx;
 	struct rfc4733_tx dtmf_tx;
 	unsigned dtmf_gap;	    /* ticks of audio between sent digits */
@@ -261,6 +266,19 @@ static void rtp_recv(const struct sa *src, const struct rtp_header *hdr,
 	if (jitter_buf_put(sc->jb, hdr->seq, hdr->ts, p, len, clock_mono_us()) <
 	    0)
 		metric_counter_add(ep->m_rtp_bad, 1);
+	int16_t d = (int16_t)(hdr->seq - sc->heard_seq);
+	if (call_wants_audio(sc->call) && len == AUDIO_FRAME_SAMPLES &&
+	    (!sc->heard_any || d > 0 || d < -100)) {
+		int16_t pcm[AUDIO_FRAME_SAMPLES];
+		if (sc->neg.codec == SDPNEG_PCMA)
+			audio_alaw_decode_buf(p, pcm, len);
+		else
+			audio_ulaw_decode_buf(p, pcm, len);
+		sc->heard_seq = hdr->seq;
+		sc->heard_any = true;
+		call_audio_in(sc->call, pcm, len, now);
+		return;
+	}
 	call_audio_in(sc->call, NULL, 0, now);
 }
 
@@ -269,7 +287,7 @@ static void media_rx_frame(struct sipcall *sc, uint64_t now)
 	uint8_t payload[320];
 	size_t len = 0;
 	int r = jitter_buf_get(sc->jb, payload, sizeof(payload), &len);
-	if (r != JITTER_FRAME || len == 0)
+	if (r != JITTER_FRAME || len == 0 || !sc->inband)
 		return;
 	int16_t pcm[320];
 	if (len > 320)
@@ -278,14 +296,12 @@ static void media_rx_frame(struct sipcall *sc, uint64_t now)
 		audio_alaw_decode_buf(payload, pcm, len);
 	else
 		audio_ulaw_decode_buf(payload, pcm, len);
-	call_audio_in(sc->call, pcm, len, now);
-	if (sc->inband) {
-		char keys[8];
-		int n = inband_dtmf_feed(sc->inband, pcm, len, keys,
-					 sizeof(keys));
-		for (int i = 0; i < n && !sc->dead; i++)
-			call_dtmf_in(sc->call, keys[i], now);
-	}
+	/* The ordered, delayed stream serves in-band DTMF; listening takes
+	 * frames on arrival (rtp_recv). */
+	char keys[8];
+	int n = inband_dtmf_feed(sc->inband, pcm, len, keys, sizeof(keys));
+	for (int i = 0; i < n && !sc->dead; i++)
+		call_dtmf_in(sc->call, keys[i], now);
 }
 
 /* RFC 4733 out: while a queued digit plays, its event packets replace the

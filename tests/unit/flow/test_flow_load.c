@@ -114,9 +114,20 @@ static void builtin_bank_hotline_loads_with_its_menus(void **state)
 	assert_string_equal(m->options[2].digits, "0");
 	assert_string_equal(f->nodes[m->options[2].next].name, "agent_hold");
 	assert_string_equal(m->text,
-			    "For your account balance, press 1. For card "
-			    "services, press 2. To speak to an agent, press "
-			    "0.");
+			    "In a few words, tell me what you need. Or press 1 "
+			    "for your balance, 2 for card services, or 0 for "
+			    "an agent.");
+	/* Open speech with the flow's intents, and keys. */
+	assert_int_equal(m->input, FLOW_INPUT_BOTH);
+	assert_int_equal(m->stt_mode, STT_MODE_OPEN);
+	assert_true(m->nroutes >= 2);
+	assert_non_null(f->nlu);
+	assert_string_equal(f->nodes[m->on_low].name, "short_menu");
+	/* A grammar of a few words for the unsure. */
+	const struct flow_node *s = node(f, "short_menu");
+	assert_int_equal(s->stt_mode, STT_MODE_GRAMMAR);
+	assert_non_null(s->grammar);
+	assert_true(stt_grammar_count(s->grammar) >= 3);
 	assert_string_equal(f->nodes[m->on_max_retries].name, "agent_hold");
 	assert_true(node(f, "agent")->to_agent);
 	assert_string_equal(f->nodes[node(f, "agent")->on_fail].name,
@@ -255,9 +266,9 @@ static void prompts_are_listed_once_with_resolved_voices(void **state)
 	assert_int_equal(flow_load_builtin("bank-hotline", &f), 0);
 	struct prompts pr = { 0 };
 	flow_prompts_foreach(f, "kal", collect_prompt, &pr);
-	/* 7 say texts + 2 menu prompts + the no_input and invalid texts the
-	 * two menus share, each once. */
-	assert_int_equal(pr.n, 11);
+	/* 7 say texts + 3 menu prompts + 2 distinct no_input and 3 distinct
+	 * invalid texts, each once. */
+	assert_int_equal(pr.n, 15);
 	assert_true(has_prompt(&pr, "Welcome to voxgate bank."));
 	assert_true(has_prompt(&pr, "Sorry, I did not hear a choice."));
 	assert_true(has_prompt(&pr, "Sorry, that is not a valid choice."));
@@ -267,7 +278,7 @@ static void prompts_are_listed_once_with_resolved_voices(void **state)
 
 	struct prompts none = { 0 };
 	flow_prompts_foreach(f, NULL, collect_prompt, &none);
-	assert_int_equal(none.n, 11);
+	assert_int_equal(none.n, 15);
 	assert_null(none.voice[0]);
 	prompts_free(&none);
 	flow_deref(f);
@@ -356,7 +367,7 @@ static void unknown_fields_are_errors_at_the_key(void **state)
 		      "    type: hangup\n"
 		      "    after: 3s\n",
 		      ERRORS("t.yaml:3:1: unknown field 'colour' (expected "
-			     "name, start, voice or nodes)",
+			     "name, start, voice, intents or nodes)",
 			     "t.yaml:5:3: node 'a': missing 'text'",
 			     "t.yaml:7:5: node 'a': unknown field 'txt' for a "
 			     "say node (expected text, voice, barge_in or "

@@ -55,6 +55,12 @@ struct fake {
 	size_t nta;
 	bool transferring;
 	bool over;
+	bool listening;
+	struct channel_listen lo;
+	bool last_speech_barge; /* of the last play */
+	unsigned turns;
+	char turn_intent[64], turn_match[8], turn_next[64], turn_text[256];
+	char turn_input[8];
 
 	struct channel_event q[EVQ];
 	size_t qh, qn;
@@ -165,7 +171,49 @@ static int fk_play(struct channel *ch, const struct channel_prompt *p)
 		f->plays_with_clip++;
 	f->playing = true;
 	f->play_barge = p->dtmf_barge_in && !f->no_barge;
+	f->last_speech_barge = p->speech_barge_in;
 	return 0;
+}
+
+static void finish_listen(struct fake *f, enum channel_listen_end end,
+			  const char *text)
+{
+	if (!f->listening)
+		return;
+	f->listening = false;
+	struct channel_event ev = { .type = CHANNEL_EV_LISTEN_DONE };
+	ev.listen.end = end;
+	ev.listen.text = text;
+	ev.listen.confidence = 0.9f;
+	ev.listen.speech_end_us = 1;
+	push(f, &ev);
+}
+
+static int fk_listen(struct channel *ch, const struct channel_listen *l)
+{
+	struct fake *f = fake_of(ch);
+	if (f->over)
+		return -ENOTCONN;
+	if (f->listening)
+		return -EBUSY;
+	logf_(f, "listen:%u/%s", l->no_input_ms, l->dtmf_ends ? "dtmf" : "-");
+	f->listening = true;
+	f->lo = *l;
+	return 0;
+}
+
+static void fk_note_turn(struct channel *ch, const struct channel_turn *t)
+{
+	struct fake *f = fake_of(ch);
+	f->turns++;
+	snprintf(f->turn_intent, sizeof(f->turn_intent), "%s",
+		 t->intent ? t->intent : "-");
+	snprintf(f->turn_match, sizeof(f->turn_match), "%s", t->match);
+	snprintf(f->turn_next, sizeof(f->turn_next), "%s",
+		 t->next ? t->next : "-");
+	snprintf(f->turn_text, sizeof(f->turn_text), "%s",
+		 t->transcript ? t->transcript : "-");
+	snprintf(f->turn_input, sizeof(f->turn_input), "%s", t->input);
 }
 
 static int fk_collect(struct channel *ch, const struct channel_collect *c)
@@ -200,6 +248,7 @@ static int fk_stop(struct channel *ch)
 	logf_(f, "stop");
 	finish_play(f, true);
 	finish_collect(f, COLLECT_STOPPED);
+	finish_listen(f, LISTEN_STOPPED, NULL);
 	return 0;
 }
 
@@ -252,6 +301,21 @@ static const struct channel_ops text_ops = {
 	.note_node = fk_note,
 };
 
+/* A platform that transcribes itself (TwiML Gather style). */
+static const struct channel_ops stt_ops = {
+	.kind = "fake-stt",
+	.caps = CHANNEL_CAP_TEXT | CHANNEL_CAP_DTMF | CHANNEL_CAP_TRANSFER |
+		CHANNEL_CAP_STT,
+	.play = fk_play,
+	.collect = fk_collect,
+	.listen = fk_listen,
+	.stop = fk_stop,
+	.transfer = fk_transfer,
+	.hangup = fk_hangup,
+	.note_node = fk_note,
+	.note_turn = fk_note_turn,
+};
+
 static const struct channel_ops audio_ops = {
 	.kind = "fake-audio",
 	.caps = CHANNEL_CAP_AUDIO | CHANNEL_CAP_DTMF | CHANNEL_CAP_TRANSFER,
@@ -272,11 +336,27 @@ static void play_ends(struct fake *f)
 	deliver(f);
 }
 
+/* The caller says text: speech start (barging in on a prompt that allows
+ * it), then the platform's transcript. */
+static void speak(struct fake *f, const char *text)
+{
+	assert_true(f->listening);
+	struct channel_event ev = { .type = CHANNEL_EV_SPEECH_START };
+	ev.speech.barged = f->playing && f->last_speech_barge;
+	push(f, &ev);
+	if (f->playing && f->last_speech_barge)
+		finish_play(f, true);
+	finish_listen(f, LISTEN_SPEECH, text);
+	deliver(f);
+}
+
 static void press(struct fake *f, char d)
 {
 	struct channel_event ev = { .type = CHANNEL_EV_DTMF };
 	ev.dtmf.digit = d;
 	push(f, &ev);
+	if (f->listening && f->lo.dtmf_ends)
+		finish_listen(f, LISTEN_DTMF, NULL);
 	if (f->playing && f->play_barge)
 		finish_play(f, true);
 	if (f->collecting)
@@ -318,6 +398,98 @@ static void caller_hangs_up(struct fake *f)
 }
 
 /* ---- fixtures ---- */
+
+/* The DTMF-only demo flow of the first release: these tests pin the
+ * runtime's key-driven behaviour, independent of the built-in flow. */
+static const char *const dtmf_demo =
+	"name: bank-hotline\n"
+	"start: greeting\n"
+	"\n"
+	"nodes:\n"
+	"  greeting:\n"
+	"    type: say\n"
+	"    text: Welcome to voxgate bank.\n"
+	"    barge_in: true            # regulars may key their choice "
+	"straight away\n"
+	"    next: main_menu\n"
+	"\n"
+	"  main_menu:\n"
+	"    type: menu\n"
+	"    prompt: >-\n"
+	"      For your account balance, press 1.\n"
+	"      For card services, press 2.\n"
+	"      To speak to an agent, press 0.\n"
+	"    options:\n"
+	"      1: balance\n"
+	"      2: card_menu\n"
+	"      0: agent_hold\n"
+	"    timeout: 5s\n"
+	"    retries: 2\n"
+	"    no_input: Sorry, I did not hear a choice.\n"
+	"    invalid: Sorry, that is not a valid choice.\n"
+	"    on_max_retries: agent_hold\n"
+	"\n"
+	"  balance:\n"
+	"    type: say\n"
+	"    text: >-\n"
+	"      Your available balance is one thousand two hundred and fifty "
+	"dollars\n"
+	"      and forty cents.\n"
+	"    next: goodbye\n"
+	"\n"
+	"  card_menu:\n"
+	"    type: menu\n"
+	"    prompt: >-\n"
+	"      To report a lost or stolen card, press 1.\n"
+	"      To activate a new card, press 2.\n"
+	"      To return to the main menu, press 9.\n"
+	"    options:\n"
+	"      1: card_lost\n"
+	"      2: card_activate\n"
+	"      9: main_menu\n"
+	"    timeout: 5s\n"
+	"    retries: 2\n"
+	"    no_input: Sorry, I did not hear a choice.\n"
+	"    invalid: Sorry, that is not a valid choice.\n"
+	"    on_max_retries: agent_hold\n"
+	"\n"
+	"  card_lost:\n"
+	"    type: say\n"
+	"    text: >-\n"
+	"      Your card has been blocked. A replacement card will arrive "
+	"within\n"
+	"      five business days.\n"
+	"    next: goodbye\n"
+	"\n"
+	"  card_activate:\n"
+	"    type: say\n"
+	"    text: Your new card is now active and ready to use.\n"
+	"    next: goodbye\n"
+	"\n"
+	"  agent_hold:\n"
+	"    type: say\n"
+	"    text: Please hold while we connect you to an agent.\n"
+	"    next: agent\n"
+	"\n"
+	"  agent:\n"
+	"    type: transfer\n"
+	"    target: agent\n"
+	"    on_fail: no_agents\n"
+	"\n"
+	"  no_agents:\n"
+	"    type: say\n"
+	"    text: Sorry, no agents are available right now. Please call again "
+	"later.\n"
+	"    next: goodbye\n"
+	"\n"
+	"  goodbye:\n"
+	"    type: say\n"
+	"    text: Thank you for calling voxgate bank. Goodbye.\n"
+	"    next: end\n"
+	"\n"
+	"  end:\n"
+	"    type: hangup\n"
+	"    reason: completed\n";
 
 struct fixture {
 	struct fake f;
@@ -368,7 +540,7 @@ static void fixture_free(struct fixture *x)
 
 static struct fixture *demo(void)
 {
-	struct fixture *x = fixture_new(&text_ops, NULL);
+	struct fixture *x = fixture_new(&text_ops, dtmf_demo);
 	fixture_start(x);
 	return x;
 }
@@ -463,7 +635,7 @@ static void a_transfer_error_or_missing_agent_uri_takes_on_fail(void **s)
 	fixture_free(x);
 
 	/* The channel refuses the request outright. */
-	x = fixture_new(&text_ops, NULL);
+	x = fixture_new(&text_ops, dtmf_demo);
 	x->f.transfer_err = -ENOTSUP;
 	fixture_start(x);
 	play_ends(&x->f);
@@ -474,7 +646,7 @@ static void a_transfer_error_or_missing_agent_uri_takes_on_fail(void **s)
 	fixture_free(x);
 
 	/* No agent URI configured: no transfer is even tried. */
-	x = fixture_new(&text_ops, NULL);
+	x = fixture_new(&text_ops, dtmf_demo);
 	x->env.agent_uri = NULL;
 	fixture_start(x);
 	play_ends(&x->f);
@@ -573,7 +745,7 @@ static void option_9_returns_to_the_main_menu_with_fresh_retries(void **s)
 static void a_choice_made_while_a_prompt_still_plays_stops_it(void **s)
 {
 	(void)s;
-	struct fixture *x = fixture_new(&text_ops, NULL);
+	struct fixture *x = fixture_new(&text_ops, dtmf_demo);
 	x->f.no_barge = true;
 	fixture_start(x);
 	struct fake *f = &x->f;
@@ -738,7 +910,7 @@ static void pressing_keys_resets_the_loop_guard(void **s)
 static void a_failed_prompt_is_skipped_not_waited_for(void **s)
 {
 	(void)s;
-	struct fixture *x = fixture_new(&text_ops, NULL);
+	struct fixture *x = fixture_new(&text_ops, dtmf_demo);
 	x->f.play_err = -EIO;
 	fixture_start(x);
 	/* Greeting and menu prompt fail; the menu still listens. */
@@ -779,7 +951,7 @@ static void destroy_from_inside_a_channel_call_is_deferred(void **s)
 static void create_rejects_bad_arguments_and_start_runs_once(void **s)
 {
 	(void)s;
-	struct fixture *x = fixture_new(&text_ops, NULL);
+	struct fixture *x = fixture_new(&text_ops, dtmf_demo);
 	struct flow_session *ss = NULL;
 	assert_int_equal(flow_session_create(NULL, x->flow, &x->f.ch, &x->env),
 			 -EINVAL);
@@ -800,7 +972,7 @@ static void create_rejects_bad_arguments_and_start_runs_once(void **s)
 static void audio_without_tts_skips_prompts_but_keeps_listening(void **s)
 {
 	(void)s;
-	struct fixture *x = fixture_new(&audio_ops, NULL);
+	struct fixture *x = fixture_new(&audio_ops, dtmf_demo);
 	fixture_start(x);
 	assert_string_equal(x->f.log, MENU_COLLECT);
 	press(&x->f, '0');
@@ -843,7 +1015,7 @@ static void presynth(const char *voice, const char *text, void *arg)
 static void cached_prompts_play_as_clips_at_once(void **state)
 {
 	struct tts_rig *r = *state;
-	struct fixture *x = fixture_new(&audio_ops, NULL);
+	struct fixture *x = fixture_new(&audio_ops, dtmf_demo);
 	flow_prompts_foreach(x->flow, NULL, presynth, r->tts);
 	x->env.tts = r->tts;
 	x->env.loop = r->loop;
@@ -935,7 +1107,7 @@ static void probe_played(void *arg)
 static void uncached_prompt_is_synthesized_then_played(void **state)
 {
 	struct tts_rig *r = *state;
-	struct fixture *x = fixture_new(&audio_ops, NULL);
+	struct fixture *x = fixture_new(&audio_ops, dtmf_demo);
 	x->env.tts = r->tts;
 	x->env.loop = r->loop;
 	on_loop(r->loop, start_on_loop, x);
@@ -987,11 +1159,181 @@ static void destroy_during_synthesis_frees_after_the_callback(void **state)
 	fixture_free(x);
 }
 
+/* ---- speech menus (a platform that transcribes: CHANNEL_CAP_STT) ---- */
+
+static struct fixture *speech_demo(void)
+{
+	struct fixture *x = fixture_new(&stt_ops, NULL); /* the built-in */
+	fixture_start(x);
+	play_ends(&x->f); /* greeting */
+	assert_string_equal(flow_session_node(x->s), "main_menu");
+	return x;
+}
+
+static void a_spoken_request_is_classified_and_routed(void **s)
+{
+	(void)s;
+	struct fixture *x = speech_demo();
+	struct fake *f = &x->f;
+	/* the hybrid menu listens and collects; keys end the listen */
+	assert_non_null(strstr(f->log, "collect:1/6000/"));
+	assert_non_null(strstr(f->log, "listen:0/dtmf"));
+	assert_true(f->last_speech_barge);
+	speak(f, "i want to check my balance");
+	assert_string_equal(f->turn_input, "speech");
+	assert_string_equal(f->turn_text, "i want to check my balance");
+	assert_string_equal(f->turn_intent, "check_balance");
+	assert_string_equal(f->turn_match, "high");
+	assert_string_equal(f->turn_next, "balance");
+	assert_string_equal(flow_session_node(x->s), "balance");
+	assert_non_null(strstr(f->path, "main_menu,balance"));
+	/* the collect was stopped before the reply */
+	assert_false(f->collecting);
+	fixture_free(x);
+}
+
+static void speech_interrupts_the_prompt_that_allows_it(void **s)
+{
+	(void)s;
+	struct fixture *x = fixture_new(&stt_ops, NULL);
+	fixture_start(x);
+	struct fake *f = &x->f;
+	/* a say node does not listen: no speech barge-in there */
+	assert_false(f->last_speech_barge);
+	assert_false(f->listening);
+	play_ends(f);
+	assert_true(f->playing); /* the menu prompt */
+	speak(f, "my card was stolen");
+	assert_string_equal(f->turn_intent, "lost_card");
+	assert_string_equal(flow_session_node(x->s), "card_lost");
+	fixture_free(x);
+}
+
+static void keys_still_answer_a_hybrid_menu(void **s)
+{
+	(void)s;
+	struct fixture *x = speech_demo();
+	struct fake *f = &x->f;
+	press(f, '1');
+	assert_string_equal(flow_session_node(x->s), "balance");
+	assert_false(f->listening);
+	assert_string_equal(f->turn_input, "dtmf");
+	assert_string_equal(f->turn_next, "balance");
+	fixture_free(x);
+}
+
+static void a_spoken_option_word_chooses_in_a_grammar_menu(void **s)
+{
+	(void)s;
+	struct fixture *x = speech_demo();
+	struct fake *f = &x->f;
+	press(f, '2');
+	assert_string_equal(flow_session_node(x->s), "card_menu");
+	play_ends(f);
+	speak(f, "activate");
+	assert_string_equal(f->turn_match, "high");
+	assert_string_equal(flow_session_node(x->s), "card_activate");
+	fixture_free(x);
+}
+
+/* Thresholds pinned so that any answer is "low" or "none". */
+static const char *const threshold_flow =
+	"name: t\n"
+	"start: m\n"
+	"intents:\n"
+	"  balance: {examples: [check my balance, what is my balance]}\n"
+	"  card: {examples: [i lost my card, my card was stolen]}\n"
+	"nodes:\n"
+	"  m:\n"
+	"    type: menu\n"
+	"    prompt: What do you need?\n"
+	"    input: speech\n"
+	"    intents: {balance: bal, card: crd}\n"
+	"    confidence: {high: 0.999, low: LOW}\n"
+	"    on_low_confidence: confirm\n"
+	"    retries: 1\n"
+	"    timeout: 4s\n"
+	"    invalid: Sorry, I did not catch that.\n"
+	"    no_input: Sorry, I did not hear you.\n"
+	"    on_max_retries: bye\n"
+	"  confirm: {type: say, text: Did you mean that?, next: bye}\n"
+	"  bal: {type: say, text: Balance., next: bye}\n"
+	"  crd: {type: say, text: Card., next: bye}\n"
+	"  bye: {type: hangup, reason: completed}\n";
+
+static struct fixture *threshold_fixture(const char *low)
+{
+	char yaml[2048];
+	const char *at = strstr(threshold_flow, "LOW");
+	snprintf(yaml, sizeof(yaml), "%.*s%s%s", (int)(at - threshold_flow),
+		 threshold_flow, low, at + 3);
+	struct fixture *x = fixture_new(&stt_ops, yaml);
+	fixture_start(x);
+	return x;
+}
+
+static void low_confidence_takes_on_low_confidence(void **s)
+{
+	(void)s;
+	struct fixture *x = threshold_fixture("0.01");
+	struct fake *f = &x->f;
+	/* speech only: the listen owns the no-input timeout */
+	assert_non_null(strstr(f->log, "listen:4000/-"));
+	assert_null(strstr(f->log, "collect:"));
+	speak(f, "what is my balance");
+	assert_string_equal(f->turn_match, "low");
+	assert_string_equal(f->turn_intent, "balance");
+	assert_string_equal(flow_session_node(x->s), "confirm");
+	fixture_free(x);
+}
+
+static void no_match_and_silence_retry_then_give_up(void **s)
+{
+	(void)s;
+	struct fixture *x = threshold_fixture("0.998");
+	struct fake *f = &x->f;
+	play_ends(f);
+	speak(f, "what is my balance");
+	assert_string_equal(f->turn_match, "none");
+	assert_string_equal(flow_session_node(x->s), "m");
+	assert_string_equal(f->last_text, "Sorry, I did not catch that.");
+	assert_true(f->listening);
+	/* silence: the listen's no-input ends the last retry */
+	finish_listen(f, LISTEN_NO_INPUT, NULL);
+	deliver(f);
+	assert_true(flow_session_done(x->s) ||
+		    !strcmp(flow_session_node(x->s), "bye"));
+	assert_non_null(strstr(f->log, "hangup:completed"));
+	fixture_free(x);
+}
+
+static void a_channel_that_cannot_hear_takes_keys_only(void **s)
+{
+	(void)s;
+	struct fixture *x = fixture_new(&text_ops, NULL);
+	fixture_start(x);
+	struct fake *f = &x->f;
+	play_ends(f);
+	assert_null(strstr(f->log, "listen:"));
+	assert_true(f->collecting);
+	press(f, '1');
+	assert_string_equal(flow_session_node(x->s), "balance");
+	fixture_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 			pressing_1_plays_the_balance_then_goodbye_and_hangs_up),
+		cmocka_unit_test(a_spoken_request_is_classified_and_routed),
+		cmocka_unit_test(speech_interrupts_the_prompt_that_allows_it),
+		cmocka_unit_test(keys_still_answer_a_hybrid_menu),
+		cmocka_unit_test(
+			a_spoken_option_word_chooses_in_a_grammar_menu),
+		cmocka_unit_test(low_confidence_takes_on_low_confidence),
+		cmocka_unit_test(no_match_and_silence_retry_then_give_up),
+		cmocka_unit_test(a_channel_that_cannot_hear_takes_keys_only),
 		cmocka_unit_test(pressing_0_transfers_to_the_agent_uri),
 		cmocka_unit_test(a_refused_transfer_takes_on_fail),
 		cmocka_unit_test(

@@ -266,6 +266,8 @@ static void add_call(struct env *e, const char *id, int64_t started,
 		.end_reason = reason,
 		.flow_path_json = "[\"welcome\",\"bye\"]",
 		.prompts_json = "[]",
+		.turns_json = "[{\"seq\":1,\"node\":\"welcome\","
+			      "\"input\":\"dtmf\",\"end\":\"dtmf\"}]",
 	};
 	assert_int_equal(store_call_begin(e->store, &c), 0);
 }
@@ -322,6 +324,8 @@ static void calls_list_and_get_return_store_json(void **state)
 			    "call-3");
 	assert_string_equal(str_of(cJSON_GetArrayItem(calls, 1), "id"),
 			    "call-2");
+	/* Turns are for the single-call view only. */
+	assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(calls, 0), "turns"));
 	char next[256];
 	snprintf(next, sizeof(next),
 		 "/v1/calls?limit=2&before_ms=%.0f&"
@@ -353,6 +357,10 @@ static void calls_list_and_get_return_store_json(void **state)
 	assert_true(cJSON_IsArray(path));
 	assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(path, 0)),
 			    "welcome");
+	const cJSON *turns = cJSON_GetObjectItem(doc, "turns");
+	assert_true(cJSON_IsArray(turns));
+	assert_string_equal(str_of(cJSON_GetArrayItem(turns, 0), "input"),
+			    "dtmf");
 	cJSON_Delete(doc);
 
 	doc = get_json(e, "/v1/calls/no-such-call", 404);

@@ -2,8 +2,10 @@
  * engine contract, with the output converted to an 8 kHz audio_clip. */
 #include "engines/tts/flite/tts_flite.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,6 +15,7 @@
 
 #include "audio/clip.h"
 #include "audio/resample.h"
+#include "audio/stream.h"
 
 /*
  * Why synth() takes no lock, checked against flite 2.2 (Debian flite1-dev):
@@ -179,6 +182,35 @@ static int wave_to_clip(const cst_wave *w, struct audio_clip **clipp)
 	return 0;
 }
 
+/* flite starts every utterance with ~200 ms of near silence: the caller
+ * would wait that long for the reply. Prompts keep LEAD_KEEP samples (20 ms)
+ * before the first sample above LEAD_LEVEL (about -44 dBFS). */
+enum { LEAD_LEVEL = 200, LEAD_KEEP = 160 };
+
+static size_t lead_len(const int16_t *pcm, size_t n)
+{
+	size_t i = 0;
+	while (i < n && pcm[i] < LEAD_LEVEL && pcm[i] > -LEAD_LEVEL)
+		i++;
+	if (i == n)
+		return 0; /* all quiet: keep it as it is */
+	return i > LEAD_KEEP ? i - LEAD_KEEP : 0;
+}
+
+static struct audio_clip *trim_lead(struct audio_clip *c)
+{
+	size_t cut = lead_len(c->samples, c->nsamples);
+	if (!cut)
+		return c;
+	struct audio_clip *t = audio_clip_alloc(c->nsamples - cut, c->rate_hz);
+	if (!t)
+		return c; /* keep the untrimmed clip rather than fail */
+	memcpy(t->samples, c->samples + cut,
+	       (c->nsamples - cut) * sizeof(t->samples[0]));
+	audio_clip_deref(c);
+	return t;
+}
+
 static int flite_synth(struct tts_engine *e, const struct tts_voice *v,
 		       const char *text, struct audio_clip **clipp)
 {
@@ -205,13 +237,314 @@ static int flite_synth(struct tts_engine *e, const struct tts_voice *v,
 	audio_clip_deref(native);
 	if (!out)
 		return -ENOMEM;
-	*clipp = out;
+	*clipp = trim_lead(out);
 	return 0;
+}
+
+/*
+ * Streaming: flite's waveform generators (LPC resynthesis for diphone voices
+ * such as kal, MLSA for clustergen voices such as slt) call an
+ * audio-streaming callback with each piece of the wave as it is generated
+ * when the utterance has a "streaming_info" feature. We set it on our own
+ * utterance, never on the shared voice, so concurrent syntheses do not see
+ * each other's callbacks. Native 8 kHz goes to the stream as is; other rates
+ * pass through a streaming resampler whose filter delay is trimmed at the
+ * start and flushed with silence at the end, so the stream holds the same
+ * number of samples, aligned the same way, as audio_clip_resample() gives.
+ */
+struct stream_ctx {
+	struct audio_stream *out;
+	struct resampler *rs; /* NULL at 8 kHz */
+	unsigned rate_hz;     /* the wave's rate, fixed at the first chunk */
+	size_t consumed;      /* native samples taken from this wave */
+	size_t taken;	      /* native samples taken from all waves */
+	size_t skip;	      /* resampler delay left to drop */
+	uint64_t in_total, out_total;
+	int err;
+	/* Leading silence (see trim_lead): until the first sound, the last
+	 * LEAD_KEEP quiet samples wait here instead of going out. */
+	bool sounding;
+	int16_t lead[LEAD_KEEP];
+	size_t nlead;
+};
+
+enum { RS_CHUNK = 1024 };
+
+/* Write resampled (or native) samples, dropping the filter delay first. */
+static int emit(struct stream_ctx *sc, const int16_t *pcm, size_t n)
+{
+	size_t drop = n < sc->skip ? n : sc->skip;
+	sc->skip -= drop;
+	sc->out_total += n - drop;
+	pcm += drop;
+	n -= drop;
+	if (!sc->sounding) {
+		size_t i = 0;
+		while (i < n && pcm[i] < LEAD_LEVEL && pcm[i] > -LEAD_LEVEL)
+			i++;
+		/* keep the last LEAD_KEEP quiet samples seen so far */
+		for (size_t k = i > LEAD_KEEP ? i - LEAD_KEEP : 0; k < i; k++) {
+			if (sc->nlead == LEAD_KEEP) {
+				memmove(sc->lead, sc->lead + 1,
+					(LEAD_KEEP - 1) * sizeof(sc->lead[0]));
+				sc->nlead--;
+			}
+			sc->lead[sc->nlead++] = pcm[k];
+		}
+		if (i == n)
+			return 0;
+		sc->sounding = true;
+		int err = audio_stream_write(sc->out, sc->lead, sc->nlead);
+		if (err)
+			return err;
+		pcm += i;
+		n -= i;
+	}
+	return audio_stream_write(sc->out, pcm, n);
+}
+
+static int feed(struct stream_ctx *sc, const int16_t *pcm, size_t n)
+{
+	if (!sc->rs)
+		return emit(sc, pcm, n);
+	int16_t tmp[RS_CHUNK];
+	while (n) {
+		size_t in = n < RS_CHUNK / 2 ? n : RS_CHUNK / 2;
+		size_t nout = RS_CHUNK;
+		int err = resampler_process(sc->rs, pcm, in, tmp, &nout);
+		if (!err)
+			err = emit(sc, tmp, nout);
+		if (err)
+			return err;
+		sc->in_total += in;
+		pcm += in;
+		n -= in;
+	}
+	return 0;
+}
+
+/* First chunk: learn the wave's rate and set up the converter. */
+static int stream_setup(struct stream_ctx *sc, int rate)
+{
+	if (rate < (int)RESAMPLER_MIN_HZ || rate > (int)RESAMPLER_MAX_HZ)
+		return -EIO;
+	sc->rate_hz = (unsigned)rate;
+	if (sc->rate_hz == AUDIO_RATE_HZ)
+		return 0;
+	int err = resampler_create(&sc->rs, sc->rate_hz, AUDIO_RATE_HZ,
+				   RESAMPLER_QUALITY_CLIP);
+	if (!err)
+		sc->skip = resampler_delay(sc->rs);
+	return err;
+}
+
+/* Take the wave's samples [sc->consumed, upto). */
+static int take(struct stream_ctx *sc, const cst_wave *w, size_t upto)
+{
+	if (w->num_channels != 1 || w->sample_rate <= 0)
+		return -EIO;
+	if (!sc->rate_hz) {
+		int err = stream_setup(sc, w->sample_rate);
+		if (err)
+			return err;
+	} else if ((unsigned)w->sample_rate != sc->rate_hz) {
+		return -EIO;
+	}
+	if (upto > (size_t)w->num_samples)
+		upto = (size_t)w->num_samples;
+	if (upto <= sc->consumed)
+		return 0;
+	int err = feed(sc, w->samples + sc->consumed, upto - sc->consumed);
+	sc->taken += upto - sc->consumed;
+	sc->consumed = upto;
+	return err;
+}
+
+static int on_chunk(const cst_wave *w, int start, int size, int last,
+		    cst_audio_streaming_info *asi)
+{
+	(void)last;
+	struct stream_ctx *sc = asi->userdata;
+	if (sc->err || start < 0 || size < 0)
+		return CST_AUDIO_STREAM_STOP;
+	sc->err = take(sc, w, (size_t)start + (size_t)size);
+	return sc->err ? CST_AUDIO_STREAM_STOP : CST_AUDIO_STREAM_CONT;
+}
+
+/* Push out what the filter still holds: feed silence until the output
+ * reaches round(in * 8000 / rate), the length audio_clip_resample() gives. */
+static int stream_flush(struct stream_ctx *sc)
+{
+	if (!sc->rs)
+		return 0;
+	uint64_t want =
+		(sc->in_total * AUDIO_RATE_HZ + sc->rate_hz / 2) / sc->rate_hz;
+	static const int16_t zeros[RS_CHUNK / 2];
+	int16_t tmp[RS_CHUNK];
+	while (sc->out_total < want) {
+		size_t nout = RS_CHUNK;
+		int err = resampler_process(sc->rs, zeros, RS_CHUNK / 2, tmp,
+					    &nout);
+		if (err)
+			return err;
+		if (nout > want - sc->out_total + sc->skip)
+			nout = (size_t)(want - sc->out_total + sc->skip);
+		err = emit(sc, tmp, nout);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Words after which a period does not end a sentence. */
+static const char *const abbrevs[] = { "mr",	 "mrs", "ms", "dr",  "st",
+				       "jr",	 "sr",	"vs", "etc", "no",
+				       "inc",	 "ltd", "co", "mt",  "ave",
+				       "approx", "dept" };
+
+static bool is_abbrev(const char *word, size_t n)
+{
+	if (n == 1 && isalpha((unsigned char)word[0]))
+		return true; /* an initial: "J. Smith" */
+	for (size_t i = 0; i < sizeof(abbrevs) / sizeof(abbrevs[0]); i++) {
+		if (strlen(abbrevs[i]) == n &&
+		    !strncasecmp(word, abbrevs[i], n))
+			return true;
+	}
+	return false;
+}
+
+/* Length of the first sentence of p: up to and including the '.', '!' or
+ * '?' (and closing quotes or brackets) that is followed by whitespace and
+ * more text, or all of p. A period after a number inside a token
+ * ("1,234.56") or after an abbreviation does not end a sentence. */
+static size_t sentence_len(const char *p)
+{
+	size_t word = 0; /* start of the current word */
+	for (size_t i = 0; p[i]; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (isspace(c)) {
+			word = i + 1;
+			continue;
+		}
+		if (c != '.' && c != '!' && c != '?')
+			continue;
+		size_t end = i + 1;
+		while (p[end] && strchr(".!?\"')]", p[end]))
+			end++;
+		if (!p[end] || !isspace((unsigned char)p[end]))
+			continue;
+		if (c == '.' && is_abbrev(p + word, i - word))
+			continue;
+		size_t next = end;
+		while (isspace((unsigned char)p[next]))
+			next++;
+		if (!p[next])
+			return next; /* trailing blanks: one sentence */
+		return end;
+	}
+	return strlen(p);
+}
+
+/* Synthesize one utterance of text into sc. -ENODATA when the text made
+ * no sound (punctuation only): the caller skips it. */
+static int synth_utterance(const struct flite_voice *fv, const char *text,
+			   struct stream_ctx *sc)
+{
+	int err = 0;
+	cst_audio_streaming_info *asi = new_audio_streaming_info();
+	cst_utterance *u = new_utterance();
+	if (!asi || !u) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* About 20 ms at the voice's rate: the first frame as soon as
+	 * possible, without a callback per pitch period. */
+	asi->min_buffsize = (int)(fv->pub.native_rate_hz / 50);
+	asi->asc = on_chunk;
+	asi->userdata = sc;
+	sc->consumed = 0;
+	utt_set_input_text(u, text);
+	utt_init(u, fv->cst);
+	/* The feature's value owns asi from here: delete_utterance() frees
+	 * it. */
+	feat_set(u->features, "streaming_info", audio_streaming_info_val(asi));
+	asi = NULL;
+	if (!utt_synth(u)) {
+		err = sc->err ? sc->err : -EIO;
+		goto out;
+	}
+	err = sc->err;
+	/* Whatever the callback did not deliver (a voice without streaming
+	 * support, or a tail held back) is in the utterance's wave. */
+	const cst_wave *w = utt_wave(u);
+	if (!err && w && w->num_samples > 0)
+		err = take(sc, w, (size_t)w->num_samples);
+	else if (!err && sc->consumed == 0)
+		err = -ENODATA;
+out:
+	if (u)
+		delete_utterance(u);
+	if (asi)
+		delete_audio_streaming_info(asi);
+	return err;
+}
+
+/*
+ * Sentence by sentence: flite analyses a whole utterance (tokens, words,
+ * prosody, units) before it generates the first sample, so one utterance
+ * for a whole prompt would delay the first frame by the analysis of every
+ * sentence. Each sentence is its own utterance instead: the first frame
+ * waits only for the first sentence, and later sentences are analysed
+ * while earlier ones play. Each utterance ends in a pause, like a
+ * sentence break inside one utterance does.
+ */
+static int flite_synth_stream(struct tts_engine *e, const struct tts_voice *v,
+			      const char *text, struct audio_stream *out)
+{
+	if (!e || !v || !out)
+		return -EINVAL;
+	const struct flite_voice *fv = own_voice(v);
+	if (!fv || !fv->cst)
+		return -EINVAL;
+	int err = tts_text_check(text);
+	if (err)
+		return err;
+	char *buf = malloc(strlen(text) + 1);
+	if (!buf)
+		return -ENOMEM;
+
+	struct stream_ctx sc = { .out = out };
+	for (const char *p = text; *p && !err;) {
+		size_t n = sentence_len(p);
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+		p += n;
+		if (tts_text_check(buf))
+			continue; /* blanks between sentences */
+		err = synth_utterance(fv, buf, &sc);
+		if (err == -ENODATA)
+			err = 0;
+	}
+	free(buf);
+	if (!err && !sc.taken)
+		err = -ENODATA; /* no sentence made a sound */
+	if (!err)
+		err = stream_flush(&sc);
+	if (!err && !sc.sounding && sc.nlead) /* all quiet: send what's kept */
+		err = audio_stream_write(out, sc.lead, sc.nlead);
+	if (!err && audio_stream_len(out) == 0)
+		err = -ENODATA;
+	if (err == -ENOSPC)
+		err = -E2BIG; /* longer than the caller's stream allows */
+	resampler_destroy(sc.rs);
+	return err;
 }
 
 const struct tts_engine_ops tts_flite_ops = {
 	.name = "flite",
-	.caps = 0,
+	.caps = TTS_CAP_STREAM,
+	.synth_stream = flite_synth_stream,
 	.open = flite_open,
 	.close = flite_close,
 	.voice_find = flite_voice_find,

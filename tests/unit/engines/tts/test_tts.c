@@ -82,7 +82,7 @@ static void wait_for(atomic_int *v, int n)
 
 static uint64_t counter(const char *name)
 {
-	return metric_counter_get(metrics_counter(name, NULL, ""));
+	return metric_counter_get(metrics_counter(name, "tier=\"memory\"", ""));
 }
 
 static uint64_t synth_count(const char *voice)

@@ -1,0 +1,625 @@
+/* STT benchmark: per mode (Moonshine open, PocketSphinx domain LM, grammar
+ * and generic open), word error rate on the speech test set
+ * (bench/speech/make_set.sh), real-time factor, finalize latency (decode of
+ * an endpointed utterance: end of speech -> final text), the number of
+ * speaking streams the worker pool keeps up with, and memory per concurrent
+ * decode. Prints ratios against budgets. Not a test.
+ *
+ * bench_stt [SET_DIR]: without SET_DIR a small set (VG_STT_BENCH_N
+ * utterances, default 40) is built in a temporary folder, and each mode
+ * stops after 8 s of sequential decoding so `make bench` stays within its
+ * 120 s. Environment: VG_STT_BENCH_MODE_S (that budget, 0: none; default
+ * none with SET_DIR), VG_STT_BENCH_MODES ("1,3": only those modes),
+ * VG_STT_BENCH_VERBOSE (each reference and hypothesis). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <re.h>
+
+#include "audio/clip.h"
+#include "audio/wav.h"
+#include "core/clock.h"
+#include "core/loop.h"
+#include "core/wpool.h"
+#include "engines/stt/stt.h"
+
+/* Budgets (issue 2/7). */
+#define BUDGET_FINALIZE_P95_MS 150.0
+#define BUDGET_STREAMS 50.0
+#define BUDGET_WER_MOONSHINE 0.10
+#define BUDGET_WER_GRAMMAR 0.05
+
+enum {
+	UTT_MAX = 5000,
+	WORDS_MAX = 64,
+	WORD_LEN = 32,
+	POOL_THREADS = 2,
+};
+
+struct utt {
+	char id[32];
+	char voice[32];
+	char ref[STT_TEXT_MAX + 1];
+	struct audio_clip *clip;
+};
+
+struct set {
+	struct utt *u;
+	size_t n;
+	double audio_s;
+};
+
+/* ---- WER ---- */
+
+static const char *const ones[] = {
+	"zero",	   "one",     "two",	   "three",    "four",
+	"five",	   "six",     "seven",	   "eight",    "nine",
+	"ten",	   "eleven",  "twelve",	   "thirteen", "fourteen",
+	"fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+};
+static const char *const tens[] = { "",	      "",      "twenty", "thirty",
+				    "forty",  "fifty", "sixty",	 "seventy",
+				    "eighty", "ninety" };
+
+typedef char word_t[WORD_LEN];
+
+static void push(word_t *w, size_t *n, const char *s)
+{
+	if (*n < WORDS_MAX)
+		snprintf(w[(*n)++], WORD_LEN, "%s", s);
+}
+
+/* A numeral as spoken: "7" seven, "24" twenty four, "1500" one thousand
+ * five hundred; longer ones and leading zeros digit by digit. */
+static void number_words(const char *d, word_t *w, size_t *n)
+{
+	size_t len = strlen(d);
+	if (len > 4 || (len > 1 && d[0] == '0')) {
+		for (size_t i = 0; i < len; i++)
+			push(w, n, ones[d[i] - '0']);
+		return;
+	}
+	int v = atoi(d);
+	if (v == 0) {
+		push(w, n, "zero");
+		return;
+	}
+	if (v >= 1000) {
+		push(w, n, ones[v / 1000]);
+		push(w, n, "thousand");
+		v %= 1000;
+	}
+	if (v >= 100) {
+		push(w, n, ones[v / 100]);
+		push(w, n, "hundred");
+		v %= 100;
+	}
+	if (v >= 20) {
+		push(w, n, tens[v / 10]);
+		v %= 10;
+		if (v)
+			push(w, n, ones[v]);
+	} else if (v) {
+		push(w, n, ones[v]);
+	}
+}
+
+/* Normalize for scoring: lowercase, apostrophes dropped ("don't" = "dont"),
+ * other punctuation and hyphens split words, numerals spelt out. */
+static size_t words_of(const char *text, word_t *w)
+{
+	size_t n = 0;
+	char tok[WORD_LEN];
+	size_t tl = 0;
+	for (const char *p = text;; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		if (c == '\'')
+			continue;
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c >= 0x80) {
+			if (tl + 1 < sizeof(tok))
+				tok[tl++] = (char)c;
+			continue;
+		}
+		if (tl) {
+			tok[tl] = '\0';
+			if (strspn(tok, "0123456789") == tl)
+				number_words(tok, w, &n);
+			else
+				push(w, &n, tok);
+			tl = 0;
+		}
+		if (!c)
+			break;
+	}
+	return n;
+}
+
+/* Word edit distance (substitutions, insertions, deletions). */
+static size_t edits(const word_t *a, size_t na, const word_t *b, size_t nb)
+{
+	size_t d[WORDS_MAX + 1][WORDS_MAX + 1];
+	for (size_t i = 0; i <= na; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= nb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= na; i++) {
+		for (size_t j = 1; j <= nb; j++) {
+			size_t sub = d[i - 1][j - 1] +
+				     (strcmp(a[i - 1], b[j - 1]) != 0);
+			size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+			size_t m = sub < del ? sub : del;
+			d[i][j] = m < ins ? m : ins;
+		}
+	}
+	return d[na][nb];
+}
+
+/* ---- the set ---- */
+
+static const char *source_dir(void)
+{
+	static char buf[4096];
+	const char *env = getenv("VG_SOURCE_DIR");
+	if (env)
+		return env;
+	/* VG_DEPS_DIR is <repo>/deps */
+	snprintf(buf, sizeof(buf), "%s/..", VG_DEPS_DIR);
+	return buf;
+}
+
+static int set_load(const char *dir, struct set *s)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/refs.tsv", dir);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "bench_stt: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	s->u = calloc(UTT_MAX, sizeof(*s->u));
+	if (!s->u) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	char line[2048];
+	while (s->n < UTT_MAX && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		char *t1 = strchr(line, '\t');
+		char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		if (!t2)
+			continue;
+		*t1 = '\0';
+		*t2 = '\0';
+		struct utt *u = &s->u[s->n];
+		snprintf(u->voice, sizeof(u->voice), "%.31s", t1 + 1);
+		snprintf(u->id, sizeof(u->id), "%.31s", line);
+		snprintf(u->ref, sizeof(u->ref), "%.1024s", t2 + 1);
+		snprintf(path, sizeof(path), "%s/%s.wav", dir, u->id);
+		char msg[200] = "";
+		int err = wav_read(path, &u->clip, msg, sizeof(msg));
+		if (err || u->clip->rate_hz != 8000) {
+			fprintf(stderr, "bench_stt: %s: %s\n", path,
+				err ? msg : "not 8 kHz");
+			audio_clip_deref(u->clip);
+			u->clip = NULL;
+			continue;
+		}
+		s->audio_s += (double)u->clip->nsamples / 8000.0;
+		s->n++;
+	}
+	fclose(f);
+	return s->n ? 0 : -ENOENT;
+}
+
+static void set_free(struct set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		audio_clip_deref(s->u[i].clip);
+	free(s->u);
+}
+
+static int grammar_from_file(const char *path, enum stt_mode mode,
+			     unsigned classes, struct stt_grammar **gp)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "bench_stt: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	size_t cap = 4u << 20;
+	char *buf = malloc(cap);
+	size_t len = buf ? fread(buf, 1, cap, f) : 0;
+	fclose(f);
+	if (!buf)
+		return -ENOMEM;
+	char msg[256] = "";
+	int err = stt_grammar_parse(buf, len, mode, classes, gp, msg,
+				    sizeof(msg));
+	free(buf);
+	if (err)
+		fprintf(stderr, "bench_stt: %s: %s\n", path, msg);
+	return err;
+}
+
+/* ---- memory ---- */
+
+static long rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long pages = 0, rss = 0;
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+		rss = 0;
+	fclose(f);
+	return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+struct sampler {
+	atomic_int stop;
+	atomic_long peak_kb;
+};
+
+static void *sample_rss(void *arg)
+{
+	struct sampler *sm = arg;
+	while (!atomic_load(&sm->stop)) {
+		long r = rss_kb();
+		if (r > atomic_load(&sm->peak_kb))
+			atomic_store(&sm->peak_kb, r);
+		usleep(2000);
+	}
+	return NULL;
+}
+
+/* ---- one mode ---- */
+
+struct mode {
+	const char *label;
+	const char *engine;
+	enum stt_mode mode;
+	struct stt_grammar *grammar;
+	const struct set *set;
+	double wer_budget; /* 0: none */
+};
+
+struct conc {
+	atomic_int done;
+	atomic_int errors;
+};
+
+static void on_done(int err, const struct stt_result *res, void *arg)
+{
+	(void)res;
+	struct conc *c = arg;
+	if (err)
+		atomic_fetch_add(&c->errors, 1);
+	atomic_fetch_add(&c->done, 1);
+}
+
+/* CPU time of the calling thread: the sequential decodes run here (the
+ * engines compute on the caller), so this is what a decode costs on an
+ * idle core, whatever the neighbours do to the wall clock. */
+static uint64_t thread_cpu_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double pct(const uint64_t *v, size_t n, double q)
+{
+	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+	return (double)v[i < n ? i : n - 1];
+}
+
+static void ratio_line(const char *what, double v, double budget, int lower)
+{
+	/* >= 1.0 means within budget */
+	double r = lower ? (v > 0 ? budget / v : 99.0) : v / budget;
+	printf("  %-28s %9.3f  budget %s %.3f  ratio %.2f %s\n", what, v,
+	       lower ? "<=" : ">=", budget, r, r >= 1.0 ? "OK" : "MISS");
+}
+
+static int run_mode(struct stt *s, struct wpool *pool, struct vg_loop *loop,
+		    const struct mode *m, double cap_s)
+{
+	const struct set *set = m->set;
+	struct stt_params p = {
+		.mode = m->mode,
+		.grammar = m->grammar,
+		.engines = m->engine,
+		.deadline_ms = 600000,
+	};
+	uint64_t *lat = calloc(set->n, sizeof(*lat));
+	uint64_t *cpu = calloc(set->n, sizeof(*cpu));
+	if (!lat || !cpu) {
+		free(lat);
+		free(cpu);
+		return -ENOMEM;
+	}
+	size_t err_words = 0, ref_words = 0, wrong_utts = 0, fails = 0;
+	/* per voice (the set has two) */
+	const char *vname[2] = { NULL, NULL };
+	size_t verr[2] = { 0, 0 }, vref[2] = { 0, 0 };
+	uint64_t decode_us = 0;
+	word_t *rw = malloc(sizeof(word_t) * WORDS_MAX);
+	word_t *hw = malloc(sizeof(word_t) * WORDS_MAX);
+	if (!rw || !hw) {
+		free(lat);
+		free(cpu);
+		free(rw);
+		free(hw);
+		return -ENOMEM;
+	}
+
+	/* warm-up: first decode pays lazy loads */
+	struct stt_result res;
+	stt_recognize_sync(s, set->u[0].clip->samples, set->u[0].clip->nsamples,
+			   &p, &res);
+
+	/* a slow mode stops after its time budget: the figures are over the
+	 * utterances decoded so far, and the concurrent run uses the same */
+	size_t n = set->n;
+	double audio_s = 0;
+	uint64_t start_us = clock_mono_us();
+	for (size_t i = 0; i < n; i++) {
+		const struct utt *u = &set->u[i];
+		if (i > 0 && cap_s > 0 &&
+		    (double)(clock_mono_us() - start_us) / 1e6 > cap_s) {
+			n = i;
+			break;
+		}
+		audio_s += (double)u->clip->nsamples / 8000.0;
+		uint64_t t0 = clock_mono_us(), c0 = thread_cpu_us();
+		int err = stt_recognize_sync(s, u->clip->samples,
+					     u->clip->nsamples, &p, &res);
+		lat[i] = clock_mono_us() - t0;
+		cpu[i] = thread_cpu_us() - c0;
+		decode_us += lat[i];
+		if (err) {
+			fails++;
+			res.text[0] = '\0';
+		}
+		size_t nr = words_of(u->ref, rw), nh = words_of(res.text, hw);
+		size_t e = edits(rw, nr, hw, nh);
+		err_words += e;
+		ref_words += nr;
+		wrong_utts += e > 0;
+		for (int v = 0; v < 2; v++) {
+			if (!vname[v] || !strcmp(vname[v], u->voice)) {
+				vname[v] = u->voice;
+				verr[v] += e;
+				vref[v] += nr;
+				break;
+			}
+		}
+		if (getenv("VG_STT_BENCH_VERBOSE"))
+			printf("    %s ref=\"%s\" hyp=\"%s\" e=%zu %.0f ms\n",
+			       u->id, u->ref, res.text, e, lat[i] / 1000.0);
+	}
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	qsort(cpu, n, sizeof(*cpu), cmp_u64);
+	double wer = ref_words ? (double)err_words / (double)ref_words : 0;
+	double rtf = (double)decode_us / 1e6 / audio_s;
+
+	/* concurrency: every utterance at once through the pool; the audio
+	 * decoded per wall second is how many callers speaking without pause
+	 * the pool keeps up with */
+	struct conc c = { 0 };
+	struct sampler sm = { 0 };
+	long base_kb = rss_kb();
+	atomic_store(&sm.peak_kb, base_kb);
+	pthread_t th;
+	int have_sampler = !pthread_create(&th, NULL, sample_rss, &sm);
+	size_t submitted = 0;
+	uint64_t t0 = clock_mono_us();
+	for (size_t i = 0; i < n; i++) {
+		int err;
+		while ((err = stt_recognize(s, set->u[i].clip, &p, loop,
+					    on_done, &c, NULL)) == -EAGAIN)
+			usleep(1000);
+		if (err)
+			break;
+		submitted++;
+	}
+	while ((size_t)atomic_load(&c.done) < submitted)
+		usleep(1000);
+	uint64_t wall_us = clock_mono_us() - t0;
+	atomic_store(&sm.stop, 1);
+	if (have_sampler)
+		pthread_join(th, NULL);
+	double streams = audio_s / ((double)wall_us / 1e6);
+	double mem_mb = (double)(atomic_load(&sm.peak_kb) - base_kb) / 1024.0 /
+			wpool_threads(pool);
+
+	printf("\n%s (%zu utterances, %.1f s of audio%s)\n", m->label, n,
+	       audio_s, n < set->n ? ", stopped at its time budget" : "");
+	printf("  WER %.2f%% (%zu/%zu words), utterances wrong %.1f%%, "
+	       "failed %zu\n",
+	       100.0 * wer, err_words, ref_words,
+	       100.0 * (double)wrong_utts / (double)n, fails);
+	for (int v = 0; v < 2 && vname[v]; v++)
+		printf("    voice %-16s WER %.2f%%\n", vname[v],
+		       vref[v] ? 100.0 * (double)verr[v] / (double)vref[v] : 0);
+	printf("  RTF %.4f (one thread)\n", rtf);
+	printf("  finalize latency p50 %.1f ms  p95 %.1f ms  max %.1f ms\n",
+	       pct(lat, n, 0.5) / 1000.0, pct(lat, n, 0.95) / 1000.0,
+	       (double)lat[n - 1] / 1000.0);
+	printf("  finalize CPU      p50 %.1f ms  p95 %.1f ms (decode thread)\n",
+	       pct(cpu, n, 0.5) / 1000.0, pct(cpu, n, 0.95) / 1000.0);
+	printf("  streams sustained on %u workers: %.1f (audio s per wall s), "
+	       "errors %d\n",
+	       wpool_threads(pool), streams, atomic_load(&c.errors));
+	printf("  RSS growth per concurrent decode: %.1f MB\n", mem_mb);
+	ratio_line("finalize p95 ms", pct(lat, n, 0.95) / 1000.0,
+		   BUDGET_FINALIZE_P95_MS, 1);
+	ratio_line("concurrent streams", streams, BUDGET_STREAMS, 0);
+	if (m->wer_budget > 0)
+		ratio_line("WER", wer, m->wer_budget, 1);
+	free(lat);
+	free(cpu);
+	free(rw);
+	free(hw);
+	return 0;
+}
+
+static int build_set(char *dir, size_t cap)
+{
+	const char *n = getenv("VG_STT_BENCH_N");
+	snprintf(dir, cap, "/tmp/vg-stt-set-XXXXXX");
+	if (!mkdtemp(dir))
+		return -errno;
+	char cmd[8192];
+	snprintf(cmd, sizeof(cmd), "'%s/bench/speech/make_set.sh' '%s' %d",
+		 source_dir(), dir, n ? atoi(n) : 40);
+	/* flite voices need `voxgate say`: BUILD/src/voxgate next to
+	 * BUILD/bench/bench_stt */
+	char exe[4096], vx[4200];
+	ssize_t el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (el > 0 && !getenv("VOXGATE")) {
+		exe[el] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(vx, sizeof(vx), "%s/../src/voxgate", exe);
+			if (access(vx, X_OK) == 0)
+				setenv("VOXGATE", vx, 0);
+		}
+	}
+	printf("building the test set: %s\n", cmd);
+	fflush(stdout);
+	int rc = system(cmd);
+	return rc == 0 ? 0 : -EIO;
+}
+
+int main(int argc, char **argv)
+{
+	char tmpdir[256] = "";
+	const char *dir = argc > 1 ? argv[1] : NULL;
+	if (!dir) {
+		if (build_set(tmpdir, sizeof(tmpdir))) {
+			fprintf(stderr, "bench_stt: cannot build the set\n");
+			return 1;
+		}
+		dir = tmpdir;
+	}
+	char path[4096];
+	struct set open_set = { 0 }, gram_set = { 0 };
+	struct vg_loop *loop = NULL;
+	struct wpool *pool = NULL;
+	struct stt *s = NULL;
+	struct stt_grammar *lm = NULL, *gram = NULL;
+	int rc = 1;
+	libre_init();
+	snprintf(path, sizeof(path), "%s/open", dir);
+	if (set_load(path, &open_set))
+		goto out;
+	snprintf(path, sizeof(path), "%s/grammar", dir);
+	if (set_load(path, &gram_set))
+		goto out;
+	if (loop_create(&loop, "bench") || loop_start(loop) ||
+	    wpool_create(&pool, POOL_THREADS, 4096)) {
+		fprintf(stderr, "bench_stt: loop/pool\n");
+		goto out;
+	}
+	long rss0 = rss_kb();
+	uint64_t t0 = clock_mono_us();
+	int err = stt_create(&s, pool, NULL);
+	if (err) {
+		fprintf(stderr, "bench_stt: no STT engine (%s)\n",
+			strerror(-err));
+		goto out;
+	}
+	printf("engines: %s (opened in %.0f ms, +%.0f MB RSS)\n",
+	       stt_engines(s), (clock_mono_us() - t0) / 1000.0,
+	       (rss_kb() - rss0) / 1024.0);
+
+	snprintf(path, sizeof(path), "%s/data/banking77/train.tsv",
+		 source_dir());
+	grammar_from_file(path, STT_MODE_LM, 0, &lm);
+	snprintf(path, sizeof(path), "%s/grammar/grammar.txt", dir);
+	grammar_from_file(path, STT_MODE_GRAMMAR,
+			  STT_CLASS_DIGITS | STT_CLASS_YESNO, &gram);
+	struct stt_grammar *const prep[] = { lm, gram };
+	for (size_t i = 0; i < 2; i++) {
+		if (!prep[i])
+			continue;
+		t0 = clock_mono_us();
+		int perr = stt_prepare(s, prep[i]);
+		printf("prepare %s: %d in %.0f ms\n", i ? "grammar" : "LM",
+		       perr, (clock_mono_us() - t0) / 1000.0);
+	}
+
+	const struct mode modes[] = {
+		{ "moonshine open", "moonshine", STT_MODE_OPEN, NULL, &open_set,
+		  BUDGET_WER_MOONSHINE },
+		{ "pocketsphinx LM (banking77 train)", "pocketsphinx",
+		  STT_MODE_LM, lm, &open_set, 0 },
+		{ "pocketsphinx grammar", "pocketsphinx", STT_MODE_GRAMMAR,
+		  gram, &gram_set, BUDGET_WER_GRAMMAR },
+		{ "moonshine grammar (snapped)", "moonshine", STT_MODE_GRAMMAR,
+		  gram, &gram_set, BUDGET_WER_GRAMMAR },
+		{ "pocketsphinx open (generic LM)", "pocketsphinx",
+		  STT_MODE_OPEN, NULL, &open_set, 0 },
+	};
+	const char *only = getenv("VG_STT_BENCH_MODES"); /* "1,3": a subset */
+	/* seconds of sequential decoding per mode: bounded by default when
+	 * the set is built here, so `make bench` stays within its timeout */
+	const char *cap = getenv("VG_STT_BENCH_MODE_S");
+	double cap_s = cap ? atof(cap) : tmpdir[0] ? 8.0 : 0.0;
+	rc = 0;
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		const struct mode *m = &modes[i];
+		char num[8];
+		snprintf(num, sizeof(num), "%zu", i + 1);
+		if (only && !strstr(only, num))
+			continue;
+		if (!stt_engine_find(s, m->engine)) {
+			printf("\n%s: SKIPPED (%s not installed)\n", m->label,
+			       m->engine);
+			continue;
+		}
+		if (m->mode != STT_MODE_OPEN && !m->grammar) {
+			printf("\n%s: SKIPPED (no grammar)\n", m->label);
+			continue;
+		}
+		fflush(stdout);
+		if (run_mode(s, pool, loop, m, cap_s))
+			rc = 1;
+		fflush(stdout);
+	}
+out:
+	wpool_destroy(pool);
+	loop_destroy(loop);
+	stt_destroy(s);
+	stt_grammar_deref(lm);
+	stt_grammar_deref(gram);
+	set_free(&open_set);
+	set_free(&gram_set);
+	libre_close();
+	if (tmpdir[0]) {
+		char cmd[512];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "bench_stt: cannot remove %s\n",
+				tmpdir);
+	}
+	return rc;
+}

@@ -1,0 +1,446 @@
+/* `voxgate transcribe` (see cli.h and docs/SPEECH.md): a WAV file through
+ * the VAD, the endpointer and the STT chain, on the calling thread. */
+#include "engines/stt/cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audio/clip.h"
+#include "audio/resample.h"
+#include "audio/vad.h"
+#include "audio/wav.h"
+#include "engines/stt/stt.h"
+
+enum {
+	SEGMENTS_MAX = 4096, /* about 10 hours of short turns */
+	ALL_TEXT_MAX = 1 << 20,
+};
+
+struct opts {
+	const char *in, *engine, *grammar, *lm_from;
+	unsigned classes;
+	int json, no_vad;
+};
+
+struct segment {
+	uint32_t start_ms, end_ms;
+	int err;
+	struct stt_result res;
+};
+
+struct run {
+	struct stt *stt;
+	struct stt_params params;
+	struct segment *seg;
+	size_t nseg;
+	int failed;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: voxgate transcribe in.wav [--engine "
+		"moonshine|pocketsphinx]\n"
+		"           [--grammar FILE [--class digits|yesno|number]... "
+		"| --lm-from FILE]\n"
+		"           [--no-vad] [--json]\n"
+		"\n"
+		"Recognizes a WAV file (8 kHz or 16 kHz mono; others are "
+		"resampled), cut into\n"
+		"utterances by the VAD. --grammar: one phrase per line; "
+		"--lm-from: sentences or\n"
+		"label<TAB>text lines for a domain language model.\n");
+}
+
+static int class_parse(const char *s, unsigned *classes)
+{
+	if (!strcmp(s, "digits"))
+		*classes |= STT_CLASS_DIGITS;
+	else if (!strcmp(s, "yesno"))
+		*classes |= STT_CLASS_YESNO;
+	else if (!strcmp(s, "number"))
+		*classes |= STT_CLASS_NUMBER;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--json")) {
+			o->json = 1;
+		} else if (!strcmp(a, "--no-vad")) {
+			o->no_vad = 1;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			return 1;
+		} else if (a[0] != '-' || !strcmp(a, "-")) {
+			if (o->in)
+				return -EINVAL;
+			o->in = a;
+		} else if (!v) {
+			return -EINVAL;
+		} else if (!strcmp(a, "--engine")) {
+			o->engine = v;
+			i++;
+		} else if (!strcmp(a, "--grammar")) {
+			o->grammar = v;
+			i++;
+		} else if (!strcmp(a, "--lm-from")) {
+			o->lm_from = v;
+			i++;
+		} else if (!strcmp(a, "--class")) {
+			if (class_parse(v, &o->classes))
+				return -EINVAL;
+			i++;
+		} else {
+			return -EINVAL;
+		}
+	}
+	if (!o->in || (o->grammar && o->lm_from) || (o->classes && o->lm_from))
+		return -EINVAL;
+	return 0;
+}
+
+/* Read a whole text file of at most STT_GRAMMAR_FILE_MAX bytes. */
+static int file_read(const char *path, char **bufp, size_t *lenp)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -errno;
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	int err = buf ? 0 : -ENOMEM;
+	while (!err) {
+		if (len == cap) {
+			if (cap > STT_GRAMMAR_FILE_MAX) {
+				err = -E2BIG;
+				break;
+			}
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				err = -ENOMEM;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		size_t r = fread(buf + len, 1, cap - len, f);
+		len += r;
+		if (r == 0) {
+			if (ferror(f))
+				err = -EIO;
+			break;
+		}
+	}
+	fclose(f);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+static int grammar_load(const struct opts *o, struct stt_grammar **gp)
+{
+	const char *path = o->grammar ? o->grammar : o->lm_from;
+	enum stt_mode mode = o->grammar ? STT_MODE_GRAMMAR : STT_MODE_LM;
+	char *buf = NULL;
+	size_t len = 0;
+	int err = file_read(path, &buf, &len);
+	if (err) {
+		fprintf(stderr, "transcribe: %s: %s\n", path, strerror(-err));
+		return err;
+	}
+	char msg[256] = "";
+	err = stt_grammar_parse(buf, len, mode, o->classes, gp, msg,
+				sizeof(msg));
+	free(buf);
+	if (err)
+		fprintf(stderr, "transcribe: %s: %s\n", path,
+			msg[0] ? msg : strerror(-err));
+	return err;
+}
+
+/* Decode one utterance [start_ms, end_ms) of the file. */
+static int decode_segment(struct run *r, const int16_t *pcm, size_t n,
+			  uint32_t start_ms, uint32_t end_ms)
+{
+	if (!n)
+		return 0;
+	if (r->nseg == SEGMENTS_MAX)
+		return -E2BIG;
+	struct segment *sg = &r->seg[r->nseg++];
+	memset(sg, 0, sizeof(*sg));
+	sg->start_ms = start_ms;
+	sg->end_ms = end_ms;
+	sg->err = stt_recognize_sync(r->stt, pcm, n, &r->params, &sg->res);
+	if (sg->err) {
+		fprintf(stderr, "transcribe: segment %u-%u ms: %s\n", start_ms,
+			end_ms, strerror(-sg->err));
+		r->failed = 1;
+	}
+	return 0;
+}
+
+/* Cut the clip into utterances as a call would (endpointer defaults, no
+ * no-input timeout) and decode each; speech still open at the end of the
+ * file is decoded too. */
+static int segment_and_decode(struct run *r, const struct audio_clip *clip)
+{
+	struct vad *v = NULL;
+	struct endpointer *ep = NULL;
+	struct endpoint_cfg ecfg;
+	endpoint_cfg_default(&ecfg);
+	ecfg.no_input_ms = 0;
+	int err = vad_create(&v, NULL);
+	if (!err)
+		err = endpoint_create(&ep, &ecfg);
+	if (!err)
+		err = endpoint_start(ep, NULL);
+	int16_t frame[AUDIO_FRAME_SAMPLES];
+	for (size_t off = 0; !err && off < clip->nsamples;
+	     off += AUDIO_FRAME_SAMPLES) {
+		size_t k = clip->nsamples - off;
+		if (k > AUDIO_FRAME_SAMPLES)
+			k = AUDIO_FRAME_SAMPLES;
+		memcpy(frame, clip->samples + off, k * sizeof(frame[0]));
+		memset(frame + k, 0,
+		       (AUDIO_FRAME_SAMPLES - k) * sizeof(frame[0]));
+		enum endpoint_event ev =
+			endpoint_feed(ep, frame, vad_process(v, frame));
+		if (ev != EP_SPEECH_END && ev != EP_MAX_SPEECH)
+			continue;
+		size_t n = 0;
+		const int16_t *pcm = endpoint_audio(ep, &n);
+		/* the audio ends at the current frame; it starts n samples
+		 * earlier (pre-roll included) */
+		uint32_t end_ms = (uint32_t)((off + AUDIO_FRAME_SAMPLES) *
+					     1000u / AUDIO_RATE_HZ);
+		uint32_t len_ms = (uint32_t)(n * 1000u / AUDIO_RATE_HZ);
+		err = decode_segment(r, pcm, n,
+				     end_ms > len_ms ? end_ms - len_ms : 0,
+				     end_ms);
+		if (!err)
+			err = endpoint_start(ep, NULL);
+	}
+	if (!err && endpoint_in_speech(ep)) {
+		size_t n = 0;
+		const int16_t *pcm = endpoint_audio(ep, &n);
+		uint32_t end_ms =
+			(uint32_t)(clip->nsamples * 1000u / AUDIO_RATE_HZ);
+		uint32_t len_ms = (uint32_t)(n * 1000u / AUDIO_RATE_HZ);
+		err = decode_segment(r, pcm, n,
+				     end_ms > len_ms ? end_ms - len_ms : 0,
+				     end_ms);
+	}
+	endpoint_destroy(ep);
+	vad_destroy(v);
+	return err;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+struct totals {
+	char *text; /* segments' texts joined by one space */
+	const char *engine;
+	uint64_t decode_us;
+	uint32_t audio_ms;
+	double rtf;
+};
+
+static int totals_make(const struct run *r, uint32_t audio_ms, struct totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->text = malloc(ALL_TEXT_MAX);
+	if (!t->text)
+		return -ENOMEM;
+	size_t off = 0;
+	t->text[0] = '\0';
+	for (size_t i = 0; i < r->nseg; i++) {
+		const struct segment *sg = &r->seg[i];
+		if (sg->err)
+			continue;
+		t->decode_us += sg->res.decode_us;
+		if (!t->engine)
+			t->engine = sg->res.engine;
+		if (!sg->res.text[0])
+			continue;
+		int w = snprintf(t->text + off, ALL_TEXT_MAX - off, "%s%s",
+				 off ? " " : "", sg->res.text);
+		if (w > 0 && (size_t)w < ALL_TEXT_MAX - off)
+			off += (size_t)w;
+	}
+	if (!t->engine)
+		t->engine = stt_engines(r->stt);
+	t->audio_ms = audio_ms;
+	t->rtf = audio_ms ? (double)t->decode_us / 1000.0 / audio_ms : 0;
+	return 0;
+}
+
+static void print_json(const struct run *r, const struct totals *t)
+{
+	printf("{\"text\":");
+	json_str(stdout, t->text);
+	printf(",\"segments\":[");
+	for (size_t i = 0; i < r->nseg; i++) {
+		const struct segment *sg = &r->seg[i];
+		printf("%s{\"start_ms\":%u,\"end_ms\":%u,\"text\":",
+		       i ? "," : "", sg->start_ms, sg->end_ms);
+		json_str(stdout, sg->err ? "" : sg->res.text);
+		printf(",\"confidence\":%.3f,\"engine\":",
+		       sg->err ? 0.0 : (double)sg->res.confidence);
+		json_str(stdout, sg->err ? "" : sg->res.engine);
+		printf(",\"decode_ms\":%.1f", sg->res.decode_us / 1000.0);
+		if (sg->err)
+			printf(",\"error\":\"%s\"", strerror(-sg->err));
+		printf("}");
+	}
+	printf("],\"engine\":");
+	json_str(stdout, t->engine);
+	printf(",\"audio_ms\":%u,\"decode_ms\":%.1f,\"rtf\":%.4f}\n",
+	       t->audio_ms, t->decode_us / 1000.0, t->rtf);
+}
+
+static void print_text(const struct run *r, const struct totals *t)
+{
+	for (size_t i = 0; i < r->nseg; i++) {
+		const struct segment *sg = &r->seg[i];
+		if (sg->err) {
+			printf("[%6.2f-%6.2f] (error: %s)\n",
+			       sg->start_ms / 1000.0, sg->end_ms / 1000.0,
+			       strerror(-sg->err));
+			continue;
+		}
+		printf("[%6.2f-%6.2f] %s (confidence %.2f, %s, %.1f ms",
+		       sg->start_ms / 1000.0, sg->end_ms / 1000.0,
+		       sg->res.text[0] ? sg->res.text : "<no match>",
+		       (double)sg->res.confidence, sg->res.engine,
+		       sg->res.decode_us / 1000.0);
+		if (sg->res.grammar_phrase)
+			printf(", phrase \"%s\"", sg->res.grammar_phrase);
+		printf(")\n");
+	}
+	printf("text: %s\n", t->text);
+	printf("engine: %s  audio: %.2f s  decode: %.1f ms  RTF: %.4f\n",
+	       t->engine, t->audio_ms / 1000.0, t->decode_us / 1000.0, t->rtf);
+}
+
+static int load_audio(const char *path, struct audio_clip **clipp)
+{
+	char msg[256] = "";
+	struct audio_clip *c = NULL;
+	int err = wav_read(path, &c, msg, sizeof(msg));
+	if (err) {
+		/* the reader's message may already name the file */
+		if (msg[0] && strstr(msg, path))
+			fprintf(stderr, "transcribe: %s\n", msg);
+		else
+			fprintf(stderr, "transcribe: %s: %s\n", path,
+				msg[0] ? msg : strerror(-err));
+		return err;
+	}
+	if (c->rate_hz != AUDIO_RATE_HZ) {
+		struct audio_clip *r = audio_clip_resample(c, AUDIO_RATE_HZ);
+		audio_clip_deref(c);
+		if (!r) {
+			fprintf(stderr, "transcribe: %s: cannot resample\n",
+				path);
+			return -EINVAL;
+		}
+		c = r;
+	}
+	*clipp = c;
+	return 0;
+}
+
+int stt_cli_transcribe(int argc, char **argv)
+{
+	struct opts o;
+	int perr = parse(argc, argv, &o);
+	if (perr) {
+		usage(perr > 0 ? stdout : stderr);
+		return perr > 0 ? 0 : 2;
+	}
+	struct audio_clip *clip = NULL;
+	struct stt_grammar *g = NULL;
+	struct run r = { 0 };
+	struct totals t = { 0 };
+	int rc = 1;
+
+	if (load_audio(o.in, &clip))
+		goto out;
+	if ((o.grammar || o.lm_from) && grammar_load(&o, &g))
+		goto out;
+	struct stt_cfg cfg = { .engines = o.engine };
+	int err = stt_create(&r.stt, NULL, &cfg);
+	if (err) {
+		fprintf(stderr, "transcribe: no STT engine: %s\n",
+			err == -ENOENT	 ? "none installed"
+			: err == -EINVAL ? "unknown engine name"
+					 : strerror(-err));
+		goto out;
+	}
+	if (g)
+		stt_prepare(r.stt, g);
+	r.params = (struct stt_params){
+		.mode = g ? stt_grammar_mode(g) : STT_MODE_OPEN,
+		.grammar = g,
+		/* a CLI waits for its answer: no deadline fallback */
+		.deadline_ms = 600000,
+	};
+	r.seg = calloc(o.no_vad ? 1 : SEGMENTS_MAX, sizeof(*r.seg));
+	if (!r.seg)
+		goto out;
+	if (o.no_vad) {
+		if (clip->nsamples >
+		    (size_t)STT_UTTERANCE_MAX_MS * (AUDIO_RATE_HZ / 1000)) {
+			fprintf(stderr, "transcribe: --no-vad takes at most "
+					"30 s of audio\n");
+			goto out;
+		}
+		err = decode_segment(
+			&r, clip->samples, clip->nsamples, 0,
+			(uint32_t)(clip->nsamples * 1000u / AUDIO_RATE_HZ));
+	} else {
+		err = segment_and_decode(&r, clip);
+	}
+	if (err) {
+		fprintf(stderr, "transcribe: %s\n", strerror(-err));
+		goto out;
+	}
+	if (totals_make(&r, (uint32_t)(clip->nsamples * 1000u / AUDIO_RATE_HZ),
+			&t))
+		goto out;
+	if (o.json)
+		print_json(&r, &t);
+	else
+		print_text(&r, &t);
+	rc = r.failed ? 1 : 0;
+out:
+	free(t.text);
+	free(r.seg);
+	stt_destroy(r.stt);
+	stt_grammar_deref(g);
+	audio_clip_deref(clip);
+	return rc;
+}

@@ -1,0 +1,152 @@
+/* The "moonshine" STT engine: Moonshine tiny (open vocabulary, English) on
+ * sherpa-onnx, behind the engine contract of stt.h. All instances share the
+ * process's one recognizer (sherpa_asr); decode() is reentrant (one offline
+ * stream per call), so cfg->pool_size is not used: there is nothing to pool.
+ * cfg->threads is onnxruntime's intra-op thread count per decode. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "engines/stt/sherpa/sherpa.h"
+#include "engines/stt/stt.h"
+
+#define RATE_HZ 8000u
+
+struct moonshine {
+	struct stt_engine base; /* first: the core holds &base */
+	struct sherpa_asr *asr;
+};
+
+static int moonshine_open(struct stt_engine **ep,
+			  const struct stt_engine_cfg *cfg)
+{
+	struct moonshine *m;
+	int err;
+
+	if (!ep)
+		return -EINVAL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	err = sherpa_asr_create(&m->asr, cfg ? cfg->model_dir : NULL,
+				cfg && cfg->threads ? cfg->threads : 1);
+	if (err) {
+		free(m);
+		return err;
+	}
+	m->base.ops = &stt_moonshine_ops;
+	*ep = &m->base;
+	return 0;
+}
+
+static void moonshine_close(struct stt_engine *e)
+{
+	struct moonshine *m = (struct moonshine *)e;
+
+	if (!m)
+		return;
+	sherpa_asr_destroy(m->asr);
+	free(m);
+}
+
+/* Longest run of one word repeated back to back: Moonshine, like other
+ * attention decoders, loops on noise ("the the the the"). */
+static unsigned longest_repeat(const char *text, unsigned *nwords)
+{
+	const char *prev = NULL, *w = text;
+	size_t prev_len = 0;
+	unsigned run = 0, best = 0, n = 0;
+
+	while (*w) {
+		size_t len = strcspn(w, " ");
+
+		n++;
+		run = prev && len == prev_len && !memcmp(w, prev, len) ? run + 1
+								       : 1;
+		best = run > best ? run : best;
+		prev = w;
+		prev_len = len;
+		w += len;
+		w += *w == ' ';
+	}
+	*nwords = n;
+	return best;
+}
+
+/* Confidence 0..1. sherpa-onnx 1.13.4 reports no token log-probabilities
+ * for Moonshine ("ys_log_probs": [] in the result), so unless it does, this
+ * is a documented heuristic from what the decoder did show:
+ *  - word pieces: the vocabulary holds common words whole, so a word the
+ *    model had to spell from pieces ("matte lens" = mat+te l+ens) is one it
+ *    is guessing; base = 0.95 - 0.45 * (pieces per word, at most 1), which
+ *    keeps plausible text in the contract's 0.5..0.95;
+ *  - speech rate: people say at most ~5 words/s; more from the clip means
+ *    hallucination, so it scales down (below 0.5: garbage);
+ *  - a word repeated 4+ times in a row is a decoder loop: 0.1 at most;
+ *  - empty text: 0.
+ * When log-probs are reported, the base is the geometric mean token
+ * probability exp(mean log p), softened by the least likely token. */
+static float confidence_of(const char *text, uint32_t audio_ms,
+			   const struct sherpa_asr_score *sc)
+{
+	unsigned nwords, rep = longest_repeat(text, &nwords);
+	float conf, wps, pieces;
+
+	if (nwords == 0)
+		return 0.0f;
+	if (sc->has_logprobs) {
+		conf = 0.8f * expf(sc->logprob_avg) +
+		       0.2f * expf(sc->logprob_min);
+	} else {
+		pieces = fminf(1.0f, (float)sc->npieces / (float)nwords);
+		conf = 0.95f - 0.45f * pieces;
+	}
+	wps = (float)nwords * 1000.0f / (float)(audio_ms ? audio_ms : 1);
+	if (wps > 5.0f)
+		conf *= 5.0f / wps;
+	if (rep >= 4)
+		conf = fminf(conf, 0.1f);
+	return fmaxf(0.0f, fminf(1.0f, conf));
+}
+
+static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
+			    const int16_t *pcm, size_t n,
+			    struct stt_result *res)
+{
+	struct moonshine *m = (struct moonshine *)e;
+	struct sherpa_asr_score sc;
+	char text[STT_TEXT_MAX + 1];
+	uint64_t t0;
+	uint32_t audio_ms;
+	int err;
+
+	if (!m || !pcm || !res || n == 0 ||
+	    n > (size_t)RATE_HZ * STT_UTTERANCE_MAX_MS / 1000u)
+		return -EINVAL;
+	if (req && req->mode != STT_MODE_OPEN)
+		return -ENOTSUP;
+	audio_ms = (uint32_t)(n * 1000u / RATE_HZ);
+	t0 = clock_mono_us();
+	err = sherpa_asr_decode_scored(m->asr, pcm, n, RATE_HZ, text,
+				       sizeof(text), &sc);
+	if (err)
+		return err == -ENOMEM || err == -EINVAL ? err : -EIO;
+
+	memset(res, 0, sizeof(*res));
+	memcpy(res->text, text, sizeof(res->text));
+	res->confidence = confidence_of(text, audio_ms, &sc);
+	res->decode_us = (uint32_t)(clock_mono_us() - t0);
+	res->audio_ms = audio_ms;
+	res->engine = stt_moonshine_ops.name;
+	return 0;
+}
+
+const struct stt_engine_ops stt_moonshine_ops = {
+	.name = "moonshine",
+	.caps = STT_CAP_OPEN,
+	.open = moonshine_open,
+	.close = moonshine_close,
+	.decode = moonshine_decode,
+};

@@ -1,0 +1,697 @@
+/* The recognition service (see stt.h): a registry of opened engines, a
+ * per-request fallback chain run on the worker pool, results delivered on
+ * the requesting loop, and the STT metrics. */
+#include "engines/stt/stt.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audio/clip.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/wpool.h"
+#include "metrics/metrics.h"
+
+enum {
+	DEFAULT_DEADLINE_MS = 2000,
+	NAMES_MAX = STT_ENGINES_MAX * 32, /* "a,b,c,d" */
+	CALL_ID_MAX = 63,
+};
+
+/* How far an open engine's transcript may be from a grammar phrase and
+ * still be snapped to it: about one word in three. */
+#define SNAP_MAX_DIST_RATIO 0.34
+
+/* Result labels of voxgate_stt_requests_total. */
+enum outcome { OUT_OK, OUT_EMPTY, OUT_ERROR, OUT_N };
+static const char *const outcome_names[OUT_N] = { "ok", "empty", "error" };
+
+struct stt {
+	struct wpool *pool;
+	size_t n;
+	struct stt_engine *eng[STT_ENGINES_MAX];
+	unsigned deadline_ms;
+	char names[NAMES_MAX];
+
+	struct metric_counter *requests[STT_ENGINES_MAX][OUT_N];
+	struct metric_histogram *decode_s[STT_ENGINES_MAX];
+	struct metric_counter *fallback[STT_ENGINES_MAX][STT_ENGINES_MAX];
+	struct metric_counter *audio_s, *rejected;
+	/* Milliseconds of audio seen, so the whole-seconds counter loses no
+	 * fraction across requests. */
+	atomic_uint_fast64_t audio_ms;
+};
+
+/* The engines of one request, as indices into stt.eng, in order. */
+struct chain {
+	size_t n;
+	unsigned char idx[STT_ENGINES_MAX];
+};
+
+/* One asynchronous request. Owned by the pool job from submission until its
+ * done callback (on the caller's loop) frees it; stt_cancel() only sets
+ * cancelled, so a cancelled request is freed by that same callback. */
+struct stt_req {
+	struct stt *s;
+	struct audio_clip *clip;     /* a reference */
+	struct stt_grammar *grammar; /* a reference, or NULL */
+	enum stt_mode mode;
+	struct chain chain;
+	unsigned deadline_ms;
+	char call_id[CALL_ID_MAX + 1];
+	stt_done_fn *cb;
+	void *arg;
+	atomic_bool cancelled; /* set on the loop, read by the worker too */
+	int err;
+	struct stt_result res;
+};
+
+/* ---- built-in engines ---- */
+
+/* Strong references on purpose: a weak one would not pull the engine's
+ * object out of the static library, and the engine would silently vanish.
+ * An engine whose library or model is missing says so at open() instead. */
+
+static const struct stt_engine_ops *const builtin_engines[] = {
+	&stt_moonshine_ops,
+	&stt_pocketsphinx_ops,
+};
+
+enum {
+	BUILTIN_N = sizeof(builtin_engines) / sizeof(builtin_engines[0]),
+};
+
+const struct stt_engine_ops *stt_engine_ops_find(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < BUILTIN_N; i++) {
+		if (builtin_engines[i] &&
+		    !strcmp(builtin_engines[i]->name, name))
+			return builtin_engines[i];
+	}
+	return NULL;
+}
+
+/* ---- names ---- */
+
+/* Split a comma-separated list (spaces around names ignored). Calls fn for
+ * each non-empty name; stops at the first non-zero return. */
+typedef int(name_fn)(const char *name, size_t len, void *arg);
+
+static int names_each(const char *list, name_fn *fn, void *arg)
+{
+	const char *p = list;
+	while (*p) {
+		p += strspn(p, " \t,");
+		size_t len = strcspn(p, ",");
+		size_t trimmed = len;
+		while (trimmed &&
+		       (p[trimmed - 1] == ' ' || p[trimmed - 1] == '\t'))
+			trimmed--;
+		if (trimmed) {
+			int err = fn(p, trimmed, arg);
+			if (err)
+				return err;
+		}
+		p += len;
+	}
+	return 0;
+}
+
+static bool name_is(const char *name, const char *s, size_t len)
+{
+	return strlen(name) == len && !memcmp(name, s, len);
+}
+
+/* ---- metrics ---- */
+
+static void metrics_register(struct stt *s)
+{
+	char labels[160];
+	for (size_t i = 0; i < s->n; i++) {
+		const char *en = s->eng[i]->ops->name;
+		for (int o = 0; o < OUT_N; o++) {
+			snprintf(labels, sizeof(labels),
+				 "engine=\"%s\",result=\"%s\"", en,
+				 outcome_names[o]);
+			s->requests[i][o] = metrics_counter(
+				"voxgate_stt_requests_total", labels,
+				"STT decode attempts by engine and result");
+		}
+		snprintf(labels, sizeof(labels), "engine=\"%s\"", en);
+		s->decode_s[i] = metrics_histogram(
+			"voxgate_stt_decode_seconds", labels,
+			"Wall time of one STT decode", NULL, 0);
+		for (size_t j = 0; j < s->n; j++) {
+			if (i == j)
+				continue;
+			snprintf(labels, sizeof(labels),
+				 "from=\"%s\",to=\"%s\"", en,
+				 s->eng[j]->ops->name);
+			s->fallback[i][j] = metrics_counter(
+				"voxgate_stt_fallback_total", labels,
+				"Switches to the next engine of an STT chain");
+		}
+	}
+	s->audio_s = metrics_counter("voxgate_stt_audio_seconds_total", NULL,
+				     "Seconds of audio submitted to STT");
+	s->rejected = metrics_counter(
+		"voxgate_stt_rejected_total", NULL,
+		"STT requests refused because the worker queue was full");
+}
+
+static void count_audio(struct stt *s, size_t nsamples)
+{
+	uint64_t ms = (uint64_t)nsamples * 1000u / AUDIO_RATE_HZ;
+	uint64_t before = atomic_fetch_add(&s->audio_ms, ms);
+	uint64_t whole = (before + ms) / 1000u - before / 1000u;
+	if (whole)
+		metric_counter_add(s->audio_s, whole);
+}
+
+/* ---- opening ---- */
+
+struct open_ctx {
+	struct stt *s;
+	const struct stt_engine_ops *const *ops;
+	size_t nops;
+	const struct stt_cfg *cfg;
+	size_t pos; /* index of the name in cfg->engines (engine_cfg) */
+};
+
+static int open_one(struct open_ctx *c, const struct stt_engine_ops *ops)
+{
+	struct stt *s = c->s;
+	size_t pos = c->pos++;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->eng[i]->ops == ops)
+			return 0; /* listed twice */
+	}
+	if (pos >= STT_ENGINES_MAX || s->n >= STT_ENGINES_MAX)
+		return -EINVAL;
+	const struct stt_engine_cfg *ecfg =
+		c->cfg ? &c->cfg->engine_cfg[pos] : NULL;
+	static const struct stt_engine_cfg none;
+	struct stt_engine *e = NULL;
+	int err = ops->open(&e, ecfg ? ecfg : &none);
+	if (err) {
+		LOGW(NULL, "stt_engine_unavailable", "engine=%s err=%d why=%s",
+		     ops->name, err,
+		     log_esc(err == -ENOENT ? "not installed"
+					    : strerror(-err)));
+		return 0;
+	}
+	if (!e->ops)
+		e->ops = ops;
+	s->eng[s->n++] = e;
+	LOGI(NULL, "stt_engine_open", "engine=%s caps=%u", ops->name,
+	     ops->caps);
+	return 0;
+}
+
+static int open_named(const char *name, size_t len, void *arg)
+{
+	struct open_ctx *c = arg;
+	for (size_t i = 0; i < c->nops; i++) {
+		if (c->ops[i] && name_is(c->ops[i]->name, name, len))
+			return open_one(c, c->ops[i]);
+	}
+	LOGE(NULL, "stt_engine_unknown", "engine=%.*s", (int)len, name);
+	return -EINVAL;
+}
+
+static void names_build(struct stt *s)
+{
+	size_t off = 0;
+	s->names[0] = '\0';
+	for (size_t i = 0; i < s->n; i++) {
+		int w = snprintf(s->names + off, sizeof(s->names) - off, "%s%s",
+				 i ? "," : "", s->eng[i]->ops->name);
+		if (w < 0 || (size_t)w >= sizeof(s->names) - off)
+			break;
+		off += (size_t)w;
+	}
+}
+
+int stt_create_with_ops(struct stt **sp, struct wpool *pool,
+			const struct stt_engine_ops *const *ops, size_t nops,
+			const struct stt_cfg *cfg)
+{
+	if (!sp || !ops)
+		return -EINVAL;
+	struct stt *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->pool = pool;
+	s->deadline_ms = cfg && cfg->deadline_ms ? cfg->deadline_ms
+						 : DEFAULT_DEADLINE_MS;
+	struct open_ctx c = { .s = s, .ops = ops, .nops = nops, .cfg = cfg };
+	int err = 0;
+	if (cfg && cfg->engines) {
+		err = names_each(cfg->engines, open_named, &c);
+	} else {
+		for (size_t i = 0; i < nops && !err; i++) {
+			if (ops[i])
+				err = open_one(&c, ops[i]);
+		}
+	}
+	if (!err && s->n == 0)
+		err = -ENOENT;
+	if (err) {
+		stt_destroy(s);
+		return err;
+	}
+	names_build(s);
+	metrics_register(s);
+	*sp = s;
+	return 0;
+}
+
+int stt_create(struct stt **sp, struct wpool *pool, const struct stt_cfg *cfg)
+{
+	return stt_create_with_ops(sp, pool, builtin_engines, BUILTIN_N, cfg);
+}
+
+void stt_destroy(struct stt *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->eng[i]->ops->close)
+			s->eng[i]->ops->close(s->eng[i]);
+	}
+	free(s);
+}
+
+struct stt_engine *stt_engine_find(struct stt *s, const char *name)
+{
+	if (!s || !name)
+		return NULL;
+	for (size_t i = 0; i < s->n; i++) {
+		if (!strcmp(s->eng[i]->ops->name, name))
+			return s->eng[i];
+	}
+	return NULL;
+}
+
+const char *stt_engines(const struct stt *s)
+{
+	return s ? s->names : "";
+}
+
+static unsigned mode_cap(enum stt_mode mode)
+{
+	switch (mode) {
+	case STT_MODE_OPEN:
+		return STT_CAP_OPEN;
+	case STT_MODE_GRAMMAR:
+		return STT_CAP_GRAMMAR;
+	case STT_MODE_LM:
+		return STT_CAP_LM;
+	}
+	return 0;
+}
+
+int stt_prepare(struct stt *s, const struct stt_grammar *g)
+{
+	if (!s || !g)
+		return -EINVAL;
+	unsigned cap = mode_cap(stt_grammar_mode(g));
+	int first = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		struct stt_engine *e = s->eng[i];
+		if (!e->ops->prepare || !(e->ops->caps & cap))
+			continue;
+		int err = e->ops->prepare(e, g);
+		if (err) {
+			LOGW(NULL, "stt_prepare_failed", "engine=%s err=%d",
+			     e->ops->name, err);
+			if (!first)
+				first = err;
+		}
+	}
+	return first;
+}
+
+/* ---- chains ---- */
+
+/* An engine serves mode natively, or (an open-vocabulary engine) a GRAMMAR
+ * step by snapping its transcript and an LM step by decoding open. */
+static bool can_serve(const struct stt_engine *e, enum stt_mode mode)
+{
+	return (e->ops->caps & mode_cap(mode)) || (e->ops->caps & STT_CAP_OPEN);
+}
+
+static bool native(const struct stt_engine *e, enum stt_mode mode)
+{
+	return e->ops->caps & mode_cap(mode);
+}
+
+static void chain_add(const struct stt *s, struct chain *c, size_t i,
+		      enum stt_mode mode)
+{
+	if (!can_serve(s->eng[i], mode))
+		return;
+	for (size_t k = 0; k < c->n; k++) {
+		if (c->idx[k] == i)
+			return;
+	}
+	if (c->n < STT_ENGINES_MAX)
+		c->idx[c->n++] = (unsigned char)i;
+}
+
+struct chain_ctx {
+	const struct stt *s;
+	struct chain *c;
+	enum stt_mode mode;
+};
+
+/* Names of engines that are not open (not installed) are skipped: a step
+ * written for a full install still runs on a smaller one. */
+static int chain_named(const char *name, size_t len, void *arg)
+{
+	struct chain_ctx *x = arg;
+	for (size_t i = 0; i < x->s->n; i++) {
+		if (name_is(x->s->eng[i]->ops->name, name, len))
+			chain_add(x->s, x->c, i, x->mode);
+	}
+	return 0;
+}
+
+/* The default chain keeps the service order but puts engines that do the
+ * mode natively first: a grammar step is best served by a grammar decoder,
+ * with snapping as the fallback. */
+static int chain_build(const struct stt *s, const char *engines,
+		       enum stt_mode mode, struct chain *c)
+{
+	c->n = 0;
+	if (engines) {
+		struct chain_ctx x = { .s = s, .c = c, .mode = mode };
+		names_each(engines, chain_named, &x);
+	} else {
+		for (size_t i = 0; i < s->n; i++) {
+			if (native(s->eng[i], mode))
+				chain_add(s, c, i, mode);
+		}
+		for (size_t i = 0; i < s->n; i++)
+			chain_add(s, c, i, mode);
+	}
+	return c->n ? 0 : -ENOTSUP;
+}
+
+/* ---- snapping an open transcript to a grammar's classes ---- */
+
+static bool word_in(const char *w, size_t len, const char *const *set)
+{
+	for (; *set; set++) {
+		if (name_is(*set, w, len))
+			return true;
+	}
+	return false;
+}
+
+static const char *const digit_words[] = {
+	"zero", "oh",  "one",	"two",	 "three", "four",
+	"five", "six", "seven", "eight", "nine",  NULL,
+};
+
+static const char *const number_words[] = {
+	"ten",	   "eleven",	"twelve",   "thirteen", "fourteen", "fifteen",
+	"sixteen", "seventeen", "eighteen", "nineteen", "twenty",   "thirty",
+	"forty",   "fifty",	"sixty",    "seventy",	"eighty",   "ninety",
+	"hundred", "thousand",	"and",	    NULL,
+};
+
+static const char *const yesno_words[] = {
+	"yes",	 "yeah",   "yep",    "no",    "nope", "correct", "right",
+	"sure",	 "okay",   "ok",     "that",  "is",   "it",	 "not",
+	"wrong", "please", "thanks", "thank", "you",  NULL,
+};
+
+static bool all_digits(const char *w, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (w[i] < '0' || w[i] > '9')
+			return false;
+	}
+	return len > 0;
+}
+
+/* Whether every word of text belongs to one of the grammar's classes: an
+ * open engine's "four one one" or "411" answers a DIGITS step as is. */
+static bool class_accepts(unsigned classes, const char *text)
+{
+	bool digits = classes & (STT_CLASS_DIGITS | STT_CLASS_NUMBER);
+	bool number = classes & STT_CLASS_NUMBER;
+	bool yesno = classes & STT_CLASS_YESNO;
+	size_t words = 0, yn = 0;
+	const char *p = text;
+	while (*p) {
+		p += strspn(p, " ");
+		size_t len = strcspn(p, " ");
+		if (!len)
+			break;
+		words++;
+		bool ok = false;
+		if (digits &&
+		    (all_digits(p, len) || word_in(p, len, digit_words)))
+			ok = true;
+		else if (number && word_in(p, len, number_words))
+			ok = true;
+		else if (yesno && word_in(p, len, yesno_words)) {
+			ok = true;
+			yn++;
+		}
+		if (!ok)
+			return false;
+		p += len;
+	}
+	/* A yes/no answer is short; a digit string may be long. */
+	return words > 0 && yn <= 4;
+}
+
+static void snap_result(const struct stt_grammar *g, struct stt_result *r)
+{
+	double conf = 0;
+	const char *phrase =
+		g ? stt_grammar_snap(g, r->text, SNAP_MAX_DIST_RATIO, &conf)
+		  : NULL;
+	if (phrase) {
+		snprintf(r->text, sizeof(r->text), "%s", phrase);
+		r->grammar_phrase = phrase;
+		r->confidence = (float)(r->confidence * conf);
+		return;
+	}
+	r->grammar_phrase = NULL;
+	if (g && class_accepts(stt_grammar_classes(g), r->text))
+		return;
+	r->text[0] = '\0'; /* out of grammar: a no-match */
+}
+
+/* ---- running a chain ---- */
+
+struct job_in {
+	enum stt_mode mode;
+	const struct stt_grammar *grammar;
+	const char *call_id;
+	unsigned deadline_ms;
+};
+
+/* Decode pcm with each engine of c in turn until one succeeds in time.
+ * Blocking: a worker thread or a CLI. */
+static int chain_run(struct stt *s, const struct chain *c,
+		     const struct job_in *in, const int16_t *pcm, size_t n,
+		     struct stt_result *res)
+{
+	int err = -ENOTSUP;
+	uint64_t deadline_us = (uint64_t)in->deadline_ms * 1000u;
+	for (size_t k = 0; k < c->n; k++) {
+		size_t i = c->idx[k];
+		struct stt_engine *e = s->eng[i];
+		bool nat = native(e, in->mode);
+		struct stt_request req = {
+			.mode = nat ? in->mode : STT_MODE_OPEN,
+			.grammar = nat ? in->grammar : NULL,
+			.call_id = in->call_id,
+		};
+		struct stt_result r;
+		memset(&r, 0, sizeof(r));
+		uint64_t t0 = clock_mono_us();
+		err = stt_engine_decode(e, &req, pcm, n, &r);
+		uint64_t dt = clock_mono_us() - t0;
+		metric_histogram_observe(s->decode_s[i], (double)dt / 1e6);
+		/* A decode cannot be interrupted; a late result is treated as
+		 * a failure so a hung or overloaded engine does not hold the
+		 * caller, and the next engine gets the same audio. */
+		if (!err && deadline_us && dt > deadline_us)
+			err = -ETIMEDOUT;
+		if (!err) {
+			r.text[STT_TEXT_MAX] = '\0';
+			r.engine = e->ops->name;
+			r.decode_us =
+				dt > UINT32_MAX ? UINT32_MAX : (uint32_t)dt;
+			r.audio_ms = (uint32_t)(n * 1000u / AUDIO_RATE_HZ);
+			if (in->mode != STT_MODE_GRAMMAR)
+				r.grammar_phrase = NULL;
+			else if (!nat)
+				snap_result(in->grammar, &r);
+			metric_counter_add(
+				s->requests[i][r.text[0] ? OUT_OK : OUT_EMPTY],
+				1);
+			*res = r;
+			return 0;
+		}
+		metric_counter_add(s->requests[i][OUT_ERROR], 1);
+		if (k + 1 < c->n) {
+			size_t j = c->idx[k + 1];
+			metric_counter_add(s->fallback[i][j], 1);
+			LOGW(in->call_id, "stt_fallback",
+			     "from=%s to=%s err=%d decode_ms=%llu",
+			     e->ops->name, s->eng[j]->ops->name, err,
+			     (unsigned long long)(dt / 1000u));
+		} else {
+			LOGW(in->call_id, "stt_failed",
+			     "engine=%s err=%d decode_ms=%llu", e->ops->name,
+			     err, (unsigned long long)(dt / 1000u));
+		}
+	}
+	return err;
+}
+
+static int params_check(const struct stt_params *p)
+{
+	if (!p)
+		return -EINVAL;
+	switch (p->mode) {
+	case STT_MODE_OPEN:
+		return 0;
+	case STT_MODE_GRAMMAR:
+	case STT_MODE_LM:
+		return p->grammar && stt_grammar_mode(p->grammar) == p->mode
+			       ? 0
+			       : -EINVAL;
+	}
+	return -EINVAL;
+}
+
+static bool audio_ok(size_t n)
+{
+	return n > 0 &&
+	       n <= (size_t)STT_UTTERANCE_MAX_MS * (AUDIO_RATE_HZ / 1000);
+}
+
+int stt_recognize_sync(struct stt *s, const int16_t *pcm, size_t n,
+		       const struct stt_params *p, struct stt_result *res)
+{
+	if (!s || !pcm || !res || !audio_ok(n))
+		return -EINVAL;
+	int err = params_check(p);
+	if (err)
+		return err;
+	struct chain c;
+	err = chain_build(s, p->engines, p->mode, &c);
+	if (err)
+		return err;
+	count_audio(s, n);
+	struct job_in in = {
+		.mode = p->mode,
+		.grammar = p->grammar,
+		.call_id = p->call_id,
+		.deadline_ms = p->deadline_ms ? p->deadline_ms : s->deadline_ms,
+	};
+	return chain_run(s, &c, &in, pcm, n, res);
+}
+
+/* ---- asynchronous requests ---- */
+
+static void req_free(struct stt_req *r)
+{
+	audio_clip_deref(r->clip);
+	stt_grammar_deref(r->grammar);
+	free(r);
+}
+
+static void req_work(void *arg)
+{
+	struct stt_req *r = arg;
+	if (atomic_load(&r->cancelled)) {
+		r->err = -ECANCELED; /* nobody waits: skip the CPU */
+		return;
+	}
+	struct job_in in = {
+		.mode = r->mode,
+		.grammar = r->grammar,
+		.call_id = r->call_id[0] ? r->call_id : NULL,
+		.deadline_ms = r->deadline_ms,
+	};
+	r->err = chain_run(r->s, &r->chain, &in, r->clip->samples,
+			   r->clip->nsamples, &r->res);
+}
+
+/* On the caller's loop (wpool posts it there), like stt_cancel(): so the
+ * cancelled flag needs no lock against the callback. */
+static void req_done(int err, void *arg)
+{
+	struct stt_req *r = arg;
+	if (err)
+		r->err = err; /* pool stopped before the work ran */
+	if (!atomic_load(&r->cancelled))
+		r->cb(r->err, r->err ? NULL : &r->res, r->arg);
+	req_free(r);
+}
+
+int stt_recognize(struct stt *s, struct audio_clip *clip,
+		  const struct stt_params *p, struct vg_loop *loop,
+		  stt_done_fn *cb, void *arg, struct stt_req **reqp)
+{
+	if (!s || !clip || !loop || !cb || !s->pool ||
+	    clip->rate_hz != AUDIO_RATE_HZ || !audio_ok(clip->nsamples))
+		return -EINVAL;
+	int err = params_check(p);
+	if (err)
+		return err;
+	struct stt_req *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	err = chain_build(s, p->engines, p->mode, &r->chain);
+	if (err) {
+		free(r);
+		return err;
+	}
+	r->s = s;
+	r->mode = p->mode;
+	r->deadline_ms = p->deadline_ms ? p->deadline_ms : s->deadline_ms;
+	if (p->call_id)
+		snprintf(r->call_id, sizeof(r->call_id), "%s", p->call_id);
+	r->cb = cb;
+	r->arg = arg;
+	atomic_init(&r->cancelled, false);
+	/* References, not borrows: after stt_cancel() the caller may drop
+	 * both while the decode still runs. */
+	r->clip = audio_clip_ref(clip);
+	r->grammar = p->grammar
+			     ? stt_grammar_ref((struct stt_grammar *)p->grammar)
+			     : NULL;
+	err = wpool_submit(s->pool, loop, req_work, req_done, r);
+	if (err) {
+		if (err == -EAGAIN)
+			metric_counter_add(s->rejected, 1);
+		req_free(r);
+		return err;
+	}
+	count_audio(s, clip->nsamples);
+	if (reqp)
+		*reqp = r;
+	return 0;
+}
+
+void stt_cancel(struct stt_req *r)
+{
+	if (r)
+		atomic_store(&r->cancelled, true);
+}

@@ -1,0 +1,260 @@
+/* Speech-to-text: the engine contract (struct stt_engine_ops, one folder per
+ * engine: sherpa/ for Moonshine on sherpa-onnx, pocketsphinx/) and the
+ * recognition service the rest of voxgate uses (struct stt: a registry of
+ * opened engines, a fallback chain, decoding on the worker pool, events on
+ * the caller's loop).
+ *
+ * Rules of the engine contract (cf. UniMRCP mrcp_engine_types.h):
+ *  1. The core calls engines only through struct stt_engine_ops; engines
+ *     never call back into the core and keep no per-call state between
+ *     decode() calls (decoder objects they pool internally are reset).
+ *  2. open() and close() run once per instance, at start-up and shutdown,
+ *     never concurrently with any other method of that instance. close()
+ *     runs only after every decode() on the instance has returned.
+ *  3. decode() BLOCKS BY DESIGN (CPU for tens of milliseconds), so it is only
+ *     ever called on a worker thread (wpool) or from a CLI, never on a loop.
+ *     It is safe to call concurrently from several threads on the same
+ *     instance: an engine whose library cannot do that pools decoders or
+ *     serialises internally.
+ *  4. decode() takes one endpointed utterance: mono PCM16 at 8 kHz (the call
+ *     model's rate) of at most STT_UTTERANCE_MAX_MS; engines that want 16 kHz
+ *     resample themselves. Long audio is split by the caller (the VAD).
+ *  5. A result's text is lowercase UTF-8 without punctuation, words
+ *     separated by one space, at most STT_TEXT_MAX bytes; empty text with
+ *     err 0 means "heard nothing intelligible" (a no-match, not an error).
+ *  6. Errors are negative errno: -EINVAL bad argument, -ENOTSUP a mode or
+ *     grammar the engine cannot do, -ENOMEM, -EIO engine failure,
+ *     -ETIMEDOUT (the service's deadline, never the engine's).
+ *  7. Optional modes are announced in caps (STT_CAP_*); the service never
+ *     asks an engine for a mode whose bit is clear.
+ *
+ * Rules of the service (what callers get):
+ *  - Methods never block; stt_recognize() returns at once.
+ *  - A request that returns 0 ends in exactly one done callback on the
+ *    caller's loop (final result or error), unless stt_cancel() was called
+ *    first, after which nothing is called.
+ *  - The fallback chain: if an engine errors (or its result arrives after
+ *    the request's deadline), the next engine of the chain decodes the same
+ *    audio; each switch counts in voxgate_stt_fallback_total.
+ */
+#ifndef VG_ENGINES_STT_STT_H
+#define VG_ENGINES_STT_STT_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct audio_clip;
+struct vg_loop;
+struct wpool;
+
+#define STT_TEXT_MAX 1024	    /* bytes of a transcript, NUL excluded */
+#define STT_UTTERANCE_MAX_MS 30000u /* longest audio one decode() takes */
+#define STT_ENGINES_MAX 4	    /* engines in a fallback chain */
+#define STT_PHRASES_MAX 200	    /* phrases of one grammar */
+#define STT_PHRASE_MAX 128	    /* bytes of one phrase */
+
+enum stt_mode {
+	STT_MODE_OPEN = 0, /* free speech: the engine's own language model */
+	STT_MODE_GRAMMAR,  /* one of the grammar's phrases (JSGF) */
+	STT_MODE_LM,	   /* free speech on a domain n-gram LM */
+};
+
+enum stt_cap {
+	STT_CAP_OPEN = 1u << 0,
+	STT_CAP_GRAMMAR = 1u << 1,
+	STT_CAP_LM = 1u << 2,
+};
+
+/* Built-in phrase classes a grammar can include besides its phrases. */
+enum stt_class {
+	STT_CLASS_DIGITS = 1u << 0, /* a spoken digit string "four one one" */
+	STT_CLASS_YESNO = 1u << 1,  /* yes / no / confirmation words */
+	STT_CLASS_NUMBER = 1u << 2, /* cardinal numbers up to 9999 */
+};
+
+/* What a step expects, compiled once (at flow load) and shared by every call
+ * of the flow: immutable and refcounted, any thread may hold it. For
+ * STT_MODE_GRAMMAR it is the set of phrases (plus classes); for STT_MODE_LM
+ * it is the training text of the domain language model (intent examples and
+ * hints), one sentence per entry. Engines derive their own form from it (a
+ * JSGF grammar, an ARPA LM and a restricted dictionary) and may cache that
+ * form keyed by stt_grammar_id(). */
+struct stt_grammar;
+
+/* Build a grammar from n phrases (copied; lowercased, punctuation dropped,
+ * spaces collapsed; empty ones and duplicates skipped) and classes
+ * (STT_CLASS_* bits). Returns 0 with a new reference in *gp, -EINVAL (no
+ * phrase and no class, n > STT_PHRASES_MAX for a grammar, a phrase longer
+ * than STT_PHRASE_MAX) or -ENOMEM. For STT_MODE_LM there is no phrase cap
+ * (up to 100000 sentences). */
+int stt_grammar_create(struct stt_grammar **gp, enum stt_mode mode,
+		       const char *const *phrases, size_t n, unsigned classes);
+struct stt_grammar *stt_grammar_ref(struct stt_grammar *g);
+struct stt_grammar *stt_grammar_deref(struct stt_grammar *g); /* NULL */
+enum stt_mode stt_grammar_mode(const struct stt_grammar *g);
+unsigned stt_grammar_classes(const struct stt_grammar *g);
+size_t stt_grammar_count(const struct stt_grammar *g);
+/* The i-th normalized phrase (borrowed from g). */
+const char *stt_grammar_phrase(const struct stt_grammar *g, size_t i);
+/* Process-unique id (for engines' caches). */
+uint64_t stt_grammar_id(const struct stt_grammar *g);
+/* The phrase of g closest to text by word edit distance, when within
+ * max_dist_ratio of the phrase's length (e.g. 0.34); NULL otherwise. For an
+ * open-vocabulary engine serving a grammar step (fallback): its transcript is
+ * snapped to the grammar. Borrowed from g. */
+const char *stt_grammar_snap(const struct stt_grammar *g, const char *text,
+			     double max_dist_ratio, double *confidence);
+
+/* Largest grammar or LM text stt_grammar_parse() takes. */
+#define STT_GRAMMAR_FILE_MAX ((size_t)16 << 20)
+
+/* Parse outside text (the CLI's --grammar FILE / --lm-from FILE.tsv) into a
+ * grammar. STT_MODE_GRAMMAR: one phrase per line; STT_MODE_LM: one sentence
+ * per line, either plain text or "label<TAB>text" (the text is learnt, the
+ * label ignored). Blank lines and lines starting with '#' are skipped; CRLF
+ * is accepted. On error a message naming the line ("line 3: phrase longer
+ * than 128 bytes") is written to err (errlen bytes, may be NULL). Returns 0
+ * with a new reference in *gp, -EBADMSG (bad line, too many lines), -EINVAL
+ * (bad argument, nothing but comments), -E2BIG (len >
+ * STT_GRAMMAR_FILE_MAX) or -ENOMEM. */
+int stt_grammar_parse(const char *buf, size_t len, enum stt_mode mode,
+		      unsigned classes, struct stt_grammar **gp, char *err,
+		      size_t errlen);
+
+/* One decode request, as the engine sees it. */
+struct stt_request {
+	enum stt_mode mode;
+	const struct stt_grammar *grammar; /* NULL for STT_MODE_OPEN */
+	const char *call_id;		   /* for logs; may be NULL */
+};
+
+struct stt_result {
+	char text[STT_TEXT_MAX + 1];
+	float confidence;   /* 0..1; engines without one report 0.5..1
+			       from their own score, never a constant 1 */
+	uint32_t decode_us; /* wall time inside decode() */
+	uint32_t audio_ms;  /* length of the audio decoded */
+	const char *engine; /* ops->name of the engine that produced it */
+	const char *grammar_phrase; /* GRAMMAR mode: the phrase matched (from
+				       the grammar), else NULL */
+};
+
+struct stt_engine {
+	const struct stt_engine_ops *ops;
+};
+
+/* Engine settings from the config; strings borrowed during open(). */
+struct stt_engine_cfg {
+	const char *model_dir; /* where the engine's files are (NULL: its
+				  built-in default) */
+	unsigned threads;      /* intra-op threads per decode (0: 1) */
+	unsigned pool_size;    /* decoders kept for reuse (0: engine default) */
+};
+
+struct stt_engine_ops {
+	const char *name; /* "moonshine", "pocketsphinx": unique */
+	unsigned caps;	  /* STT_CAP_* */
+	/* Open an instance: *ep is set only on success. -ENOENT when the
+	 * engine's library or model is not installed (the daemon then runs
+	 * without it and says so). */
+	int (*open)(struct stt_engine **ep, const struct stt_engine_cfg *cfg);
+	void (*close)(struct stt_engine *e); /* NULL is a no-op */
+	/* Decode n samples at 8 kHz (rule 4). Blocking (rule 3). res is
+	 * written only on success. */
+	int (*decode)(struct stt_engine *e, const struct stt_request *req,
+		      const int16_t *pcm, size_t n, struct stt_result *res);
+	/* Optional: prepare (compile, cache) what decode() needs for g, so the
+	 * first call of a step does not pay for it. Blocking; NULL: nothing. */
+	int (*prepare)(struct stt_engine *e, const struct stt_grammar *g);
+};
+
+static inline int stt_engine_decode(struct stt_engine *e,
+				    const struct stt_request *req,
+				    const int16_t *pcm, size_t n,
+				    struct stt_result *res)
+{
+	return e->ops->decode(e, req, pcm, n, res);
+}
+
+/* Built-in engines (may be unavailable at run time: open() says -ENOENT). */
+extern const struct stt_engine_ops stt_moonshine_ops;
+extern const struct stt_engine_ops stt_pocketsphinx_ops;
+
+/* Find a built-in engine's ops by name, or NULL. */
+const struct stt_engine_ops *stt_engine_ops_find(const char *name);
+
+/*
+ * The service.
+ */
+struct stt;
+
+struct stt_cfg {
+	/* Engines to open, in default-chain order: "moonshine,pocketsphinx".
+	 * NULL: every built-in engine that opens. An engine that fails to open
+	 * is logged and left out (the chain shrinks); none at all is -ENOENT.
+	 */
+	const char *engines;
+	struct stt_engine_cfg engine_cfg[STT_ENGINES_MAX]; /* same order */
+	unsigned deadline_ms; /* default per-request deadline (0: 2000) */
+};
+
+/* Open the engines. pool is borrowed and must outlive s. Blocking (loads
+ * models): start-up only. Returns 0, -ENOENT (no engine opened), -EINVAL,
+ * -ENOMEM. */
+int stt_create(struct stt **sp, struct wpool *pool, const struct stt_cfg *cfg);
+/* As stt_create(), over the engines ops[0..n) instead of the built-in ones
+ * (tests, fakes): cfg->engines, when set, names engines among ops. */
+int stt_create_with_ops(struct stt **sp, struct wpool *pool,
+			const struct stt_engine_ops *const *ops, size_t n,
+			const struct stt_cfg *cfg);
+/* Close engines; call after the pool was destroyed. NULL is a no-op. */
+void stt_destroy(struct stt *s);
+
+/* The opened engine named name (borrowed), or NULL. For the CLI. */
+struct stt_engine *stt_engine_find(struct stt *s, const char *name);
+/* Names of the opened engines, in chain order, "moonshine,pocketsphinx". */
+const char *stt_engines(const struct stt *s);
+
+/* Ask every opened engine to prepare g (blocking; flow load, pool/start-up).
+ * Returns 0 or the first error. */
+int stt_prepare(struct stt *s, const struct stt_grammar *g);
+
+/* One request. */
+struct stt_params {
+	enum stt_mode mode;
+	const struct stt_grammar *grammar; /* borrowed until done */
+	/* Fallback chain for this step, "pocketsphinx,moonshine"; NULL: the
+	 * service's default order, filtered to engines able to do mode (an
+	 * open engine serves a GRAMMAR step by snapping to the grammar). */
+	const char *engines;
+	/* Bounds each engine's decode (a decode cannot be interrupted): a
+	 * result later than this is dropped as -ETIMEDOUT and the next engine
+	 * of the chain decodes the audio. 0: the service's default. */
+	unsigned deadline_ms;
+	const char *call_id; /* copied; for logs */
+};
+
+/* Runs on the requesting loop. err 0: res is the final result (borrowed for
+ * the call). err < 0: every engine of the chain failed (-ETIMEDOUT, -EIO,
+ * ...), or -EAGAIN (worker queue full), -ECANCELED (pool stopping). */
+typedef void(stt_done_fn)(int err, const struct stt_result *res, void *arg);
+
+struct stt_req; /* handle for stt_cancel() */
+
+/* Recognize clip (8 kHz; a new reference is taken) without blocking: queued
+ * on the pool, cb posted to loop. On 0, *reqp (may be NULL) gets a handle
+ * valid until cb runs or stt_cancel(). Errors (cb never called): -EINVAL,
+ * -ENOTSUP (no engine of the chain can do mode), -EAGAIN (queue full),
+ * -ESHUTDOWN, -ENOMEM. */
+int stt_recognize(struct stt *s, struct audio_clip *clip,
+		  const struct stt_params *p, struct vg_loop *loop,
+		  stt_done_fn *cb, void *arg, struct stt_req **reqp);
+/* On loop's thread: cb will not be called. The decode may still run to its
+ * end on the pool; its result is dropped. */
+void stt_cancel(struct stt_req *r);
+
+/* Blocking convenience for the CLI and benchmarks: run the chain on the
+ * calling thread. Same errors as the engines. */
+int stt_recognize_sync(struct stt *s, const int16_t *pcm, size_t n,
+		       const struct stt_params *p, struct stt_result *res);
+#endif

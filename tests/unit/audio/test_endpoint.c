@@ -1,0 +1,384 @@
+/* Tests for the endpointer (audio/vad.h) on its virtual clock: frames are
+ * fed with a chosen speech likelihood, so every event is checked to the
+ * frame. Each frame's samples hold its index, so the utterance buffer shows
+ * exactly which frames it kept. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "audio/clip.h"
+#include "audio/vad.h"
+
+struct run {
+	struct endpointer *ep;
+	uint32_t frame; /* index of the next frame fed */
+};
+
+static void marker(int16_t *pcm, uint32_t frame)
+{
+	for (int i = 0; i < AUDIO_FRAME_SAMPLES; i++)
+		pcm[i] = (int16_t)frame;
+}
+
+/* Feed n frames of likelihood prob; returns the first event (and the
+ * frame it came on), failing if a second one comes. */
+static enum endpoint_event feed(struct run *r, unsigned n, float prob,
+				uint32_t *at)
+{
+	enum endpoint_event got = EP_NONE;
+	int16_t pcm[AUDIO_FRAME_SAMPLES];
+	for (unsigned i = 0; i < n; i++) {
+		marker(pcm, r->frame);
+		enum endpoint_event ev = endpoint_feed(r->ep, pcm, prob);
+		if (ev != EP_NONE) {
+			assert_int_equal(got, EP_NONE);
+			got = ev;
+			if (at)
+				*at = r->frame;
+		}
+		r->frame++;
+	}
+	return got;
+}
+
+static void open_run(struct run *r, const struct endpoint_cfg *cfg)
+{
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(endpoint_create(&r->ep, cfg), 0);
+}
+
+static void defaults_are_the_documented_ones(void **state)
+{
+	(void)state;
+	struct endpoint_cfg c;
+	endpoint_cfg_default(&c);
+	assert_int_equal(c.trailing_silence_ms, 300);
+	assert_int_equal(c.no_input_ms, 5000);
+	assert_int_equal(c.max_speech_ms, 15000);
+	assert_int_equal(c.min_speech_ms, 120);
+	assert_int_equal(c.preroll_ms, 200);
+}
+
+static void bad_configuration_is_refused(void **state)
+{
+	(void)state;
+	struct endpointer *ep = NULL;
+	struct endpoint_cfg c;
+	assert_int_equal(endpoint_create(NULL, NULL), -EINVAL);
+
+	endpoint_cfg_default(&c);
+	c.max_speech_ms = 0;
+	assert_int_equal(endpoint_create(&ep, &c), -EINVAL);
+	c.max_speech_ms = 30001;
+	assert_int_equal(endpoint_create(&ep, &c), -EINVAL);
+	endpoint_cfg_default(&c);
+	c.trailing_silence_ms = 0;
+	assert_int_equal(endpoint_create(&ep, &c), -EINVAL);
+	endpoint_cfg_default(&c);
+	c.max_speech_ms = 100;
+	c.min_speech_ms = 200;
+	assert_int_equal(endpoint_create(&ep, &c), -EINVAL);
+	assert_null(ep);
+
+	/* A bad cfg at start keeps the endpointer and its old cfg. */
+	assert_int_equal(endpoint_create(&ep, NULL), 0);
+	assert_int_equal(endpoint_start(ep, &c), -EINVAL);
+	assert_int_equal(endpoint_start(NULL, NULL), -EINVAL);
+	struct run r = { .ep = ep };
+	uint32_t at = 0;
+	assert_int_equal(feed(&r, 6, 1.0f, &at), EP_SPEECH_START);
+	assert_int_equal(at, 5); /* still the default 120 ms */
+	endpoint_destroy(ep);
+	endpoint_destroy(NULL);
+}
+
+static void speech_start_after_min_speech(void **state)
+{
+	(void)state;
+	struct run r;
+	open_run(&r, NULL);
+	uint32_t at = 0;
+	assert_int_equal(feed(&r, 10, 0.0f, NULL), EP_NONE);
+	assert_false(endpoint_in_speech(r.ep));
+	/* 120 ms = 6 frames: the 6th speech frame (index 15) confirms. */
+	assert_int_equal(feed(&r, 5, 0.9f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 1, 0.9f, &at), EP_SPEECH_START);
+	assert_int_equal(at, 15);
+	assert_true(endpoint_in_speech(r.ep));
+	assert_int_equal(endpoint_speech_start_ms(r.ep), 200);
+	assert_int_equal(endpoint_elapsed_ms(r.ep), 320);
+	assert_int_equal(endpoint_elapsed_ms(r.ep) -
+				 endpoint_speech_start_ms(r.ep),
+			 120);
+	assert_int_equal(endpoint_speech_end_ms(r.ep), 0);
+	endpoint_destroy(r.ep);
+}
+
+static void speech_end_after_exactly_trailing_silence(void **state)
+{
+	(void)state;
+	struct run r;
+	open_run(&r, NULL);
+	uint32_t at = 0;
+	feed(&r, 10, 0.0f, NULL);
+	assert_int_equal(feed(&r, 30, 0.8f, NULL), EP_SPEECH_START);
+	/* Last speech frame is index 39; 15 frames (300 ms) of silence end
+	 * the turn on index 54, not one frame earlier. */
+	assert_int_equal(feed(&r, 14, 0.1f, NULL), EP_NONE);
+	assert_true(endpoint_in_speech(r.ep));
+	assert_int_equal(feed(&r, 1, 0.1f, &at), EP_SPEECH_END);
+	assert_int_equal(at, 54);
+	assert_false(endpoint_in_speech(r.ep));
+	assert_int_equal(endpoint_speech_end_ms(r.ep), 800);
+	assert_int_equal(
+		endpoint_elapsed_ms(r.ep) - endpoint_speech_end_ms(r.ep), 300);
+	/* Idle until restarted: nothing more, even on speech. */
+	assert_int_equal(feed(&r, 100, 1.0f, NULL), EP_NONE);
+	assert_int_equal(endpoint_elapsed_ms(r.ep), 1100);
+	endpoint_destroy(r.ep);
+}
+
+static void pause_shorter_than_trailing_silence_keeps_the_turn(void **state)
+{
+	(void)state;
+	struct run r;
+	open_run(&r, NULL);
+	feed(&r, 5, 0.0f, NULL);
+	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
+	assert_int_equal(feed(&r, 14, 0.0f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 3, 1.0f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 14, 0.0f, NULL), EP_NONE);
+	uint32_t at = 0;
+	assert_int_equal(feed(&r, 1, 0.0f, &at), EP_SPEECH_END);
+	assert_int_equal(at, 5 + 10 + 14 + 3 + 14);
+	endpoint_destroy(r.ep);
+}
+
+static void click_shorter_than_min_speech_is_ignored(void **state)
+{
+	(void)state;
+	struct run r;
+	open_run(&r, NULL);
+	for (int i = 0; i < 20; i++) {
+		/* 100 ms bursts, 40 ms apart: never 120 ms in a row */
+		assert_int_equal(feed(&r, 5, 1.0f, NULL), EP_NONE);
+		assert_int_equal(feed(&r, 2, 0.0f, NULL), EP_NONE);
+	}
+	assert_false(endpoint_in_speech(r.ep));
+	assert_int_equal(endpoint_speech_start_ms(r.ep), 0);
+	size_t n = 1;
+	assert_null(endpoint_audio(r.ep, &n));
+	assert_int_equal(n, 0);
+	endpoint_destroy(r.ep);
+}
+
+static void no_input_fires_at_no_input_ms(void **state)
+{
+	(void)state;
+	struct endpoint_cfg c;
+	endpoint_cfg_default(&c);
+	c.no_input_ms = 1000;
+	struct run r;
+	open_run(&r, &c);
+	uint32_t at = 0;
+	assert_int_equal(feed(&r, 49, 0.0f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 1, 0.0f, &at), EP_NO_INPUT);
+	assert_int_equal(at, 49);
+	assert_int_equal(endpoint_elapsed_ms(r.ep), 1000);
+	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_NONE);
+
+	/* Clicks do not hold the timer; 0 disables it. */
+	assert_int_equal(endpoint_start(r.ep, NULL), 0);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(feed(&r, 2, 1.0f, NULL), EP_NONE);
+		assert_int_equal(feed(&r, 3, 0.0f, NULL), EP_NONE);
+	}
+	assert_int_equal(feed(&r, 10, 0.0f, &at), EP_NO_INPUT);
+	assert_int_equal(endpoint_elapsed_ms(r.ep), 1000);
+	c.no_input_ms = 0;
+	assert_int_equal(endpoint_start(r.ep, &c), 0);
+	assert_int_equal(feed(&r, 5000, 0.0f, NULL), EP_NONE);
+	endpoint_destroy(r.ep);
+}
+
+static void speech_in_progress_holds_no_input(void **state)
+{
+	(void)state;
+	struct endpoint_cfg c;
+	endpoint_cfg_default(&c);
+	c.no_input_ms = 1000;
+	struct run r;
+	open_run(&r, &c);
+	/* The caller starts 60 ms before the timeout: the turn is theirs. */
+	assert_int_equal(feed(&r, 47, 0.0f, NULL), EP_NONE);
+	uint32_t at = 0;
+	assert_int_equal(feed(&r, 6, 1.0f, &at), EP_SPEECH_START);
+	assert_int_equal(at, 52);
+	endpoint_destroy(r.ep);
+}
+
+static void max_speech_cuts_the_utterance(void **state)
+{
+	(void)state;
+	struct endpoint_cfg c;
+	endpoint_cfg_default(&c);
+	c.max_speech_ms = 1000;
+	struct run r;
+	open_run(&r, &c);
+	uint32_t at = 0;
+	feed(&r, 20, 0.0f, NULL);
+	assert_int_equal(feed(&r, 6, 1.0f, NULL), EP_SPEECH_START);
+	/* onset at 20: 50 frames of speech end at index 69 */
+	assert_int_equal(feed(&r, 43, 1.0f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 1, 1.0f, &at), EP_MAX_SPEECH);
+	assert_int_equal(at, 69);
+	size_t n = 0;
+	const int16_t *a = endpoint_audio(r.ep, &n);
+	assert_non_null(a);
+	assert_int_equal(n, (size_t)(10 + 50) * AUDIO_FRAME_SAMPLES);
+	assert_int_equal(a[0], 10);
+	assert_int_equal(a[n - 1], 69);
+	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_NONE);
+	endpoint_destroy(r.ep);
+}
+
+static void preroll_is_included_in_the_audio(void **state)
+{
+	(void)state;
+	struct run r;
+	open_run(&r, NULL);
+	feed(&r, 30, 0.0f, NULL);
+	assert_int_equal(feed(&r, 20, 1.0f, NULL), EP_SPEECH_START);
+	assert_int_equal(feed(&r, 15, 0.0f, NULL), EP_SPEECH_END);
+	size_t n = 0;
+	const int16_t *a = endpoint_audio(r.ep, &n);
+	assert_non_null(a);
+	/* 200 ms pre-roll (frames 20..29), speech 30..49, trailing 50..64 */
+	assert_int_equal(n, (size_t)(10 + 20 + 15) * AUDIO_FRAME_SAMPLES);
+	for (size_t f = 0; f < n / AUDIO_FRAME_SAMPLES; f++) {
+		assert_int_equal(a[f * AUDIO_FRAME_SAMPLES], 20 + f);
+		assert_int_equal(a[f * AUDIO_FRAME_SAMPLES + 159], 20 + f);
+	}
+	endpoint_destroy(r.ep);
+}
+
+static void preroll_is_shorter_when_speech_starts_at_once(void **state)
+{
+	(void)state;
+	struct run r;
+	open_run(&r, NULL);
+	feed(&r, 3, 0.0f, NULL);
+	assert_int_equal(feed(&r, 6, 1.0f, NULL), EP_SPEECH_START);
+	size_t n = 0;
+	const int16_t *a = endpoint_audio(r.ep, &n);
+	assert_int_equal(n, (size_t)9 * AUDIO_FRAME_SAMPLES);
+	assert_int_equal(a[0], 0);
+	assert_int_equal(a[n - 1], 8);
+	endpoint_destroy(r.ep);
+}
+
+static void lost_frames_count_as_silence(void **state)
+{
+	(void)state;
+	struct run r;
+	open_run(&r, NULL);
+	assert_int_equal(feed(&r, 6, 1.0f, NULL), EP_SPEECH_START);
+	enum endpoint_event ev = EP_NONE;
+	int i;
+	for (i = 0; i < 20 && ev == EP_NONE; i++)
+		ev = endpoint_feed(r.ep, NULL, 1.0f);
+	assert_int_equal(ev, EP_SPEECH_END);
+	assert_int_equal(i, 15);
+	size_t n = 0;
+	const int16_t *a = endpoint_audio(r.ep, &n);
+	assert_int_equal(n, (size_t)21 * AUDIO_FRAME_SAMPLES);
+	assert_int_equal(a[n - 1], 0); /* lost frames are zeros */
+	endpoint_destroy(r.ep);
+}
+
+static void restart_clears_the_turn(void **state)
+{
+	(void)state;
+	struct run r;
+	open_run(&r, NULL);
+	feed(&r, 10, 0.0f, NULL);
+	feed(&r, 10, 1.0f, NULL);
+	assert_int_equal(feed(&r, 15, 0.0f, NULL), EP_SPEECH_END);
+
+	struct endpoint_cfg c;
+	endpoint_cfg_default(&c);
+	c.min_speech_ms = 60;
+	c.preroll_ms = 0;
+	assert_int_equal(endpoint_start(r.ep, &c), 0);
+	size_t n = 1;
+	assert_null(endpoint_audio(r.ep, &n));
+	assert_int_equal(n, 0);
+	assert_int_equal(endpoint_elapsed_ms(r.ep), 0);
+	assert_int_equal(endpoint_speech_start_ms(r.ep), 0);
+	assert_int_equal(endpoint_speech_end_ms(r.ep), 0);
+	assert_false(endpoint_in_speech(r.ep));
+
+	/* The new cfg applies: 3 frames confirm, no pre-roll. */
+	r.frame = 100;
+	feed(&r, 4, 0.0f, NULL);
+	uint32_t at = 0;
+	assert_int_equal(feed(&r, 3, 1.0f, &at), EP_SPEECH_START);
+	assert_int_equal(at, 106);
+	const int16_t *a = endpoint_audio(r.ep, &n);
+	assert_int_equal(n, (size_t)3 * AUDIO_FRAME_SAMPLES);
+	assert_int_equal(a[0], 104);
+	assert_int_equal(endpoint_speech_start_ms(r.ep), 80);
+	endpoint_destroy(r.ep);
+}
+
+static void larger_cfg_at_start_grows_the_buffer(void **state)
+{
+	(void)state;
+	struct endpoint_cfg c;
+	endpoint_cfg_default(&c);
+	c.max_speech_ms = 200;
+	c.preroll_ms = 0;
+	struct run r;
+	open_run(&r, &c);
+	c.max_speech_ms = 30000;
+	c.preroll_ms = 2000;
+	c.no_input_ms = 0;
+	assert_int_equal(endpoint_start(r.ep, &c), 0);
+	feed(&r, 200, 0.0f, NULL);
+	assert_int_equal(feed(&r, 6, 1.0f, NULL), EP_SPEECH_START);
+	uint32_t at = 0;
+	assert_int_equal(feed(&r, 1500, 1.0f, &at), EP_MAX_SPEECH);
+	assert_int_equal(at, 200 + 1499);
+	size_t n = 0;
+	const int16_t *a = endpoint_audio(r.ep, &n);
+	assert_int_equal(n, (size_t)(100 + 1500) * AUDIO_FRAME_SAMPLES);
+	assert_int_equal(a[0], 100);
+	endpoint_destroy(r.ep);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(defaults_are_the_documented_ones),
+		cmocka_unit_test(bad_configuration_is_refused),
+		cmocka_unit_test(speech_start_after_min_speech),
+		cmocka_unit_test(speech_end_after_exactly_trailing_silence),
+		cmocka_unit_test(
+			pause_shorter_than_trailing_silence_keeps_the_turn),
+		cmocka_unit_test(click_shorter_than_min_speech_is_ignored),
+		cmocka_unit_test(no_input_fires_at_no_input_ms),
+		cmocka_unit_test(speech_in_progress_holds_no_input),
+		cmocka_unit_test(max_speech_cuts_the_utterance),
+		cmocka_unit_test(preroll_is_included_in_the_audio),
+		cmocka_unit_test(preroll_is_shorter_when_speech_starts_at_once),
+		cmocka_unit_test(lost_frames_count_as_silence),
+		cmocka_unit_test(restart_clears_the_turn),
+		cmocka_unit_test(larger_cfg_at_start_grows_the_buffer),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
