@@ -156,10 +156,40 @@ echo "  $PATH_STR"
 say "The call detail record: GET http://127.0.0.1:$HTTP_PORT/v1/calls/$ID"
 jq 'del(.prompts)' <<<"$CDR"
 
+say "Calling again and speaking: \"I want to check my balance\" (during the menu prompt)"
+WAV2PCAP="$(dirname "$BIN")/../tests/wav2pcap"
+if [ ! -x "$WAV2PCAP" ]; then
+	cc -O2 -o "$TMP/wav2pcap" "$ROOT/tests/tools/wav2pcap.c" || { echo "demo: cannot build wav2pcap" >&2; exit 1; }
+	WAV2PCAP=$TMP/wav2pcap
+fi
+espeak-ng -v en-us -s 140 -w "$TMP/say22k.wav" "I want to check my balance" &&
+	sox "$TMP/say22k.wav" -r 8000 -c 1 -b 16 -e signed-integer "$TMP/say.wav" &&
+	"$WAV2PCAP" -l 3300 -t 4000 "$TMP/say.wav" "$TMP/say.pcap" >/dev/null ||
+	{ echo "demo: could not make the caller's speech" >&2; exit 1; }
+sed -e 's|@HOLD_MS@|30000|' -e 's|@SPEAK_AT_MS@|0|' -e "s|@SPEECH_PCAP@|$TMP/say.pcap|" \
+	-e 's|@AFTER_BLOCK@||' "$ROOT/tests/integration/sipp/uac_speech.xml" >"$TMP/speech.xml"
+rc=0
+sipp 127.0.0.1:"$SIP_PORT" -sf "$TMP/speech.xml" -i 127.0.0.1 -p "$SIPP_PORT" \
+	-mi 127.0.0.1 -mp "$MEDIA_PORT" -s 1000 -m 1 -nostdin -timeout 60s -timeout_error \
+	-trace_err -error_file "$TMP/sipp2.errors" </dev/null >"$TMP/sipp2.out" 2>&1 || rc=$?
+[ $rc -eq 0 ] || { tail -n 20 "$TMP/sipp2.out" >&2; echo "demo: the speech call failed (sipp exit $rc)" >&2; exit 1; }
+ID2=""
+for _ in $(seq 1 50); do
+	ID2=$(sqlite3 -cmd ".timeout 2000" "$TMP/voxgate.db" "SELECT id FROM calls WHERE ended_ms > 0 AND id != '$ID' LIMIT 1" 2>/dev/null || true)
+	[ -n "$ID2" ] && break
+	sleep 0.1
+done
+[ -n "$ID2" ] || { echo "demo: no CDR for the speech call" >&2; exit 1; }
+CDR2=$(curl -sS -f -m 5 "http://127.0.0.1:$HTTP_PORT/v1/calls/$ID2") || { echo "demo: GET /v1/calls/$ID2 failed" >&2; exit 1; }
+say "The spoken turn (CDR turns of call $ID2)"
+jq -r '.turns[] | "  node \(.node): heard \"\(.transcript)\" (\(.stt_engine), confidence \(.stt_confidence))\n  intent \(.intent) (confidence \(.intent_confidence), \(.match)) -> \(.next); barge-in: \(.barge_in)\n  from the end of speech: STT final \(.t_ms.stt_final) ms, NLU \(.t_ms.nlu_done) ms, first reply RTP \(.t_ms.first_rtp) ms"' <<<"$CDR2"
+echo "  flow path: $(jq -r '.flow_path | join(" -> ")' <<<"$CDR2")"
+jq -r '.prompts[] | select(.interrupted) | "  prompt \(.name) interrupted by the caller after \(.played_ms) ms"' <<<"$CDR2"
+
 say "A few lines of GET http://127.0.0.1:$HTTP_PORT/metrics"
 curl -sS -m 5 "http://127.0.0.1:$HTTP_PORT/metrics" |
-	grep -E '^voxgate_(calls_started_total|calls_total|active_calls|rtp_packets_sent_total|rtp_packets_received_total|tts_cache_hits_total|sip_options_total)' |
-	sed 's/^/  /' || true
+	grep -E '^voxgate_(calls_started_total|calls_total|active_calls|rtp_packets_sent_total|rtp_packets_received_total|tts_cache_hits_total|sip_options_total|stt_requests_total|turn_stage_seconds_count)' |
+	grep -v ' 0$' | sed 's/^/  /' || true
 
 say "Call it yourself"
 cat <<EOF
@@ -167,7 +197,8 @@ cat <<EOF
                          (SIP on 127.0.0.1:5060 UDP+TCP, HTTP on 127.0.0.1:8080)
   From a softphone:      point Linphone, Zoiper or any SIP phone at
                          sip:1000@127.0.0.1:5060 (no registration needed),
-                         then press 1 (balance), 2 (card services) or 0 (agent).
+                         then say what you need ("I lost my card") or press
+                         1 (balance), 2 (card services) or 0 (agent).
   With baresip:          baresip -e '/dial sip:1000@127.0.0.1:5060'
   With sipp:             sipp -sn uac -s 1000 127.0.0.1:5060 -m 1
   Look at calls:         curl -s http://127.0.0.1:8080/v1/calls | jq .
@@ -179,6 +210,10 @@ fail=0
 jq -e '.flow_path | index("balance") != null' >/dev/null <<<"$CDR" ||
 	{ echo "demo: the flow did not reach 'balance'" >&2; fail=1; }
 [ "$(jq -r '.rtp_tx' <<<"$CDR")" -gt 100 ] || { echo "demo: voxgate sent no prompt audio" >&2; fail=1; }
+jq -e '.turns | map(select(.input == "speech" and .intent == "check_balance")) | length == 1' >/dev/null <<<"$CDR2" ||
+	{ echo "demo: the spoken request was not understood as check_balance" >&2; fail=1; }
+jq -e '.flow_path | index("balance") != null' >/dev/null <<<"$CDR2" ||
+	{ echo "demo: the speech call did not reach 'balance'" >&2; fail=1; }
 
 say "Stopping voxgate"
 kill -TERM "$PID"

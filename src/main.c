@@ -321,55 +321,89 @@ static void presynth_flows(struct daemon *d, struct flow_set *set)
 	     p.failed, (unsigned long long)(clock_mono_us() - t0) / 1000);
 }
 
-struct presynth_job {
-	struct tts *tts;
-	struct flow *flow;
-	const char *voice;
+/* Have the STT engines build what a flow's speech menus need (PocketSphinx
+ * searches) before the first call. Blocking: start-up or a worker. */
+static void prepare_grammar(const struct stt_grammar *g, void *arg)
+{
+	struct stt *stt = arg;
+	int err = stt_prepare(stt, g);
+	if (err)
+		LOGW(NULL, "stt_prepare_failed", "err=%d", err);
+}
+
+static void prepare_flows(struct stt *stt, const struct flow_set *set)
+{
+	if (!stt)
+		return;
+	uint64_t t0 = clock_mono_us();
+	for (size_t i = 0; i < flow_set_count(set); i++)
+		flow_grammars_foreach(flow_set_at(set, i), prepare_grammar,
+				      stt);
+	LOGI(NULL, "stt_prepared", "ms=%llu",
+	     (unsigned long long)(clock_mono_us() - t0) / 1000);
+}
+
+/* SIGHUP: loading a flow set reads files and trains the flows' intent
+ * classifiers, so it runs on a worker, with the new prompts synthesized
+ * and grammars prepared there too; the media loop only swaps the set. */
+struct reload_job {
+	struct daemon *d;
+	struct flow_set *set;
+	int err;
 	struct presynth_ctx done;
 };
 
-static void presynth_work(void *arg)
+static void reload_work(void *arg)
 {
-	struct presynth_job *j = arg;
-	j->done.tts = j->tts;
-	flow_prompts_foreach(j->flow, j->voice, presynth_one, &j->done);
+	struct reload_job *j = arg;
+	struct daemon *d = j->d;
+	j->err = load_flows(&d->cfg, &j->set, true);
+	if (j->err)
+		return;
+	for (size_t i = 0; i < flow_set_count(j->set); i++) {
+		struct flow *f = flow_set_at(j->set, i);
+		struct presynth_ctx p = { .tts = d->tts };
+		flow_prompts_foreach(f, voice_name(d->cfg.tts.voice),
+				     presynth_one, &p);
+		LOGI(NULL, "tts_presynth", "flow=%s prompts=%u failed=%u",
+		     flow_name(f), p.n, p.failed);
+		j->done.n += p.n;
+		j->done.failed += p.failed;
+	}
+	prepare_flows(d->stt, j->set);
 }
 
-static void presynth_done(int err, void *arg)
+static void reload_done(int err, void *arg)
 {
-	struct presynth_job *j = arg;
-	if (!err)
-		LOGI(NULL, "tts_presynth", "flow=%s prompts=%u failed=%u",
-		     flow_name(j->flow), j->done.n, j->done.failed);
-	flow_deref(j->flow);
+	struct reload_job *j = arg;
+	struct daemon *d = j->d;
+	if (err || j->err) {
+		LOGE(NULL, "flows_reload_failed", "kept=old err=%d",
+		     err ? err : j->err);
+		flow_set_destroy(j->set);
+		free(j);
+		return;
+	}
+	/* Calls in progress keep their own flow references. */
+	flow_set_destroy(d->flows);
+	d->flows = j->set;
+	LOGI(NULL, "flows_reloaded", "flows=%zu prompts=%u failed=%u",
+	     flow_set_count(j->set), j->done.n, j->done.failed);
 	free(j);
 }
 
 static void reload_flows(struct daemon *d)
 {
-	struct flow_set *set = NULL;
-	if (load_flows(&d->cfg, &set, true)) {
-		LOGE(NULL, "flows_reload_failed", "kept=old");
-		return;
+	struct reload_job *j = calloc(1, sizeof(*j));
+	int err = j ? 0 : -ENOMEM;
+	if (j) {
+		j->d = d;
+		err = wpool_submit(d->pool, d->media, reload_work, reload_done,
+				   j);
 	}
-	flow_set_destroy(d->flows);
-	d->flows = set;
-	LOGI(NULL, "flows_reloaded", "flows=%zu", flow_set_count(set));
-	/* Synthesis blocks: the new prompts are made on the worker pool (a
-	 * flow's reference keeps it alive even if another reload drops it);
-	 * until then a prompt is synthesized on first use. */
-	for (size_t i = 0; i < flow_set_count(set); i++) {
-		struct presynth_job *j = calloc(1, sizeof(*j));
-		if (!j)
-			break;
-		j->tts = d->tts;
-		j->flow = flow_ref(flow_set_at(set, i));
-		j->voice = voice_name(d->cfg.tts.voice);
-		if (wpool_submit(d->pool, d->media, presynth_work,
-				 presynth_done, j)) {
-			flow_deref(j->flow);
-			free(j);
-		}
+	if (err) {
+		LOGE(NULL, "flows_reload_failed", "kept=old err=%d", err);
+		free(j);
 	}
 }
 
@@ -672,6 +706,7 @@ static int serve(struct daemon *d)
 	}
 	presynth_flows(d, d->flows);
 	start_stt(d);
+	prepare_flows(d->stt, d->flows);
 
 	err = loop_attach(&d->media, "media");
 	if (!err)

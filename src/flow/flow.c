@@ -175,3 +175,18 @@ void flow_prompts_foreach(const struct flow *f, const char *default_voice,
 		fn(list[i].voice, list[i].text, arg);
 	free(list);
 }
+
+void flow_grammars_foreach(const struct flow *f,
+			   void (*fn)(const struct stt_grammar *g, void *arg),
+			   void *arg)
+{
+	if (!f || !fn)
+		return;
+	for (unsigned i = 0; i < f->nnodes; i++) {
+		const struct flow_node *n = &f->nodes[i];
+		if (n->grammar)
+			fn(n->grammar, arg);
+		if (n->lm)
+			fn(n->lm, arg);
+	}
+}

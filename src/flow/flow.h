@@ -72,6 +72,14 @@ void flow_prompts_foreach(const struct flow *f, const char *default_voice,
 				     void *arg),
 			  void *arg);
 
+/* Call fn once for every speech grammar and domain LM the flow's menus use
+ * (struct stt_grammar, borrowed for the call), so the daemon can have the
+ * STT engines prepare them before the first call (stt_prepare). */
+struct stt_grammar;
+void flow_grammars_foreach(const struct flow *f,
+			   void (*fn)(const struct stt_grammar *g, void *arg),
+			   void *arg);
+
 /* ---- the set of loaded flows ---- */
 
 struct flow_set;

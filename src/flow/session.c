@@ -686,6 +686,7 @@ static void on_listen(struct flow_session *s, const struct channel_event *ev)
 	struct stt_params p = {
 		.mode = n->stt_mode,
 		.grammar = n->stt_mode == STT_MODE_OPEN ? NULL : n->grammar,
+		.lm = n->stt_mode == STT_MODE_OPEN ? n->lm : NULL,
 		.engines = n->stt_engines,
 		.call_id = call_id(s),
 	};

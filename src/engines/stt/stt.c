@@ -59,6 +59,7 @@ struct stt_req {
 	struct stt *s;
 	struct audio_clip *clip;     /* a reference */
 	struct stt_grammar *grammar; /* a reference, or NULL */
+	struct stt_grammar *lm;	     /* a reference, or NULL */
 	enum stt_mode mode;
 	struct chain chain;
 	unsigned deadline_ms;
@@ -342,8 +343,12 @@ int stt_prepare(struct stt *s, const struct stt_grammar *g)
 
 /* An engine serves mode natively, or (an open-vocabulary engine) a GRAMMAR
  * step by snapping its transcript and an LM step by decoding open. */
-static bool can_serve(const struct stt_engine *e, enum stt_mode mode)
+/* lm: an OPEN step that carries a domain LM, which LM-capable engines
+ * decode with (chain_run). */
+static bool can_serve(const struct stt_engine *e, enum stt_mode mode, bool lm)
 {
+	if (lm && mode == STT_MODE_OPEN && (e->ops->caps & STT_CAP_LM))
+		return true;
 	return (e->ops->caps & mode_cap(mode)) || (e->ops->caps & STT_CAP_OPEN);
 }
 
@@ -353,9 +358,9 @@ static bool native(const struct stt_engine *e, enum stt_mode mode)
 }
 
 static void chain_add(const struct stt *s, struct chain *c, size_t i,
-		      enum stt_mode mode)
+		      enum stt_mode mode, bool lm)
 {
-	if (!can_serve(s->eng[i], mode))
+	if (!can_serve(s->eng[i], mode, lm))
 		return;
 	for (size_t k = 0; k < c->n; k++) {
 		if (c->idx[k] == i)
@@ -369,6 +374,7 @@ struct chain_ctx {
 	const struct stt *s;
 	struct chain *c;
 	enum stt_mode mode;
+	bool lm;
 };
 
 /* Names of engines that are not open (not installed) are skipped: a step
@@ -378,7 +384,7 @@ static int chain_named(const char *name, size_t len, void *arg)
 	struct chain_ctx *x = arg;
 	for (size_t i = 0; i < x->s->n; i++) {
 		if (name_is(x->s->eng[i]->ops->name, name, len))
-			chain_add(x->s, x->c, i, x->mode);
+			chain_add(x->s, x->c, i, x->mode, x->lm);
 	}
 	return 0;
 }
@@ -387,19 +393,19 @@ static int chain_named(const char *name, size_t len, void *arg)
  * mode natively first: a grammar step is best served by a grammar decoder,
  * with snapping as the fallback. */
 static int chain_build(const struct stt *s, const char *engines,
-		       enum stt_mode mode, struct chain *c)
+		       enum stt_mode mode, bool lm, struct chain *c)
 {
 	c->n = 0;
 	if (engines) {
-		struct chain_ctx x = { .s = s, .c = c, .mode = mode };
+		struct chain_ctx x = { .s = s, .c = c, .mode = mode, .lm = lm };
 		names_each(engines, chain_named, &x);
 	} else {
 		for (size_t i = 0; i < s->n; i++) {
 			if (native(s->eng[i], mode))
-				chain_add(s, c, i, mode);
+				chain_add(s, c, i, mode, lm);
 		}
 		for (size_t i = 0; i < s->n; i++)
-			chain_add(s, c, i, mode);
+			chain_add(s, c, i, mode, lm);
 	}
 	return c->n ? 0 : -ENOTSUP;
 }
@@ -498,6 +504,7 @@ static void snap_result(const struct stt_grammar *g, struct stt_result *r)
 struct job_in {
 	enum stt_mode mode;
 	const struct stt_grammar *grammar;
+	const struct stt_grammar *lm; /* OPEN steps: domain LM, or NULL */
 	const char *call_id;
 	unsigned deadline_ms;
 };
@@ -510,6 +517,8 @@ static int chain_run(struct stt *s, const struct chain *c,
 {
 	int err = -ENOTSUP;
 	uint64_t deadline_us = (uint64_t)in->deadline_ms * 1000u;
+	bool have_empty = false;
+	struct stt_result empty;
 	for (size_t k = 0; k < c->n; k++) {
 		size_t i = c->idx[k];
 		struct stt_engine *e = s->eng[i];
@@ -519,6 +528,15 @@ static int chain_run(struct stt *s, const struct chain *c,
 			.grammar = nat ? in->grammar : NULL,
 			.call_id = in->call_id,
 		};
+		/* An open step with a domain LM: an engine that can decode on
+		 * an LM (PocketSphinx, whose generic LM is poor on phone
+		 * audio) uses the step's LM; open-vocabulary engines decode
+		 * open. */
+		if (in->mode == STT_MODE_OPEN && in->lm &&
+		    (e->ops->caps & STT_CAP_LM)) {
+			req.mode = STT_MODE_LM;
+			req.grammar = in->lm;
+		}
 		struct stt_result r;
 		memset(&r, 0, sizeof(r));
 		uint64_t t0 = clock_mono_us();
@@ -543,8 +561,22 @@ static int chain_run(struct stt *s, const struct chain *c,
 			metric_counter_add(
 				s->requests[i][r.text[0] ? OUT_OK : OUT_EMPTY],
 				1);
-			*res = r;
-			return 0;
+			if (r.text[0] || k + 1 == c->n) {
+				*res = r;
+				return 0;
+			}
+			/* Heard nothing: the next engine may. */
+			if (!have_empty) {
+				empty = r;
+				have_empty = true;
+			}
+			size_t j = c->idx[k + 1];
+			metric_counter_add(s->fallback[i][j], 1);
+			LOGI(in->call_id, "stt_fallback",
+			     "from=%s to=%s reason=empty decode_ms=%llu",
+			     e->ops->name, s->eng[j]->ops->name,
+			     (unsigned long long)(dt / 1000u));
+			continue;
 		}
 		metric_counter_add(s->requests[i][OUT_ERROR], 1);
 		if (k + 1 < c->n) {
@@ -560,7 +592,20 @@ static int chain_run(struct stt *s, const struct chain *c,
 			     err, (unsigned long long)(dt / 1000u));
 		}
 	}
+	if (have_empty) { /* one engine heard nothing, the rest failed */
+		*res = empty;
+		return 0;
+	}
 	return err;
+}
+
+/* The domain LM of an OPEN step, or NULL. */
+static const struct stt_grammar *step_lm(const struct stt_params *p)
+{
+	return p->mode == STT_MODE_OPEN && p->lm &&
+			       stt_grammar_mode(p->lm) == STT_MODE_LM
+		       ? p->lm
+		       : NULL;
 }
 
 static int params_check(const struct stt_params *p)
@@ -594,13 +639,14 @@ int stt_recognize_sync(struct stt *s, const int16_t *pcm, size_t n,
 	if (err)
 		return err;
 	struct chain c;
-	err = chain_build(s, p->engines, p->mode, &c);
+	err = chain_build(s, p->engines, p->mode, step_lm(p) != NULL, &c);
 	if (err)
 		return err;
 	count_audio(s, n);
 	struct job_in in = {
 		.mode = p->mode,
 		.grammar = p->grammar,
+		.lm = step_lm(p),
 		.call_id = p->call_id,
 		.deadline_ms = p->deadline_ms ? p->deadline_ms : s->deadline_ms,
 	};
@@ -613,6 +659,7 @@ static void req_free(struct stt_req *r)
 {
 	audio_clip_deref(r->clip);
 	stt_grammar_deref(r->grammar);
+	stt_grammar_deref(r->lm);
 	free(r);
 }
 
@@ -626,6 +673,7 @@ static void req_work(void *arg)
 	struct job_in in = {
 		.mode = r->mode,
 		.grammar = r->grammar,
+		.lm = r->lm,
 		.call_id = r->call_id[0] ? r->call_id : NULL,
 		.deadline_ms = r->deadline_ms,
 	};
@@ -658,7 +706,8 @@ int stt_recognize(struct stt *s, struct audio_clip *clip,
 	struct stt_req *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	err = chain_build(s, p->engines, p->mode, &r->chain);
+	err = chain_build(s, p->engines, p->mode, step_lm(p) != NULL,
+			  &r->chain);
 	if (err) {
 		free(r);
 		return err;
@@ -677,6 +726,10 @@ int stt_recognize(struct stt *s, struct audio_clip *clip,
 	r->grammar = p->grammar
 			     ? stt_grammar_ref((struct stt_grammar *)p->grammar)
 			     : NULL;
+	r->lm = p->mode == STT_MODE_OPEN && p->lm &&
+				stt_grammar_mode(p->lm) == STT_MODE_LM
+			? stt_grammar_ref((struct stt_grammar *)p->lm)
+			: NULL;
 	err = wpool_submit(s->pool, loop, req_work, req_done, r);
 	if (err) {
 		if (err == -EAGAIN)

@@ -35,7 +35,9 @@
  *    first, after which nothing is called.
  *  - The fallback chain: if an engine errors (or its result arrives after
  *    the request's deadline), the next engine of the chain decodes the same
- *    audio; each switch counts in voxgate_stt_fallback_total.
+ *    audio; each switch counts in voxgate_stt_fallback_total. An engine
+ *    that hears nothing (empty text) in audio the VAD called speech also
+ *    hands it on; when every engine hears nothing the result is empty.
  */
 #ifndef VG_ENGINES_STT_STT_H
 #define VG_ENGINES_STT_STT_H
@@ -223,6 +225,12 @@ int stt_prepare(struct stt *s, const struct stt_grammar *g);
 struct stt_params {
 	enum stt_mode mode;
 	const struct stt_grammar *grammar; /* borrowed until done */
+	/* STT_MODE_OPEN only, optional: the step's domain language model (an
+	 * STT_MODE_LM grammar, e.g. the examples of the intents it routes).
+	 * An engine of the chain that is not open-vocabulary by nature but can
+	 * do LM decodes with it instead of its generic model. Borrowed (a
+	 * reference is taken) like grammar. */
+	const struct stt_grammar *lm;
 	/* Fallback chain for this step, "pocketsphinx,moonshine"; NULL: the
 	 * service's default order, filtered to engines able to do mode (an
 	 * open engine serves a GRAMMAR step by snapping to the grammar). */

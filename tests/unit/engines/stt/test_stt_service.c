@@ -313,6 +313,57 @@ static void engine_error_falls_back_to_the_next_and_counts_it(void **s)
 	env_close(&e);
 }
 
+static void hearing_nothing_hands_the_audio_to_the_next_engine(void **s)
+{
+	(void)s;
+	struct env e;
+	env_open(&e, "fake_a,fake_b", 0, 4);
+	fakes[FAKE_A].text = "";
+	struct stt_result r;
+	assert_int_equal(sync_open(&e, NULL, &r), 0);
+	assert_string_equal(r.engine, "fake_b");
+	assert_string_equal(r.text, "from b");
+	assert_int_equal(counter("voxgate_stt_requests_total",
+				 "engine=\"fake_a\",result=\"empty\""),
+			 1);
+	assert_int_equal(counter("voxgate_stt_fallback_total",
+				 "from=\"fake_a\",to=\"fake_b\""),
+			 1);
+	/* nobody hears anything: an empty result, not an error */
+	fakes[FAKE_B].text = "";
+	assert_int_equal(sync_open(&e, NULL, &r), 0);
+	assert_string_equal(r.text, "");
+	/* one hears nothing, the other fails: still the empty result */
+	fakes[FAKE_B].err = -EIO;
+	assert_int_equal(sync_open(&e, NULL, &r), 0);
+	assert_string_equal(r.engine, "fake_a");
+	assert_string_equal(r.text, "");
+	env_close(&e);
+}
+
+static void an_open_step_lm_serves_the_lm_capable_fallback(void **s)
+{
+	(void)s;
+	struct env e;
+	env_open(&e, "fake_a,fake_g", 0, 4);
+	fakes[FAKE_A].text = "";
+	const char *ex[] = { "check my balance", "i lost my card" };
+	struct stt_grammar *lm = NULL;
+	assert_int_equal(stt_grammar_create(&lm, STT_MODE_LM, ex, 2, 0), 0);
+	struct stt_params p = open_params(NULL);
+	p.lm = lm;
+	struct stt_result r;
+	assert_int_equal(stt_recognize_sync(e.stt, e.clip->samples,
+					    e.clip->nsamples, &p, &r),
+			 0);
+	assert_string_equal(r.engine, "fake_g");
+	assert_int_equal(fakes[FAKE_A].last_mode, STT_MODE_OPEN);
+	assert_int_equal(fakes[FAKE_G].last_mode, STT_MODE_LM);
+	assert_ptr_equal(fakes[FAKE_G].last_grammar, lm);
+	stt_grammar_deref(lm);
+	env_close(&e);
+}
+
 static void late_result_falls_back_and_all_late_is_etimedout(void **s)
 {
 	(void)s;
@@ -659,6 +710,10 @@ int main(void)
 			missing_engines_are_left_out_and_none_is_enoent),
 		cmocka_unit_test(
 			engine_error_falls_back_to_the_next_and_counts_it),
+		cmocka_unit_test(
+			hearing_nothing_hands_the_audio_to_the_next_engine),
+		cmocka_unit_test(
+			an_open_step_lm_serves_the_lm_capable_fallback),
 		cmocka_unit_test(
 			late_result_falls_back_and_all_late_is_etimedout),
 		cmocka_unit_test(engines_without_the_mode_are_skipped),
