@@ -9,8 +9,11 @@
 #     through a running daemon (its knobs, e.g. STEPS or WINDOW, pass through
 #     the environment).
 #
+#  3. bench/nlu_stt.sh BUILD_DIR: intent accuracy on spoken, transcribed
+#     BANKING77 utterances against the same utterances as text.
+#
 # Figures go to stdout; docs/BENCHMARKS.md records a reference run. Set
-# SKIP_CAPACITY=1 to run only the micro-benchmarks. Exits non-zero when a
+# SKIP_CAPACITY=1 / SKIP_NLU_STT=1 to leave those out. Exits non-zero when a
 # micro-benchmark fails or times out, or media_capacity.sh fails to run
 # (a capacity result that falls short of its target is a figure, not a
 # failure).
@@ -46,6 +49,12 @@ for b in "$BUILD_DIR"/bench/bench_*; do
 	fi
 done
 [ $found -gt 0 ] || echo "== no micro-benchmarks in $BUILD_DIR/bench (build the bench_* targets)"
+
+if [ "${SKIP_NLU_STT:-0}" != 1 ]; then
+	echo
+	echo "== nlu_stt.sh (intent accuracy on transcribed speech)"
+	"$HERE/nlu_stt.sh" "$BUILD_DIR" || rc=1
+fi
 
 if [ "${SKIP_CAPACITY:-0}" != 1 ]; then
 	echo

@@ -514,14 +514,27 @@ int ps_dict_build(const struct stt_grammar *g, const struct ps_lexicon *lex,
 			lex ? ps_lexicon_find(lex, words[i], 0) : NULL;
 		char phones[PS_PHONES_MAX];
 		if (pron) {
-			for (unsigned k = 0;
-			     (pron = ps_lexicon_find(lex, words[i], k)); k++)
+			unsigned k = 0;
+			for (; (pron = ps_lexicon_find(lex, words[i], k)); k++)
 				if (k)
 					tb_printf(&out, "%s(%u) %s\n", words[i],
 						  k + 1, pron);
 				else
 					tb_printf(&out, "%s %s\n", words[i],
 						  pron);
+			const char *te = getenv("VG_PS_VARIANTS"); /* TEMP */
+			char tv[512];
+			if (te && strlen(te) < sizeof(tv)) {
+				strcpy(tv, te);
+				for (char *sv = NULL, *t = strtok_r(tv, ",", &sv); t;
+				     t = strtok_r(NULL, ",", &sv)) {
+					char *c = strchr(t, ':');
+					if (c && (size_t)(c - t) == strlen(words[i]) &&
+					    !strncmp(t, words[i], (size_t)(c - t)))
+						tb_printf(&out, "%s(%u) %s\n",
+							  words[i], ++k, c + 1);
+				}
+			}
 		} else if (lts && !ps_lts(words[i], phones, sizeof(phones))) {
 			tb_printf(&out, "%s %s\n", words[i], phones);
 		} else {

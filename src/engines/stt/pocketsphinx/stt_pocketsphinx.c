@@ -145,10 +145,23 @@ static ps_decoder_t *decoder_new(const struct ps_engine *e, const char *dict,
 	 * than the default 0.65, digit strings stop gaining an "oh" and
 	 * losing "four" to "five" (26/26 in grammar, against 25/26 with the
 	 * defaults). */
-	cmd_ln_t *cfg = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", e->hmm,
-				    "-dict", dict, "-samprate", "16000",
-				    "-bestpath", "yes", "-remove_noise", "no",
-				    "-wip", "0.2", lm ? "-lm" : NULL, lm, NULL);
+	const char *argv[64] = { "-hmm",	  e->hmm,  "-dict", dict,
+				 "-samprate",	  "16000", "-bestpath", "yes",
+				 "-remove_noise", "no",	   "-wip", "0.2" };
+	int argc = 12;
+	if (lm) {
+		argv[argc++] = "-lm";
+		argv[argc++] = lm;
+	}
+	char tune[512] = ""; /* TEMPORARY tuning hook */
+	const char *te = getenv("VG_PS_TUNE");
+	if (te && strlen(te) < sizeof(tune)) {
+		strcpy(tune, te);
+		for (char *sv = NULL, *t = strtok_r(tune, " ", &sv); t && argc < 62;
+		     t = strtok_r(NULL, " ", &sv))
+			argv[argc++] = t;
+	}
+	cmd_ln_t *cfg = cmd_ln_parse_r(NULL, ps_args(), argc, (char **)argv, FALSE);
 	if (!cfg)
 		return NULL;
 	ps_decoder_t *ps = ps_init(cfg);
