@@ -207,10 +207,25 @@ int ps_word_ok(const char *w)
  * JSGF.
  */
 static const char *const yesno_words[] = {
-	"yes",	     "yeah",	       "yep",	       "yes please",
-	"correct",   "that's correct", "that's right", "right",
-	"sure",	     "okay",	       "no",	       "nope",
-	"no thanks", "not really",     "incorrect",    "wrong",
+	"yes",
+	"yeah",
+	"yep",
+	"yes please",
+	"correct",
+	"that's correct",
+	"that's right",
+	"right",
+	"sure",
+	"okay",
+	"no",
+	"nope",
+	"no thanks",
+	"not really",
+	"incorrect",
+	"wrong",
+	/* said in full as often as contracted */
+	"that is right",
+	"that is correct",
 };
 
 /* Append the usable words of the spoken form of phrase; returns how many. */
@@ -482,6 +497,65 @@ static int add_class_words(struct strset *set, unsigned cls)
 	return err;
 }
 
+/*
+ * Telephone-band pronunciation variants (GRAMMAR mode). The en-us acoustic
+ * model is trained on 16 kHz speech; our audio is 8 kHz upsampled, so
+ * nothing is left above 4 kHz, where most of /s/ lives. What remains of an
+ * /s/ scores better as the model's weak, flat fricative TH than as S: "six"
+ * was heard as "eight" or "two", "yes" as "yep", "speak to someone" lost to
+ * a digit string. Each word whose main pronunciation has an S gets a
+ * variant with every S as TH ("six(2) TH IH K TH"); the decoder keeps
+ * whichever fits. Only grammars get them: a grammar's words are few and
+ * far apart, while an n-gram LM's many near neighbours would become
+ * confusable (not measured). Plus digit variants for what the telephone
+ * band blurs (measured, docs/SPEECH.md): "four" said in two syllables
+ * loses to "five" otherwise.
+ */
+static const struct {
+	const char *word, *phones;
+} extra_prons[] = {
+	{ "four", "F OW ER" },
+};
+
+/* Append the variants of word, whose lexicon entries are numbered up to k
+ * (k pronunciations so far). */
+static void put_band_variants(struct tbuf *out, const struct ps_lexicon *lex,
+			      const char *word, unsigned k)
+{
+	const char *main_pron = ps_lexicon_find(lex, word, 0);
+	char v[PS_PHONES_MAX];
+	size_t o = 0;
+	int changed = 0;
+	for (const char *p = main_pron; p && *p;) {
+		size_t l = strcspn(p, " ");
+		const char *ph = p;
+		size_t pl = l;
+		if (l == 1 && *p == 'S') {
+			ph = "TH";
+			pl = 2;
+			changed = 1;
+		}
+		if (o + pl + 2 > sizeof(v)) {
+			changed = 0; /* too long: no variant */
+			break;
+		}
+		if (o)
+			v[o++] = ' ';
+		memcpy(v + o, ph, pl);
+		o += pl;
+		p += l;
+		while (*p == ' ')
+			p++;
+	}
+	v[o] = '\0';
+	if (changed)
+		tb_printf(out, "%s(%u) %s\n", word, ++k, v);
+	for (size_t i = 0; i < sizeof(extra_prons) / sizeof(*extra_prons); i++)
+		if (!strcmp(word, extra_prons[i].word))
+			tb_printf(out, "%s(%u) %s\n", word, ++k,
+				  extra_prons[i].phones);
+}
+
 int ps_dict_build(const struct stt_grammar *g, const struct ps_lexicon *lex,
 		  int lts, char **outp, char **oovp)
 {
@@ -503,6 +577,7 @@ int ps_dict_build(const struct stt_grammar *g, const struct ps_lexicon *lex,
 	}
 	if (err)
 		goto out;
+	int grammar = stt_grammar_mode(g) == STT_MODE_GRAMMAR;
 	size_t n = 0;
 	for (size_t i = 0; words && set.mask && i <= set.mask; i++)
 		if (set.key[i])
@@ -522,19 +597,8 @@ int ps_dict_build(const struct stt_grammar *g, const struct ps_lexicon *lex,
 				else
 					tb_printf(&out, "%s %s\n", words[i],
 						  pron);
-			const char *te = getenv("VG_PS_VARIANTS"); /* TEMP */
-			char tv[512];
-			if (te && strlen(te) < sizeof(tv)) {
-				strcpy(tv, te);
-				for (char *sv = NULL, *t = strtok_r(tv, ",", &sv); t;
-				     t = strtok_r(NULL, ",", &sv)) {
-					char *c = strchr(t, ':');
-					if (c && (size_t)(c - t) == strlen(words[i]) &&
-					    !strncmp(t, words[i], (size_t)(c - t)))
-						tb_printf(&out, "%s(%u) %s\n",
-							  words[i], ++k, c + 1);
-				}
-			}
+			if (grammar)
+				put_band_variants(&out, lex, words[i], k);
 		} else if (lts && !ps_lts(words[i], phones, sizeof(phones))) {
 			tb_printf(&out, "%s %s\n", words[i], phones);
 		} else {

@@ -5,6 +5,7 @@
  * cfg->threads is onnxruntime's intra-op thread count per decode. */
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,14 @@
 #include "engines/stt/stt.h"
 
 #define RATE_HZ 8000u
+/* Retry of an empty decode (speech_span below): 20 ms frames; a frame is
+ * speech when within 40 dB of the loudest one; the span keeps 200 ms of
+ * context each side; audio whose loudest frame is under -40 dBFS RMS is
+ * silence and gets no retry. */
+#define FRAME 160u
+#define SPAN_REL_DB_POW 1e-4
+#define SPAN_MARGIN (RATE_HZ / 5u)
+#define SPEECH_MIN_MS2 (328.0 * 328.0)
 
 struct moonshine {
 	struct stt_engine base; /* first: the core holds &base */
@@ -111,6 +120,56 @@ static float confidence_of(const char *text, uint32_t audio_ms,
 	return fmaxf(0.0f, fminf(1.0f, conf));
 }
 
+/*
+ * Moonshine tiny gives up (first token = end of text) on many short
+ * utterances that come with a lot of silence around them: "pay a bill",
+ * "main menu", "yes" in 1.1-1.5 s clips holding 0.3 s of digital silence at
+ * each end. The decoder sees the whole clip, and padding (more zeros) made
+ * it worse, while the same speech cut closer to its edges decodes. So when
+ * a decode is empty and the clip has speech energy, we decode once more the
+ * span from the first to the last speech frame plus SPAN_MARGIN.
+ * On the short-phrase set (64 clips) that took empties 8 -> 0 and WER
+ * 36% -> 28%; the open banking set has no empty result, so it costs
+ * nothing there (one extra decode, ~40 ms, only for empty results).
+ * Trimming every clip instead lowered empties too but raised the open
+ * set's WER (18.3% -> 20.9%): context around long sentences helps.
+ * *start and *len get the span; false when there is no speech or nothing to
+ * trim (the retry would decode the same samples).
+ */
+/* Mean square of 20 ms frame f. */
+static double frame_power(const int16_t *pcm, size_t f)
+{
+	double e2 = 0;
+
+	for (size_t i = 0; i < FRAME; i++)
+		e2 += (double)pcm[f * FRAME + i] * pcm[f * FRAME + i];
+	return e2 / FRAME;
+}
+
+static bool speech_span(const int16_t *pcm, size_t n, size_t *start,
+			size_t *len)
+{
+	size_t nf = n / FRAME, f0 = 0, f1 = nf, s, e;
+	double peak = 0;
+
+	for (size_t f = 0; f < nf; f++)
+		peak = fmax(peak, frame_power(pcm, f));
+	if (peak < SPEECH_MIN_MS2)
+		return false; /* also when nf == 0 */
+	/* both loops stop at the loudest frame at the latest */
+	while (frame_power(pcm, f0) < peak * SPAN_REL_DB_POW)
+		f0++;
+	while (frame_power(pcm, f1 - 1) < peak * SPAN_REL_DB_POW)
+		f1--;
+	s = f0 * FRAME > SPAN_MARGIN ? f0 * FRAME - SPAN_MARGIN : 0;
+	e = f1 * FRAME + SPAN_MARGIN < n ? f1 * FRAME + SPAN_MARGIN : n;
+	if (s == 0 && e == n)
+		return false;
+	*start = s;
+	*len = e - s;
+	return true;
+}
+
 static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
 			    const int16_t *pcm, size_t n,
 			    struct stt_result *res)
@@ -120,6 +179,7 @@ static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
 	char text[STT_TEXT_MAX + 1];
 	uint64_t t0;
 	uint32_t audio_ms;
+	size_t span_start, span_len;
 	int err;
 
 	if (!m || !pcm || !res || n == 0 ||
@@ -131,6 +191,10 @@ static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
 	t0 = clock_mono_us();
 	err = sherpa_asr_decode_scored(m->asr, pcm, n, RATE_HZ, text,
 				       sizeof(text), &sc);
+	if (!err && !text[0] && speech_span(pcm, n, &span_start, &span_len))
+		err = sherpa_asr_decode_scored(m->asr, pcm + span_start,
+					       span_len, RATE_HZ, text,
+					       sizeof(text), &sc);
 	if (err)
 		return err == -ENOMEM || err == -EINVAL ? err : -EIO;
 

@@ -104,6 +104,7 @@ static void jsgf_classes_parse_in_sphinxbase(void **s)
 	assert_non_null(strstr(j, "<digits> = <digit> [<digit> [<digit>"));
 	assert_non_null(strstr(j, "<yesno> = yes | yeah | yep"));
 	assert_non_null(strstr(j, "that's right"));
+	assert_non_null(strstr(j, "| that is right |"));
 	assert_non_null(strstr(j, "<number> = zero | <n1_999>"));
 	assert_non_null(strstr(j, "public <main> = <phrase> | <digits> | "
 				  "<yesno> | <number>;\n"));
@@ -143,9 +144,11 @@ static void dictionary_keeps_used_words_and_spells_oov(void **s)
 	struct stt_grammar *g = make(STT_MODE_GRAMMAR, p, 2, 0);
 	char *d = NULL, *oov = NULL;
 	assert_int_equal(ps_dict_build(g, lex, 0, &d, &oov), 0);
+	/* a grammar's word with S gets its telephone-band variant */
 	assert_string_equal(d, "card K AA R D\n"
 			       "card(2) K AA R D Z\n"
-			       "services S ER V AH S AH Z\n");
+			       "services S ER V AH S AH Z\n"
+			       "services(2) TH ER V AH TH AH Z\n");
 	assert_string_equal(oov, "voxgate");
 	free(d);
 	free(oov);
@@ -168,6 +171,49 @@ static void dictionary_keeps_used_words_and_spells_oov(void **s)
 	assert_string_equal(ph, "HH AH L OW");
 	assert_int_equal(ps_lts("", ph, sizeof(ph)), -EINVAL);
 	assert_int_equal(ps_lts("hello", ph, 3), -E2BIG);
+}
+
+static const char digit_dict[] = "four F AO R\n"
+				 "six S IH K S\n"
+				 "seven S EH V AH N\n"
+				 "one W AH N\n"
+				 "yes Y EH S\n";
+
+static void dictionary_adds_band_variants_to_grammars_only(void **s)
+{
+	(void)s;
+	struct ps_lexicon *lex = NULL;
+	assert_int_equal(ps_lexicon_parse(&lex, digit_dict, strlen(digit_dict)),
+			 0);
+	static const char *const p[] = { "four six seven one yes" };
+	struct stt_grammar *g = make(STT_MODE_GRAMMAR, p, 1, 0);
+	char *d = NULL;
+	assert_int_equal(ps_dict_build(g, lex, 0, &d, NULL), 0);
+	/* S -> TH in every word that has one, "four" in two syllables,
+	 * nothing for a word without S */
+	assert_string_equal(d, "four F AO R\n"
+			       "four(2) F OW ER\n"
+			       "one W AH N\n"
+			       "seven S EH V AH N\n"
+			       "seven(2) TH EH V AH N\n"
+			       "six S IH K S\n"
+			       "six(2) TH IH K TH\n"
+			       "yes Y EH S\n"
+			       "yes(2) Y EH TH\n");
+	free(d);
+	stt_grammar_deref(g);
+
+	/* an n-gram LM's dictionary stays the lexicon's */
+	g = make(STT_MODE_LM, p, 1, 0);
+	assert_int_equal(ps_dict_build(g, lex, 0, &d, NULL), 0);
+	assert_string_equal(d, "four F AO R\n"
+			       "one W AH N\n"
+			       "seven S EH V AH N\n"
+			       "six S IH K S\n"
+			       "yes Y EH S\n");
+	free(d);
+	stt_grammar_deref(g);
+	ps_lexicon_destroy(lex);
 }
 
 static void cmu_dictionary_loads(void **s)
@@ -342,6 +388,8 @@ int main(void)
 		cmocka_unit_test(jsgf_lists_phrases_as_one_public_rule),
 		cmocka_unit_test(jsgf_classes_parse_in_sphinxbase),
 		cmocka_unit_test(dictionary_keeps_used_words_and_spells_oov),
+		cmocka_unit_test(
+			dictionary_adds_band_variants_to_grammars_only),
 		cmocka_unit_test(cmu_dictionary_loads),
 		cmocka_unit_test(arpa_is_a_normalized_witten_bell_trigram),
 	};
