@@ -499,6 +499,29 @@ out:
  * while earlier ones play. Each utterance ends in a pause, like a
  * sentence break inside one utterance does.
  */
+/* Length of the first clause of p[0..n): up to a comma, semicolon or colon
+ * followed by a blank, with at least two words before it; 0 when none. */
+static size_t clause_len(const char *p, size_t n)
+{
+	unsigned words = 0;
+	bool in_word = false;
+	for (size_t i = 0; i + 1 < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (isspace(c)) {
+			in_word = false;
+			continue;
+		}
+		if (!in_word) {
+			in_word = true;
+			words++;
+		}
+		if ((c == ',' || c == ';' || c == ':') &&
+		    isspace((unsigned char)p[i + 1]) && words >= 2)
+			return i + 1;
+	}
+	return 0;
+}
+
 static int flite_synth_stream(struct tts_engine *e, const struct tts_voice *v,
 			      const char *text, struct audio_stream *out)
 {
@@ -515,8 +538,19 @@ static int flite_synth_stream(struct tts_engine *e, const struct tts_voice *v,
 		return -ENOMEM;
 
 	struct stream_ctx sc = { .out = out };
+	bool first = true;
 	for (const char *p = text; *p && !err;) {
 		size_t n = sentence_len(p);
+		/* clustergen voices (slt) compute a whole utterance before its
+		 * first sample: the first piece is cut at its first clause so
+		 * the first frame comes sooner; diphone voices (kal) stream
+		 * within the utterance and keep whole sentences. */
+		if (first && fv->pub.native_rate_hz != AUDIO_RATE_HZ) {
+			size_t c = clause_len(p, n);
+			if (c)
+				n = c;
+		}
+		first = false;
 		memcpy(buf, p, n);
 		buf[n] = '\0';
 		p += n;

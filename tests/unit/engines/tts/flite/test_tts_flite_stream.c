@@ -146,7 +146,9 @@ static void slt_stream_is_resampled_to_the_clip_length(void **st)
 {
 	(void)st;
 	struct tts_engine *e = open_engine();
-	const char *text = "For cards, press two.";
+	const char *text =
+		"To hear the menu again press two."; /* one clause: the same
+							utterance either way */
 	uint64_t end;
 	struct audio_stream *s = stream_speak(e, "slt", text, NULL, &end);
 	struct audio_clip *c = NULL;
