@@ -57,7 +57,8 @@ static void tb_put(struct tbuf *b, const char *s, size_t n)
 static void tb_str(struct tbuf *b, const char *s)
 {
 	if (!s) {
-		b->err = -EINVAL; /* a caller's bug: fail the build, not crash */
+		b->err =
+			-EINVAL; /* a caller's bug: fail the build, not crash */
 		return;
 	}
 	tb_put(b, s, strlen(s));
