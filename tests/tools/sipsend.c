@@ -57,6 +57,11 @@ struct opts {
 	const char *host;
 	int port;
 	const char *file;
+	/* Call-ID of the message sent: a response with another Call-ID is a
+	 * late answer to an earlier test message that used the same source
+	 * address and port (they are random), not ours. "" when the file has
+	 * none. */
+	char call_id[256];
 };
 
 struct state {
@@ -359,6 +364,13 @@ static void handle_msg(struct state *st, const struct opts *o, const char *m,
 			reply_200(st, o, m, len);
 		return;
 	}
+	char rcid[256] = "";
+	header(blk, "Call-ID", "i", rcid, sizeof(rcid));
+	if (o->call_id[0] && rcid[0] && strcmp(o->call_id, rcid)) {
+		fprintf(stderr, "sipsend: ignored a response for Call-ID %s\n",
+			rcid);
+		return;
+	}
 	int code = atoi(m + 8);
 	const char *rs = m + 8;
 	while (*rs && *rs != ' ' && *rs != '\r' && *rs != '\n')
@@ -465,6 +477,11 @@ int main(int argc, char **argv)
 		return 1;
 
 	o.sent_invite = len > 7 && !memcmp(msg, "INVITE ", 7);
+	{
+		static char sblk[MAX_MSG];
+		unfold(msg, len, sblk, sizeof(sblk));
+		header(sblk, "Call-ID", "i", o.call_id, sizeof(o.call_id));
+	}
 
 	static struct state st;
 	st.fd = -1;
