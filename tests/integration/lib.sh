@@ -466,10 +466,16 @@ vg_sipp_explain() { # tag
 # Count UDP packets sent to a local port while a command runs: start
 # tcpdump, run the command, stop tcpdump. Sets VG_PKTS.
 vg_capture_start() { # port
+	vg_tcpdump_start "$1" "udp and dst port $1"
+}
+
+# tcpdump on loopback into $VG_TMP/capture-PORT.pcap with FILTER; returns
+# once it listens. vg_capture_stop ends it.
+vg_tcpdump_start() { # port filter
 	vg_need tcpdump
 	VG_CAP_FILE=$VG_TMP/capture-$1.txt
 	VG_CAP_PCAP=$VG_TMP/capture-$1.pcap
-	tcpdump -i lo -nn -U -w "$VG_CAP_PCAP" "udp and dst port $1" 2>"$VG_CAP_FILE.err" &
+	tcpdump -i lo -nn -U -w "$VG_CAP_PCAP" "$2" 2>"$VG_CAP_FILE.err" &
 	VG_CAP_PID=$!
 	vg_track "$VG_CAP_PID"
 	local i
@@ -666,20 +672,7 @@ vg_speech_pcap() { # text out.pcap [wav2pcap args...]
 # caller received (dst port) and what it sent (src port). vg_capture_stop
 # ends it; VG_PKTS then counts both directions.
 vg_capture_media_start() { # port
-	vg_need tcpdump
-	VG_CAP_FILE=$VG_TMP/capture-$1.txt
-	VG_CAP_PCAP=$VG_TMP/capture-$1.pcap
-	tcpdump -i lo -nn -U -w "$VG_CAP_PCAP" "udp and port $1" 2>"$VG_CAP_FILE.err" &
-	VG_CAP_PID=$!
-	vg_track "$VG_CAP_PID"
-	local i
-	for i in $(seq 1 50); do
-		grep -q 'listening on' "$VG_CAP_FILE.err" 2>/dev/null && return 0
-		kill -0 "$VG_CAP_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$VG_CAP_FILE.err" >&2
-	vg_fail "tcpdump did not start"
+	vg_tcpdump_start "$1" "udp and port $1"
 }
 
 # tests/tools/rtptiming on the last capture; prints its key=value lines.
