@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "config/ydoc.h"
-#include "core/utf8.h"
 #include "engines/nlu/classifier.h"
 #include "flow/model.h"
 
@@ -434,53 +433,13 @@ static void missing(struct nctx *c, const char *field)
 
 /* ---- speech: phrases, intents, thresholds, engines ---- */
 
-static bool is_word_byte(unsigned char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       (ch >= '0' && ch <= '9');
-}
-
-/* Normalize in[0..len) into out (len + 1 bytes) by the rules of
- * stt_grammar_create(): ASCII lowercased, valid multi-byte UTF-8 kept, an
- * apostrophe kept only inside a word ("that's"), anything else separates
- * words by one space. The same rules make an option's words equal to the
- * phrases its grammar gives back. Returns the length; 0: no word at all. */
+/* Normalize in[0..len) into out (len + 1 bytes) with the rules of the
+ * grammars (stt_text_normalize), so an option's words equal the phrases its
+ * grammar gives back. Returns the length; 0: no word at all. */
 static size_t normalize_phrase(const char *in, size_t len, char *out)
 {
-	const unsigned char *s = (const unsigned char *)in;
-	size_t o = 0;
-	bool space = false;
-	for (size_t i = 0; i < len;) {
-		size_t k = 1;
-		bool word = false;
-		if (s[i] >= 0x80) {
-			k = utf8_seq_len(s + i, len - i);
-			word = k > 0;
-			if (!k)
-				k = 1;
-		} else if (is_word_byte(s[i])) {
-			word = true;
-		} else if (s[i] == '\'' && o > 0 && !space && i + 1 < len &&
-			   (is_word_byte(s[i + 1]) || s[i + 1] >= 0x80)) {
-			word = true;
-		}
-		if (!word) {
-			space = o > 0;
-			i += k;
-			continue;
-		}
-		if (space)
-			out[o++] = ' ';
-		space = false;
-		for (size_t j = 0; j < k; j++) {
-			unsigned char ch = s[i + j];
-			out[o++] =
-				(char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-		}
-		i += k;
-	}
-	out[o] = '\0';
-	return o;
+	int n = stt_text_normalize(in, len, out, len + 1);
+	return n > 0 ? (size_t)n : 0;
 }
 
 /* A flow intent by name, or NULL. Intents with an invalid name were

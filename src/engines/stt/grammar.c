@@ -31,11 +31,7 @@ static int is_word_byte(unsigned char c)
 	       (c >= '0' && c <= '9');
 }
 
-/* Normalize in[0..len) into out (capacity cap, NUL included): ASCII
- * lowercased, valid multi-byte UTF-8 kept, an apostrophe kept only between
- * two word characters ("that's"), anything else separates words. Returns
- * the length, or -E2BIG if it does not fit. */
-static int normalize(const char *in, size_t len, char *out, size_t cap)
+int stt_text_normalize(const char *in, size_t len, char *out, size_t cap)
 {
 	const unsigned char *s = (const unsigned char *)in;
 	size_t o = 0;
@@ -153,7 +149,7 @@ int stt_grammar_create(struct stt_grammar **gp, enum stt_mode mode,
 	for (size_t i = 0; i < n; i++) {
 		size_t l = strlen(phrases[i]);
 		/* normalizing never grows text: l + 1 bytes always fit */
-		int r = normalize(phrases[i], l, g->text + off, l + 1);
+		int r = stt_text_normalize(phrases[i], l, g->text + off, l + 1);
 		if (r <= 0)
 			continue;
 		g->phrase[g->n] = g->text + off;
@@ -286,7 +282,8 @@ const char *stt_grammar_snap(const struct stt_grammar *g, const char *text,
 	if (!g || !text || !g->n || max_dist_ratio < 0)
 		return NULL;
 	size_t len = strnlen(text, STT_TEXT_MAX + 1);
-	if (len > STT_TEXT_MAX || normalize(text, len, buf, sizeof(buf)) < 0)
+	if (len > STT_TEXT_MAX ||
+	    stt_text_normalize(text, len, buf, sizeof(buf)) < 0)
 		return NULL;
 	size_t nw = split_words(buf, w, SNAP_WORDS_MAX);
 

@@ -83,6 +83,14 @@ enum stt_class {
  * form keyed by stt_grammar_id(). */
 struct stt_grammar;
 
+/* The one text normalization of speech: in[0..len) into out (capacity cap,
+ * NUL included), ASCII lowercased, valid multi-byte UTF-8 kept, an
+ * apostrophe kept only between two word characters ("that's"), anything
+ * else separates words by one space. Grammars, flows' spoken option words
+ * and transcripts compared with them all go through it. Returns the length
+ * (0: no word), or -E2BIG if it does not fit. */
+int stt_text_normalize(const char *in, size_t len, char *out, size_t cap);
+
 /* Build a grammar from n phrases (copied; lowercased, punctuation dropped,
  * spaces collapsed; empty ones and duplicates skipped) and classes
  * (STT_CLASS_* bits). Returns 0 with a new reference in *gp, -EINVAL (no
