@@ -94,7 +94,37 @@ struct vg_config {
 
 	struct {
 		char path[CONFIG_PATH_LEN];
+		bool crm_demo; /* seed the CRM with the demo bank's customers
+				  when it is empty; default false */
 	} store;
+	/* Outgoing HTTP for flows' http nodes (curl multi on the web loop). */
+	struct {
+		uint32_t max_host_connections;	/* per host; 8 */
+		uint32_t max_total_connections; /* 64 */
+		uint32_t max_queued;		/* requests waiting; 1000 */
+		uint32_t breaker_failures;	/* consecutive, to open; 5 */
+		uint32_t breaker_cooldown_ms;	/* fail fast this long; 30000 */
+		uint32_t max_response_bytes;	/* 1 MiB */
+	} http_client;
+	/* Call events posted to these URLs, HMAC-SHA256 signed. */
+#define CONFIG_WEBHOOKS_MAX 4
+	struct {
+		char urls[CONFIG_WEBHOOKS_MAX][CONFIG_STR_LEN];
+		unsigned nurls;
+		char secret[CONFIG_STR_LEN]; /* required when nurls > 0 */
+		char events[CONFIG_STR_LEN]; /* "started,intent,transferred,
+						ended" (default: all) */
+		uint32_t timeout_ms;	     /* 5000 */
+		uint32_t retries;	     /* 2 */
+	} webhooks;
+	struct {
+		/* NLU model files for classify "model:" (<name>.vxn); "" =
+		 * the built-in models dir (default.vxn: BANKING77). */
+		char models_dir[CONFIG_PATH_LEN];
+	} nlu;
+	struct {
+		char dir[CONFIG_PATH_LEN]; /* call recordings; "" = off */
+	} recordings;
 
 	struct {
 		char dir[CONFIG_PATH_LEN]; /* "" = built-in flows only */

@@ -111,7 +111,37 @@ void flow_set_destroy(struct flow_set *s);
  * session. tts may be NULL: on an audio channel every prompt then fails
  * (and is skipped, see docs/FLOWS.md). agent_uri is the target of
  * "transfer: agent" (NULL: such transfers fail). */
+struct flow_action;
+struct flow_result;
+struct nlu_model;
+
+/* Completion of a backend request: res (FLOW_RES_HTTP / FLOW_RES_LOOKUP;
+ * strings borrowed for the call) on the loop given to the request. */
+typedef void(flow_backend_done_fn)(const struct flow_result *res, void *arg);
+
+/* Business back-ends a session reaches through the daemon (the flow layer
+ * links neither the HTTP client nor the store). Each request function
+ * returns 0 and later calls done exactly once on loop, or returns a negative
+ * errno and calls nothing (the node takes its error branch). A NULL
+ * function: every such node takes its error branch (-ENOTSUP). */
+struct flow_backend {
+	int (*http)(void *ctx, const struct flow_action *a, struct vg_loop *loop,
+		    flow_backend_done_fn *done, void *arg);
+	int (*lookup)(void *ctx, const struct flow_action *a,
+		      struct vg_loop *loop, flow_backend_done_fn *done,
+		      void *arg);
+	/* Call events for webhooks ("started", "intent", "transferred",
+	 * "ended"), fields as a JSON object text; may be NULL. Never blocks. */
+	void (*event)(void *ctx, const char *event, const char *call_id,
+		      const char *json_fields);
+	/* Subflows and classify models by name (borrowed; NULL fn: none). */
+	struct flow *(*find_flow)(void *ctx, const char *name);
+	struct nlu_model *(*find_model)(void *ctx, const char *name);
+	void *ctx;
+};
+
 struct flow_env {
+	const struct flow_backend *backend; /* may be NULL: no back-ends */
 	struct tts *tts;
 	struct stt *stt;      /* NULL: speech menus take DTMF only */
 	struct vg_loop *loop; /* the channel's loop: TTS results come here */

@@ -1391,6 +1391,7 @@ static void check_reachable(struct loader *L)
 			mark(f, fn->on_fail, seen, stack, &sp);
 			break;
 		case FLOW_NODE_HANGUP:
+		default: /* v2 nodes: the loader helper fills these in */
 			break;
 		}
 	}

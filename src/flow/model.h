@@ -9,6 +9,8 @@
 #include "engines/stt/stt.h"
 #include "flow/flow.h"
 
+struct audio_clip;
+struct flow_tmpl;
 struct nlu_model;
 
 #define FLOW_NAME_MAX 64     /* flow, node and voice names */
@@ -33,7 +35,109 @@ enum flow_node_type {
 	FLOW_NODE_SAY,
 	FLOW_NODE_MENU,
 	FLOW_NODE_TRANSFER,
-	FLOW_NODE_HANGUP
+	FLOW_NODE_HANGUP,
+	FLOW_NODE_PLAY,
+	FLOW_NODE_GATHER,
+	FLOW_NODE_CLASSIFY,
+	FLOW_NODE_SET,
+	FLOW_NODE_SWITCH,
+	FLOW_NODE_HTTP,
+	FLOW_NODE_LOOKUP,
+	FLOW_NODE_RECORD,
+	FLOW_NODE_HOURS,
+	FLOW_NODE_GOTO,
+	FLOW_NODE_SUBFLOW,
+	FLOW_NODE_RETURN,
+};
+
+/* Flow-level handlers (the "handlers:" section); FLOW_NO_NODE: none. */
+enum flow_handler {
+	FLOW_H_NO_INPUT,
+	FLOW_H_NO_MATCH,
+	FLOW_H_MAX_RETRIES,
+	FLOW_H_ERROR,
+	FLOW_H_COUNT
+};
+
+/* One "name: template" pair (set vars, http headers, transfer context). */
+struct flow_kv {
+	char *name;
+	struct flow_tmpl *value;
+};
+
+enum flow_cmp {
+	FLOW_CMP_EQUALS,
+	FLOW_CMP_NOT_EQUALS,
+	FLOW_CMP_CONTAINS,
+	FLOW_CMP_STARTS_WITH,
+	FLOW_CMP_ENDS_WITH,
+	FLOW_CMP_GT,
+	FLOW_CMP_GE,
+	FLOW_CMP_LT,
+	FLOW_CMP_LE,
+	FLOW_CMP_EMPTY, /* operand: "true" or "false" (literal) */
+};
+
+struct flow_case {
+	enum flow_cmp op;
+	struct flow_tmpl *operand;
+	unsigned next;
+};
+
+/* A JSON body template: a tree whose string leaves are templates. */
+enum flow_json_kind {
+	FLOW_JSON_NULL,
+	FLOW_JSON_BOOL,
+	FLOW_JSON_NUMBER, /* literal text kept as written */
+	FLOW_JSON_STRING, /* tmpl */
+	FLOW_JSON_ARRAY,
+	FLOW_JSON_OBJECT,
+};
+struct flow_json {
+	enum flow_json_kind kind;
+	char *key;		 /* member name inside an object, else NULL */
+	char *literal;		 /* BOOL "true"/"false", NUMBER text */
+	struct flow_tmpl *tmpl;	 /* STRING */
+	struct flow_json *items; /* ARRAY/OBJECT children */
+	unsigned nitems;
+};
+
+/* http response path -> variable ("map:"). */
+struct flow_map {
+	char *var;
+	char *path; /* dotted: "account.balance", "items.0.id" */
+};
+
+enum flow_lookup_query {
+	FLOW_LOOKUP_CUSTOMER_BY_PHONE,
+	FLOW_LOOKUP_CUSTOMER,
+	FLOW_LOOKUP_ACCOUNTS,
+	FLOW_LOOKUP_CARDS,
+	FLOW_LOOKUP_TICKETS,
+	FLOW_LOOKUP_CREATE_TICKET,
+};
+
+enum flow_record_action {
+	FLOW_REC_START,
+	FLOW_REC_PAUSE,
+	FLOW_REC_RESUME,
+	FLOW_REC_STOP,
+};
+
+/* hours: one open span on a weekday, minutes from midnight [from, to). */
+struct flow_hours_span {
+	unsigned char wday; /* 0 = Sunday .. 6 = Saturday (struct tm) */
+	unsigned short from_min, to_min;
+};
+
+/* A slot of a flow intent ("intents: X: slots:"). */
+struct flow_slot {
+	char *name;
+	int entity;	  /* enum nlu_entity_type */
+	bool required;	  /* default false */
+	struct flow_tmpl *prompt; /* NULL: none (required needs one) */
+	unsigned retries; /* default 2 */
+	unsigned line, col;
 };
 
 struct flow_option {
@@ -55,6 +159,8 @@ struct flow_intent {
 	char *name;
 	char **examples;
 	unsigned nexamples;
+	struct flow_slot *slots;
+	unsigned nslots;
 	unsigned line, col;
 };
 
@@ -63,8 +169,12 @@ struct flow_node {
 	enum flow_node_type type;
 	unsigned line, col; /* of the node's name */
 
-	/* say: text; menu: prompt */
+	/* say: text; menu/gather/classify: prompt (NULL: none); play: text
+	 * for text-only channels. text is the source of tmpl (kept for
+	 * logs and v1 code); tmpl is what the runtime renders. */
 	char *text;
+	struct flow_tmpl *tmpl;
+	struct flow_tmpl *no_input_tmpl, *invalid_tmpl; /* menu/gather/classify */
 	char *voice; /* NULL: the flow's */
 	bool barge_in;
 	unsigned next; /* say */
@@ -107,7 +217,74 @@ struct flow_node {
 	/* transfer */
 	char *target; /* URI; NULL when to_agent */
 	bool to_agent;
-	unsigned on_fail;
+	struct flow_tmpl *target_tmpl; /* non-NULL: rendered and checked at
+					  run time (target then NULL) */
+	struct flow_kv *context;	/* transfer context, ncontext <= 32 */
+	unsigned ncontext;
+	unsigned on_fail; /* FLOW_NO_NODE: handlers */
+
+	/* play */
+	char *file;		 /* as written */
+	struct audio_clip *clip; /* loaded at flow load, 8 kHz */
+
+	/* gather (also uses prompt/voice/barge_in/timeouts/retries/input/
+	 * stt fields above; options unused) */
+	unsigned min_digits;
+	int entity; /* enum nlu_entity_type, -1: none */
+	char *into; /* variable, NULL: none */
+
+	/* classify */
+	struct flow_tmpl *classify_text; /* no prompt: what to classify */
+	char *model;			 /* NLU model name, NULL: the flow's */
+	struct nlu_model *model_nlu; /* resolved when the daemon loads it;
+					NULL: the flow's own (flow->nlu) */
+	unsigned on_high;	     /* FLOW_NO_NODE: none */
+	unsigned on_no_match;	     /* FLOW_NO_NODE: retry/handlers */
+	bool fill_slots;	     /* default true */
+
+	/* set: vars; http: headers */
+	struct flow_kv *kvs;
+	unsigned nkvs;
+
+	/* switch */
+	struct flow_tmpl *value;
+	struct flow_case *cases;
+	unsigned ncases;
+	unsigned on_default;
+
+	/* http */
+	char *method; /* "GET" ... */
+	struct flow_tmpl *url;
+	struct flow_tmpl *body;	 /* raw body, or NULL */
+	struct flow_json *json;	 /* JSON body, or NULL */
+	bool event_connect;	 /* event: connect */
+	unsigned http_timeout_ms; /* per try */
+	unsigned http_retries;
+	struct flow_map *maps;
+	unsigned nmaps;
+	char *map_all; /* prefix or NULL */
+	unsigned on_error; /* http, lookup: FLOW_NO_NODE: handlers */
+
+	/* lookup */
+	enum flow_lookup_query query;
+	struct flow_tmpl *key;	   /* NULL: the query's default */
+	struct flow_tmpl *subject; /* create_ticket */
+	char *lookup_into;	   /* prefix (default filled by the loader) */
+	unsigned on_not_found;	   /* FLOW_NO_NODE: next */
+
+	/* record */
+	enum flow_record_action rec_action;
+
+	/* hours */
+	int utc_offset_min;
+	struct flow_hours_span *spans;
+	unsigned nspans;
+	char (*closed_dates)[11]; /* "YYYY-MM-DD" */
+	unsigned nclosed;
+	unsigned on_in_hours, on_out_of_hours;
+
+	/* subflow */
+	char *subflow; /* flow name; resolved at run time through the set */
 
 	/* hangup: a static string (the channel keeps the pointer) */
 	const char *reason;
@@ -124,6 +301,11 @@ struct flow {
 	unsigned nnodes;
 	struct flow_intent *intents; /* the "intents:" section */
 	unsigned nintents;
+	char *dir; /* directory of the file (play paths), NULL: builtin */
+	char *description;
+	struct flow_kv *variables; /* "variables:" name -> default (literal) */
+	unsigned nvariables;
+	unsigned handlers[FLOW_H_COUNT]; /* FLOW_NO_NODE: none */
 	/* Classifier trained at load on the intents' examples (deterministic);
 	 * NULL when the flow has no intents. Immutable: any thread classifies.
 	 */

@@ -481,6 +481,9 @@ static void enter(struct flow_session *s, unsigned i)
 	case FLOW_NODE_HANGUP:
 		do_hangup(s, n->reason);
 		break;
+	default: /* v2 nodes: replaced by the runtime (flow/runtime.h) */
+		do_hangup(s, "flow_error");
+		break;
 	}
 }
 

@@ -120,4 +120,34 @@ int store_calls_list(struct store *s, const struct store_call_query *q,
 		     struct vg_loop *loop, store_json_fn *cb, void *arg);
 int store_call_get(struct store *s, const char *id, struct vg_loop *loop,
 		   store_json_fn *cb, void *arg);
+
+/* ---- CRM (docs/CRM.md): customers, accounts, cards, tickets ----
+ * Queries for flows' lookup nodes, answered on the store thread, the reply
+ * delivered on loop. Reply JSON (malloc'd, the callback takes it):
+ *  CUSTOMER_BY_PHONE (key: phone, E.164 or as dialled: normalized to
+ *  digits, a leading 1 for 10-digit NANP numbers tolerated), CUSTOMER (key:
+ *  customer id): {"id":..,"first_name":..,"last_name":..,"phone":..,
+ *  "email":..,"tier":..,"language":..,"pin_set":true|false}
+ *  ACCOUNTS / CARDS / TICKETS (key: customer id): a JSON array (<= 20 rows)
+ *  of {"number","type","balance":"1250.40","currency","status"} /
+ *  {"last4","type","status","expires":"2028-07"} /
+ *  {"id","subject","status","created":"2026-11-24T07:00:00Z"};
+ *  CREATE_TICKET (key: customer id, subject): {"id":..}.
+ * err: 0, -ENOENT (no such customer; empty arrays are not an error), -EIO,
+ * -EINVAL. Same delivery rules as store_call_get(). */
+enum store_crm_query {
+	STORE_CRM_CUSTOMER_BY_PHONE,
+	STORE_CRM_CUSTOMER,
+	STORE_CRM_ACCOUNTS,
+	STORE_CRM_CARDS,
+	STORE_CRM_TICKETS,
+	STORE_CRM_CREATE_TICKET,
+};
+int store_crm_query(struct store *s, enum store_crm_query q, const char *key,
+		    const char *subject, struct vg_loop *loop, store_json_fn *cb,
+		    void *arg);
+/* Seed the demo bank's customers, accounts, cards and tickets when the
+ * customers table is empty (config store.crm_demo). Blocking like
+ * store_sync(). Returns 0 (also when not empty), -EIO, -ESHUTDOWN. */
+int store_crm_seed_demo(struct store *s);
 #endif
