@@ -34,7 +34,7 @@ check: deps
 tsan: deps
 	@cmake --preset tsan >/dev/null
 	@cmake --build --preset tsan -j $(JOBS)
-	@ctest --preset tsan -LE integration -R 'loop|wpool|store|tts|api|flow_session|classifier'
+	@ctest --preset tsan -LE integration -R 'loop|wpool|store|crm|registry|tts|api|flow_session|classifier'
 
 demo: deps
 	@cmake --preset dev >/dev/null

@@ -1,6 +1,6 @@
 /* Fuzz target: the NLU model file loader must reject or accept any input
  * without crashing, and a model it accepts must classify and re-serialise
- * to the same bytes. */
+ * to the same bytes (a version 1 file: to a version 2 file that loads). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +18,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	if (nlu_model_save_mem(m, &buf, &len) || len != size ||
-	    memcmp(buf, data, size))
+	if (nlu_model_save_mem(m, &buf, &len))
 		abort();
+	if (data[8] == NLU_MODEL_VERSION &&
+	    (len != size || memcmp(buf, data, size)))
+		abort();
+	struct nlu_model *m2 = NULL;
+	if (data[8] != NLU_MODEL_VERSION &&
+	    nlu_model_load_mem(buf, len, &m2, err, sizeof(err)))
+		abort();
+	nlu_model_destroy(m2);
 	free(buf);
 	nlu_model_destroy(m);
 	return 0;

@@ -7,7 +7,10 @@
 # taken), calls it with sipp, presses 1 (an RFC 4733 DTMF pcap) after the
 # greeting, listens to the balance and goodbye prompts, then prints the
 # prompts played, the digits, the flow path, the CDR (GET /v1/calls/{id}),
-# a few /metrics lines and how to call it from a softphone. Stops the
+# a few /metrics lines and how to call it from a softphone. A second call
+# speaks to the menu ("I want to check my balance"); a third, from a demo
+# CRM customer's number to 2000 (the bank-crm flow: CRM lookup, intents,
+# a ticket, recording), says "I lost my card". Stops the
 # daemon at the end. Exits non-zero when the call did not work.
 # KEEP=1 keeps the temp dir (config, log, CDR database, sipp traces).
 set -euo pipefail
@@ -87,6 +90,13 @@ http:
   listen: 127.0.0.1:$HTTP_PORT
 store:
   path: $TMP/voxgate.db
+  crm_demo: true
+flows:
+  routes:
+    - number: "2000"
+      flow: bank-crm
+recordings:
+  dir: $TMP/recordings
 log:
   level: info
   format: kv
@@ -186,6 +196,35 @@ jq -r '.turns[] | "  node \(.node): heard \"\(.transcript)\" (\(.stt_engine), co
 echo "  flow path: $(jq -r '.flow_path | join(" -> ")' <<<"$CDR2")"
 jq -r '.prompts[] | select(.interrupted) | "  prompt \(.name) interrupted by the caller after \(.played_ms) ms"' <<<"$CDR2"
 
+say "A customer calls the bank-crm flow (2000) from +14155550101 and says \"I lost my card\""
+espeak-ng -v en-us -s 140 -w "$TMP/lost22k.wav" "I lost my card" &&
+	sox "$TMP/lost22k.wav" -r 8000 -c 1 -b 16 -e signed-integer "$TMP/lost.wav" &&
+	"$WAV2PCAP" -l 3000 -t 4000 "$TMP/lost.wav" "$TMP/lost.pcap" >/dev/null ||
+	{ echo "demo: could not make the caller's speech" >&2; exit 1; }
+sed -e 's|@HOLD_MS@|30000|' -e 's|@SPEAK_AT_MS@|0|' -e "s|@SPEECH_PCAP@|$TMP/lost.pcap|" \
+	-e 's|@AFTER_BLOCK@||' -e 's|sip:sipp@\[local_ip\]|sip:+14155550101@[local_ip]|g' \
+	"$ROOT/tests/integration/sipp/uac_speech.xml" >"$TMP/crm.xml"
+rc=0
+sipp 127.0.0.1:"$SIP_PORT" -sf "$TMP/crm.xml" -i 127.0.0.1 -p "$SIPP_PORT" \
+	-mi 127.0.0.1 -mp "$MEDIA_PORT" -s 2000 -m 1 -nostdin -timeout 60s -timeout_error \
+	-trace_err -error_file "$TMP/sipp3.errors" </dev/null >"$TMP/sipp3.out" 2>&1 || rc=$?
+[ $rc -eq 0 ] || { tail -n 20 "$TMP/sipp3.out" >&2; echo "demo: the bank-crm call failed (sipp exit $rc)" >&2; exit 1; }
+ID3=""
+for _ in $(seq 1 50); do
+	ID3=$(sqlite3 -cmd ".timeout 2000" "$TMP/voxgate.db" "SELECT id FROM calls WHERE ended_ms > 0 AND flow = 'bank-crm' LIMIT 1" 2>/dev/null || true)
+	[ -n "$ID3" ] && break
+	sleep 0.1
+done
+[ -n "$ID3" ] || { echo "demo: no CDR for the bank-crm call" >&2; exit 1; }
+CDR3=$(curl -sS -f -m 5 "http://127.0.0.1:$HTTP_PORT/v1/calls/$ID3") || { echo "demo: GET /v1/calls/$ID3 failed" >&2; exit 1; }
+echo "  what voxgate said:"
+jq -r '.prompts[] | "    \(.name): \"\(.text)\""' <<<"$CDR3"
+jq -r '.turns[] | "  heard \"\(.transcript)\" -> intent \(.intent) (\(.intent_confidence), \(.match)) -> \(.next)"' <<<"$CDR3"
+echo "  flow path: $(jq -r '.flow_path | join(" -> ")' <<<"$CDR3")"
+echo "  CRM ticket: $(sqlite3 -cmd ".timeout 2000" "$TMP/voxgate.db" "SELECT 'id ' || id || ', customer ' || customer_id || ', ' || status || ': ' || subject FROM tickets ORDER BY id DESC LIMIT 1")"
+REC="$TMP/recordings/$ID3.wav"
+[ -s "$REC" ] && echo "  recording: $REC ($(stat -c %s "$REC") bytes)"
+
 say "A few lines of GET http://127.0.0.1:$HTTP_PORT/metrics"
 curl -sS -m 5 "http://127.0.0.1:$HTTP_PORT/metrics" |
 	grep -E '^voxgate_(calls_started_total|calls_total|active_calls|rtp_packets_sent_total|rtp_packets_received_total|tts_cache_hits_total|sip_options_total|stt_requests_total|turn_stage_seconds_count)' |
@@ -214,6 +253,8 @@ jq -e '.turns | map(select(.input == "speech" and .intent == "check_balance")) |
 	{ echo "demo: the spoken request was not understood as check_balance" >&2; fail=1; }
 jq -e '.flow_path | index("balance") != null' >/dev/null <<<"$CDR2" ||
 	{ echo "demo: the speech call did not reach 'balance'" >&2; fail=1; }
+jq -e '.flow_path | index("welcome_back") != null and index("open_ticket") != null' >/dev/null <<<"$CDR3" ||
+	{ echo "demo: the bank-crm call did not greet the customer and open a ticket" >&2; fail=1; }
 
 say "Stopping voxgate"
 kill -TERM "$PID"

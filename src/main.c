@@ -18,17 +18,24 @@
 #include <re_dbg.h>
 
 #include "call/call.h"
+#include "call/record.h"
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/wpool.h"
+#include "engines/nlu/classifier.h"
 #include "engines/nlu/cli.h"
+#include "engines/nlu/registry.h"
 #include "engines/stt/cli.h"
 #include "engines/tts/cli.h"
 #include "engines/tts/tts.h"
 #include "flow/flow.h"
+#include "flow/import.h"
+#include "flow/model.h"
+#include "flow/runtime.h"
 #include "http/api.h"
+#include "http/client.h"
 #include "metrics/metrics.h"
 #include "engines/stt/sherpa/sherpa.h"
 #include "engines/stt/stt.h"
@@ -45,8 +52,13 @@ struct daemon {
 	struct tts *tts;
 	struct stt *stt;
 	struct flow_set *flows;
+	struct nlu_registry *nlu;    /* classify "model:" models */
+	struct flow_backend backend; /* flows' http, lookup, events */
+	struct rec_writer *recw;     /* NULL: recordings off */
 	struct sipep *ep;
 	struct api *api;
+	struct http_client *http;  /* web loop; outgoing HTTP */
+	struct webhooks *webhooks; /* NULL unless webhooks.urls */
 	int sigfd;
 	bool draining;
 	uint64_t drain_start_ms;
@@ -141,6 +153,143 @@ static const char *route_flow(struct daemon *d, const char *number)
 	return rt ? rt->flow : d->cfg.flows.default_flow;
 }
 
+/* ---------- flow back-ends (struct flow_backend) ---------- */
+
+/* One request out for a flow session; freed by its completion. */
+struct backend_req {
+	flow_backend_done_fn *done;
+	void *arg;
+};
+
+static void backend_http_done(const struct http_resp *resp, void *arg)
+{
+	struct backend_req *q = arg;
+	struct flow_result res = {
+		.type = FLOW_RES_HTTP,
+		.err = resp->err,
+		.now_ms = clock_wall_ms(),
+	};
+	res.http.status = resp->status;
+	res.http.body = resp->body;
+	res.http.body_len = resp->body_len;
+	q->done(&res, q->arg);
+	free(q);
+}
+
+static int backend_http(void *ctx, const struct flow_action *a,
+			struct vg_loop *loop, flow_backend_done_fn *done,
+			void *arg)
+{
+	struct daemon *d = ctx;
+	if (!a || a->type != FLOW_ACT_HTTP || !done)
+		return -EINVAL;
+	if (!d->http)
+		return -ENOTSUP;
+	struct backend_req *q = malloc(sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->done = done;
+	q->arg = arg;
+	const struct http_req req = {
+		.method = a->http.method,
+		.url = a->http.url,
+		.header_names = a->http.header_names,
+		.header_values = a->http.header_values,
+		.nheaders = a->http.nheaders,
+		.body = a->http.body,
+		.body_len = a->http.body_len,
+		.timeout_ms = a->http.timeout_ms,
+		.retries = a->http.retries,
+		.tag = a->node,
+	};
+	int err = http_client_submit(d->http, &req, loop, backend_http_done, q);
+	if (err)
+		free(q);
+	return err;
+}
+
+static void backend_lookup_done(int err, char *json, size_t len, void *arg)
+{
+	struct backend_req *q = arg;
+	struct flow_result res = {
+		.type = FLOW_RES_LOOKUP,
+		.err = err,
+		.now_ms = clock_wall_ms(),
+	};
+	res.lookup.json = err ? NULL : json;
+	res.lookup.json_len = err ? 0 : len;
+	q->done(&res, q->arg);
+	free(json);
+	free(q);
+}
+
+static int backend_lookup(void *ctx, const struct flow_action *a,
+			  struct vg_loop *loop, flow_backend_done_fn *done,
+			  void *arg)
+{
+	struct daemon *d = ctx;
+	if (!a || a->type != FLOW_ACT_LOOKUP || !done)
+		return -EINVAL;
+	enum store_crm_query qt;
+	switch ((enum flow_lookup_query)a->lookup.query) {
+	case FLOW_LOOKUP_CUSTOMER_BY_PHONE:
+		qt = STORE_CRM_CUSTOMER_BY_PHONE;
+		break;
+	case FLOW_LOOKUP_CUSTOMER:
+		qt = STORE_CRM_CUSTOMER;
+		break;
+	case FLOW_LOOKUP_ACCOUNTS:
+		qt = STORE_CRM_ACCOUNTS;
+		break;
+	case FLOW_LOOKUP_CARDS:
+		qt = STORE_CRM_CARDS;
+		break;
+	case FLOW_LOOKUP_TICKETS:
+		qt = STORE_CRM_TICKETS;
+		break;
+	case FLOW_LOOKUP_CREATE_TICKET:
+		qt = STORE_CRM_CREATE_TICKET;
+		break;
+	default:
+		return -EINVAL;
+	}
+	struct backend_req *q = malloc(sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->done = done;
+	q->arg = arg;
+	int err = store_crm_query(
+		d->store, qt, a->lookup.key ? a->lookup.key : "",
+		a->lookup.subject, loop, backend_lookup_done, q);
+	if (err)
+		free(q);
+	return err;
+}
+
+static void backend_event(void *ctx, const char *event, const char *call_id,
+			  const char *json_fields)
+{
+	struct daemon *d = ctx;
+	if (d->webhooks)
+		(void)webhooks_post(d->webhooks, event, call_id, json_fields);
+}
+
+/* Media loop (sessions run there, and reloads swap d->flows there): the
+ * flow is borrowed from the current set; the runtime takes its own
+ * reference, so a later reload does not pull it from under a call. */
+static struct flow *backend_find_flow(void *ctx, const char *name)
+{
+	struct daemon *d = ctx;
+	return d->flows && name ? flow_set_find(d->flows, name) : NULL;
+}
+
+/* Any thread: models are loaded with the flows, found without waiting. */
+static struct nlu_model *backend_find_model(void *ctx, const char *name)
+{
+	struct daemon *d = ctx;
+	return nlu_registry_find(d->nlu, name);
+}
+
 static int on_call_new(struct call *c, void *arg)
 {
 	struct daemon *d = arg;
@@ -151,7 +300,10 @@ static int on_call_new(struct call *c, void *arg)
 		return -ENOENT;
 	}
 	call_set_flow_name(c, flow_name(f));
+	if (d->recw)
+		call_set_recorder(c, d->recw);
 	struct flow_env env = {
+		.backend = &d->backend,
 		.tts = d->tts,
 		.stt = d->stt,
 		.loop = d->media,
@@ -346,6 +498,49 @@ static void prepare_flows(struct stt *stt, const struct flow_set *set)
 /* SIGHUP: loading a flow set reads files and trains the flows' intent
  * classifiers, so it runs on a worker, with the new prompts synthesized
  * and grammars prepared there too; the media loop only swaps the set. */
+/* Load the NLU models the set's classify nodes name and attach them
+ * (blocking: start-up or the reload worker, before the set is in use). A
+ * model that does not load is logged; its nodes then take the error
+ * branch when they run. Intents the model does not know are logged. */
+static void resolve_flow_models(struct nlu_registry *r, struct flow_set *set)
+{
+	for (size_t i = 0; r && i < flow_set_count(set); i++) {
+		struct flow *f = flow_set_at(set, i);
+		for (unsigned k = 0; k < f->nnodes; k++) {
+			struct flow_node *n = &f->nodes[k];
+			if (n->type != FLOW_NODE_CLASSIFY || !n->model)
+				continue;
+			char msg[512] = "";
+			int err = nlu_registry_load(r, n->model, msg,
+						    sizeof(msg));
+			n->model_nlu =
+				err ? NULL : nlu_registry_find(r, n->model);
+			if (err) {
+				LOGE(NULL, "flow_model_failed",
+				     "flow=%s node=%s err=%d msg=%s",
+				     log_esc(f->name), log_esc(n->name), err,
+				     log_esc(msg));
+				continue;
+			}
+			LOGI(NULL, "flow_model",
+			     "flow=%s node=%s model=%s intents=%zu",
+			     log_esc(f->name), log_esc(n->name),
+			     log_esc(n->model),
+			     nlu_model_nlabels(n->model_nlu));
+			for (unsigned j = 0; j < n->nroutes; j++)
+				if (nlu_model_label_find(n->model_nlu,
+							 n->routes[j].intent) <
+				    0)
+					LOGW(NULL, "flow_model_intent_unknown",
+					     "flow=%s node=%s model=%s "
+					     "intent=%s",
+					     log_esc(f->name), log_esc(n->name),
+					     log_esc(n->model),
+					     log_esc(n->routes[j].intent));
+		}
+	}
+}
+
 struct reload_job {
 	struct daemon *d;
 	struct flow_set *set;
@@ -360,6 +555,7 @@ static void reload_work(void *arg)
 	j->err = load_flows(&d->cfg, &j->set, true);
 	if (j->err)
 		return;
+	resolve_flow_models(d->nlu, j->set);
 	for (size_t i = 0; i < flow_set_count(j->set); i++) {
 		struct flow *f = flow_set_at(j->set, i);
 		struct presynth_ctx p = { .tts = d->tts };
@@ -546,6 +742,42 @@ struct web_start {
 	bool done;
 };
 
+/* On the web loop: the outgoing HTTP client, and webhooks when configured. */
+static int start_http_client(struct daemon *d)
+{
+	const struct vg_config *c = &d->cfg;
+	const struct http_client_opts o = {
+		.max_host_connections = c->http_client.max_host_connections,
+		.max_total_connections = c->http_client.max_total_connections,
+		.max_queued = c->http_client.max_queued,
+		.breaker_failures = c->http_client.breaker_failures,
+		.breaker_cooldown_ms = c->http_client.breaker_cooldown_ms,
+		.max_response_bytes = c->http_client.max_response_bytes,
+	};
+	int err = http_client_create(&d->http, d->web, &o);
+	if (err) {
+		LOGE(NULL, "http_client_failed", "err=%d", err);
+		return err;
+	}
+	if (!c->webhooks.nurls)
+		return 0;
+	const char *urls[CONFIG_WEBHOOKS_MAX];
+	for (unsigned i = 0; i < c->webhooks.nurls; i++)
+		urls[i] = c->webhooks.urls[i];
+	const struct webhooks_opts wo = {
+		.urls = urls,
+		.nurls = c->webhooks.nurls,
+		.secret = c->webhooks.secret,
+		.events = c->webhooks.events,
+		.timeout_ms = c->webhooks.timeout_ms,
+		.retries = c->webhooks.retries,
+	};
+	err = webhooks_create(&d->webhooks, d->http, &wo);
+	if (err)
+		LOGE(NULL, "webhooks_failed", "err=%d", err);
+	return err;
+}
+
 static void web_start(void *arg)
 {
 	struct web_start *ws = arg;
@@ -557,6 +789,8 @@ static void web_start(void *arg)
 	else
 		snprintf(listen, sizeof(listen), "%s:%u", a->host, a->port);
 	int err = api_create(&d->api, d->web, listen, d->store, api_status, d);
+	if (!err)
+		err = start_http_client(d);
 	pthread_mutex_lock(&ws->mtx);
 	ws->err = err;
 	ws->done = true;
@@ -567,6 +801,11 @@ static void web_start(void *arg)
 static void web_stop(void *arg)
 {
 	struct web_start *ws = arg;
+	/* Pending requests complete with -ECANCELED on their reply loops. */
+	webhooks_destroy(ws->d->webhooks);
+	ws->d->webhooks = NULL;
+	http_client_destroy(ws->d->http);
+	ws->d->http = NULL;
 	api_destroy(ws->d->api);
 	ws->d->api = NULL;
 	pthread_mutex_lock(&ws->mtx);
@@ -604,6 +843,16 @@ static void on_lag(const char *name, uint64_t lag_us, void *arg)
 static int64_t sample_queue(void *arg)
 {
 	return (int64_t)wpool_depth(arg);
+}
+
+static int64_t sample_rec_dropped(void *arg)
+{
+	return (int64_t)rec_writer_dropped(arg);
+}
+
+static int64_t sample_rec_failed(void *arg)
+{
+	return (int64_t)rec_writer_failed(arg);
 }
 
 static int64_t sample_rejected(void *arg)
@@ -677,10 +926,26 @@ static int serve(struct daemon *d)
 		     log_esc(d->cfg.store.path), err);
 		goto out;
 	}
+	if (d->cfg.store.crm_demo) {
+		/* A demo convenience: the daemon runs without it. */
+		err = store_crm_seed_demo(d->store);
+		if (err)
+			LOGE(NULL, "crm_seed_failed", "err=%d", err);
+	}
+	const char *models_dir = d->cfg.nlu.models_dir[0]
+					 ? d->cfg.nlu.models_dir
+					 : nlu_registry_builtin_dir();
+	err = nlu_registry_create(&d->nlu, models_dir[0] ? models_dir : ".");
+	if (err) {
+		LOGE(NULL, "nlu_registry_failed", "dir=%s err=%d",
+		     log_esc(models_dir), err);
+		goto out;
+	}
 
 	err = load_flows(&d->cfg, &d->flows, false);
 	if (err)
 		goto out;
+	resolve_flow_models(d->nlu, d->flows);
 
 	err = wpool_create(&d->pool, d->cfg.limits.worker_threads,
 			   d->cfg.limits.worker_queue);
@@ -723,6 +988,30 @@ static int serve(struct daemon *d)
 		goto out;
 	}
 
+	d->backend = (struct flow_backend){
+		.http = backend_http,
+		.lookup = backend_lookup,
+		.event = backend_event,
+		.find_flow = backend_find_flow,
+		.find_model = backend_find_model,
+		.ctx = d,
+	};
+	if (d->cfg.recordings.dir[0]) {
+		err = rec_writer_create(&d->recw, d->cfg.recordings.dir, 0);
+		if (err) {
+			LOGE(NULL, "recordings_dir_failed", "dir=%s err=%d",
+			     log_esc(d->cfg.recordings.dir), err);
+			goto out;
+		}
+		metrics_gauge_fn("voxgate_recording_chunks_dropped", NULL,
+				 "Recording chunks written as silence because "
+				 "the disk fell behind",
+				 sample_rec_dropped, d->recw);
+		metrics_gauge_fn("voxgate_recording_files_failed", NULL,
+				 "Recordings that could not be written",
+				 sample_rec_failed, d->recw);
+	}
+
 	struct sipep_cfg scfg;
 	to_sipep_cfg(&d->cfg, &scfg);
 	struct sipep_handlers h = {
@@ -761,6 +1050,10 @@ out:
 			run_on_web(d, web_stop);
 		loop_destroy(d->web);
 	}
+	/* Every call (and its recording) is gone, and /metrics (which samples
+	 * the writer) with the web loop: write out and close. */
+	rec_writer_destroy(d->recw);
+	d->recw = NULL;
 	wpool_destroy(d->pool);
 	d->pool = NULL;
 	/* Cancelled jobs complete on their owner loop: run the media loop
@@ -770,6 +1063,8 @@ out:
 	tts_destroy(d->tts);
 	stt_destroy(d->stt);
 	flow_set_destroy(d->flows);
+	/* After the flows: their classify nodes borrow its models. */
+	nlu_registry_destroy(d->nlu);
 	store_close(d->store);
 	loop_destroy(d->media);
 	config_free(&d->cfg);
@@ -789,6 +1084,8 @@ static void usage(FILE *f)
 		"[--log-level L]\n"
 		"       voxgate check-config -c voxgate.yaml\n"
 		"       voxgate flow check FILE...\n"
+		"       voxgate flow import --from connect|genesys|archy FILE "
+		"[--values F] [--intents F] [--lenient] -o OUT\n"
 		"       voxgate nlu train|eval|classify ... (voxgate nlu "
 		"--help)\n"
 		"       voxgate say \"text\" -o out.wav [--voice kal|slt] "
@@ -803,6 +1100,8 @@ static void usage(FILE *f)
 		"check-config  validate a config and its flows; print the "
 		"effective config\n"
 		"flow check    validate flow files (file:line:col errors)\n"
+		"flow import   translate an Amazon Connect, Genesys or Archy "
+		"flow to YAML\n"
 		"\n"
 		"Signals: SIGTERM/SIGINT drain (503 to new calls, hang up "
 		"after "
@@ -828,18 +1127,43 @@ static int load_config(struct daemon *d, const char *path)
 static int cmd_flow_check(int argc, char **argv)
 {
 	int bad = 0;
+	struct flow **flows = calloc((size_t)argc, sizeof(*flows));
+	size_t n = 0;
+	if (!flows)
+		return 1;
 	for (int i = 0; i < argc; i++) {
 		struct flow_errors errs;
 		memset(&errs, 0, sizeof(errs));
 		struct flow *f = NULL;
-		if (flow_load_file(argv[i], &f, &errs)) {
+		/* Connect/Genesys/Archy files are imported, as the daemon
+		 * does. */
+		if (flow_import_load_file(argv[i], &f, &errs)) {
 			flow_errors_print(&errs, stderr);
 			bad++;
 		} else {
-			printf("%s: ok (flow '%s')\n", argv[i], flow_name(f));
-			flow_deref(f);
+			flows[n++] = f;
 		}
 	}
+	/* Across the files given (and the built-ins): subflows must exist. */
+	struct flow_errors errs;
+	memset(&errs, 0, sizeof(errs));
+	if (flow_check_subflows(flows, n, true, &errs)) {
+		flow_errors_print(&errs, stderr);
+		bad++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *file = flow_file(flows[i]);
+		size_t flen = strlen(file);
+		bool failed = false;
+		for (size_t j = 0; j < errs.count && !failed; j++)
+			failed = !strncmp(errs.msg[j], file, flen) &&
+				 errs.msg[j][flen] == ':';
+		if (!failed)
+			printf("%s: ok (flow '%s')\n", file,
+			       flow_name(flows[i]));
+		flow_deref(flows[i]);
+	}
+	free(flows);
 	return bad ? 1 : 0;
 }
 
@@ -870,6 +1194,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "transcribe"))
 		return stt_cli_transcribe(argc - 1, argv + 1);
 	if (!strcmp(cmd, "flow")) {
+		if (argc >= 3 && !strcmp(argv[2], "import"))
+			return flow_import_cli(argc - 2, argv + 2);
 		if (argc < 4 || strcmp(argv[2], "check")) {
 			usage(stderr);
 			return 2;

@@ -13,6 +13,7 @@
 #include "audio/clip.h"
 #include "audio/stream.h"
 #include "audio/vad.h"
+#include "call/record.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/strbuf.h"
@@ -124,6 +125,9 @@ struct call {
 	struct turn_rec turn;
 	unsigned nturns;
 	bool transfer_pending;
+	struct rec_writer *recw; /* NULL: recording off */
+	struct rec *rec;	 /* while recording */
+	bool rec_stopped;	 /* stopped: no second start */
 	void *user;
 	char codec[8];
 	char remote[64];
@@ -200,10 +204,22 @@ int call_create(struct call **cp, const struct call_params *p,
 	return 0;
 }
 
+static void record_end(struct call *c)
+{
+	if (!c->rec)
+		return;
+	LOGI(c->id, "recording_stop", "ms=%llu",
+	     (unsigned long long)(rec_samples(c->rec) / 8));
+	rec_stop(c->rec);
+	c->rec = NULL;
+	c->rec_stopped = true;
+}
+
 void call_destroy(struct call *c)
 {
 	if (!c)
 		return;
+	record_end(c);
 	c->play.clip = audio_clip_deref(c->play.clip);
 	c->play.stream = audio_stream_deref(c->play.stream);
 	c->listen.utt = audio_clip_deref(c->listen.utt);
@@ -737,6 +753,7 @@ static void set_state(struct call *c, struct call_fsm_result r)
 			c->collect.active = false;
 			c->listen.active = false;
 			c->evq_len = 0;
+			record_end(c);
 		}
 		if (c->obs.state_changed)
 			c->obs.state_changed(c, old, c->obs.arg);
@@ -776,7 +793,8 @@ static void apply(struct call *c, enum call_fsm_event ev, const char *reason)
 	}
 }
 
-static int ch_transfer(struct channel *ch, const char *target)
+static int ch_transfer_ctx(struct channel *ch, const char *target,
+			   const struct channel_kv *ctx, unsigned nctx)
 {
 	struct call *c = call_from_channel(ch);
 	if (!c || !target || !*target)
@@ -787,10 +805,64 @@ static int ch_transfer(struct channel *ch, const char *target)
 		return -EBUSY;
 	if (!c->ops->transfer)
 		return -ENOTSUP;
-	int err = c->ops->transfer(c->adapter, target);
+	if (nctx > CHANNEL_TRANSFER_CTX_MAX || (nctx && !ctx))
+		return -EINVAL;
+	int err = c->ops->transfer(c->adapter, target, ctx, nctx);
 	if (!err)
 		c->transfer_pending = true;
 	return err;
+}
+
+static int ch_transfer(struct channel *ch, const char *target)
+{
+	return ch_transfer_ctx(ch, target, NULL, 0);
+}
+
+static int ch_record(struct channel *ch, enum channel_record_op op)
+{
+	struct call *c = call_from_channel(ch);
+	if (!c)
+		return -EINVAL;
+	if (!c->recw)
+		return -ENOTSUP;
+	/* The flow starts at the answer, before the ACK (CALL_ANSWERING):
+	 * the media clock already runs. */
+	if (c->state != CALL_ACTIVE && c->state != CALL_ANSWERING)
+		return -ENOTCONN;
+	switch (op) {
+	case CHANNEL_REC_START: {
+		if (c->rec)
+			return 0;
+		if (c->rec_stopped)
+			return -EALREADY;
+		int err = rec_start(&c->rec, c->recw, c->id, c->id);
+		if (err)
+			return err;
+		LOGI(c->id, "recording_start", "dir=%s",
+		     log_esc(rec_writer_dir(c->recw)));
+		return 0;
+	}
+	case CHANNEL_REC_PAUSE:
+	case CHANNEL_REC_RESUME:
+		if (!c->rec)
+			return -EINVAL;
+		if (op == CHANNEL_REC_PAUSE)
+			rec_pause(c->rec);
+		else
+			rec_resume(c->rec);
+		LOGI(c->id,
+		     op == CHANNEL_REC_PAUSE ? "recording_pause"
+					     : "recording_resume",
+		     "at_ms=%llu",
+		     (unsigned long long)(rec_samples(c->rec) / 8));
+		return 0;
+	case CHANNEL_REC_STOP:
+		if (!c->rec)
+			return c->rec_stopped ? 0 : -EINVAL;
+		record_end(c);
+		return 0;
+	}
+	return -EINVAL;
 }
 
 static int ch_hangup(struct channel *ch, const char *reason)
@@ -853,6 +925,8 @@ static const struct channel_ops call_channel_ops = {
 	.note_node = ch_note_node,
 	.note_turn = ch_note_turn,
 	.send_dtmf = ch_send_dtmf,
+	.transfer_ctx = ch_transfer_ctx,
+	.record = ch_record,
 };
 
 /* ---- adapter side ---- */
@@ -967,6 +1041,8 @@ bool call_tick(struct call *c, uint64_t now_ms, int16_t out[160])
 		audio = play_frame(c, out);
 	else
 		memset(out, 0, 160 * sizeof(int16_t));
+	if (c->rec)
+		rec_tick(c->rec, out);
 	deliver_pending(c);
 	return audio;
 }
@@ -1037,6 +1113,8 @@ void call_audio_in(struct call *c, const int16_t *pcm, size_t n,
 	c->last_rx_ms = now_ms;
 	if (!pcm || n != AUDIO_FRAME_SAMPLES || c->state != CALL_ACTIVE)
 		return;
+	if (c->rec)
+		rec_audio_in(c->rec, pcm);
 	if (!c->listen.active) {
 		/* The VAD follows the line between listens, so a listen starts
 		 * with a noise floor and history that are current. */
@@ -1176,6 +1254,11 @@ const char *call_flow_name(const struct call *c)
 void call_set_user(struct call *c, void *user)
 {
 	c->user = user;
+}
+
+void call_set_recorder(struct call *c, struct rec_writer *w)
+{
+	c->recw = w;
 }
 
 void *call_user(const struct call *c)

@@ -24,8 +24,11 @@ struct call_media_ops {
 	/* End the call: CALL_ACT_SEND_BYE or CALL_ACT_REJECT (with reason). */
 	int (*hangup)(void *adapter, enum call_fsm_action act,
 		      const char *reason);
-	/* Blind transfer; completes with call_transfer_result(). */
-	int (*transfer)(void *adapter, const char *target);
+	/* Blind transfer; completes with call_transfer_result(). ctx: nctx
+	 * key/values to hand to the platform with it (borrowed for the call;
+	 * may be NULL with nctx 0). */
+	int (*transfer)(void *adapter, const char *target,
+			const struct channel_kv *ctx, unsigned nctx);
 };
 
 struct call_params {
@@ -105,6 +108,12 @@ uint64_t call_rtp_sent(const struct call *c);
 uint64_t call_rtp_received(const struct call *c);
 /* One opaque pointer for the daemon (e.g. the flow session); borrowed. */
 void call_set_user(struct call *c, void *user);
+/* Enable channel_record() for this call: recordings go to
+ * <dir>/<call id>.wav through w (borrowed, must outlive the call; see
+ * call/record.h). Without it (or w NULL) channel_record() returns
+ * -ENOTSUP. */
+struct rec_writer;
+void call_set_recorder(struct call *c, struct rec_writer *w);
 void *call_user(const struct call *c);
 const char *call_flow_name(const struct call *c);
 #endif

@@ -44,6 +44,23 @@ enum {
 
 struct audio_stream;
 
+/* One key/value handed to the platform with a transfer (borrowed). */
+struct channel_kv {
+	const char *key; /* [A-Za-z0-9_-]{1,64} */
+	const char *value;
+};
+
+#define CHANNEL_TRANSFER_CTX_MAX 32
+
+/* Call recording (both directions mixed). Paused spans hold silence of the
+ * same length and none of the call's audio. */
+enum channel_record_op {
+	CHANNEL_REC_START,
+	CHANNEL_REC_PAUSE,
+	CHANNEL_REC_RESUME,
+	CHANNEL_REC_STOP,
+};
+
 /* One prompt. With CHANNEL_CAP_AUDIO, clip or stream must be set (text is
  * kept for the record); otherwise text (or file) is played by the platform.
  * A stream is audio still being synthesized: playback starts with its first
@@ -203,6 +220,17 @@ struct channel_ops {
 	 * behind any digits not yet sent: RFC 4733 events on SIP. No
 	 * completion event. Optional (NULL: -ENOTSUP). */
 	int (*send_dtmf)(struct channel *ch, const char *digits);
+	/* As transfer, with key/values for the platform (SIP: X-Voxgate-<Key>
+	 * headers embedded in the REFER's Refer-To URI). ctx borrowed for the
+	 * call. Optional (NULL: channel_transfer_ctx() uses transfer and the
+	 * context is not passed on). */
+	int (*transfer_ctx)(struct channel *ch, const char *target,
+			    const struct channel_kv *ctx, unsigned nctx);
+	/* Start, pause, resume or stop recording the call. Synchronous: no
+	 * completion event. Returns 0, -ENOTSUP (cannot record, or recording
+	 * is off), -EALREADY (start after stop), -EINVAL, -ENOTCONN.
+	 * Optional (NULL: -ENOTSUP). */
+	int (*record)(struct channel *ch, enum channel_record_op op);
 };
 
 /* Embedded in the adapter's own object. */
@@ -243,6 +271,18 @@ static inline int channel_stop(struct channel *ch)
 static inline int channel_transfer(struct channel *ch, const char *target)
 {
 	return ch->ops->transfer(ch, target);
+}
+static inline int channel_transfer_ctx(struct channel *ch, const char *target,
+				       const struct channel_kv *ctx,
+				       unsigned nctx)
+{
+	if (ch->ops->transfer_ctx)
+		return ch->ops->transfer_ctx(ch, target, ctx, nctx);
+	return ch->ops->transfer(ch, target);
+}
+static inline int channel_record(struct channel *ch, enum channel_record_op op)
+{
+	return ch->ops->record ? ch->ops->record(ch, op) : -ENOTSUP;
 }
 static inline int channel_hangup(struct channel *ch, const char *reason)
 {

@@ -37,10 +37,21 @@ enum kind {
 	K_LISTEN, /* sip.listen list */
 	K_CODECS, /* rtp.codecs list */
 	K_ROUTES, /* flows.routes list */
+	K_BOOL,	  /* true/false into a bool field */
+	K_URLS,	  /* webhooks.urls list */
 };
 
 /* Settings checked against each other once every key is read. */
-enum track { TR_NONE, TR_PORT_MIN, TR_PORT_MAX, TR_JIT_MIN, TR_JIT_MAX, TR_N };
+enum track {
+	TR_NONE,
+	TR_PORT_MIN,
+	TR_PORT_MAX,
+	TR_JIT_MIN,
+	TR_JIT_MAX,
+	TR_WH_URLS,
+	TR_WH_SECRET,
+	TR_N
+};
 
 struct setting {
 	const char *key;
@@ -267,6 +278,130 @@ static const struct setting store_settings[] = {
 	  .size = CFG_SIZE(store.path),
 	  .check = check_path,
 	  .what = "a file path of 1 to 1023 bytes without control characters" },
+	{ .key = "crm_demo", .kind = K_BOOL, .off = CFG_OFF(store.crm_demo) },
+};
+
+static const struct setting http_client_settings[] = {
+	{ .key = "max_host_connections",
+	  .kind = K_UINT,
+	  .off = CFG_OFF(http_client.max_host_connections),
+	  .size = CFG_SIZE(http_client.max_host_connections),
+	  .min = 1,
+	  .max = 1024 },
+	{ .key = "max_total_connections",
+	  .kind = K_UINT,
+	  .off = CFG_OFF(http_client.max_total_connections),
+	  .size = CFG_SIZE(http_client.max_total_connections),
+	  .min = 1,
+	  .max = 10000 },
+	{ .key = "max_queued",
+	  .kind = K_UINT,
+	  .off = CFG_OFF(http_client.max_queued),
+	  .size = CFG_SIZE(http_client.max_queued),
+	  .min = 1,
+	  .max = 100000 },
+	{ .key = "breaker_failures",
+	  .kind = K_UINT,
+	  .off = CFG_OFF(http_client.breaker_failures),
+	  .size = CFG_SIZE(http_client.breaker_failures),
+	  .min = 1,
+	  .max = 1000 },
+	{ .key = "breaker_cooldown",
+	  .kind = K_MS,
+	  .off = CFG_OFF(http_client.breaker_cooldown_ms),
+	  .min = 100,
+	  .max = MS_PER_H },
+	{ .key = "max_response_size",
+	  .kind = K_BYTES,
+	  .off = CFG_OFF(http_client.max_response_bytes),
+	  .size = CFG_SIZE(http_client.max_response_bytes),
+	  .min = KB,
+	  .max = 256 * MB },
+};
+
+/* Webhook events: known names, comma-separated, no repeats; "" = all. */
+static bool check_webhook_events(const char *s, size_t len)
+{
+	static const char *const known[] = { "started", "intent", "transferred",
+					     "ended" };
+	bool seen[ARRAY_LEN(known)] = { false };
+	size_t i = 0;
+
+	if (!len)
+		return true;
+	while (i <= len) {
+		size_t j = i;
+		size_t k;
+
+		while (j < len && s[j] != ',')
+			j++;
+		for (k = 0; k < ARRAY_LEN(known); k++)
+			if (strlen(known[k]) == j - i &&
+			    !strncmp(known[k], s + i, j - i))
+				break;
+		if (k == ARRAY_LEN(known) || seen[k])
+			return false;
+		seen[k] = true;
+		i = j + 1;
+	}
+	return true;
+}
+
+/* HMAC key: printable ASCII, long enough not to be guessed; "" is
+ * checked against urls once all keys are read. */
+static bool check_secret(const char *s, size_t len)
+{
+	return !len || (len >= 16 && check_printable(s, len));
+}
+
+static const struct setting webhooks_settings[] = {
+	{ .key = "urls", .kind = K_URLS, .track = TR_WH_URLS },
+	{ .key = "secret",
+	  .kind = K_STR,
+	  .off = CFG_OFF(webhooks.secret),
+	  .size = CFG_SIZE(webhooks.secret),
+	  .check = check_secret,
+	  .what = "16 to 255 printable ASCII characters (\"\" only without "
+		  "urls)",
+	  .track = TR_WH_SECRET },
+	{ .key = "events",
+	  .kind = K_STR,
+	  .off = CFG_OFF(webhooks.events),
+	  .size = CFG_SIZE(webhooks.events),
+	  .check = check_webhook_events,
+	  .what = "a comma-separated list of started, intent, transferred "
+		  "and ended, each at most once, or \"\" for all" },
+	{ .key = "timeout",
+	  .kind = K_MS,
+	  .off = CFG_OFF(webhooks.timeout_ms),
+	  .min = 100,
+	  .max = 60 * MS_PER_S },
+	{ .key = "retries",
+	  .kind = K_UINT,
+	  .off = CFG_OFF(webhooks.retries),
+	  .size = CFG_SIZE(webhooks.retries),
+	  .min = 0,
+	  .max = 10 },
+};
+
+static const struct setting nlu_settings[] = {
+	{ .key = "models_dir",
+	  .kind = K_STR,
+	  .off = CFG_OFF(nlu.models_dir),
+	  .size = CFG_SIZE(nlu.models_dir),
+	  .check = check_path_or_empty,
+	  .what = "a directory path of at most 1023 bytes without control "
+		  "characters, or \"\"" },
+};
+
+static const struct setting recordings_settings[] = {
+	{ .key = "dir",
+	  .kind = K_STR,
+	  .off = CFG_OFF(recordings.dir),
+	  .size = CFG_SIZE(recordings.dir),
+	  .check = check_path_or_empty,
+	  .what = "a directory path of at most 1023 bytes without control "
+		  "characters, or \"\"" },
 };
 
 static const struct setting flows_settings[] = {
@@ -392,9 +527,11 @@ static const struct setting shutdown_settings[] = {
 #name, name##_settings, ARRAY_LEN(name##_settings) \
 	}
 static const struct section sections[] = {
-	SECTION(sip),	SECTION(rtp),	   SECTION(http), SECTION(limits),
-	SECTION(store), SECTION(flows),	   SECTION(tts),  SECTION(stt),
-	SECTION(log),	SECTION(shutdown),
+	SECTION(sip),	      SECTION(rtp),	 SECTION(http),
+	SECTION(http_client), SECTION(webhooks), SECTION(limits),
+	SECTION(store),	      SECTION(flows),	 SECTION(tts),
+	SECTION(stt),	      SECTION(nlu),	 SECTION(recordings),
+	SECTION(log),	      SECTION(shutdown),
 };
 
 /* ---- defaults ---- */
@@ -435,6 +572,16 @@ void config_defaults(struct vg_config *cfg)
 	cfg->limits.worker_queue = 256;
 
 	strcpy(cfg->store.path, "voxgate.db");
+
+	cfg->http_client.max_host_connections = 8;
+	cfg->http_client.max_total_connections = 64;
+	cfg->http_client.max_queued = 1000;
+	cfg->http_client.breaker_failures = 5;
+	cfg->http_client.breaker_cooldown_ms = 30 * MS_PER_S;
+	cfg->http_client.max_response_bytes = (uint32_t)MB;
+
+	cfg->webhooks.timeout_ms = 5 * MS_PER_S;
+	cfg->webhooks.retries = 2;
 
 	strcpy(cfg->flows.default_flow, "bank-hotline");
 
@@ -1115,6 +1262,92 @@ static void parse_routes(struct ctx *c, const struct setting *s,
 	c->cfg->flows.nroutes = ok;
 }
 
+/* http:// or https://, a host, no spaces or control bytes. */
+static bool check_http_url(const char *s, size_t len)
+{
+	size_t skip;
+
+	if (len > 7 && !strncmp(s, "http://", 7))
+		skip = 7;
+	else if (len > 8 && !strncmp(s, "https://", 8))
+		skip = 8;
+	else
+		return false;
+	if (s[skip] == '/' || s[skip] == ':' || s[skip] == '?' ||
+	    s[skip] == '#')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] <= 0x20 || s[i] > 0x7e)
+			return false;
+	}
+	return true;
+}
+
+static void parse_urls(struct ctx *c, const struct setting *s,
+		       const struct ydoc_node *list)
+{
+	char tmp[CONFIG_WEBHOOKS_MAX][CONFIG_STR_LEN];
+	const struct ydoc_node *where[CONFIG_WEBHOOKS_MAX];
+	size_t n, ok = 0;
+	bool bad = false;
+	char g[256];
+
+	c->invalid[s->track] = true;
+	if (!want_list(c, s->key, list, true))
+		return;
+	n = ydoc_node_count(list);
+	if (n > CONFIG_WEBHOOKS_MAX) {
+		err_at(c, list, "'%s' must have at most %d entries, got %zu",
+		       s->key, CONFIG_WEBHOOKS_MAX, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ydoc_node *item = ydoc_seq_item(list, i);
+		const char *t = want_scalar(c, "url", item);
+		size_t len;
+		bool dup = false;
+
+		if (!t) {
+			bad = true;
+			continue;
+		}
+		len = ydoc_scalar_len(item);
+		if (strlen(t) != len || len >= CONFIG_STR_LEN ||
+		    !check_http_url(t, len)) {
+			err_at(c, item,
+			       "'%s' entries must be http:// or https:// URLs "
+			       "of at most 255 characters without spaces, got "
+			       "%s",
+			       s->key, got(item, g, sizeof(g)));
+			bad = true;
+			continue;
+		}
+		for (size_t k = 0; k < ok && !dup; k++) {
+			if (!strcmp(tmp[k], t)) {
+				err_at(c, item,
+				       "duplicate url %s (first at line %u, "
+				       "column %u)",
+				       got(item, g, sizeof(g)),
+				       ydoc_node_line(where[k]),
+				       ydoc_node_col(where[k]));
+				dup = true;
+			}
+		}
+		if (dup) {
+			bad = true;
+			continue;
+		}
+		memcpy(tmp[ok], t, len + 1);
+		where[ok++] = item;
+	}
+	if (bad)
+		return;
+	memcpy(c->cfg->webhooks.urls, tmp, ok * sizeof(tmp[0]));
+	c->cfg->webhooks.nurls = (unsigned)ok;
+	c->invalid[s->track] = false;
+	c->tracked[s->track] = list;
+}
+
 /* ---- one setting ---- */
 
 static void parse_setting(struct ctx *c, const struct setting *s,
@@ -1135,6 +1368,9 @@ static void parse_setting(struct ctx *c, const struct setting *s,
 		return;
 	case K_ROUTES:
 		parse_routes(c, s, val);
+		return;
+	case K_URLS:
+		parse_urls(c, s, val);
 		return;
 	default:
 		break;
@@ -1190,7 +1426,7 @@ static void parse_setting(struct ctx *c, const struct setting *s,
 			       s->key, lo, hi, got(val, g, sizeof(g)));
 			return;
 		}
-		*(uint64_t *)field = v;
+		store_uint(field, s->size, v);
 		break;
 	case K_STR:
 		if (len == SIZE_MAX || len >= s->size || !s->check(t, len)) {
@@ -1251,6 +1487,15 @@ static void parse_setting(struct ctx *c, const struct setting *s,
 		memcpy(field, host, sizeof(host));
 		break;
 	}
+	case K_BOOL:
+		if (len == SIZE_MAX ||
+		    (strcmp(t, "true") && strcmp(t, "false"))) {
+			err_at(c, val, "'%s' must be true or false, got %s",
+			       s->key, got(val, g, sizeof(g)));
+			return;
+		}
+		*(bool *)field = t[0] == 't';
+		break;
 	case K_ADDR: {
 		struct config_addr a;
 
@@ -1345,6 +1590,18 @@ static void check_cross(struct ctx *c)
 	}
 }
 
+static void check_cross_webhooks(struct ctx *c)
+{
+	const struct vg_config *cfg = c->cfg;
+	const struct ydoc_node *urls = c->tracked[TR_WH_URLS];
+
+	if (cfg->webhooks.nurls && !cfg->webhooks.secret[0] && urls &&
+	    !c->invalid[TR_WH_SECRET])
+		err_at(c, urls,
+		       "'urls' needs 'secret' in 'webhooks' (receivers check "
+		       "the HMAC signature made with it)");
+}
+
 static void parse_root(struct ctx *c, const struct ydoc_node *root)
 {
 	char g[256], exp[256];
@@ -1411,6 +1668,7 @@ int config_load_buf(const char *name, const char *buf, size_t len,
 	parse_root(&c, ydoc_root(doc));
 	/* Only valid values reach cfg, so this is safe after other errors. */
 	check_cross(&c);
+	check_cross_webhooks(&c);
 	ydoc_destroy(doc);
 
 	if (c.oom) {
@@ -1572,6 +1830,31 @@ int config_print(const struct vg_config *cfg, FILE *f)
 	fprintf(f, "http:\n  listen: \"%s\"\n", b);
 
 	fprintf(f,
+		"http_client:\n  max_host_connections: %u\n"
+		"  max_total_connections: %u\n  max_queued: %u\n"
+		"  breaker_failures: %u\n",
+		cfg->http_client.max_host_connections,
+		cfg->http_client.max_total_connections,
+		cfg->http_client.max_queued, cfg->http_client.breaker_failures);
+	put_ms(f, "breaker_cooldown", cfg->http_client.breaker_cooldown_ms);
+	fmt_bytes(cfg->http_client.max_response_bytes, b, sizeof(b));
+	fprintf(f, "  max_response_size: %s\n", b);
+
+	fprintf(f, "webhooks:\n  urls: [");
+	for (unsigned i = 0; i < cfg->webhooks.nurls && i < CONFIG_WEBHOOKS_MAX;
+	     i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		put_str(f, cfg->webhooks.urls[i]);
+	}
+	/* The secret is never printed; "***" marks that one is set. */
+	fprintf(f, "]\n  secret: %s\n  events: ",
+		cfg->webhooks.secret[0] ? "\"***\"" : "\"\"");
+	put_str(f, cfg->webhooks.events);
+	fprintf(f, "\n");
+	put_ms(f, "timeout", cfg->webhooks.timeout_ms);
+	fprintf(f, "  retries: %u\n", cfg->webhooks.retries);
+
+	fprintf(f,
 		"limits:\n  max_calls: %u\n  worker_threads: %u\n  "
 		"worker_queue: %u\n"
 		"  media_rt_priority: %u\n",
@@ -1580,6 +1863,7 @@ int config_print(const struct vg_config *cfg, FILE *f)
 
 	fprintf(f, "store:\n  path: ");
 	put_str(f, cfg->store.path);
+	fprintf(f, "\n  crm_demo: %s", cfg->store.crm_demo ? "true" : "false");
 
 	fprintf(f, "\nflows:\n  dir: ");
 	put_str(f, cfg->flows.dir);
@@ -1611,6 +1895,11 @@ int config_print(const struct vg_config *cfg, FILE *f)
 	put_str(f, cfg->stt.models_dir);
 	fprintf(f, "\n  threads: %u\n  decoders: %u\n", cfg->stt.threads,
 		cfg->stt.decoders);
+	fprintf(f, "nlu:\n  models_dir: ");
+	put_str(f, cfg->nlu.models_dir);
+	fprintf(f, "\nrecordings:\n  dir: ");
+	put_str(f, cfg->recordings.dir);
+	fprintf(f, "\n");
 
 	fprintf(f, "log:\n  level: %s\n  format: %s\n",
 		name_of(level_names, ARRAY_LEN(level_names),

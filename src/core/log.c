@@ -195,7 +195,8 @@ void log_event(enum log_level lvl, const char *call_id, const char *event,
 
 const char *log_esc(const char *s)
 {
-	static _Thread_local char bufs[8][420];
+	/* 200 input bytes of up to 4 output bytes each, quotes, NUL */
+	static _Thread_local char bufs[8][200 * 4 + 3];
 	static _Thread_local unsigned next;
 	char *b = bufs[next++ & 7];
 	size_t pos = 0;

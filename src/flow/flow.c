@@ -9,6 +9,7 @@
 
 #include "flow/builtin.h"
 #include "flow/model.h"
+#include "flow/tmpl.h"
 
 struct flow *flow_ref(struct flow *f)
 {
@@ -150,6 +151,15 @@ static void add_prompt(struct prompt_ref *list, size_t *n, const char *voice,
 	(*n)++;
 }
 
+/* The text of a template field when it has no variable (only those can be
+ * synthesized ahead); else NULL. */
+static const char *literal_of(const struct flow_tmpl *t, const char *text)
+{
+	if (!t)
+		return text;
+	return flow_tmpl_literal(t);
+}
+
 void flow_prompts_foreach(const struct flow *f, const char *default_voice,
 			  void (*fn)(const char *voice, const char *text,
 				     void *arg),
@@ -157,8 +167,13 @@ void flow_prompts_foreach(const struct flow *f, const char *default_voice,
 {
 	if (!f || !fn)
 		return;
-	/* At most three texts per node (prompt, no_input, invalid). */
-	struct prompt_ref *list = calloc((size_t)f->nnodes * 3, sizeof(*list));
+	size_t nslots = 0;
+	for (unsigned i = 0; i < f->nintents; i++)
+		nslots += f->intents[i].nslots;
+	/* At most three texts per node (prompt, no_input, invalid), one per
+	 * slot. */
+	struct prompt_ref *list =
+		calloc((size_t)f->nnodes * 3 + nslots + 1, sizeof(*list));
 	size_t n = 0;
 	if (!list)
 		return;
@@ -167,9 +182,23 @@ void flow_prompts_foreach(const struct flow *f, const char *default_voice,
 		const char *voice = nd->voice  ? nd->voice
 				    : f->voice ? f->voice
 					       : default_voice;
-		add_prompt(list, &n, voice, nd->text);
-		add_prompt(list, &n, voice, nd->no_input);
-		add_prompt(list, &n, voice, nd->invalid);
+		/* A play node's text is for text channels: never synthesized.
+		 */
+		if (nd->type != FLOW_NODE_PLAY)
+			add_prompt(list, &n, voice,
+				   literal_of(nd->tmpl, nd->text));
+		add_prompt(list, &n, voice,
+			   literal_of(nd->no_input_tmpl, nd->no_input));
+		add_prompt(list, &n, voice,
+			   literal_of(nd->invalid_tmpl, nd->invalid));
+	}
+	/* Slot questions are asked in the flow's voice. */
+	const char *fvoice = f->voice ? f->voice : default_voice;
+	for (unsigned i = 0; i < f->nintents; i++) {
+		for (unsigned j = 0; j < f->intents[i].nslots; j++)
+			add_prompt(list, &n, fvoice,
+				   literal_of(f->intents[i].slots[j].prompt,
+					      NULL));
 	}
 	for (size_t i = 0; i < n; i++)
 		fn(list[i].voice, list[i].text, arg);

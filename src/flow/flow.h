@@ -41,7 +41,9 @@ struct flow;
  * the messages. On success *fp gets a new flow with one reference. On
  * failure *fp is untouched and every problem found is appended to errs (may
  * be NULL). Returns 0, -EINVAL (bad argument), -ENOMEM, -E2BIG (too big) or
- * -EBADMSG (invalid flow). Any thread. */
+ * -EBADMSG (invalid flow). The WAV files of play nodes are read here
+ * (relative paths against the directory of file; a built-in's against the
+ * source tree's flows/), so it blocks on disk. Any thread. */
 int flow_load_buf(const char *file, const char *buf, size_t len,
 		  struct flow **fp, struct flow_errors *errs);
 
@@ -66,7 +68,9 @@ const char *flow_file(const struct flow *f);
 /* Call fn once for every distinct (voice, text) the flow can speak, for
  * TTS pre-synthesis. voice is the node's voice, else the flow's, else
  * default_voice (may be NULL). Strings are borrowed for the call of fn.
- * Calls nothing if it cannot allocate its list (ENOMEM). */
+ * Texts with template variables are skipped (they differ per call); slot
+ * prompts are included. Calls nothing if it cannot allocate its list
+ * (ENOMEM). */
 void flow_prompts_foreach(const struct flow *f, const char *default_voice,
 			  void (*fn)(const char *voice, const char *text,
 				     void *arg),
@@ -85,14 +89,24 @@ void flow_grammars_foreach(const struct flow *f,
 struct flow_set;
 
 /* Load the built-in flows plus every *.yaml file in dir (dir may be NULL:
- * built-ins only). A file whose flow has a built-in's name replaces that
- * built-in; two files with one name are an error. All-or-nothing: if any
- * file fails, every message goes to errs (may be NULL), nothing is returned
- * and the caller keeps its old set (SIGHUP reload). Blocks on disk. Returns
- * 0, -EBADMSG (some flow invalid), -E2BIG (more than FLOW_MAX_FLOWS),
- * -ENOMEM or -errno from opendir/read. */
+ * built-ins only), and the Connect (*.json), Genesys (*.json, *.js) and
+ * Archy (*.yaml with inboundCall) flows there, imported in memory
+ * (flow/import.h; strict: an unsupported item fails that file). A file whose
+ * flow has a built-in's name replaces that built-in; two files with one name
+ * are an error. All-or-nothing: if any file fails, every message goes to errs
+ * (may be NULL), nothing is returned and the caller keeps its old set (SIGHUP
+ * reload). Blocks on disk. Returns 0, -EBADMSG (some flow invalid), -E2BIG
+ * (more than FLOW_MAX_FLOWS), -ENOMEM or -errno from opendir/read. */
 int flow_set_load(struct flow_set **sp, const char *dir,
 		  struct flow_errors *errs);
+
+/* The cross-file check of a set: every subflow node of flows[0..n) must
+ * name a flow of the list (with_builtins: or a built-in flow). Appends one
+ * message per miss, "file:line:col: node 'x': subflow 'y' names no loaded
+ * flow", at the "flow:" value. flow_set_load() runs it; `voxgate flow
+ * check` runs it over the files given. Returns 0, -EBADMSG or -ENOMEM. */
+int flow_check_subflows(struct flow *const *flows, size_t n, bool with_builtins,
+			struct flow_errors *errs);
 
 /* The flow named name (borrowed: flow_ref it to keep it past the set's
  * life), or NULL. */
@@ -125,8 +139,9 @@ typedef void(flow_backend_done_fn)(const struct flow_result *res, void *arg);
  * errno and calls nothing (the node takes its error branch). A NULL
  * function: every such node takes its error branch (-ENOTSUP). */
 struct flow_backend {
-	int (*http)(void *ctx, const struct flow_action *a, struct vg_loop *loop,
-		    flow_backend_done_fn *done, void *arg);
+	int (*http)(void *ctx, const struct flow_action *a,
+		    struct vg_loop *loop, flow_backend_done_fn *done,
+		    void *arg);
 	int (*lookup)(void *ctx, const struct flow_action *a,
 		      struct vg_loop *loop, flow_backend_done_fn *done,
 		      void *arg);
@@ -172,7 +187,8 @@ const char *flow_session_node(const struct flow_session *s);
 
 /* Detach from the channel (clears its handler; does not hang up or stop
  * it) and free. Safe at any time, also from inside a channel event and
- * while a TTS job for this session is in flight: the memory then stays
- * until that job's callback has run. NULL is a no-op. */
+ * while a TTS job or a back-end request (http, lookup) for this
+ * session is in flight: the memory then stays until that callback has
+ * run. NULL is a no-op. */
 void flow_session_destroy(struct flow_session *s);
 #endif

@@ -9,51 +9,17 @@
 
 #include "config/ydoc.h"
 #include "engines/nlu/classifier.h"
+#include "audio/clip.h"
+#include "core/utf8.h"
+#include "flow/builtin.h"
+#include "flow/load_impl.h"
 #include "flow/model.h"
-
-#define NO_NODE ((unsigned)-1)
-
-#define MIN_TIMEOUT_MS 100u
-#define MAX_TIMEOUT_MS 300000u
-#define DEFAULT_TIMEOUT_MS 5000u
-#define DEFAULT_INTERDIGIT_MS 3000u
-#define DEFAULT_RETRIES 2u
-
-/* Speech menus (docs/FLOWS.md "Speech menus and intents"). */
-#define DEFAULT_CONF_HIGH 0.7f
-#define DEFAULT_CONF_LOW 0.4f
-#define MIN_END_SILENCE_MS 100u
-#define MAX_END_SILENCE_MS 5000u
-#define MIN_MAX_SPEECH_MS 1000u
-#define MAX_MAX_SPEECH_MS 30000u
-/* stt_grammar_create() takes up to this many LM sentences; the LM only
- * biases recognition, so a menu routing more examples keeps the first. */
-#define LM_SENTENCES_MAX 100000u
-/* An example is one caller utterance: the classifier reads no more. */
-#define EXAMPLE_MAX NLU_TEXT_MAX
 
 /* End reasons a hangup node may give. The channel keeps the pointer past
  * the flow's life (the CDR is written after a reload may have freed it), and
  * reasons become metric labels, so they come from this closed set. */
 static const char *const hangup_reasons[] = {
 	"completed", "no_input", "invalid_input", "closed", "flow_error",
-};
-
-struct loader {
-	const char *file;
-	struct flow_errors *errs;
-	unsigned nerr;
-	bool oom;
-	struct flow *f;
-	/* Named nodes sorted by name, for transitions in O(log n). */
-	struct flow_node **by_name;
-	unsigned nnamed;
-};
-
-/* Node-scoped context for messages: "node 'x': ..." */
-struct nctx {
-	struct loader *L;
-	struct flow_node *fn;
 };
 
 void flow_errors_clear(struct flow_errors *e)
@@ -97,8 +63,8 @@ static void verr_at(struct loader *L, const struct ydoc_node *at,
 	flow_errors_add(L->errs, L->file, line, col, "%s%s", prefix, msg);
 }
 
-__attribute__((format(printf, 3, 4))) static void
-err_at(struct loader *L, const struct ydoc_node *at, const char *fmt, ...)
+void ld_err_at(struct loader *L, const struct ydoc_node *at, const char *fmt,
+	       ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -108,11 +74,13 @@ err_at(struct loader *L, const struct ydoc_node *at, const char *fmt, ...)
 
 /* An error about a node, pointing at `at` or, when NULL, at the node's
  * name. */
-__attribute__((format(printf, 3, 4))) static void
-nerr(struct nctx *c, const struct ydoc_node *at, const char *fmt, ...)
+void ld_nerr(struct nctx *c, const struct ydoc_node *at, const char *fmt, ...)
 {
-	char prefix[FLOW_NAME_MAX + 16];
-	snprintf(prefix, sizeof(prefix), "node '%s': ", c->fn->name);
+	char prefix[2 * FLOW_NAME_MAX + 32];
+	if (c->prefix)
+		snprintf(prefix, sizeof(prefix), "%s", c->prefix);
+	else
+		snprintf(prefix, sizeof(prefix), "node '%s': ", c->fn->name);
 	va_list ap;
 	va_start(ap, fmt);
 	if (at) {
@@ -127,13 +95,13 @@ nerr(struct nctx *c, const struct ydoc_node *at, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *excerpt(const struct ydoc_node *n, char *buf, size_t size)
+const char *ld_excerpt(const struct ydoc_node *n, char *buf, size_t size)
 {
 	return ydoc_node_excerpt(n, buf, size);
 }
 
 /* Flow, node and voice names: they end up in logs, CDRs and URLs. */
-static bool valid_name(const char *s, size_t len)
+bool ld_valid_name(const char *s, size_t len)
 {
 	if (len == 0 || len > FLOW_NAME_MAX || strlen(s) != len)
 		return false;
@@ -147,13 +115,13 @@ static bool valid_name(const char *s, size_t len)
 	return true;
 }
 
-static bool is_dtmf(char c)
+bool ld_is_dtmf(char c)
 {
 	return (c >= '0' && c <= '9') || c == '*' || c == '#' ||
 	       (c >= 'A' && c <= 'D');
 }
 
-static char *dup_or_oom(struct loader *L, const char *s)
+char *ld_dup_or_oom(struct loader *L, const char *s)
 {
 	char *d = strdup(s);
 	if (!d) {
@@ -164,7 +132,7 @@ static char *dup_or_oom(struct loader *L, const char *s)
 }
 
 /* Map keys compared with their length: "text\0x" is not "text". */
-static bool key_is(const struct ydoc_node *k, const char *s)
+bool ld_key_is(const struct ydoc_node *k, const char *s)
 {
 	return ydoc_scalar_len(k) == strlen(s) &&
 	       !strcmp(ydoc_scalar_text(k), s);
@@ -172,62 +140,62 @@ static bool key_is(const struct ydoc_node *k, const char *s)
 
 /* ---- typed values ---- */
 
-static bool scalar_or_err(struct nctx *c, const char *field,
-			  const struct ydoc_node *v)
+bool ld_scalar_or_err(struct nctx *c, const char *field,
+		      const struct ydoc_node *v)
 {
 	if (ydoc_node_type(v) == YDOC_SCALAR)
 		return true;
-	nerr(c, v, "'%s' must be a single value, not a %s", field,
-	     ydoc_type_name(ydoc_node_type(v)));
+	ld_nerr(c, v, "'%s' must be a single value, not a %s", field,
+		ydoc_type_name(ydoc_node_type(v)));
 	return false;
 }
 
-static void get_text(struct nctx *c, const char *field,
-		     const struct ydoc_node *v, char **out)
+void ld_get_text(struct nctx *c, const char *field, const struct ydoc_node *v,
+		 char **out)
 {
-	if (!scalar_or_err(c, field, v))
+	if (!ld_scalar_or_err(c, field, v))
 		return;
 	const char *s = ydoc_scalar_text(v);
 	size_t len = ydoc_scalar_len(v);
 	if (ydoc_scalar_is_null(v) || len == 0) {
-		nerr(c, v, "'%s' must not be empty", field);
+		ld_nerr(c, v, "'%s' must not be empty", field);
 		return;
 	}
 	if (len > FLOW_TEXT_MAX) {
-		nerr(c, v, "'%s' is longer than %u bytes", field,
-		     FLOW_TEXT_MAX);
+		ld_nerr(c, v, "'%s' is longer than %u bytes", field,
+			FLOW_TEXT_MAX);
 		return;
 	}
 	if (strlen(s) != len) {
-		nerr(c, v, "'%s' contains a NUL byte", field);
+		ld_nerr(c, v, "'%s' contains a NUL byte", field);
 		return;
 	}
-	*out = dup_or_oom(c->L, s);
+	*out = ld_dup_or_oom(c->L, s);
 }
 
-static void get_voice(struct loader *L, struct nctx *c,
-		      const struct ydoc_node *v, char **out)
+void ld_get_voice(struct loader *L, struct nctx *c, const struct ydoc_node *v,
+		  char **out)
 {
 	char ex[64];
 	if (ydoc_node_type(v) != YDOC_SCALAR ||
-	    !valid_name(ydoc_scalar_text(v), ydoc_scalar_len(v))) {
+	    !ld_valid_name(ydoc_scalar_text(v), ydoc_scalar_len(v))) {
 		if (c)
-			nerr(c, v,
-			     "invalid voice '%s': use 1-64 letters, "
-			     "digits, '_', '-' or '.'",
-			     excerpt(v, ex, sizeof(ex)));
+			ld_nerr(c, v,
+				"invalid voice '%s': use 1-64 letters, "
+				"digits, '_', '-' or '.'",
+				ld_excerpt(v, ex, sizeof(ex)));
 		else
-			err_at(L, v,
-			       "invalid voice '%s': use 1-64 letters, "
-			       "digits, '_', '-' or '.'",
-			       excerpt(v, ex, sizeof(ex)));
+			ld_err_at(L, v,
+				  "invalid voice '%s': use 1-64 letters, "
+				  "digits, '_', '-' or '.'",
+				  ld_excerpt(v, ex, sizeof(ex)));
 		return;
 	}
-	*out = dup_or_oom(L, ydoc_scalar_text(v));
+	*out = ld_dup_or_oom(L, ydoc_scalar_text(v));
 }
 
-static void get_bool(struct nctx *c, const char *field,
-		     const struct ydoc_node *v, bool *out)
+void ld_get_bool(struct nctx *c, const char *field, const struct ydoc_node *v,
+		 bool *out)
 {
 	const char *s = ydoc_scalar_text(v);
 	if (ydoc_node_type(v) == YDOC_SCALAR && !ydoc_scalar_quoted(v)) {
@@ -240,13 +208,12 @@ static void get_bool(struct nctx *c, const char *field,
 			return;
 		}
 	}
-	nerr(c, v, "'%s' must be true or false", field);
+	ld_nerr(c, v, "'%s' must be true or false", field);
 }
 
 /* A whole number in [min, max], written plainly (no sign, no unit). */
-static bool get_uint(struct nctx *c, const char *field,
-		     const struct ydoc_node *v, unsigned min, unsigned max,
-		     unsigned *out)
+bool ld_get_uint(struct nctx *c, const char *field, const struct ydoc_node *v,
+		 unsigned min, unsigned max, unsigned *out)
 {
 	const char *s = ydoc_scalar_text(v);
 	size_t len = ydoc_scalar_len(v);
@@ -260,8 +227,8 @@ static bool get_uint(struct nctx *c, const char *field,
 			n = n * 10 + (unsigned long)(s[i] - '0');
 	}
 	if (!ok || n < min || n > max) {
-		nerr(c, v, "'%s' must be a whole number from %u to %u", field,
-		     min, max);
+		ld_nerr(c, v, "'%s' must be a whole number from %u to %u",
+			field, min, max);
 		return false;
 	}
 	*out = (unsigned)n;
@@ -298,29 +265,30 @@ static const char *fmt_ms(unsigned ms, char *buf, size_t size)
 	return buf;
 }
 
-static bool get_duration_in(struct nctx *c, const char *field,
-			    const struct ydoc_node *v, unsigned min,
-			    unsigned max, unsigned *out)
+bool ld_get_duration_in(struct nctx *c, const char *field,
+			const struct ydoc_node *v, unsigned min, unsigned max,
+			unsigned *out)
 {
 	unsigned long ms = 0;
 	char lo[16], hi[16];
 	if (ydoc_node_type(v) != YDOC_SCALAR ||
 	    parse_duration_ms(ydoc_scalar_text(v), ydoc_scalar_len(v), &ms) ||
 	    ms < min || ms > max) {
-		nerr(c, v,
-		     "'%s' must be a duration like 5s or 800ms, from %s to %s",
-		     field, fmt_ms(min, lo, sizeof(lo)),
-		     fmt_ms(max, hi, sizeof(hi)));
+		ld_nerr(c, v,
+			"'%s' must be a duration like 5s or 800ms, from %s to "
+			"%s",
+			field, fmt_ms(min, lo, sizeof(lo)),
+			fmt_ms(max, hi, sizeof(hi)));
 		return false;
 	}
 	*out = (unsigned)ms;
 	return true;
 }
 
-static void get_duration(struct nctx *c, const char *field,
-			 const struct ydoc_node *v, unsigned *out)
+void ld_get_duration(struct nctx *c, const char *field,
+		     const struct ydoc_node *v, unsigned *out)
 {
-	get_duration_in(c, field, v, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, out);
+	ld_get_duration_in(c, field, v, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, out);
 }
 
 static int cmp_node(const void *a, const void *b)
@@ -330,7 +298,7 @@ static int cmp_node(const void *a, const void *b)
 	return strcmp(na->name, nb->name);
 }
 
-static unsigned find_node(const struct loader *L, const char *name)
+unsigned ld_find_node(const struct loader *L, const char *name)
 {
 	struct flow_node key = { .name = (char *)name };
 	struct flow_node *kp = &key;
@@ -342,22 +310,22 @@ static unsigned find_node(const struct loader *L, const char *name)
 }
 
 /* A transition: the name of a node defined in this flow. */
-static void get_ref(struct nctx *c, const char *what, const struct ydoc_node *v,
-		    unsigned *out)
+void ld_get_ref(struct nctx *c, const char *what, const struct ydoc_node *v,
+		unsigned *out)
 {
 	char ex[64];
 	if (ydoc_node_type(v) != YDOC_SCALAR) {
-		nerr(c, v, "%s must be a node name, not a %s", what,
-		     ydoc_type_name(ydoc_node_type(v)));
+		ld_nerr(c, v, "%s must be a node name, not a %s", what,
+			ydoc_type_name(ydoc_node_type(v)));
 		return;
 	}
 	unsigned i = NO_NODE;
 	if (!ydoc_scalar_is_null(v) &&
 	    strlen(ydoc_scalar_text(v)) == ydoc_scalar_len(v))
-		i = find_node(c->L, ydoc_scalar_text(v));
+		i = ld_find_node(c->L, ydoc_scalar_text(v));
 	if (i == NO_NODE) {
-		nerr(c, v, "%s names no node '%s'", what,
-		     excerpt(v, ex, sizeof(ex)));
+		ld_nerr(c, v, "%s names no node '%s'", what,
+			ld_excerpt(v, ex, sizeof(ex)));
 		return;
 	}
 	*out = i;
@@ -366,12 +334,30 @@ static void get_ref(struct nctx *c, const char *what, const struct ydoc_node *v,
 static void get_target(struct nctx *c, const struct ydoc_node *v)
 {
 	struct flow_node *fn = c->fn;
-	if (!scalar_or_err(c, "target", v))
+	if (!ld_scalar_or_err(c, "target", v))
 		return;
 	const char *s = ydoc_scalar_text(v);
 	size_t len = ydoc_scalar_len(v);
 	if (!strcmp(s, "agent")) {
 		fn->to_agent = true;
+		return;
+	}
+	if (memmem(s, len, "{{", 2)) {
+		/* Rendered and checked when the call gets there. */
+		ld_get_tmpl(c, "target", v, FLOW_TARGET_MAX, false,
+			    &fn->target_tmpl, NULL);
+		return;
+	}
+	if (!strncmp(s, "queue:", 6)) {
+		if (!ld_valid_name(s + 6, len - 6)) {
+			char ex[64];
+			ld_nerr(c, v,
+				"'target' '%s': the queue name must be 1-64 "
+				"letters, digits, '_', '-' or '.'",
+				ld_excerpt(v, ex, sizeof(ex)));
+			return;
+		}
+		fn->target = ld_dup_or_oom(c->L, s);
 		return;
 	}
 	size_t scheme = !strncmp(s, "sip:", 4)	  ? 4
@@ -389,13 +375,14 @@ static void get_target(struct nctx *c, const struct ydoc_node *v)
 			ok = false;
 	}
 	if (!ok) {
-		nerr(c, v,
-		     "'target' must be a sip:, sips: or tel: URI (at most %u "
-		     "bytes, no spaces) or the word agent",
-		     FLOW_TARGET_MAX);
+		ld_nerr(c, v,
+			"'target' must be a sip:, sips: or tel: URI (at most "
+			"%u "
+			"bytes, no spaces) or the word agent",
+			FLOW_TARGET_MAX);
 		return;
 	}
-	fn->target = dup_or_oom(c->L, s);
+	fn->target = ld_dup_or_oom(c->L, s);
 }
 
 static void get_reason(struct nctx *c, const struct ydoc_node *v)
@@ -412,23 +399,23 @@ static void get_reason(struct nctx *c, const struct ydoc_node *v)
 			}
 		}
 	}
-	nerr(c, v,
-	     "unknown hangup reason '%s' (expected completed, no_input, "
-	     "invalid_input, closed or flow_error)",
-	     excerpt(v, ex, sizeof(ex)));
+	ld_nerr(c, v,
+		"unknown hangup reason '%s' (expected completed, no_input, "
+		"invalid_input, closed or flow_error)",
+		ld_excerpt(v, ex, sizeof(ex)));
 }
 
-static void unknown_field(struct nctx *c, const struct ydoc_node *k,
-			  const char *type, const char *expected)
+void ld_unknown_field(struct nctx *c, const struct ydoc_node *k,
+		      const char *type, const char *expected)
 {
 	char ex[64];
-	nerr(c, k, "unknown field '%s' for a %s node (expected %s)",
-	     excerpt(k, ex, sizeof(ex)), type, expected);
+	ld_nerr(c, k, "unknown field '%s' for a %s node (expected %s)",
+		ld_excerpt(k, ex, sizeof(ex)), type, expected);
 }
 
-static void missing(struct nctx *c, const char *field)
+void ld_missing(struct nctx *c, const char *field)
 {
-	nerr(c, NULL, "missing '%s'", field);
+	ld_nerr(c, NULL, "missing '%s'", field);
 }
 
 /* ---- speech: phrases, intents, thresholds, engines ---- */
@@ -436,7 +423,7 @@ static void missing(struct nctx *c, const char *field)
 /* Normalize in[0..len) into out (len + 1 bytes) with the rules of the
  * grammars (stt_text_normalize), so an option's words equal the phrases its
  * grammar gives back. Returns the length; 0: no word at all. */
-static size_t normalize_phrase(const char *in, size_t len, char *out)
+size_t ld_normalize_phrase(const char *in, size_t len, char *out)
 {
 	int n = stt_text_normalize(in, len, out, len + 1);
 	return n > 0 ? (size_t)n : 0;
@@ -444,8 +431,7 @@ static size_t normalize_phrase(const char *in, size_t len, char *out)
 
 /* A flow intent by name, or NULL. Intents with an invalid name were
  * reported already and are left out. */
-static const struct flow_intent *find_intent(const struct flow *f,
-					     const char *name)
+const struct flow_intent *ld_find_intent(const struct flow *f, const char *name)
 {
 	for (unsigned i = 0; i < f->nintents; i++) {
 		if (f->intents[i].name && !strcmp(f->intents[i].name, name))
@@ -480,19 +466,19 @@ static void parse_examples(struct loader *L, struct flow_intent *it,
 	char ex[64];
 	size_t n = ydoc_node_count(v);
 	if (ydoc_node_type(v) != YDOC_SEQ) {
-		err_at(L, v,
-		       "intent '%s': 'examples' must be a list of "
-		       "sentences",
-		       it->name);
+		ld_err_at(L, v,
+			  "intent '%s': 'examples' must be a list of "
+			  "sentences",
+			  it->name);
 		return;
 	}
 	if (n == 0) {
-		err_at(L, v, "intent '%s' has no examples", it->name);
+		ld_err_at(L, v, "intent '%s' has no examples", it->name);
 		return;
 	}
 	if (n > FLOW_EXAMPLES_MAX) {
-		err_at(L, v, "intent '%s' has more than %u examples", it->name,
-		       FLOW_EXAMPLES_MAX);
+		ld_err_at(L, v, "intent '%s' has more than %u examples",
+			  it->name, FLOW_EXAMPLES_MAX);
 		return;
 	}
 	it->examples = calloc(n, sizeof(*it->examples));
@@ -508,15 +494,16 @@ static void parse_examples(struct loader *L, struct flow_intent *it,
 		size_t len = ydoc_scalar_len(e);
 		if (ydoc_node_type(e) != YDOC_SCALAR ||
 		    ydoc_scalar_is_null(e) || len == 0 || len > EXAMPLE_MAX ||
-		    strlen(s) != len || !normalize_phrase(s, len, norm)) {
-			err_at(L, e,
-			       "intent '%s': example '%s' must be a sentence "
-			       "of 1 to %u bytes with at least one word",
-			       it->name, excerpt(e, ex, sizeof(ex)),
-			       EXAMPLE_MAX);
+		    strlen(s) != len || !ld_normalize_phrase(s, len, norm)) {
+			ld_err_at(
+				L, e,
+				"intent '%s': example '%s' must be a sentence "
+				"of 1 to %u bytes with at least one word",
+				it->name, ld_excerpt(e, ex, sizeof(ex)),
+				EXAMPLE_MAX);
 			continue;
 		}
-		it->examples[it->nexamples] = dup_or_oom(L, s);
+		it->examples[it->nexamples] = ld_dup_or_oom(L, s);
 		if (it->examples[it->nexamples])
 			it->nexamples++;
 	}
@@ -530,19 +517,19 @@ static void parse_intents(struct loader *L, const struct ydoc_node *key,
 	char ex[64];
 	size_t n = ydoc_node_count(v);
 	if (ydoc_node_type(v) != YDOC_MAP || n == 0) {
-		err_at(L, v,
-		       "'intents' must be a map of intent names to "
-		       "{examples: [...]}");
+		ld_err_at(L, v,
+			  "'intents' must be a map of intent names to "
+			  "{examples: [...]}");
 		return;
 	}
 	if (n > FLOW_INTENTS_MAX) {
-		err_at(L, v, "more than %u intents", FLOW_INTENTS_MAX);
+		ld_err_at(L, v, "more than %u intents", FLOW_INTENTS_MAX);
 		return;
 	}
 	if (n < 2)
-		err_at(L, key,
-		       "a classifier needs at least two intents (the flow "
-		       "defines one)");
+		ld_err_at(L, key,
+			  "a classifier needs at least two intents (the flow "
+			  "defines one)");
 	f->intents = calloc(n, sizeof(*f->intents));
 	if (!f->intents) {
 		L->nerr++;
@@ -556,37 +543,41 @@ static void parse_intents(struct loader *L, const struct ydoc_node *key,
 		struct flow_intent *it = &f->intents[i];
 		it->line = ydoc_node_line(k);
 		it->col = ydoc_node_col(k);
-		if (!valid_name(ydoc_scalar_text(k), ydoc_scalar_len(k))) {
-			err_at(L, k,
-			       "invalid intent name '%s': use 1-64 letters, "
-			       "digits, '_', '-' or '.'",
-			       excerpt(k, ex, sizeof(ex)));
+		if (!ld_valid_name(ydoc_scalar_text(k), ydoc_scalar_len(k))) {
+			ld_err_at(L, k,
+				  "invalid intent name '%s': use 1-64 letters, "
+				  "digits, '_', '-' or '.'",
+				  ld_excerpt(k, ex, sizeof(ex)));
 			continue;
 		}
-		it->name = dup_or_oom(L, ydoc_scalar_text(k));
+		it->name = ld_dup_or_oom(L, ydoc_scalar_text(k));
 		if (!it->name)
 			continue;
 		if (ydoc_node_type(m) != YDOC_MAP) {
-			err_at(L, m,
-			       "intent '%s' must be a map with 'examples'",
-			       it->name);
+			ld_err_at(L, m,
+				  "intent '%s' must be a map with 'examples'",
+				  it->name);
 			continue;
 		}
 		const struct ydoc_node *examples = NULL;
 		for (size_t j = 0; j < ydoc_node_count(m); j++) {
 			const struct ydoc_node *mk = ydoc_map_key(m, j);
-			if (key_is(mk, "examples"))
+			if (ld_key_is(mk, "examples"))
 				examples = ydoc_map_value(m, j);
+			else if (ld_key_is(mk, "slots"))
+				ld_parse_slots(L, it, ydoc_map_value(m, j));
 			else
-				err_at(L, mk,
-				       "intent '%s': unknown field '%s' "
-				       "(expected examples)",
-				       it->name, excerpt(mk, ex, sizeof(ex)));
+				ld_err_at(L, mk,
+					  "intent '%s': unknown field '%s' "
+					  "(expected examples or slots)",
+					  it->name,
+					  ld_excerpt(mk, ex, sizeof(ex)));
 		}
 		if (examples)
 			parse_examples(L, it, examples);
 		else
-			err_at(L, k, "intent '%s' has no examples", it->name);
+			ld_err_at(L, k, "intent '%s' has no examples",
+				  it->name);
 	}
 }
 
@@ -599,13 +590,13 @@ static void parse_routes(struct nctx *c, const struct ydoc_node *v)
 	char what[FLOW_NAME_MAX + 16];
 	size_t n = ydoc_node_count(v);
 	if (ydoc_node_type(v) != YDOC_MAP || n == 0) {
-		nerr(c, v,
-		     "'intents' must be a map of intent names to node "
-		     "names");
+		ld_nerr(c, v,
+			"'intents' must be a map of intent names to node "
+			"names");
 		return;
 	}
 	if (n > FLOW_INTENTS_MAX) {
-		nerr(c, v, "more than %u intents", FLOW_INTENTS_MAX);
+		ld_nerr(c, v, "more than %u intents", FLOW_INTENTS_MAX);
 		return;
 	}
 	fn->routes = calloc(n, sizeof(*fn->routes));
@@ -621,29 +612,30 @@ static void parse_routes(struct nctx *c, const struct ydoc_node *v)
 		r->next = NO_NODE;
 		const struct flow_intent *it = NULL;
 		if (strlen(ydoc_scalar_text(k)) == ydoc_scalar_len(k))
-			it = find_intent(f, ydoc_scalar_text(k));
+			it = ld_find_intent(f, ydoc_scalar_text(k));
 		if (!it) {
 			if (f->nintents)
-				nerr(c, k,
-				     "unknown intent '%s' (the flow defines: "
-				     "%s)",
-				     excerpt(k, ex, sizeof(ex)),
-				     intent_names(f, names, sizeof(names)));
+				ld_nerr(c, k,
+					"unknown intent '%s' (the flow "
+					"defines: "
+					"%s)",
+					ld_excerpt(k, ex, sizeof(ex)),
+					intent_names(f, names, sizeof(names)));
 			else
-				nerr(c, k,
-				     "unknown intent '%s' (the flow defines "
-				     "no intents)",
-				     excerpt(k, ex, sizeof(ex)));
+				ld_nerr(c, k,
+					"unknown intent '%s' (the flow defines "
+					"no intents)",
+					ld_excerpt(k, ex, sizeof(ex)));
 			continue;
 		}
-		r->intent = dup_or_oom(c->L, it->name);
+		r->intent = ld_dup_or_oom(c->L, it->name);
 		snprintf(what, sizeof(what), "intent '%s'", it->name);
-		get_ref(c, what, ydoc_map_value(v, i), &r->next);
+		ld_get_ref(c, what, ydoc_map_value(v, i), &r->next);
 	}
 }
 
 /* A plain number like 0.7 (no exponent, no quotes). */
-static bool parse_number(const struct ydoc_node *v, float *out)
+bool ld_parse_number(const struct ydoc_node *v, float *out)
 {
 	const char *s = ydoc_scalar_text(v);
 	size_t len = ydoc_scalar_len(v);
@@ -663,14 +655,14 @@ static bool parse_number(const struct ydoc_node *v, float *out)
 	return true;
 }
 
-static void get_confidence(struct nctx *c, const struct ydoc_node *v)
+void ld_get_confidence(struct nctx *c, const struct ydoc_node *v)
 {
 	struct flow_node *fn = c->fn;
 	char ex[64];
 	if (ydoc_node_type(v) != YDOC_MAP || ydoc_node_count(v) == 0) {
-		nerr(c, v,
-		     "'confidence' must be a map like {high: 0.7, low: "
-		     "0.4}");
+		ld_nerr(c, v,
+			"'confidence' must be a map like {high: 0.7, low: "
+			"0.4}");
 		return;
 	}
 	float high = fn->conf_high, low = fn->conf_low;
@@ -678,28 +670,30 @@ static void get_confidence(struct nctx *c, const struct ydoc_node *v)
 	for (size_t i = 0; i < ydoc_node_count(v); i++) {
 		const struct ydoc_node *k = ydoc_map_key(v, i);
 		const struct ydoc_node *x = ydoc_map_value(v, i);
-		float *dst = key_is(k, "high")	? &high
-			     : key_is(k, "low") ? &low
-						: NULL;
+		float *dst = ld_key_is(k, "high")  ? &high
+			     : ld_key_is(k, "low") ? &low
+						   : NULL;
 		if (!dst) {
-			nerr(c, k,
-			     "unknown field '%s' in 'confidence' (expected "
-			     "high or low)",
-			     excerpt(k, ex, sizeof(ex)));
+			ld_nerr(c, k,
+				"unknown field '%s' in 'confidence' (expected "
+				"high or low)",
+				ld_excerpt(k, ex, sizeof(ex)));
 			ok = false;
-		} else if (!parse_number(x, dst)) {
-			nerr(c, x, "'confidence' %s must be a number like 0.7",
-			     ydoc_scalar_text(k));
+		} else if (!ld_parse_number(x, dst)) {
+			ld_nerr(c, x,
+				"'confidence' %s must be a number like 0.7",
+				ydoc_scalar_text(k));
 			ok = false;
 		}
 	}
 	if (!ok)
 		return;
 	if (!(low >= 0.0f && low <= high && high <= 1.0f)) {
-		nerr(c, v,
-		     "'confidence' thresholds out of range: need 0 <= low <= "
-		     "high <= 1, got low %g, high %g",
-		     (double)low, (double)high);
+		ld_nerr(c, v,
+			"'confidence' thresholds out of range: need 0 <= low "
+			"<= "
+			"high <= 1, got low %g, high %g",
+			(double)low, (double)high);
 		return;
 	}
 	fn->conf_high = high;
@@ -712,15 +706,15 @@ static const char *const stt_names[] = { "moonshine", "pocketsphinx" };
 #define NSTT_NAMES (sizeof(stt_names) / sizeof(stt_names[0]))
 
 /* "moonshine, pocketsphinx" -> "moonshine,pocketsphinx". */
-static void get_stt(struct nctx *c, const struct ydoc_node *v)
+void ld_get_stt(struct nctx *c, const struct ydoc_node *v)
 {
 	const char *s = ydoc_scalar_text(v);
 	size_t len = ydoc_scalar_len(v);
 	if (ydoc_node_type(v) != YDOC_SCALAR || ydoc_scalar_is_null(v) ||
 	    len == 0 || len > 128 || strlen(s) != len) {
-		nerr(c, v,
-		     "'stt' must be a comma-separated list of engines like "
-		     "moonshine,pocketsphinx");
+		ld_nerr(c, v,
+			"'stt' must be a comma-separated list of engines like "
+			"moonshine,pocketsphinx");
 		return;
 	}
 	bool used[NSTT_NAMES] = { false };
@@ -742,13 +736,13 @@ static void get_stt(struct nctx *c, const struct ydoc_node *v)
 					  memcmp(stt_names[j], w, n)))
 			j++;
 		if (j == NSTT_NAMES) {
-			nerr(c, v,
-			     "'stt' names an unknown engine '%.*s' (known: "
-			     "moonshine, pocketsphinx)",
-			     (int)(n > 40 ? 40 : n), w);
+			ld_nerr(c, v,
+				"'stt' names an unknown engine '%.*s' (known: "
+				"moonshine, pocketsphinx)",
+				(int)(n > 40 ? 40 : n), w);
 			ok = false;
 		} else if (used[j]) {
-			nerr(c, v, "'stt' names '%s' twice", stt_names[j]);
+			ld_nerr(c, v, "'stt' names '%s' twice", stt_names[j]);
 			ok = false;
 		} else {
 			used[j] = true;
@@ -761,7 +755,7 @@ static void get_stt(struct nctx *c, const struct ydoc_node *v)
 		p = e + 1;
 	}
 	if (ok && count)
-		c->fn->stt_engines = dup_or_oom(c->L, out);
+		c->fn->stt_engines = ld_dup_or_oom(c->L, out);
 }
 
 /* ---- nodes ---- */
@@ -773,7 +767,7 @@ static bool phrase_taken(const struct flow_node *fn, unsigned upto,
 	for (unsigned i = 0; i <= upto && i < fn->noptions; i++) {
 		const struct flow_option *o = &fn->options[i];
 		for (unsigned j = 0; j < o->nwords; j++) {
-			if (!strcmp(o->words[j], w)) {
+			if (o->words[j] && !strcmp(o->words[j], w)) {
 				*owner = o->digits ? o->digits : "?";
 				return true;
 			}
@@ -792,10 +786,10 @@ static void parse_say_words(struct nctx *c, const char *what, unsigned idx,
 	bool seq = ydoc_node_type(v) == YDOC_SEQ;
 	size_t n = seq ? ydoc_node_count(v) : 1;
 	if (ydoc_node_type(v) == YDOC_MAP || n == 0 || n > FLOW_WORDS_MAX) {
-		nerr(c, v,
-		     "%s: 'say' must be a phrase or a list of 1 to %u "
-		     "phrases",
-		     what, FLOW_WORDS_MAX);
+		ld_nerr(c, v,
+			"%s: 'say' must be a phrase or a list of 1 to %u "
+			"phrases",
+			what, FLOW_WORDS_MAX);
 		return;
 	}
 	o->words = calloc(n, sizeof(*o->words));
@@ -812,30 +806,32 @@ static void parse_say_words(struct nctx *c, const char *what, unsigned idx,
 		if (ydoc_node_type(p) != YDOC_SCALAR ||
 		    ydoc_scalar_is_null(p) || len == 0 ||
 		    len > STT_PHRASE_MAX || strlen(s) != len) {
-			nerr(c, p,
-			     "%s: phrase '%s' must be 1 to %u bytes of "
-			     "text",
-			     what, excerpt(p, ex, sizeof(ex)), STT_PHRASE_MAX);
+			ld_nerr(c, p,
+				"%s: phrase '%s' must be 1 to %u bytes of "
+				"text",
+				what, ld_excerpt(p, ex, sizeof(ex)),
+				STT_PHRASE_MAX);
 			continue;
 		}
-		if (!normalize_phrase(s, len, norm)) {
-			nerr(c, p, "%s: phrase '%s' has no words", what,
-			     excerpt(p, ex, sizeof(ex)));
+		if (!ld_normalize_phrase(s, len, norm)) {
+			ld_nerr(c, p, "%s: phrase '%s' has no words", what,
+				ld_excerpt(p, ex, sizeof(ex)));
 			continue;
 		}
 		const char *owner = NULL;
 		if (phrase_taken(fn, idx, norm, &owner)) {
 			if (o->digits && !strcmp(owner, o->digits))
-				nerr(c, p, "%s: phrase '%s' is listed twice",
-				     what, norm);
+				ld_nerr(c, p, "%s: phrase '%s' is listed twice",
+					what, norm);
 			else
-				nerr(c, p,
-				     "%s: phrase '%s' is also said for option "
-				     "'%s'",
-				     what, norm, owner);
+				ld_nerr(c, p,
+					"%s: phrase '%s' is also said for "
+					"option "
+					"'%s'",
+					what, norm, owner);
 			continue;
 		}
-		o->words[o->nwords] = dup_or_oom(c->L, norm);
+		o->words[o->nwords] = ld_dup_or_oom(c->L, norm);
 		if (o->words[o->nwords])
 			o->nwords++;
 	}
@@ -849,27 +845,27 @@ static bool parse_option_value(struct nctx *c, const char *what, unsigned idx,
 	struct flow_option *o = &c->fn->options[idx];
 	char ex[64];
 	if (ydoc_node_type(v) != YDOC_MAP) {
-		get_ref(c, what, v, &o->next);
+		ld_get_ref(c, what, v, &o->next);
 		return false;
 	}
 	bool have_next = false, have_say = false;
 	for (size_t i = 0; i < ydoc_node_count(v); i++) {
 		const struct ydoc_node *k = ydoc_map_key(v, i);
 		const struct ydoc_node *x = ydoc_map_value(v, i);
-		if (key_is(k, "next")) {
+		if (ld_key_is(k, "next")) {
 			have_next = true;
-			get_ref(c, what, x, &o->next);
-		} else if (key_is(k, "say")) {
+			ld_get_ref(c, what, x, &o->next);
+		} else if (ld_key_is(k, "say")) {
 			have_say = true;
 			parse_say_words(c, what, idx, x);
 		} else {
-			nerr(c, k,
-			     "%s: unknown field '%s' (expected next or say)",
-			     what, excerpt(k, ex, sizeof(ex)));
+			ld_nerr(c, k,
+				"%s: unknown field '%s' (expected next or say)",
+				what, ld_excerpt(k, ex, sizeof(ex)));
 		}
 	}
 	if (!have_next)
-		nerr(c, v, "%s: missing 'next'", what);
+		ld_nerr(c, v, "%s: missing 'next'", what);
 	return have_say;
 }
 
@@ -880,43 +876,44 @@ static void parse_say(struct nctx *c, const struct ydoc_node *m)
 	for (size_t i = 0; i < ydoc_node_count(m); i++) {
 		const struct ydoc_node *k = ydoc_map_key(m, i);
 		const struct ydoc_node *v = ydoc_map_value(m, i);
-		if (key_is(k, "type")) {
+		if (ld_key_is(k, "type") || ld_key_is(k, "description")) {
 			continue;
-		} else if (key_is(k, "text")) {
+		} else if (ld_key_is(k, "text")) {
 			have_text = true;
-			get_text(c, "text", v, &fn->text);
-		} else if (key_is(k, "voice")) {
-			get_voice(c->L, c, v, &fn->voice);
-		} else if (key_is(k, "barge_in")) {
-			get_bool(c, "barge_in", v, &fn->barge_in);
-		} else if (key_is(k, "next")) {
+			ld_get_tmpl(c, "text", v, FLOW_TEXT_MAX, false,
+				    &fn->tmpl, &fn->text);
+		} else if (ld_key_is(k, "voice")) {
+			ld_get_voice(c->L, c, v, &fn->voice);
+		} else if (ld_key_is(k, "barge_in")) {
+			ld_get_bool(c, "barge_in", v, &fn->barge_in);
+		} else if (ld_key_is(k, "next")) {
 			have_next = true;
-			get_ref(c, "'next'", v, &fn->next);
+			ld_get_ref(c, "'next'", v, &fn->next);
 		} else {
-			unknown_field(c, k, "say",
-				      "text, voice, barge_in or next");
+			ld_unknown_field(c, k, "say",
+					 "text, voice, barge_in or next");
 		}
 	}
 	if (!have_text)
-		missing(c, "text");
+		ld_missing(c, "text");
 	if (!have_next)
-		missing(c, "next");
+		ld_missing(c, "next");
 }
 
 /* Returns the number of options with a "say". */
-static unsigned parse_options(struct nctx *c, const struct ydoc_node *v)
+unsigned ld_parse_options(struct nctx *c, const struct ydoc_node *v)
 {
 	struct flow_node *fn = c->fn;
 	char ex[64];
 	char what[FLOW_DIGITS_MAX + 16];
 	unsigned nsay = 0, nwords = 0;
 	if (ydoc_node_type(v) != YDOC_MAP || ydoc_node_count(v) == 0) {
-		nerr(c, v, "'options' must be a map of keys to node names");
+		ld_nerr(c, v, "'options' must be a map of keys to node names");
 		return 0;
 	}
 	size_t n = ydoc_node_count(v);
 	if (n > FLOW_OPTIONS_MAX) {
-		nerr(c, v, "more than %u options", FLOW_OPTIONS_MAX);
+		ld_nerr(c, v, "more than %u options", FLOW_OPTIONS_MAX);
 		return 0;
 	}
 	fn->options = calloc(n, sizeof(*fn->options));
@@ -933,15 +930,15 @@ static unsigned parse_options(struct nctx *c, const struct ydoc_node *v)
 		bool ok =
 			len > 0 && len <= FLOW_DIGITS_MAX && strlen(key) == len;
 		for (size_t j = 0; ok && j < len; j++)
-			ok = is_dtmf(key[j]);
+			ok = ld_is_dtmf(key[j]);
 		if (!ok) {
-			nerr(c, k,
-			     "option '%s' is not 1-%u DTMF keys (0-9, *, #, "
-			     "A-D)",
-			     excerpt(k, ex, sizeof(ex)), FLOW_DIGITS_MAX);
+			ld_nerr(c, k,
+				"option '%s' is not 1-%u DTMF keys (0-9, *, #, "
+				"A-D)",
+				ld_excerpt(k, ex, sizeof(ex)), FLOW_DIGITS_MAX);
 			continue;
 		}
-		fn->options[i].digits = dup_or_oom(c->L, key);
+		fn->options[i].digits = ld_dup_or_oom(c->L, key);
 		snprintf(what, sizeof(what), "option '%s'", key);
 		if (parse_option_value(c, what, (unsigned)i,
 				       ydoc_map_value(v, i)))
@@ -950,8 +947,8 @@ static unsigned parse_options(struct nctx *c, const struct ydoc_node *v)
 	}
 	/* One grammar holds every phrase of the menu. */
 	if (nwords > STT_PHRASES_MAX)
-		nerr(c, v, "more than %u spoken phrases in one menu",
-		     STT_PHRASES_MAX);
+		ld_nerr(c, v, "more than %u spoken phrases in one menu",
+			STT_PHRASES_MAX);
 	return nsay;
 }
 
@@ -966,21 +963,23 @@ static void check_options(struct nctx *c, const struct ydoc_node *v)
 			continue;
 		const struct ydoc_node *k = ydoc_map_key(v, i);
 		if (strlen(d) > fn->max_digits)
-			nerr(c, k, "option '%s' is longer than max_digits %u",
-			     excerpt(k, ex, sizeof(ex)), fn->max_digits);
+			ld_nerr(c, k,
+				"option '%s' is longer than max_digits %u",
+				ld_excerpt(k, ex, sizeof(ex)), fn->max_digits);
 		else if (fn->terminator[0] && strchr(d, fn->terminator[0]))
-			nerr(c, k, "option '%s' contains the terminator '%s'",
-			     excerpt(k, ex, sizeof(ex)), fn->terminator);
+			ld_nerr(c, k,
+				"option '%s' contains the terminator '%s'",
+				ld_excerpt(k, ex, sizeof(ex)), fn->terminator);
 	}
 }
 
-static bool get_terminator(struct nctx *c, const struct ydoc_node *v)
+bool ld_get_terminator(struct nctx *c, const struct ydoc_node *v)
 {
 	const char *s = ydoc_scalar_text(v);
 	if (ydoc_node_type(v) != YDOC_SCALAR || ydoc_scalar_len(v) != 1 ||
-	    !is_dtmf(s[0])) {
-		nerr(c, v,
-		     "'terminator' must be one DTMF key (0-9, *, #, A-D)");
+	    !ld_is_dtmf(s[0])) {
+		ld_nerr(c, v,
+			"'terminator' must be one DTMF key (0-9, *, #, A-D)");
 		return false;
 	}
 	c->fn->terminator[0] = s[0];
@@ -988,11 +987,11 @@ static bool get_terminator(struct nctx *c, const struct ydoc_node *v)
 	return true;
 }
 
-static char *prompt_name(struct loader *L, const char *node, const char *suffix)
+char *ld_prompt_name(struct loader *L, const char *node, const char *suffix)
 {
 	char buf[FLOW_NAME_MAX + 16];
 	snprintf(buf, sizeof(buf), "%s.%s", node, suffix);
-	return dup_or_oom(L, buf);
+	return ld_dup_or_oom(L, buf);
 }
 
 /* Fields of a menu that only matter when it listens to speech. */
@@ -1024,34 +1023,34 @@ static void check_input(struct nctx *c, const struct menu_keys *mk)
 		} else if (!strcmp(s, "both")) {
 			fn->input = FLOW_INPUT_BOTH;
 		} else {
-			nerr(c, mk->input,
-			     "unknown input '%s' (expected dtmf, speech or "
-			     "both)",
-			     excerpt(mk->input, ex, sizeof(ex)));
+			ld_nerr(c, mk->input,
+				"unknown input '%s' (expected dtmf, speech or "
+				"both)",
+				ld_excerpt(mk->input, ex, sizeof(ex)));
 			return;
 		}
 		if (fn->input == FLOW_INPUT_DTMF && spoken) {
-			nerr(c, mk->input, "%s never heard: input is dtmf",
-			     mk->intents && mk->nsay ? "'intents' and 'say' "
-						       "are"
-			     : mk->intents	     ? "'intents' are"
-						     : "'say' phrases are");
+			ld_nerr(c, mk->input, "%s never heard: input is dtmf",
+				mk->intents && mk->nsay ? "'intents' and 'say' "
+							  "are"
+				: mk->intents		? "'intents' are"
+							: "'say' phrases are");
 			return;
 		}
 		if (fn->input != FLOW_INPUT_DTMF && !spoken) {
-			nerr(c, mk->input,
-			     "input %s needs 'intents' or an option with "
-			     "'say'",
-			     s);
+			ld_nerr(c, mk->input,
+				"input %s needs 'intents' or an option with "
+				"'say'",
+				s);
 			return;
 		}
 	}
 	if (!spoken) {
 		for (unsigned i = 0; i < mk->nspeech_only; i++)
-			nerr(c, mk->speech_only[i],
-			     "'%s' needs a menu that listens to speech "
-			     "('intents' or options with 'say')",
-			     ydoc_scalar_text(mk->speech_only[i]));
+			ld_nerr(c, mk->speech_only[i],
+				"'%s' needs a menu that listens to speech "
+				"('intents' or options with 'say')",
+				ydoc_scalar_text(mk->speech_only[i]));
 	}
 	/* Keys of a speech-only menu would be dead options. */
 	if (fn->input == FLOW_INPUT_SPEECH && spoken && mk->opts &&
@@ -1059,10 +1058,11 @@ static void check_input(struct nctx *c, const struct menu_keys *mk)
 		for (unsigned i = 0; i < fn->noptions; i++) {
 			if (fn->options[i].digits && !fn->options[i].nwords &&
 			    !ydoc_map_get(ydoc_map_value(mk->opts, i), "say"))
-				nerr(c, ydoc_map_key(mk->opts, i),
-				     "option '%s' is never chosen: it has no "
-				     "'say' and input is speech",
-				     fn->options[i].digits);
+				ld_nerr(c, ydoc_map_key(mk->opts, i),
+					"option '%s' is never chosen: it has "
+					"no "
+					"'say' and input is speech",
+					fn->options[i].digits);
 		}
 	}
 }
@@ -1086,90 +1086,102 @@ static void parse_menu(struct nctx *c, const struct ydoc_node *m)
 		const struct ydoc_node *k = ydoc_map_key(m, i);
 		const struct ydoc_node *v = ydoc_map_value(m, i);
 		bool speech_only = false;
-		if (key_is(k, "type")) {
+		if (ld_key_is(k, "type") || ld_key_is(k, "description")) {
 			continue;
-		} else if (key_is(k, "prompt")) {
+		} else if (ld_key_is(k, "prompt")) {
 			have_prompt = true;
-			get_text(c, "prompt", v, &fn->text);
-		} else if (key_is(k, "voice")) {
-			get_voice(c->L, c, v, &fn->voice);
-		} else if (key_is(k, "barge_in")) {
-			get_bool(c, "barge_in", v, &fn->barge_in);
-		} else if (key_is(k, "options")) {
+			ld_get_tmpl(c, "prompt", v, FLOW_TEXT_MAX, false,
+				    &fn->tmpl, &fn->text);
+		} else if (ld_key_is(k, "voice")) {
+			ld_get_voice(c->L, c, v, &fn->voice);
+		} else if (ld_key_is(k, "barge_in")) {
+			ld_get_bool(c, "barge_in", v, &fn->barge_in);
+		} else if (ld_key_is(k, "options")) {
 			mk.opts = v;
-			mk.nsay = parse_options(c, v);
-		} else if (key_is(k, "input")) {
+			mk.nsay = ld_parse_options(c, v);
+		} else if (ld_key_is(k, "input")) {
 			mk.input = v;
-		} else if (key_is(k, "intents")) {
+		} else if (ld_key_is(k, "intents")) {
 			mk.intents = v;
 			parse_routes(c, v);
-		} else if (key_is(k, "confidence")) {
+		} else if (ld_key_is(k, "confidence")) {
 			speech_only = true;
-			get_confidence(c, v);
-		} else if (key_is(k, "on_low_confidence")) {
+			ld_get_confidence(c, v);
+		} else if (ld_key_is(k, "on_low_confidence")) {
 			speech_only = true;
-			get_ref(c, "'on_low_confidence'", v, &fn->on_low);
-		} else if (key_is(k, "stt")) {
+			ld_get_ref(c, "'on_low_confidence'", v, &fn->on_low);
+		} else if (ld_key_is(k, "stt")) {
 			speech_only = true;
-			get_stt(c, v);
-		} else if (key_is(k, "end_silence")) {
+			ld_get_stt(c, v);
+		} else if (ld_key_is(k, "end_silence")) {
 			speech_only = true;
-			get_duration_in(c, "end_silence", v, MIN_END_SILENCE_MS,
-					MAX_END_SILENCE_MS,
-					&fn->end_silence_ms);
-		} else if (key_is(k, "max_speech")) {
+			ld_get_duration_in(
+				c, "end_silence", v, MIN_END_SILENCE_MS,
+				MAX_END_SILENCE_MS, &fn->end_silence_ms);
+		} else if (ld_key_is(k, "max_speech")) {
 			speech_only = true;
-			get_duration_in(c, "max_speech", v, MIN_MAX_SPEECH_MS,
-					MAX_MAX_SPEECH_MS, &fn->max_speech_ms);
-		} else if (key_is(k, "timeout")) {
-			get_duration(c, "timeout", v, &fn->timeout_ms);
-		} else if (key_is(k, "interdigit_timeout")) {
-			get_duration(c, "interdigit_timeout", v,
-				     &fn->interdigit_ms);
-		} else if (key_is(k, "max_digits")) {
-			if (!get_uint(c, "max_digits", v, 1, FLOW_DIGITS_MAX,
-				      &fn->max_digits))
+			ld_get_duration_in(c, "max_speech", v,
+					   MIN_MAX_SPEECH_MS, MAX_MAX_SPEECH_MS,
+					   &fn->max_speech_ms);
+		} else if (ld_key_is(k, "timeout")) {
+			ld_get_duration(c, "timeout", v, &fn->timeout_ms);
+		} else if (ld_key_is(k, "interdigit_timeout")) {
+			ld_get_duration(c, "interdigit_timeout", v,
+					&fn->interdigit_ms);
+		} else if (ld_key_is(k, "max_digits")) {
+			if (!ld_get_uint(c, "max_digits", v, 1, FLOW_DIGITS_MAX,
+					 &fn->max_digits))
 				keys_checkable = false;
-		} else if (key_is(k, "terminator")) {
-			if (!get_terminator(c, v))
+		} else if (ld_key_is(k, "terminator")) {
+			if (!ld_get_terminator(c, v))
 				keys_checkable = false;
-		} else if (key_is(k, "retries")) {
-			get_uint(c, "retries", v, 0, FLOW_RETRIES_MAX,
-				 &fn->retries);
-		} else if (key_is(k, "no_input")) {
-			get_text(c, "no_input", v, &fn->no_input);
-		} else if (key_is(k, "invalid")) {
-			get_text(c, "invalid", v, &fn->invalid);
-		} else if (key_is(k, "on_max_retries")) {
+		} else if (ld_key_is(k, "retries")) {
+			ld_get_uint(c, "retries", v, 0, FLOW_RETRIES_MAX,
+				    &fn->retries);
+		} else if (ld_key_is(k, "no_input")) {
+			ld_get_tmpl(c, "no_input", v, FLOW_TEXT_MAX, false,
+				    &fn->no_input_tmpl, &fn->no_input);
+		} else if (ld_key_is(k, "invalid")) {
+			ld_get_tmpl(c, "invalid", v, FLOW_TEXT_MAX, false,
+				    &fn->invalid_tmpl, &fn->invalid);
+		} else if (ld_key_is(k, "on_max_retries")) {
 			have_max_retries = true;
-			get_ref(c, "'on_max_retries'", v, &fn->on_max_retries);
+			ld_get_ref(c, "'on_max_retries'", v,
+				   &fn->on_max_retries);
 		} else {
-			unknown_field(c, k, "menu",
-				      "prompt, voice, barge_in, input, "
-				      "options, intents, confidence, "
-				      "on_low_confidence, stt, end_silence, "
-				      "max_speech, timeout, "
-				      "interdigit_timeout, max_digits, "
-				      "terminator, retries, no_input, "
-				      "invalid or on_max_retries");
+			ld_unknown_field(c, k, "menu",
+					 "prompt, voice, barge_in, input, "
+					 "options, intents, confidence, "
+					 "on_low_confidence, stt, end_silence, "
+					 "max_speech, timeout, "
+					 "interdigit_timeout, max_digits, "
+					 "terminator, retries, no_input, "
+					 "invalid or on_max_retries");
 		}
 		if (speech_only && mk.nspeech_only < SPEECH_FIELDS)
 			mk.speech_only[mk.nspeech_only++] = k;
 	}
 	if (!have_prompt)
-		missing(c, "prompt");
+		ld_missing(c, "prompt");
 	/* A menu of intents alone has no keys to offer. */
 	if (!mk.opts && !mk.intents)
-		missing(c, "options");
-	if (!have_max_retries)
-		missing(c, "on_max_retries");
+		ld_missing(c, "options");
+	if (!have_max_retries && !ld_retries_covered(c->L)) {
+		if (c->L->have_handlers)
+			ld_nerr(c, NULL,
+				"missing 'on_max_retries' (no handler covers "
+				"it: add handlers.max_retries, or both "
+				"handlers.no_input and handlers.no_match)");
+		else
+			ld_missing(c, "on_max_retries");
+	}
 	if (mk.opts && fn->options && keys_checkable)
 		check_options(c, mk.opts);
 	check_input(c, &mk);
 	if (fn->no_input)
-		fn->no_input_name = prompt_name(c->L, fn->name, "no_input");
+		fn->no_input_name = ld_prompt_name(c->L, fn->name, "no_input");
 	if (fn->invalid)
-		fn->invalid_name = prompt_name(c->L, fn->name, "invalid");
+		fn->invalid_name = ld_prompt_name(c->L, fn->name, "invalid");
 }
 
 static void parse_transfer(struct nctx *c, const struct ydoc_node *m)
@@ -1178,22 +1190,31 @@ static void parse_transfer(struct nctx *c, const struct ydoc_node *m)
 	for (size_t i = 0; i < ydoc_node_count(m); i++) {
 		const struct ydoc_node *k = ydoc_map_key(m, i);
 		const struct ydoc_node *v = ydoc_map_value(m, i);
-		if (key_is(k, "type")) {
+		if (ld_key_is(k, "type") || ld_key_is(k, "description")) {
 			continue;
-		} else if (key_is(k, "target")) {
+		} else if (ld_key_is(k, "target")) {
 			have_target = true;
 			get_target(c, v);
-		} else if (key_is(k, "on_fail")) {
+		} else if (ld_key_is(k, "on_fail")) {
 			have_on_fail = true;
-			get_ref(c, "'on_fail'", v, &c->fn->on_fail);
+			ld_get_ref(c, "'on_fail'", v, &c->fn->on_fail);
+		} else if (ld_key_is(k, "context")) {
+			ld_parse_context(c, v);
 		} else {
-			unknown_field(c, k, "transfer", "target or on_fail");
+			ld_unknown_field(c, k, "transfer",
+					 "target, context or on_fail");
 		}
 	}
 	if (!have_target)
-		missing(c, "target");
-	if (!have_on_fail)
-		missing(c, "on_fail");
+		ld_missing(c, "target");
+	if (!have_on_fail && c->L->f->handlers[FLOW_H_ERROR] == NO_NODE) {
+		if (c->L->have_handlers)
+			ld_nerr(c, NULL,
+				"missing 'on_fail' (the flow has no "
+				"handlers.error)");
+		else
+			ld_missing(c, "on_fail");
+	}
 }
 
 static void parse_hangup(struct nctx *c, const struct ydoc_node *m)
@@ -1201,62 +1222,98 @@ static void parse_hangup(struct nctx *c, const struct ydoc_node *m)
 	c->fn->reason = hangup_reasons[0];
 	for (size_t i = 0; i < ydoc_node_count(m); i++) {
 		const struct ydoc_node *k = ydoc_map_key(m, i);
-		if (key_is(k, "type"))
+		if (ld_key_is(k, "type") || ld_key_is(k, "description"))
 			continue;
-		else if (key_is(k, "reason"))
+		else if (ld_key_is(k, "reason"))
 			get_reason(c, ydoc_map_value(m, i));
 		else
-			unknown_field(c, k, "hangup", "reason");
+			ld_unknown_field(c, k, "hangup", "reason");
 	}
 }
+
+static const struct {
+	const char *name;
+	enum flow_node_type type;
+	void (*parse)(struct nctx *c, const struct ydoc_node *m);
+} node_types[] = {
+	{ "say", FLOW_NODE_SAY, parse_say },
+	{ "menu", FLOW_NODE_MENU, parse_menu },
+	{ "transfer", FLOW_NODE_TRANSFER, parse_transfer },
+	{ "hangup", FLOW_NODE_HANGUP, parse_hangup },
+	{ "play", FLOW_NODE_PLAY, ld_parse_play },
+	{ "gather", FLOW_NODE_GATHER, ld_parse_gather },
+	{ "classify", FLOW_NODE_CLASSIFY, ld_parse_classify },
+	{ "set", FLOW_NODE_SET, ld_parse_set },
+	{ "switch", FLOW_NODE_SWITCH, ld_parse_switch },
+	{ "http", FLOW_NODE_HTTP, ld_parse_http },
+	{ "lookup", FLOW_NODE_LOOKUP, ld_parse_lookup },
+	{ "record", FLOW_NODE_RECORD, ld_parse_record },
+	{ "hours", FLOW_NODE_HOURS, ld_parse_hours },
+	{ "goto", FLOW_NODE_GOTO, ld_parse_goto },
+	{ "subflow", FLOW_NODE_SUBFLOW, ld_parse_subflow },
+	{ "return", FLOW_NODE_RETURN, ld_parse_return },
+};
 
 static void parse_node(struct loader *L, struct flow_node *fn,
 		       const struct ydoc_node *m)
 {
-	struct nctx c = { L, fn };
+	struct nctx c = { L, fn, NULL };
 	char ex[64];
 	if (ydoc_node_type(m) != YDOC_MAP) {
-		nerr(&c, m, "a node must be a map with a 'type'");
+		ld_nerr(&c, m, "a node must be a map with a 'type'");
 		return;
 	}
 	const struct ydoc_node *t = NULL;
 	for (size_t i = 0; i < ydoc_node_count(m); i++) {
-		if (key_is(ydoc_map_key(m, i), "type"))
-			t = ydoc_map_value(m, i);
+		const struct ydoc_node *k = ydoc_map_key(m, i);
+		const struct ydoc_node *v = ydoc_map_value(m, i);
+		if (ld_key_is(k, "type"))
+			t = v;
+		else if (ld_key_is(k, "description") &&
+			 ydoc_node_type(v) != YDOC_SCALAR)
+			ld_nerr(&c, v, "'description' must be text, not a %s",
+				ydoc_type_name(ydoc_node_type(v)));
 	}
 	if (!t) {
-		missing(&c, "type");
+		ld_missing(&c, "type");
 		return;
 	}
 	const char *type = ydoc_scalar_text(t);
 	if (ydoc_node_type(t) != YDOC_SCALAR)
 		type = "";
-	if (!strcmp(type, "say")) {
-		fn->type = FLOW_NODE_SAY;
-		parse_say(&c, m);
-	} else if (!strcmp(type, "menu")) {
-		fn->type = FLOW_NODE_MENU;
-		parse_menu(&c, m);
-	} else if (!strcmp(type, "transfer")) {
-		fn->type = FLOW_NODE_TRANSFER;
-		parse_transfer(&c, m);
-	} else if (!strcmp(type, "hangup")) {
-		fn->type = FLOW_NODE_HANGUP;
-		parse_hangup(&c, m);
-	} else {
-		nerr(&c, t,
-		     "unknown type '%s' (expected say, menu, transfer or "
-		     "hangup)",
-		     excerpt(t, ex, sizeof(ex)));
+	for (size_t i = 0; i < sizeof(node_types) / sizeof(node_types[0]);
+	     i++) {
+		if (!strcmp(type, node_types[i].name)) {
+			fn->type = node_types[i].type;
+			node_types[i].parse(&c, m);
+			return;
+		}
 	}
+	ld_nerr(&c, t,
+		"unknown type '%s' (expected say, menu, transfer, hangup, "
+		"play, gather, classify, set, switch, http, lookup, record, "
+		"hours, goto, subflow or return)",
+		ld_excerpt(t, ex, sizeof(ex)));
 }
 
 /* ---- the document ---- */
+
+static void free_kvs(struct flow_kv *kv, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		free(kv[i].name);
+		flow_tmpl_free(kv[i].value);
+	}
+	free(kv);
+}
 
 static void node_fini(struct flow_node *fn)
 {
 	free(fn->name);
 	free(fn->text);
+	flow_tmpl_free(fn->tmpl);
+	flow_tmpl_free(fn->no_input_tmpl);
+	flow_tmpl_free(fn->invalid_tmpl);
 	free(fn->voice);
 	for (unsigned i = 0; i < fn->noptions; i++) {
 		free(fn->options[i].digits);
@@ -1276,6 +1333,40 @@ static void node_fini(struct flow_node *fn)
 	free(fn->no_input_name);
 	free(fn->invalid_name);
 	free(fn->target);
+	flow_tmpl_free(fn->target_tmpl);
+	free_kvs(fn->context, fn->ncontext);
+	free(fn->file);
+	audio_clip_deref(fn->clip);
+	free(fn->into);
+	flow_tmpl_free(fn->classify_text);
+	free(fn->model);
+	free_kvs(fn->kvs, fn->nkvs);
+	flow_tmpl_free(fn->value);
+	for (unsigned i = 0; i < fn->ncases; i++)
+		flow_tmpl_free(fn->cases[i].operand);
+	free(fn->cases);
+	free(fn->method);
+	flow_tmpl_free(fn->url);
+	flow_tmpl_free(fn->body);
+	if (fn->json) {
+		ld_json_free(fn->json);
+		free(fn->json);
+	}
+	for (unsigned i = 0; i < fn->nmaps; i++) {
+		free(fn->maps[i].var);
+		free(fn->maps[i].path);
+	}
+	free(fn->maps);
+	free(fn->map_all);
+	flow_tmpl_free(fn->key);
+	flow_tmpl_free(fn->subject);
+	free(fn->lookup_into);
+	free(fn->spans);
+	free(fn->closed_dates);
+	free(fn->subflow);
+	for (unsigned i = 0; i < fn->nhints; i++)
+		free(fn->hints[i]);
+	free(fn->hints);
 }
 
 void flow_free(struct flow *f)
@@ -1286,16 +1377,25 @@ void flow_free(struct flow *f)
 		node_fini(&f->nodes[i]);
 	free(f->nodes);
 	for (unsigned i = 0; i < f->nintents; i++) {
-		free(f->intents[i].name);
-		for (unsigned j = 0; j < f->intents[i].nexamples; j++)
-			free(f->intents[i].examples[j]);
-		free(f->intents[i].examples);
+		struct flow_intent *it = &f->intents[i];
+		free(it->name);
+		for (unsigned j = 0; j < it->nexamples; j++)
+			free(it->examples[j]);
+		free(it->examples);
+		for (unsigned j = 0; j < it->nslots; j++) {
+			free(it->slots[j].name);
+			flow_tmpl_free(it->slots[j].prompt);
+		}
+		free(it->slots);
 	}
 	free(f->intents);
+	free_kvs(f->variables, f->nvariables);
 	nlu_model_destroy(f->nlu);
 	free(f->name);
 	free(f->file);
 	free(f->voice);
+	free(f->dir);
+	free(f->description);
 	free(f);
 }
 
@@ -1306,18 +1406,17 @@ static void collect_nodes(struct loader *L, const struct ydoc_node *nodes)
 	char ex[64];
 	size_t n = ydoc_node_count(nodes);
 	if (ydoc_node_type(nodes) != YDOC_MAP || n == 0) {
-		err_at(L, nodes,
-		       "'nodes' must be a map of node names to nodes");
+		ld_err_at(L, nodes,
+			  "'nodes' must be a map of node names to nodes");
 		return;
 	}
 	if (n > FLOW_MAX_NODES) {
-		err_at(L, nodes, "more than %u nodes", FLOW_MAX_NODES);
+		ld_err_at(L, nodes, "more than %u nodes", FLOW_MAX_NODES);
 		return;
 	}
 	f->nodes = calloc(n, sizeof(*f->nodes));
 	if (!f->nodes) {
-		L->nerr++;
-		L->oom = true;
+		ld_oom(L);
 		return;
 	}
 	f->nnodes = (unsigned)n;
@@ -1328,19 +1427,22 @@ static void collect_nodes(struct loader *L, const struct ydoc_node *nodes)
 		fn->col = ydoc_node_col(k);
 		fn->next = fn->on_max_retries = fn->on_fail = fn->on_low =
 			NO_NODE;
-		if (!valid_name(ydoc_scalar_text(k), ydoc_scalar_len(k))) {
-			err_at(L, k,
-			       "invalid node name '%s': use 1-64 letters, "
-			       "digits, '_', '-' or '.'",
-			       excerpt(k, ex, sizeof(ex)));
+		fn->on_high = fn->on_no_match = fn->on_default = NO_NODE;
+		fn->on_error = fn->on_not_found = NO_NODE;
+		fn->on_in_hours = fn->on_out_of_hours = NO_NODE;
+		fn->entity = -1;
+		if (!ld_valid_name(ydoc_scalar_text(k), ydoc_scalar_len(k))) {
+			ld_err_at(L, k,
+				  "invalid node name '%s': use 1-64 letters, "
+				  "digits, '_', '-' or '.'",
+				  ld_excerpt(k, ex, sizeof(ex)));
 			continue;
 		}
-		fn->name = dup_or_oom(L, ydoc_scalar_text(k));
+		fn->name = ld_dup_or_oom(L, ydoc_scalar_text(k));
 	}
 	L->by_name = calloc(n, sizeof(*L->by_name));
 	if (!L->by_name) {
-		L->nerr++;
-		L->oom = true;
+		ld_oom(L);
 		return;
 	}
 	for (unsigned i = 0; i < f->nnodes; i++) {
@@ -1350,65 +1452,126 @@ static void collect_nodes(struct loader *L, const struct ydoc_node *nodes)
 	qsort(L->by_name, L->nnamed, sizeof(*L->by_name), cmp_node);
 }
 
-static void mark(const struct flow *f, unsigned i, unsigned char *seen,
-		 unsigned *stack, unsigned *sp)
+/* "handlers: {no_input: N, no_match: N, max_retries: N, error: N}". */
+static void parse_handlers(struct loader *L, const struct ydoc_node *v)
 {
-	if (i == NO_NODE || seen[i])
+	static const char *const names[FLOW_H_COUNT] = {
+		[FLOW_H_NO_INPUT] = "no_input",
+		[FLOW_H_NO_MATCH] = "no_match",
+		[FLOW_H_MAX_RETRIES] = "max_retries",
+		[FLOW_H_ERROR] = "error",
+	};
+	char ex[64];
+	if (ydoc_node_type(v) != YDOC_MAP) {
+		ld_err_at(L, v,
+			  "'handlers' must be a map like {error: node, "
+			  "max_retries: node}");
 		return;
-	seen[i] = 1;
-	stack[(*sp)++] = i;
+	}
+	for (size_t i = 0; i < ydoc_node_count(v); i++) {
+		const struct ydoc_node *k = ydoc_map_key(v, i);
+		const struct ydoc_node *x = ydoc_map_value(v, i);
+		unsigned h = 0;
+		while (h < FLOW_H_COUNT && !ld_key_is(k, names[h]))
+			h++;
+		if (h == FLOW_H_COUNT) {
+			ld_err_at(L, k,
+				  "unknown handler '%s' (expected no_input, "
+				  "no_match, max_retries or error)",
+				  ld_excerpt(k, ex, sizeof(ex)));
+			continue;
+		}
+		unsigned n = NO_NODE;
+		if (ydoc_node_type(x) == YDOC_SCALAR &&
+		    strlen(ydoc_scalar_text(x)) == ydoc_scalar_len(x))
+			n = ld_find_node(L, ydoc_scalar_text(x));
+		if (n == NO_NODE) {
+			ld_err_at(L, x, "handler '%s' names no node '%s'",
+				  names[h], ld_excerpt(x, ex, sizeof(ex)));
+			continue;
+		}
+		L->f->handlers[h] = n;
+	}
 }
 
-/* Every node must be reachable from start: an unreachable one is nearly
- * always a typo in a transition, so it is an error, not a warning. */
-static void check_reachable(struct loader *L)
+/* "variables: {name: default}": declarations with literal defaults. */
+static void parse_variables(struct loader *L, const struct ydoc_node *v)
 {
 	struct flow *f = L->f;
-	unsigned char *seen = calloc(f->nnodes, 1);
-	unsigned *stack = calloc(f->nnodes, sizeof(*stack));
-	unsigned sp = 0;
-	if (!seen || !stack) {
-		L->nerr++;
-		L->oom = true;
-		goto out;
+	char ex[64];
+	size_t n = ydoc_node_count(v);
+	if (ydoc_node_type(v) != YDOC_MAP) {
+		ld_err_at(L, v,
+			  "'variables' must be a map of names to default "
+			  "values");
+		return;
 	}
-	mark(f, f->start, seen, stack, &sp);
-	while (sp) {
-		const struct flow_node *fn = &f->nodes[stack[--sp]];
-		switch (fn->type) {
-		case FLOW_NODE_SAY:
-			mark(f, fn->next, seen, stack, &sp);
-			break;
-		case FLOW_NODE_MENU:
-			for (unsigned j = 0; j < fn->noptions; j++)
-				mark(f, fn->options[j].next, seen, stack, &sp);
-			for (unsigned j = 0; j < fn->nroutes; j++)
-				mark(f, fn->routes[j].next, seen, stack, &sp);
-			mark(f, fn->on_max_retries, seen, stack, &sp);
-			mark(f, fn->on_low, seen, stack, &sp);
-			break;
-		case FLOW_NODE_TRANSFER:
-			mark(f, fn->on_fail, seen, stack, &sp);
-			break;
-		case FLOW_NODE_HANGUP:
-		default: /* v2 nodes: the loader helper fills these in */
-			break;
+	if (n > 512) {
+		ld_err_at(L, v, "more than 512 variables");
+		return;
+	}
+	if (!n)
+		return;
+	f->variables = calloc(n, sizeof(*f->variables));
+	if (!f->variables) {
+		ld_oom(L);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ydoc_node *k = ydoc_map_key(v, i);
+		const struct ydoc_node *x = ydoc_map_value(v, i);
+		const char *name = ydoc_scalar_text(k);
+		size_t nlen = ydoc_scalar_len(k);
+		if (strlen(name) != nlen || !flow_var_name_valid(name, nlen)) {
+			ld_err_at(L, k,
+				  "invalid variable name '%s': use segments "
+				  "of letters, digits and '_' joined by '.', "
+				  "at most %u bytes",
+				  ld_excerpt(k, ex, sizeof(ex)),
+				  FLOW_VAR_NAME_MAX);
+			continue;
 		}
-	}
-	for (unsigned i = 0; i < f->nnodes; i++) {
-		if (!seen[i]) {
-			L->nerr++;
-			flow_errors_add(L->errs, L->file, f->nodes[i].line,
-					f->nodes[i].col,
-					"node '%s' is unreachable from start "
-					"node '%s'",
-					f->nodes[i].name,
-					f->nodes[f->start].name);
+		if (!strncmp(name, "call.", 5)) {
+			ld_err_at(L, k, "variable '%s' is built in (read-only)",
+				  name);
+			continue;
 		}
+		if (ydoc_node_type(x) != YDOC_SCALAR) {
+			ld_err_at(L, x,
+				  "variable '%s': the default must be a single "
+				  "value, not a %s",
+				  name, ydoc_type_name(ydoc_node_type(x)));
+			continue;
+		}
+		const char *s =
+			ydoc_scalar_is_null(x) ? "" : ydoc_scalar_text(x);
+		size_t len = ydoc_scalar_is_null(x) ? 0 : ydoc_scalar_len(x);
+		if (len > 4096 || strlen(s) != len) {
+			ld_err_at(L, x,
+				  "variable '%s': the default must be text of "
+				  "at most 4096 bytes",
+				  name);
+			continue;
+		}
+		struct flow_tmpl *t = NULL;
+		int rc = flow_tmpl_compile(s, len, &t, NULL, NULL, 0);
+		if (rc == -ENOMEM) {
+			ld_oom(L);
+			continue;
+		}
+		if (rc || !flow_tmpl_is_literal(t)) {
+			flow_tmpl_free(t);
+			ld_err_at(L, x,
+				  "variable '%s': the default is literal text "
+				  "('{{' is not allowed)",
+				  name);
+			continue;
+		}
+		struct flow_kv *kv = &f->variables[f->nvariables];
+		kv->name = ld_dup_or_oom(L, name);
+		kv->value = t;
+		f->nvariables++;
 	}
-out:
-	free(seen);
-	free(stack);
 }
 
 static void parse_root(struct loader *L, const struct ydoc_node *root)
@@ -1416,31 +1579,48 @@ static void parse_root(struct loader *L, const struct ydoc_node *root)
 	struct flow *f = L->f;
 	char ex[64];
 	if (!root || ydoc_node_type(root) != YDOC_MAP) {
-		err_at(L, root,
-		       "a flow must be a map with 'name', 'start' and 'nodes'");
+		ld_err_at(L, root,
+			  "a flow must be a map with 'name', 'start' and "
+			  "'nodes'");
 		return;
 	}
 	const struct ydoc_node *name = NULL, *start = NULL, *nodes = NULL;
 	const struct ydoc_node *intents_key = NULL, *intents = NULL;
+	const struct ydoc_node *handlers = NULL;
 	for (size_t i = 0; i < ydoc_node_count(root); i++) {
 		const struct ydoc_node *k = ydoc_map_key(root, i);
 		const struct ydoc_node *v = ydoc_map_value(root, i);
-		if (key_is(k, "name")) {
+		if (ld_key_is(k, "name")) {
 			name = v;
-		} else if (key_is(k, "start")) {
+		} else if (ld_key_is(k, "start")) {
 			start = v;
-		} else if (key_is(k, "nodes")) {
+		} else if (ld_key_is(k, "nodes")) {
 			nodes = v;
-		} else if (key_is(k, "voice")) {
-			get_voice(L, NULL, v, &f->voice);
-		} else if (key_is(k, "intents")) {
+		} else if (ld_key_is(k, "voice")) {
+			ld_get_voice(L, NULL, v, &f->voice);
+		} else if (ld_key_is(k, "intents")) {
 			intents_key = k;
 			intents = v;
+		} else if (ld_key_is(k, "handlers")) {
+			handlers = v;
+			L->have_handlers = true;
+		} else if (ld_key_is(k, "variables")) {
+			parse_variables(L, v);
+		} else if (ld_key_is(k, "description")) {
+			if (ydoc_node_type(v) != YDOC_SCALAR)
+				ld_err_at(L, v,
+					  "'description' must be text, not a "
+					  "%s",
+					  ydoc_type_name(ydoc_node_type(v)));
+			else if (!ydoc_scalar_is_null(v))
+				f->description =
+					ld_dup_or_oom(L, ydoc_scalar_text(v));
 		} else {
-			err_at(L, k,
-			       "unknown field '%s' (expected name, start, "
-			       "voice, intents or nodes)",
-			       excerpt(k, ex, sizeof(ex)));
+			ld_err_at(L, k,
+				  "unknown field '%s' (expected name, start, "
+				  "voice, intents, nodes, description, "
+				  "variables or handlers)",
+				  ld_excerpt(k, ex, sizeof(ex)));
 		}
 	}
 	/* Before the nodes: menus route to these intents. */
@@ -1448,187 +1628,56 @@ static void parse_root(struct loader *L, const struct ydoc_node *root)
 		parse_intents(L, intents_key, intents);
 
 	if (!name) {
-		err_at(L, root, "missing 'name'");
+		ld_err_at(L, root, "missing 'name'");
 	} else if (ydoc_node_type(name) != YDOC_SCALAR ||
-		   !valid_name(ydoc_scalar_text(name), ydoc_scalar_len(name))) {
-		err_at(L, name,
-		       "invalid flow name '%s': use 1-64 letters, digits, "
-		       "'_', '-' or '.'",
-		       excerpt(name, ex, sizeof(ex)));
+		   !ld_valid_name(ydoc_scalar_text(name),
+				  ydoc_scalar_len(name))) {
+		ld_err_at(L, name,
+			  "invalid flow name '%s': use 1-64 letters, digits, "
+			  "'_', '-' or '.'",
+			  ld_excerpt(name, ex, sizeof(ex)));
 	} else {
-		f->name = dup_or_oom(L, ydoc_scalar_text(name));
+		f->name = ld_dup_or_oom(L, ydoc_scalar_text(name));
 		f->name_line = ydoc_node_line(name);
 		f->name_col = ydoc_node_col(name);
 	}
 
 	if (!nodes) {
-		err_at(L, root, "missing 'nodes'");
+		ld_err_at(L, root, "missing 'nodes'");
 		return;
 	}
 	collect_nodes(L, nodes);
 	if (!f->nnodes)
 		return;
+	/* Before the nodes: handlers make some exits optional. */
+	if (handlers)
+		parse_handlers(L, handlers);
 
 	f->start = NO_NODE;
 	if (!start) {
-		err_at(L, root, "missing 'start'");
+		ld_err_at(L, root, "missing 'start'");
 	} else {
 		if (ydoc_node_type(start) == YDOC_SCALAR &&
 		    strlen(ydoc_scalar_text(start)) == ydoc_scalar_len(start))
-			f->start = find_node(L, ydoc_scalar_text(start));
+			f->start = ld_find_node(L, ydoc_scalar_text(start));
 		if (f->start == NO_NODE)
-			err_at(L, start, "'start' names no node '%s'",
-			       excerpt(start, ex, sizeof(ex)));
+			ld_err_at(L, start, "'start' names no node '%s'",
+				  ld_excerpt(start, ex, sizeof(ex)));
 	}
 
 	for (unsigned i = 0; i < f->nnodes; i++) {
 		if (f->nodes[i].name)
 			parse_node(L, &f->nodes[i], ydoc_map_value(nodes, i));
 	}
-	/* Reachability over a half-built graph would only add noise. */
-	if (!L->nerr)
-		check_reachable(L);
-}
-
-/* ---- built once the flow is valid ---- */
-
-/* Below this many examples the classifier is not calibrated on held-out
- * examples: a tenth of a flow's few dozen examples is a handful the model
- * gets right, and fitting the temperature to them drives it to its lower
- * bound, so that every utterance (also "what's the weather") scores 1.00
- * and the menu's thresholds mean nothing. Uncalibrated (temperature 1),
- * paraphrases score about 0.9 and unrelated speech 0.3-0.6. */
-#define CALIBRATE_MIN_EXAMPLES 500u
-/* Up to this many bytes of examples a 2^16 feature space is plenty (a
- * model of ~0.3 MB instead of ~4 MB with the default 2^20). */
-#define SMALL_FLOW_BYTES (64u * 1024u)
-
-/* Training time grows with examples x intents x epochs (about 1 us each
- * at -O2). Up to this many examples x intents the default 30 epochs stay
- * under a second; above, the faster setting measured on BANKING77 (lr 0.3,
- * 12 epochs: 89.9% against 91.4%, docs/NLU.md) cuts a reload's wait by
- * 2.5 times. */
-#define FULL_TRAIN_WORK 10000u
-
-/* The classifier of a flow: nlu_train_cfg_default() (fixed seed, so a
- * flow always trains to the same model) adapted to the small data of
- * flows (docs/FLOWS.md, "Training"). */
-static void flow_train_cfg(struct nlu_train_cfg *cfg, size_t nexamples,
-			   size_t nintents, size_t bytes)
-{
-	nlu_train_cfg_default(cfg);
-	if (nexamples < CALIBRATE_MIN_EXAMPLES)
-		cfg->holdout = 0.0f;
-	if (bytes <= SMALL_FLOW_BYTES)
-		cfg->feat.dim_bits = 16;
-	if (nexamples * nintents > FULL_TRAIN_WORK) {
-		cfg->epochs = 12;
-		cfg->lr = 0.3f;
-	}
-}
-
-static int train_intents(struct flow *f)
-{
-	size_t n = 0;
-	for (unsigned i = 0; i < f->nintents; i++)
-		n += f->intents[i].nexamples;
-	int err = -ENOMEM;
-	char **text = calloc(n, sizeof(*text));
-	uint32_t *label = calloc(n, sizeof(*label));
-	char **labels = calloc(f->nintents, sizeof(*labels));
-	if (!text || !label || !labels)
-		goto out;
-	size_t k = 0, bytes = 0;
-	for (unsigned i = 0; i < f->nintents; i++) {
-		labels[i] = f->intents[i].name;
-		for (unsigned j = 0; j < f->intents[i].nexamples; j++) {
-			text[k] = f->intents[i].examples[j];
-			bytes += strlen(text[k]);
-			label[k++] = i;
-		}
-	}
-	/* Borrowed strings: the dataset is never destroyed. */
-	struct nlu_dataset ds = { .text = text,
-				  .label = label,
-				  .n = n,
-				  .labels = labels,
-				  .nlabels = f->nintents };
-	struct nlu_train_cfg cfg;
-	flow_train_cfg(&cfg, n, f->nintents, bytes);
-	err = nlu_model_train(&f->nlu, &ds, &cfg);
-out:
-	free(text);
-	free(label);
-	free(labels);
-	return err;
-}
-
-/* What a speech menu's recognizer expects: its intents' examples (and its
- * options' phrases) as an LM for an open menu, else a grammar of its
- * phrases. */
-static int build_menu_speech(const struct flow *f, struct flow_node *fn)
-{
-	size_t nwords = 0, n = 0;
-	for (unsigned i = 0; i < fn->noptions; i++)
-		nwords += fn->options[i].nwords;
-	for (unsigned i = 0; i < fn->nroutes; i++)
-		n += find_intent(f, fn->routes[i].intent)->nexamples;
-	n += nwords;
-	const char **list = calloc(n ? n : 1, sizeof(*list));
-	if (!list)
-		return -ENOMEM;
-	size_t k = 0;
-	for (unsigned i = 0; i < fn->nroutes; i++) {
-		const struct flow_intent *it =
-			find_intent(f, fn->routes[i].intent);
-		for (unsigned j = 0; j < it->nexamples; j++)
-			list[k++] = it->examples[j];
-	}
-	for (unsigned i = 0; i < fn->noptions; i++) {
-		for (unsigned j = 0; j < fn->options[i].nwords; j++)
-			list[k++] = fn->options[i].words[j];
-	}
-	int err;
-	if (fn->nroutes) {
-		fn->stt_mode = STT_MODE_OPEN;
-		err = stt_grammar_create(
-			&fn->lm, STT_MODE_LM, list,
-			k > LM_SENTENCES_MAX ? LM_SENTENCES_MAX : k, 0);
-	} else {
-		fn->stt_mode = STT_MODE_GRAMMAR;
-		err = stt_grammar_create(&fn->grammar, STT_MODE_GRAMMAR, list,
-					 k, 0);
-	}
-	free(list);
-	return err;
-}
-
-static void build_speech(struct loader *L)
-{
-	struct flow *f = L->f;
-	int err;
-	if (f->nintents >= 2 && (err = train_intents(f))) {
-		L->nerr++;
-		L->oom = L->oom || err == -ENOMEM;
-		flow_errors_add(L->errs, L->file, f->intents[0].line,
-				f->intents[0].col,
-				"cannot train the intent classifier: %s",
-				strerror(-err));
-	}
-	for (unsigned i = 0; i < f->nnodes; i++) {
-		struct flow_node *fn = &f->nodes[i];
-		if (fn->type != FLOW_NODE_MENU ||
-		    !(fn->input & FLOW_INPUT_SPEECH))
-			continue;
-		err = build_menu_speech(f, fn);
-		if (!err)
-			continue;
-		L->nerr++;
-		L->oom = L->oom || err == -ENOMEM;
-		flow_errors_add(L->errs, L->file, fn->line, fn->col,
-				"node '%s': cannot build its speech grammar: "
-				"%s",
-				fn->name, strerror(-err));
+	/* Templates whose syntax was fine: their variables must be declared
+	 * (this needs every node: a later set may declare them). */
+	bool graph_ok = !L->nerr;
+	ld_check_vars(L);
+	/* Reachability and loops over a half-built graph would only add
+	 * noise. */
+	if (graph_ok) {
+		ld_check_reachable(L);
+		ld_check_loops(L);
 	}
 }
 
@@ -1672,6 +1721,25 @@ static void sort_messages(struct flow_errors *e, size_t first, const char *file)
 	}
 }
 
+/* Where play paths are relative to: the file's directory, or flows/ of
+ * the source tree for a built-in (recognized by its bytes). */
+static char *flow_dir(struct loader *L, const char *file, const char *buf)
+{
+	for (const struct flow_builtin *b = flow_builtins; b->name; b++) {
+		if (buf && buf == (const char *)b->data)
+			return ld_dup_or_oom(L, VG_FLOWS_DIR);
+	}
+	const char *slash = strrchr(file, '/');
+	if (!slash)
+		return ld_dup_or_oom(L, ".");
+	if (slash == file)
+		return ld_dup_or_oom(L, "/");
+	char *d = strndup(file, (size_t)(slash - file));
+	if (!d)
+		ld_oom(L);
+	return d;
+}
+
 int flow_load_buf(const char *file, const char *buf, size_t len,
 		  struct flow **fp, struct flow_errors *errs)
 {
@@ -1697,7 +1765,9 @@ int flow_load_buf(const char *file, const char *buf, size_t len,
 		return err == -ENOMEM ? -ENOMEM : -EBADMSG;
 	}
 
-	struct loader L = { .file = file, .errs = errs };
+	struct loader L = {
+		.file = file, .buf = buf ? buf : "", .len = len, .errs = errs
+	};
 	size_t first = errs ? errs->count : 0;
 	L.f = calloc(1, sizeof(*L.f));
 	if (!L.f) {
@@ -1705,11 +1775,15 @@ int flow_load_buf(const char *file, const char *buf, size_t len,
 		return -ENOMEM;
 	}
 	atomic_init(&L.f->refs, 1);
-	L.f->file = dup_or_oom(&L, file);
+	L.f->file = ld_dup_or_oom(&L, file);
+	for (unsigned h = 0; h < FLOW_H_COUNT; h++)
+		L.f->handlers[h] = NO_NODE;
+	L.f->dir = flow_dir(&L, file, buf);
 	parse_root(&L, ydoc_root(doc));
 	if (!L.nerr)
-		build_speech(&L);
+		ld_build_speech(&L);
 	free(L.by_name);
+	free(L.uses);
 	ydoc_destroy(doc);
 	if (L.nerr) {
 		if (errs)

@@ -133,10 +133,10 @@ struct flow_hours_span {
 /* A slot of a flow intent ("intents: X: slots:"). */
 struct flow_slot {
 	char *name;
-	int entity;	  /* enum nlu_entity_type */
-	bool required;	  /* default false */
+	int entity;		  /* enum nlu_entity_type */
+	bool required;		  /* default false */
 	struct flow_tmpl *prompt; /* NULL: none (required needs one) */
-	unsigned retries; /* default 2 */
+	unsigned retries;	  /* default 2 */
 	unsigned line, col;
 };
 
@@ -174,8 +174,9 @@ struct flow_node {
 	 * logs and v1 code); tmpl is what the runtime renders. */
 	char *text;
 	struct flow_tmpl *tmpl;
-	struct flow_tmpl *no_input_tmpl, *invalid_tmpl; /* menu/gather/classify */
-	char *voice; /* NULL: the flow's */
+	struct flow_tmpl *no_input_tmpl,
+		*invalid_tmpl; /* menu/gather/classify */
+	char *voice;	       /* NULL: the flow's */
 	bool barge_in;
 	unsigned next; /* say */
 
@@ -219,7 +220,7 @@ struct flow_node {
 	bool to_agent;
 	struct flow_tmpl *target_tmpl; /* non-NULL: rendered and checked at
 					  run time (target then NULL) */
-	struct flow_kv *context;	/* transfer context, ncontext <= 32 */
+	struct flow_kv *context;       /* transfer context, ncontext <= 32 */
 	unsigned ncontext;
 	unsigned on_fail; /* FLOW_NO_NODE: handlers */
 
@@ -230,17 +231,20 @@ struct flow_node {
 	/* gather (also uses prompt/voice/barge_in/timeouts/retries/input/
 	 * stt fields above; options unused) */
 	unsigned min_digits;
-	int entity; /* enum nlu_entity_type, -1: none */
-	char *into; /* variable, NULL: none */
+	int entity;   /* enum nlu_entity_type, -1: none */
+	char *into;   /* variable, NULL: none */
+	char **hints; /* normalized phrases (as menu "say"), nhints 0: none */
+	unsigned nhints;
+	bool grammar_mode; /* mode: grammar (grammar holds the hints) */
 
 	/* classify */
 	struct flow_tmpl *classify_text; /* no prompt: what to classify */
 	char *model;			 /* NLU model name, NULL: the flow's */
-	struct nlu_model *model_nlu; /* resolved when the daemon loads it;
-					NULL: the flow's own (flow->nlu) */
-	unsigned on_high;	     /* FLOW_NO_NODE: none */
-	unsigned on_no_match;	     /* FLOW_NO_NODE: retry/handlers */
-	bool fill_slots;	     /* default true */
+	struct nlu_model *model_nlu;	 /* resolved when the daemon loads it;
+					    NULL: the flow's own (flow->nlu) */
+	unsigned on_high;		 /* FLOW_NO_NODE: none */
+	unsigned on_no_match;		 /* FLOW_NO_NODE: retry/handlers */
+	bool fill_slots;		 /* default true */
 
 	/* set: vars; http: headers */
 	struct flow_kv *kvs;
@@ -255,14 +259,14 @@ struct flow_node {
 	/* http */
 	char *method; /* "GET" ... */
 	struct flow_tmpl *url;
-	struct flow_tmpl *body;	 /* raw body, or NULL */
-	struct flow_json *json;	 /* JSON body, or NULL */
-	bool event_connect;	 /* event: connect */
+	struct flow_tmpl *body;	  /* raw body, or NULL */
+	struct flow_json *json;	  /* JSON body, or NULL */
+	bool event_connect;	  /* event: connect */
 	unsigned http_timeout_ms; /* per try */
 	unsigned http_retries;
 	struct flow_map *maps;
 	unsigned nmaps;
-	char *map_all; /* prefix or NULL */
+	char *map_all;	   /* prefix or NULL */
 	unsigned on_error; /* http, lookup: FLOW_NO_NODE: handlers */
 
 	/* lookup */
@@ -285,6 +289,7 @@ struct flow_node {
 
 	/* subflow */
 	char *subflow; /* flow name; resolved at run time through the set */
+	unsigned subflow_line, subflow_col; /* of the "flow:" value */
 
 	/* hangup: a static string (the channel keeps the pointer) */
 	const char *reason;

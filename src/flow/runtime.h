@@ -32,8 +32,10 @@ struct stt_grammar;
 struct audio_clip;
 struct strbuf;
 
-#define FLOW_RUN_MAX_HOPS 200 /* node entries without waiting for the caller */
-#define FLOW_RUN_MAX_DEPTH 8  /* subflow nesting */
+#define FLOW_RUN_MAX_HOPS                                                   \
+	200		     /* node entries without waiting for the caller \
+			      */
+#define FLOW_RUN_MAX_DEPTH 8 /* subflow nesting */
 
 /* ---- actions ---- */
 
@@ -61,15 +63,15 @@ struct flow_act_prompt {
 #define FLOW_ACT_HEADERS_MAX 32
 
 enum flow_act_input { /* bits */
-	FLOW_ACT_IN_DTMF = 1u << 0,
-	FLOW_ACT_IN_SPEECH = 1u << 1,
+		      FLOW_ACT_IN_DTMF = 1u << 0,
+		      FLOW_ACT_IN_SPEECH = 1u << 1,
 };
 
 struct flow_action {
 	enum flow_act_type type;
 	const char *node; /* the node that asked (borrowed from the flow) */
 	union {
-		struct { /* SAY */
+		struct {		  /* SAY */
 			const char *name; /* prompt id for the CDR */
 			const char *text;
 			const char *voice; /* NULL: default */
@@ -88,14 +90,14 @@ struct flow_action {
 			bool barge_in;	/* input stops the prompts */
 			unsigned input; /* FLOW_ACT_IN_* */
 			/* DTMF */
-			unsigned max_digits; /* 1..32 */
+			unsigned max_digits;	/* 1..32 */
 			const char *terminator; /* "" or one key */
 			unsigned timeout_ms;	/* to the first input after the
 						   prompts end */
 			unsigned interdigit_ms;
 			/* speech */
-			const char *stt_engines;	/* NULL: default chain */
-			int stt_mode;			/* enum stt_mode */
+			const char *stt_engines; /* NULL: default chain */
+			int stt_mode;		 /* enum stt_mode */
 			const struct stt_grammar *grammar; /* or NULL */
 			const struct stt_grammar *lm;	   /* or NULL */
 			unsigned end_silence_ms;	   /* 0: default */
@@ -104,13 +106,14 @@ struct flow_action {
 					      recognizers; NULL: none */
 		} gather;
 		struct { /* TRANSFER */
-			const char *target; /* "agent" resolved: sip:/tel:/queue: */
-			bool to_agent;	    /* target is the configured agent */
+			const char *
+				target; /* "agent" resolved: sip:/tel:/queue: */
+			bool to_agent;	/* target is the configured agent */
 			const char *context_keys[FLOW_ACT_CONTEXT_MAX];
 			const char *context_values[FLOW_ACT_CONTEXT_MAX];
 			unsigned ncontext;
 		} transfer;
-		struct { /* RECORD */
+		struct {	    /* RECORD */
 			int action; /* enum flow_record_action */
 		} record;
 		struct { /* HTTP */
@@ -124,12 +127,12 @@ struct flow_action {
 			unsigned timeout_ms; /* per try */
 			unsigned retries;    /* extra tries */
 		} http;
-		struct { /* LOOKUP */
+		struct {		     /* LOOKUP */
 			int query;	     /* enum flow_lookup_query */
 			const char *key;     /* rendered key */
 			const char *subject; /* create_ticket, else NULL */
 		} lookup;
-		struct { /* HANGUP */
+		struct {		    /* HANGUP */
 			const char *reason; /* static string */
 		} hangup;
 	};
@@ -179,7 +182,7 @@ struct flow_result {
 			bool ok;
 			int status; /* e.g. SIP status; 0 unknown */
 		} transferred;
-		struct { /* HTTP */
+		struct {		  /* HTTP */
 			int status;	  /* 0: no response */
 			const char *body; /* response body or NULL */
 			size_t body_len;
@@ -200,7 +203,8 @@ struct flow_result {
  * strings, valid until the next step). */
 struct flow_turn_info {
 	const char *node;
-	const char *input; /* "dtmf", "speech", "none" */
+	const char *input; /* "dtmf", "speech", "none"; "text": a classify
+			      without prompt classified its text */
 	const char *transcript;
 	const char *intent; /* NULL: no NLU ran */
 	float intent_confidence;

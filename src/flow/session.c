@@ -1,10 +1,14 @@
-/* The flow runtime: a state machine that walks one flow on one channel.
- * It asks the channel for prompts, digit collection and transfers, and moves
- * on when the matching completion event comes back (channel.h). Before it
- * enters a node the channel must be idle: a transition decided while a
- * prompt or collect is still out stops the channel and waits for their
- * completions, so the channel never sees a second request (-EBUSY). */
+/* The flow executor: runs the actions of the flow runtime (flow/runtime.h)
+ * on one channel. The runtime decides (nodes, retries, intents, variables);
+ * this file speaks (TTS, cache or stream), plays, collects keys, listens
+ * and transcribes, transfers, records, and reaches the daemon's back-ends,
+ * then hands each outcome back as the action's result. Before the next
+ * action runs the channel must be idle: an outcome known while a prompt or
+ * collect is still out stops the channel and waits for their completions,
+ * so the channel never sees a second request (-EBUSY). */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,51 +17,61 @@
 #include "call/channel.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "engines/nlu/classifier.h"
+#include "core/strbuf.h"
 #include "engines/stt/stt.h"
 #include "engines/tts/tts.h"
 #include "flow/model.h"
+#include "flow/runtime.h"
 
-#define NO_NODE ((unsigned)-1)
-/* Node entries allowed without the caller pressing a key in between: a
- * flow that loops through say/transfer nodes alone is a bug in the flow,
- * and with failing prompts it would spin without ever yielding. */
-#define MAX_HOPS 200u
-#define PROMPT_QUEUE_MAX 2 /* a retry message, then the menu prompt */
+#define PROMPT_QUEUE_MAX FLOW_ACT_PROMPTS_MAX
+#define EVENT_JSON_MAX 8192
 
 enum phase {
 	PH_NEW,	      /* not started */
-	PH_SAY,	      /* playing a say node's prompt */
-	PH_MENU,      /* prompting and collecting (digits and/or speech) */
-	PH_RECOGNIZE, /* a menu's speech is being transcribed */
+	PH_PROMPT,    /* SAY / PLAY: playing */
+	PH_GATHER,    /* prompting and collecting (digits and/or speech) */
+	PH_RECOGNIZE, /* a gather's speech is being transcribed */
 	PH_TRANSFER,  /* waiting for TRANSFER_DONE */
+	PH_BACKEND,   /* an http/lookup request is out */
 	PH_ENDING,    /* asked the channel to hang up */
 	PH_DONE,
 };
-
-enum retry { RETRY_NONE, RETRY_NO_INPUT, RETRY_INVALID };
 
 enum spoke { SPOKE, SPEAK_WAIT, SPEAK_FAILED };
 
 struct prompt_req {
 	const char *name;
 	const char *text;
+	const char *voice;
+	struct audio_clip *clip; /* PLAY: the flow's clip (borrowed) */
+};
+
+/* How the caller's last turn went, for the turn record (on_turn). */
+struct turn_timing {
+	const char *end; /* static */
+	char engine[32];
+	float stt_conf;
+	bool barged;
+	uint32_t speech_ms;
+	uint64_t speech_end_us, stt_final_us;
 };
 
 struct flow_session {
 	struct flow *flow;
 	struct channel *ch;
 	struct flow_env env;
+	struct flow_run *run;
 	enum phase phase;
-	unsigned node;
-	unsigned attempts; /* failed tries in the current menu */
-	unsigned hops;	   /* node entries since the last collect ended */
+	struct flow_action act; /* the action being executed */
+	int last_err;		/* of the current SAY/PLAY's prompts */
 
 	struct prompt_req q[PROMPT_QUEUE_MAX];
 	unsigned qlen, qpos;
 	uint64_t requested_us; /* when the current prompt was asked for */
-	bool collect_wanted;   /* menu: start collect with the first prompt */
-	bool listen_wanted;    /* menu: start listen with the first prompt */
+	bool barge_in;	       /* current prompts may be interrupted */
+	bool interrupted;      /* a SAY/PLAY was cut short */
+	bool collect_wanted;   /* gather: start collect with the first prompt */
+	bool listen_wanted;    /* gather: start listen with the first prompt */
 
 	/* Requests outstanding on the channel. */
 	bool play_out, collect_out, listen_out, transfer_out, stop_sent;
@@ -67,19 +81,26 @@ struct flow_session {
 	struct stt_job *stt_job;
 	struct stt_req *stt_req;
 
-	/* The next step, taken once the channel is idle. */
-	unsigned want_node;
-	enum retry want_retry;
-	const char *want_hangup;
+	/* The outcome of the current action, fed to the runtime once the
+	 * channel is idle. The strings it points to are owned here. */
+	bool res_ready;
+	struct flow_result res;
+	char res_digits[40];
+	char *res_text;
+	char *res_body;
+	struct turn_timing tt;
 	bool running; /* run() is on the stack: steps iterate, not recurse */
 
-	/* TTS results are matched to the prompt that asked by generation. */
+	/* TTS and back-end results are matched to what asked by gen. */
 	unsigned gen;
 	bool synth_wait;
 	unsigned tts_inflight;
+	unsigned backend_inflight;
 
-	/* Deferred free: destroy() during one of our own frames or with a TTS
-	 * job out only marks closing; the last frame or callback frees. */
+	bool ended_sent; /* the "ended" event went out */
+
+	/* Deferred free: destroy() during one of our own frames or with a job
+	 * out only marks closing; the last frame or callback frees. */
 	unsigned depth;
 	bool closing;
 };
@@ -89,7 +110,12 @@ struct synth_job {
 	unsigned gen;
 };
 
-/* One spoken turn on its way through STT and NLU. */
+struct backend_job {
+	struct flow_session *s;
+	unsigned gen;
+};
+
+/* One spoken turn on its way through STT. */
 struct stt_job {
 	struct flow_session *s;
 	unsigned gen;
@@ -107,15 +133,33 @@ static const char *call_id(const struct flow_session *s)
 	return s->ch ? s->ch->id : NULL;
 }
 
-static const struct flow_node *cur(const struct flow_session *s)
+static const char *node_name(const struct flow_session *s)
 {
-	return &s->flow->nodes[s->node];
+	const char *n = flow_run_node(s->run);
+	return n ? n : "-";
+}
+
+static void clear_result(struct flow_session *s)
+{
+	free(s->res_text);
+	s->res_text = NULL;
+	free(s->res_body);
+	s->res_body = NULL;
+	s->res_ready = false;
 }
 
 static void session_free(struct flow_session *s)
 {
+	clear_result(s);
+	flow_run_destroy(s->run);
 	flow_deref(s->flow);
 	free(s);
+}
+
+static bool may_free(const struct flow_session *s)
+{
+	return !s->depth && s->closing && !s->tts_inflight &&
+	       !s->backend_inflight;
 }
 
 static void enter_frame(struct flow_session *s)
@@ -125,18 +169,9 @@ static void enter_frame(struct flow_session *s)
 
 static void leave_frame(struct flow_session *s)
 {
-	if (--s->depth == 0 && s->closing && !s->tts_inflight)
+	s->depth--;
+	if (may_free(s))
 		session_free(s);
-}
-
-static const char *voice_of(const struct flow_session *s,
-			    const struct flow_node *n)
-{
-	if (n->voice)
-		return n->voice;
-	if (s->flow->voice)
-		return s->flow->voice;
-	return s->env.default_voice;
 }
 
 static bool idle(const struct flow_session *s)
@@ -144,79 +179,203 @@ static bool idle(const struct flow_session *s)
 	return !s->play_out && !s->collect_out && !s->listen_out;
 }
 
-static bool wanting(const struct flow_session *s)
+/* The outcome of the current action is known: it goes to the runtime as
+ * soon as the channel is idle. */
+static void finish(struct flow_session *s, const struct flow_result *res)
 {
-	return s->want_node != NO_NODE || s->want_retry != RETRY_NONE ||
-	       s->want_hangup;
-}
-
-/* Decide the next step; it runs as soon as the channel is idle. */
-static void want(struct flow_session *s, unsigned node, enum retry retry,
-		 const char *hangup_reason)
-{
-	s->want_node = node;
-	s->want_retry = retry;
-	s->want_hangup = hangup_reason;
+	s->res = *res;
+	s->res.now_ms = clock_wall_ms();
+	s->res_ready = true;
 	if (!idle(s) && !s->stop_sent) {
 		s->stop_sent = true;
 		channel_stop(s->ch);
 	}
 }
 
-static void do_hangup(struct flow_session *s, const char *reason)
+static void finish_simple(struct flow_session *s, enum flow_res_type t, int err)
 {
-	s->phase = PH_ENDING;
-	s->gen++;
-	if (channel_hangup(s->ch, reason)) {
-		/* Already over: no HANGUP event will tell us. */
-		s->phase = PH_DONE;
-	}
+	struct flow_result r = { .type = t, .err = err };
+	finish(s, &r);
 }
 
-static void start_collect(struct flow_session *s)
+/* ---- webhook events ---- */
+
+static void post_event(struct flow_session *s, const char *event,
+		       struct strbuf *fields)
 {
-	const struct flow_node *n = cur(s);
-	struct channel_collect c = {
-		.max_digits = n->max_digits,
-		.terminators = n->terminator,
-		.first_timeout_ms = n->timeout_ms,
-		.interdigit_timeout_ms = n->interdigit_ms,
-	};
-	s->collect_wanted = false;
-	int err = channel_collect(s->ch, &c);
-	if (err) {
-		/* Without digits a menu can never leave: end the call rather
-		 * than leave the caller in silence. */
-		log_event(err == -ENOTCONN ? LOG_LVL_DEBUG : LOG_LVL_ERROR,
-			  call_id(s), "flow_collect_failed",
-			  "flow=%s node=%s err=%d", s->flow->name, n->name,
-			  err);
-		want(s, NO_NODE, RETRY_NONE, "flow_error");
+	const struct flow_backend *b = s->env.backend;
+	if (b && b->event)
+		b->event(b->ctx, event, call_id(s) ? call_id(s) : "",
+			 strbuf_str(fields));
+}
+
+/* Fields: pairs of key, value (value NULL: JSON null), then NULL. */
+static void event_kv(struct flow_session *s, const char *event, ...)
+{
+	const struct flow_backend *b = s->env.backend;
+	if (!b || !b->event)
+		return;
+	struct strbuf sb;
+	strbuf_init(&sb, EVENT_JSON_MAX);
+	int err = strbuf_addstr(&sb, "{");
+	va_list ap;
+	va_start(ap, event);
+	bool first = true;
+	for (const char *k; !err && (k = va_arg(ap, const char *));) {
+		const char *v = va_arg(ap, const char *);
+		err = strbuf_addstr(&sb, first ? "" : ",");
+		first = false;
+		if (!err)
+			err = strbuf_add_json_str(&sb, k);
+		if (!err)
+			err = strbuf_addstr(&sb, ":");
+		if (!err)
+			err = v ? strbuf_add_json_str(&sb, v)
+				: strbuf_addstr(&sb, "null");
+	}
+	va_end(ap);
+	if (!err)
+		err = strbuf_addstr(&sb, "}");
+	if (!err)
+		post_event(s, event, &sb);
+	else
+		LOGW(call_id(s), "flow_event_dropped", "event=%s err=%d", event,
+		     err);
+	strbuf_fini(&sb);
+}
+
+static void event_ended(struct flow_session *s, const char *reason)
+{
+	if (s->ended_sent || s->phase == PH_NEW)
+		return;
+	s->ended_sent = true;
+	event_kv(s, "ended", "reason", reason ? reason : "hangup", "node",
+		 flow_run_node(s->run), "flow", flow_run_flow(s->run), NULL);
+}
+
+/* ---- runtime callbacks ---- */
+
+static void on_node(void *arg, const char *flow, const char *node)
+{
+	struct flow_session *s = arg;
+	LOGD(call_id(s), "flow_node", "flow=%s node=%s", flow, node);
+	if (!flow || !strcmp(flow, flow_name(s->flow))) {
+		channel_note_node(s->ch, node);
 		return;
 	}
-	s->collect_out = true;
+	/* A subflow's node: "subflow/node" in the call's path. */
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s/%s", flow, node);
+	channel_note_node(s->ch, buf);
 }
 
-static bool hears_speech(const struct flow_session *s,
-			 const struct flow_node *n)
+static void on_turn(void *arg, const struct flow_turn_info *t)
+{
+	struct flow_session *s = arg;
+	uint64_t now = clock_mono_us();
+	bool speech = t->input && !strcmp(t->input, "speech");
+	struct channel_turn ct = {
+		.node = t->node,
+		.input = t->input ? t->input : "none",
+		.end = s->tt.end ? s->tt.end : "none",
+		.transcript =
+			speech ? (t->transcript ? t->transcript : "") : NULL,
+		.stt_engine = speech ? s->tt.engine : NULL,
+		.stt_confidence = s->tt.stt_conf,
+		.intent = t->intent,
+		.intent_confidence = t->intent_confidence,
+		.match = t->match ? t->match : "none",
+		.next = t->next,
+		.barge_in = s->tt.barged,
+		.speech_ms = s->tt.speech_ms,
+		.speech_end_us =
+			s->tt.speech_end_us ? s->tt.speech_end_us : now,
+		.stt_final_us = s->tt.stt_final_us,
+		.nlu_done_us = t->intent ? now : 0,
+		.response_us = now,
+	};
+	channel_note_turn(s->ch, &ct);
+	LOGI(call_id(s), "flow_turn",
+	     "node=%s input=%s text=\"%s\" intent=%s conf=%.3f match=%s "
+	     "next=%s",
+	     t->node ? t->node : "-", ct.input,
+	     log_esc(t->transcript ? t->transcript : ""),
+	     t->intent ? t->intent : "-", (double)t->intent_confidence,
+	     ct.match, t->next ? t->next : "-");
+	if (t->intent) {
+		char conf[16];
+		snprintf(conf, sizeof(conf), "%.3f",
+			 (double)t->intent_confidence);
+		event_kv(s, "intent", "node", t->node, "intent", t->intent,
+			 "confidence", conf, "match", ct.match, "transcript",
+			 t->transcript, "next", t->next, NULL);
+	}
+}
+
+static struct flow *find_flow(void *arg, const char *name)
+{
+	struct flow_session *s = arg;
+	const struct flow_backend *b = s->env.backend;
+	return b && b->find_flow ? b->find_flow(b->ctx, name) : NULL;
+}
+
+static struct nlu_model *find_model(void *arg, const char *name)
+{
+	struct flow_session *s = arg;
+	const struct flow_backend *b = s->env.backend;
+	return b && b->find_model ? b->find_model(b->ctx, name) : NULL;
+}
+
+/* ---- prompts ---- */
+
+static bool hears_speech(const struct flow_session *s)
 {
 	unsigned caps = s->ch->ops->caps;
-	if (!(n->input & FLOW_INPUT_SPEECH))
-		return false;
 	if (caps & CHANNEL_CAP_STT)
 		return true;
 	return (caps & CHANNEL_CAP_SPEECH) && s->env.stt;
 }
 
+static const char *voice_or_default(const struct flow_session *s, const char *v)
+{
+	return v ? v : s->env.default_voice;
+}
+
+static void start_collect(struct flow_session *s)
+{
+	const struct flow_action *a = &s->act;
+	struct channel_collect c = {
+		.max_digits = a->gather.max_digits ? a->gather.max_digits : 1,
+		.terminators = a->gather.terminator,
+		.first_timeout_ms = a->gather.timeout_ms,
+		.interdigit_timeout_ms = a->gather.interdigit_ms,
+	};
+	s->collect_wanted = false;
+	int err = channel_collect(s->ch, &c);
+	if (err) {
+		log_event(err == -ENOTCONN ? LOG_LVL_DEBUG : LOG_LVL_ERROR,
+			  call_id(s), "flow_collect_failed", "node=%s err=%d",
+			  node_name(s), err);
+		struct flow_result r = { .type = FLOW_RES_INPUT, .err = err };
+		r.input.kind = FLOW_IN_ERROR;
+		s->tt = (struct turn_timing){ .end = "error" };
+		finish(s, &r);
+		return;
+	}
+	s->collect_out = true;
+}
+
 static void start_listen(struct flow_session *s)
 {
-	const struct flow_node *n = cur(s);
+	const struct flow_action *a = &s->act;
+	bool dtmf = (a->gather.input & FLOW_ACT_IN_DTMF) != 0;
 	struct channel_listen l = {
 		/* A hybrid step leaves the no-input timeout to the collect. */
-		.no_input_ms = (n->input & FLOW_INPUT_DTMF) ? 0 : n->timeout_ms,
-		.trailing_silence_ms = n->end_silence_ms,
-		.max_speech_ms = n->max_speech_ms,
-		.dtmf_ends = (n->input & FLOW_INPUT_DTMF) != 0,
+		.no_input_ms = dtmf ? 0 : a->gather.timeout_ms,
+		.trailing_silence_ms = a->gather.end_silence_ms,
+		.max_speech_ms = a->gather.max_speech_ms,
+		.dtmf_ends = dtmf,
+		.hints = a->gather.hints,
 	};
 	s->listen_wanted = false;
 	int err = channel_listen(s->ch, &l);
@@ -224,22 +383,26 @@ static void start_listen(struct flow_session *s)
 		/* Digits may still answer a hybrid step; a speech-only one
 		 * cannot go on. */
 		log_event(err == -ENOTCONN ? LOG_LVL_DEBUG : LOG_LVL_ERROR,
-			  call_id(s), "flow_listen_failed",
-			  "flow=%s node=%s err=%d", s->flow->name, n->name,
-			  err);
-		if (!(n->input & FLOW_INPUT_DTMF))
-			want(s, NO_NODE, RETRY_NONE, "flow_error");
+			  call_id(s), "flow_listen_failed", "node=%s err=%d",
+			  node_name(s), err);
+		if (!dtmf) {
+			struct flow_result r = { .type = FLOW_RES_INPUT,
+						 .err = err };
+			r.input.kind = FLOW_IN_ERROR;
+			s->tt = (struct turn_timing){ .end = "error" };
+			finish(s, &r);
+		}
 		return;
 	}
 	s->listen_out = true;
 }
 
-/* Start what a menu waits for (with its first prompt, or without one). */
+/* Start what a gather waits for (with its first prompt, or without one). */
 static void start_inputs(struct flow_session *s)
 {
-	if (s->collect_wanted)
+	if (s->collect_wanted && !s->closing && !s->res_ready)
 		start_collect(s);
-	if (s->listen_wanted && !s->closing && !wanting(s))
+	if (s->listen_wanted && !s->closing && !s->res_ready)
 		start_listen(s);
 }
 
@@ -247,19 +410,18 @@ static enum spoke play_audio(struct flow_session *s, const struct prompt_req *r,
 			     struct audio_clip *clip,
 			     struct audio_stream *stream)
 {
-	const struct flow_node *n = cur(s);
 	struct channel_prompt p = {
 		.name = r->name,
-		.text = r->text,
-		.voice = voice_of(s, n),
+		.text = r->text ? r->text : "",
+		.voice = r->voice,
 		.clip = clip,
 		.stream = stream,
-		.dtmf_barge_in = n->barge_in,
-		.speech_barge_in = n->barge_in && s->listen_wanted,
+		.dtmf_barge_in = s->barge_in,
+		.speech_barge_in = s->barge_in && s->listen_wanted,
 		.requested_us = s->requested_us,
 	};
-	if (s->phase == PH_MENU && s->listen_out)
-		p.speech_barge_in = n->barge_in; /* a re-prompt's 2nd part */
+	if (s->phase == PH_GATHER && s->listen_out)
+		p.speech_barge_in = s->barge_in; /* a re-prompt's 2nd part */
 	int err = channel_play(s->ch, &p);
 	if (s->closing)
 		return SPOKE;
@@ -267,19 +429,14 @@ static enum spoke play_audio(struct flow_session *s, const struct prompt_req *r,
 		/* -ENOTCONN: the caller hung up meanwhile, nothing to report */
 		log_event(err == -ENOTCONN ? LOG_LVL_DEBUG : LOG_LVL_WARN,
 			  call_id(s), "flow_prompt_failed",
-			  "flow=%s node=%s prompt=%s stage=play err=%d",
-			  s->flow->name, n->name, r->name, err);
+			  "node=%s prompt=%s stage=play err=%d", node_name(s),
+			  r->name, err);
+		s->last_err = err;
 		return SPEAK_FAILED;
 	}
 	s->play_out = true;
 	start_inputs(s);
 	return SPOKE;
-}
-
-static enum spoke play(struct flow_session *s, const struct prompt_req *r,
-		       struct audio_clip *clip)
-{
-	return play_audio(s, r, clip, NULL);
 }
 
 static void on_synth(int err, struct audio_clip *clip, void *arg)
@@ -298,10 +455,11 @@ static void on_synth(int err, struct audio_clip *clip, void *arg)
 		/* -ENOTCONN: the caller hung up meanwhile, nothing to report */
 		log_event(err == -ENOTCONN ? LOG_LVL_DEBUG : LOG_LVL_WARN,
 			  call_id(s), "flow_prompt_failed",
-			  "flow=%s node=%s prompt=%s stage=tts err=%d",
-			  s->flow->name, cur(s)->name, r->name, err);
+			  "node=%s prompt=%s stage=tts err=%d", node_name(s),
+			  r->name, err);
+		s->last_err = err;
 		speak_next(s);
-	} else if (play(s, r, clip) == SPEAK_FAILED) {
+	} else if (play_audio(s, r, clip, NULL) == SPEAK_FAILED) {
 		speak_next(s);
 	}
 	if (!s->closing)
@@ -311,37 +469,44 @@ out:
 	leave_frame(s);
 }
 
-/* Ask the channel to play r: at once from text or a cached clip, or after
- * synthesis (SPEAK_WAIT; on_synth continues). */
+/* Ask the channel to play r: at once from text, the flow's clip or a
+ * cached clip, or after synthesis (SPEAK_WAIT; on_synth continues). */
 static enum spoke speak(struct flow_session *s, const struct prompt_req *r)
 {
-	const struct flow_node *n = cur(s);
 	unsigned caps = s->ch->ops->caps;
 	s->requested_us = clock_mono_us();
 	s->gen++;
+	if (r->clip && (caps & CHANNEL_CAP_AUDIO))
+		return play_audio(s, r, r->clip, NULL);
 	if (!(caps & CHANNEL_CAP_AUDIO)) {
-		if (caps & CHANNEL_CAP_TEXT)
-			return play(s, r, NULL);
+		if ((caps & CHANNEL_CAP_TEXT) && r->text)
+			return play_audio(s, r, NULL, NULL);
 		LOGW(call_id(s), "flow_prompt_failed",
-		     "flow=%s node=%s prompt=%s stage=channel err=%d",
-		     s->flow->name, n->name, r->name, -ENOTSUP);
+		     "node=%s prompt=%s stage=channel err=%d", node_name(s),
+		     r->name, -ENOTSUP);
+		s->last_err = -ENOTSUP;
+		return SPEAK_FAILED;
+	}
+	if (!r->text) {
+		/* A play node whose clip is missing on an audio channel. */
+		s->last_err = -ENOENT;
 		return SPEAK_FAILED;
 	}
 	int err = -ENOSYS;
 	struct synth_job *j = NULL;
 	if (s->env.tts) {
 		struct audio_clip *clip =
-			tts_cache_find(s->env.tts, voice_of(s, n), r->text);
+			tts_cache_find(s->env.tts, r->voice, r->text);
 		if (clip) {
-			enum spoke rc = play(s, r, clip);
+			enum spoke rc = play_audio(s, r, clip, NULL);
 			audio_clip_deref(clip);
 			return rc;
 		}
 		if (caps & CHANNEL_CAP_STREAM) {
 			/* Not cached: play while it is synthesized. */
 			struct audio_stream *st = NULL;
-			err = tts_synth_stream(s->env.tts, voice_of(s, n),
-					       r->text, &st);
+			err = tts_synth_stream(s->env.tts, r->voice, r->text,
+					       &st);
 			if (!err) {
 				enum spoke rc = play_audio(s, r, NULL, st);
 				audio_stream_deref(st);
@@ -349,8 +514,8 @@ static enum spoke speak(struct flow_session *s, const struct prompt_req *r)
 			}
 			log_event(err == -EAGAIN ? LOG_LVL_WARN : LOG_LVL_DEBUG,
 				  call_id(s), "flow_prompt_stream_failed",
-				  "flow=%s node=%s prompt=%s err=%d",
-				  s->flow->name, n->name, r->name, err);
+				  "node=%s prompt=%s err=%d", node_name(s),
+				  r->name, err);
 		}
 		j = malloc(sizeof(*j));
 		err = j ? 0 : -ENOMEM;
@@ -358,18 +523,18 @@ static enum spoke speak(struct flow_session *s, const struct prompt_req *r)
 	if (!err) {
 		j->s = s;
 		j->gen = s->gen;
-		err = tts_synth(s->env.tts, voice_of(s, n), r->text,
-				s->env.loop, on_synth, j);
+		err = tts_synth(s->env.tts, r->voice, r->text, s->env.loop,
+				on_synth, j);
 	}
 	if (err) {
 		/* -EAGAIN (pool full) included: skip the prompt rather than
 		 * let the caller wait in silence. */
 		free(j);
-		/* -ENOTCONN: the caller hung up meanwhile, nothing to report */
 		log_event(err == -ENOTCONN ? LOG_LVL_DEBUG : LOG_LVL_WARN,
 			  call_id(s), "flow_prompt_failed",
-			  "flow=%s node=%s prompt=%s stage=tts err=%d",
-			  s->flow->name, n->name, r->name, err);
+			  "node=%s prompt=%s stage=tts err=%d", node_name(s),
+			  r->name, err);
+		s->last_err = err;
 		return SPEAK_FAILED;
 	}
 	s->tts_inflight++;
@@ -377,7 +542,7 @@ static enum spoke speak(struct flow_session *s, const struct prompt_req *r)
 	return SPEAK_WAIT;
 }
 
-/* Play the next queued prompt; when none is left, the node goes on. */
+/* Play the next queued prompt; when none is left, the action goes on. */
 static void speak_next(struct flow_session *s)
 {
 	while (s->qpos < s->qlen && !s->closing) {
@@ -385,146 +550,283 @@ static void speak_next(struct flow_session *s)
 		if (rc != SPEAK_FAILED)
 			return;
 	}
-	if (s->closing)
+	if (s->closing || s->res_ready)
 		return;
-	if (s->phase == PH_SAY)
-		want(s, cur(s)->next, RETRY_NONE, NULL);
-	else if (s->phase == PH_MENU)
+	if (s->phase == PH_PROMPT) {
+		struct flow_result r = { .type = FLOW_RES_PLAYED,
+					 .err = s->interrupted ? 0
+							       : s->last_err };
+		r.played.interrupted = s->interrupted;
+		finish(s, &r);
+	} else if (s->phase == PH_GATHER) {
 		start_inputs(s); /* no prompt could play: still listen */
+	}
 }
 
 static void queue_prompt(struct flow_session *s, const char *name,
-			 const char *text)
+			 const char *text, const char *voice,
+			 struct audio_clip *clip)
 {
-	if (text && s->qlen < PROMPT_QUEUE_MAX) {
-		s->q[s->qlen].name = name;
-		s->q[s->qlen].text = text;
+	if ((text || clip) && s->qlen < PROMPT_QUEUE_MAX) {
+		s->q[s->qlen] = (struct prompt_req){
+			.name = name ? name : node_name(s),
+			.text = text,
+			.voice = voice_or_default(s, voice),
+			.clip = clip,
+		};
 		s->qlen++;
 	}
 }
 
-static void start_menu(struct flow_session *s, enum retry retry)
+/* ---- actions ---- */
+
+static void exec_prompt(struct flow_session *s, const struct flow_action *a)
 {
-	const struct flow_node *n = cur(s);
-	s->phase = PH_MENU;
-	s->qlen = s->qpos = 0;
-	if (retry == RETRY_NO_INPUT)
-		queue_prompt(s, n->no_input_name, n->no_input);
-	else if (retry == RETRY_INVALID)
-		queue_prompt(s, n->invalid_name, n->invalid);
-	queue_prompt(s, n->name, n->text);
-	s->collect_wanted = (n->input & FLOW_INPUT_DTMF) != 0;
-	s->listen_wanted = hears_speech(s, n);
+	s->phase = PH_PROMPT;
+	s->interrupted = false;
+	s->collect_wanted = s->listen_wanted = false;
+	if (a->type == FLOW_ACT_SAY) {
+		s->barge_in = a->say.barge_in;
+		queue_prompt(s, a->say.name, a->say.text, a->say.voice, NULL);
+	} else {
+		s->barge_in = a->play.barge_in;
+		queue_prompt(s, a->play.name, a->play.text, NULL, a->play.clip);
+	}
+	speak_next(s);
+}
+
+static void exec_gather(struct flow_session *s, const struct flow_action *a)
+{
+	s->phase = PH_GATHER;
+	s->barge_in = a->gather.barge_in;
+	for (unsigned i = 0; i < a->gather.nprompts && i < PROMPT_QUEUE_MAX;
+	     i++)
+		queue_prompt(s, a->gather.prompts[i].name,
+			     a->gather.prompts[i].text,
+			     a->gather.prompts[i].voice, NULL);
+	s->collect_wanted = (a->gather.input & FLOW_ACT_IN_DTMF) != 0;
+	s->listen_wanted =
+		(a->gather.input & FLOW_ACT_IN_SPEECH) && hears_speech(s);
 	if (!s->collect_wanted && !s->listen_wanted) {
-		/* A speech-only menu on a channel that cannot hear: nobody
+		/* A speech-only step on a channel that cannot hear: nobody
 		 * can answer it. */
-		LOGE(call_id(s), "flow_menu_deaf", "flow=%s node=%s",
-		     s->flow->name, n->name);
-		want(s, NO_NODE, RETRY_NONE, "flow_error");
+		LOGE(call_id(s), "flow_gather_deaf", "node=%s", node_name(s));
+		struct flow_result r = { .type = FLOW_RES_INPUT,
+					 .err = -ENOTSUP };
+		r.input.kind = FLOW_IN_ERROR;
+		s->tt = (struct turn_timing){ .end = "error" };
+		finish(s, &r);
 		return;
 	}
 	speak_next(s);
 }
 
-static void start_transfer(struct flow_session *s)
+static void exec_transfer(struct flow_session *s, const struct flow_action *a)
 {
-	const struct flow_node *n = cur(s);
-	const char *target = n->to_agent ? s->env.agent_uri : n->target;
+	const char *target =
+		a->transfer.to_agent ? s->env.agent_uri : a->transfer.target;
+	struct channel_kv kv[FLOW_ACT_CONTEXT_MAX];
+	unsigned n = 0;
+	for (unsigned i = 0;
+	     i < a->transfer.ncontext && i < FLOW_ACT_CONTEXT_MAX; i++) {
+		kv[n].key = a->transfer.context_keys[i];
+		kv[n].value = a->transfer.context_values[i];
+		n++;
+	}
 	s->phase = PH_TRANSFER;
-	int err = target && *target ? channel_transfer(s->ch, target)
+	int err = target && *target ? channel_transfer_ctx(s->ch, target, kv, n)
 				    : -EDESTADDRREQ;
 	if (s->closing)
 		return;
 	if (err) {
 		LOGW(call_id(s), "flow_transfer_failed",
-		     "flow=%s node=%s target=%s err=%d", s->flow->name, n->name,
+		     "node=%s target=%s err=%d", node_name(s),
 		     log_esc(target ? target : ""), err);
-		want(s, n->on_fail, RETRY_NONE, NULL);
+		struct flow_result r = { .type = FLOW_RES_TRANSFERRED,
+					 .err = err };
+		finish(s, &r);
 		return;
 	}
 	s->transfer_out = true;
 }
 
-static void enter(struct flow_session *s, unsigned i)
+static void exec_record(struct flow_session *s, const struct flow_action *a)
 {
-	if (++s->hops > MAX_HOPS) {
-		LOGE(call_id(s), "flow_loop", "flow=%s node=%s hops=%u",
-		     s->flow->name, s->flow->nodes[i].name, s->hops - 1);
-		do_hangup(s, "flow_error");
+	static const enum channel_record_op ops[] = {
+		[FLOW_REC_START] = CHANNEL_REC_START,
+		[FLOW_REC_PAUSE] = CHANNEL_REC_PAUSE,
+		[FLOW_REC_RESUME] = CHANNEL_REC_RESUME,
+		[FLOW_REC_STOP] = CHANNEL_REC_STOP,
+	};
+	static const char *const names[] = { "start", "pause", "resume",
+					     "stop" };
+	int act = a->record.action;
+	int err = -EINVAL;
+	if (act >= FLOW_REC_START && act <= FLOW_REC_STOP)
+		err = channel_record(s->ch, ops[act]);
+	if (err)
+		/* The flow goes on (the runtime logs it): a channel that
+		 * cannot record is not an error of the call. */
+		LOGD(call_id(s), "flow_record_channel",
+		     "node=%s action=%s err=%d", node_name(s),
+		     act >= FLOW_REC_START && act <= FLOW_REC_STOP ? names[act]
+								   : "?",
+		     err);
+	finish_simple(s, FLOW_RES_RECORDED, err);
+}
+
+static void on_backend(const struct flow_result *res, void *arg)
+{
+	struct backend_job *j = arg;
+	struct flow_session *s = j->s;
+	unsigned gen = j->gen;
+	free(j);
+	s->backend_inflight--;
+	enter_frame(s);
+	if (!s->closing && gen == s->gen && s->phase == PH_BACKEND &&
+	    !s->res_ready) {
+		struct flow_result r = *res;
+		/* Own the body: the runtime may see it after this call
+		 * returns if the channel is not idle yet. */
+		if (r.type == FLOW_RES_HTTP && r.http.body) {
+			s->res_body = malloc(r.http.body_len + 1);
+			if (s->res_body) {
+				memcpy(s->res_body, r.http.body,
+				       r.http.body_len);
+				s->res_body[r.http.body_len] = '\0';
+				r.http.body = s->res_body;
+			} else {
+				r.http.body = NULL;
+				r.http.body_len = 0;
+				r.err = r.err ? r.err : -ENOMEM;
+			}
+		} else if (r.type == FLOW_RES_LOOKUP && r.lookup.json) {
+			s->res_body = malloc(r.lookup.json_len + 1);
+			if (s->res_body) {
+				memcpy(s->res_body, r.lookup.json,
+				       r.lookup.json_len);
+				s->res_body[r.lookup.json_len] = '\0';
+				r.lookup.json = s->res_body;
+			} else {
+				r.lookup.json = NULL;
+				r.lookup.json_len = 0;
+				r.err = r.err ? r.err : -ENOMEM;
+			}
+		}
+		finish(s, &r);
+		run(s);
+	}
+	leave_frame(s);
+}
+
+static void exec_backend(struct flow_session *s, const struct flow_action *a)
+{
+	const struct flow_backend *b = s->env.backend;
+	bool http = a->type == FLOW_ACT_HTTP;
+	enum flow_res_type rt = http ? FLOW_RES_HTTP : FLOW_RES_LOOKUP;
+	int (*fn)(void *, const struct flow_action *, struct vg_loop *,
+		  flow_backend_done_fn *, void *) =
+		b ? (http ? b->http : b->lookup) : NULL;
+	s->phase = PH_BACKEND;
+	if (!fn) {
+		finish_simple(s, rt, -ENOTSUP);
 		return;
 	}
-	const struct flow_node *n = &s->flow->nodes[i];
-	s->node = i;
+	struct backend_job *j = malloc(sizeof(*j));
+	if (!j) {
+		finish_simple(s, rt, -ENOMEM);
+		return;
+	}
+	j->s = s;
+	j->gen = ++s->gen;
+	s->backend_inflight++;
+	int err = fn(b->ctx, a, s->env.loop, on_backend, j);
+	if (err) {
+		s->backend_inflight--;
+		free(j);
+		LOGW(call_id(s),
+		     http ? "flow_http_failed" : "flow_lookup_failed",
+		     "node=%s err=%d", node_name(s), err);
+		finish_simple(s, rt, err);
+	}
+}
+
+static void do_hangup(struct flow_session *s, const char *reason)
+{
+	s->phase = PH_ENDING;
+	s->gen++;
+	if (channel_hangup(s->ch, reason ? reason : "completed")) {
+		/* Already over: no HANGUP event will tell us. */
+		finish_simple(s, FLOW_RES_HANGUP, 0);
+	}
+}
+
+static void execute(struct flow_session *s, const struct flow_action *a)
+{
+	s->act = *a;
 	s->gen++;
 	s->synth_wait = false;
-	LOGD(call_id(s), "flow_node", "flow=%s node=%s", s->flow->name,
-	     n->name);
-	channel_note_node(s->ch, n->name);
-	if (s->closing)
-		return;
-	switch (n->type) {
-	case FLOW_NODE_SAY:
-		s->phase = PH_SAY;
-		s->qlen = s->qpos = 0;
-		s->collect_wanted = false;
-		s->listen_wanted = false;
-		queue_prompt(s, n->name, n->text);
-		speak_next(s);
+	s->qlen = s->qpos = 0;
+	s->last_err = 0;
+	s->collect_wanted = s->listen_wanted = false;
+	switch (a->type) {
+	case FLOW_ACT_SAY:
+	case FLOW_ACT_PLAY:
+		exec_prompt(s, a);
 		break;
-	case FLOW_NODE_MENU:
-		s->attempts = 0;
-		start_menu(s, RETRY_NONE);
+	case FLOW_ACT_GATHER:
+		exec_gather(s, a);
 		break;
-	case FLOW_NODE_TRANSFER:
-		start_transfer(s);
+	case FLOW_ACT_TRANSFER:
+		exec_transfer(s, a);
 		break;
-	case FLOW_NODE_HANGUP:
-		do_hangup(s, n->reason);
+	case FLOW_ACT_RECORD:
+		exec_record(s, a);
 		break;
-	default: /* v2 nodes: replaced by the runtime (flow/runtime.h) */
-		do_hangup(s, "flow_error");
+	case FLOW_ACT_HTTP:
+	case FLOW_ACT_LOOKUP:
+		exec_backend(s, a);
+		break;
+	case FLOW_ACT_HANGUP:
+		do_hangup(s, a->hangup.reason);
+		break;
+	case FLOW_ACT_END:
+		s->phase = PH_DONE;
 		break;
 	}
 }
 
-/* Take wanted steps while the channel is idle. Iterative, so a chain of
- * failing prompts or transfers cannot grow the stack. */
+/* Feed ready results to the runtime and execute what it asks next, while
+ * the channel is idle. Iterative, so a chain of failing prompts or
+ * synchronous actions cannot grow the stack. */
 static void run(struct flow_session *s)
 {
 	if (s->running)
 		return;
 	s->running = true;
-	while (!s->closing && s->phase != PH_DONE && s->phase != PH_ENDING &&
-	       wanting(s) && idle(s)) {
-		unsigned node = s->want_node;
-		enum retry retry = s->want_retry;
-		const char *reason = s->want_hangup;
-		s->want_node = NO_NODE;
-		s->want_retry = RETRY_NONE;
-		s->want_hangup = NULL;
+	while (!s->closing && s->phase != PH_DONE && s->res_ready && idle(s)) {
+		struct flow_result res = s->res;
 		s->stop_sent = false;
-		if (reason)
-			do_hangup(s, reason);
-		else if (retry != RETRY_NONE)
-			start_menu(s, retry);
-		else
-			enter(s, node);
+		struct flow_action act;
+		int err = flow_run_step(s->run, &res, &act);
+		clear_result(s);
+		if (err) {
+			/* A result the runtime did not expect: a bug here,
+			 * not in the flow. End the call rather than hang. */
+			LOGE(call_id(s), "flow_step_failed",
+			     "node=%s type=%d err=%d", node_name(s), res.type,
+			     err);
+			act = (struct flow_action){ .type = FLOW_ACT_HANGUP };
+			act.hangup.reason = "flow_error";
+			if (res.type == FLOW_RES_HANGUP)
+				act.type = FLOW_ACT_END;
+		}
+		execute(s, &act);
 	}
 	s->running = false;
 }
 
-static void menu_failed(struct flow_session *s, enum retry kind)
-{
-	const struct flow_node *n = cur(s);
-	s->attempts++;
-	LOGD(call_id(s), "flow_menu_retry", "flow=%s node=%s kind=%s try=%u",
-	     s->flow->name, n->name,
-	     kind == RETRY_NO_INPUT ? "no_input" : "invalid", s->attempts);
-	if (s->attempts > n->retries)
-		want(s, n->on_max_retries, RETRY_NONE, NULL);
-	else
-		want(s, NO_NODE, kind, NULL);
-}
+/* ---- input ---- */
 
 static const char *listen_end_name(enum channel_listen_end e)
 {
@@ -542,89 +844,41 @@ static const char *listen_end_name(enum channel_listen_end e)
 	}
 }
 
-/* The option whose spoken phrases include text (normalized), or NULL. */
-static const struct flow_option *option_by_words(const struct flow_node *n,
-						 const char *text)
+/* A transcript (from STT, or the platform's) answers the gather. */
+static void input_speech(struct flow_session *s, const struct stt_job *j,
+			 const char *text, const char *engine, float conf,
+			 uint64_t stt_final_us, int err)
 {
-	if (!text || !*text)
-		return NULL;
-	for (unsigned i = 0; i < n->noptions; i++)
-		for (unsigned w = 0; w < n->options[i].nwords; w++)
-			if (!strcmp(n->options[i].words[w], text))
-				return &n->options[i];
-	return NULL;
-}
-
-static const struct flow_route *route_of(const struct flow_node *n,
-					 const char *intent)
-{
-	for (unsigned i = 0; intent && i < n->nroutes; i++)
-		if (!strcmp(n->routes[i].intent, intent))
-			return &n->routes[i];
-	return NULL;
-}
-
-/* A transcript (from STT, or the platform's) decides the menu: a spoken
- * option phrase, else the flow's classifier and the menu's thresholds. */
-static void decide_speech(struct flow_session *s, const struct stt_job *j,
-			  const char *text, const char *engine, float stt_conf,
-			  const char *phrase, uint64_t stt_final_us)
-{
-	const struct flow_node *n = cur(s);
-	struct channel_turn t = {
-		.node = n->name,
-		.input = "speech",
+	s->tt = (struct turn_timing){
 		.end = listen_end_name(j->end),
-		.transcript = text ? text : "",
-		.stt_engine = engine,
-		.stt_confidence = stt_conf,
-		.match = "none",
-		.barge_in = j->barged,
+		.stt_conf = conf,
+		.barged = j->barged,
 		.speech_ms = j->speech_ms,
 		.speech_end_us = j->speech_end_us,
 		.stt_final_us = stt_final_us,
 	};
-	unsigned next = NO_NODE;
-	const struct flow_option *o =
-		option_by_words(n, phrase ? phrase : text);
-	if (o) {
-		next = o->next;
-		t.match = "high";
-	} else if (text && *text && s->flow->nlu && n->nroutes) {
-		struct nlu_result r;
-		if (!nlu_classify(s->flow->nlu, text, &r) && r.n) {
-			t.intent = r.top[0].intent;
-			t.intent_confidence = r.top[0].confidence;
-			const struct flow_route *rt = route_of(n, t.intent);
-			enum nlu_match m = nlu_match_level(
-				r.top[0].confidence, n->conf_high, n->conf_low);
-			if (!rt)
-				m = NLU_MATCH_NONE;
-			if (m == NLU_MATCH_HIGH) {
-				next = rt->next;
-				t.match = "high";
-			} else if (m == NLU_MATCH_LOW) {
-				t.match = "low";
-				next = n->on_low;
-			}
+	snprintf(s->tt.engine, sizeof(s->tt.engine), "%s",
+		 engine ? engine : "");
+	struct flow_result r = { .type = FLOW_RES_INPUT, .err = err };
+	if (err) {
+		r.input.kind = FLOW_IN_ERROR;
+	} else if (!text || !*text) {
+		/* Heard nothing intelligible: as silence (v1). */
+		r.input.kind = FLOW_IN_NO_INPUT;
+	} else {
+		s->res_text = strdup(text);
+		if (!s->res_text) {
+			r.err = -ENOMEM;
+			r.input.kind = FLOW_IN_ERROR;
+		} else {
+			r.input.kind = FLOW_IN_SPEECH;
+			r.input.transcript = s->res_text;
+			r.input.stt_confidence = conf;
+			r.input.stt_engine = s->tt.engine;
 		}
-		t.nlu_done_us = clock_mono_us();
 	}
-	t.response_us = clock_mono_us();
-	t.next = next != NO_NODE ? s->flow->nodes[next].name : NULL;
-	channel_note_turn(s->ch, &t);
-	LOGI(call_id(s), "flow_speech",
-	     "flow=%s node=%s text=\"%s\" engine=%s intent=%s conf=%.3f "
-	     "match=%s next=%s",
-	     s->flow->name, n->name, log_esc(text ? text : ""),
-	     engine ? engine : "-", t.intent ? t.intent : "-",
-	     (double)t.intent_confidence, t.match, t.next ? t.next : "-");
-	s->hops = 0;
-	s->phase = PH_MENU;
-	if (next != NO_NODE)
-		want(s, next, RETRY_NONE, NULL);
-	else
-		menu_failed(s, text && *text ? RETRY_INVALID : RETRY_NO_INPUT);
+	s->phase = PH_GATHER;
+	finish(s, &r);
 }
 
 static void on_stt(int err, const struct stt_result *res, void *arg)
@@ -637,13 +891,15 @@ static void on_stt(int err, const struct stt_result *res, void *arg)
 	enter_frame(s);
 	if (!s->closing && j->gen == s->gen && s->phase == PH_RECOGNIZE) {
 		if (err)
-			LOGW(call_id(s), "flow_stt_failed",
-			     "flow=%s node=%s err=%d", s->flow->name,
-			     cur(s)->name, err);
-		decide_speech(s, j, err ? NULL : res->text,
-			      err ? NULL : res->engine,
-			      err ? 0.0f : res->confidence,
-			      err ? NULL : res->grammar_phrase, now);
+			LOGW(call_id(s), "flow_stt_failed", "node=%s err=%d",
+			     node_name(s), err);
+		const char *text = NULL;
+		if (!err)
+			/* A grammar step: the phrase matched is the answer. */
+			text = res->grammar_phrase ? res->grammar_phrase
+						   : res->text;
+		input_speech(s, j, text, err ? NULL : res->engine,
+			     err ? 0.0f : res->confidence, now, err);
 		run(s);
 	}
 	free(j);
@@ -652,18 +908,23 @@ static void on_stt(int err, const struct stt_result *res, void *arg)
 
 static void on_listen(struct flow_session *s, const struct channel_event *ev)
 {
-	const struct flow_node *n = cur(s);
+	const struct flow_action *a = &s->act;
 	enum channel_listen_end end = ev->listen.end;
 	if (end == LISTEN_DTMF || end == LISTEN_STOPPED)
 		return; /* the collect (or whoever stopped it) decides */
 	if (end == LISTEN_NO_INPUT) {
-		s->hops = 0;
-		menu_failed(s, RETRY_NO_INPUT);
+		s->tt = (struct turn_timing){ .end = "no_input" };
+		struct flow_result r = { .type = FLOW_RES_INPUT };
+		r.input.kind = FLOW_IN_NO_INPUT;
+		finish(s, &r);
 		return;
 	}
 	struct stt_job *j = calloc(1, sizeof(*j));
 	if (!j) {
-		menu_failed(s, RETRY_INVALID);
+		struct flow_result r = { .type = FLOW_RES_INPUT,
+					 .err = -ENOMEM };
+		r.input.kind = FLOW_IN_ERROR;
+		finish(s, &r);
 		return;
 	}
 	j->s = s;
@@ -681,24 +942,26 @@ static void on_listen(struct flow_session *s, const struct channel_event *ev)
 	}
 	if (ev->listen.text || !ev->listen.audio) {
 		/* The platform transcribed it (or there is no audio). */
-		decide_speech(s, j, ev->listen.text, "platform",
-			      ev->listen.confidence, NULL, clock_mono_us());
+		input_speech(s, j, ev->listen.text, "platform",
+			     ev->listen.confidence, clock_mono_us(), 0);
 		free(j);
 		return;
 	}
 	struct stt_params p = {
-		.mode = n->stt_mode,
-		.grammar = n->stt_mode == STT_MODE_OPEN ? NULL : n->grammar,
-		.lm = n->stt_mode == STT_MODE_OPEN ? n->lm : NULL,
-		.engines = n->stt_engines,
+		.mode = a->gather.stt_mode,
+		.grammar = a->gather.stt_mode == STT_MODE_OPEN
+				   ? NULL
+				   : a->gather.grammar,
+		.lm = a->gather.stt_mode == STT_MODE_OPEN ? a->gather.lm : NULL,
+		.engines = a->gather.stt_engines,
 		.call_id = call_id(s),
 	};
 	int err = stt_recognize(s->env.stt, ev->listen.audio, &p, s->env.loop,
 				on_stt, j, &s->stt_req);
 	if (err) {
-		LOGW(call_id(s), "flow_stt_failed", "flow=%s node=%s err=%d",
-		     s->flow->name, n->name, err);
-		decide_speech(s, j, NULL, NULL, 0.0f, NULL, clock_mono_us());
+		LOGW(call_id(s), "flow_stt_failed", "node=%s err=%d",
+		     node_name(s), err);
+		input_speech(s, j, NULL, NULL, 0.0f, clock_mono_us(), err);
 		free(j);
 		return;
 	}
@@ -707,38 +970,19 @@ static void on_listen(struct flow_session *s, const struct channel_event *ev)
 
 static void on_collect(struct flow_session *s, const struct channel_event *ev)
 {
-	const struct flow_node *n = cur(s);
-	/* The caller was asked and answered (or not): the loop guard
-	 * restarts. */
-	s->hops = 0;
 	const char *d = ev->collect.digits;
-	if (ev->err || !d[0]) {
-		menu_failed(s, RETRY_NO_INPUT);
-		return;
-	}
 	uint64_t now = clock_mono_us();
-	struct channel_turn t = {
-		.node = n->name,
-		.input = "dtmf",
-		.end = "dtmf",
-		.match = "none",
-		.speech_end_us = now,
-		.response_us = now,
-	};
-	for (unsigned i = 0; i < n->noptions; i++) {
-		if (n->options[i].digits && !strcmp(n->options[i].digits, d)) {
-			LOGD(call_id(s), "flow_menu_choice",
-			     "flow=%s node=%s digits=%s", s->flow->name,
-			     n->name, log_esc(d));
-			t.match = "high";
-			t.next = s->flow->nodes[n->options[i].next].name;
-			channel_note_turn(s->ch, &t);
-			want(s, n->options[i].next, RETRY_NONE, NULL);
-			return;
-		}
+	s->tt = (struct turn_timing){ .end = "dtmf", .speech_end_us = now };
+	struct flow_result r = { .type = FLOW_RES_INPUT };
+	if (ev->err || !d[0]) {
+		s->tt.end = "no_input";
+		r.input.kind = FLOW_IN_NO_INPUT;
+	} else {
+		snprintf(s->res_digits, sizeof(s->res_digits), "%s", d);
+		r.input.kind = FLOW_IN_DTMF;
+		r.input.digits = s->res_digits;
 	}
-	channel_note_turn(s->ch, &t);
-	menu_failed(s, RETRY_INVALID);
+	finish(s, &r);
 }
 
 static void on_event(struct channel *ch, const struct channel_event *ev,
@@ -749,66 +993,80 @@ static void on_event(struct channel *ch, const struct channel_event *ev,
 	if (s->closing)
 		return;
 	enter_frame(s);
-	/* Steps decided earlier wait for the channel to go idle. */
-	bool deciding = !wanting(s) && !s->stop_sent;
+	/* Outcomes known earlier wait for the channel to go idle. */
+	bool deciding = !s->res_ready && !s->stop_sent;
 	switch (ev->type) {
 	case CHANNEL_EV_PLAY_DONE:
 		s->play_out = false;
 		if (!deciding)
 			break;
-		if (s->phase == PH_SAY && ev->play.interrupted)
+		if (s->phase == PH_PROMPT && ev->play.interrupted) {
+			s->interrupted = true;
 			s->qpos = s->qlen; /* barge-in skips the rest */
-		if (s->phase == PH_MENU && ev->play.interrupted)
+		}
+		if (s->phase == PH_GATHER && ev->play.interrupted)
 			break; /* a key or speech: collect/listen decides */
-		if (s->phase == PH_SAY || s->phase == PH_MENU)
+		if (s->phase == PH_PROMPT || s->phase == PH_GATHER)
 			speak_next(s);
 		break;
 	case CHANNEL_EV_COLLECT_DONE:
 		s->collect_out = false;
-		if (deciding && s->phase == PH_MENU) {
+		if (deciding && s->phase == PH_GATHER) {
 			on_collect(s, ev);
-			/* Digits answered: the speech side is over too. */
-			if (s->listen_out && !s->stop_sent) {
-				s->stop_sent = true;
-				channel_stop(s->ch);
-			}
+			/* Digits answered: the speech side is over too
+			 * (finish() stopped what still runs). */
 		}
 		break;
 	case CHANNEL_EV_LISTEN_DONE:
 		s->listen_out = false;
-		if (deciding && s->phase == PH_MENU)
+		if (deciding && s->phase == PH_GATHER)
 			on_listen(s, ev);
 		break;
 	case CHANNEL_EV_SPEECH_START:
 		break;
-	case CHANNEL_EV_TRANSFER_DONE:
+	case CHANNEL_EV_TRANSFER_DONE: {
 		s->transfer_out = false;
-		if (s->phase != PH_TRANSFER)
+		if (s->phase != PH_TRANSFER || s->res_ready)
 			break;
-		if (!ev->err && ev->transfer.status >= 200 &&
-		    ev->transfer.status < 300) {
+		struct flow_result r = { .type = FLOW_RES_TRANSFERRED,
+					 .err = ev->err };
+		r.transferred.status = ev->transfer.status;
+		r.transferred.ok = !ev->err && ev->transfer.status >= 200 &&
+				   ev->transfer.status < 300;
+		if (r.transferred.ok) {
+			char st[16];
+			snprintf(st, sizeof(st), "%d", ev->transfer.status);
 			LOGI(call_id(s), "flow_transferred",
-			     "flow=%s node=%s status=%d", s->flow->name,
-			     cur(s)->name, ev->transfer.status);
-			s->phase = PH_DONE;
-			break;
+			     "node=%s status=%d", node_name(s),
+			     ev->transfer.status);
+			event_kv(s, "transferred", "node", node_name(s),
+				 "target",
+				 s->act.transfer.to_agent
+					 ? s->env.agent_uri
+					 : s->act.transfer.target,
+				 "status", st, NULL);
+		} else {
+			LOGW(call_id(s), "flow_transfer_failed",
+			     "node=%s err=%d status=%d", node_name(s), ev->err,
+			     ev->transfer.status);
 		}
-		LOGW(call_id(s), "flow_transfer_failed",
-		     "flow=%s node=%s err=%d status=%d", s->flow->name,
-		     cur(s)->name, ev->err, ev->transfer.status);
-		want(s, cur(s)->on_fail, RETRY_NONE, NULL);
+		finish(s, &r);
 		break;
-	case CHANNEL_EV_HANGUP:
+	}
+	case CHANNEL_EV_HANGUP: {
 		/* Last event: outstanding requests are dropped, not
 		 * completed. */
-		s->phase = PH_DONE;
 		s->play_out = s->collect_out = s->transfer_out = false;
 		s->listen_out = false;
-		s->want_node = NO_NODE;
-		s->want_retry = RETRY_NONE;
-		s->want_hangup = NULL;
+		s->stop_sent = false;
 		s->gen++;
+		event_ended(s, ev->hangup.reason);
+		if (s->phase == PH_DONE)
+			break;
+		clear_result(s);
+		finish_simple(s, FLOW_RES_HANGUP, 0);
 		break;
+	}
 	case CHANNEL_EV_DTMF:
 		break;
 	}
@@ -816,6 +1074,8 @@ static void on_event(struct channel *ch, const struct channel_event *ev,
 		run(s);
 	leave_frame(s);
 }
+
+/* ---- public ---- */
 
 int flow_session_create(struct flow_session **sp, struct flow *f,
 			struct channel *ch, const struct flow_env *env)
@@ -828,8 +1088,28 @@ int flow_session_create(struct flow_session **sp, struct flow *f,
 	s->flow = flow_ref(f);
 	s->ch = ch;
 	s->env = *env;
-	s->node = NO_NODE;
-	s->want_node = NO_NODE;
+	unsigned caps = ch->ops->caps;
+	struct flow_run_env re = {
+		.find_flow = find_flow,
+		.find_arg = s,
+		.on_node = on_node,
+		.on_turn = on_turn,
+		.cb_arg = s,
+		.call_id = ch->id,
+		.from = ch->from,
+		.to = ch->to,
+		.channel = ch->ops->kind,
+		.find_model = find_model,
+		.model_arg = s,
+		.speech = hears_speech(s),
+		.audio = (caps & CHANNEL_CAP_AUDIO) != 0,
+	};
+	int err = flow_run_create(&s->run, f, &re);
+	if (err) {
+		flow_deref(s->flow);
+		free(s);
+		return err;
+	}
 	channel_set_handler(ch, on_event, s);
 	*sp = s;
 	return 0;
@@ -842,7 +1122,11 @@ int flow_session_start(struct flow_session *s)
 	if (s->phase != PH_NEW)
 		return -EALREADY;
 	enter_frame(s);
-	s->want_node = s->flow->start;
+	s->phase = PH_PROMPT; /* leaves PH_NEW; the first action sets it */
+	event_kv(s, "started", "flow", flow_name(s->flow), "from",
+		 s->ch->from ? s->ch->from : "", "to",
+		 s->ch->to ? s->ch->to : "", "channel", s->ch->ops->kind, NULL);
+	finish_simple(s, FLOW_RES_START, 0);
 	run(s);
 	leave_frame(s);
 	return 0;
@@ -855,16 +1139,17 @@ bool flow_session_done(const struct flow_session *s)
 
 const char *flow_session_node(const struct flow_session *s)
 {
-	return s && s->node != NO_NODE ? s->flow->nodes[s->node].name : NULL;
+	return s && s->phase != PH_NEW ? flow_run_node(s->run) : NULL;
 }
 
 void flow_session_destroy(struct flow_session *s)
 {
 	if (!s || s->closing)
 		return;
-	s->closing = true;
 	if (s->ch->evh == on_event && s->ch->evarg == s)
 		channel_set_handler(s->ch, NULL, NULL);
+	event_ended(s, "hangup");
+	s->closing = true;
 	if (s->stt_req) {
 		/* Cancelled: on_stt will not run, so the job is ours. */
 		stt_cancel(s->stt_req);
@@ -872,6 +1157,6 @@ void flow_session_destroy(struct flow_session *s)
 		free(s->stt_job);
 		s->stt_job = NULL;
 	}
-	if (!s->depth && !s->tts_inflight)
+	if (may_free(s))
 		session_free(s);
 }

@@ -1,5 +1,7 @@
-/* The set of loaded flows: built-ins plus a directory of *.yaml files,
- * loaded all-or-nothing so that a bad edit never replaces a working set. */
+/* The set of loaded flows: built-ins plus a directory of *.yaml files (and
+ * Connect/Genesys/Archy flows, imported in memory: *.json, *.js, *.yaml
+ * with inboundCall), loaded all-or-nothing so that a bad edit never
+ * replaces a working set. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -7,6 +9,7 @@
 #include <string.h>
 
 #include "flow/builtin.h"
+#include "flow/import.h"
 #include "flow/model.h"
 
 struct flow_set {
@@ -28,10 +31,18 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool is_yaml(const char *name)
+static bool has_suffix(const char *name, const char *suffix)
 {
-	size_t len = strlen(name);
-	return name[0] != '.' && len > 5 && !strcmp(name + len - 5, ".yaml");
+	size_t len = strlen(name), k = strlen(suffix);
+	return len > k && !strcmp(name + len - k, suffix);
+}
+
+/* *.yaml, and the importable *.json and *.js (not hidden files). */
+static bool is_flow_file(const char *name)
+{
+	return name[0] != '.' &&
+	       (has_suffix(name, ".yaml") || has_suffix(name, ".json") ||
+		has_suffix(name, ".js"));
 }
 
 static void free_names(char **names, size_t n)
@@ -41,7 +52,7 @@ static void free_names(char **names, size_t n)
 	free(names);
 }
 
-/* The *.yaml names in dir, sorted so that messages come in a stable
+/* The flow file names in dir, sorted so that messages come in a stable
  * order. */
 static int list_dir(const char *dir, char ***namesp, size_t *np,
 		    struct flow_errors *errs)
@@ -58,7 +69,7 @@ static int list_dir(const char *dir, char ***namesp, size_t *np,
 	int err = names ? 0 : -ENOMEM;
 	struct dirent *de;
 	while (!err && (de = readdir(d))) {
-		if (!is_yaml(de->d_name))
+		if (!is_flow_file(de->d_name))
 			continue;
 		if (n == FLOW_MAX_FLOWS) {
 			flow_errors_add(errs, dir, 0, 0,
@@ -121,7 +132,7 @@ static int load_files(const char *dir, struct flow **flows, size_t *np,
 			flow_errors_add(errs, names[i], 0, 0, "path too long");
 			err = -ENAMETOOLONG;
 		} else {
-			err = flow_load_file(path, &f, errs);
+			err = flow_import_load_file(path, &f, errs);
 		}
 		if (err) {
 			/* Keep going: report every bad file at once. */
@@ -175,6 +186,9 @@ int flow_set_load(struct flow_set **sp, const char *dir,
 		}
 		flows[n++] = f;
 	}
+	/* All-or-nothing also across files: a subflow must exist. */
+	if (!err)
+		err = flow_check_subflows(flows, n, false, errs);
 	struct flow_set *s = NULL;
 	if (!err) {
 		s = calloc(1, sizeof(*s));
@@ -192,6 +206,61 @@ int flow_set_load(struct flow_set **sp, const char *dir,
 	s->n = n;
 	*sp = s;
 	return 0;
+}
+
+static bool subflow_known(struct flow *const *flows, size_t n,
+			  struct flow *const *extra, size_t nextra,
+			  const char *name)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (flows[i]->name && !strcmp(flows[i]->name, name))
+			return true;
+	}
+	for (size_t i = 0; i < nextra; i++) {
+		if (extra[i] && !strcmp(extra[i]->name, name))
+			return true;
+	}
+	return false;
+}
+
+int flow_check_subflows(struct flow *const *flows, size_t n, bool with_builtins,
+			struct flow_errors *errs)
+{
+	if (!flows && n)
+		return -EINVAL;
+	struct flow *extra[16] = { NULL };
+	size_t nextra = 0;
+	int err = 0;
+	for (const struct flow_builtin *b = flow_builtins;
+	     with_builtins && b->name && nextra < 16; b++) {
+		int e = flow_load_buf(b->file, (const char *)b->data, b->len,
+				      &extra[nextra], NULL);
+		if (e == -ENOMEM) {
+			err = e;
+			goto out;
+		}
+		if (!e)
+			nextra++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct flow *f = flows[i];
+		for (unsigned j = 0; j < f->nnodes; j++) {
+			const struct flow_node *fn = &f->nodes[j];
+			if (fn->type != FLOW_NODE_SUBFLOW || !fn->subflow ||
+			    subflow_known(flows, n, extra, nextra, fn->subflow))
+				continue;
+			flow_errors_add(errs, f->file, fn->subflow_line,
+					fn->subflow_col,
+					"node '%s': subflow '%s' names no "
+					"loaded flow",
+					fn->name, fn->subflow);
+			err = -EBADMSG;
+		}
+	}
+out:
+	for (size_t i = 0; i < nextra; i++)
+		flow_deref(extra[i]);
+	return err;
 }
 
 struct flow *flow_set_find(const struct flow_set *s, const char *name)

@@ -37,8 +37,8 @@ struct http_req {
 	const char *body; /* may be NULL */
 	size_t body_len;
 	unsigned timeout_ms; /* per try; 0: 3000 */
-	unsigned retries;    /* extra tries; backoff 100 ms * 2^n */
-	const char *tag;     /* for logs/metrics ("flow:node", "webhook") */
+	unsigned retries; /* extra tries (at most 10); backoff 100 ms * 2^n */
+	const char *tag;  /* for logs/metrics ("flow:node", "webhook") */
 };
 
 /* Completion, on the reply loop. err: 0 (a response came: any status),
@@ -62,7 +62,10 @@ typedef void(http_done_fn)(const struct http_resp *resp, void *arg);
 int http_client_create(struct http_client **cp, struct vg_loop *loop,
 		       const struct http_client_opts *opts);
 /* Any thread. Returns 0 (done will run on reply_loop once), -EINVAL (bad
- * method/url), -EAGAIN (queue full), -ESHUTDOWN, -ENOMEM. */
+ * method/url), -EAGAIN (queue full), -ESHUTDOWN, -ENOMEM. Methods: GET,
+ * POST, PUT, PATCH, DELETE, HEAD; also -EINVAL for a URL with spaces or
+ * control bytes or over 8 KiB, more than 64 headers, a header name that is
+ * not an HTTP token or a value with CR/LF, a body over 1 MiB. */
 int http_client_submit(struct http_client *c, const struct http_req *req,
 		       struct vg_loop *reply_loop, http_done_fn *done,
 		       void *arg);
@@ -97,6 +100,6 @@ void webhooks_destroy(struct webhooks *w);
 int webhooks_post(struct webhooks *w, const char *event, const char *call_id,
 		  const char *json_fields);
 /* The signature header value for body at timestamp (tests, receivers). */
-int webhooks_sign(const char *secret, int64_t ts, const char *body,
-		  size_t len, char *out, size_t cap);
+int webhooks_sign(const char *secret, int64_t ts, const char *body, size_t len,
+		  char *out, size_t cap);
 #endif

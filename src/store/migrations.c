@@ -59,6 +59,63 @@ static const char *const migrations[] = {
 	" PRIMARY KEY (call_id, seq)"
 	");"
 	"CREATE INDEX turns_intent ON turns(intent, call_id);",
+
+	/* v3: the CRM that flows' lookup nodes read (docs/CRM.md). Phones
+	 * are stored in E.164 ("+" and 1-15 digits), so a lookup is one
+	 * index probe on the normalized caller number; the CHECKs make an
+	 * ETL that writes another form fail loudly instead of never
+	 * matching. Money is integer cents. Cards hold the last four
+	 * digits only (PCI DSS: no PAN at rest). */
+	"CREATE TABLE customers ("
+	" id TEXT PRIMARY KEY NOT NULL CHECK (length(id) BETWEEN 1 AND 64),"
+	" first_name TEXT NOT NULL,"
+	" last_name TEXT NOT NULL DEFAULT '',"
+	" phone TEXT CHECK (phone GLOB '+[1-9]*'"
+	"  AND substr(phone, 2) NOT GLOB '*[^0-9]*'"
+	"  AND length(phone) BETWEEN 4 AND 16),"
+	" email TEXT,"
+	" tier TEXT NOT NULL DEFAULT 'standard'"
+	"  CHECK (tier IN ('standard', 'gold', 'platinum')),"
+	" language TEXT NOT NULL DEFAULT 'en',"
+	" pin_hash TEXT,"
+	" created_ms INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE UNIQUE INDEX customers_phone ON customers(phone);"
+	"CREATE TABLE accounts ("
+	" number TEXT PRIMARY KEY NOT NULL,"
+	" customer_id TEXT NOT NULL REFERENCES customers(id)"
+	"  ON DELETE CASCADE,"
+	" type TEXT NOT NULL"
+	"  CHECK (type IN ('checking', 'savings', 'credit')),"
+	" balance_cents INTEGER NOT NULL DEFAULT 0,"
+	" currency TEXT NOT NULL DEFAULT 'USD',"
+	" status TEXT NOT NULL DEFAULT 'active'"
+	");"
+	"CREATE INDEX accounts_customer ON accounts(customer_id, number);"
+	"CREATE TABLE cards ("
+	" id INTEGER PRIMARY KEY,"
+	" customer_id TEXT NOT NULL REFERENCES customers(id)"
+	"  ON DELETE CASCADE,"
+	" last4 TEXT NOT NULL CHECK (length(last4) = 4"
+	"  AND last4 NOT GLOB '*[^0-9]*'),"
+	" type TEXT NOT NULL CHECK (type IN ('debit', 'credit')),"
+	" status TEXT NOT NULL DEFAULT 'active' CHECK (status IN"
+	"  ('active', 'blocked', 'lost', 'pending_activation')),"
+	" expires TEXT NOT NULL"
+	"  CHECK (expires GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]')"
+	");"
+	"CREATE INDEX cards_customer ON cards(customer_id, id);"
+	"CREATE TABLE tickets ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" customer_id TEXT NOT NULL REFERENCES customers(id)"
+	"  ON DELETE CASCADE,"
+	" subject TEXT NOT NULL,"
+	" status TEXT NOT NULL DEFAULT 'open'"
+	"  CHECK (status IN ('open', 'closed')),"
+	" created_ms INTEGER NOT NULL"
+	");"
+	"CREATE INDEX tickets_customer ON tickets(customer_id, created_ms, "
+	"id);",
 };
 
 unsigned store_migration_latest(void)

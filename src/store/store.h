@@ -144,8 +144,8 @@ enum store_crm_query {
 	STORE_CRM_CREATE_TICKET,
 };
 int store_crm_query(struct store *s, enum store_crm_query q, const char *key,
-		    const char *subject, struct vg_loop *loop, store_json_fn *cb,
-		    void *arg);
+		    const char *subject, struct vg_loop *loop,
+		    store_json_fn *cb, void *arg);
 /* Seed the demo bank's customers, accounts, cards and tickets when the
  * customers table is empty (config store.crm_demo). Blocking like
  * store_sync(). Returns 0 (also when not empty), -EIO, -ESHUTDOWN. */

@@ -4,7 +4,9 @@
 # (bad value, unknown key, YAML syntax error, unknown flow, missing file):
 # each invalid one must give a non-zero exit and a file:line:col message
 # pointing at the offending spot; `serve` refuses an invalid config
-# without starting; `flow check` on the shipped flow and on a broken one.
+# without starting; `flow check` on the shipped flow and on a broken one;
+# `flow import` from Connect, Genesys and Archy (seeds, fixtures, --values,
+# --intents, --lenient, unsupported types with file:line:col, usage errors).
 source "$(dirname "$0")/lib.sh"
 vg_init
 
@@ -99,5 +101,71 @@ run nonzero flow-bad flow check "$VG_TMP/broken-flow.yaml"
 vg_say "flow-bad: $ERR"
 vg_assert_match "flow check: broken flow error at file:line:col" 'broken-flow\.yaml:[0-9]+:[0-9]+: ' "$ERR"
 vg_assert_match "flow check: names the missing node" 'nowhere' "$ERR"
+
+# ---- flow check across files: a subflow must name a flow given (or built in)
+cat >"$VG_TMP/main-flow.yaml" <<'EOF'
+name: main
+start: pay
+nodes:
+  pay:
+    type: subflow
+    flow: payments
+    next: bye
+  bye:
+    type: hangup
+EOF
+cat >"$VG_TMP/payments-flow.yaml" <<'EOF'
+name: payments
+start: done
+nodes:
+  done:
+    type: return
+EOF
+run nonzero flow-subflow-missing flow check "$VG_TMP/main-flow.yaml"
+vg_assert_match "flow check: a missing subflow is reported at its flow: value" \
+	"main-flow\\.yaml:6:11: node 'pay': subflow 'payments' names no loaded flow" "$ERR"
+run 0 flow-subflow-ok flow check "$VG_TMP/main-flow.yaml" "$VG_TMP/payments-flow.yaml"
+vg_assert_match "flow check: both files ok" "ok \\(flow 'payments'\\)" "$OUT"
+
+# ---- flow import (Amazon Connect, Genesys, Archy) round trips
+IMP="$VG_SOURCE_DIR/tests/data/import"
+run 0 import-connect-seed flow import --from connect "$IMP/seed_connect.json" -o "$VG_TMP/seed_connect.yaml"
+vg_assert_match "import connect seed: ok" "seed_connect\\.yaml: ok \\(flow 'seed_connect'" "$ERR"
+vg_assert_match "import connect seed: comments name the source" "# Connect state 'ProcessIntent' \\(InvokeLambdaFunction\\)" "$(cat "$VG_TMP/seed_connect.yaml")"
+run 0 import-connect-check flow check "$VG_TMP/seed_connect.yaml"
+vg_assert_match "imported connect seed passes flow check" "ok \\(flow 'seed_connect'\\)" "$OUT"
+run 0 import-genesys-seed flow import --from genesys "$IMP/seed_genesys.js" -o "$VG_TMP/seed_genesys.yaml"
+run 0 import-genesys-check flow check "$VG_TMP/seed_genesys.yaml"
+vg_assert_match "imported genesys seed passes flow check" "ok \\(flow 'AI-Powered_Customer_Service'\\)" "$OUT"
+run 0 import-connect-all flow import --from connect "$IMP/connect_all.json" --values "$IMP/connect_values.yaml" -o "$VG_TMP/connect_all.yaml"
+vg_assert_match "import connect with --values: Lambda URL" 'url: "http://127.0.0.1:9000/lookup"' "$(cat "$VG_TMP/connect_all.yaml")"
+run 0 import-genesys-intents flow import --from genesys "$IMP/genesys_all.js" --values "$IMP/genesys_values.yaml" --intents "$IMP/intents.yaml" -o "$VG_TMP/genesys_all.yaml"
+vg_assert_match "import genesys with --intents: the flow's intents" 'lost_card:' "$(cat "$VG_TMP/genesys_all.yaml")"
+run 0 import-archy flow import --from archy "$IMP/archy_all.yaml" --values "$IMP/archy_values.yaml" -o -
+vg_assert_match "import archy to stdout" 'text: "Welcome to Example Bank."' "$OUT"
+run nonzero import-archy-novalues flow import --from archy "$IMP/archy_all.yaml" -o "$VG_TMP/archy.yaml"
+vg_assert_match "archy placeholder without a value: file:line:col" "archy_all\\.yaml:10:22: placeholder '\\{\\{company\\}\\}' has no value" "$ERR"
+cat >"$VG_TMP/unsupported.json" <<'EOF'
+{"StartAction": "a", "Actions": [
+  {"Identifier": "a", "Type": "InvokeFlowModule", "Parameters": {}, "Transitions": {"NextAction": "b"}},
+  {"Identifier": "b", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}]}
+EOF
+run nonzero import-unsupported flow import --from connect "$VG_TMP/unsupported.json" -o "$VG_TMP/unsupported.yaml"
+vg_assert_match "unsupported Connect type at file:line:col" "unsupported\\.json:2:31: unsupported Connect action type 'InvokeFlowModule' \\(action 'a'\\)" "$ERR"
+run 0 import-lenient flow import --from connect --lenient "$VG_TMP/unsupported.json" -o "$VG_TMP/lenient.yaml"
+vg_assert_match "lenient: a warning is logged" 'flow_import_unsupported' "$ERR"
+vg_assert_match "lenient: a commented no-op" 'not imported: a no-op' "$(cat "$VG_TMP/lenient.yaml")"
+run 2 import-bad-from flow import --from five9 "$VG_TMP/unsupported.json" -o "$VG_TMP/x.yaml"
+vg_assert_match "import: bad --from explained" '--from must be connect, genesys or archy' "$ERR"
+run 2 import-no-out flow import --from connect "$VG_TMP/unsupported.json"
+run nonzero import-missing flow import --from connect "$VG_TMP/nope.json" -o "$VG_TMP/x.yaml"
+vg_assert_match "import: missing file named" 'nope\.json: cannot read' "$ERR"
+run 0 check-foreign flow check "$IMP/seed_connect.json" "$IMP/seed_genesys.js"
+vg_assert_match "flow check imports a Connect file" "seed_connect\\.json \\(imported\\): ok \\(flow 'seed_connect'\\)" "$OUT"
+vg_assert_match "flow check imports a Genesys script" "seed_genesys\\.js \\(imported\\): ok" "$OUT"
+run nonzero check-foreign-bad flow check "$VG_TMP/unsupported.json"
+vg_assert_match "flow check: unsupported Connect type at file:line:col" "unsupported\\.json:2:31: unsupported Connect action type" "$ERR"
+run 0 help-import --help
+vg_assert_match "--help lists flow import" 'flow import' "$OUT"
 
 vg_done

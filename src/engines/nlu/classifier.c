@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,6 +28,22 @@ void nlu_train_cfg_default(struct nlu_train_cfg *cfg)
 	cfg->refit = 1;
 	cfg->oos_threshold = 0.3f;
 	cfg->average = 1;
+	cfg->svm = NLU_LOSS_NONE;
+	cfg->svm_mix = 1.0f;
+	cfg->svm_lr = 0.05f;
+	cfg->svm_l2 = 1e-5f;
+	cfg->threads = 2;
+	cfg->emb = NULL;
+	cfg->emb_scale = 1.0f;
+}
+
+void nlu_train_cfg_embeddings(struct nlu_train_cfg *cfg,
+			      const struct nlu_emb *e)
+{
+	cfg->emb = e;
+	cfg->emb_scale = 2.0f;
+	cfg->svm = NLU_LOSS_CS;
+	cfg->svm_mix = 1.0f;
 }
 
 /* ---------- datasets ---------- */
@@ -169,10 +186,11 @@ out:
 /* ---------- model object ---------- */
 
 int nlu_model_alloc(struct nlu_model **out, const struct nlu_feat_cfg *feat,
-		    uint32_t nlabels, uint32_t nrows)
+		    uint32_t nlabels, uint32_t nrows, uint32_t edim)
 {
 	if (nlu_feat_cfg_check(feat) || nlabels < 1 ||
-	    nlabels > NLU_LABELS_MAX || nrows > (1u << feat->dim_bits))
+	    nlabels > NLU_LABELS_MAX || nrows > (1u << feat->dim_bits) ||
+	    edim > NLU_EMB_DIM_MAX)
 		return -EINVAL;
 	struct nlu_model *m = calloc(1, sizeof(*m));
 	if (!m)
@@ -180,12 +198,15 @@ int nlu_model_alloc(struct nlu_model **out, const struct nlu_feat_cfg *feat,
 	m->feat = *feat;
 	m->nlabels = nlabels;
 	m->nrows = nrows;
+	m->edim = edim;
+	m->emb_scale = 1.0f;
 	m->temperature = 1.0f;
 	m->labels = calloc(nlabels, sizeof(*m->labels));
 	m->row_of = malloc(sizeof(*m->row_of) << feat->dim_bits);
 	m->row_idx = calloc(nrows ? nrows : 1, sizeof(*m->row_idx));
 	m->idf = calloc(nrows ? nrows : 1, sizeof(*m->idf));
-	m->w = calloc((size_t)(nrows ? nrows : 1) * nlabels, sizeof(*m->w));
+	m->w = calloc((size_t)(nrows + edim ? nrows + edim : 1) * nlabels,
+		      sizeof(*m->w));
 	m->b = calloc(nlabels, sizeof(*m->b));
 	if (!m->labels || !m->row_of || !m->row_idx || !m->idf || !m->w ||
 	    !m->b) {
@@ -219,6 +240,7 @@ void nlu_model_destroy(struct nlu_model *m)
 			free(m->labels[i]);
 	}
 	free(m->labels);
+	nlu_emb_destroy(m->emb);
 	free(m->row_of);
 	free(m->row_idx);
 	free(m->idf);
@@ -270,7 +292,8 @@ size_t nlu_model_mem_bytes(const struct nlu_model *m)
 {
 	size_t b = sizeof(*m) + ((size_t)4 << m->feat.dim_bits) +
 		   (size_t)m->nrows * (8 + 4 * (size_t)m->nlabels) +
-		   4 * (size_t)m->nlabels;
+		   (size_t)m->edim * 4 * m->nlabels + 4 * (size_t)m->nlabels +
+		   nlu_emb_mem_bytes(m->emb);
 	for (uint32_t i = 0; i < m->nlabels; i++)
 		b += sizeof(char *) + strlen(m->labels[i]) + 1;
 	return b;
@@ -341,84 +364,251 @@ static void shuffle(uint32_t *a, size_t n, uint64_t *s)
 	}
 }
 
-/* Adagrad on the softmax cross-entropy over the examples in order[0..n).
- * The L2 penalty is applied to the weights each step touches (lazy), which
- * keeps a step O(features x labels). */
-static int fit(struct nlu_model *m, const struct csr *x, uint32_t *order,
-	       size_t n, const struct nlu_train_cfg *cfg, int pass)
+/* One linear model to fit: its loss, its own weights and shuffle order
+ * (so two jobs can run side by side), and the result. */
+struct fit_job {
+	const struct csr *x;
+	uint32_t *order; /* n example indices, shuffled in place */
+	size_t n;
+	const struct nlu_train_cfg *cfg;
+	int pass;
+	int loss; /* enum nlu_loss */
+	float lr, l2;
+	float *w, *b; /* nrows x k, k; overwritten */
+	uint32_t nrows, k;
+	int err;
+};
+
+/* Gradient of the loss wrt the logits z (in place), given label y; returns
+ * the example's loss. Softmax: p - onehot. Crammer-Singer squared hinge:
+ * the margin 1 + max_{c != y} z_c - z_y, squared, moves only the two
+ * labels involved. One-vs-rest squared hinge: each label's own margin. */
+static double loss_grad(int loss, float *z, uint32_t k, uint32_t y)
 {
-	uint32_t k = m->nlabels;
-	size_t nw = (size_t)m->nrows * k;
+	if (loss == NLU_LOSS_SOFTMAX) {
+		softmax(z, k, 1.0f);
+		double l = -log(z[y] > 1e-30f ? (double)z[y] : 1e-30);
+		z[y] -= 1.0f;
+		return l;
+	}
+	if (loss == NLU_LOSS_CS) {
+		uint32_t best = y == 0 ? 1 : 0;
+		for (uint32_t c = 0; c < k; c++) {
+			if (c != y && z[c] > z[best])
+				best = c;
+		}
+		float mg = 1.0f + z[best] - z[y];
+		memset(z, 0, k * sizeof(*z));
+		if (mg <= 0)
+			return 0;
+		z[y] = -2.0f * mg;
+		z[best] = 2.0f * mg;
+		return (double)mg * mg;
+	}
+	double l = 0;
+	for (uint32_t c = 0; c < k; c++) {
+		float t = c == y ? 1.0f : -1.0f;
+		float mg = 1.0f - t * z[c];
+		if (mg > 0) {
+			l += (double)mg * mg;
+			z[c] = -2.0f * mg * t;
+		} else {
+			z[c] = 0;
+		}
+	}
+	return l;
+}
+
+/* One Adagrad step on a full weight row (every label active, as with the
+ * softmax): gradient z[c] * v plus the L2 term, without the label list. */
+static void adagrad_row(float *restrict row, float *restrict g2,
+			const float *restrict z, float v, uint32_t k, float lr,
+			float l2)
+{
+	for (uint32_t c = 0; c < k; c++) {
+		float g = z[c] * v + l2 * row[c];
+		g2[c] += g * g;
+		row[c] -= lr * g / sqrtf(g2[c] + 1e-8f); /* eps as in fit() */
+	}
+}
+
+/* Adagrad on job->loss over the examples in order[0..n). The L2 penalty is
+ * applied to the weights each step touches (lazy), which keeps a step
+ * O(features x labels); labels with a zero gradient are skipped (hinge
+ * losses touch few). */
+static int fit(struct fit_job *j)
+{
+	const struct nlu_train_cfg *cfg = j->cfg;
+	const struct csr *x = j->x;
+	uint32_t k = j->k;
+	size_t nw = (size_t)j->nrows * k, n = j->n;
 	float *gw = calloc(nw ? nw : 1, sizeof(*gw));
 	float *gb = calloc(k, sizeof(*gb));
 	float *z = malloc(k * sizeof(*z));
+	uint32_t *act = malloc(k * sizeof(*act));
 	/* Averaging the weights of the later epochs (Polyak) smooths the
 	 * noise of the last SGD steps; measured +acc on BANKING77. */
 	uint32_t avg_from = cfg->average ? cfg->epochs / 2 : cfg->epochs;
 	double *aw = cfg->average ? calloc(nw + k, sizeof(*aw)) : NULL;
-	if (!gw || !gb || !z || (cfg->average && !aw)) {
+	if (!gw || !gb || !z || !act || (cfg->average && !aw)) {
 		free(gw);
 		free(gb);
 		free(z);
+		free(act);
 		free(aw);
 		return -ENOMEM;
 	}
-	memset(m->w, 0, nw * sizeof(*m->w));
-	memset(m->b, 0, k * sizeof(*m->b));
-	uint64_t rs = cfg->seed ^ (uint64_t)pass;
-	const float lr = cfg->lr, l2 = cfg->l2, eps = 1e-8f;
+	float *wt = j->w, *bt = j->b;
+	memset(wt, 0, nw * sizeof(*wt));
+	memset(bt, 0, k * sizeof(*bt));
+	uint64_t rs = cfg->seed ^ (uint64_t)j->pass;
+	if (j->loss != NLU_LOSS_SOFTMAX)
+		rs ^= (uint64_t)j->loss << 8;
+	const float lr = j->lr, l2 = j->l2, eps = 1e-8f;
 
 	for (uint32_t ep = 0; ep < cfg->epochs; ep++) {
-		shuffle(order, n, &rs);
+		shuffle(j->order, n, &rs);
 		double loss = 0;
 		for (size_t s = 0; s < n; s++) {
-			uint32_t i = order[s];
+			uint32_t i = j->order[s];
 			const uint32_t *idx = x->idx + x->off[i];
 			const float *val = x->val + x->off[i];
 			size_t nf = x->off[i + 1] - x->off[i];
-			uint32_t y = x->y[i];
-			score(m->w, m->b, k, idx, val, nf, z);
-			double lse = softmax(z, k, 1.0f);
-			(void)lse;
-			loss -= log(z[y] > 1e-30f ? (double)z[y] : 1e-30);
-			z[y] -= 1.0f; /* z is now the logit gradient */
-			for (size_t j = 0; j < nf; j++) {
-				float *row = m->w + (size_t)idx[j] * k;
-				float *g2 = gw + (size_t)idx[j] * k;
-				float v = val[j];
-				for (uint32_t c = 0; c < k; c++) {
+			score(wt, bt, k, idx, val, nf, z);
+			loss += loss_grad(j->loss, z, k, x->y[i]);
+			/* z is now the logit gradient. */
+			uint32_t na = 0;
+			for (uint32_t c = 0; c < k; c++) {
+				if (z[c] != 0 || j->loss == NLU_LOSS_SOFTMAX)
+					act[na++] = c;
+			}
+			for (size_t f = 0; f < nf; f++) {
+				float *row = wt + (size_t)idx[f] * k;
+				float *g2 = gw + (size_t)idx[f] * k;
+				float v = val[f];
+				if (na == k) {
+					adagrad_row(row, g2, z, v, k, lr, l2);
+					continue;
+				}
+				for (uint32_t a = 0; a < na; a++) {
+					uint32_t c = act[a];
 					float g = z[c] * v + l2 * row[c];
 					g2[c] += g * g;
 					row[c] -= lr * g / sqrtf(g2[c] + eps);
 				}
 			}
-			for (uint32_t c = 0; c < k; c++) {
+			for (uint32_t a = 0; a < na; a++) {
+				uint32_t c = act[a];
 				gb[c] += z[c] * z[c];
-				m->b[c] -= lr * z[c] / sqrtf(gb[c] + eps);
+				bt[c] -= lr * z[c] / sqrtf(gb[c] + eps);
 			}
 		}
 		if (aw && ep >= avg_from) {
 			for (size_t i = 0; i < nw; i++)
-				aw[i] += m->w[i];
+				aw[i] += wt[i];
 			for (uint32_t c = 0; c < k; c++)
-				aw[nw + c] += m->b[c];
+				aw[nw + c] += bt[c];
 		}
-		if (cfg->progress)
-			cfg->progress(cfg->progress_arg, pass, ep + 1,
+		if (cfg->progress && j->loss == NLU_LOSS_SOFTMAX)
+			cfg->progress(cfg->progress_arg, j->pass, ep + 1,
 				      cfg->epochs, n ? loss / (double)n : 0);
 	}
 	if (aw) {
 		double inv = 1.0 / (double)(cfg->epochs - avg_from);
 		for (size_t i = 0; i < nw; i++)
-			m->w[i] = (float)(aw[i] * inv);
+			wt[i] = (float)(aw[i] * inv);
 		for (uint32_t c = 0; c < k; c++)
-			m->b[c] = (float)(aw[nw + c] * inv);
+			bt[c] = (float)(aw[nw + c] * inv);
 		free(aw);
 	}
 	free(gw);
 	free(gb);
 	free(z);
+	free(act);
 	return 0;
+}
+
+static void *fit_thread(void *arg)
+{
+	struct fit_job *j = arg;
+	j->err = fit(j);
+	return NULL;
+}
+
+/* Two jobs, one after the other (see fit_calibrated_parallel). */
+static void *fit_pair_thread(void *arg)
+{
+	struct fit_job **p = arg;
+	p[0]->err = fit(p[0]);
+	p[1]->err = fit(p[1]);
+	return NULL;
+}
+
+/* Fits the model on order[0..n): the logistic regression into m, and with
+ * cfg->svm the linear SVM too (on a second thread when cfg->threads > 1),
+ * then m's weights become LR + svm_mix * SVM. Logit-space averaging of two
+ * linear models on the same features is itself a linear model, so the
+ * ensemble costs nothing at classification time. */
+static int fit_model(struct nlu_model *m, const struct csr *x,
+		     const uint32_t *order, size_t n,
+		     const struct nlu_train_cfg *cfg, int pass)
+{
+	uint32_t k = m->nlabels;
+	size_t nw = ((size_t)m->nrows + m->edim) * k;
+	struct fit_job lr = {
+		.x = x,
+		.n = n,
+		.cfg = cfg,
+		.pass = pass,
+		.loss = NLU_LOSS_SOFTMAX,
+		.lr = cfg->lr,
+		.l2 = cfg->l2,
+		.w = m->w,
+		.b = m->b,
+		.nrows = m->nrows + m->edim,
+		.k = k,
+	};
+	struct fit_job sv = lr;
+	int err = -ENOMEM;
+	lr.order = malloc((n ? n : 1) * sizeof(*lr.order));
+	if (!lr.order)
+		return -ENOMEM;
+	memcpy(lr.order, order, n * sizeof(*order));
+	if (!cfg->svm) {
+		err = fit(&lr);
+		free(lr.order);
+		return err;
+	}
+	sv.loss = (int)cfg->svm;
+	sv.lr = cfg->svm_lr;
+	sv.l2 = cfg->svm_l2;
+	sv.order = malloc((n ? n : 1) * sizeof(*sv.order));
+	sv.w = malloc((nw ? nw : 1) * sizeof(*sv.w));
+	sv.b = malloc(k * sizeof(*sv.b));
+	if (!sv.order || !sv.w || !sv.b)
+		goto out;
+	memcpy(sv.order, order, n * sizeof(*order));
+	pthread_t th;
+	int threaded =
+		cfg->threads > 1 && !pthread_create(&th, NULL, fit_thread, &sv);
+	lr.err = fit(&lr);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		sv.err = fit(&sv);
+	err = lr.err ? lr.err : sv.err;
+	if (err)
+		goto out;
+	for (size_t i = 0; i < nw; i++)
+		m->w[i] += cfg->svm_mix * sv.w[i];
+	for (uint32_t c = 0; c < k; c++)
+		m->b[c] += cfg->svm_mix * sv.b[c];
+out:
+	free(lr.order);
+	free(sv.order);
+	free(sv.w);
+	free(sv.b);
+	return err;
 }
 
 /* Mean negative log-likelihood of the held-out logits at temperature t. */
@@ -464,15 +654,14 @@ static float fit_temperature(const float *logits, const uint32_t *y, size_t n,
 	return (float)exp((a + b) / 2);
 }
 
-static int calibrate(struct nlu_model *m, const struct csr *x, uint32_t *order,
-		     size_t ntrain, size_t nhold,
-		     const struct nlu_train_cfg *cfg)
+/* Fits m->temperature on the held-out examples hold[0..nhold), scored by
+ * the calibration model's weights w, b. */
+static int holdout_temperature(struct nlu_model *m, const float *w,
+			       const float *b, const struct csr *x,
+			       const uint32_t *hold, size_t nhold)
 {
-	int err = fit(m, x, order, ntrain, cfg, 0);
-	if (err)
-		return err;
+	int err = 0;
 	uint32_t k = m->nlabels;
-	const uint32_t *hold = order + ntrain;
 	float *logits = malloc(nhold * k * sizeof(*logits));
 	uint32_t *y = malloc(nhold * sizeof(*y));
 	float *tmp = malloc(k * sizeof(*tmp));
@@ -482,7 +671,7 @@ static int calibrate(struct nlu_model *m, const struct csr *x, uint32_t *order,
 	}
 	for (size_t s = 0; s < nhold; s++) {
 		uint32_t i = hold[s];
-		score(m->w, m->b, k, x->idx + x->off[i], x->val + x->off[i],
+		score(w, b, k, x->idx + x->off[i], x->val + x->off[i],
 		      x->off[i + 1] - x->off[i], logits + s * k);
 		y[s] = x->y[i];
 	}
@@ -494,19 +683,114 @@ out:
 	return err;
 }
 
+static int calibrate(struct nlu_model *m, const struct csr *x, uint32_t *order,
+		     size_t ntrain, size_t nhold,
+		     const struct nlu_train_cfg *cfg)
+{
+	int err = fit_model(m, x, order, ntrain, cfg, 0);
+	if (err)
+		return err;
+	return holdout_temperature(m, m->w, m->b, x, order + ntrain, nhold);
+}
+
+/* Calibration and final model at once, with the SVM: the four fits (LR
+ * and SVM on order[0..ntrain), LR and SVM on all n examples) are
+ * independent, so two threads take two each, LR + SVM apiece, instead of
+ * the LR thread bounding both passes. Same jobs, seeds and orders as
+ * calibrate() then fit_model(), so the model is bit-identical. */
+static int fit_calibrated_parallel(struct nlu_model *m, const struct csr *x,
+				   const uint32_t *order, size_t ntrain,
+				   size_t nhold, size_t n,
+				   const struct nlu_train_cfg *cfg)
+{
+	uint32_t k = m->nlabels;
+	size_t nw = ((size_t)m->nrows + m->edim) * k;
+	struct fit_job j[4];
+	int err = -ENOMEM;
+	memset(j, 0, sizeof(j));
+	for (int i = 0; i < 4; i++) {
+		int cal = i == 0 || i == 3, lr = i < 2;
+		j[i] = (struct fit_job){
+			.x = x,
+			.n = cal ? ntrain : n,
+			.cfg = cfg,
+			.pass = cal ? 0 : 1,
+			.loss = lr ? NLU_LOSS_SOFTMAX : (int)cfg->svm,
+			.lr = lr ? cfg->lr : cfg->svm_lr,
+			.l2 = lr ? cfg->l2 : cfg->svm_l2,
+			.nrows = m->nrows + m->edim,
+			.k = k,
+		};
+		j[i].order = malloc((j[i].n ? j[i].n : 1) * sizeof(uint32_t));
+		j[i].w = i == 1 ? m->w : malloc((nw ? nw : 1) * sizeof(float));
+		j[i].b = i == 1 ? m->b : malloc(k * sizeof(float));
+		if (!j[i].order || !j[i].w || !j[i].b)
+			goto out;
+		for (size_t s = 0; s < j[i].n; s++)
+			j[i].order[s] = cal ? order[s] : (uint32_t)s;
+	}
+	/* This thread: calibration LR, final SVM; the other: final LR,
+	 * calibration SVM. */
+	pthread_t th;
+	struct fit_job *other[2] = { &j[1], &j[3] };
+	int threaded = !pthread_create(&th, NULL, fit_pair_thread, other);
+	j[0].err = fit(&j[0]);
+	j[2].err = fit(&j[2]);
+	if (threaded) {
+		pthread_join(th, NULL);
+	} else {
+		j[1].err = fit(&j[1]);
+		j[3].err = fit(&j[3]);
+	}
+	err = 0;
+	for (int i = 0; i < 4 && !err; i++)
+		err = j[i].err;
+	if (err)
+		goto out;
+	for (size_t i = 0; i < nw; i++) {
+		j[0].w[i] += cfg->svm_mix * j[3].w[i];
+		m->w[i] += cfg->svm_mix * j[2].w[i];
+	}
+	for (uint32_t c = 0; c < k; c++) {
+		j[0].b[c] += cfg->svm_mix * j[3].b[c];
+		m->b[c] += cfg->svm_mix * j[2].b[c];
+	}
+	err = holdout_temperature(m, j[0].w, j[0].b, x, order + ntrain, nhold);
+out:
+	for (int i = 0; i < 4; i++) {
+		free(j[i].order);
+		if (i != 1) {
+			free(j[i].w);
+			free(j[i].b);
+		}
+	}
+	return err;
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 	return (x > y) - (x < y);
 }
 
+/* Marks the dense (embedding) entries of an example in the first pass. */
+#define DENSE_MARK UINT32_MAX
+
 /* Features of every example: counts -> rows (features seen in training),
- * IDF from document frequencies, weighted values. */
+ * IDF from document frequencies, weighted values; then, with embeddings,
+ * edim dense entries (rows nrows..nrows+edim) holding the scaled sentence
+ * vector. */
 static int build_matrix(const struct nlu_dataset *ds,
 			const struct nlu_train_cfg *cfg, struct csr *x,
 			uint32_t **row_idx_out, uint32_t *nrows_out,
 			float **idf_out)
 {
+	const struct nlu_emb *emb = cfg->emb;
+	uint32_t edim = emb ? emb->dim : 0;
+	float sent[NLU_EMB_DIM_MAX];
+	struct nlu_tokens *tok = emb ? malloc(sizeof(*tok)) : NULL;
+	if (emb && !tok)
+		return -ENOMEM;
 	int err = -ENOMEM;
 	struct nlu_fvec *fv = malloc(sizeof(*fv));
 	size_t dim = (size_t)1 << cfg->feat.dim_bits;
@@ -525,9 +809,18 @@ static int build_matrix(const struct nlu_dataset *ds,
 		err = nlu_features_count(&cfg->feat, ds->text[i], fv);
 		if (err)
 			goto fail;
-		if (used + fv->n > cap) {
+		size_t nd = 0;
+		if (emb) {
+			/* Same cap as nlu_features_model. */
+			if (fv->n > NLU_FEATS_MAX - edim)
+				fv->n = NLU_FEATS_MAX - edim;
+			if (nlu_tokenize(ds->text[i], tok) == 0 &&
+			    nlu_emb_sentence(emb, tok, sent))
+				nd = edim;
+		}
+		if (used + fv->n + nd > cap) {
 			err = -ENOMEM;
-			size_t ncap = (used + fv->n) * 2;
+			size_t ncap = (used + fv->n + nd) * 2;
 			uint32_t *ni = realloc(idx, ncap * sizeof(*idx));
 			if (!ni)
 				goto fail;
@@ -543,6 +836,10 @@ static int build_matrix(const struct nlu_dataset *ds,
 		for (size_t j = 0; j < fv->n; j++)
 			df[fv->idx[j]]++;
 		used += fv->n;
+		for (size_t d = 0; d < nd; d++) {
+			idx[used] = DENSE_MARK;
+			val[used++] = cfg->emb_scale * sent[d];
+		}
 	}
 	x->off[ds->n] = used;
 
@@ -568,6 +865,10 @@ static int build_matrix(const struct nlu_dataset *ds,
 	for (size_t i = 0; i < ds->n; i++) {
 		struct nlu_fvec *v = fv;
 		size_t a = x->off[i], n = x->off[i + 1] - a;
+		size_t nd = n && idx[a + n - 1] == DENSE_MARK ? edim : 0;
+		for (size_t d = 0; d < nd; d++)
+			idx[a + n - nd + d] = nrows + (uint32_t)d;
+		n -= nd;
 		v->n = n;
 		for (size_t j = 0; j < n; j++) {
 			v->idx[j] = df[idx[a + j]];
@@ -587,10 +888,12 @@ static int build_matrix(const struct nlu_dataset *ds,
 	*idf_out = idf;
 	free(fv);
 	free(df);
+	free(tok);
 	return 0;
 fail:
 	free(fv);
 	free(df);
+	free(tok);
 	free(idx);
 	free(val);
 	free(rows);
@@ -607,6 +910,14 @@ int nlu_model_train(struct nlu_model **out, const struct nlu_dataset *ds,
 	    ds->nlabels < 2 || ds->n < 2 || !cfg->epochs || !(cfg->lr > 0) ||
 	    !(cfg->l2 >= 0) || !(cfg->holdout >= 0 && cfg->holdout < 0.9f))
 		return -EINVAL;
+	if (cfg->emb && (!cfg->emb->dim || cfg->emb->dim > NLU_EMB_DIM_MAX ||
+			 !isfinite(cfg->emb_scale) || !(cfg->emb_scale > 0)))
+		return -EINVAL;
+	if (cfg->svm &&
+	    ((cfg->svm != NLU_LOSS_CS && cfg->svm != NLU_LOSS_OVR) ||
+	     !(cfg->svm_lr > 0) || !(cfg->svm_l2 >= 0) ||
+	     !isfinite(cfg->svm_mix)))
+		return -EINVAL;
 	if (ds->nlabels > NLU_LABELS_MAX)
 		return -EINVAL;
 	for (size_t i = 0; i < ds->n; i++) {
@@ -621,9 +932,17 @@ int nlu_model_train(struct nlu_model **out, const struct nlu_dataset *ds,
 	int err = build_matrix(ds, cfg, &x, &rows, &nrows, &idf);
 	if (err)
 		return err;
-	err = nlu_model_alloc(&m, &cfg->feat, (uint32_t)ds->nlabels, nrows);
+	err = nlu_model_alloc(&m, &cfg->feat, (uint32_t)ds->nlabels, nrows,
+			      cfg->emb ? cfg->emb->dim : 0);
 	if (err)
 		goto out;
+	if (cfg->emb) {
+		err = -ENOMEM;
+		m->emb = nlu_emb_clone(cfg->emb);
+		if (!m->emb)
+			goto out;
+		m->emb_scale = cfg->emb_scale;
+	}
 	memcpy(m->row_idx, rows, nrows * sizeof(*rows));
 	memcpy(m->idf, idf, nrows * sizeof(*idf));
 	err = nlu_model_index_rows(m);
@@ -650,14 +969,18 @@ int nlu_model_train(struct nlu_model **out, const struct nlu_dataset *ds,
 		size_t ntrain = ds->n - nhold;
 		qsort(order, ntrain, sizeof(*order), cmp_u32);
 		qsort(order + ntrain, nhold, sizeof(*order), cmp_u32);
-		err = calibrate(m, &x, order, ntrain, nhold, cfg);
+		if (cfg->refit && cfg->svm && cfg->threads > 1)
+			err = fit_calibrated_parallel(m, &x, order, ntrain,
+						      nhold, ds->n, cfg);
+		else
+			err = calibrate(m, &x, order, ntrain, nhold, cfg);
 		if (err)
 			goto out;
 	}
-	if (!nhold || cfg->refit) {
+	if (!nhold || (cfg->refit && !(cfg->svm && cfg->threads > 1))) {
 		for (size_t i = 0; i < ds->n; i++)
 			order[i] = (uint32_t)i;
-		err = fit(m, &x, order, ds->n, cfg, 1);
+		err = fit_model(m, &x, order, ds->n, cfg, 1);
 		if (err)
 			goto out;
 	}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "engines/nlu/embed.h"
 #include "engines/nlu/tokenize.h"
 
 #define NLU_LABELS_MAX 1024
@@ -35,6 +36,14 @@ struct nlu_fvec {
 	size_t n;
 };
 
+/* Losses of the linear models (the second, optional one is an SVM). */
+enum nlu_loss {
+	NLU_LOSS_NONE = 0,
+	NLU_LOSS_SOFTMAX, /* multinomial logistic regression */
+	NLU_LOSS_CS,	  /* Crammer-Singer multiclass squared hinge */
+	NLU_LOSS_OVR,	  /* one-vs-rest squared hinge */
+};
+
 struct nlu_train_cfg {
 	struct nlu_feat_cfg feat;
 	uint32_t epochs;
@@ -45,6 +54,21 @@ struct nlu_train_cfg {
 	int refit;	     /* 1: after calibration, retrain on all data */
 	float oos_threshold; /* top confidence below this is out of scope */
 	int average;	     /* 1: average weights over the later epochs */
+	/* Optional second model on the same features, trained alongside:
+	 * NLU_LOSS_CS or NLU_LOSS_OVR (NONE: LR only). The stored weights are
+	 * LR + svm_mix * SVM. */
+	uint32_t svm;
+	float svm_mix;
+	float svm_lr, svm_l2;
+	/* 2: fit the LR and the SVM side by side (with the refit, the
+	 * calibration and final models too: progress is then called from
+	 * two threads). 1: one after the other; the model is the same. */
+	uint32_t threads;
+	/* Optional pretrained word embeddings (borrowed; the model keeps a
+	 * copy): their sentence vector, times emb_scale, joins the features
+	 * (docs/NLU.md). NULL: n-grams only. */
+	const struct nlu_emb *emb;
+	float emb_scale;
 	/* Progress per epoch (may be NULL): pass 0 = calibration model,
 	 * 1 = final model. */
 	void (*progress)(void *arg, int pass, uint32_t epoch, uint32_t epochs,
@@ -82,6 +106,11 @@ enum nlu_match {
 };
 
 void nlu_train_cfg_default(struct nlu_train_cfg *cfg);
+/* The measured configuration with word embeddings e (borrowed; must
+ * outlive the training): e's sentence vectors at emb_scale 2, plus the
+ * Crammer-Singer SVM ensemble (docs/NLU.md). */
+void nlu_train_cfg_embeddings(struct nlu_train_cfg *cfg,
+			      const struct nlu_emb *e);
 
 /* Parses `label<TAB>text` lines (blank lines and lines starting with '#'
  * skipped; labels in order of first appearance). On success *out is a new
@@ -138,7 +167,8 @@ uint32_t nlu_feature_hash(uint32_t seed, const char *s, size_t len);
 /* Model files (docs/NLU.md): versioned header, feature config, labels,
  * temperature, threshold, idf, weights, CRC-32. */
 #define NLU_MODEL_MAGIC "VXNLUMDL"
-#define NLU_MODEL_VERSION 1
+/* Version 2 adds the word embeddings; version 1 files still load. */
+#define NLU_MODEL_VERSION 2
 /* Refuse larger files before reading them. */
 #define NLU_MODEL_BYTES_MAX (512u << 20)
 

@@ -13,6 +13,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: voxgate nlu train --data train.tsv -o model.vxn "
 		   "[--epochs N] [--seed N]\n"
+		   "                         [--embeddings glove.txt "
+		   "[--embeddings-words N]]\n"
 		   "       voxgate nlu eval --model model.vxn --data test.tsv "
 		   "[--json]\n"
 		   "       voxgate nlu classify --model model.vxn [--json] "
@@ -51,7 +53,8 @@ static int load_model(const char *path, struct nlu_model **m)
 
 /* Parses --name value pairs and flags; positional arguments go to *pos. */
 struct opts {
-	const char *data, *model, *out, *text;
+	const char *data, *model, *out, *text, *emb;
+	long emb_words;
 	int json;
 	long epochs;
 	long long seed;
@@ -88,6 +91,13 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->epochs = strtol(v, &end, 10);
 			if (*end || o->epochs < 1 || o->epochs > 1000)
 				return -EINVAL;
+		} else if (!strcmp(a, "--embeddings")) {
+			o->emb = v;
+		} else if (!strcmp(a, "--embeddings-words")) {
+			o->emb_words = strtol(v, &end, 10);
+			if (*end || o->emb_words < 1 ||
+			    o->emb_words > NLU_EMB_WORDS_MAX)
+				return -EINVAL;
 		} else if (!strcmp(a, "--seed")) {
 			o->seed = strtoll(v, &end, 0);
 			if (*end)
@@ -119,6 +129,24 @@ static int cmd_train(const struct opts *o)
 		return 1;
 	struct nlu_train_cfg cfg;
 	nlu_train_cfg_default(&cfg);
+	struct nlu_emb *emb = NULL;
+	if (o->emb) {
+		size_t line = 0;
+		int e = nlu_emb_load(o->emb, (uint32_t)o->emb_words, &emb,
+				     &line);
+		if (e == -EBADMSG)
+			fprintf(stderr, "%s:%zu: expected word v1 ... vN\n",
+				o->emb, line);
+		else if (e)
+			fprintf(stderr, "%s: %s\n", o->emb, strerror(-e));
+		if (e) {
+			nlu_dataset_destroy(ds);
+			return 1;
+		}
+		fprintf(stderr, "nlu train: embeddings %u words x %u\n", emb->n,
+			emb->dim);
+		nlu_train_cfg_embeddings(&cfg, emb);
+	}
 	if (o->epochs > 0)
 		cfg.epochs = (uint32_t)o->epochs;
 	if (o->has_seed)
@@ -130,6 +158,7 @@ static int cmd_train(const struct opts *o)
 	double t0 = now_s();
 	int err = nlu_model_train(&m, ds, &cfg);
 	nlu_dataset_destroy(ds);
+	nlu_emb_destroy(emb);
 	if (err) {
 		fprintf(stderr, "nlu train: %s\n", strerror(-err));
 		return 1;

@@ -197,11 +197,25 @@ int nlu_features_model(const struct nlu_model *m, const char *text,
 		ss += (double)x * x;
 		w++;
 	}
+	/* Room for the dense part (a pathological 1 KB utterance only). */
+	if (m->emb && w > NLU_FEATS_MAX - m->edim)
+		w = NLU_FEATS_MAX - m->edim;
 	out->n = w;
 	if (ss > 0) {
 		float inv = (float)(1.0 / sqrt(ss));
 		for (size_t i = 0; i < w; i++)
 			out->val[i] *= inv;
+	}
+	if (m->emb) {
+		struct nlu_tokens t;
+		float sent[NLU_EMB_DIM_MAX];
+		if (nlu_tokenize(text, &t) == 0 &&
+		    nlu_emb_sentence(m->emb, &t, sent)) {
+			for (uint32_t d = 0; d < m->edim; d++) {
+				out->idx[out->n] = m->nrows + d;
+				out->val[out->n++] = m->emb_scale * sent[d];
+			}
+		}
 	}
 	return 0;
 }

@@ -15,9 +15,13 @@
 
 /* Layout (docs/NLU.md): magic[8] version flags total_len:u64
  * dim_bits word_max_n char_min_n char_max_n nlabels nrows
- * temperature:f32 oos_threshold:f32 | labels (u8 len + bytes) |
- * row_idx[nrows] idf[nrows] w[nrows*nlabels] b[nlabels] | crc32 */
+ * temperature:f32 oos_threshold:f32 | (version 2) emb_dim emb_n
+ * emb_scale:f32 emb_words_len | labels (u8 len + bytes) | (version 2, when
+ * emb_dim) emb words (NUL-terminated) emb_scale:f32[emb_n]
+ * emb_q:i8[emb_n*emb_dim] | row_idx[nrows] idf[nrows]
+ * w[(nrows+emb_dim)*nlabels] b[nlabels] | crc32 */
 #define HDR_LEN 56
+#define HDR_LEN_V2 72
 
 /* NLU_MODEL_MAGIC without its NUL: exactly 8 bytes on disk. */
 static const uint8_t magic[8] = { 'V', 'X', 'N', 'L', 'U', 'M', 'D', 'L' };
@@ -96,11 +100,14 @@ int nlu_model_save_mem(const struct nlu_model *m, uint8_t **buf, size_t *len)
 {
 	if (!m || !buf || !len)
 		return -EINVAL;
-	size_t k = m->nlabels, nr = m->nrows;
-	size_t total = HDR_LEN;
+	size_t k = m->nlabels, nr = m->nrows, ed = m->edim;
+	const struct nlu_emb *e = m->emb;
+	size_t total = HDR_LEN_V2;
 	for (size_t i = 0; i < k; i++)
 		total += 1 + strlen(m->labels[i]);
-	total += nr * 8 + (nr * k + k) * 4 + 4;
+	if (e)
+		total += e->words_len + (size_t)e->n * (4 + e->dim);
+	total += nr * 8 + ((nr + ed) * k + k) * 4 + 4;
 	uint8_t *b = malloc(total);
 	if (!b)
 		return -ENOMEM;
@@ -117,18 +124,30 @@ int nlu_model_save_mem(const struct nlu_model *m, uint8_t **buf, size_t *len)
 	put32(b + 44, m->nrows);
 	putf(b + 48, m->temperature);
 	putf(b + 52, m->oos_threshold);
-	uint8_t *p = b + HDR_LEN;
+	put32(b + 56, e ? e->dim : 0);
+	put32(b + 60, e ? e->n : 0);
+	putf(b + 64, e ? m->emb_scale : 0.0f);
+	put32(b + 68, e ? (uint32_t)e->words_len : 0);
+	uint8_t *p = b + HDR_LEN_V2;
 	for (size_t i = 0; i < k; i++) {
 		size_t l = strlen(m->labels[i]);
 		*p++ = (uint8_t)l;
 		memcpy(p, m->labels[i], l);
 		p += l;
 	}
+	if (e) {
+		memcpy(p, e->words, e->words_len);
+		p += e->words_len;
+		for (uint32_t i = 0; i < e->n; i++, p += 4)
+			putf(p, e->scale[i]);
+		memcpy(p, e->q, (size_t)e->n * e->dim);
+		p += (size_t)e->n * e->dim;
+	}
 	for (size_t r = 0; r < nr; r++, p += 4)
 		put32(p, m->row_idx[r]);
 	for (size_t r = 0; r < nr; r++, p += 4)
 		putf(p, m->idf[r]);
-	for (size_t i = 0; i < nr * k; i++, p += 4)
+	for (size_t i = 0; i < (nr + ed) * k; i++, p += 4)
 		putf(p, m->w[i]);
 	for (size_t i = 0; i < k; i++, p += 4)
 		putf(p, m->b[i]);
@@ -214,12 +233,16 @@ int nlu_model_load_mem(const uint8_t *buf, size_t len, struct nlu_model **out,
 			    ver, NLU_MODEL_VERSION);
 	if (ver == 0)
 		return fail(err, errlen, -EBADMSG, "bad model file version 0");
+	size_t hdr = ver >= 2 ? HDR_LEN_V2 : HDR_LEN;
+	if (len < hdr)
+		return fail(err, errlen, -EBADMSG,
+			    "truncated model file (%zu bytes)", len);
 	uint64_t total = get32(buf + 16) | (uint64_t)get32(buf + 20) << 32;
 	if (total > len)
 		return fail(err, errlen, -EBADMSG,
 			    "truncated model file (%zu of %llu bytes)", len,
 			    (unsigned long long)total);
-	if (total != len || total < HDR_LEN + 4)
+	if (total != len || total < hdr + 4)
 		return fail(err, errlen, -EBADMSG,
 			    "corrupt model file (length %zu, header says %llu)",
 			    len, (unsigned long long)total);
@@ -243,9 +266,25 @@ int nlu_model_load_mem(const uint8_t *buf, size_t len, struct nlu_model **out,
 		return fail(err, errlen, -EBADMSG, "bad label or row count");
 	if (!isfinite(temp) || temp <= 0 || !isfinite(thr))
 		return fail(err, errlen, -EBADMSG, "bad temperature/threshold");
+	/* Version 1 has no embeddings. */
+	uint32_t ed = 0, en = 0;
+	size_t ewl = 0;
+	float escale = 1.0f;
+	if (ver >= 2) {
+		ed = get32(buf + 56);
+		en = get32(buf + 60);
+		escale = getf(buf + 64);
+		ewl = get32(buf + 68);
+		if (ed > NLU_EMB_DIM_MAX || en > NLU_EMB_WORDS_MAX ||
+		    (!ed && (en || ewl || get32(buf + 64))) ||
+		    (ed && (!en || !isfinite(escale) || !(escale > 0) ||
+			    ewl < 2 * (size_t)en)))
+			return fail(err, errlen, -EBADMSG,
+				    "bad embedding header");
+	}
 
 	/* Labels, then check the remaining length exactly before reading. */
-	size_t pos = HDR_LEN, end = len - 4;
+	size_t pos = hdr, end = len - 4;
 	size_t lab_start = pos;
 	for (uint32_t i = 0; i < k; i++) {
 		if (pos >= end || buf[pos] == 0 ||
@@ -255,21 +294,42 @@ int nlu_model_load_mem(const uint8_t *buf, size_t len, struct nlu_model **out,
 			return fail(err, errlen, -EBADMSG, "bad label %u", i);
 		pos += 1 + (size_t)buf[pos];
 	}
-	size_t need = (size_t)nr * 8 + ((size_t)nr * k + k) * 4;
+	size_t eblock = ed ? ewl + (size_t)en * (4 + (size_t)ed) : 0;
+	size_t need = eblock + (size_t)nr * 8 + (((size_t)nr + ed) * k + k) * 4;
 	if (end - pos != need)
 		return fail(err, errlen, -EBADMSG, "bad weight block size");
-	const uint8_t *rows = buf + pos, *idf = rows + (size_t)nr * 4;
-	const uint8_t *w = idf + (size_t)nr * 4, *bias = w + (size_t)nr * k * 4;
-	if (!all_finite(idf, nr) || !all_finite(w, (size_t)nr * k) ||
-	    !all_finite(bias, k))
+	const uint8_t *ewords = buf + pos, *escales = ewords + ewl;
+	const uint8_t *eq = escales + (size_t)en * 4;
+	const uint8_t *rows = buf + pos + eblock, *idf = rows + (size_t)nr * 4;
+	const uint8_t *w = idf + (size_t)nr * 4;
+	const uint8_t *bias = w + ((size_t)nr + ed) * k * 4;
+	if (!all_finite(idf, nr) || !all_finite(w, ((size_t)nr + ed) * k) ||
+	    !all_finite(bias, k) || !all_finite(escales, en))
 		return fail(err, errlen, -EBADMSG, "non-finite weights");
 
 	struct nlu_model *m = NULL;
-	int rc = nlu_model_alloc(&m, &fc, k, nr);
+	int rc = nlu_model_alloc(&m, &fc, k, nr, ed);
 	if (rc)
 		return fail(err, errlen, rc, "cannot allocate the model");
 	m->temperature = temp;
 	m->oos_threshold = thr;
+	if (ed) {
+		float *sc = malloc((size_t)en * sizeof(*sc));
+		rc = sc ? 0 : -ENOMEM;
+		for (uint32_t i = 0; sc && i < en; i++)
+			sc[i] = getf(escales + 4 * (size_t)i);
+		if (!rc)
+			rc = nlu_emb_create(&m->emb, ed, en,
+					    (const char *)ewords, ewl, sc,
+					    (const int8_t *)eq);
+		free(sc);
+		if (rc) {
+			nlu_model_destroy(m);
+			return fail(err, errlen, rc == -ENOMEM ? rc : -EBADMSG,
+				    "bad embedding table");
+		}
+		m->emb_scale = escale;
+	}
 	pos = lab_start;
 	for (uint32_t i = 0; i < k; i++) {
 		m->labels[i] = strndup((const char *)buf + pos + 1, buf[pos]);
@@ -283,7 +343,7 @@ int nlu_model_load_mem(const uint8_t *buf, size_t len, struct nlu_model **out,
 		m->row_idx[r] = get32(rows + 4 * (size_t)r);
 		m->idf[r] = getf(idf + 4 * (size_t)r);
 	}
-	for (size_t i = 0; i < (size_t)nr * k; i++)
+	for (size_t i = 0; i < ((size_t)nr + ed) * k; i++)
 		m->w[i] = getf(w + 4 * i);
 	for (uint32_t i = 0; i < k; i++)
 		m->b[i] = getf(bias + 4 * (size_t)i);

@@ -4,6 +4,7 @@
 #define VG_ENGINES_NLU_MODEL_PRIV_H
 
 #include "engines/nlu/classifier.h"
+#include "engines/nlu/embed.h"
 
 /* Only hashed features seen in training get a row: the weights stay compact
  * (rows x nlabels) whatever the hash space, and unseen features are dropped
@@ -18,13 +19,19 @@ struct nlu_model {
 	int32_t *row_of;   /* 2^dim_bits entries: row or -1 */
 	uint32_t *row_idx; /* nrows: hashed index of each row, increasing */
 	float *idf;	   /* nrows */
-	float *w;	   /* nrows * nlabels, row-major */
-	float *b;	   /* nlabels */
+	/* Optional word embeddings (model version 2): the sentence vector,
+	 * times emb_scale, is appended as edim = emb->dim dense features
+	 * whose weights are the rows after the hashed ones. */
+	struct nlu_emb *emb; /* owned, or NULL (edim 0) */
+	uint32_t edim;
+	float emb_scale;
+	float *w; /* (nrows + edim) * nlabels, row-major */
+	float *b; /* nlabels */
 };
 
 /* Allocates a zeroed model with the given shape (labels unset). */
 int nlu_model_alloc(struct nlu_model **out, const struct nlu_feat_cfg *feat,
-		    uint32_t nlabels, uint32_t nrows);
+		    uint32_t nlabels, uint32_t nrows, uint32_t edim);
 /* Fills row_of from row_idx. Returns 0 or -EBADMSG (not increasing / out of
  * range). */
 int nlu_model_index_rows(struct nlu_model *m);

@@ -21,6 +21,7 @@
 #include "core/utf8.h"
 #include "metrics/metrics.h"
 #include "store/migrations.h"
+#include "store/sqlite/sqlstore_crm.h"
 #include "store/sqlite/sqlstore_json.h"
 #include "store/sqlite/sqlstore_turns.h"
 
@@ -118,7 +119,7 @@ static const char sql_list_reason[] =
 	"WHERE end_reason = ?4 AND (started_ms, id) < (?1, ?2) "
 	"ORDER BY started_ms DESC, id DESC LIMIT ?3";
 
-enum op_type { OP_BEGIN, OP_UPDATE, OP_WAIT, OP_LIST, OP_GET };
+enum op_type { OP_BEGIN, OP_UPDATE, OP_WAIT, OP_LIST, OP_GET, OP_CRM };
 
 struct op_write {
 	char *text[TF_COUNT];
@@ -137,7 +138,11 @@ struct op_query {
 	int64_t before_ms;
 	char *before_id;
 	char *end_reason;
-	char *id;
+	char *id; /* OP_GET: call id; OP_CRM: key */
+	/* OP_CRM */
+	int crm;       /* enum store_crm_query */
+	char *subject; /* CREATE_TICKET */
+	int64_t now_ms;
 };
 
 /* A caller blocked in store_sync()/store_info_get(); lives on its stack. */
@@ -148,6 +153,7 @@ struct op_wait {
 	uint64_t errors_at; /* write errors when queued */
 	struct store_info *info;
 	bool integrity;
+	bool seed_crm; /* store_crm_seed_demo */
 };
 
 struct op {
@@ -180,6 +186,7 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st_insert, *st_upsert, *st_get, *st_list, *st_list_reason;
 	sqlite3_stmt *st_turns_del, *st_turns_ins;
+	struct sqlstore_crm *crm;
 
 	struct metric_counter *m_writes, *m_errors, *m_rejected;
 	struct metric_gauge *m_depth;
@@ -234,9 +241,11 @@ static void op_free(struct op *op)
 		break;
 	case OP_LIST:
 	case OP_GET:
+	case OP_CRM:
 		free(op->u.q.before_id);
 		free(op->u.q.end_reason);
 		free(op->u.q.id);
+		free(op->u.q.subject);
 		break;
 	case OP_WAIT:
 		break;
@@ -532,6 +541,19 @@ static void run_query(struct store *s, const struct op *op)
 	deliver(q, err, err ? NULL : json, err ? 0 : len);
 }
 
+static void run_crm(struct store *s, const struct op *op)
+{
+	const struct op_query *q = &op->u.q;
+	char *json = NULL;
+	size_t len = 0;
+	int err = sqlstore_crm_run(s->crm, q->crm, q->id, q->subject, q->now_ms,
+				   &json, &len);
+	if (err && err != -ENOENT)
+		LOGE(NULL, "store_crm_failed", "query=%d err=%d sqlite=%s",
+		     q->crm, err, log_esc(sqlite3_errmsg(s->db)));
+	deliver(q, err, err ? NULL : json, err ? 0 : len);
+}
+
 static int pragma_text(struct store *s, const char *sql, char *out, size_t size)
 {
 	sqlite3_stmt *st;
@@ -593,6 +615,12 @@ static int read_info(struct store *s, bool integrity, struct store_info *info)
 static void run_wait(struct store *s, struct op_wait *w)
 {
 	int err = 0;
+	unsigned seeded = 0;
+	if (w->seed_crm) {
+		err = sqlstore_crm_seed_demo(s->crm, &seeded);
+		if (!err && seeded)
+			LOGI(NULL, "crm_demo_seeded", "customers=%u", seeded);
+	}
 	if (w->info)
 		err = read_info(s, w->integrity, w->info);
 	pthread_mutex_lock(&s->mtx);
@@ -627,6 +655,10 @@ static void run_batch(struct store *s, struct op *ops)
 		case OP_GET:
 			tx_commit(s, &tx);
 			run_query(s, op);
+			break;
+		case OP_CRM:
+			tx_commit(s, &tx);
+			run_crm(s, op);
 			break;
 		}
 		op_free(op);
@@ -712,6 +744,8 @@ static void db_close(struct store *s)
 	sqlite3_finalize(s->st_list_reason);
 	sqlite3_finalize(s->st_turns_del);
 	sqlite3_finalize(s->st_turns_ins);
+	sqlstore_crm_close(s->crm);
+	s->crm = NULL;
 	s->st_insert = s->st_upsert = s->st_get = NULL;
 	s->st_list = s->st_list_reason = NULL;
 	s->st_turns_del = s->st_turns_ins = NULL;
@@ -764,6 +798,10 @@ static int db_open(struct store *s, unsigned *interruptedp)
 	}
 	if (!err)
 		err = exec(s, "PRAGMA synchronous = FULL");
+	/* Per connection, and a no-op inside a transaction: set it before
+	 * any. Only the CRM tables have foreign keys. */
+	if (!err)
+		err = exec(s, "PRAGMA foreign_keys = ON");
 	if (!err)
 		err = migrate(s);
 	if (!err)
@@ -782,6 +820,8 @@ static int db_open(struct store *s, unsigned *interruptedp)
 		err = prepare(s, SQLSTORE_TURNS_DELETE, &s->st_turns_del);
 	if (!err)
 		err = prepare(s, SQLSTORE_TURNS_INSERT, &s->st_turns_ins);
+	if (!err)
+		err = sqlstore_crm_open(s->db, &s->crm);
 	if (err)
 		db_close(s);
 	return err;
@@ -1058,4 +1098,40 @@ int store_call_get(struct store *s, const char *id, struct vg_loop *loop,
 	if (err)
 		op_free(op);
 	return err;
+}
+
+int store_crm_query(struct store *s, enum store_crm_query q, const char *key,
+		    const char *subject, struct vg_loop *loop,
+		    store_json_fn *cb, void *arg)
+{
+	if (!key || strlen(key) > SQLSTORE_CRM_KEY_MAX ||
+	    (int)q < STORE_CRM_CUSTOMER_BY_PHONE || q > STORE_CRM_CREATE_TICKET)
+		return -EINVAL;
+	if (q == STORE_CRM_CREATE_TICKET && (!subject || !subject[0]))
+		return -EINVAL;
+	struct op *op;
+	int err = query_new(s, OP_CRM, loop, cb, arg, &op);
+	if (err)
+		return err;
+	op->u.q.crm = (int)q;
+	op->u.q.now_ms = clock_wall_ms();
+	op->u.q.id = strdup(key);
+	if (!op->u.q.id)
+		err = -ENOMEM;
+	if (!err && q == STORE_CRM_CREATE_TICKET) {
+		op->u.q.subject = text_copy(subject, SQLSTORE_CRM_SUBJECT_MAX);
+		if (!op->u.q.subject)
+			err = -ENOMEM;
+	}
+	if (!err)
+		err = enqueue(s, op, NULL);
+	if (err)
+		op_free(op);
+	return err;
+}
+
+int store_crm_seed_demo(struct store *s)
+{
+	struct op_wait w = { .seed_crm = true };
+	return wait_op(s, &w);
 }

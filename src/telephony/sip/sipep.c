@@ -7,6 +7,7 @@
 #include "telephony/sip/sipep.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -207,20 +208,120 @@ static void refer_timeout(void *arg)
 	refer_finish(sc, -ETIMEDOUT, 0);
 }
 
-static int op_transfer(void *arg, const char *target)
+/* RFC 3261 25.1: hvalue = *( hnv-unreserved / unreserved / escaped ). */
+static bool hvalue_char(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return true;
+	return c && strchr("-_.!~*'()[]/?:+$", c) != NULL;
+}
+
+static bool ctx_key_ok(const char *k)
+{
+	size_t n = k ? strlen(k) : 0;
+	if (!n || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = k[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+int sipep_refer_uri(char *out, size_t cap, const char *target,
+		    const struct channel_kv *ctx, unsigned nctx,
+		    unsigned *dropped)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned drop = 0;
+	if (!out || !cap || !target || !*target || (nctx && !ctx))
+		return -EINVAL;
+	for (const char *p = target; *p; p++)
+		if (strchr("\r\n<> \t\"", *p))
+			return -EINVAL;
+	size_t len = strlen(target);
+	if (len >= cap)
+		return -ENOSPC;
+	memcpy(out, target, len + 1);
+	bool sip = !strncasecmp(target, "sip:", 4) ||
+		   !strncasecmp(target, "sips:", 5);
+	if (!sip) {
+		if (dropped)
+			*dropped = nctx;
+		return 0;
+	}
+	bool first = !strchr(target, '?');
+	for (unsigned i = 0; i < nctx; i++) {
+		const char *v = ctx[i].value ? ctx[i].value : "";
+		if (!ctx_key_ok(ctx[i].key)) {
+			drop++;
+			continue;
+		}
+		size_t need = 1 + strlen("X-Voxgate-") + strlen(ctx[i].key) + 1;
+		for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+			need += hvalue_char(*p) ? 1 : 3;
+		if (len + need >= cap) {
+			drop++;
+			continue;
+		}
+		char *w = out + len;
+		*w++ = first ? '?' : '&';
+		first = false;
+		w += sprintf(w, "X-Voxgate-%s=", ctx[i].key);
+		for (const unsigned char *p = (const unsigned char *)v; *p;
+		     p++) {
+			if (hvalue_char(*p)) {
+				*w++ = (char)*p;
+			} else {
+				*w++ = '%';
+				*w++ = hex[*p >> 4];
+				*w++ = hex[*p & 15];
+			}
+		}
+		*w = '\0';
+		len = (size_t)(w - out);
+	}
+	if (dropped)
+		*dropped = drop;
+	return 0;
+}
+
+enum { REFER_TO_MAX = 4096 };
+
+static int op_transfer(void *arg, const char *target,
+		       const struct channel_kv *ctx, unsigned nctx)
 {
 	struct sipcall *sc = arg;
 	if (!sc->sess)
 		return -ENOTCONN;
+	char *uri = malloc(REFER_TO_MAX);
+	if (!uri)
+		return -ENOMEM;
+	unsigned dropped = 0;
+	int err =
+		sipep_refer_uri(uri, REFER_TO_MAX, target, ctx, nctx, &dropped);
+	if (err) {
+		free(uri);
+		return err;
+	}
+	if (dropped)
+		LOGW(call_id(sc->call), "transfer_context_dropped",
+		     "target=%s dropped=%u of=%u", log_esc(target), dropped,
+		     nctx);
 	sc->refer_done = false;
-	int err = sipevent_drefer(&sc->refer, sc->ep->evsock,
-				  sipsess_dialog(sc->sess), "voxgate", NULL,
-				  NULL, false, refer_notify, refer_close, sc,
-				  "Refer-To: <%s>\r\n", target);
+	err = sipevent_drefer(&sc->refer, sc->ep->evsock,
+			      sipsess_dialog(sc->sess), "voxgate", NULL, NULL,
+			      false, refer_notify, refer_close, sc,
+			      "Refer-To: <%s>\r\n", uri);
+	free(uri);
 	if (err)
 		return -err;
 	tmr_start(&sc->refer_tmr, TRANSFER_TIMEOUT_MS, refer_timeout, sc);
-	LOGI(call_id(sc->call), "transfer", "target=%s", log_esc(target));
+	LOGI(call_id(sc->call), "transfer", "target=%s context=%u",
+	     log_esc(target), nctx - dropped);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #ifndef VG_TELEPHONY_SIP_SIPEP_H
 #define VG_TELEPHONY_SIP_SIPEP_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "telephony/sip/sdpneg.h"
@@ -58,6 +59,20 @@ bool sipep_draining(const struct sipep *ep);
 /* Hang up every call with reason (static string). */
 void sipep_hangup_all(struct sipep *ep, const char *reason);
 unsigned sipep_active_calls(const struct sipep *ep);
+/* The Refer-To URI for a transfer to target with context: for sip:/sips:
+ * targets each entry is embedded as a header X-Voxgate-<key>=<value>
+ * (RFC 3261 19.1.1, values %-escaped), so the INVITE the transferee sends
+ * carries them; other schemes get the target alone. Writes a NUL-terminated
+ * URI (no angle brackets) to out[cap]. Entries with a bad key (not
+ * [A-Za-z0-9_-]{1,64}) are skipped; entries that would not fit are dropped
+ * (*dropped counts both, may be NULL). Returns 0, -EINVAL (bad target:
+ * empty, or with CR, LF, '<', '>', or whitespace), -ENOSPC (target alone
+ * does not fit). */
+struct channel_kv;
+int sipep_refer_uri(char *out, size_t cap, const char *target,
+		    const struct channel_kv *ctx, unsigned nctx,
+		    unsigned *dropped);
+
 /* Bound addresses (for tests using port 0): index into cfg.listen. */
 int sipep_local_port(const struct sipep *ep, enum sipep_transport tp);
 #endif

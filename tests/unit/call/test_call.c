@@ -20,6 +20,8 @@ struct fake {
 	const char *last_reason;
 	int transfers;
 	char target[64];
+	unsigned nctx;
+	char ctx0[64];
 };
 
 static int f_answer(void *a)
@@ -37,10 +39,14 @@ static int f_hangup(void *a, enum call_fsm_action act, const char *reason)
 	f->last_reason = reason;
 	return 0;
 }
-static int f_transfer(void *a, const char *target)
+static int f_transfer(void *a, const char *target, const struct channel_kv *ctx,
+		      unsigned nctx)
 {
 	struct fake *f = a;
 	f->transfers++;
+	f->nctx = nctx;
+	if (nctx)
+		strncpy(f->ctx0, ctx[0].value, sizeof(f->ctx0) - 1);
 	strncpy(f->target, target, sizeof(f->target) - 1);
 	return 0;
 }
@@ -317,6 +323,36 @@ static void transfer_success_ends_call_as_transferred(void **s)
 	call_destroy(c);
 }
 
+static void transfer_hands_context_to_the_adapter(void **s)
+{
+	(void)s;
+	struct fake f = { 0 };
+	struct rec r = { 0 };
+	struct call *c = mk(&f, &r, 0);
+	struct channel *ch = call_channel(c);
+	struct channel_kv kv[2] = { { "reason", "lost card" },
+				    { "customer", "C1" } };
+	/* not answered yet */
+	assert_int_equal(channel_transfer_ctx(ch, "sip:a@h", kv, 2), -ENOTCONN);
+	call_answer(c, 1000);
+	call_signal(c, CALL_EV_ACK, 1000);
+	assert_int_equal(channel_transfer_ctx(ch, "sip:a@h", kv,
+					      CHANNEL_TRANSFER_CTX_MAX + 1),
+			 -EINVAL);
+	assert_int_equal(channel_transfer_ctx(ch, "sip:a@h", NULL, 1), -EINVAL);
+	assert_int_equal(f.transfers, 0);
+	assert_int_equal(channel_transfer_ctx(ch, "sip:a@h", kv, 2), 0);
+	assert_int_equal(f.transfers, 1);
+	assert_int_equal(f.nctx, 2);
+	assert_string_equal(f.ctx0, "lost card");
+	/* one at a time */
+	assert_int_equal(channel_transfer_ctx(ch, "sip:a@h", kv, 2), -EBUSY);
+	call_transfer_result(c, -EPROTO, 503);
+	assert_int_equal(count(&r, CHANNEL_EV_TRANSFER_DONE), 1);
+	assert_int_equal(call_state(c), CALL_ACTIVE);
+	call_destroy(c);
+}
+
 static void caller_bye_before_ack_is_caller_hangup(void **s)
 {
 	(void)s;
@@ -387,6 +423,7 @@ int main(void)
 		cmocka_unit_test(collect_times_out_after_prompt_and_interdigit),
 		cmocka_unit_test(hangup_raises_one_event_and_stops_requests),
 		cmocka_unit_test(transfer_success_ends_call_as_transferred),
+		cmocka_unit_test(transfer_hands_context_to_the_adapter),
 		cmocka_unit_test(caller_bye_before_ack_is_caller_hangup),
 		cmocka_unit_test(flow_path_is_a_json_array),
 		cmocka_unit_test(send_dtmf_queues_valid_digits_in_order),

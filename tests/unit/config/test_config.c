@@ -270,7 +270,8 @@ static const struct err_case err_cases[] = {
 	{ "unknown top-level key",
 	  "sip: {}\nsipp:\n  listen: []\n",
 	  { "voxgate.yaml:2:1: unknown top-level key 'sipp' (expected: sip, "
-	    "rtp, http, limits, store, flows, tts, stt, log, shutdown)" } },
+	    "rtp, http, http_client, webhooks, limits, store, flows, tts, "
+	    "stt, nlu, recordings, log, shutdown)" } },
 	{ "unknown nested key",
 	  "# comment\nsip:\n  user_agent: x\n\n\n\n  listn: [x]\n",
 	  { "voxgate.yaml:7:3: unknown key 'listn' in 'sip' (expected: listen, "
@@ -506,7 +507,8 @@ static const struct err_case err_cases[] = {
 	    "voxgate.yaml:9:10: 'level' must be one of debug, info, warn, "
 	    "error, got 'loud'",
 	    "voxgate.yaml:10:1: unknown top-level key 'bogus' (expected: sip, "
-	    "rtp, http, limits, store, flows, tts, stt, log, shutdown)" } },
+	    "rtp, http, http_client, webhooks, limits, store, flows, tts, "
+	    "stt, nlu, recordings, log, shutdown)" } },
 	{ "long value is cut in the message",
 	  "tts:\n  voice: "
 	  "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz\n",
@@ -555,7 +557,8 @@ static void too_many_errors_are_counted_beyond_the_cap(void **state)
 	assert_string_equal(
 		errs.msg[0],
 		"v.yaml:1:1: unknown top-level key 'bad0' (expected: sip, rtp, "
-		"http, limits, store, flows, tts, stt, log, shutdown)");
+		"http, http_client, webhooks, limits, store, flows, tts, stt, "
+		"nlu, recordings, log, shutdown)");
 	/* NULL errs is allowed: only the result code tells. */
 	assert_int_equal(config_load_buf("v.yaml", y, o, &cfg, NULL), -EINVAL);
 	free(y);

@@ -761,7 +761,7 @@ static void flow_intents_need_examples(void **state)
 			     "sentence of 1 to 1024 bytes with at least one "
 			     "word",
 			     "t.yaml:9:5: intent 'c': unknown field 'samples' "
-			     "(expected examples)",
+			     "(expected examples or slots)",
 			     "t.yaml:10:6: intent 'd' must be a map with "
 			     "'examples'",
 			     "t.yaml:11:3: invalid intent name 'bad name': use "

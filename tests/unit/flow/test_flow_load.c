@@ -336,9 +336,11 @@ static void unknown_node_type_points_at_the_type(void **state)
 		      "start: a\n"
 		      "nodes:\n"
 		      "  a:\n"
-		      "    type: play\n",
-		      ERRORS("t.yaml:5:11: node 'a': unknown type 'play' "
-			     "(expected say, menu, transfer or hangup)"));
+		      "    type: dance\n",
+		      ERRORS("t.yaml:5:11: node 'a': unknown type 'dance' "
+			     "(expected say, menu, transfer, hangup, play, "
+			     "gather, classify, set, switch, http, lookup, "
+			     "record, hours, goto, subflow or return)"));
 }
 
 static void missing_type_points_at_the_node_name(void **state)
@@ -367,7 +369,8 @@ static void unknown_fields_are_errors_at_the_key(void **state)
 		      "    type: hangup\n"
 		      "    after: 3s\n",
 		      ERRORS("t.yaml:3:1: unknown field 'colour' (expected "
-			     "name, start, voice, intents or nodes)",
+			     "name, start, voice, intents, nodes, "
+			     "description, variables or handlers)",
 			     "t.yaml:5:3: node 'a': missing 'text'",
 			     "t.yaml:7:5: node 'a': unknown field 'txt' for a "
 			     "say node (expected text, voice, barge_in or "

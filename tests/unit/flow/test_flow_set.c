@@ -80,10 +80,13 @@ static void builtins_alone_when_no_directory_is_given(void **state)
 	(void)state;
 	struct flow_set *s = NULL;
 	assert_int_equal(flow_set_load(&s, NULL, NULL), 0);
-	assert_int_equal(flow_set_count(s), 1);
+	assert_int_equal(flow_set_count(s), 2);
 	struct flow *f = flow_set_find(s, "bank-hotline");
 	assert_non_null(f);
 	assert_string_equal(flow_file(f), "flows/bank-hotline.yaml");
+	f = flow_set_find(s, "bank-crm");
+	assert_non_null(f);
+	assert_string_equal(flow_file(f), "flows/bank-crm.yaml");
 	assert_null(flow_set_find(s, "other"));
 	flow_set_destroy(s);
 	flow_set_destroy(NULL);
@@ -102,11 +105,12 @@ static void directory_flows_join_the_builtins_in_name_order(void **state)
 	struct flow_errors errs = { 0 };
 	assert_int_equal(flow_set_load(&s, d->path, &errs), 0);
 	assert_int_equal(errs.count, 0);
-	assert_int_equal(flow_set_count(s), 3);
+	assert_int_equal(flow_set_count(s), 4);
 	assert_string_equal(flow_name(flow_set_at(s, 0)), "alpha");
-	assert_string_equal(flow_name(flow_set_at(s, 1)), "bank-hotline");
-	assert_string_equal(flow_name(flow_set_at(s, 2)), "beta");
-	assert_null(flow_set_at(s, 3));
+	assert_string_equal(flow_name(flow_set_at(s, 1)), "bank-crm");
+	assert_string_equal(flow_name(flow_set_at(s, 2)), "bank-hotline");
+	assert_string_equal(flow_name(flow_set_at(s, 3)), "beta");
+	assert_null(flow_set_at(s, 4));
 
 	char want[400];
 	snprintf(want, sizeof(want), "%s/a.yaml", d->path);
@@ -171,7 +175,7 @@ static void a_file_may_replace_the_builtin_of_its_name(void **state)
 	write_file(d, "mine.yaml", flow_text("bank-hotline"));
 	struct flow_set *s = NULL;
 	assert_int_equal(flow_set_load(&s, d->path, NULL), 0);
-	assert_int_equal(flow_set_count(s), 1);
+	assert_int_equal(flow_set_count(s), 2); /* + bank-crm */
 	char want[400];
 	snprintf(want, sizeof(want), "%s/mine.yaml", d->path);
 	assert_string_equal(flow_file(flow_set_find(s, "bank-hotline")), want);

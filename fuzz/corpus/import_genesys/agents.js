@@ -1,0 +1,1 @@
+const f = { startState: 'a', states: { a: { type: 'aiIntent', properties: {confidenceThreshold: 1e0}, transitions: { highConfidence: 'agent', lowConfidence: 'human' } } } } /* x */ ;

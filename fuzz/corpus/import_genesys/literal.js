@@ -1,0 +1,1 @@
+{a: "\ud83d\ude00", b: [1, 2.5e-3, -0, true, false, null,], /* c */ }

@@ -1,0 +1,383 @@
+/* Word embedding tables: GloVe text parsing, int8 quantisation, lookup and
+ * sentence vectors (see embed.h). */
+#include "engines/nlu/embed.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engines/nlu/classifier.h"
+
+/* Keeps lookups apart from the n-gram feature hashes (any value works). */
+#define EMB_HASH_SEED 0x656d6231u
+
+void nlu_emb_destroy(struct nlu_emb *e)
+{
+	if (!e)
+		return;
+	free(e->words);
+	free(e->woff);
+	free(e->scale);
+	free(e->q);
+	free(e->tab);
+	free(e);
+}
+
+/* Bytes the tokenizer can put in a token: lower-case ASCII letters, digits
+ * and UTF-8 (non-ASCII) bytes. */
+static int is_token_word(const char *w, size_t len)
+{
+	if (!len || len > NLU_TOKEN_LEN_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)w[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c >= 0x80))
+			return 0;
+	}
+	return 1;
+}
+
+/* Adds word i (w, len bytes) to the table; -EBADMSG if already there. */
+static int insert_word(struct nlu_emb *e, const char *w, size_t len, uint32_t i)
+{
+	uint32_t hv = nlu_feature_hash(EMB_HASH_SEED, w, len);
+	uint32_t h = hv & e->mask;
+	while (e->tab[2 * h]) {
+		if (e->tab[2 * h + 1] == hv) {
+			const char *c = e->words + e->woff[e->tab[2 * h] - 1];
+			if (!strncmp(c, w, len) && c[len] == '\0')
+				return -EBADMSG;
+		}
+		h = (h + 1) & e->mask;
+	}
+	e->tab[2 * h] = i + 1;
+	e->tab[2 * h + 1] = hv;
+	return 0;
+}
+
+/* Fills the open-addressing table; -EBADMSG on a repeated word. */
+static int index_words(struct nlu_emb *e)
+{
+	size_t slots = 16;
+	while (slots < 2 * (size_t)e->n)
+		slots *= 2;
+	free(e->tab);
+	e->tab = calloc(2 * slots, sizeof(*e->tab));
+	if (!e->tab)
+		return -ENOMEM;
+	e->mask = (uint32_t)(slots - 1);
+	for (uint32_t i = 0; i < e->n; i++) {
+		const char *w = e->words + e->woff[i];
+		int err = insert_word(e, w, strlen(w), i);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int nlu_emb_find(const struct nlu_emb *e, const char *w, size_t len)
+{
+	if (!e || !w || !e->tab)
+		return -ENOENT;
+	uint32_t hv = nlu_feature_hash(EMB_HASH_SEED, w, len);
+	uint32_t h = hv & e->mask;
+	while (e->tab[2 * h]) {
+		if (e->tab[2 * h + 1] == hv) {
+			const char *c = e->words + e->woff[e->tab[2 * h] - 1];
+			if (!strncmp(c, w, len) && c[len] == '\0')
+				return (int)(e->tab[2 * h] - 1);
+		}
+		h = (h + 1) & e->mask;
+	}
+	return -ENOENT;
+}
+
+/* Quantises v[0..dim) into q with one scale per vector. */
+static float quantise(const float *v, uint32_t dim, int8_t *q)
+{
+	float mx = 0;
+	for (uint32_t d = 0; d < dim; d++)
+		mx = fabsf(v[d]) > mx ? fabsf(v[d]) : mx;
+	float s = mx / 127.0f;
+	for (uint32_t d = 0; d < dim; d++)
+		q[d] = s > 0 ? (int8_t)lrintf(v[d] / s) : 0;
+	return s;
+}
+
+/* Growable parse state. */
+struct builder {
+	struct nlu_emb *e;
+	size_t cap_n, cap_words;
+};
+
+static int builder_add(struct builder *b, const char *w, size_t len,
+		       const float *v)
+{
+	struct nlu_emb *e = b->e;
+	if (e->n >= b->cap_n) {
+		size_t nc = b->cap_n ? b->cap_n * 2 : 1024;
+		uint32_t *no = realloc(e->woff, nc * sizeof(*no));
+		if (!no)
+			return -ENOMEM;
+		e->woff = no;
+		float *ns = realloc(e->scale, nc * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		e->scale = ns;
+		int8_t *nq = realloc(e->q, nc * e->dim);
+		if (!nq)
+			return -ENOMEM;
+		e->q = nq;
+		b->cap_n = nc;
+	}
+	if (e->words_len + len + 1 > b->cap_words) {
+		size_t nc = (e->words_len + len + 1) * 2;
+		char *nw = realloc(e->words, nc);
+		if (!nw)
+			return -ENOMEM;
+		e->words = nw;
+		b->cap_words = nc;
+	}
+	e->woff[e->n] = (uint32_t)e->words_len;
+	memcpy(e->words + e->words_len, w, len);
+	e->words[e->words_len + len] = '\0';
+	e->words_len += len + 1;
+	e->scale[e->n] = quantise(v, e->dim, e->q + (size_t)e->n * e->dim);
+	e->n++;
+	return 0;
+}
+
+/* Parses the numbers after the word of one NUL-terminated line into v;
+ * returns how many (at most NLU_EMB_DIM_MAX + 1), or -1 on a bad one. */
+static int parse_numbers(char *p, float *v)
+{
+	int n = 0;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			return n;
+		if (n > NLU_EMB_DIM_MAX)
+			return n;
+		char *end = NULL;
+		errno = 0;
+		float f = strtof(p, &end);
+		if (end == p || (*end && *end != ' ' && *end != '\t') ||
+		    !isfinite(f))
+			return -1;
+		v[n++] = f;
+		p = end;
+	}
+}
+
+int nlu_emb_parse(const char *buf, size_t len, uint32_t max_words,
+		  struct nlu_emb **out, size_t *line)
+{
+	if (!buf || !out)
+		return -EINVAL;
+	if (len > NLU_EMB_BYTES_MAX)
+		return -E2BIG;
+	struct builder b = { 0 };
+	b.e = calloc(1, sizeof(*b.e));
+	char *l = malloc(NLU_EMB_LINE_MAX + 1);
+	float *v = malloc((NLU_EMB_DIM_MAX + 1) * sizeof(*v));
+	int err = -ENOMEM;
+	size_t pos = 0, lineno = 0;
+	if (!b.e || !l || !v)
+		goto out;
+	while (pos < len && (!max_words || b.e->n < max_words)) {
+		const char *s = buf + pos;
+		const char *nl = memchr(s, '\n', len - pos);
+		size_t ll = nl ? (size_t)(nl - s) : len - pos;
+		pos += ll + (nl ? 1 : 0);
+		lineno++;
+		if (ll && s[ll - 1] == '\r')
+			ll--;
+		if (!ll)
+			continue;
+		err = -EBADMSG;
+		if (ll > NLU_EMB_LINE_MAX || memchr(s, '\0', ll))
+			goto out;
+		memcpy(l, s, ll);
+		l[ll] = '\0';
+		size_t wl = strcspn(l, " \t");
+		if (!wl || !l[wl])
+			goto out;
+		int n = parse_numbers(l + wl, v);
+		if (n < 1 || n > NLU_EMB_DIM_MAX)
+			goto out;
+		if (!b.e->dim)
+			b.e->dim = (uint32_t)n;
+		if ((uint32_t)n != b.e->dim)
+			goto out;
+		if (!is_token_word(l, wl))
+			continue;
+		err = b.e->n >= NLU_EMB_WORDS_MAX ? -E2BIG : 0;
+		if (!err && b.e->n && b.e->tab && nlu_emb_find(b.e, l, wl) >= 0)
+			continue;
+		if (!err)
+			err = builder_add(&b, l, wl, v);
+		/* Index as we go so repeated words are seen: rebuild the
+		 * table each time it is half full. */
+		if (!err && (!b.e->tab || 2 * (size_t)b.e->n > b.e->mask))
+			err = index_words(b.e);
+		else if (!err)
+			err = insert_word(b.e, l, wl, b.e->n - 1);
+		if (err)
+			goto out;
+	}
+	err = -EBADMSG;
+	if (!b.e->n)
+		goto out;
+	err = index_words(b.e);
+	if (err)
+		goto out;
+	*out = b.e;
+	b.e = NULL;
+out:
+	if (err && line)
+		*line = lineno;
+	nlu_emb_destroy(b.e);
+	free(l);
+	free(v);
+	return err;
+}
+
+int nlu_emb_load(const char *path, uint32_t max_words, struct nlu_emb **out,
+		 size_t *line)
+{
+	if (!path || !out)
+		return -EINVAL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	int err = 0;
+	char *buf = NULL;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	if (st.st_size > (off_t)NLU_EMB_BYTES_MAX) {
+		err = -E2BIG;
+		goto out;
+	}
+	size_t len = (size_t)st.st_size, got = 0;
+	buf = malloc(len ? len : 1);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (got < len) {
+		ssize_t r = read(fd, buf + got, len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			err = r < 0 ? -errno : -EIO;
+			goto out;
+		}
+		got += (size_t)r;
+	}
+	err = nlu_emb_parse(buf, len, max_words, out, line);
+out:
+	free(buf);
+	close(fd);
+	return err;
+}
+
+int nlu_emb_create(struct nlu_emb **out, uint32_t dim, uint32_t n,
+		   const char *words, size_t words_len, const float *scale,
+		   const int8_t *q)
+{
+	if (!out || !dim || dim > NLU_EMB_DIM_MAX || !n ||
+	    n > NLU_EMB_WORDS_MAX || !words || !scale || !q)
+		return -EINVAL;
+	if (!words_len || words[words_len - 1] != '\0')
+		return -EBADMSG;
+	struct nlu_emb *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->dim = dim;
+	e->n = n;
+	e->words_len = words_len;
+	e->words = malloc(words_len);
+	e->woff = malloc((size_t)n * sizeof(*e->woff));
+	e->scale = malloc((size_t)n * sizeof(*e->scale));
+	e->q = malloc((size_t)n * dim);
+	int err = -ENOMEM;
+	if (!e->words || !e->woff || !e->scale || !e->q)
+		goto fail;
+	memcpy(e->words, words, words_len);
+	memcpy(e->scale, scale, (size_t)n * sizeof(*scale));
+	memcpy(e->q, q, (size_t)n * dim);
+	err = -EBADMSG;
+	size_t pos = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (pos >= words_len)
+			goto fail;
+		size_t wl = strlen(e->words + pos);
+		if (!is_token_word(e->words + pos, wl) ||
+		    !isfinite(e->scale[i]) || e->scale[i] < 0)
+			goto fail;
+		e->woff[i] = (uint32_t)pos;
+		pos += wl + 1;
+	}
+	if (pos != words_len)
+		goto fail;
+	err = index_words(e);
+	if (err)
+		goto fail;
+	*out = e;
+	return 0;
+fail:
+	nlu_emb_destroy(e);
+	return err;
+}
+
+struct nlu_emb *nlu_emb_clone(const struct nlu_emb *e)
+{
+	struct nlu_emb *c = NULL;
+	if (!e || nlu_emb_create(&c, e->dim, e->n, e->words, e->words_len,
+				 e->scale, e->q))
+		return NULL;
+	return c;
+}
+
+size_t nlu_emb_sentence(const struct nlu_emb *e, const struct nlu_tokens *t,
+			float *out)
+{
+	memset(out, 0, e->dim * sizeof(*out));
+	size_t found = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		int w = nlu_emb_find(e, nlu_tokens_get(t, i), t->len[i]);
+		if (w < 0)
+			continue;
+		const int8_t *q = e->q + (size_t)w * e->dim;
+		float s = e->scale[w];
+		for (uint32_t d = 0; d < e->dim; d++)
+			out[d] += s * (float)q[d];
+		found++;
+	}
+	double ss = 0;
+	for (uint32_t d = 0; d < e->dim; d++)
+		ss += (double)out[d] * out[d];
+	if (ss > 0) {
+		float inv = (float)(1.0 / sqrt(ss));
+		for (uint32_t d = 0; d < e->dim; d++)
+			out[d] *= inv;
+	}
+	return found;
+}
+
+size_t nlu_emb_mem_bytes(const struct nlu_emb *e)
+{
+	if (!e)
+		return 0;
+	return sizeof(*e) + e->words_len + (size_t)e->n * (4 + 4 + e->dim) +
+	       ((size_t)e->mask + 1) * 8;
+}
