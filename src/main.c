@@ -34,12 +34,16 @@
 #include "flow/import.h"
 #include "flow/model.h"
 #include "flow/runtime.h"
+#include "control/twilio/twctl.h"
 #include "http/api.h"
 #include "http/client.h"
 #include "metrics/metrics.h"
 #include "engines/stt/sherpa/sherpa.h"
 #include "engines/stt/stt.h"
 #include "store/store.h"
+#include "telephony/asterisk/audiosocket.h"
+#include "telephony/twilio/mstream.h"
+#include "telephony/asterisk/fastagi.h"
 #include "telephony/sip/sipep.h"
 
 struct daemon {
@@ -52,11 +56,19 @@ struct daemon {
 	struct tts *tts;
 	struct stt *stt;
 	struct flow_set *flows;
+	/* Readers off the media loop (Twilio webhooks on the web loop) hold
+	 * it for reading while they use d->flows; the reload swaps it (on
+	 * the media loop) holding it for writing. */
+	pthread_rwlock_t flows_lock;
 	struct nlu_registry *nlu;    /* classify "model:" models */
 	struct flow_backend backend; /* flows' http, lookup, events */
 	struct rec_writer *recw;     /* NULL: recordings off */
 	struct sipep *ep;
+	struct audiosocket *as;	 /* NULL unless asterisk.audiosocket_enabled */
+	struct mstream *mstream; /* NULL unless twilio.media_enabled */
+	struct fastagi *agi;	 /* NULL unless asterisk.agi_enabled */
 	struct api *api;
+	struct twctl *twilio;	   /* web loop; NULL unless twilio.enabled */
 	struct http_client *http;  /* web loop; outgoing HTTP */
 	struct webhooks *webhooks; /* NULL unless webhooks.urls */
 	int sigfd;
@@ -129,7 +141,7 @@ static void fill_cdr(struct store_cdr *r, struct call *c)
 	memset(r, 0, sizeof(*r));
 	r->id = call_id(c);
 	r->sip_call_id = call_platform_id(c);
-	r->platform = "sip";
+	r->platform = call_platform(c);
 	r->from_uri = call_from(c);
 	r->to_uri = call_to(c);
 	r->flow = call_flow_name(c);
@@ -290,10 +302,27 @@ static struct nlu_model *backend_find_model(void *ctx, const char *name)
 	return nlu_registry_find(d->nlu, name);
 }
 
+/* The flow of an AudioSocket call (call id/from = the Asterisk UUID).
+ * Hook for FastAGI: a session that set VOXGATE_FLOW before handing the
+ * channel to AudioSocket() can be looked up here by the same UUID. */
+static const char *audiosocket_flow(struct daemon *d, const char *uuid)
+{
+	(void)uuid;
+	if (d->cfg.asterisk.default_flow[0])
+		return d->cfg.asterisk.default_flow;
+	return d->cfg.flows.default_flow;
+}
+
 static int on_call_new(struct call *c, void *arg)
 {
 	struct daemon *d = arg;
-	const char *fname = route_flow(d, call_to(c));
+	const char *fname = !strcmp(call_platform(c), "audiosocket")
+				    ? audiosocket_flow(d, call_platform_id(c))
+				    : route_flow(d, call_to(c));
+	/* Media Streams: the <Stream> "flow" parameter, set by mstream. */
+	if (!strcmp(call_platform(c), "twilio-media") && call_flow_name(c) &&
+	    call_flow_name(c)[0])
+		fname = call_flow_name(c);
 	struct flow *f = flow_set_find(d->flows, fname);
 	if (!f) {
 		LOGE(call_id(c), "flow_missing", "flow=%s", log_esc(fname));
@@ -325,6 +354,105 @@ static int on_call_new(struct call *c, void *arg)
 	if (store_call_begin(d->store, &r))
 		LOGW(call_id(c), "cdr_begin_failed", NULL);
 	return 0;
+}
+
+/* ---------- FastAGI sessions (control adapter, media loop) ---------- */
+
+/* Per AGI channel (fastagi_user): the flow run and the flow's name. */
+struct agi_call {
+	struct flow_session *fs;
+	char flow[64];
+};
+
+static void agi_cdr(struct daemon *d, struct channel *ch, bool begin)
+{
+	struct fastagi_info in;
+	fastagi_info(ch, &in);
+	const struct agi_call *ac = fastagi_user(ch);
+	struct store_cdr r = {
+		.id = in.id,
+		.sip_call_id = in.uniqueid,
+		.platform = "asterisk",
+		.from_uri = in.from,
+		.to_uri = in.to,
+		.flow = ac ? ac->flow : in.flow,
+		.remote_addr = in.channel,
+		.started_ms = in.started_ms,
+		.answered_ms = in.answered_ms,
+		.ended_ms = in.ended_ms,
+		.end_reason = in.end_reason,
+		.dtmf = in.dtmf,
+		.flow_path_json = in.flow_path_json,
+	};
+	if (begin ? store_call_begin(d->store, &r)
+		  : store_call_update(d->store, &r))
+		LOGW(in.id, "cdr_update_failed", "begin=%d", begin);
+}
+
+static int on_agi_new(struct channel *ch, const struct fastagi_call *c,
+		      void *arg)
+{
+	struct daemon *d = arg;
+	const char *fname = c->flow;
+	if (!fname)
+		fname = d->cfg.asterisk.default_flow[0]
+				? d->cfg.asterisk.default_flow
+				: d->cfg.flows.default_flow;
+	struct flow *f = flow_set_find(d->flows, fname);
+	if (!f) {
+		LOGE(c->id, "flow_missing", "flow=%s", log_esc(fname));
+		return -ENOENT;
+	}
+	struct agi_call *ac = calloc(1, sizeof(*ac));
+	if (!ac)
+		return -ENOMEM;
+	snprintf(ac->flow, sizeof(ac->flow), "%s", flow_name(f));
+	struct flow_env env = {
+		.backend = &d->backend,
+		.tts = d->tts,
+		.stt = d->stt,
+		.loop = d->media,
+		.agent_uri = d->cfg.sip.agent_uri,
+		.default_voice = voice_name(d->cfg.tts.voice),
+	};
+	int err = flow_session_create(&ac->fs, f, ch, &env);
+	if (err) {
+		LOGE(c->id, "flow_session_failed", "err=%d", err);
+		free(ac);
+		return err;
+	}
+	fastagi_set_user(ch, ac);
+	d->active_calls++;
+	metric_counter_add(d->m_started, 1);
+	agi_cdr(d, ch, true);
+	if (flow_session_start(ac->fs))
+		channel_hangup(ch, "flow_error");
+	return 0;
+}
+
+static void on_agi_gone(struct channel *ch, void *arg)
+{
+	struct daemon *d = arg;
+	struct agi_call *ac = fastagi_user(ch);
+	if (!ac)
+		return;
+	fastagi_set_user(ch, NULL);
+	flow_session_destroy(ac->fs);
+	d->active_calls--;
+	struct fastagi_info in;
+	fastagi_info(ch, &in);
+	const char *reason = in.end_reason ? in.end_reason : "error";
+	char labels[96];
+	snprintf(labels, sizeof(labels), "reason=\"%s\"", reason);
+	metric_counter_add(metrics_counter("voxgate_calls_total", labels,
+					   "Calls ended, by end reason"),
+			   1);
+	fastagi_set_user(ch, ac); /* for the record's flow name */
+	agi_cdr(d, ch, false);
+	fastagi_set_user(ch, NULL);
+	LOGI(in.id, "call_end", "platform=asterisk reason=%s dtmf=%s path=%s",
+	     reason, log_esc(in.dtmf), log_esc(in.flow_path_json));
+	free(ac);
 }
 
 static void on_call_state(struct call *c, int old, void *arg)
@@ -581,8 +709,10 @@ static void reload_done(int err, void *arg)
 		return;
 	}
 	/* Calls in progress keep their own flow references. */
+	pthread_rwlock_wrlock(&d->flows_lock);
 	flow_set_destroy(d->flows);
 	d->flows = j->set;
+	pthread_rwlock_unlock(&d->flows_lock);
 	LOGI(NULL, "flows_reloaded", "flows=%zu prompts=%u failed=%u",
 	     flow_set_count(j->set), j->done.n, j->done.failed);
 	free(j);
@@ -608,7 +738,9 @@ static void reload_flows(struct daemon *d)
 static void drain_check(void *arg)
 {
 	struct daemon *d = arg;
-	unsigned active = sipep_active_calls(d->ep);
+	unsigned active =
+		sipep_active_calls(d->ep) + audiosocket_active_calls(d->as) +
+		mstream_active_calls(d->mstream) + fastagi_active(d->agi);
 	uint64_t waited = clock_mono_ms() - d->drain_start_ms;
 	if (active == 0) {
 		LOGI(NULL, "drained", "waited_ms=%llu",
@@ -622,6 +754,9 @@ static void drain_check(void *arg)
 			hung_up = true;
 			LOGI(NULL, "drain_timeout", "hanging_up=%u", active);
 			sipep_hangup_all(d->ep, "shutdown");
+			audiosocket_hangup_all(d->as, "shutdown");
+			fastagi_hangup_all(d->agi, "shutdown");
+			mstream_hangup_all(d->mstream, "shutdown");
 		} else if (waited >= d->cfg.shutdown.drain_timeout_ms + 3000) {
 			loop_cancel(d->media);
 			return;
@@ -641,6 +776,9 @@ static void start_drain(struct daemon *d, int sig)
 	d->draining_flag = 1;
 	d->drain_start_ms = clock_mono_ms();
 	sipep_drain(d->ep);
+	audiosocket_drain(d->as);
+	fastagi_drain(d->agi);
+	mstream_drain(d->mstream);
 	LOGI(NULL, "draining", "signal=%d active=%u timeout_ms=%u", sig,
 	     sipep_active_calls(d->ep), d->cfg.shutdown.drain_timeout_ms);
 	tmr_start(&d->drain_tmr, 0, drain_check, d);
@@ -778,6 +916,52 @@ static int start_http_client(struct daemon *d)
 	return err;
 }
 
+/* Twilio webhooks: the flow for the called number, like SIP's. */
+static struct flow *twilio_route(void *arg, const char *to)
+{
+	struct daemon *d = arg;
+	return d->flows ? flow_set_find(d->flows, route_flow(d, to)) : NULL;
+}
+
+static void twilio_flows_hold(void *arg, bool hold)
+{
+	struct daemon *d = arg;
+	if (hold)
+		pthread_rwlock_rdlock(&d->flows_lock);
+	else
+		pthread_rwlock_unlock(&d->flows_lock);
+}
+
+/* On the web loop, after the API: the /twilio/ routes when enabled. */
+static int start_twilio(struct daemon *d)
+{
+	if (!d->cfg.twilio.enabled)
+		return 0;
+	const struct twctl_cfg tc = {
+		.loop = d->web,
+		.store = d->store,
+		.backend = &d->backend,
+		.route = twilio_route,
+		.flows_hold = twilio_flows_hold,
+		.route_arg = d,
+		.auth_token = d->cfg.twilio.auth_token,
+		.public_url = d->cfg.twilio.public_url,
+		.voice = d->cfg.twilio.voice,
+		.language = d->cfg.twilio.language,
+		.agent_uri = d->cfg.sip.agent_uri,
+	};
+	int err = twctl_create(&d->twilio, &tc);
+	if (!err)
+		err = api_route_add(d->api, "/twilio/", twctl_request,
+				    d->twilio);
+	if (err)
+		LOGE(NULL, "twilio_start_failed", "err=%d", err);
+	else
+		LOGI(NULL, "twilio_webhooks", "url=%s/twilio/voice",
+		     log_esc(d->cfg.twilio.public_url));
+	return err;
+}
+
 static void web_start(void *arg)
 {
 	struct web_start *ws = arg;
@@ -791,6 +975,8 @@ static void web_start(void *arg)
 	int err = api_create(&d->api, d->web, listen, d->store, api_status, d);
 	if (!err)
 		err = start_http_client(d);
+	if (!err)
+		err = start_twilio(d);
 	pthread_mutex_lock(&ws->mtx);
 	ws->err = err;
 	ws->done = true;
@@ -801,6 +987,8 @@ static void web_start(void *arg)
 static void web_stop(void *arg)
 {
 	struct web_start *ws = arg;
+	twctl_destroy(ws->d->twilio);
+	ws->d->twilio = NULL;
 	/* Pending requests complete with -ECANCELED on their reply loops. */
 	webhooks_destroy(ws->d->webhooks);
 	ws->d->webhooks = NULL;
@@ -1024,6 +1212,77 @@ static int serve(struct daemon *d)
 		LOGE(NULL, "sip_start_failed", "err=%d", err);
 		goto out;
 	}
+	if (d->cfg.asterisk.audiosocket_enabled) {
+		struct audiosocket_cfg acfg = {
+			.port = d->cfg.asterisk.audiosocket_listen.port,
+			.max_calls = d->cfg.limits.max_calls,
+		};
+		snprintf(acfg.host, sizeof(acfg.host), "%s",
+			 d->cfg.asterisk.audiosocket_listen.host);
+		struct audiosocket_handlers ah = {
+			.call_new = on_call_new,
+			.call_state = on_call_state,
+			.call_gone = on_call_gone,
+		};
+		err = audiosocket_create(&d->as, &acfg, &ah, d);
+		if (err) {
+			LOGE(NULL, "audiosocket_start_failed",
+			     "addr=%s:%u err=%d", acfg.host, acfg.port, err);
+			goto out;
+		}
+	}
+	if (d->cfg.asterisk.agi_enabled) {
+		struct fastagi_cfg fcfg = {
+			.port = d->cfg.asterisk.agi_listen.port,
+			.max_sessions = d->cfg.limits.max_calls,
+			.pool = d->pool,
+			.loop = d->media,
+		};
+		snprintf(fcfg.host, sizeof(fcfg.host), "%s",
+			 d->cfg.asterisk.agi_listen.host);
+		if (snprintf(fcfg.sounds_dir, sizeof(fcfg.sounds_dir), "%s",
+			     d->cfg.asterisk.sounds_dir) >=
+		    (int)sizeof(fcfg.sounds_dir)) {
+			LOGE(NULL, "fastagi_start_failed",
+			     "sounds_dir longer than %zu bytes",
+			     sizeof(fcfg.sounds_dir) - 1);
+			goto out;
+		}
+		const struct fastagi_handlers fh = {
+			.session_new = on_agi_new,
+			.session_gone = on_agi_gone,
+		};
+		err = fastagi_create(&d->agi, &fcfg, &fh, d);
+		if (err) {
+			LOGE(NULL, "fastagi_start_failed", "addr=%s:%u err=%d",
+			     fcfg.host, fcfg.port, err);
+			goto out;
+		}
+	}
+	if (d->cfg.twilio.media_enabled) {
+		struct mstream_cfg mcfg = {
+			.port = d->cfg.twilio.media_listen.port,
+			.max_calls = d->cfg.limits.max_calls,
+		};
+		snprintf(mcfg.host, sizeof(mcfg.host), "%s",
+			 d->cfg.twilio.media_listen.host);
+		snprintf(mcfg.auth_token, sizeof(mcfg.auth_token), "%s",
+			 d->cfg.twilio.auth_token);
+		snprintf(mcfg.public_url, sizeof(mcfg.public_url), "%s",
+			 d->cfg.twilio.public_url);
+		struct mstream_handlers mh = {
+			.call_new = on_call_new,
+			.call_state = on_call_state,
+			.call_gone = on_call_gone,
+		};
+		err = mstream_create(&d->mstream, &mcfg, &mh, d);
+		explicit_bzero(mcfg.auth_token, sizeof(mcfg.auth_token));
+		if (err) {
+			LOGE(NULL, "twilio_media_start_failed",
+			     "addr=%s:%u err=%d", mcfg.host, mcfg.port, err);
+			goto out;
+		}
+	}
 	err = fd_listen(d->sigfd, FD_READ, on_signal_fd, d);
 	if (err)
 		goto out;
@@ -1043,6 +1302,12 @@ out:
 	if (d->sigfd >= 0)
 		fd_close(d->sigfd);
 	tmr_cancel(&d->drain_tmr);
+	fastagi_destroy(d->agi);
+	d->agi = NULL;
+	mstream_destroy(d->mstream);
+	d->mstream = NULL;
+	audiosocket_destroy(d->as);
+	d->as = NULL;
 	sipep_destroy(d->ep);
 	d->ep = NULL;
 	if (d->web) {
@@ -1172,6 +1437,7 @@ int main(int argc, char **argv)
 	struct daemon d;
 	memset(&d, 0, sizeof(d));
 	d.sigfd = -1;
+	pthread_rwlock_init(&d.flows_lock, NULL);
 
 	if (argc < 2) {
 		usage(stderr);

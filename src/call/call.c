@@ -52,6 +52,8 @@ struct play_state {
 	bool barge;
 	bool speech_barge;
 	bool paused;	    /* held while possible speech is confirmed */
+	bool ack_due;	    /* all audio out; waits for call_play_ack() */
+	uint32_t id;	    /* call_play_id() */
 	uint32_t underruns; /* ticks the stream had no frame ready */
 	char name[64];
 	char text[TEXT_CAP];
@@ -129,6 +131,8 @@ struct call {
 	struct rec *rec;	 /* while recording */
 	bool rec_stopped;	 /* stopped: no second start */
 	void *user;
+	bool play_ack; /* call_set_play_ack(): prompts end on the ack */
+	uint32_t nplays;
 	char codec[8];
 	char remote[64];
 	uint64_t rtp_tx, rtp_rx;
@@ -167,7 +171,10 @@ int call_create(struct call **cp, const struct call_params *p,
 	struct call *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	make_uuid(c->id);
+	if (p->id && strlen(p->id) == sizeof(c->id) - 1)
+		memcpy(c->id, p->id, sizeof(c->id));
+	else
+		make_uuid(c->id);
 	c->platform = dup_or_empty(p->platform);
 	c->from = dup_or_empty(p->from);
 	c->to = dup_or_empty(p->to);
@@ -619,6 +626,7 @@ static int ch_play(struct channel *ch, const struct channel_prompt *p)
 	struct play_state *pl = &c->play;
 	memset(pl, 0, sizeof(*pl));
 	pl->active = true;
+	pl->id = ++c->nplays ? c->nplays : ++c->nplays;
 	if (p->clip)
 		pl->clip = audio_clip_ref(p->clip);
 	else
@@ -998,7 +1006,9 @@ static bool play_frame(struct call *c, int16_t out[160])
 		}
 	}
 	pl->pos += n;
-	if (end)
+	if (end && c->play_ack)
+		pl->ack_due = true;
+	else if (end)
 		finish_play(c, false);
 	return n > 0;
 }
@@ -1037,7 +1047,7 @@ bool call_tick(struct call *c, uint64_t now_ms, int16_t out[160])
 
 	bool audio = false;
 	struct play_state *pl = &c->play;
-	if (pl->active && !pl->paused)
+	if (pl->active && !pl->paused && !pl->ack_due)
 		audio = play_frame(c, out);
 	else
 		memset(out, 0, 160 * sizeof(int16_t));
@@ -1183,6 +1193,10 @@ const char *call_platform_id(const struct call *c)
 {
 	return c->platform_id;
 }
+const char *call_platform(const struct call *c)
+{
+	return c->platform;
+}
 const char *call_from(const struct call *c)
 {
 	return c->from;
@@ -1307,4 +1321,28 @@ char call_dtmf_out_next(struct call *c)
 	char d = c->dtmf_out[0];
 	memmove(c->dtmf_out, c->dtmf_out + 1, --c->ndtmf_out);
 	return d;
+}
+
+void call_set_play_ack(struct call *c, bool on)
+{
+	c->play_ack = on;
+}
+
+uint32_t call_play_id(const struct call *c)
+{
+	return c->play.active ? c->play.id : 0;
+}
+
+bool call_play_ack_due(const struct call *c)
+{
+	return c->play.active && c->play.ack_due;
+}
+
+void call_play_ack(struct call *c, uint64_t now_ms)
+{
+	if (!c->play.active || !c->play.ack_due)
+		return;
+	c->now_ms = now_ms;
+	finish_play(c, false);
+	deliver_pending(c);
 }

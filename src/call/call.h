@@ -38,6 +38,9 @@ struct call_params {
 	const char *platform_id;   /* SIP Call-ID, copied */
 	uint32_t media_timeout_ms; /* 0 = off */
 	uint64_t now_ms;	   /* monotonic ms at creation */
+	/* The call id: NULL for a fresh UUID, or a 36-character UUID text the
+	 * platform gave (AudioSocket), copied; any other length is ignored. */
+	const char *id;
 };
 
 /* Observer of the call's life, for the daemon (CDR, metrics). Optional. */
@@ -80,9 +83,24 @@ char call_dtmf_out_next(struct call *c);
 /* The transfer asked of ops->transfer ended: status e.g. 202/200 or error. */
 void call_transfer_result(struct call *c, int err, int status);
 
+/* For adapters whose peer buffers our audio (Twilio Media Streams): with
+ * on, a prompt whose last frame went out keeps playing (silence, nothing
+ * more from call_tick) until call_play_ack(), so PLAY_DONE and the
+ * no-input timers start when the caller has heard it. A stop or barge-in
+ * still ends it at once (interrupted). Default off. */
+void call_set_play_ack(struct call *c, bool on);
+/* The prompt playing (also paused, or waiting for its ack): a number
+ * unique within the call, never 0; 0 when none plays. */
+uint32_t call_play_id(const struct call *c);
+/* True while a prompt's audio is all out and waits for call_play_ack(). */
+bool call_play_ack_due(const struct call *c);
+/* The peer played the prompt's last frame: the play completes. */
+void call_play_ack(struct call *c, uint64_t now_ms);
+
 enum call_state call_state(const struct call *c);
 const char *call_id(const struct call *c);
 const char *call_platform_id(const struct call *c);
+const char *call_platform(const struct call *c); /* "sip", "audiosocket" */
 const char *call_from(const struct call *c);
 const char *call_to(const struct call *c);
 const char *call_end_reason(const struct call *c); /* NULL while open */

@@ -50,6 +50,9 @@ enum track {
 	TR_JIT_MAX,
 	TR_WH_URLS,
 	TR_WH_SECRET,
+	TR_TW_ENABLED,
+	TR_TW_MEDIA,
+	TR_AGI_ENABLED,
 	TR_N
 };
 
@@ -404,6 +407,115 @@ static const struct setting recordings_settings[] = {
 		  "characters, or \"\"" },
 };
 
+/* Asterisk adapters: FastAGI (agi_*) and AudioSocket (audiosocket_*). */
+static bool check_flow_name_or_empty(const char *s, size_t len)
+{
+	return !len || check_flow_name(s, len);
+}
+
+static const struct setting asterisk_settings[] = {
+	{ .key = "agi_enabled",
+	  .kind = K_BOOL,
+	  .off = CFG_OFF(asterisk.agi_enabled),
+	  .track = TR_AGI_ENABLED },
+	{ .key = "agi_listen",
+	  .kind = K_ADDR,
+	  .off = CFG_OFF(asterisk.agi_listen) },
+	{ .key = "sounds_dir",
+	  .kind = K_STR,
+	  .off = CFG_OFF(asterisk.sounds_dir),
+	  .size = CFG_SIZE(asterisk.sounds_dir),
+	  .check = check_path_or_empty,
+	  .what = "a directory path of at most 1023 bytes without control "
+		  "characters, or \"\"" },
+	{ .key = "default_flow",
+	  .kind = K_STR,
+	  .off = CFG_OFF(asterisk.default_flow),
+	  .size = CFG_SIZE(asterisk.default_flow),
+	  .check = check_flow_name_or_empty,
+	  .what = FLOW_NAME_WHAT ", or \"\" (flows.default)" },
+	{ .key = "audiosocket_enabled",
+	  .kind = K_BOOL,
+	  .off = CFG_OFF(asterisk.audiosocket_enabled) },
+	{ .key = "audiosocket_listen",
+	  .kind = K_ADDR,
+	  .off = CFG_OFF(asterisk.audiosocket_listen) },
+};
+
+static bool check_http_url(const char *s, size_t len);
+
+/* Twilio's base URL of voxgate: http(s), a host, no query, fragment or
+ * trailing '/' (paths are appended to it). */
+static bool check_public_url(const char *s, size_t len)
+{
+	return !len || (check_http_url(s, len) && !memchr(s, '?', len) &&
+			!memchr(s, '#', len) && s[len - 1] != '/');
+}
+
+/* "" (off) or printable ASCII. */
+static bool check_token(const char *s, size_t len)
+{
+	return !len || check_printable(s, len);
+}
+
+/* Voice and language of <Say>: letters, digits, '.', '-', '_'. */
+static bool check_say_name(const char *s, size_t len)
+{
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
+		      ch == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* Twilio webhooks + TwiML (control adapter). */
+static const struct setting twilio_settings[] = {
+	{ .key = "enabled",
+	  .kind = K_BOOL,
+	  .off = CFG_OFF(twilio.enabled),
+	  .track = TR_TW_ENABLED },
+	{ .key = "auth_token",
+	  .kind = K_STR,
+	  .off = CFG_OFF(twilio.auth_token),
+	  .size = CFG_SIZE(twilio.auth_token),
+	  .check = check_token,
+	  .what = "the account's auth token: 1 to 255 printable ASCII "
+		  "characters, or \"\"" },
+	{ .key = "public_url",
+	  .kind = K_STR,
+	  .off = CFG_OFF(twilio.public_url),
+	  .size = CFG_SIZE(twilio.public_url),
+	  .check = check_public_url,
+	  .what = "an http:// or https:// base URL without query, fragment "
+		  "or trailing '/', e.g. \"https://vg.example.com\", or \"\"" },
+	{ .key = "voice",
+	  .kind = K_STR,
+	  .off = CFG_OFF(twilio.voice),
+	  .size = CFG_SIZE(twilio.voice),
+	  .check = check_say_name,
+	  .what = "a Twilio voice name such as \"Polly.Joanna\" (letters, "
+		  "digits, '.', '-', '_')" },
+	{ .key = "language",
+	  .kind = K_STR,
+	  .off = CFG_OFF(twilio.language),
+	  .size = CFG_SIZE(twilio.language),
+	  .check = check_say_name,
+	  .what = "a language tag such as \"en-US\"" },
+	/* Media Streams (media adapter): the WebSocket listener. */
+	{ .key = "media_enabled",
+	  .kind = K_BOOL,
+	  .off = CFG_OFF(twilio.media_enabled),
+	  .track = TR_TW_MEDIA },
+	{ .key = "media_listen",
+	  .kind = K_ADDR,
+	  .off = CFG_OFF(twilio.media_listen) },
+};
+
 static const struct setting flows_settings[] = {
 	{ .key = "dir",
 	  .kind = K_STR,
@@ -531,7 +643,8 @@ static const struct section sections[] = {
 	SECTION(http_client), SECTION(webhooks), SECTION(limits),
 	SECTION(store),	      SECTION(flows),	 SECTION(tts),
 	SECTION(stt),	      SECTION(nlu),	 SECTION(recordings),
-	SECTION(log),	      SECTION(shutdown),
+	SECTION(log),	      SECTION(shutdown), SECTION(asterisk),
+	SECTION(twilio),
 };
 
 /* ---- defaults ---- */
@@ -584,6 +697,16 @@ void config_defaults(struct vg_config *cfg)
 	cfg->webhooks.retries = 2;
 
 	strcpy(cfg->flows.default_flow, "bank-hotline");
+
+	strcpy(cfg->asterisk.agi_listen.host, "127.0.0.1");
+	cfg->asterisk.agi_listen.port = 4573;
+	strcpy(cfg->asterisk.audiosocket_listen.host, "127.0.0.1");
+	cfg->asterisk.audiosocket_listen.port = 9092;
+
+	strcpy(cfg->twilio.voice, "Polly.Joanna");
+	strcpy(cfg->twilio.language, "en-US");
+	strcpy(cfg->twilio.media_listen.host, "127.0.0.1");
+	cfg->twilio.media_listen.port = 8081;
 
 	cfg->tts.voice = CONFIG_VOICE_KAL;
 	cfg->tts.cache_size_bytes = 64 * MB;
@@ -1602,6 +1725,56 @@ static void check_cross_webhooks(struct ctx *c)
 		       "the HMAC signature made with it)");
 }
 
+static void check_cross_twilio(struct ctx *c)
+{
+	const struct vg_config *cfg = c->cfg;
+	const struct ydoc_node *en = c->tracked[TR_TW_ENABLED];
+
+	if (!cfg->twilio.enabled || !en)
+		return;
+	if (!cfg->twilio.auth_token[0])
+		err_at(c, en,
+		       "'enabled' needs 'auth_token' in 'twilio' (every "
+		       "webhook's signature is checked with it)");
+	if (!cfg->twilio.public_url[0])
+		err_at(c, en,
+		       "'enabled' needs 'public_url' in 'twilio' (the URL "
+		       "Twilio signs, and where <Gather> posts back)");
+}
+
+/* FastAGI writes prompts where Asterisk reads them, and reads recordings
+ * back from there: without a shared directory it cannot play or listen. */
+static void check_cross_agi(struct ctx *c)
+{
+	const struct ydoc_node *en = c->tracked[TR_AGI_ENABLED];
+
+	if (!c->cfg->asterisk.agi_enabled || !en)
+		return;
+	if (!c->cfg->asterisk.sounds_dir[0])
+		err_at(c, en,
+		       "'agi_enabled' needs 'sounds_dir' in 'asterisk' (a "
+		       "directory both voxgate and Asterisk can read and "
+		       "write)");
+}
+
+/* Media Streams upgrades are signed like webhooks: same token and URL. */
+static void check_cross_twilio_media(struct ctx *c)
+{
+	const struct vg_config *cfg = c->cfg;
+	const struct ydoc_node *en = c->tracked[TR_TW_MEDIA];
+
+	if (!cfg->twilio.media_enabled || !en)
+		return;
+	if (!cfg->twilio.auth_token[0])
+		err_at(c, en,
+		       "'media_enabled' needs 'auth_token' in 'twilio' (the "
+		       "WebSocket upgrade's signature is checked with it)");
+	if (!cfg->twilio.public_url[0])
+		err_at(c, en,
+		       "'media_enabled' needs 'public_url' in 'twilio' (the "
+		       "URL Twilio signs the upgrade with)");
+}
+
 static void parse_root(struct ctx *c, const struct ydoc_node *root)
 {
 	char g[256], exp[256];
@@ -1669,6 +1842,9 @@ int config_load_buf(const char *name, const char *buf, size_t len,
 	/* Only valid values reach cfg, so this is safe after other errors. */
 	check_cross(&c);
 	check_cross_webhooks(&c);
+	check_cross_twilio(&c);
+	check_cross_agi(&c);
+	check_cross_twilio_media(&c);
 	ydoc_destroy(doc);
 
 	if (c.oom) {
@@ -1900,6 +2076,33 @@ int config_print(const struct vg_config *cfg, FILE *f)
 	fprintf(f, "\nrecordings:\n  dir: ");
 	put_str(f, cfg->recordings.dir);
 	fprintf(f, "\n");
+
+	fmt_addr(&cfg->asterisk.agi_listen, b, sizeof(b));
+	fprintf(f, "asterisk:\n  agi_enabled: %s\n  agi_listen: \"%s\"\n",
+		cfg->asterisk.agi_enabled ? "true" : "false", b);
+	fprintf(f, "  sounds_dir: ");
+	put_str(f, cfg->asterisk.sounds_dir);
+	fprintf(f, "\n  default_flow: ");
+	put_str(f, cfg->asterisk.default_flow);
+	fprintf(f, "\n");
+	fmt_addr(&cfg->asterisk.audiosocket_listen, b, sizeof(b));
+	fprintf(f,
+		"  audiosocket_enabled: %s\n"
+		"  audiosocket_listen: \"%s\"\n",
+		cfg->asterisk.audiosocket_enabled ? "true" : "false", b);
+
+	fprintf(f, "twilio:\n  enabled: %s\n  auth_token: %s\n",
+		cfg->twilio.enabled ? "true" : "false",
+		cfg->twilio.auth_token[0] ? "\"***\"" : "\"\"");
+	fprintf(f, "  public_url: ");
+	put_str(f, cfg->twilio.public_url);
+	fprintf(f, "\n  voice: ");
+	put_str(f, cfg->twilio.voice);
+	fprintf(f, "\n  language: ");
+	put_str(f, cfg->twilio.language);
+	fmt_addr(&cfg->twilio.media_listen, b, sizeof(b));
+	fprintf(f, "\n  media_enabled: %s\n  media_listen: \"%s\"\n",
+		cfg->twilio.media_enabled ? "true" : "false", b);
 
 	fprintf(f, "log:\n  level: %s\n  format: %s\n",
 		name_of(level_names, ARRAY_LEN(level_names),

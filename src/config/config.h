@@ -125,6 +125,30 @@ struct vg_config {
 	struct {
 		char dir[CONFIG_PATH_LEN]; /* call recordings; "" = off */
 	} recordings;
+	/* Asterisk adapters ([5/7]): FastAGI (control) and AudioSocket
+	 * (media). docs/ASTERISK.md. */
+	struct {
+		bool agi_enabled;		       /* default false */
+		struct config_addr agi_listen;	       /* 127.0.0.1:4573 */
+		bool audiosocket_enabled;	       /* default false */
+		struct config_addr audiosocket_listen; /* 127.0.0.1:9092 */
+		/* Where voxgate writes TTS prompts as 8 kHz WAV for STREAM
+		 * FILE, and where Asterisk's RECORD FILE writes the caller's
+		 * speech: a directory both can read and write. */
+		char sounds_dir[CONFIG_PATH_LEN];
+		char default_flow[CONFIG_NAME_LEN]; /* "" = flows.default */
+	} asterisk;
+	/* Twilio adapters ([5/7]): webhooks + TwiML (control) and Media
+	 * Streams (media). docs/TWILIO.md. */
+	struct {
+		bool enabled;			 /* default false */
+		char auth_token[CONFIG_STR_LEN]; /* required when enabled */
+		char public_url[CONFIG_STR_LEN]; /* "https://vg.example.com" */
+		char voice[CONFIG_NAME_LEN]; /* <Say voice>, "Polly.Joanna" */
+		char language[16];	     /* "en-US" */
+		bool media_enabled;	     /* Media Streams listener */
+		struct config_addr media_listen; /* 127.0.0.1:8081 */
+	} twilio;
 
 	struct {
 		char dir[CONFIG_PATH_LEN]; /* "" = built-in flows only */

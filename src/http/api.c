@@ -42,6 +42,12 @@ struct api {
 	void *arg;
 	struct pending *pending; /* waiting for the store */
 	unsigned npending;
+	struct {
+		const char *prefix;
+		api_route_fn *fn;
+		void *arg;
+	} routes[API_ROUTES_MAX]; /* api_route_add() */
+	unsigned nroutes;
 };
 
 /* A request waiting for the store. api is cleared when the api goes away
@@ -377,6 +383,13 @@ static void on_request(struct http_conn *conn, const struct http_msg *msg,
 		seg.p = msg->path.p + calls_prefix_len;
 		seg.l = msg->path.l - calls_prefix_len;
 	} else {
+		for (unsigned i = 0; i < a->nroutes; i++) {
+			size_t n = strlen(a->routes[i].prefix);
+			if (pl_has_prefix(&msg->path, a->routes[i].prefix, n)) {
+				a->routes[i].fn(conn, msg, a->routes[i].arg);
+				return;
+			}
+		}
 		respond_error(conn, "other", t0_us, 404, "not_found",
 			      "no such route", NULL);
 		return;
@@ -435,6 +448,20 @@ int api_create(struct api **ap, struct vg_loop *loop, const char *listen,
 	LOGI(NULL, "api_listening", "addr=%s port=%u", log_esc(listen),
 	     api_port(a));
 	*ap = a;
+	return 0;
+}
+
+int api_route_add(struct api *a, const char *prefix, api_route_fn *fn,
+		  void *arg)
+{
+	if (!a || !prefix || prefix[0] != '/' || !fn)
+		return -EINVAL;
+	if (a->nroutes >= API_ROUTES_MAX)
+		return -ENOSPC;
+	a->routes[a->nroutes].prefix = prefix;
+	a->routes[a->nroutes].fn = fn;
+	a->routes[a->nroutes].arg = arg;
+	a->nroutes++;
 	return 0;
 }
 

@@ -37,6 +37,19 @@ typedef void(api_status_fn)(struct api_status *st, void *arg);
 int api_create(struct api **ap, struct vg_loop *loop, const char *listen,
 	       struct store *store, api_status_fn *status, void *arg);
 
+/* Extra routes served by other layers (platform webhooks): every request
+ * whose path starts with prefix goes to fn, any method, on the web loop.
+ * fn answers conn itself, now or later (keeping a mem_ref on it). prefix
+ * is borrowed (static or outliving a). Returns 0, -EINVAL, -ENOSPC (more
+ * than API_ROUTES_MAX). On the web loop. */
+struct http_conn;
+struct http_msg;
+typedef void(api_route_fn)(struct http_conn *conn, const struct http_msg *msg,
+			   void *arg);
+#define API_ROUTES_MAX 4
+int api_route_add(struct api *a, const char *prefix, api_route_fn *fn,
+		  void *arg);
+
 /* The bound TCP port (useful with port 0), or 0. */
 uint16_t api_port(const struct api *a);
 

@@ -116,6 +116,13 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX tickets_customer ON tickets(customer_id, created_ms, "
 	"id);",
+	/* v4: Twilio webhook calls in progress (flow run snapshots by
+	 * CallSid), so a restart does not lose them (docs/TWILIO.md). */
+	"CREATE TABLE twilio_calls ("
+	" call_sid TEXT PRIMARY KEY,"
+	" state TEXT NOT NULL,"
+	" updated_ms INTEGER NOT NULL"
+	");",
 };
 
 unsigned store_migration_latest(void)

@@ -143,6 +143,8 @@ static int builder_add(struct builder *b, const char *w, size_t len,
 		e->words = nw;
 		b->cap_words = nc;
 	}
+	if (!e->words || !e->woff || !e->scale || !e->q)
+		return -ENOMEM; /* unreachable: the growth above allocated */
 	e->woff[e->n] = (uint32_t)e->words_len;
 	memcpy(e->words + e->words_len, w, len);
 	e->words[e->words_len + len] = '\0';

@@ -119,7 +119,17 @@ static const char sql_list_reason[] =
 	"WHERE end_reason = ?4 AND (started_ms, id) < (?1, ?2) "
 	"ORDER BY started_ms DESC, id DESC LIMIT ?3";
 
-enum op_type { OP_BEGIN, OP_UPDATE, OP_WAIT, OP_LIST, OP_GET, OP_CRM };
+enum op_type {
+	OP_BEGIN,
+	OP_UPDATE,
+	OP_WAIT,
+	OP_LIST,
+	OP_GET,
+	OP_CRM,
+	OP_TW_PUT, /* twilio_calls: id = CallSid, subject = state */
+	OP_TW_DEL,
+	OP_TW_GET,
+};
 
 struct op_write {
 	char *text[TF_COUNT];
@@ -242,6 +252,9 @@ static void op_free(struct op *op)
 	case OP_LIST:
 	case OP_GET:
 	case OP_CRM:
+	case OP_TW_PUT:
+	case OP_TW_DEL:
+	case OP_TW_GET:
 		free(op->u.q.before_id);
 		free(op->u.q.end_reason);
 		free(op->u.q.id);
@@ -554,6 +567,69 @@ static void run_crm(struct store *s, const struct op *op)
 	deliver(q, err, err ? NULL : json, err ? 0 : len);
 }
 
+/* twilio_calls: put and delete join the batch's transaction like the CDR
+ * writes (committed before any later query, so a get sees them); get runs
+ * after a commit. */
+static void run_twilio(struct store *s, struct tx *tx, const struct op *op)
+{
+	static const char *const sql[] = {
+		[OP_TW_PUT] = "INSERT OR REPLACE INTO twilio_calls(call_sid, "
+			      "state, updated_ms) VALUES (?1, ?2, ?3)",
+		[OP_TW_DEL] = "DELETE FROM twilio_calls WHERE call_sid = ?1",
+		[OP_TW_GET] = "SELECT state FROM twilio_calls WHERE "
+			      "call_sid = ?1",
+	};
+	const struct op_query *q = &op->u.q;
+	sqlite3_stmt *st = NULL;
+	char *json = NULL;
+	size_t len = 0;
+	int err = -EIO;
+	if (op->type != OP_TW_GET && !tx->open) {
+		if (exec(s, "BEGIN IMMEDIATE"))
+			goto out;
+		tx->open = true;
+		tx->nwrites = 0;
+		tx->t0_us = clock_mono_us();
+	}
+	if (op->type != OP_TW_GET)
+		tx->nwrites++;
+	int rc = sqlite3_prepare_v2(s->db, sql[op->type], -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, q->id, -1, SQLITE_STATIC);
+	if (op->type == OP_TW_PUT) {
+		sqlite3_bind_text(st, 2, q->subject, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, q->now_ms);
+	}
+	rc = sqlite3_step(st);
+	if (op->type != OP_TW_GET) {
+		err = rc == SQLITE_DONE ? 0 : -EIO;
+	} else if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		len = t ? (size_t)sqlite3_column_bytes(st, 0) : 0;
+		json = malloc(len + 1);
+		err = json ? 0 : -ENOMEM;
+		if (json) {
+			memcpy(json, t ? (const char *)t : "", len);
+			json[len] = '\0';
+		}
+	} else {
+		err = rc == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+out:
+	if (err && err != -ENOENT) {
+		LOGE(q->id, "store_twilio_failed", "op=%d err=%d sqlite=%s",
+		     op->type, err, log_esc(sqlite3_errmsg(s->db)));
+		if (op->type != OP_TW_GET)
+			count_errors(s, 1);
+	}
+	sqlite3_finalize(st);
+	if (op->type == OP_TW_GET)
+		deliver(q, err, err ? NULL : json, err ? 0 : len);
+	else
+		free(json);
+}
+
 static int pragma_text(struct store *s, const char *sql, char *out, size_t size)
 {
 	sqlite3_stmt *st;
@@ -659,6 +735,14 @@ static void run_batch(struct store *s, struct op *ops)
 		case OP_CRM:
 			tx_commit(s, &tx);
 			run_crm(s, op);
+			break;
+		case OP_TW_PUT:
+		case OP_TW_DEL:
+			run_twilio(s, &tx, op);
+			break;
+		case OP_TW_GET:
+			tx_commit(s, &tx);
+			run_twilio(s, &tx, op);
 			break;
 		}
 		op_free(op);
@@ -1134,4 +1218,52 @@ int store_crm_seed_demo(struct store *s)
 {
 	struct op_wait w = { .seed_crm = true };
 	return wait_op(s, &w);
+}
+
+static int twilio_op(struct store *s, enum op_type type, const char *sid,
+		     const char *state, struct vg_loop *loop, store_json_fn *cb,
+		     void *arg)
+{
+	if (!s || !sid || !sid[0] || strlen(sid) > 64 ||
+	    (type == OP_TW_PUT &&
+	     (!state || strlen(state) > STORE_TWILIO_STATE_MAX)))
+		return -EINVAL;
+	struct op *op = calloc(1, sizeof(*op));
+	if (!op)
+		return -ENOMEM;
+	op->type = type;
+	op->u.q.loop = loop;
+	op->u.q.cb = cb;
+	op->u.q.arg = arg;
+	op->u.q.now_ms = clock_wall_ms();
+	op->u.q.id = strdup(sid);
+	int err = op->u.q.id ? 0 : -ENOMEM;
+	if (!err && state) {
+		op->u.q.subject = strdup(state);
+		if (!op->u.q.subject)
+			err = -ENOMEM;
+	}
+	if (!err)
+		err = enqueue(s, op, sid);
+	if (err)
+		op_free(op);
+	return err;
+}
+
+int store_twilio_put(struct store *s, const char *call_sid, const char *state)
+{
+	return twilio_op(s, OP_TW_PUT, call_sid, state, NULL, NULL, NULL);
+}
+
+int store_twilio_del(struct store *s, const char *call_sid)
+{
+	return twilio_op(s, OP_TW_DEL, call_sid, NULL, NULL, NULL, NULL);
+}
+
+int store_twilio_get(struct store *s, const char *call_sid,
+		     struct vg_loop *loop, store_json_fn *cb, void *arg)
+{
+	if (!loop || !cb)
+		return -EINVAL;
+	return twilio_op(s, OP_TW_GET, call_sid, NULL, loop, cb, arg);
 }

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Asterisk FastAGI, end to end: the daemon with asterisk.agi_enabled;
+# tests/integration/agi_asterisk.py plays Asterisk (env block, then a reply
+# to every command). The bank-hotline flow runs over AGI: its prompts are
+# played as 8 kHz WAVs voxgate wrote into sounds_dir, the caller's first
+# speech turn ("I want to check my balance", espeak-ng) is recorded with
+# RECORD FILE and transcribed by voxgate. Checks: the commands, the
+# variables set for the dialplan, and the CDR (platform asterisk, flow,
+# path through balance).
+source "$(dirname "$0")/lib.sh"
+vg_init
+vg_need jq espeak-ng sox python3
+vg_pick_ports
+vg_pick_port VG_AGI_PORT
+mkdir -p "$VG_TMP/sounds"
+VG_EXTRA_YAML="asterisk:
+  agi_enabled: true
+  agi_listen: 127.0.0.1:$VG_AGI_PORT
+  sounds_dir: $VG_TMP/sounds"
+vg_config
+vg_start 120
+
+vg_say_wav "I want to check my balance" "$VG_TMP/say.wav"
+out=$(timeout 90 python3 "$VG_INTEG_DIR/agi_asterisk.py" "$VG_AGI_PORT" \
+	--speech "$VG_TMP/say.wav" --timeout 60) || vg_fail "agi_asterisk failed"
+vg_say "asterisk side: $(jq -c '{commands: .commands[:40], vars, prompts, bad_prompts, records, closed}' <<<"$out")"
+vg_assert_eq "first command" ANSWER "$(jq -r '.commands[0]' <<<"$out")"
+vg_assert_ge "prompts played" "$(jq -r .prompts <<<"$out")" 2
+vg_assert_eq "every prompt an 8 kHz WAV that exists" 0 "$(jq -r .bad_prompts <<<"$out")"
+vg_assert_ge "speech turns recorded" "$(jq -r .records <<<"$out")" 1
+vg_assert_eq "voxgate ended the AGI step" true "$(jq -r .closed <<<"$out")"
+vg_assert_eq "VOXGATE_INTENT" check_balance "$(jq -r '.vars.VOXGATE_INTENT // ""' <<<"$out")"
+vg_assert_match "VOXGATE_CONFIDENCE" '^[01]\.[0-9][0-9]$' "$(jq -r '.vars.VOXGATE_CONFIDENCE // ""' <<<"$out")"
+vg_assert_match "VOXGATE_RESULT" '^(completed|transferred|hangup)$' "$(jq -r '.vars.VOXGATE_RESULT // ""' <<<"$out")"
+vg_assert_eq "recordings deleted after reading" 0 "$(find "$VG_TMP/sounds" -name 'rec-*' | wc -l)"
+
+vg_wait_sql "SELECT count(*) FROM calls WHERE platform='asterisk' AND ended_ms > 0" 1 15 ||
+	vg_fail "no ended CDR row for the AGI call"
+vg_assert_eq "CDR flow" bank-hotline "$(vg_sql "SELECT flow FROM calls WHERE platform='asterisk'")"
+vg_assert_eq "CDR platform id" 1700000000.42 "$(vg_sql "SELECT sip_call_id FROM calls WHERE platform='asterisk'")"
+path=$(vg_sql "SELECT flow_path FROM calls WHERE platform='asterisk'")
+vg_say "CDR flow_path=$path"
+vg_assert "CDR flow_path reaches balance" jq -e 'index("balance") != null' <<<"$path"
+
+# A malformed environment: closed, no call.
+printf 'agi_network: yes\nnot an agi line\n\n' | timeout 5 python3 -c '
+import socket,sys
+s=socket.create_connection(("127.0.0.1",int(sys.argv[1])),timeout=5)
+s.sendall(sys.stdin.buffer.read())
+print("closed" if s.recv(100)==b"" else "open")' "$VG_AGI_PORT" >"$VG_TMP/bad.out" || true
+vg_assert_eq "bad env closed" closed "$(cat "$VG_TMP/bad.out")"
+vg_assert_log "bad env logged" "event=agi_protocol_error"
+vg_stop 30
+vg_done
