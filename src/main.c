@@ -949,6 +949,7 @@ static int start_twilio(struct daemon *d)
 		.voice = d->cfg.twilio.voice,
 		.language = d->cfg.twilio.language,
 		.agent_uri = d->cfg.sip.agent_uri,
+		.media_calls = d->cfg.twilio.media_calls,
 	};
 	int err = twctl_create(&d->twilio, &tc);
 	if (!err)

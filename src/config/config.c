@@ -52,6 +52,7 @@ enum track {
 	TR_WH_SECRET,
 	TR_TW_ENABLED,
 	TR_TW_MEDIA,
+	TR_TW_MEDIA_CALLS,
 	TR_AGI_ENABLED,
 	TR_N
 };
@@ -514,6 +515,10 @@ static const struct setting twilio_settings[] = {
 	{ .key = "media_listen",
 	  .kind = K_ADDR,
 	  .off = CFG_OFF(twilio.media_listen) },
+	{ .key = "media_calls",
+	  .kind = K_BOOL,
+	  .off = CFG_OFF(twilio.media_calls),
+	  .track = TR_TW_MEDIA_CALLS },
 };
 
 static const struct setting flows_settings[] = {
@@ -1763,6 +1768,12 @@ static void check_cross_twilio_media(struct ctx *c)
 	const struct vg_config *cfg = c->cfg;
 	const struct ydoc_node *en = c->tracked[TR_TW_MEDIA];
 
+	const struct ydoc_node *mc = c->tracked[TR_TW_MEDIA_CALLS];
+	if (cfg->twilio.media_calls && !cfg->twilio.media_enabled && mc)
+		err_at(c, mc,
+		       "'media_calls' needs 'media_enabled: true' in 'twilio' "
+		       "(calls are streamed to voxgate's Media Streams "
+		       "listener)");
 	if (!cfg->twilio.media_enabled || !en)
 		return;
 	if (!cfg->twilio.auth_token[0])
@@ -2103,6 +2114,8 @@ int config_print(const struct vg_config *cfg, FILE *f)
 	fmt_addr(&cfg->twilio.media_listen, b, sizeof(b));
 	fprintf(f, "\n  media_enabled: %s\n  media_listen: \"%s\"\n",
 		cfg->twilio.media_enabled ? "true" : "false", b);
+	fprintf(f, "  media_calls: %s\n",
+		cfg->twilio.media_calls ? "true" : "false");
 
 	fprintf(f, "log:\n  level: %s\n  format: %s\n",
 		name_of(level_names, ARRAY_LEN(level_names),

@@ -147,6 +147,10 @@ struct vg_config {
 		char voice[CONFIG_NAME_LEN]; /* <Say voice>, "Polly.Joanna" */
 		char language[16];	     /* "en-US" */
 		bool media_enabled;	     /* Media Streams listener */
+		/* Answer /twilio/voice with <Connect><Stream>: voxgate runs
+		 * the whole pipeline over Media Streams (needs
+		 * media_enabled); false: TwiML control (<Say>/<Gather>). */
+		bool media_calls;
 		struct config_addr media_listen; /* 127.0.0.1:8081 */
 	} twilio;
 

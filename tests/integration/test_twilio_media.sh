@@ -23,13 +23,27 @@ vg_pick_port VG_MS_PORT
 TOKEN=fedcba9876543210fedcba9876543210
 PUBLIC=https://vg.example.test
 VG_EXTRA_YAML="twilio:
+  enabled: true
   auth_token: \"$TOKEN\"
   public_url: \"$PUBLIC\"
   media_enabled: true
+  media_calls: true
   media_listen: 127.0.0.1:$VG_MS_PORT"
 vg_config
 vg_start 120
 vg_assert_log "Media Streams listener up" "event=twilio_media_listening addr=127.0.0.1:$VG_MS_PORT"
+
+# ---- twilio.media_calls: the voice webhook hands the call to the stream
+out=$(timeout 30 node "$NODE_DIR/twilio_client.js" "http://127.0.0.1:$VG_HTTP_PORT" \
+	"$PUBLIC" "$TOKEN" /twilio/voice CallSid=CA00000000000000000000000000000MC1 \
+	AccountSid=AC0123 From=+15551230001 To=+18005550100 CallStatus=ringing) ||
+	vg_fail "twilio_client.js failed"
+vg_say "voice webhook answer: $(jq -c .verbs <<<"$out")"
+vg_assert_eq "the voice webhook answers 200" 200 "$(jq -r .status <<<"$out")"
+vg_assert "it answers <Connect><Stream> to the signed wss URL" \
+	jq -e '.verbs[0].name == "Connect" and .verbs[0].children[0].name == "Stream" and .verbs[0].children[0].attrs.url == "wss://vg.example.test/twilio/media"' <<<"$out"
+vg_assert "the stream names the routed flow and the numbers" \
+	jq -e '[.verbs[0].children[0].children[] | {(.attrs.name): .attrs.value}] | add | .flow == "bank-hotline" and .from == "+15551230001" and .to == "+18005550100"' <<<"$out"
 
 msc() { # mode [args...]: the client's JSON summary on stdout
 	local mode=$1

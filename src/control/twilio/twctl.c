@@ -22,6 +22,7 @@
 #include "flow/runtime.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
+#include "telephony/twilio/mstream.h"
 #include "telephony/twilio/twform.h"
 #include "telephony/twilio/twsig.h"
 
@@ -96,6 +97,7 @@ struct twctl {
 	void (*flows_hold)(void *arg, bool hold);
 	void *route_arg;
 	char *auth_token, *public_url, *voice, *language, *agent_uri;
+	bool media_calls; /* answer /voice with <Connect><Stream> */
 	unsigned timeout_ms;
 	struct twcall *calls;
 	unsigned ncalls;
@@ -898,9 +900,59 @@ static void wait_store(struct twctl *t, struct http_conn *conn, enum route r,
 	t->waits = w;
 }
 
+/* twilio.media_calls: hand the call to voxgate's Media Streams listener,
+ * which runs the whole pipeline (VAD, STT, NLU, flow, TTS) on the audio;
+ * the flow is chosen here by the called number and passed as a <Stream>
+ * parameter, with the caller's and called numbers (docs/TWILIO.md). The
+ * CDR is the stream's (platform twilio-media). */
+static void stream_call(struct twctl *t, struct http_conn *conn, uint64_t t0_us,
+			const char *from, const char *to)
+{
+	char url[1024];
+	hold_flows(t, true);
+	struct flow *fl = t->route(t->route_arg, to ? to : "");
+	char flow[128] = "";
+	if (fl)
+		snprintf(flow, sizeof(flow), "%s", flow_name(fl));
+	hold_flows(t, false);
+	if (!fl || mstream_signed_url(url, sizeof(url), t->public_url,
+				      MSTREAM_PATH, NULL, 0)) {
+		reply_hangup(conn, R_VOICE, t0_us,
+			     "Sorry, this number is not in service. Goodbye.",
+			     t);
+		return;
+	}
+	struct twiml doc;
+	twiml_init(&doc);
+	twiml_begin(&doc, "Connect", NULL);
+	const char *sattrs[] = { "url", url, NULL };
+	twiml_begin(&doc, "Stream", sattrs);
+	const char *p1[] = { "name", "flow", "value", flow, NULL };
+	twiml_elem(&doc, "Parameter", p1, NULL);
+	const char *p2[] = { "name", "from", "value", from ? from : "", NULL };
+	twiml_elem(&doc, "Parameter", p2, NULL);
+	const char *p3[] = { "name", "to", "value", to ? to : "", NULL };
+	twiml_elem(&doc, "Parameter", p3, NULL);
+	twiml_end(&doc);
+	twiml_end(&doc);
+	const char *xml;
+	size_t len;
+	if (twiml_finish(&doc, &xml, &len) == 0)
+		reply(conn, 200, CT_XML, xml, len);
+	else
+		reply(conn, 500, "text/plain", "", 0);
+	count(R_VOICE, 200, t0_us);
+	twiml_fini(&doc);
+}
+
 static void on_voice(struct twctl *t, struct http_conn *conn, uint64_t t0_us,
 		     const struct twform *f, const char *sid)
 {
+	if (t->media_calls) {
+		stream_call(t, conn, t0_us, twform_get(f, "From"),
+			    twform_get(f, "To"));
+		return;
+	}
 	if (call_find(t, sid)) {
 		reply_text(conn, R_VOICE, t0_us, 409, "call exists\n");
 		return;
@@ -1080,6 +1132,7 @@ int twctl_create(struct twctl **tp, const struct twctl_cfg *cfg)
 						: DEFAULT_TIMEOUT_MS;
 	t->auth_token = strdup(cfg->auth_token);
 	t->public_url = strdup(cfg->public_url);
+	t->media_calls = cfg->media_calls;
 	t->voice = strdup(cfg->voice ? cfg->voice : "");
 	t->language = strdup(cfg->language && cfg->language[0] ? cfg->language
 							       : "en-US");

@@ -37,6 +37,7 @@ struct twctl_cfg {
 	const char *voice;	/* <Say voice>, "" none */
 	const char *language;	/* <Say language>, <Gather language> */
 	const char *agent_uri;	/* target of "transfer: agent" */
+	bool media_calls; /* /voice answers <Connect><Stream> (Media Streams) */
 	unsigned backend_timeout_ms; /* hold a webhook at most; 0: 10 s */
 };
 

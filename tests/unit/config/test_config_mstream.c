@@ -54,6 +54,23 @@ static void media_needs_token_and_public_url(void **state)
 	assert_non_null(strstr(errs.msg[1], "public_url"));
 }
 
+static void media_calls_need_the_media_listener(void **state)
+{
+	(void)state;
+	assert_int_equal(load("twilio:\n  media_calls: true\n", &cfg), -22);
+	assert_int_equal(errs.count, 1);
+	assert_non_null(strstr(errs.msg[0], "m.yaml:2:16: 'media_calls' needs "
+					    "'media_enabled: true'"));
+	assert_int_equal(load("twilio:\n  media_enabled: true\n"
+			      "  media_calls: true\n"
+			      "  auth_token: \"0123456789abcdef0123\"\n"
+			      "  public_url: \"https://vg.example.com\"\n",
+			      &cfg),
+			 0);
+	assert_true(cfg.twilio.media_calls);
+	config_free(&cfg);
+}
+
 static void bad_values_are_reported_with_positions(void **state)
 {
 	(void)state;
@@ -106,6 +123,7 @@ int main(void)
 		cmocka_unit_test(defaults_are_off_on_8081),
 		cmocka_unit_test(settings_parse),
 		cmocka_unit_test(media_needs_token_and_public_url),
+		cmocka_unit_test(media_calls_need_the_media_listener),
 		cmocka_unit_test(bad_values_are_reported_with_positions),
 		cmocka_unit_test(printed_settings_load_back),
 	};
