@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "flow/builtin.h"
 #include "flow/model.h"
 #include "flow/tmpl.h"
@@ -38,63 +39,13 @@ const char *flow_file(const struct flow *f)
 	return f ? f->file : NULL;
 }
 
-/* Reads the whole file, refusing one larger than FLOW_MAX_FILE_BYTES. */
-static int read_all(const char *path, char **bufp, size_t *lenp)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int err = 0;
-	char *buf = NULL;
-	size_t len = 0;
-	struct stat st;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = -EINVAL;
-		goto out;
-	}
-	/* One byte more than the cap tells "too big" from "exactly max",
-	 * also for a file that grows while we read. */
-	buf = malloc(FLOW_MAX_FILE_BYTES + 1);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out;
-	}
-	while (len <= FLOW_MAX_FILE_BYTES) {
-		ssize_t n = read(fd, buf + len, FLOW_MAX_FILE_BYTES + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > FLOW_MAX_FILE_BYTES) {
-		err = -E2BIG;
-		goto out;
-	}
-	*bufp = buf;
-	*lenp = len;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return err;
-}
-
 int flow_load_file(const char *path, struct flow **fp, struct flow_errors *errs)
 {
 	if (!path || !fp)
 		return -EINVAL;
 	char *buf = NULL;
 	size_t len = 0;
-	int err = read_all(path, &buf, &len);
+	int err = file_read_all(path, FLOW_MAX_FILE_BYTES, &buf, &len);
 	if (err == -E2BIG) {
 		flow_errors_add(errs, path, 0, 0, "larger than %u bytes",
 				FLOW_MAX_FILE_BYTES);

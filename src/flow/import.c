@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "core/strbuf.h"
 #include "flow/flow.h"
 #include "flow/import_int.h"
@@ -345,31 +346,12 @@ static void sort_errors(struct flow_errors *e, size_t from, const char *file)
 	}
 }
 
-static int read_file(const char *path, char **bufp, size_t *lenp)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -errno;
-	size_t cap = FLOW_IMPORT_MAX_INPUT + 1;
-	char *buf = malloc(cap);
-	size_t n = buf ? fread(buf, 1, cap, f) : 0;
-	int err = !buf ? -ENOMEM : ferror(f) ? -EIO : n == cap ? -E2BIG : 0;
-	fclose(f);
-	if (err) {
-		free(buf);
-		return err;
-	}
-	*bufp = buf;
-	*lenp = n;
-	return 0;
-}
-
 int flow_import_load_file(const char *path, struct flow **fp,
 			  struct flow_errors *errs)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int err = read_file(path, &buf, &len);
+	int err = file_read_all(path, FLOW_IMPORT_MAX_INPUT, &buf, &len);
 	if (err) {
 		flow_errors_add(errs, path, 0, 0, "cannot read: %s",
 				err == -E2BIG ? "too big" : strerror(-err));

@@ -7,33 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "core/strbuf.h"
 #include "flow/flow.h"
 #include "flow/import.h"
 
 static int slurp(const char *path, char **bufp, size_t *lenp)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -errno;
-	size_t cap = FLOW_IMPORT_MAX_INPUT + 1;
-	char *buf = malloc(cap);
-	if (!buf) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	size_t n = fread(buf, 1, cap, f);
-	int err = ferror(f) ? -EIO : 0;
-	fclose(f);
-	if (!err && n == cap)
-		err = -E2BIG;
-	if (err) {
-		free(buf);
-		return err;
-	}
-	*bufp = buf;
-	*lenp = n;
-	return 0;
+	return file_read_all(path, FLOW_IMPORT_MAX_INPUT, bufp, lenp);
 }
 
 static void print_errors(const struct flow_errors *e, FILE *f)

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "engines/nlu/features_priv.h"
 #include "engines/nlu/model_priv.h"
 
@@ -145,41 +146,12 @@ int nlu_dataset_load(const char *path, struct nlu_dataset **out, size_t *line)
 {
 	if (!path || !out)
 		return -EINVAL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	int err = 0;
 	char *buf = NULL;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto out;
-	}
-	if (st.st_size > (off_t)NLU_DATA_BYTES_MAX) {
-		err = -E2BIG;
-		goto out;
-	}
-	size_t len = (size_t)st.st_size;
-	buf = malloc(len + 1);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out;
-	}
-	size_t got = 0;
-	while (got < len) {
-		ssize_t r = read(fd, buf + got, len - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			err = r < 0 ? -errno : -EIO;
-			goto out;
-		}
-		got += (size_t)r;
-	}
-	err = nlu_dataset_parse(buf, len, out, line);
-out:
+	size_t len = 0;
+	int err = file_read_all(path, NLU_DATA_BYTES_MAX, &buf, &len);
+	if (!err)
+		err = nlu_dataset_parse(buf, len, out, line);
 	free(buf);
-	close(fd);
 	return err;
 }
 

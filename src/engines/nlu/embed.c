@@ -1,5 +1,6 @@
 /* Word embedding tables: GloVe text parsing, int8 quantisation, lookup and
  * sentence vectors (see embed.h). */
+#include "core/file.h"
 #include "engines/nlu/embed.h"
 
 #include <errno.h>
@@ -255,40 +256,12 @@ int nlu_emb_load(const char *path, uint32_t max_words, struct nlu_emb **out,
 {
 	if (!path || !out)
 		return -EINVAL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	int err = 0;
 	char *buf = NULL;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto out;
-	}
-	if (st.st_size > (off_t)NLU_EMB_BYTES_MAX) {
-		err = -E2BIG;
-		goto out;
-	}
-	size_t len = (size_t)st.st_size, got = 0;
-	buf = malloc(len ? len : 1);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out;
-	}
-	while (got < len) {
-		ssize_t r = read(fd, buf + got, len - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			err = r < 0 ? -errno : -EIO;
-			goto out;
-		}
-		got += (size_t)r;
-	}
-	err = nlu_emb_parse(buf, len, max_words, out, line);
-out:
+	size_t len = 0;
+	int err = file_read_all(path, NLU_EMB_BYTES_MAX, &buf, &len);
+	if (!err)
+		err = nlu_emb_parse(buf, len, max_words, out, line);
 	free(buf);
-	close(fd);
 	return err;
 }
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "engines/nlu/model_priv.h"
 
 /* Layout (docs/NLU.md): magic[8] version flags total_len:u64
@@ -362,42 +363,15 @@ int nlu_model_load(const char *path, struct nlu_model **out, char *err,
 {
 	if (!path || !out)
 		return -EINVAL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = -errno;
-		return fail(err, errlen, e, "%s: %s", path, strerror(-e));
-	}
-	struct stat st;
-	uint8_t *buf = NULL;
-	int rc;
-	if (fstat(fd, &st)) {
-		rc = -errno;
-		goto out;
-	}
-	if (st.st_size > (off_t)NLU_MODEL_BYTES_MAX) {
-		rc = fail(err, errlen, -EFBIG, "%s: model file too large",
-			  path);
-		goto out;
-	}
-	size_t len = (size_t)st.st_size, got = 0;
-	buf = malloc(len ? len : 1);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while (got < len) {
-		ssize_t r = read(fd, buf + got, len - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			rc = r < 0 ? -errno : -EIO;
-			goto out;
-		}
-		got += (size_t)r;
-	}
-	rc = nlu_model_load_mem(buf, len, out, err, errlen);
-out:
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = file_read_all(path, NLU_MODEL_BYTES_MAX, &buf, &len);
+	if (rc == -E2BIG)
+		return fail(err, errlen, -EFBIG, "%s: model file too large",
+			    path);
+	if (rc)
+		return fail(err, errlen, rc, "%s: %s", path, strerror(-rc));
+	rc = nlu_model_load_mem((const uint8_t *)buf, len, out, err, errlen);
 	free(buf);
-	close(fd);
 	return rc;
 }
