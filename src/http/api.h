@@ -46,7 +46,7 @@ struct http_conn;
 struct http_msg;
 typedef void(api_route_fn)(struct http_conn *conn, const struct http_msg *msg,
 			   void *arg);
-#define API_ROUTES_MAX 4
+#define API_ROUTES_MAX 8
 int api_route_add(struct api *a, const char *prefix, api_route_fn *fn,
 		  void *arg);
 

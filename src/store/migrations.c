@@ -123,6 +123,20 @@ static const char *const migrations[] = {
 	" state TEXT NOT NULL,"
 	" updated_ms INTEGER NOT NULL"
 	");",
+	/* v5: every control adapter's sessions between requests (Twilio
+	 * CallSid, Connect ContactId, Genesys botSessionId, ...) in one
+	 * table keyed by platform; v4's Twilio rows move over. */
+	"CREATE TABLE adapter_sessions ("
+	" platform TEXT NOT NULL,"
+	" session_key TEXT NOT NULL,"
+	" state TEXT NOT NULL,"
+	" updated_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (platform, session_key)"
+	") WITHOUT ROWID;"
+	"INSERT INTO adapter_sessions(platform, session_key, state, "
+	"updated_ms) SELECT 'twilio', call_sid, state, updated_ms FROM "
+	"twilio_calls;"
+	"DROP TABLE twilio_calls;",
 };
 
 unsigned store_migration_latest(void)

@@ -151,17 +151,23 @@ int store_crm_query(struct store *s, enum store_crm_query q, const char *key,
  * store_sync(). Returns 0 (also when not empty), -EIO, -ESHUTDOWN. */
 int store_crm_seed_demo(struct store *s);
 
-/* ---- Twilio webhook calls in progress (table twilio_calls) ----
- * The state of a call between webhook requests (a JSON text of at most
- * STORE_TWILIO_STATE_MAX bytes) keyed by its CallSid (1..64 bytes). put
- * and del are queued writes like store_call_update() (no reply; committed
- * in order, so a later get sees them). get replies on loop with the state
- * (malloc'd, the callback takes it) or err -ENOENT / -EIO, with the
- * delivery rules of store_call_get(). Return 0, -EINVAL, -EAGAIN,
+/* ---- Control adapters' sessions between requests (adapter_sessions) ----
+ * The state of one session of a control adapter (a Twilio call between
+ * webhooks, a Connect contact between Lambda invocations, a Genesys bot
+ * session between turns): a text (JSON) of at most STORE_SESSION_STATE_MAX
+ * bytes keyed by (platform, key): platform 1..32 bytes ("twilio",
+ * "connect", "genesys-bot"), key 1..128 bytes (CallSid, ContactId, ...).
+ * put and del are queued writes like store_call_update() (no reply;
+ * committed in order, so a later get sees them). get replies on loop with
+ * the state (malloc'd, the callback takes it) or err -ENOENT / -EIO, with
+ * the delivery rules of store_call_get(). Return 0, -EINVAL, -EAGAIN,
  * -ESHUTDOWN, -ENOMEM. */
-#define STORE_TWILIO_STATE_MAX (256 * 1024)
-int store_twilio_put(struct store *s, const char *call_sid, const char *state);
-int store_twilio_del(struct store *s, const char *call_sid);
-int store_twilio_get(struct store *s, const char *call_sid,
-		     struct vg_loop *loop, store_json_fn *cb, void *arg);
+#define STORE_SESSION_STATE_MAX (256 * 1024)
+#define STORE_SESSION_PLATFORM_MAX 32
+#define STORE_SESSION_KEY_MAX 128
+int store_session_put(struct store *s, const char *platform, const char *key,
+		      const char *state);
+int store_session_del(struct store *s, const char *platform, const char *key);
+int store_session_get(struct store *s, const char *platform, const char *key,
+		      struct vg_loop *loop, store_json_fn *cb, void *arg);
 #endif

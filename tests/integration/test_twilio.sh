@@ -83,7 +83,7 @@ sleep 0.3
 vg_assert_eq "no CDR for the refused call" 0 \
 	"$(vg_sql "SELECT count(*) FROM calls WHERE id LIKE 'CA%BAD'")"
 vg_assert_eq "no saved state for the refused call" 0 \
-	"$(vg_sql "SELECT count(*) FROM twilio_calls")"
+	"$(vg_sql "SELECT count(*) FROM adapter_sessions WHERE platform='twilio'")"
 
 # ---- /voice: greeting + a speech/DTMF gather
 out=$(tw /twilio/voice "${CALL[@]}") || vg_fail "client failed"
@@ -104,7 +104,7 @@ vg_assert_eq "gather bargeIn" true "$(jq -r "$g.attrs.bargeIn" <<<"$out")"
 vg_assert_match "the menu prompt is a <Say> inside the <Gather>" \
 	"^Say:In a few words, tell me what you need" \
 	"$(jq -r "$g.children[0] | \"\(.name):\(.text)\"" <<<"$out")"
-vg_wait_sql "SELECT count(*) FROM twilio_calls WHERE call_sid='$SID'" 1 5 ||
+vg_wait_sql "SELECT count(*) FROM adapter_sessions WHERE platform='twilio' AND session_key='$SID'" 1 5 ||
 	vg_fail "call state not saved"
 vg_assert_eq "CDR begun for the call" "twilio|+15551230001|+18005550100|bank-hotline|0" \
 	"$(vg_sql "SELECT platform, from_uri, to_uri, flow, ended_ms FROM calls WHERE id='$SID'")"
@@ -132,7 +132,7 @@ vg_assert_eq "the turn: speech, the transcript, lost_card, Twilio's confidence" 
 	"speech|I lost my card|lost_card|0.91" \
 	"$(vg_sql "SELECT input, transcript, intent, round(stt_confidence, 2) FROM turns WHERE call_id='$SID'")"
 vg_assert_eq "saved state deleted at the end" 0 \
-	"$(vg_sql "SELECT count(*) FROM twilio_calls WHERE call_sid='$SID'")"
+	"$(vg_sql "SELECT count(*) FROM adapter_sessions WHERE platform='twilio' AND session_key='$SID'")"
 sid_events() { # sid: the events the hook received for it, sorted (they
 	# are posted concurrently, so they may arrive in any order)
 	jq -r '.body | fromjson | select(.call_id == "'"$1"'") | .event + (if .intent then ":" + .intent else "" end)' \
@@ -158,7 +158,7 @@ out=$(tw /twilio/status CallSid="$SID2" CallStatus=completed) || vg_fail "client
 vg_assert_eq "status callback answered" 200 "$(jq -r .status <<<"$out")"
 vg_wait_sql "SELECT end_reason FROM calls WHERE id='$SID2' AND ended_ms > 0" caller_hangup 5 ||
 	vg_fail "status did not end the call"
-vg_assert_eq "no saved state left" 0 "$(vg_sql "SELECT count(*) FROM twilio_calls")"
+vg_assert_eq "no saved state left" 0 "$(vg_sql "SELECT count(*) FROM adapter_sessions WHERE platform='twilio'")"
 vg_assert_eq "the no-input turn is recorded" "none" \
 	"$(vg_sql "SELECT input FROM turns WHERE call_id='$SID2' ORDER BY seq LIMIT 1")"
 

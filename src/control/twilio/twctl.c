@@ -26,6 +26,9 @@
 #include "telephony/twilio/twform.h"
 #include "telephony/twilio/twsig.h"
 
+/* The store's adapter_sessions platform of Twilio webhook calls. */
+#define TW_PLATFORM "twilio"
+
 enum {
 	SID_MAX = 64,
 	FIELD_MAX = 256,
@@ -299,7 +302,7 @@ static void call_save(struct twcall *c)
 	if (!t->store)
 		return;
 	struct strbuf run;
-	strbuf_init(&run, STORE_TWILIO_STATE_MAX / 2);
+	strbuf_init(&run, STORE_SESSION_STATE_MAX / 2);
 	int err = flow_run_save(c->run, &run);
 	cJSON *o = err ? NULL : cJSON_CreateObject();
 	char *txt = NULL;
@@ -313,7 +316,7 @@ static void call_save(struct twcall *c)
 	    cJSON_AddItemReferenceToObject(o, "turns", c->turns) &&
 	    cJSON_AddRawToObject(o, "run", strbuf_str(&run)))
 		txt = cJSON_PrintUnformatted(o);
-	if (!txt || store_twilio_put(t->store, c->sid, txt))
+	if (!txt || store_session_put(t->store, TW_PLATFORM, c->sid, txt))
 		LOGW(c->sid, "twilio_state_save_failed", "err=%d", err);
 	free(txt);
 	cJSON_Delete(o);
@@ -332,7 +335,7 @@ static void call_finish(struct twcall *c, const char *reason)
 	      c->run ? flow_run_flow(c->run) : c->flow, NULL);
 	cdr_write(c, reason);
 	if (t->store)
-		(void)store_twilio_del(t->store, c->sid);
+		(void)store_session_del(t->store, TW_PLATFORM, c->sid);
 	char labels[96];
 	snprintf(labels, sizeof(labels), "reason=\"%s\"", reason);
 	metric_counter_add(metrics_counter("voxgate_calls_total", labels,
@@ -856,7 +859,8 @@ static void on_restored(int err, char *json, size_t len, void *arg)
 		} else if (!c) {
 			LOGW(w->sid, "twilio_unknown_call", NULL);
 			if (!err && t->store)
-				(void)store_twilio_del(t->store, w->sid);
+				(void)store_session_del(t->store, TW_PLATFORM,
+							w->sid);
 			reply_hangup(w->conn, w->route, w->t0_us,
 				     "Sorry, this call cannot continue. "
 				     "Goodbye.",
@@ -886,7 +890,8 @@ static void wait_store(struct twctl *t, struct http_conn *conn, enum route r,
 	w->t0_us = t0_us;
 	snprintf(w->sid, sizeof(w->sid), "%s", sid);
 	w->in = *in;
-	int err = store_twilio_get(t->store, sid, t->loop, on_restored, w);
+	int err = store_session_get(t->store, TW_PLATFORM, sid, t->loop,
+				    on_restored, w);
 	if (err) {
 		LOGW(sid, "twilio_state_read_refused", "err=%d", err);
 		reply_text(conn, r, t0_us, 503, "store busy\n");

@@ -126,9 +126,9 @@ enum op_type {
 	OP_LIST,
 	OP_GET,
 	OP_CRM,
-	OP_TW_PUT, /* twilio_calls: id = CallSid, subject = state */
-	OP_TW_DEL,
-	OP_TW_GET,
+	OP_SESS_PUT, /* adapter_sessions: platform, id = key, subject = state */
+	OP_SESS_DEL,
+	OP_SESS_GET,
 };
 
 struct op_write {
@@ -148,7 +148,8 @@ struct op_query {
 	int64_t before_ms;
 	char *before_id;
 	char *end_reason;
-	char *id; /* OP_GET: call id; OP_CRM: key */
+	char *id;	/* OP_GET: call id; OP_CRM, OP_SESS_*: key */
+	char *platform; /* OP_SESS_* */
 	/* OP_CRM */
 	int crm;       /* enum store_crm_query */
 	char *subject; /* CREATE_TICKET */
@@ -252,12 +253,13 @@ static void op_free(struct op *op)
 	case OP_LIST:
 	case OP_GET:
 	case OP_CRM:
-	case OP_TW_PUT:
-	case OP_TW_DEL:
-	case OP_TW_GET:
+	case OP_SESS_PUT:
+	case OP_SESS_DEL:
+	case OP_SESS_GET:
 		free(op->u.q.before_id);
 		free(op->u.q.end_reason);
 		free(op->u.q.id);
+		free(op->u.q.platform);
 		free(op->u.q.subject);
 		break;
 	case OP_WAIT:
@@ -567,42 +569,45 @@ static void run_crm(struct store *s, const struct op *op)
 	deliver(q, err, err ? NULL : json, err ? 0 : len);
 }
 
-/* twilio_calls: put and delete join the batch's transaction like the CDR
+/* adapter_sessions: put and delete join the batch's transaction like the CDR
  * writes (committed before any later query, so a get sees them); get runs
  * after a commit. */
-static void run_twilio(struct store *s, struct tx *tx, const struct op *op)
+static void run_session(struct store *s, struct tx *tx, const struct op *op)
 {
 	static const char *const sql[] = {
-		[OP_TW_PUT] = "INSERT OR REPLACE INTO twilio_calls(call_sid, "
-			      "state, updated_ms) VALUES (?1, ?2, ?3)",
-		[OP_TW_DEL] = "DELETE FROM twilio_calls WHERE call_sid = ?1",
-		[OP_TW_GET] = "SELECT state FROM twilio_calls WHERE "
-			      "call_sid = ?1",
+		[OP_SESS_PUT] = "INSERT OR REPLACE INTO adapter_sessions("
+				"platform, session_key, state, updated_ms) "
+				"VALUES (?4, ?1, ?2, ?3)",
+		[OP_SESS_DEL] = "DELETE FROM adapter_sessions WHERE "
+				"platform = ?4 AND session_key = ?1",
+		[OP_SESS_GET] = "SELECT state FROM adapter_sessions WHERE "
+				"platform = ?4 AND session_key = ?1",
 	};
 	const struct op_query *q = &op->u.q;
 	sqlite3_stmt *st = NULL;
 	char *json = NULL;
 	size_t len = 0;
 	int err = -EIO;
-	if (op->type != OP_TW_GET && !tx->open) {
+	if (op->type != OP_SESS_GET && !tx->open) {
 		if (exec(s, "BEGIN IMMEDIATE"))
 			goto out;
 		tx->open = true;
 		tx->nwrites = 0;
 		tx->t0_us = clock_mono_us();
 	}
-	if (op->type != OP_TW_GET)
+	if (op->type != OP_SESS_GET)
 		tx->nwrites++;
 	int rc = sqlite3_prepare_v2(s->db, sql[op->type], -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, q->id, -1, SQLITE_STATIC);
-	if (op->type == OP_TW_PUT) {
+	sqlite3_bind_text(st, 4, q->platform, -1, SQLITE_STATIC);
+	if (op->type == OP_SESS_PUT) {
 		sqlite3_bind_text(st, 2, q->subject, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, q->now_ms);
 	}
 	rc = sqlite3_step(st);
-	if (op->type != OP_TW_GET) {
+	if (op->type != OP_SESS_GET) {
 		err = rc == SQLITE_DONE ? 0 : -EIO;
 	} else if (rc == SQLITE_ROW) {
 		const unsigned char *t = sqlite3_column_text(st, 0);
@@ -618,13 +623,13 @@ static void run_twilio(struct store *s, struct tx *tx, const struct op *op)
 	}
 out:
 	if (err && err != -ENOENT) {
-		LOGE(q->id, "store_twilio_failed", "op=%d err=%d sqlite=%s",
+		LOGE(q->id, "store_session_failed", "op=%d err=%d sqlite=%s",
 		     op->type, err, log_esc(sqlite3_errmsg(s->db)));
-		if (op->type != OP_TW_GET)
+		if (op->type != OP_SESS_GET)
 			count_errors(s, 1);
 	}
 	sqlite3_finalize(st);
-	if (op->type == OP_TW_GET)
+	if (op->type == OP_SESS_GET)
 		deliver(q, err, err ? NULL : json, err ? 0 : len);
 	else
 		free(json);
@@ -736,13 +741,13 @@ static void run_batch(struct store *s, struct op *ops)
 			tx_commit(s, &tx);
 			run_crm(s, op);
 			break;
-		case OP_TW_PUT:
-		case OP_TW_DEL:
-			run_twilio(s, &tx, op);
+		case OP_SESS_PUT:
+		case OP_SESS_DEL:
+			run_session(s, &tx, op);
 			break;
-		case OP_TW_GET:
+		case OP_SESS_GET:
 			tx_commit(s, &tx);
-			run_twilio(s, &tx, op);
+			run_session(s, &tx, op);
 			break;
 		}
 		op_free(op);
@@ -1220,13 +1225,15 @@ int store_crm_seed_demo(struct store *s)
 	return wait_op(s, &w);
 }
 
-static int twilio_op(struct store *s, enum op_type type, const char *sid,
-		     const char *state, struct vg_loop *loop, store_json_fn *cb,
-		     void *arg)
+static int session_op(struct store *s, enum op_type type, const char *platform,
+		      const char *key, const char *state, struct vg_loop *loop,
+		      store_json_fn *cb, void *arg)
 {
-	if (!s || !sid || !sid[0] || strlen(sid) > 64 ||
-	    (type == OP_TW_PUT &&
-	     (!state || strlen(state) > STORE_TWILIO_STATE_MAX)))
+	if (!s || !platform || !platform[0] ||
+	    strlen(platform) > STORE_SESSION_PLATFORM_MAX || !key || !key[0] ||
+	    strlen(key) > STORE_SESSION_KEY_MAX ||
+	    (type == OP_SESS_PUT &&
+	     (!state || strlen(state) > STORE_SESSION_STATE_MAX)))
 		return -EINVAL;
 	struct op *op = calloc(1, sizeof(*op));
 	if (!op)
@@ -1236,34 +1243,38 @@ static int twilio_op(struct store *s, enum op_type type, const char *sid,
 	op->u.q.cb = cb;
 	op->u.q.arg = arg;
 	op->u.q.now_ms = clock_wall_ms();
-	op->u.q.id = strdup(sid);
-	int err = op->u.q.id ? 0 : -ENOMEM;
+	op->u.q.id = strdup(key);
+	op->u.q.platform = strdup(platform);
+	int err = op->u.q.id && op->u.q.platform ? 0 : -ENOMEM;
 	if (!err && state) {
 		op->u.q.subject = strdup(state);
 		if (!op->u.q.subject)
 			err = -ENOMEM;
 	}
 	if (!err)
-		err = enqueue(s, op, sid);
+		err = enqueue(s, op, key);
 	if (err)
 		op_free(op);
 	return err;
 }
 
-int store_twilio_put(struct store *s, const char *call_sid, const char *state)
+int store_session_put(struct store *s, const char *platform, const char *key,
+		      const char *state)
 {
-	return twilio_op(s, OP_TW_PUT, call_sid, state, NULL, NULL, NULL);
+	return session_op(s, OP_SESS_PUT, platform, key, state, NULL, NULL,
+			  NULL);
 }
 
-int store_twilio_del(struct store *s, const char *call_sid)
+int store_session_del(struct store *s, const char *platform, const char *key)
 {
-	return twilio_op(s, OP_TW_DEL, call_sid, NULL, NULL, NULL, NULL);
+	return session_op(s, OP_SESS_DEL, platform, key, NULL, NULL, NULL,
+			  NULL);
 }
 
-int store_twilio_get(struct store *s, const char *call_sid,
-		     struct vg_loop *loop, store_json_fn *cb, void *arg)
+int store_session_get(struct store *s, const char *platform, const char *key,
+		      struct vg_loop *loop, store_json_fn *cb, void *arg)
 {
 	if (!loop || !cb)
 		return -EINVAL;
-	return twilio_op(s, OP_TW_GET, call_sid, NULL, loop, cb, arg);
+	return session_op(s, OP_SESS_GET, platform, key, NULL, loop, cb, arg);
 }
