@@ -758,6 +758,23 @@ void ld_get_stt(struct nctx *c, const struct ydoc_node *v)
 		c->fn->stt_engines = ld_dup_or_oom(c->L, out);
 }
 
+bool ld_listen_field(struct nctx *c, const struct ydoc_node *k,
+		     const struct ydoc_node *v)
+{
+	struct flow_node *fn = c->fn;
+	if (ld_key_is(k, "stt"))
+		ld_get_stt(c, v);
+	else if (ld_key_is(k, "end_silence"))
+		ld_get_duration_in(c, "end_silence", v, MIN_END_SILENCE_MS,
+				   MAX_END_SILENCE_MS, &fn->end_silence_ms);
+	else if (ld_key_is(k, "max_speech"))
+		ld_get_duration_in(c, "max_speech", v, MIN_MAX_SPEECH_MS,
+				   MAX_MAX_SPEECH_MS, &fn->max_speech_ms);
+	else
+		return false;
+	return true;
+}
+
 /* ---- nodes ---- */
 
 /* Where a phrase was first said, for "said twice" messages. */
@@ -1110,19 +1127,8 @@ static void parse_menu(struct nctx *c, const struct ydoc_node *m)
 		} else if (ld_key_is(k, "on_low_confidence")) {
 			speech_only = true;
 			ld_get_ref(c, "'on_low_confidence'", v, &fn->on_low);
-		} else if (ld_key_is(k, "stt")) {
+		} else if (ld_listen_field(c, k, v)) {
 			speech_only = true;
-			ld_get_stt(c, v);
-		} else if (ld_key_is(k, "end_silence")) {
-			speech_only = true;
-			ld_get_duration_in(
-				c, "end_silence", v, MIN_END_SILENCE_MS,
-				MAX_END_SILENCE_MS, &fn->end_silence_ms);
-		} else if (ld_key_is(k, "max_speech")) {
-			speech_only = true;
-			ld_get_duration_in(c, "max_speech", v,
-					   MIN_MAX_SPEECH_MS, MAX_MAX_SPEECH_MS,
-					   &fn->max_speech_ms);
 		} else if (ld_key_is(k, "timeout")) {
 			ld_get_duration(c, "timeout", v, &fn->timeout_ms);
 		} else if (ld_key_is(k, "interdigit_timeout")) {

@@ -109,6 +109,11 @@ void ld_get_ref(struct nctx *c, const char *what, const struct ydoc_node *v,
 bool ld_parse_number(const struct ydoc_node *v, float *out);
 void ld_get_confidence(struct nctx *c, const struct ydoc_node *v);
 void ld_get_stt(struct nctx *c, const struct ydoc_node *v);
+/* The listening fields of menu, gather and classify nodes: stt,
+ * end_silence, max_speech (into c->fn). Returns true when k is one of
+ * them (parsed, errors reported), false when it is not. */
+bool ld_listen_field(struct nctx *c, const struct ydoc_node *k,
+		     const struct ydoc_node *v);
 bool ld_get_terminator(struct nctx *c, const struct ydoc_node *v);
 char *ld_prompt_name(struct loader *L, const char *node, const char *suffix);
 size_t ld_normalize_phrase(const char *in, size_t len, char *out);

@@ -235,19 +235,8 @@ void ld_parse_gather(struct nctx *c, const struct ydoc_node *m)
 		} else if (ld_key_is(k, "mode")) {
 			sp = true;
 			mode = v;
-		} else if (ld_key_is(k, "stt")) {
+		} else if (ld_listen_field(c, k, v)) {
 			sp = true;
-			ld_get_stt(c, v);
-		} else if (ld_key_is(k, "end_silence")) {
-			sp = true;
-			ld_get_duration_in(
-				c, "end_silence", v, MIN_END_SILENCE_MS,
-				MAX_END_SILENCE_MS, &fn->end_silence_ms);
-		} else if (ld_key_is(k, "max_speech")) {
-			sp = true;
-			ld_get_duration_in(c, "max_speech", v,
-					   MIN_MAX_SPEECH_MS, MAX_MAX_SPEECH_MS,
-					   &fn->max_speech_ms);
 		} else if (ld_key_is(k, "retries")) {
 			ld_get_uint(c, "retries", v, 0, FLOW_RETRIES_MAX,
 				    &fn->retries);
@@ -439,19 +428,8 @@ void ld_parse_classify(struct nctx *c, const struct ydoc_node *m)
 		} else if (ld_key_is(k, "timeout")) {
 			po = true;
 			ld_get_duration(c, "timeout", v, &fn->timeout_ms);
-		} else if (ld_key_is(k, "stt")) {
+		} else if (ld_listen_field(c, k, v)) {
 			po = true;
-			ld_get_stt(c, v);
-		} else if (ld_key_is(k, "end_silence")) {
-			po = true;
-			ld_get_duration_in(
-				c, "end_silence", v, MIN_END_SILENCE_MS,
-				MAX_END_SILENCE_MS, &fn->end_silence_ms);
-		} else if (ld_key_is(k, "max_speech")) {
-			po = true;
-			ld_get_duration_in(c, "max_speech", v,
-					   MIN_MAX_SPEECH_MS, MAX_MAX_SPEECH_MS,
-					   &fn->max_speech_ms);
 		} else if (ld_key_is(k, "intents")) {
 			intents = v;
 			parse_classify_routes(c, v);
