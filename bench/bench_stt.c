@@ -144,24 +144,21 @@ static size_t words_of(const char *text, word_t *w)
 	return n;
 }
 
-/* Word edit distance (substitutions, insertions, deletions). */
+/* Word edits (substitutions, insertions, deletions) of b against a. */
 static size_t edits(const word_t *a, size_t na, const word_t *b, size_t nb)
 {
-	size_t d[WORDS_MAX + 1][WORDS_MAX + 1];
-	for (size_t i = 0; i <= na; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= nb; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= na; i++) {
-		for (size_t j = 1; j <= nb; j++) {
-			size_t sub = d[i - 1][j - 1] +
-				     (strcmp(a[i - 1], b[j - 1]) != 0);
-			size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
-			size_t m = sub < del ? sub : del;
-			d[i][j] = m < ins ? m : ins;
-		}
+	static char sa[WORDS_MAX * WORD_LEN], sb[WORDS_MAX * WORD_LEN];
+	const word_t *w[2] = { a, b };
+	size_t n[2] = { na, nb };
+	char *out[2] = { sa, sb };
+	for (int k = 0; k < 2; k++) {
+		size_t o = 0;
+		out[k][0] = '\0';
+		for (size_t i = 0; i < n[k]; i++)
+			o += (size_t)snprintf(out[k] + o, sizeof(sa) - o,
+					      "%s%s", i ? " " : "", w[k][i]);
 	}
-	return d[na][nb];
+	return stt_word_edits(sa, sb, NULL);
 }
 
 /* ---- the set ---- */

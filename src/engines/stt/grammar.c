@@ -11,7 +11,6 @@
 #include "engines/stt/stt.h"
 
 #define LM_SENTENCES_MAX 100000u
-#define SNAP_WORDS_MAX 64 /* words of a transcript compared by snap */
 
 struct stt_grammar {
 	atomic_uint refs;
@@ -221,77 +220,71 @@ uint64_t stt_grammar_id(const struct stt_grammar *g)
 	return g ? g->id : 0;
 }
 
-/* Split s (normalized, modified in place) into at most max words. */
-static size_t split_words(char *s, const char **w, size_t max)
+/* The next word of *p (skipping spaces): its start, length in *len; NULL
+ * at the end. Advances *p past it. */
+static const char *next_word(const char **p, size_t *len)
 {
-	size_t n = 0;
-	for (char *p = s; *p && n < max;) {
-		w[n++] = p;
-		char *sp = strchr(p, ' ');
-		if (!sp)
-			break;
-		*sp = '\0';
-		p = sp + 1;
-	}
-	return n;
+	const char *s = *p;
+	while (*s == ' ')
+		s++;
+	if (!*s)
+		return NULL;
+	const char *e = strchr(s, ' ');
+	*len = e ? (size_t)(e - s) : strlen(s);
+	*p = s + *len;
+	return s;
 }
 
-/* Word-level Levenshtein distance between a[0..na) and the words of the
- * normalized phrase p. */
-static size_t word_distance(const char *const *a, size_t na, const char *p)
+size_t stt_word_edits(const char *ref, const char *hyp, size_t *nref)
 {
-	size_t row[SNAP_WORDS_MAX + 1];
-	for (size_t j = 0; j <= na; j++)
+	/* One row of the edit table over hyp's words, kept for each word of
+	 * ref in turn. */
+	const char *hw[STT_WER_WORDS_MAX];
+	size_t hl[STT_WER_WORDS_MAX], nh = 0, len = 0;
+	const char *w;
+	for (const char *p = hyp ? hyp : "";
+	     nh < STT_WER_WORDS_MAX && (w = next_word(&p, &len));) {
+		hw[nh] = w;
+		hl[nh++] = len;
+	}
+	size_t row[STT_WER_WORDS_MAX + 1];
+	for (size_t j = 0; j <= nh; j++)
 		row[j] = j;
-	size_t i = 0;
-	while (*p) {
-		const char *end = strchr(p, ' ');
-		size_t wl = end ? (size_t)(end - p) : strlen(p);
-		i++;
+	size_t nr = 0;
+	for (const char *p = ref ? ref : "";
+	     nr < STT_WER_WORDS_MAX && (w = next_word(&p, &len));) {
+		nr++;
 		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= na; j++) {
+		row[0] = nr;
+		for (size_t j = 1; j <= nh; j++) {
 			size_t up = row[j];
-			size_t sub = diag + !(strlen(a[j - 1]) == wl &&
-					      !memcmp(a[j - 1], p, wl));
-			size_t best = up + 1 < row[j - 1] + 1 ? up + 1
-							      : row[j - 1] + 1;
+			size_t sub = diag + !(hl[j - 1] == len &&
+					      !memcmp(hw[j - 1], w, len));
+			size_t best = (up < row[j - 1] ? up : row[j - 1]) + 1;
 			row[j] = sub < best ? sub : best;
 			diag = up;
 		}
-		p += wl;
-		if (*p == ' ')
-			p++;
 	}
-	return row[na];
-}
-
-static size_t count_words(const char *p)
-{
-	size_t n = *p ? 1 : 0;
-	for (; *p; p++)
-		n += *p == ' ';
-	return n;
+	if (nref)
+		*nref = nr;
+	return row[nh];
 }
 
 const char *stt_grammar_snap(const struct stt_grammar *g, const char *text,
 			     double max_dist_ratio, double *confidence)
 {
 	char buf[STT_TEXT_MAX + 1];
-	const char *w[SNAP_WORDS_MAX];
 	if (!g || !text || !g->n || max_dist_ratio < 0)
 		return NULL;
 	size_t len = strnlen(text, STT_TEXT_MAX + 1);
 	if (len > STT_TEXT_MAX ||
 	    stt_text_normalize(text, len, buf, sizeof(buf)) < 0)
 		return NULL;
-	size_t nw = split_words(buf, w, SNAP_WORDS_MAX);
-
 	const char *best = NULL;
 	double best_ratio = 0;
 	for (size_t i = 0; i < g->n; i++) {
-		size_t pw = count_words(g->phrase[i]);
-		double ratio = (double)word_distance(w, nw, g->phrase[i]) /
+		size_t pw = 0;
+		double ratio = (double)stt_word_edits(g->phrase[i], buf, &pw) /
 			       (double)(pw ? pw : 1);
 		if (ratio <= max_dist_ratio && (!best || ratio < best_ratio)) {
 			best = g->phrase[i];

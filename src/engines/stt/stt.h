@@ -115,6 +115,14 @@ uint64_t stt_grammar_id(const struct stt_grammar *g);
 const char *stt_grammar_snap(const struct stt_grammar *g, const char *text,
 			     double max_dist_ratio, double *confidence);
 
+/* Word errors of hyp against ref (substitutions + insertions + deletions,
+ * the numerator of WER): both are texts of words separated by spaces, as
+ * stt_text_normalize() makes them (runs of spaces count as one; words are
+ * compared byte for byte). *nref (may be NULL) gets the words of ref. Only
+ * the first STT_WER_WORDS_MAX words of each side count. Pure. */
+#define STT_WER_WORDS_MAX 256
+size_t stt_word_edits(const char *ref, const char *hyp, size_t *nref);
+
 /* Largest grammar or LM text stt_grammar_parse() takes. */
 #define STT_GRAMMAR_FILE_MAX ((size_t)16 << 20)
 

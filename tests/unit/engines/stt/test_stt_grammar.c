@@ -253,12 +253,40 @@ static void parse_errors_name_the_line(void **s)
 	free(big);
 }
 
+static void word_edits_count_substitutions_insertions_deletions(void **st)
+{
+	(void)st;
+	size_t n = 99;
+	assert_int_equal(stt_word_edits("i lost my card", "i lost my card", &n),
+			 0);
+	assert_int_equal(n, 4);
+	/* one substitution, one deletion, one insertion */
+	assert_int_equal(stt_word_edits("i lost my card", "i lost a car", &n),
+			 2);
+	assert_int_equal(stt_word_edits("i lost my card", "lost my card", &n),
+			 1);
+	assert_int_equal(
+		stt_word_edits("i lost my card", "i i lost my card", NULL), 1);
+	/* runs of spaces are one separator; an empty side is all edits */
+	assert_int_equal(stt_word_edits("  pay   a bill ", "pay a bill", &n),
+			 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(stt_word_edits("pay a bill", "", &n), 3);
+	assert_int_equal(stt_word_edits("", "pay a bill", &n), 3);
+	assert_int_equal(n, 0);
+	assert_int_equal(stt_word_edits(NULL, NULL, &n), 0);
+	/* whole words: "card" is not "cards" */
+	assert_int_equal(stt_word_edits("card", "cards", NULL), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(phrases_are_normalized_and_deduplicated),
 		cmocka_unit_test(caps_and_empty_grammars_are_refused),
 		cmocka_unit_test(ids_are_unique_and_refs_count),
+		cmocka_unit_test(
+			word_edits_count_substitutions_insertions_deletions),
 		cmocka_unit_test(snap_finds_the_closest_phrase_within_ratio),
 		cmocka_unit_test(grammar_file_parses_with_comments_and_crlf),
 		cmocka_unit_test(lm_file_takes_labelled_and_plain_lines),

@@ -40,48 +40,6 @@ struct fixture {
 
 /* ---- helpers ---- */
 
-static size_t split_words(const char *s, char words[][32], size_t max)
-{
-	size_t n = 0;
-
-	while (*s && n < max) {
-		size_t len = strcspn(s, " ");
-
-		if (len) {
-			snprintf(words[n], 32, "%.*s", (int)len, s);
-			n++;
-		}
-		s += len;
-		s += *s == ' ';
-	}
-	return n;
-}
-
-/* Word-level Levenshtein distance: substitutions + insertions + deletions. */
-static size_t word_errors(const char *ref, const char *hyp, size_t *nref)
-{
-	char r[64][32], h[64][32];
-	size_t nr = split_words(ref, r, 64), nh = split_words(hyp, h, 64);
-	size_t d[65][65];
-
-	for (size_t i = 0; i <= nr; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= nh; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= nr; i++) {
-		for (size_t j = 1; j <= nh; j++) {
-			size_t sub = d[i - 1][j - 1] +
-				     (strcmp(r[i - 1], h[j - 1]) != 0);
-			size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
-
-			d[i][j] = sub < del ? (sub < ins ? sub : ins)
-					    : (del < ins ? del : ins);
-		}
-	}
-	*nref = nr;
-	return d[nr][nh];
-}
-
 /* Telephone path: synthesized speech, mu-law encoded and decoded. */
 static struct audio_clip *phone_speech(struct tts_engine *tts, const char *s)
 {
@@ -473,7 +431,7 @@ static void banking_sentences_decode_within_20_percent_wer(void **state)
 			stt_engine_decode(fx->stt, &req, fx->clips[i]->samples,
 					  fx->clips[i]->nsamples, &res),
 			0);
-		e = word_errors(sentences[i], res.text, &nref);
+		e = stt_word_edits(sentences[i], res.text, &nref);
 		print_message("ref \"%s\"\nhyp \"%s\" (%zu/%zu errors, conf "
 			      "%.2f, %u ms audio, %u us)\n",
 			      sentences[i], res.text, e, nref, res.confidence,

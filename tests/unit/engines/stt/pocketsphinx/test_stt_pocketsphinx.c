@@ -205,37 +205,6 @@ static const char *const bank_test[] = {
 };
 #define NBANKTEST (sizeof(bank_test) / sizeof(*bank_test))
 
-/* Word edit distance between two space-separated strings. */
-static size_t wer_errors(const char *ref, const char *hyp, size_t *nref)
-{
-	char a[STT_TEXT_MAX + 1], b[STT_TEXT_MAX + 1];
-	const char *rw[32], *hw[32];
-	size_t nr = 0, nh = 0;
-	snprintf(a, sizeof(a), "%s", ref);
-	snprintf(b, sizeof(b), "%s", hyp);
-	for (char *sv = NULL, *w = strtok_r(a, " ", &sv); w && nr < 32;
-	     w = strtok_r(NULL, " ", &sv))
-		rw[nr++] = w;
-	for (char *sv = NULL, *w = strtok_r(b, " ", &sv); w && nh < 32;
-	     w = strtok_r(NULL, " ", &sv))
-		hw[nh++] = w;
-	size_t d[33][33];
-	for (size_t i = 0; i <= nr; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= nh; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= nr; i++)
-		for (size_t j = 1; j <= nh; j++) {
-			size_t sub = d[i - 1][j - 1] +
-				     !!strcmp(rw[i - 1], hw[j - 1]);
-			size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
-			size_t m = sub < del ? sub : del;
-			d[i][j] = m < ins ? m : ins;
-		}
-	*nref = nr;
-	return d[nr][nh];
-}
-
 static void lm_mode_transcribes_banking_sentences(void **s)
 {
 	(void)s;
@@ -250,7 +219,8 @@ static void lm_mode_transcribes_banking_sentences(void **s)
 			decode_text(g, STT_MODE_LM, voices[v], bank_test[i],
 				    &res);
 			size_t nref;
-			size_t e = wer_errors(bank_test[i], res.text, &nref);
+			size_t e =
+				stt_word_edits(bank_test[i], res.text, &nref);
 			errors += e;
 			words += nref;
 			us += res.decode_us;
