@@ -29,6 +29,8 @@ enum family_type { FAM_COUNTER, FAM_GAUGE, FAM_HISTOGRAM };
 
 struct metric_counter {
 	atomic_uint_fast64_t v;
+	metrics_sample_fn *fn; /* set: sampled at render, v unused */
+	void *arg;
 };
 
 struct metric_gauge {
@@ -287,6 +289,9 @@ struct metric_counter *metrics_counter(const char *name, const char *labels,
 	pthread_mutex_lock(&g_lock);
 	struct series *s =
 		series_get(name, FAM_COUNTER, labels, help, &created);
+	/* A sampled counter has no storage to update. */
+	if (s && s->u.c.fn)
+		s = NULL;
 	pthread_mutex_unlock(&g_lock);
 	return s ? &s->u.c : NULL;
 }
@@ -331,27 +336,45 @@ struct metric_histogram *metrics_histogram(const char *name, const char *labels,
 	return s ? &s->u.h : NULL;
 }
 
-int metrics_gauge_fn(const char *name, const char *labels, const char *help,
-		     metrics_sample_fn *fn, void *arg)
+static int sampled(enum family_type type, const char *name, const char *labels,
+		   const char *help, metrics_sample_fn *fn, void *arg)
 {
 	if (!fn)
 		return -EINVAL;
 	bool created;
 	int err = 0;
 	pthread_mutex_lock(&g_lock);
-	struct series *s = series_get(name, FAM_GAUGE, labels, help, &created);
+	struct series *s = series_get(name, type, labels, help, &created);
+	metrics_sample_fn **sfn = !s		      ? NULL
+				  : type == FAM_GAUGE ? &s->u.g.fn
+						      : &s->u.c.fn;
 	if (!s) {
 		err = valid_name(name) ? -ENOMEM : -EINVAL;
-	} else if (!created && !s->u.g.fn) {
-		err = -EEXIST; /* a stored gauge with these labels */
+	} else if (!created && !*sfn) {
+		err = -EEXIST; /* a stored series with these labels */
 	} else {
 		/* Re-registering replaces the sampler (a component restarted).
 		 */
-		s->u.g.fn = fn;
-		s->u.g.arg = arg;
+		*sfn = fn;
+		if (type == FAM_GAUGE)
+			s->u.g.arg = arg;
+		else
+			s->u.c.arg = arg;
 	}
 	pthread_mutex_unlock(&g_lock);
 	return err;
+}
+
+int metrics_gauge_fn(const char *name, const char *labels, const char *help,
+		     metrics_sample_fn *fn, void *arg)
+{
+	return sampled(FAM_GAUGE, name, labels, help, fn, arg);
+}
+
+int metrics_counter_fn(const char *name, const char *labels, const char *help,
+		       metrics_sample_fn *fn, void *arg)
+{
+	return sampled(FAM_COUNTER, name, labels, help, fn, arg);
 }
 
 void metric_counter_add(struct metric_counter *c, uint64_t v)
@@ -362,7 +385,11 @@ void metric_counter_add(struct metric_counter *c, uint64_t v)
 
 uint64_t metric_counter_get(const struct metric_counter *c)
 {
-	return c ? atomic_load_explicit(&c->v, memory_order_relaxed) : 0;
+	if (!c)
+		return 0;
+	if (c->fn)
+		return (uint64_t)c->fn(c->arg);
+	return atomic_load_explicit(&c->v, memory_order_relaxed);
 }
 
 void metric_gauge_set(struct metric_gauge *g, int64_t v)

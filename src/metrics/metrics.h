@@ -49,6 +49,10 @@ double metric_histogram_quantile(const struct metric_histogram *h, double q);
 typedef int64_t(metrics_sample_fn)(void *arg);
 int metrics_gauge_fn(const char *name, const char *labels, const char *help,
 		     metrics_sample_fn *fn, void *arg);
+/* The same for a counter whose count lives elsewhere (e.g. a pool's
+ * rejected jobs): fn returns the monotonic total. */
+int metrics_counter_fn(const char *name, const char *labels, const char *help,
+		       metrics_sample_fn *fn, void *arg);
 
 /* Render all families as Prometheus text. Returns a malloc'd NUL-terminated
  * string (caller frees) or NULL on ENOMEM; *lenp gets its length. */

@@ -177,6 +177,27 @@ static void sampled_gauge_is_read_at_render_time(void **state)
 		-EEXIST);
 }
 
+static void sampled_counter_is_read_at_render_time(void **state)
+{
+	(void)state;
+	int64_t rejected = 3;
+	assert_int_equal(metrics_counter_fn("vg_rejected_total", NULL,
+					    "Refused.", sample_depth,
+					    &rejected),
+			 0);
+	rejected = 5;
+	assert_render("# HELP vg_rejected_total Refused.\n"
+		      "# TYPE vg_rejected_total counter\n"
+		      "vg_rejected_total 5\n");
+	assert_null(metrics_counter("vg_rejected_total", NULL, ""));
+	assert_non_null(metrics_counter("vg_stored_total", NULL, ""));
+	assert_int_equal(metrics_counter_fn("vg_stored_total", NULL, "",
+					    sample_depth, &rejected),
+			 -EEXIST);
+	assert_int_equal(metrics_counter_fn("vg_x_total", NULL, "", NULL, NULL),
+			 -EINVAL);
+}
+
 enum { THREADS = 4, PER_THREAD = 100000 };
 
 struct worker_arg {
@@ -267,6 +288,8 @@ int main(void)
 			invalid_names_labels_and_type_clashes_return_null,
 			reset),
 		cmocka_unit_test_setup(sampled_gauge_is_read_at_render_time,
+				       reset),
+		cmocka_unit_test_setup(sampled_counter_is_read_at_render_time,
 				       reset),
 		cmocka_unit_test_setup(
 			concurrent_increments_from_four_threads_sum_correctly,
