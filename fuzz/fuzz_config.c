@@ -24,12 +24,15 @@ static char *print_config(const struct vg_config *c)
 	return buf;
 }
 
-/* config_print shows a webhook secret as "***": put the real one back
- * (YAML-escaped) so the printout can be loaded again. */
-static char *restore_secret(char *printed, const char *secret)
+/* config_print shows the secret of a section (webhooks:, connect:) as
+ * "***": put the real one back (YAML-escaped) so the printout can be
+ * loaded again. */
+static char *restore_secret(char *printed, const char *section,
+			    const char *secret)
 {
 	static const char mark[] = "\n  secret: \"***\"\n";
-	char *at = strstr(printed, mark), *out, *o;
+	char *sec = strstr(printed, section);
+	char *at = sec ? strstr(sec, mark) : NULL, *out, *o;
 	size_t n = strlen(printed) + 2 * strlen(secret) + 32;
 
 	if (!*secret || !at)
@@ -66,14 +69,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	first = print_config(&cfg);
 	if (first)
-		first = restore_secret(first, cfg.webhooks.secret);
+		first = restore_secret(first, "webhooks:\n",
+				       cfg.webhooks.secret);
+	if (first)
+		first = restore_secret(first, "\nconnect:\n",
+				       cfg.connect.secret);
 	if (first) {
 		if (config_load_buf("printed.yaml", first, strlen(first),
 				    &again, &errs))
 			__builtin_trap();
 		second = print_config(&again);
 		if (second)
-			second = restore_secret(second, again.webhooks.secret);
+			second = restore_secret(second, "webhooks:\n",
+						again.webhooks.secret);
+		if (second)
+			second = restore_secret(second, "\nconnect:\n",
+						again.connect.secret);
 		if (second && strcmp(first, second))
 			__builtin_trap();
 		free(second);

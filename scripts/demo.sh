@@ -10,7 +10,9 @@
 # a few /metrics lines and how to call it from a softphone. A second call
 # speaks to the menu ("I want to check my balance"); a third, from a demo
 # CRM customer's number to 2000 (the bank-crm flow: CRM lookup, intents,
-# a ticket, recording), says "I lost my card". Stops the
+# a ticket, recording), says "I lost my card". Then `voxgate simulate`
+# plays three callers of examples/bank/scenario.yaml and prints its report.
+# Stops the
 # daemon at the end. Exits non-zero when the call did not work.
 # KEEP=1 keeps the temp dir (config, log, CDR database, sipp traces).
 set -euo pipefail
@@ -225,6 +227,13 @@ echo "  CRM ticket: $(sqlite3 -cmd ".timeout 2000" "$TMP/voxgate.db" "SELECT 'id
 REC="$TMP/recordings/$ID3.wav"
 [ -s "$REC" ] && echo "  recording: $REC ($(stat -c %s "$REC") bytes; KEEP=1 keeps the temp dir)"
 
+say "The call simulator: 3 callers report a lost card (examples/bank/scenario.yaml)"
+sed "s/127.0.0.1:5060/127.0.0.1:$SIP_PORT/" "$ROOT/examples/bank/scenario.yaml" >"$TMP/scenario.yaml"
+SIMRC=0
+"$BIN" simulate "$TMP/scenario.yaml" --api "http://127.0.0.1:$HTTP_PORT" \
+	--calls 3 --concurrency 3 --quiet | sed 's/^/  /' || SIMRC=$?
+echo "  (docs/SIMULATOR.md; --json for machines, --calls/--concurrency for load)"
+
 say "A few lines of GET http://127.0.0.1:$HTTP_PORT/metrics"
 curl -sS -m 5 "http://127.0.0.1:$HTTP_PORT/metrics" |
 	grep -E '^voxgate_(calls_started_total|calls_total|active_calls|rtp_packets_sent_total|rtp_packets_received_total|tts_cache_hits_total|sip_options_total|stt_requests_total|turn_stage_seconds_count)' |
@@ -255,6 +264,8 @@ jq -e '.flow_path | index("balance") != null' >/dev/null <<<"$CDR2" ||
 	{ echo "demo: the speech call did not reach 'balance'" >&2; fail=1; }
 jq -e '.flow_path | index("welcome_back") != null and index("open_ticket") != null' >/dev/null <<<"$CDR3" ||
 	{ echo "demo: the bank-crm call did not greet the customer and open a ticket" >&2; fail=1; }
+
+[ $SIMRC -eq 0 ] || { echo "demo: a simulated caller's expectations failed" >&2; fail=1; }
 
 say "Stopping voxgate"
 kill -TERM "$PID"

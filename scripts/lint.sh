@@ -19,6 +19,7 @@ declare -A allow=(
 	[http]="http store metrics core"
 	[security]="security core"
 	[control]="control flow http store telephony call engines core config audio metrics"
+	[sim]="sim engines audio config core"
 )
 for layer in "${!allow[@]}"; do
 	[ -d "src/$layer" ] || continue

@@ -16,6 +16,7 @@
 #define DEBUG_MODULE "voxgate"
 #define DEBUG_LEVEL 0
 #include <re_dbg.h>
+#include <cJSON.h>
 
 #include "call/call.h"
 #include "call/record.h"
@@ -34,14 +35,25 @@
 #include "flow/import.h"
 #include "flow/model.h"
 #include "flow/runtime.h"
+#include "flow/vars.h"
+#include "control/connect/cctl.h"
+#include "control/genesys/ahknow.h"
+#include "control/genesys/ahmonitor.h"
+#include "control/genesys/ahrest.h"
+#include "control/genesys/gbot.h"
 #include "control/twilio/twctl.h"
 #include "http/api.h"
 #include "http/client.h"
 #include "metrics/metrics.h"
+#include "sim/sim.h"
 #include "engines/stt/sherpa/sherpa.h"
 #include "engines/stt/stt.h"
 #include "store/store.h"
+#include "telephony/asterisk/agi.h"
+#include "telephony/asterisk/ashandoff.h"
 #include "telephony/asterisk/audiosocket.h"
+#include "telephony/genesys/audioconnector.h"
+#include "telephony/genesys/audiohook.h"
 #include "telephony/twilio/mstream.h"
 #include "telephony/asterisk/fastagi.h"
 #include "telephony/sip/sipep.h"
@@ -62,13 +74,24 @@ struct daemon {
 	pthread_rwlock_t flows_lock;
 	struct nlu_registry *nlu;    /* classify "model:" models */
 	struct flow_backend backend; /* flows' http, lookup, events */
-	struct rec_writer *recw;     /* NULL: recordings off */
+	struct flow_queue queues[CONFIG_QUEUES_MAX]; /* cfg.transfer.queues */
+	struct rec_writer *recw;		     /* NULL: recordings off */
 	struct sipep *ep;
 	struct audiosocket *as;	 /* NULL unless asterisk.audiosocket_enabled */
 	struct mstream *mstream; /* NULL unless twilio.media_enabled */
-	struct fastagi *agi;	 /* NULL unless asterisk.agi_enabled */
+	/* Genesys AudioHook listener (media loop; NULL unless
+	 * genesys.enabled): the monitor's and the Audio Connector bot's. */
+	struct audiohook *audiohook;
+	struct ahmonitor *ahmon;   /* media loop; AudioHook monitor */
+	struct acbot *acbot;	   /* media loop; Audio Connector bot */
+	struct ahknow *ahknow;	   /* genesys.knowledge; NULL: none */
+	struct ahrest *ahrest;	   /* web loop; pause/resume trigger */
+	struct fastagi *agi;	   /* NULL unless asterisk.agi_enabled */
+	struct ashandoff handoffs; /* media loop: FastAGI -> AudioSocket */
 	struct api *api;
-	struct twctl *twilio;	   /* web loop; NULL unless twilio.enabled */
+	struct twctl *twilio; /* web loop; NULL unless twilio.enabled */
+	struct gbot *gbot;    /* web loop; NULL unless genesys_bot.enabled */
+	struct cctl *connect; /* web loop; NULL unless connect.enabled */
 	struct http_client *http;  /* web loop; outgoing HTTP */
 	struct webhooks *webhooks; /* NULL unless webhooks.urls */
 	int sigfd;
@@ -302,26 +325,69 @@ static struct nlu_model *backend_find_model(void *ctx, const char *name)
 	return nlu_registry_find(d->nlu, name);
 }
 
-/* The flow of an AudioSocket call (call id/from = the Asterisk UUID).
- * Hook for FastAGI: a session that set VOXGATE_FLOW before handing the
- * channel to AudioSocket() can be looked up here by the same UUID. */
-static const char *audiosocket_flow(struct daemon *d, const char *uuid)
+/* The flow of an AudioSocket call (platform id = the Asterisk UUID): the
+ * one a FastAGI set-up session chose for the same UUID (on_agi_new), else
+ * asterisk.default_flow, else flows.default. buf holds a handed-off name. */
+static const char *audiosocket_flow(struct daemon *d, const char *uuid,
+				    char buf[64])
 {
-	(void)uuid;
+	if (ashandoff_take(&d->handoffs, uuid, clock_mono_ms(), buf)) {
+		LOGI(NULL, "audiosocket_flow_handoff", "uuid=%s flow=%s",
+		     log_esc(uuid), log_esc(buf));
+		return buf;
+	}
 	if (d->cfg.asterisk.default_flow[0])
 		return d->cfg.asterisk.default_flow;
 	return d->cfg.flows.default_flow;
 }
 
+/* AGI(agi://host/audiosocket,UUID[,FLOW]): no flow runs over AGI; the flow
+ * (FLOW, else flows.routes on the dialled number, else the AudioSocket
+ * default) is kept for the AudioSocket call with that UUID, VOXGATE_FLOW is
+ * set and the dialplan goes on with VOXGATE_RESULT=audiosocket. */
+static int agi_audiosocket_setup(struct daemon *d, struct channel *ch,
+				 const struct fastagi_call *c)
+{
+	const char *dflt = d->cfg.asterisk.default_flow[0]
+				   ? d->cfg.asterisk.default_flow
+				   : d->cfg.flows.default_flow;
+	const char *uuid = c->env->nargs >= 1 ? c->env->args[0] : "";
+	const char *fname = c->env->nargs >= 2 && c->env->args[1][0]
+				    ? c->env->args[1]
+				    : NULL;
+	const struct config_route *rt =
+		fname ? NULL : config_route_find(&d->cfg, c->to);
+	if (!fname)
+		fname = rt ? rt->flow : dflt;
+	char buf[64];
+	struct flow *f = flow_set_find(d->flows, fname);
+	if (!f ||
+	    ashandoff_put(&d->handoffs, uuid, flow_name(f), clock_mono_ms())) {
+		LOGW(c->id, "audiosocket_setup_refused", "uuid=%s flow=%s",
+		     log_esc(uuid), log_esc(fname));
+		return -EINVAL;
+	}
+	snprintf(buf, sizeof(buf), "%s", flow_name(f));
+	LOGI(c->id, "audiosocket_setup", "uuid=%s flow=%s to=%s", log_esc(uuid),
+	     log_esc(buf), log_esc(c->to ? c->to : ""));
+	int err = fastagi_set_var(ch, "VOXGATE_FLOW", buf);
+	return err ? err : fastagi_finish(ch, "audiosocket");
+}
+
 static int on_call_new(struct call *c, void *arg)
 {
 	struct daemon *d = arg;
-	const char *fname = !strcmp(call_platform(c), "audiosocket")
-				    ? audiosocket_flow(d, call_platform_id(c))
-				    : route_flow(d, call_to(c));
+	char hbuf[64];
+	const char *fname =
+		!strcmp(call_platform(c), "audiosocket")
+			? audiosocket_flow(d, call_platform_id(c), hbuf)
+			: route_flow(d, call_to(c));
 	/* Media Streams: the <Stream> "flow" parameter, set by mstream. */
-	if (!strcmp(call_platform(c), "twilio-media") && call_flow_name(c) &&
-	    call_flow_name(c)[0])
+	/* Genesys Audio Connector: open's inputVariables/customConfig
+	 * "flow" or genesys_bot.audio_flow, set by the bot adapter. */
+	if ((!strcmp(call_platform(c), "twilio-media") ||
+	     !strcmp(call_platform(c), "genesys")) &&
+	    call_flow_name(c) && call_flow_name(c)[0])
 		fname = call_flow_name(c);
 	struct flow *f = flow_set_find(d->flows, fname);
 	if (!f) {
@@ -338,6 +404,8 @@ static int on_call_new(struct call *c, void *arg)
 		.loop = d->media,
 		.agent_uri = d->cfg.sip.agent_uri,
 		.default_voice = voice_name(d->cfg.tts.voice),
+		.queues = d->queues,
+		.nqueues = d->cfg.transfer.nqueues,
 	};
 	struct flow_session *fs = NULL;
 	int err = flow_session_create(&fs, f, call_channel(c), &env);
@@ -394,6 +462,8 @@ static int on_agi_new(struct channel *ch, const struct fastagi_call *c,
 {
 	struct daemon *d = arg;
 	const char *fname = c->flow;
+	if (fname && !strcmp(fname, "audiosocket"))
+		return agi_audiosocket_setup(d, ch, c);
 	if (!fname)
 		fname = d->cfg.asterisk.default_flow[0]
 				? d->cfg.asterisk.default_flow
@@ -414,6 +484,8 @@ static int on_agi_new(struct channel *ch, const struct fastagi_call *c,
 		.loop = d->media,
 		.agent_uri = d->cfg.sip.agent_uri,
 		.default_voice = voice_name(d->cfg.tts.voice),
+		.queues = d->queues,
+		.nqueues = d->cfg.transfer.nqueues,
 	};
 	int err = flow_session_create(&ac->fs, f, ch, &env);
 	if (err) {
@@ -630,6 +702,33 @@ static void prepare_flows(struct stt *stt, const struct flow_set *set)
  * (blocking: start-up or the reload worker, before the set is in use). A
  * model that does not load is logged; its nodes then take the error
  * branch when they run. Intents the model does not know are logged. */
+/* The models the Connect endpoints classify with (connect.model,
+ * lex_model, functions' model): loaded once here, found per request. A
+ * missing model is logged; its requests then answer 503 (classify) or
+ * skip voxgate's reclassification (lex). */
+static void load_connect_models(struct daemon *d)
+{
+	const struct vg_config *c = &d->cfg;
+	const char *names[2 + CONFIG_CONNECT_FUNCS_MAX];
+	size_t n = 0;
+	if (!c->connect.enabled)
+		return;
+	names[n++] = c->connect.model;
+	names[n++] = c->connect.lex_model;
+	for (unsigned i = 0; i < c->connect.nfunctions; i++)
+		names[n++] = c->connect.functions[i].model;
+	for (size_t i = 0; i < n; i++) {
+		char msg[512] = "";
+		if (!names[i][0])
+			continue;
+		int err = nlu_registry_load(d->nlu, names[i], msg, sizeof(msg));
+		if (err)
+			LOGW(NULL, "connect_model_missing",
+			     "model=%s err=%d msg=%s", log_esc(names[i]), err,
+			     log_esc(msg));
+	}
+}
+
 static void resolve_flow_models(struct nlu_registry *r, struct flow_set *set)
 {
 	for (size_t i = 0; r && i < flow_set_count(set); i++) {
@@ -740,7 +839,8 @@ static void drain_check(void *arg)
 	struct daemon *d = arg;
 	unsigned active =
 		sipep_active_calls(d->ep) + audiosocket_active_calls(d->as) +
-		mstream_active_calls(d->mstream) + fastagi_active(d->agi);
+		mstream_active_calls(d->mstream) + fastagi_active(d->agi) +
+		audiohook_active_sessions(d->audiohook);
 	uint64_t waited = clock_mono_ms() - d->drain_start_ms;
 	if (active == 0) {
 		LOGI(NULL, "drained", "waited_ms=%llu",
@@ -779,6 +879,7 @@ static void start_drain(struct daemon *d, int sig)
 	audiosocket_drain(d->as);
 	fastagi_drain(d->agi);
 	mstream_drain(d->mstream);
+	audiohook_drain(d->audiohook);
 	LOGI(NULL, "draining", "signal=%d active=%u timeout_ms=%u", sig,
 	     sipep_active_calls(d->ep), d->cfg.shutdown.drain_timeout_ms);
 	tmr_start(&d->drain_tmr, 0, drain_check, d);
@@ -950,6 +1051,8 @@ static int start_twilio(struct daemon *d)
 		.language = d->cfg.twilio.language,
 		.agent_uri = d->cfg.sip.agent_uri,
 		.media_calls = d->cfg.twilio.media_calls,
+		.queues = d->queues,
+		.nqueues = d->cfg.transfer.nqueues,
 	};
 	int err = twctl_create(&d->twilio, &tc);
 	if (!err)
@@ -961,6 +1064,192 @@ static int start_twilio(struct daemon *d)
 		LOGI(NULL, "twilio_webhooks", "url=%s/twilio/voice",
 		     log_esc(d->cfg.twilio.public_url));
 	return err;
+}
+
+/* Genesys Bot Connector: the bot list is the current flow set (read
+ * while held, like the Twilio routes). */
+static const struct flow_set *gbot_flows(void *arg)
+{
+	struct daemon *d = arg;
+	return d->flows;
+}
+
+/* On the web loop, after the API: the /genesys/botconnector routes. */
+static int start_gbot(struct daemon *d)
+{
+	if (!d->cfg.genesys_bot.enabled)
+		return 0;
+	const struct gbot_cfg gc = {
+		.loop = d->web,
+		.store = d->store,
+		.backend = &d->backend,
+		.flows = gbot_flows,
+		.flows_hold = twilio_flows_hold,
+		.flows_arg = d,
+		.api_key = d->cfg.genesys_bot.api_key,
+		.api_key_header = d->cfg.genesys_bot.api_key_header,
+		.bots = d->cfg.genesys_bot.bots,
+		.language = d->cfg.genesys_bot.language,
+		.agent_uri = d->cfg.sip.agent_uri,
+		.session_timeout_min =
+			d->cfg.genesys_bot.session_timeout_ms / 60000,
+	};
+	int err = gbot_create(&d->gbot, &gc);
+	if (!err)
+		err = api_route_add(d->api, GBOT_PATH, gbot_request, d->gbot);
+	if (err)
+		LOGE(NULL, "genesys_bot_start_failed", "err=%d", err);
+	else
+		LOGI(NULL, "genesys_bot_connector", "path=%s", GBOT_PATH);
+	return err;
+}
+
+/* On the web loop, after the API: the /connect/ routes (Amazon Connect
+ * Lambda functions and the Lex V2 code hook). */
+static int start_connect(struct daemon *d)
+{
+	if (!d->cfg.connect.enabled)
+		return 0;
+	const struct cctl_cfg cc = {
+		.loop = d->web,
+		.store = d->store,
+		.backend = &d->backend,
+		.route = twilio_route,
+		.flows_hold = twilio_flows_hold,
+		.route_arg = d,
+		.config = &d->cfg,
+	};
+	int err = cctl_create(&d->connect, &cc);
+	if (!err)
+		err = api_route_add(d->api, "/connect/", cctl_request,
+				    d->connect);
+	if (err)
+		LOGE(NULL, "connect_start_failed", "err=%d", err);
+	else
+		LOGI(NULL, "connect_endpoints",
+		     "lambda=/connect/lambda/{function} lex=/connect/lex");
+	return err;
+}
+
+/* On the web loop: POST /v1/audiohook/{id}/pause|resume. */
+static int start_audiohook_rest(struct daemon *d)
+{
+	if (!d->cfg.genesys.enabled)
+		return 0;
+	int err = ahrest_create(&d->ahrest, d->media, d->web, &d->audiohook,
+				d->cfg.genesys.api_key);
+	if (!err)
+		err = api_route_add(d->api, AHREST_PREFIX, ahrest_request,
+				    d->ahrest);
+	if (err)
+		LOGE(NULL, "audiohook_rest_failed", "err=%d", err);
+	return err;
+}
+
+/* On the media loop: the AudioHook listener and its monitor. Loads the
+ * knowledge file and the NLU model (blocking: start-up). */
+/* Audio Connector: the flow's collected slots (slots.<name>) go back to
+ * Architect in the disconnect's outputVariables, by name. */
+static int add_slot_output(const char *name, const char *value, void *arg)
+{
+	cJSON *vars = arg;
+	if (!strncmp(name, "slots.", 6) && name[6] && !strchr(name + 6, '.') &&
+	    value && value[0] &&
+	    !cJSON_GetObjectItemCaseSensitive(vars, name + 6))
+		cJSON_AddStringToObject(vars, name + 6, value);
+	return 0;
+}
+
+static void acbot_outputs(struct call *c, struct cJSON *vars, void *arg)
+{
+	(void)arg;
+	const struct flow_vars *v = flow_session_vars(call_user(c));
+	if (v)
+		(void)flow_vars_foreach(v, add_slot_output, vars);
+}
+
+/* The Audio Connector bot on the AudioHook listener's
+ * /genesys/audioconnector path: each session a media call. */
+static int start_acbot(struct daemon *d)
+{
+	struct acbot_cfg bc = {
+		.media_timeout_ms = d->cfg.rtp.media_timeout_ms,
+		.max_calls = d->cfg.limits.max_calls,
+	};
+	snprintf(bc.default_flow, sizeof(bc.default_flow), "%s",
+		 d->cfg.genesys_bot.audio_flow);
+	const struct acbot_handlers bh = {
+		.call_new = on_call_new,
+		.call_state = on_call_state,
+		.call_gone = on_call_gone,
+		.call_outputs = acbot_outputs,
+	};
+	int err = acbot_create(&d->acbot, d->audiohook, &bc, &bh, d);
+	if (err)
+		LOGE(NULL, "audioconnector_start_failed", "err=%d", err);
+	return err;
+}
+
+static int start_audiohook(struct daemon *d)
+{
+	const struct vg_config *c = &d->cfg;
+	char msg[512] = "";
+	int err = 0;
+	if (c->genesys.knowledge[0]) {
+		err = ahknow_load(c->genesys.knowledge, &d->ahknow, msg,
+				  sizeof(msg));
+		if (err) {
+			LOGE(NULL, "audiohook_knowledge_failed",
+			     "err=%d msg=%s", err, log_esc(msg));
+			return err;
+		}
+	}
+	const struct nlu_model *model = NULL;
+	if (!nlu_registry_load(d->nlu, c->genesys.model, msg, sizeof(msg)))
+		model = nlu_registry_find(d->nlu, c->genesys.model);
+	else
+		LOGW(NULL, "audiohook_model_missing",
+		     "model=%s msg=%s (no agent-assist intents)",
+		     c->genesys.model, log_esc(msg));
+	struct audiohook_cfg acfg = {
+		.port = c->genesys.listen.port,
+		.nkeys = 1,
+		.require_signature = c->genesys.require_signature,
+		.max_age_s = c->genesys.signature_max_age_ms / 1000,
+		.idle_timeout_ms = c->genesys.idle_timeout_ms,
+		.max_sessions = c->limits.max_calls,
+	};
+	snprintf(acfg.host, sizeof(acfg.host), "%s", c->genesys.listen.host);
+	size_t kl = strlen(c->genesys.api_key);
+	if (kl >= sizeof(acfg.keys[0].api_key)) {
+		LOGE(NULL, "audiohook_start_failed", "api_key longer than %zu",
+		     sizeof(acfg.keys[0].api_key) - 1);
+		return -EINVAL;
+	}
+	memcpy(acfg.keys[0].api_key, c->genesys.api_key, kl + 1);
+	snprintf(acfg.keys[0].client_secret, sizeof(acfg.keys[0].client_secret),
+		 "%s", c->genesys.client_secret);
+	err = audiohook_create(&d->audiohook, &acfg);
+	explicit_bzero(acfg.keys, sizeof(acfg.keys));
+	if (err) {
+		LOGE(NULL, "audiohook_start_failed", "addr=%s:%u err=%d",
+		     c->genesys.listen.host, c->genesys.listen.port, err);
+		return err;
+	}
+	const struct ahmonitor_cfg mc = {
+		.stt = d->stt,
+		.loop = d->media,
+		.model = model,
+		.know = d->ahknow,
+		.min_confidence = c->genesys.min_confidence,
+		.language = c->genesys.language,
+	};
+	err = ahmonitor_create(&d->ahmon, d->audiohook, &mc);
+	if (err) {
+		LOGE(NULL, "audiohook_monitor_failed", "err=%d", err);
+		return err;
+	}
+	return start_acbot(d);
 }
 
 static void web_start(void *arg)
@@ -978,6 +1267,12 @@ static void web_start(void *arg)
 		err = start_http_client(d);
 	if (!err)
 		err = start_twilio(d);
+	if (!err)
+		err = start_gbot(d);
+	if (!err)
+		err = start_connect(d);
+	if (!err)
+		err = start_audiohook_rest(d);
 	pthread_mutex_lock(&ws->mtx);
 	ws->err = err;
 	ws->done = true;
@@ -989,6 +1284,12 @@ static void web_stop(void *arg)
 {
 	struct web_start *ws = arg;
 	twctl_destroy(ws->d->twilio);
+	gbot_destroy(ws->d->gbot);
+	ws->d->gbot = NULL;
+	cctl_destroy(ws->d->connect);
+	ws->d->connect = NULL;
+	ahrest_destroy(ws->d->ahrest);
+	ws->d->ahrest = NULL;
 	ws->d->twilio = NULL;
 	/* Pending requests complete with -ECANCELED on their reply loops. */
 	webhooks_destroy(ws->d->webhooks);
@@ -1135,6 +1436,7 @@ static int serve(struct daemon *d)
 	if (err)
 		goto out;
 	resolve_flow_models(d->nlu, d->flows);
+	load_connect_models(d);
 
 	err = wpool_create(&d->pool, d->cfg.limits.worker_threads,
 			   d->cfg.limits.worker_queue);
@@ -1143,9 +1445,9 @@ static int serve(struct daemon *d)
 	metrics_gauge_fn("voxgate_worker_queue_depth", NULL,
 			 "Jobs waiting for a worker thread", sample_queue,
 			 d->pool);
-	metrics_gauge_fn("voxgate_worker_queue_rejected", NULL,
-			 "Jobs refused because the worker queue was full",
-			 sample_rejected, d->pool);
+	metrics_counter_fn("voxgate_worker_queue_rejected_total", NULL,
+			   "Jobs refused because the worker queue was full",
+			   sample_rejected, d->pool);
 
 	struct tts_cfg tcfg = {
 		.default_voice = voice_name(d->cfg.tts.voice),
@@ -1185,6 +1487,11 @@ static int serve(struct daemon *d)
 		.find_model = backend_find_model,
 		.ctx = d,
 	};
+	for (unsigned i = 0; i < d->cfg.transfer.nqueues; i++)
+		d->queues[i] = (struct flow_queue){
+			.name = d->cfg.transfer.queues[i].name,
+			.uri = d->cfg.transfer.queues[i].uri,
+		};
 	if (d->cfg.recordings.dir[0]) {
 		err = rec_writer_create(&d->recw, d->cfg.recordings.dir, 0);
 		if (err) {
@@ -1241,6 +1548,12 @@ static int serve(struct daemon *d)
 		};
 		snprintf(fcfg.host, sizeof(fcfg.host), "%s",
 			 d->cfg.asterisk.agi_listen.host);
+		snprintf(fcfg.sip_dial_fmt, sizeof(fcfg.sip_dial_fmt), "%s",
+			 d->cfg.asterisk.dial_sip);
+		snprintf(fcfg.tel_dial_fmt, sizeof(fcfg.tel_dial_fmt), "%s",
+			 d->cfg.asterisk.dial_tel);
+		snprintf(fcfg.queue_app, sizeof(fcfg.queue_app), "%s",
+			 d->cfg.asterisk.queue_app);
 		if (snprintf(fcfg.sounds_dir, sizeof(fcfg.sounds_dir), "%s",
 			     d->cfg.asterisk.sounds_dir) >=
 		    (int)sizeof(fcfg.sounds_dir)) {
@@ -1284,6 +1597,11 @@ static int serve(struct daemon *d)
 			goto out;
 		}
 	}
+	if (d->cfg.genesys.enabled) {
+		err = start_audiohook(d);
+		if (err)
+			goto out;
+	}
 	err = fd_listen(d->sigfd, FD_READ, on_signal_fd, d);
 	if (err)
 		goto out;
@@ -1307,6 +1625,17 @@ out:
 	d->agi = NULL;
 	mstream_destroy(d->mstream);
 	d->mstream = NULL;
+	/* The bot first (it unregisters from the server, which is still
+	 * there); then the server closes every session through the hooks. */
+	acbot_destroy(d->acbot);
+	d->acbot = NULL;
+	/* Closes every session through the hooks (monitor, bot) first. */
+	audiohook_destroy(d->audiohook);
+	d->audiohook = NULL;
+	ahmonitor_destroy(d->ahmon);
+	d->ahmon = NULL;
+	ahknow_destroy(d->ahknow);
+	d->ahknow = NULL;
 	audiosocket_destroy(d->as);
 	d->as = NULL;
 	sipep_destroy(d->ep);
@@ -1359,6 +1688,8 @@ static void usage(FILE *f)
 		"       voxgate transcribe in.wav [--engine "
 		"moonshine|pocketsphinx] [--grammar FILE | --lm-from FILE.tsv] "
 		"[--json]\n"
+		"       voxgate simulate SCENARIO.yaml [--api URL] [--calls N] "
+		"[--concurrency C] [--rate R] [--duration S] [--json]\n"
 		"       voxgate --version | --help\n"
 		"\n"
 		"serve         answer calls (SIP on 127.0.0.1:5060 UDP+TCP, "
@@ -1460,6 +1791,8 @@ int main(int argc, char **argv)
 		return tts_cli_say(argc - 1, argv + 1);
 	if (!strcmp(cmd, "transcribe"))
 		return stt_cli_transcribe(argc - 1, argv + 1);
+	if (!strcmp(cmd, "simulate"))
+		return sim_cli_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "flow")) {
 		if (argc >= 3 && !strcmp(argv[2], "import"))
 			return flow_import_cli(argc - 2, argv + 2);

@@ -39,6 +39,10 @@ enum kind {
 	K_ROUTES, /* flows.routes list */
 	K_BOOL,	  /* true/false into a bool field */
 	K_URLS,	  /* webhooks.urls list */
+	K_QUEUES, /* transfer.queues map */
+	K_RATIO,  /* number 0..1 into a float field */
+	K_CCFNS,  /* connect.functions list */
+	K_CCINTS, /* connect.lex_intents list */
 };
 
 /* Settings checked against each other once every key is read. */
@@ -54,6 +58,9 @@ enum track {
 	TR_TW_MEDIA,
 	TR_TW_MEDIA_CALLS,
 	TR_AGI_ENABLED,
+	TR_CC_ENABLED,
+	TR_GB_ENABLED,
+	TR_AH_ENABLED,
 	TR_N
 };
 
@@ -414,6 +421,49 @@ static bool check_flow_name_or_empty(const char *s, size_t len)
 	return !len || check_flow_name(s, len);
 }
 
+/* A Dial() string for FastAGI transfers: "" (the built-in default) or
+ * printable ASCII without spaces holding either exactly one "%s" and no
+ * other '%' (the target goes there), or no '%' and placeholders ${user},
+ * ${host}, ${uri} only. */
+#define DIAL_FMT_WHAT                                                       \
+	"\"\" or a dial string with exactly one %s (and no other '%'), or " \
+	"with ${user}/${host}/${uri}, no spaces, at most 63 bytes (e.g. "   \
+	"\"PJSIP/%s\", \"PJSIP/${user}@my-trunk\")"
+static bool check_dial_fmt(const char *s, size_t len)
+{
+	const char *pc;
+
+	if (!len)
+		return true;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] <= 0x20 || s[i] > 0x7e)
+			return false;
+	if (strstr(s, "${")) {
+		if (strchr(s, '%'))
+			return false;
+		for (pc = strstr(s, "${"); pc; pc = strstr(pc + 2, "${"))
+			if (strncmp(pc, "${user}", 7) &&
+			    strncmp(pc, "${host}", 7) &&
+			    strncmp(pc, "${uri}", 6))
+				return false;
+		return true;
+	}
+	pc = strstr(s, "%s");
+	return pc && strchr(s, '%') == pc && !strchr(pc + 2, '%');
+}
+
+static bool check_app_name(const char *s, size_t len)
+{
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+	return true;
+}
+
 static const struct setting asterisk_settings[] = {
 	{ .key = "agi_enabled",
 	  .kind = K_BOOL,
@@ -441,6 +491,29 @@ static const struct setting asterisk_settings[] = {
 	{ .key = "audiosocket_listen",
 	  .kind = K_ADDR,
 	  .off = CFG_OFF(asterisk.audiosocket_listen) },
+	{ .key = "dial_sip",
+	  .kind = K_STR,
+	  .off = CFG_OFF(asterisk.dial_sip),
+	  .size = CFG_SIZE(asterisk.dial_sip),
+	  .check = check_dial_fmt,
+	  .what = DIAL_FMT_WHAT },
+	{ .key = "dial_tel",
+	  .kind = K_STR,
+	  .off = CFG_OFF(asterisk.dial_tel),
+	  .size = CFG_SIZE(asterisk.dial_tel),
+	  .check = check_dial_fmt,
+	  .what = DIAL_FMT_WHAT },
+	{ .key = "queue_app",
+	  .kind = K_STR,
+	  .off = CFG_OFF(asterisk.queue_app),
+	  .size = CFG_SIZE(asterisk.queue_app),
+	  .check = check_app_name,
+	  .what = "an Asterisk application name (letters, digits, '_'), at "
+		  "most 63 bytes" },
+};
+
+static const struct setting transfer_settings[] = {
+	{ .key = "queues", .kind = K_QUEUES },
 };
 
 static bool check_http_url(const char *s, size_t len);
@@ -473,6 +546,156 @@ static bool check_say_name(const char *s, size_t len)
 	}
 	return true;
 }
+
+/* Base64 (standard alphabet, '=' padding), or "". */
+static bool check_b64_or_empty(const char *s, size_t len)
+{
+	size_t pad = 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		if (ch == '=') {
+			pad++;
+			continue;
+		}
+		if (pad ||
+		    !((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '+' || ch == '/'))
+			return false;
+	}
+	return pad <= 2 && len % 4 == 0;
+}
+
+/* genesys_bot.bots: flow names separated by commas, or "". */
+static bool check_flow_list(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		size_t j = i;
+		while (j < len && s[j] != ',')
+			j++;
+		if (!check_flow_name(s + i, j - i) || j + 1 == len)
+			return false;
+		i = j + 1;
+	}
+	return true;
+}
+
+/* An HTTP header name (RFC 9110 token). */
+static bool check_header_name(const char *s, size_t len)
+{
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9');
+		if (!alnum && (!c || !strchr("!#$%&'*+-.^_`|~", c)))
+			return false;
+	}
+	return true;
+}
+
+/* Genesys Bot Connector + Audio Connector bot. */
+static const struct setting genesys_bot_settings[] = {
+	{ .key = "enabled",
+	  .kind = K_BOOL,
+	  .off = CFG_OFF(genesys_bot.enabled),
+	  .track = TR_GB_ENABLED },
+	{ .key = "api_key",
+	  .kind = K_STR,
+	  .off = CFG_OFF(genesys_bot.api_key),
+	  .size = CFG_SIZE(genesys_bot.api_key),
+	  .check = check_token,
+	  .what = "the key Genesys sends in api_key_header: 1 to 255 "
+		  "printable ASCII characters, or \"\"" },
+	{ .key = "api_key_header",
+	  .kind = K_STR,
+	  .off = CFG_OFF(genesys_bot.api_key_header),
+	  .size = CFG_SIZE(genesys_bot.api_key_header),
+	  .check = check_header_name,
+	  .what = "an HTTP header name such as \"X-API-KEY\"" },
+	{ .key = "bots",
+	  .kind = K_STR,
+	  .off = CFG_OFF(genesys_bot.bots),
+	  .size = CFG_SIZE(genesys_bot.bots),
+	  .check = check_flow_list,
+	  .what = "flow names separated by commas (\"bank-hotline,"
+		  "bank-crm\"), or \"\" for every flow" },
+	{ .key = "language",
+	  .kind = K_STR,
+	  .off = CFG_OFF(genesys_bot.language),
+	  .size = CFG_SIZE(genesys_bot.language),
+	  .check = check_say_name,
+	  .what = "a language tag such as \"en-us\"" },
+	{ .key = "session_timeout",
+	  .kind = K_MS,
+	  .off = CFG_OFF(genesys_bot.session_timeout_ms),
+	  .min = MS_PER_MIN,
+	  .max = 24 * MS_PER_H },
+	{ .key = "audio_flow",
+	  .kind = K_STR,
+	  .off = CFG_OFF(genesys_bot.audio_flow),
+	  .size = CFG_SIZE(genesys_bot.audio_flow),
+	  .check = check_flow_name_or_empty,
+	  .what = "a flow name (letters, digits, '.', '_', '-'), or \"\"" },
+};
+
+/* Genesys AudioHook monitor (media adapter). */
+static const struct setting genesys_settings[] = {
+	{ .key = "enabled",
+	  .kind = K_BOOL,
+	  .off = CFG_OFF(genesys.enabled),
+	  .track = TR_AH_ENABLED },
+	{ .key = "listen", .kind = K_ADDR, .off = CFG_OFF(genesys.listen) },
+	{ .key = "api_key",
+	  .kind = K_STR,
+	  .off = CFG_OFF(genesys.api_key),
+	  .size = CFG_SIZE(genesys.api_key),
+	  .check = check_token,
+	  .what = "the AudioHook integration's API key (X-API-KEY): "
+		  "printable ASCII, or \"\"" },
+	{ .key = "client_secret",
+	  .kind = K_STR,
+	  .off = CFG_OFF(genesys.client_secret),
+	  .size = CFG_SIZE(genesys.client_secret),
+	  .check = check_b64_or_empty,
+	  .what = "the integration's client secret as Genesys shows it "
+		  "(base64), or \"\"" },
+	{ .key = "require_signature",
+	  .kind = K_BOOL,
+	  .off = CFG_OFF(genesys.require_signature) },
+	{ .key = "signature_max_age",
+	  .kind = K_MS,
+	  .off = CFG_OFF(genesys.signature_max_age_ms),
+	  .min = 1000,
+	  .max = 60 * MS_PER_MIN },
+	{ .key = "idle_timeout",
+	  .kind = K_MS,
+	  .off = CFG_OFF(genesys.idle_timeout_ms),
+	  .min = 0,
+	  .max = 60 * MS_PER_MIN },
+	{ .key = "knowledge",
+	  .kind = K_STR,
+	  .off = CFG_OFF(genesys.knowledge),
+	  .size = CFG_SIZE(genesys.knowledge),
+	  .check = check_path_or_empty,
+	  .what = "a YAML or JSON knowledge file path, or \"\"" },
+	{ .key = "model",
+	  .kind = K_STR,
+	  .off = CFG_OFF(genesys.model),
+	  .size = CFG_SIZE(genesys.model),
+	  .check = check_flow_name,
+	  .what = "an NLU model name such as \"default\"" },
+	{ .key = "min_confidence",
+	  .kind = K_RATIO,
+	  .off = CFG_OFF(genesys.min_confidence) },
+	{ .key = "language",
+	  .kind = K_STR,
+	  .off = CFG_OFF(genesys.language),
+	  .size = CFG_SIZE(genesys.language),
+	  .check = check_say_name,
+	  .what = "a language tag such as \"en-US\"" },
+};
 
 /* Twilio webhooks + TwiML (control adapter). */
 static const struct setting twilio_settings[] = {
@@ -639,6 +862,61 @@ static const struct setting shutdown_settings[] = {
 	  .max = MS_PER_H },
 };
 
+/* Amazon Connect: Lambda-style functions and the Lex V2 code hook. */
+static const struct setting connect_settings[] = {
+	{ .key = "enabled",
+	  .kind = K_BOOL,
+	  .off = CFG_OFF(connect.enabled),
+	  .track = TR_CC_ENABLED },
+	{ .key = "api_key",
+	  .kind = K_STR,
+	  .off = CFG_OFF(connect.api_key),
+	  .size = CFG_SIZE(connect.api_key),
+	  .check = check_token,
+	  .what = "the X-Api-Key value: 1 to 255 printable ASCII "
+		  "characters, or \"\"" },
+	{ .key = "secret",
+	  .kind = K_STR,
+	  .off = CFG_OFF(connect.secret),
+	  .size = CFG_SIZE(connect.secret),
+	  .check = check_secret,
+	  .what = "16 to 255 printable ASCII characters, or \"\"" },
+	{ .key = "max_body",
+	  .kind = K_BYTES,
+	  .off = CFG_OFF(connect.max_body_bytes),
+	  .size = CFG_SIZE(connect.max_body_bytes),
+	  .min = KB,
+	  .max = 256 * KB },
+	{ .key = "timeout",
+	  .kind = K_MS,
+	  .off = CFG_OFF(connect.timeout_ms),
+	  .min = 100,
+	  .max = 8 * MS_PER_S },
+	{ .key = "flow",
+	  .kind = K_STR,
+	  .off = CFG_OFF(connect.flow),
+	  .size = CFG_SIZE(connect.flow),
+	  .check = check_flow_name_or_empty,
+	  .what = FLOW_NAME_WHAT ", or \"\" (route SystemEndpoint.Address)" },
+	{ .key = "model",
+	  .kind = K_STR,
+	  .off = CFG_OFF(connect.model),
+	  .size = CFG_SIZE(connect.model),
+	  .check = check_flow_name,
+	  .what = "an NLU model name (" FLOW_NAME_WHAT ")" },
+	{ .key = "lex_model",
+	  .kind = K_STR,
+	  .off = CFG_OFF(connect.lex_model),
+	  .size = CFG_SIZE(connect.lex_model),
+	  .check = check_flow_name_or_empty,
+	  .what = "an NLU model name, or \"\" (connect.model)" },
+	{ .key = "lex_min_confidence",
+	  .kind = K_RATIO,
+	  .off = CFG_OFF(connect.lex_min_confidence) },
+	{ .key = "functions", .kind = K_CCFNS },
+	{ .key = "lex_intents", .kind = K_CCINTS },
+};
+
 #define SECTION(name)                                              \
 	{                                                          \
 #name, name##_settings, ARRAY_LEN(name##_settings) \
@@ -649,7 +927,8 @@ static const struct section sections[] = {
 	SECTION(store),	      SECTION(flows),	 SECTION(tts),
 	SECTION(stt),	      SECTION(nlu),	 SECTION(recordings),
 	SECTION(log),	      SECTION(shutdown), SECTION(asterisk),
-	SECTION(twilio),
+	SECTION(twilio),      SECTION(transfer), SECTION(connect),
+	SECTION(genesys_bot), SECTION(genesys),
 };
 
 /* ---- defaults ---- */
@@ -707,11 +986,27 @@ void config_defaults(struct vg_config *cfg)
 	cfg->asterisk.agi_listen.port = 4573;
 	strcpy(cfg->asterisk.audiosocket_listen.host, "127.0.0.1");
 	cfg->asterisk.audiosocket_listen.port = 9092;
+	strcpy(cfg->asterisk.queue_app, "Queue");
 
 	strcpy(cfg->twilio.voice, "Polly.Joanna");
 	strcpy(cfg->twilio.language, "en-US");
+	strcpy(cfg->genesys.listen.host, "127.0.0.1");
+	cfg->genesys.listen.port = 8082;
+	cfg->genesys.require_signature = true;
+	cfg->genesys.signature_max_age_ms = 5 * MS_PER_MIN;
+	cfg->genesys.idle_timeout_ms = 60000;
+	strcpy(cfg->genesys.model, "default");
+	cfg->genesys.min_confidence = 0.5f;
+	strcpy(cfg->genesys.language, "en-US");
+	strcpy(cfg->genesys_bot.api_key_header, "X-API-KEY");
+	strcpy(cfg->genesys_bot.language, "en-us");
+	cfg->genesys_bot.session_timeout_ms = 30 * MS_PER_MIN;
 	strcpy(cfg->twilio.media_listen.host, "127.0.0.1");
 	cfg->twilio.media_listen.port = 8081;
+	cfg->connect.max_body_bytes = 64 * KB;
+	cfg->connect.timeout_ms = 5 * MS_PER_S;
+	strcpy(cfg->connect.model, "default");
+	cfg->connect.lex_min_confidence = 0.6f;
 
 	cfg->tts.voice = CONFIG_VOICE_KAL;
 	cfg->tts.cache_size_bytes = 64 * MB;
@@ -1476,6 +1771,396 @@ static void parse_urls(struct ctx *c, const struct setting *s,
 	c->tracked[s->track] = list;
 }
 
+/* A queue name of transfer.queues: what "queue:NAME" may say. */
+static bool check_queue_name(const char *s, size_t len)
+{
+	if (!len || len >= CONFIG_NAME_LEN || strlen(s) != len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		      s[i] == '-' || s[i] == '.'))
+			return false;
+	return true;
+}
+
+/* A transfer destination: sip:/sips: (as check_sip_uri) or tel: with
+ * digits and '+*#-.' only. */
+static bool check_target_uri(const char *s, size_t len)
+{
+	if (!len || len >= CONFIG_STR_LEN || strlen(s) != len)
+		return false;
+	if (strncmp(s, "tel:", 4))
+		return check_sip_uri(s, len);
+	if (len == 4)
+		return false;
+	for (size_t i = 4; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || strchr("+*#-.", s[i])))
+			return false;
+	return true;
+}
+
+/* transfer.queues: a map of queue name -> URI. */
+static void parse_queues(struct ctx *c, const struct setting *s,
+			 const struct ydoc_node *map)
+{
+	struct config_queue tmp[CONFIG_QUEUES_MAX];
+	size_t n, ok = 0;
+	bool bad = false;
+	char g[256];
+
+	if (ydoc_scalar_is_null(map)) {
+		c->cfg->transfer.nqueues = 0;
+		return;
+	}
+	if (ydoc_node_type(map) != YDOC_MAP) {
+		err_at(c, map,
+		       "'%s' must be a map of queue name to sip:/tel: URI, "
+		       "got %s",
+		       s->key, got(map, g, sizeof(g)));
+		return;
+	}
+	n = ydoc_node_count(map);
+	if (n > CONFIG_QUEUES_MAX) {
+		err_at(c, map, "'%s' must have at most %d entries, got %zu",
+		       s->key, CONFIG_QUEUES_MAX, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ydoc_node *k = ydoc_map_key(map, i);
+		const struct ydoc_node *v = ydoc_map_value(map, i);
+		const char *name = want_scalar(c, "queue name", k);
+		const char *uri;
+
+		if (!name || !check_queue_name(name, ydoc_scalar_len(k))) {
+			if (name)
+				err_at(c, k,
+				       "queue names must be 1 to 63 letters, "
+				       "digits or '_-.', got %s",
+				       got(k, g, sizeof(g)));
+			bad = true;
+			continue;
+		}
+		uri = want_scalar(c, name, v);
+		if (!uri || !check_target_uri(uri, ydoc_scalar_len(v))) {
+			if (uri)
+				err_at(c, v,
+				       "queue '%s' must map to a sip:, sips: "
+				       "or tel: URI of at most 255 characters "
+				       "without spaces, got %s",
+				       name, got(v, g, sizeof(g)));
+			bad = true;
+			continue;
+		}
+		/* ydoc rejects duplicate keys itself. */
+		memcpy(tmp[ok].name, name, strlen(name) + 1);
+		memcpy(tmp[ok].uri, uri, strlen(uri) + 1);
+		ok++;
+	}
+	if (bad)
+		return;
+	memcpy(c->cfg->transfer.queues, tmp, ok * sizeof(tmp[0]));
+	c->cfg->transfer.nqueues = (unsigned)ok;
+}
+
+/* ---- connect.functions and connect.lex_intents ---- */
+
+/* A scalar of a list entry's map into dst[size], checked; false reported. */
+static bool cc_str(struct ctx *c, const char *key, const struct ydoc_node *v,
+		   char *dst, size_t size, bool (*check)(const char *, size_t),
+		   const char *what)
+{
+	const char *t = want_scalar(c, key, v);
+	size_t len = t ? ydoc_scalar_len(v) : 0;
+	char g[256];
+
+	if (!t)
+		return false;
+	if (strlen(t) != len || len >= size || !check(t, len)) {
+		err_at(c, v, "'%s' must be %s, got %s", key, what,
+		       got(v, g, sizeof(g)));
+		return false;
+	}
+	memcpy(dst, t, len);
+	dst[len] = '\0';
+	return true;
+}
+
+static bool cc_bool(struct ctx *c, const char *key, const struct ydoc_node *v,
+		    bool *dst)
+{
+	const char *t = want_scalar(c, key, v);
+	char g[256];
+
+	if (!t)
+		return false;
+	if (strcmp(t, "true") && strcmp(t, "false")) {
+		err_at(c, v, "'%s' must be true or false, got %s", key,
+		       got(v, g, sizeof(g)));
+		return false;
+	}
+	*dst = t[0] == 't';
+	return true;
+}
+
+static bool check_any_printable(const char *s, size_t len)
+{
+	return !len || check_printable(s, len);
+}
+
+/* "name[:entity],...": slot names of letters, digits, '_' and '-'. */
+static bool check_slot_list(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
+		      ch == ',' || ch == ':' || ch == ' '))
+			return false;
+	}
+	return true;
+}
+
+static bool check_method(const char *s, size_t len)
+{
+	return (len == 3 && !memcmp(s, "GET", 3)) ||
+	       (len == 4 && !memcmp(s, "POST", 4));
+}
+
+static bool parse_cc_fn(struct ctx *c, const struct ydoc_node *item,
+			struct config_connect_fn *f)
+{
+	static const char *const types[] = { "crm_lookup", "classify", "flow",
+					     "http" };
+	bool have_name = false, have_type = false, bad = false;
+	char g[256];
+
+	memset(f, 0, sizeof(*f));
+	strcpy(f->method, "POST");
+	if (ydoc_node_type(item) != YDOC_MAP) {
+		err_at(c, item,
+		       "each function must be a map with 'name' and 'type', "
+		       "got %s",
+		       got(item, g, sizeof(g)));
+		return false;
+	}
+	for (size_t i = 0; i < ydoc_node_count(item); i++) {
+		const struct ydoc_node *k = ydoc_map_key(item, i);
+		const struct ydoc_node *v = ydoc_map_value(item, i);
+
+		if (key_is(k, "name")) {
+			have_name = true;
+			bad |= !cc_str(c, "name", v, f->name, sizeof(f->name),
+				       check_flow_name, FLOW_NAME_WHAT);
+		} else if (key_is(k, "type")) {
+			const char *t = want_scalar(c, "type", v);
+			size_t j = 0;
+
+			have_type = true;
+			while (t && j < ARRAY_LEN(types) && strcmp(t, types[j]))
+				j++;
+			if (!t || j == ARRAY_LEN(types)) {
+				if (t)
+					err_at(c, v,
+					       "'type' must be one of "
+					       "crm_lookup, classify, flow, "
+					       "http, got %s",
+					       got(v, g, sizeof(g)));
+				bad = true;
+			} else {
+				f->type = (enum config_connect_fn_type)j;
+			}
+		} else if (key_is(k, "response")) {
+			const char *t = want_scalar(c, "response", v);
+
+			if (t &&
+			    (!strcmp(t, "json") || !strcmp(t, "string_map"))) {
+				f->json = t[0] == 'j';
+			} else {
+				if (t)
+					err_at(c, v,
+					       "'response' must be string_map "
+					       "or json, got %s",
+					       got(v, g, sizeof(g)));
+				bad = true;
+			}
+		} else if (key_is(k, "param")) {
+			bad |= !cc_str(c, "param", v, f->param,
+				       sizeof(f->param), check_any_printable,
+				       "a Parameters key of at most 63 "
+				       "printable characters");
+		} else if (key_is(k, "flow")) {
+			bad |= !cc_str(c, "flow", v, f->flow, sizeof(f->flow),
+				       check_flow_name_or_empty,
+				       FLOW_NAME_WHAT ", or \"\"");
+		} else if (key_is(k, "model")) {
+			bad |= !cc_str(c, "model", v, f->model,
+				       sizeof(f->model),
+				       check_flow_name_or_empty,
+				       "an NLU model name, or \"\"");
+		} else if (key_is(k, "url")) {
+			bad |= !cc_str(c, "url", v, f->url, sizeof(f->url),
+				       check_http_url,
+				       "an http:// or https:// URL of at most "
+				       "255 characters");
+		} else if (key_is(k, "method")) {
+			bad |= !cc_str(c, "method", v, f->method,
+				       sizeof(f->method), check_method,
+				       "GET or POST");
+		} else {
+			err_at(c, k,
+			       "unknown key %s in function (expected: name, "
+			       "type, response, param, flow, model, url, "
+			       "method)",
+			       got(k, g, sizeof(g)));
+			bad = true;
+		}
+	}
+	if (!have_name)
+		err_at(c, item, "function is missing 'name'");
+	if (!have_type)
+		err_at(c, item, "function is missing 'type'");
+	if (have_type && !bad && f->type == CONFIG_CONNECT_HTTP && !f->url[0]) {
+		err_at(c, item, "function of type http needs 'url'");
+		bad = true;
+	}
+	return have_name && have_type && !bad;
+}
+
+static void parse_cc_fns(struct ctx *c, const struct setting *s,
+			 const struct ydoc_node *list)
+{
+	struct config_connect_fn *tmp;
+	size_t n, ok = 0;
+	bool bad = false;
+
+	if (!want_list(c, s->key, list, true))
+		return;
+	n = ydoc_node_count(list);
+	if (n > CONFIG_CONNECT_FUNCS_MAX) {
+		err_at(c, list, "'%s' has %zu entries, the limit is %d", s->key,
+		       n, CONFIG_CONNECT_FUNCS_MAX);
+		return;
+	}
+	tmp = calloc(n ? n : 1, sizeof(*tmp));
+	if (!tmp) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ydoc_node *item = ydoc_seq_item(list, i);
+
+		if (!parse_cc_fn(c, item, &tmp[ok])) {
+			bad = true;
+			continue;
+		}
+		for (size_t k = 0; k < ok; k++) {
+			if (!strcmp(tmp[k].name, tmp[ok].name)) {
+				err_at(c, item, "duplicate function name '%s'",
+				       tmp[ok].name);
+				bad = true;
+			}
+		}
+		ok++;
+	}
+	if (!bad) {
+		memcpy(c->cfg->connect.functions, tmp, ok * sizeof(*tmp));
+		c->cfg->connect.nfunctions = (unsigned)ok;
+	}
+	free(tmp);
+}
+
+static bool parse_cc_intent(struct ctx *c, const struct ydoc_node *item,
+			    struct config_connect_intent *e)
+{
+	bool have_intent = false, bad = false;
+	char g[256];
+
+	memset(e, 0, sizeof(*e));
+	if (ydoc_node_type(item) != YDOC_MAP) {
+		err_at(c, item,
+		       "each lex intent must be a map with 'intent', got %s",
+		       got(item, g, sizeof(g)));
+		return false;
+	}
+	for (size_t i = 0; i < ydoc_node_count(item); i++) {
+		const struct ydoc_node *k = ydoc_map_key(item, i);
+		const struct ydoc_node *v = ydoc_map_value(item, i);
+
+		if (key_is(k, "intent")) {
+			have_intent = true;
+			bad |= !cc_str(c, "intent", v, e->intent,
+				       sizeof(e->intent), check_flow_name,
+				       "an intent name (" FLOW_NAME_WHAT ")");
+		} else if (key_is(k, "slots")) {
+			bad |= !cc_str(
+				c, "slots", v, e->slots, sizeof(e->slots),
+				check_slot_list,
+				"a comma-separated list of slot[:entity] "
+				"names");
+		} else if (key_is(k, "confirm")) {
+			bad |= !cc_bool(c, "confirm", v, &e->confirm);
+		} else if (key_is(k, "prompt")) {
+			bad |= !cc_str(c, "prompt", v, e->prompt,
+				       sizeof(e->prompt), check_any_printable,
+				       "at most 255 printable characters");
+		} else {
+			err_at(c, k,
+			       "unknown key %s in lex intent (expected: "
+			       "intent, slots, confirm, prompt)",
+			       got(k, g, sizeof(g)));
+			bad = true;
+		}
+	}
+	if (!have_intent)
+		err_at(c, item, "lex intent is missing 'intent'");
+	return have_intent && !bad;
+}
+
+static void parse_cc_intents(struct ctx *c, const struct setting *s,
+			     const struct ydoc_node *list)
+{
+	struct config_connect_intent *tmp;
+	size_t n, ok = 0;
+	bool bad = false;
+
+	if (!want_list(c, s->key, list, true))
+		return;
+	n = ydoc_node_count(list);
+	if (n > CONFIG_CONNECT_INTENTS_MAX) {
+		err_at(c, list, "'%s' has %zu entries, the limit is %d", s->key,
+		       n, CONFIG_CONNECT_INTENTS_MAX);
+		return;
+	}
+	tmp = calloc(n ? n : 1, sizeof(*tmp));
+	if (!tmp) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ydoc_node *item = ydoc_seq_item(list, i);
+
+		if (!parse_cc_intent(c, item, &tmp[ok])) {
+			bad = true;
+			continue;
+		}
+		for (size_t k = 0; k < ok; k++) {
+			if (!strcmp(tmp[k].intent, tmp[ok].intent)) {
+				err_at(c, item, "duplicate lex intent '%s'",
+				       tmp[ok].intent);
+				bad = true;
+			}
+		}
+		ok++;
+	}
+	if (!bad) {
+		memcpy(c->cfg->connect.intents, tmp, ok * sizeof(*tmp));
+		c->cfg->connect.nintents = (unsigned)ok;
+	}
+	free(tmp);
+}
+
 /* ---- one setting ---- */
 
 static void parse_setting(struct ctx *c, const struct setting *s,
@@ -1499,6 +2184,15 @@ static void parse_setting(struct ctx *c, const struct setting *s,
 		return;
 	case K_URLS:
 		parse_urls(c, s, val);
+		return;
+	case K_QUEUES:
+		parse_queues(c, s, val);
+		return;
+	case K_CCFNS:
+		parse_cc_fns(c, s, val);
+		return;
+	case K_CCINTS:
+		parse_cc_intents(c, s, val);
 		return;
 	default:
 		break;
@@ -1613,6 +2307,22 @@ static void parse_setting(struct ctx *c, const struct setting *s,
 			return;
 		}
 		memcpy(field, host, sizeof(host));
+		break;
+	}
+	case K_RATIO: {
+		char *end = NULL;
+		double d = len == SIZE_MAX || !len || len > 16
+				   ? -1.0
+				   : strtod(t, &end);
+
+		if (len == SIZE_MAX || !len || len > 16 || end != t + len ||
+		    !(d >= 0.0 && d <= 1.0)) {
+			err_at(c, val,
+			       "'%s' must be a number between 0 and 1, got %s",
+			       s->key, got(val, g, sizeof(g)));
+			return;
+		}
+		*(float *)field = (float)d;
 		break;
 	}
 	case K_BOOL:
@@ -1730,6 +2440,30 @@ static void check_cross_webhooks(struct ctx *c)
 		       "the HMAC signature made with it)");
 }
 
+static void check_cross_genesys_bot(struct ctx *c)
+{
+	const struct ydoc_node *en = c->tracked[TR_GB_ENABLED];
+
+	if (!c->cfg->genesys_bot.enabled || !en)
+		return;
+	if (!c->cfg->genesys_bot.api_key[0])
+		err_at(c, en,
+		       "'enabled' needs 'api_key' in 'genesys_bot' (every "
+		       "request must carry it)");
+}
+
+static void check_cross_genesys(struct ctx *c)
+{
+	const struct ydoc_node *en = c->tracked[TR_AH_ENABLED];
+
+	if (!c->cfg->genesys.enabled || !en)
+		return;
+	if (!c->cfg->genesys.api_key[0] || !c->cfg->genesys.client_secret[0])
+		err_at(c, en,
+		       "'enabled' needs 'api_key' and 'client_secret' in "
+		       "'genesys' (the AudioHook integration's credentials)");
+}
+
 static void check_cross_twilio(struct ctx *c)
 {
 	const struct vg_config *cfg = c->cfg;
@@ -1784,6 +2518,23 @@ static void check_cross_twilio_media(struct ctx *c)
 		err_at(c, en,
 		       "'media_enabled' needs 'public_url' in 'twilio' (the "
 		       "URL Twilio signs the upgrade with)");
+}
+
+/* Every request to /connect/ is authenticated with both. */
+static void check_cross_connect(struct ctx *c)
+{
+	const struct ydoc_node *en = c->tracked[TR_CC_ENABLED];
+
+	if (!c->cfg->connect.enabled || !en)
+		return;
+	if (!c->cfg->connect.api_key[0])
+		err_at(c, en,
+		       "'enabled' needs 'api_key' in 'connect' (the forwarding "
+		       "Lambda's X-Api-Key)");
+	if (!c->cfg->connect.secret[0])
+		err_at(c, en,
+		       "'enabled' needs 'secret' in 'connect' (the HMAC key "
+		       "requests are signed with)");
 }
 
 static void parse_root(struct ctx *c, const struct ydoc_node *root)
@@ -1854,8 +2605,11 @@ int config_load_buf(const char *name, const char *buf, size_t len,
 	check_cross(&c);
 	check_cross_webhooks(&c);
 	check_cross_twilio(&c);
+	check_cross_genesys_bot(&c);
+	check_cross_genesys(&c);
 	check_cross_agi(&c);
 	check_cross_twilio_media(&c);
+	check_cross_connect(&c);
 	ydoc_destroy(doc);
 
 	if (c.oom) {
@@ -2101,6 +2855,54 @@ int config_print(const struct vg_config *cfg, FILE *f)
 		"  audiosocket_enabled: %s\n"
 		"  audiosocket_listen: \"%s\"\n",
 		cfg->asterisk.audiosocket_enabled ? "true" : "false", b);
+	fprintf(f, "  dial_sip: ");
+	put_str(f, cfg->asterisk.dial_sip);
+	fprintf(f, "\n  dial_tel: ");
+	put_str(f, cfg->asterisk.dial_tel);
+	fprintf(f, "\n  queue_app: ");
+	put_str(f, cfg->asterisk.queue_app);
+	fprintf(f, "\ntransfer:\n  queues:%s\n",
+		cfg->transfer.nqueues ? "" : " {}");
+	for (unsigned i = 0; i < cfg->transfer.nqueues; i++) {
+		fprintf(f, "    ");
+		put_str(f, cfg->transfer.queues[i].name);
+		fprintf(f, ": ");
+		put_str(f, cfg->transfer.queues[i].uri);
+		fprintf(f, "\n");
+	}
+
+	fprintf(f, "genesys_bot:\n  enabled: %s\n  api_key: %s\n",
+		cfg->genesys_bot.enabled ? "true" : "false",
+		cfg->genesys_bot.api_key[0] ? "\"***\"" : "\"\"");
+	fprintf(f, "  api_key_header: ");
+	put_str(f, cfg->genesys_bot.api_key_header);
+	fprintf(f, "\n  bots: ");
+	put_str(f, cfg->genesys_bot.bots);
+	fprintf(f, "\n  language: ");
+	put_str(f, cfg->genesys_bot.language);
+	fmt_ms(cfg->genesys_bot.session_timeout_ms, b, sizeof(b));
+	fprintf(f, "\n  session_timeout: %s\n  audio_flow: ", b);
+	put_str(f, cfg->genesys_bot.audio_flow);
+	fprintf(f, "\n");
+
+	fmt_addr(&cfg->genesys.listen, b, sizeof(b));
+	fprintf(f,
+		"genesys:\n  enabled: %s\n  listen: \"%s\"\n  api_key: %s\n"
+		"  client_secret: %s\n  require_signature: %s\n",
+		cfg->genesys.enabled ? "true" : "false", b,
+		cfg->genesys.api_key[0] ? "\"***\"" : "\"\"",
+		cfg->genesys.client_secret[0] ? "\"***\"" : "\"\"",
+		cfg->genesys.require_signature ? "true" : "false");
+	put_ms(f, "signature_max_age", cfg->genesys.signature_max_age_ms);
+	put_ms(f, "idle_timeout", cfg->genesys.idle_timeout_ms);
+	fprintf(f, "  knowledge: ");
+	put_str(f, cfg->genesys.knowledge);
+	fprintf(f, "\n  model: ");
+	put_str(f, cfg->genesys.model);
+	fprintf(f, "\n  min_confidence: %.3g\n  language: ",
+		(double)cfg->genesys.min_confidence);
+	put_str(f, cfg->genesys.language);
+	fprintf(f, "\n");
 
 	fprintf(f, "twilio:\n  enabled: %s\n  auth_token: %s\n",
 		cfg->twilio.enabled ? "true" : "false",
@@ -2116,6 +2918,59 @@ int config_print(const struct vg_config *cfg, FILE *f)
 		cfg->twilio.media_enabled ? "true" : "false", b);
 	fprintf(f, "  media_calls: %s\n",
 		cfg->twilio.media_calls ? "true" : "false");
+
+	fprintf(f, "connect:\n  enabled: %s\n  api_key: %s\n  secret: %s\n",
+		cfg->connect.enabled ? "true" : "false",
+		cfg->connect.api_key[0] ? "\"***\"" : "\"\"",
+		cfg->connect.secret[0] ? "\"***\"" : "\"\"");
+	fmt_bytes(cfg->connect.max_body_bytes, b, sizeof(b));
+	fprintf(f, "  max_body: %s\n", b);
+	put_ms(f, "timeout", cfg->connect.timeout_ms);
+	fprintf(f, "  flow: ");
+	put_str(f, cfg->connect.flow);
+	fprintf(f, "\n  model: ");
+	put_str(f, cfg->connect.model);
+	fprintf(f, "\n  lex_model: ");
+	put_str(f, cfg->connect.lex_model);
+	fprintf(f, "\n  lex_min_confidence: %g\n",
+		(double)cfg->connect.lex_min_confidence);
+	fprintf(f, "  functions:%s\n", cfg->connect.nfunctions ? "" : " []");
+	for (unsigned i = 0; i < cfg->connect.nfunctions; i++) {
+		static const char *const types[] = { "crm_lookup", "classify",
+						     "flow", "http" };
+		const struct config_connect_fn *fn = &cfg->connect.functions[i];
+
+		fprintf(f, "    - name: ");
+		put_str(f, fn->name);
+		fprintf(f, "\n      type: %s\n      response: %s\n",
+			types[fn->type], fn->json ? "json" : "string_map");
+		fprintf(f, "      param: ");
+		put_str(f, fn->param);
+		fprintf(f, "\n      flow: ");
+		put_str(f, fn->flow);
+		fprintf(f, "\n      model: ");
+		put_str(f, fn->model);
+		if (fn->url[0]) {
+			fprintf(f, "\n      url: ");
+			put_str(f, fn->url);
+			fprintf(f, "\n      method: %s", fn->method);
+		}
+		fprintf(f, "\n");
+	}
+	fprintf(f, "  lex_intents:%s\n", cfg->connect.nintents ? "" : " []");
+	for (unsigned i = 0; i < cfg->connect.nintents; i++) {
+		const struct config_connect_intent *e =
+			&cfg->connect.intents[i];
+
+		fprintf(f, "    - intent: ");
+		put_str(f, e->intent);
+		fprintf(f, "\n      slots: ");
+		put_str(f, e->slots);
+		fprintf(f, "\n      confirm: %s\n      prompt: ",
+			e->confirm ? "true" : "false");
+		put_str(f, e->prompt);
+		fprintf(f, "\n");
+	}
 
 	fprintf(f, "log:\n  level: %s\n  format: %s\n",
 		name_of(level_names, ARRAY_LEN(level_names),

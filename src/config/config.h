@@ -13,12 +13,40 @@
 #define CONFIG_LISTEN_MAX 8
 #define CONFIG_CODECS_MAX 2
 #define CONFIG_ROUTES_MAX 10000
+#define CONFIG_QUEUES_MAX 32 /* transfer.queues */
 #define CONFIG_HOST_LEN 46   /* INET6_ADDRSTRLEN: textual IPv4/IPv6 + NUL */
 #define CONFIG_NAME_LEN 64   /* flow names and route numbers, with NUL */
 #define CONFIG_STR_LEN 256   /* user agent, SIP URI, with NUL */
 #define CONFIG_PATH_LEN 1024 /* file and directory paths, with NUL */
 #define CONFIG_ERRORS_MAX 64 /* messages kept; the rest are only counted */
 #define CONFIG_ERROR_LEN 512 /* one message, with NUL */
+
+/* connect.functions: Lambda-style functions (docs/CONNECT.md). */
+#define CONFIG_CONNECT_FUNCS_MAX 16
+#define CONFIG_CONNECT_INTENTS_MAX 32
+enum config_connect_fn_type {
+	CONFIG_CONNECT_CRM_LOOKUP,
+	CONFIG_CONNECT_CLASSIFY,
+	CONFIG_CONNECT_FLOW,
+	CONFIG_CONNECT_HTTP,
+};
+struct config_connect_fn {
+	char name[CONFIG_NAME_LEN]; /* /connect/lambda/{name} */
+	enum config_connect_fn_type type;
+	bool json;		     /* response: json (else string_map) */
+	char param[CONFIG_NAME_LEN]; /* Parameters key read; "" default */
+	char flow[CONFIG_NAME_LEN];  /* flow: "" = connect.flow */
+	char model[CONFIG_NAME_LEN]; /* classify: "" = connect.model */
+	char url[CONFIG_STR_LEN];    /* http */
+	char method[8];		     /* http: GET or POST */
+};
+/* connect.lex_intents: what the Lex code hook needs per intent. */
+struct config_connect_intent {
+	char intent[CONFIG_NAME_LEN];
+	char slots[CONFIG_STR_LEN]; /* "name[:entity],..." required */
+	bool confirm;
+	char prompt[CONFIG_STR_LEN]; /* message on Close */
+};
 
 enum config_transport { CONFIG_TRANSPORT_UDP, CONFIG_TRANSPORT_TCP };
 enum config_codec { CONFIG_CODEC_PCMU, CONFIG_CODEC_PCMA };
@@ -108,6 +136,7 @@ struct vg_config {
 	} http_client;
 	/* Call events posted to these URLs, HMAC-SHA256 signed. */
 #define CONFIG_WEBHOOKS_MAX 4
+
 	struct {
 		char urls[CONFIG_WEBHOOKS_MAX][CONFIG_STR_LEN];
 		unsigned nurls;
@@ -137,6 +166,13 @@ struct vg_config {
 		 * speech: a directory both can read and write. */
 		char sounds_dir[CONFIG_PATH_LEN];
 		char default_flow[CONFIG_NAME_LEN]; /* "" = flows.default */
+		/* Transfers over FastAGI ([6/7]): Dial() strings with one
+		 * "%s" (sip: the whole URI, tel: the number; "" = the
+		 * built-in "PJSIP/voxgate/%s", "Local/%s@voxgate-transfer")
+		 * and the application for an unmapped queue:NAME ("Queue"). */
+		char dial_sip[CONFIG_NAME_LEN];
+		char dial_tel[CONFIG_NAME_LEN];
+		char queue_app[CONFIG_NAME_LEN];
 	} asterisk;
 	/* Twilio adapters ([5/7]): webhooks + TwiML (control) and Media
 	 * Streams (media). docs/TWILIO.md. */
@@ -153,6 +189,66 @@ struct vg_config {
 		bool media_calls;
 		struct config_addr media_listen; /* 127.0.0.1:8081 */
 	} twilio;
+	/* Amazon Connect ([6/7]): Lambda-style functions and the Lex V2 code
+	 * hook on the REST API port. docs/CONNECT.md. */
+	struct {
+		bool enabled;			 /* default false */
+		char api_key[CONFIG_STR_LEN];	 /* X-Api-Key; required */
+		char secret[CONFIG_STR_LEN];	 /* HMAC key; required */
+		uint64_t max_body_bytes;	 /* 64 KB; more: 413 */
+		uint32_t timeout_ms;		 /* back-end hold; 5 s */
+		char flow[CONFIG_NAME_LEN];	 /* "" = route SystemEndpoint */
+		char model[CONFIG_NAME_LEN];	 /* classify model; "default" */
+		char lex_model[CONFIG_NAME_LEN]; /* "" = model */
+		float lex_min_confidence;	 /* 0.6 */
+		struct config_connect_fn functions[CONFIG_CONNECT_FUNCS_MAX];
+		unsigned nfunctions;
+		struct config_connect_intent
+			intents[CONFIG_CONNECT_INTENTS_MAX];
+		unsigned nintents; /* lex_intents */
+	} connect;
+
+	/* Genesys Bot Connector (text bots) and the Audio Connector bot
+	 * ([6/7]): flows as Genesys bots. docs/GENESYS.md. */
+	struct {
+		bool enabled;		      /* default false */
+		char api_key[CONFIG_STR_LEN]; /* required when enabled */
+		char api_key_header[CONFIG_NAME_LEN]; /* "X-API-KEY" */
+		char bots[CONFIG_STR_LEN];   /* "a,b" flows; "" = every flow */
+		char language[16];	     /* supportedLanguages, "en-us" */
+		uint32_t session_timeout_ms; /* when Genesys sends none; 30m */
+		/* Audio Connector bot: the flow when open names none; "" =
+		 * flows.default. */
+		char audio_flow[CONFIG_NAME_LEN];
+	} genesys_bot;
+
+	/* Genesys AudioHook monitor ([6/7]): the WebSocket listener for
+	 * /genesys/audiohook (and the Audio Connector's
+	 * /genesys/audioconnector), transcripts and agent assist.
+	 * docs/GENESYS.md. */
+	struct {
+		bool enabled;			    /* default false */
+		struct config_addr listen;	    /* 127.0.0.1:8082 */
+		char api_key[CONFIG_STR_LEN];	    /* X-API-KEY; required */
+		char client_secret[CONFIG_STR_LEN]; /* base64; required */
+		bool require_signature;		    /* default true */
+		uint32_t signature_max_age_ms;	    /* 5 min */
+		uint32_t idle_timeout_ms;	    /* 60 s */
+		char knowledge[CONFIG_PATH_LEN];    /* "" = no suggestions */
+		char model[CONFIG_NAME_LEN];	    /* NLU model; "default" */
+		float min_confidence;		    /* intent shown from; 0.5 */
+		char language[16];		    /* transcripts; "en-US" */
+	} genesys;
+
+	/* Transfer targets ([6/7]): "transfer: queue:NAME" resolved to a
+	 * SIP or tel URI on every adapter (docs/FLOWS.md, CONFIG.md). */
+	struct {
+		struct config_queue {
+			char name[CONFIG_NAME_LEN];
+			char uri[CONFIG_STR_LEN]; /* sip:, sips: or tel: */
+		} queues[CONFIG_QUEUES_MAX];
+		unsigned nqueues;
+	} transfer;
 
 	struct {
 		char dir[CONFIG_PATH_LEN]; /* "" = built-in flows only */

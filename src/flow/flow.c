@@ -39,6 +39,21 @@ const char *flow_file(const struct flow *f)
 	return f ? f->file : NULL;
 }
 
+const char *flow_description(const struct flow *f)
+{
+	return f ? f->description : NULL;
+}
+
+size_t flow_intent_count(const struct flow *f)
+{
+	return f ? f->nintents : 0;
+}
+
+const char *flow_intent_name(const struct flow *f, size_t i)
+{
+	return f && i < f->nintents ? f->intents[i].name : NULL;
+}
+
 int flow_load_file(const char *path, struct flow **fp, struct flow_errors *errs)
 {
 	if (!path || !fp)
@@ -169,4 +184,15 @@ void flow_grammars_foreach(const struct flow *f,
 		if (n->lm)
 			fn(n->lm, arg);
 	}
+}
+
+const char *flow_queue_uri(const struct flow_queue *q, unsigned n,
+			   const char *target)
+{
+	if (!q || !target || strncmp(target, "queue:", 6))
+		return NULL;
+	for (unsigned i = 0; i < n; i++)
+		if (q[i].name && q[i].uri && !strcmp(q[i].name, target + 6))
+			return q[i].uri;
+	return NULL;
 }

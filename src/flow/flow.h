@@ -64,6 +64,12 @@ struct flow *flow_deref(struct flow *f);
 /* The flow's name and the file it came from (borrowed from f). */
 const char *flow_name(const struct flow *f);
 const char *flow_file(const struct flow *f);
+/* The flow's description (NULL: none), its number of intents and the
+ * i-th intent's name (NULL past the end), borrowed from f: for listings
+ * such as the Genesys Bot Connector's bot list. */
+const char *flow_description(const struct flow *f);
+size_t flow_intent_count(const struct flow *f);
+const char *flow_intent_name(const struct flow *f, size_t i);
 
 /* Call fn once for every distinct (voice, text) the flow can speak, for
  * TTS pre-synthesis. voice is the node's voice, else the flow's, else
@@ -155,6 +161,17 @@ struct flow_backend {
 	void *ctx;
 };
 
+/* A transfer queue (config transfer.queues): "queue:NAME" goes to uri. */
+struct flow_queue {
+	const char *name;
+	const char *uri; /* sip:, sips: or tel: */
+};
+
+/* The URI a "queue:NAME" target maps to in q[0..n) (borrowed from q), or
+ * NULL when target is not a queue target or NAME is not mapped. */
+const char *flow_queue_uri(const struct flow_queue *q, unsigned n,
+			   const char *target);
+
 struct flow_env {
 	const struct flow_backend *backend; /* may be NULL: no back-ends */
 	struct tts *tts;
@@ -162,6 +179,11 @@ struct flow_env {
 	struct vg_loop *loop; /* the channel's loop: TTS results come here */
 	const char *agent_uri;
 	const char *default_voice; /* NULL: the TTS engine's default */
+	/* "queue:NAME" targets mapped to URIs before the channel sees them;
+	 * an unmapped one is passed on as is (FastAGI runs its queue
+	 * application, a SIP channel refuses it: on_fail). */
+	const struct flow_queue *queues;
+	unsigned nqueues;
 };
 
 /* One flow walking one channel. Thread: the channel's loop only. */
@@ -184,6 +206,12 @@ bool flow_session_done(const struct flow_session *s);
 /* Name of the node the session is in (borrowed from the flow), or NULL
  * before start. */
 const char *flow_session_node(const struct flow_session *s);
+
+/* The session's variables (flow/vars.h; borrowed, valid until the next
+ * event or destroy), or NULL. For adapters that hand collected values back
+ * to the platform at the end (Genesys Audio Connector outputVariables). */
+struct flow_vars;
+const struct flow_vars *flow_session_vars(const struct flow_session *s);
 
 /* Detach from the channel (clears its handler; does not hang up or stop
  * it) and free. Safe at any time, also from inside a channel event and

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/file.h"
 #include "core/strbuf.h"
@@ -346,6 +347,30 @@ static void sort_errors(struct flow_errors *e, size_t from, const char *file)
 	}
 }
 
+/* A side file of an imported flow: PATH without its extension + suffix
+ * (".values.yaml", ".intents.yaml"). 0 with *bufp NULL when there is none;
+ * -errno (reported) when it exists but cannot be read. */
+static int read_side(const char *path, const char *suffix, char *name,
+		     size_t size, char **bufp, size_t *lenp,
+		     struct flow_errors *errs)
+{
+	const char *slash = strrchr(path, '/');
+	const char *dot = strrchr(slash ? slash : path, '.');
+	size_t stem = dot ? (size_t)(dot - path) : strlen(path);
+	*bufp = NULL;
+	*lenp = 0;
+	if ((size_t)snprintf(name, size, "%.*s%s", (int)stem, path, suffix) >=
+	    size)
+		return 0;
+	if (access(name, F_OK))
+		return 0;
+	int err = file_read_all(name, FLOW_IMPORT_MAX_INPUT, bufp, lenp);
+	if (err)
+		flow_errors_add(errs, name, 0, 0, "cannot read: %s",
+				err == -E2BIG ? "too big" : strerror(-err));
+	return err;
+}
+
 int flow_import_load_file(const char *path, struct flow **fp,
 			  struct flow_errors *errs)
 {
@@ -363,10 +388,32 @@ int flow_import_load_file(const char *path, struct flow **fp,
 		free(buf);
 		return err;
 	}
+	/* FILE.values.yaml and FILE.intents.yaml next to it are what
+	 * `voxgate flow import --values/--intents` would be given. */
+	char vname[4096], iname[4096];
+	struct flow_import_opts o = { 0 };
+	char *vbuf = NULL, *ibuf = NULL;
+	err = read_side(path, ".values.yaml", vname, sizeof(vname), &vbuf,
+			&o.values_len, errs);
+	if (!err)
+		err = read_side(path, ".intents.yaml", iname, sizeof(iname),
+				&ibuf, &o.intents_len, errs);
+	if (err) {
+		free(buf);
+		free(vbuf);
+		free(ibuf);
+		return err;
+	}
+	o.values = vbuf;
+	o.values_file = vbuf ? vname : NULL;
+	o.intents = ibuf;
+	o.intents_file = ibuf ? iname : NULL;
 	struct strbuf yaml;
 	strbuf_init(&yaml, FLOW_MAX_FILE_BYTES);
-	err = flow_import(from, path, buf, len, NULL, &yaml, errs);
+	err = flow_import(from, path, buf, len, &o, &yaml, errs);
 	free(buf);
+	free(vbuf);
+	free(ibuf);
 	if (!err) {
 		char label[4096 + 16];
 		snprintf(label, sizeof(label), "%s (imported)", path);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cJSON.h>
 
@@ -93,6 +94,29 @@ static int add_attr(const char *name, const char *value, void *arg)
 	return a->err;
 }
 
+/* An endpoint address as Connect writes it (a phone number, no URI): the
+ * user part of a sip:/sips:/tel: URI ("sip:+15551230000@pbx;x=y" ->
+ * "+15551230000"), else the text as is. */
+static int add_endpoint(struct strbuf *sb, const char *addr)
+{
+	const char *p = addr ? addr : "";
+	size_t n;
+
+	if (!strncasecmp(p, "sip:", 4) || !strncasecmp(p, "tel:", 4))
+		p += 4;
+	else if (!strncasecmp(p, "sips:", 5))
+		p += 5;
+	else
+		return strbuf_add_json_str(sb, p);
+	n = strcspn(p, "@;?>");
+	char user[128];
+	if (!n || n >= sizeof(user))
+		return strbuf_add_json_str(sb, addr);
+	memcpy(user, p, n);
+	user[n] = '\0';
+	return strbuf_add_json_str(sb, user);
+}
+
 /* The Amazon Connect Lambda event (ContactFlowEvent) for this call. */
 static int connect_event(struct flow_run *r, const struct flow_node *n,
 			 struct strbuf *sb)
@@ -114,7 +138,7 @@ static int connect_event(struct flow_run *r, const struct flow_node *n,
 	if (!err)
 		err = strbuf_addstr(sb, ",\"CustomerEndpoint\":{\"Address\":");
 	if (!err)
-		err = strbuf_add_json_str(sb, r->from);
+		err = add_endpoint(sb, r->from);
 	if (!err)
 		err = strbuf_addstr(sb, ",\"Type\":\"TELEPHONE_NUMBER\"},"
 					"\"InitialContactId\":");
@@ -124,10 +148,27 @@ static int connect_event(struct flow_run *r, const struct flow_node *n,
 		err = strbuf_addstr(sb, ",\"InitiationMethod\":\"INBOUND\","
 					"\"SystemEndpoint\":{\"Address\":");
 	if (!err)
-		err = strbuf_add_json_str(sb, r->to);
+		err = add_endpoint(sb, r->to);
 	if (!err)
-		err = strbuf_addstr(sb, ",\"Type\":\"TELEPHONE_NUMBER\"}},"
-					"\"Parameters\":");
+		err = strbuf_addstr(sb, ",\"Type\":\"TELEPHONE_NUMBER\"},"
+					"\"LanguageCode\":\"en-US\","
+					"\"PreviousContactId\":");
+	if (!err)
+		err = strbuf_add_json_str(sb, r->call_id);
+	/* The queue a flow set (Connect's UpdateContactTargetQueue imports
+	 * as `set queue:`), else null as Connect sends it. */
+	const char *queue = flow_vars_get(r->vars, "queue");
+	if (!err && queue && *queue) {
+		err = strbuf_addstr(sb, ",\"Queue\":{\"Name\":");
+		if (!err)
+			err = strbuf_add_json_str(sb, queue);
+		if (!err)
+			err = strbuf_addstr(sb, "}");
+	} else if (!err) {
+		err = strbuf_addstr(sb, ",\"Queue\":null");
+	}
+	if (!err)
+		err = strbuf_addstr(sb, "},\"Parameters\":");
 	if (!err) {
 		if (n->json && n->json->kind == FLOW_JSON_OBJECT)
 			err = json_render(r, n->json, sb, 0);

@@ -621,10 +621,25 @@ static void exec_gather(struct flow_session *s, const struct flow_action *a)
 	speak_next(s);
 }
 
+/* Where a transfer goes: the agent URI, a queue's mapped URI, or the
+ * target as the flow wrote it. */
+static const char *transfer_target(const struct flow_session *s,
+				   const struct flow_action *a)
+{
+	if (a->transfer.to_agent)
+		return s->env.agent_uri;
+	const char *uri = flow_queue_uri(s->env.queues, s->env.nqueues,
+					 a->transfer.target);
+	return uri ? uri : a->transfer.target;
+}
+
 static void exec_transfer(struct flow_session *s, const struct flow_action *a)
 {
-	const char *target =
-		a->transfer.to_agent ? s->env.agent_uri : a->transfer.target;
+	const char *target = transfer_target(s, a);
+	if (target && target != a->transfer.target && !a->transfer.to_agent)
+		LOGI(call_id(s), "flow_transfer_queue",
+		     "node=%s queue=%s uri=%s", node_name(s),
+		     log_esc(a->transfer.target + 6), log_esc(target));
 	struct channel_kv kv[FLOW_ACT_CONTEXT_MAX];
 	unsigned n = 0;
 	for (unsigned i = 0;
@@ -1040,10 +1055,7 @@ static void on_event(struct channel *ch, const struct channel_event *ev,
 			     "node=%s status=%d", node_name(s),
 			     ev->transfer.status);
 			event_kv(s, "transferred", "node", node_name(s),
-				 "target",
-				 s->act.transfer.to_agent
-					 ? s->env.agent_uri
-					 : s->act.transfer.target,
+				 "target", transfer_target(s, &s->act),
 				 "status", st, NULL);
 		} else {
 			LOGW(call_id(s), "flow_transfer_failed",
@@ -1140,6 +1152,11 @@ bool flow_session_done(const struct flow_session *s)
 const char *flow_session_node(const struct flow_session *s)
 {
 	return s && s->phase != PH_NEW ? flow_run_node(s->run) : NULL;
+}
+
+const struct flow_vars *flow_session_vars(const struct flow_session *s)
+{
+	return s && s->run ? flow_run_vars(s->run) : NULL;
 }
 
 void flow_session_destroy(struct flow_session *s)

@@ -37,9 +37,13 @@ static bool has_suffix(const char *name, const char *suffix)
 	return len > k && !strcmp(name + len - k, suffix);
 }
 
-/* *.yaml, and the importable *.json and *.js (not hidden files). */
+/* *.yaml, and the importable *.json and *.js (not hidden files); not the
+ * side files of an import (*.values.yaml, *.intents.yaml). */
 static bool is_flow_file(const char *name)
 {
+	if (has_suffix(name, ".values.yaml") ||
+	    has_suffix(name, ".intents.yaml"))
+		return false;
 	return name[0] != '.' &&
 	       (has_suffix(name, ".yaml") || has_suffix(name, ".json") ||
 		has_suffix(name, ".js"));

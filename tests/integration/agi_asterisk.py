@@ -33,6 +33,9 @@ def main():
     ap.add_argument("--speech", required=True)
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--dial-ok", action="store_true")
+    ap.add_argument("--arg", action="append", default=[],
+                    help="agi_arg_N values in order (repeatable)")
+    ap.add_argument("--dnid", default="100")
     a = ap.parse_args()
     s = socket.create_connection(("127.0.0.1", a.port), timeout=a.timeout)
     env = ("agi_network: yes\n"
@@ -42,9 +45,12 @@ def main():
            "agi_language: en\nagi_type: PJSIP\n"
            "agi_uniqueid: 1700000000.42\nagi_version: 20.5.0\n"
            "agi_callerid:+15551230000\nagi_calleridname: Alice\n"
-           "agi_dnid: 100\nagi_context: voxgate\nagi_extension: 100\n"
+           f"agi_dnid: {a.dnid}\nagi_context: voxgate\n"
+           f"agi_extension: {a.dnid}\n"
            "agi_priority: 2\nagi_enhanced: 0.0\nagi_accountcode: \n"
-           "agi_threadid: 140000000000\n\n")
+           "agi_threadid: 140000000000\n" +
+           "".join(f"agi_arg_{i + 1}: {v}\n" for i, v in enumerate(a.arg)) +
+           "\n")
     s.sendall(env.encode())
     out = {"commands": [], "vars": {}, "prompts": 0, "bad_prompts": 0,
            "records": 0, "closed": False}

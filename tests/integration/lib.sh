@@ -689,6 +689,22 @@ vg_kv() { # key text [default]
 }
 
 # Word error rate of HYP against REF, in whole percent (rounded up):
+# vg_nlu_model DIR INTENT...: train DIR/default.vxn from these BANKING77
+# intents (data/banking77/train.tsv), for tests whose flows or adapters
+# classify with the model named "default": the ASan build that make check
+# runs does not train the BANKING77 one, and a small model trains in
+# seconds there. Point nlu.models_dir at DIR.
+vg_nlu_model() {
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	awk -F'\t' -v want=" $* " 'index(want, " " $1 " ") > 0' \
+		"$VG_SOURCE_DIR/data/banking77/train.tsv" >"$dir/train.tsv"
+	[ -s "$dir/train.tsv" ] || vg_fail "vg_nlu_model: no examples for: $*"
+	"$VOXGATE" nlu train --data "$dir/train.tsv" -o "$dir/default.vxn" >/dev/null ||
+		vg_fail "vg_nlu_model: cannot train $dir/default.vxn"
+}
+
 # word-level edit distance / reference words, case and punctuation ignored.
 vg_wer() { # ref hyp
 	awk -v ref="$1" -v hyp="$2" '

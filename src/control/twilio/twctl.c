@@ -6,7 +6,6 @@
 #include "control/twilio/twctl.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +13,12 @@
 #include <cJSON.h>
 #include <re.h>
 
+#include "control/ctlsess.h"
 #include "control/twilio/twiml.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "core/strbuf.h"
 #include "flow/flow.h"
 #include "flow/runtime.h"
-#include "metrics/metrics.h"
 #include "store/store.h"
 #include "telephony/twilio/mstream.h"
 #include "telephony/twilio/twform.h"
@@ -31,46 +29,27 @@
 
 enum {
 	SID_MAX = 64,
-	FIELD_MAX = 256,
 	URL_MAX = 4096,
-	PATH_NODES_MAX = 500,
-	TURNS_MAX = 200,
 	SPEECH_MAX = 2048,
 	DIGITS_MAX = 64,
-	STATE_VERSION = 1,
 	DEFAULT_TIMEOUT_MS = 10000,
 };
 
 enum route { R_VOICE, R_GATHER, R_STATUS };
 static const char *const route_names[] = { "voice", "gather", "status" };
 
-struct twcall;
-
-/* A back-end request in flight; call is cleared when the call goes first. */
-struct twbreq {
-	struct twcall *call;
-};
-
 struct twcall {
-	struct twcall *next;
+	struct ctlsess cs; /* id: the CallSid */
 	struct twctl *ctl;
-	char sid[SID_MAX + 1];
-	char from[FIELD_MAX], to[FIELD_MAX], flow[FIELD_MAX];
-	int64_t started_ms;
-	struct flow_run *run;
-	cJSON *path;  /* node names (CDR flow_path) */
-	cJSON *turns; /* turn objects (CDR turns) */
-	char dtmf[DIGITS_MAX * 4];
-	float stt_conf; /* of the input being fed (for on_turn) */
 	/* The request being answered. */
 	struct http_conn *conn; /* a reference, or NULL */
 	enum route route;
 	uint64_t t0_us;
 	struct twiml doc;
 	bool hung_up; /* <Hangup/> written */
-	struct twbreq *breq;
-	struct tmr tmr;
 };
+
+#define CALL(s) CTLSESS_OWNER(s, struct twcall, cs)
 
 /* Input of a webhook copied while the call is read from the store. */
 struct twin {
@@ -80,10 +59,9 @@ struct twin {
 	char status[32];
 };
 
-/* A request waiting for the store; ctl is cleared when the adapter goes
- * first. */
+/* A request waiting for the store (ctlsess_read; freed without an answer
+ * when the adapter goes first). */
 struct twwait {
-	struct twwait *prev, *next;
 	struct twctl *ctl;
 	struct http_conn *conn; /* a reference */
 	enum route route;
@@ -93,84 +71,38 @@ struct twwait {
 };
 
 struct twctl {
+	struct ctlsess_host host;
 	struct vg_loop *loop;
 	struct store *store;
-	const struct flow_backend *backend;
 	struct flow *(*route)(void *arg, const char *to);
-	void (*flows_hold)(void *arg, bool hold);
 	void *route_arg;
 	char *auth_token, *public_url, *voice, *language, *agent_uri;
+	const struct flow_queue *queues; /* borrowed (twctl_cfg) */
+	unsigned nqueues;
 	bool media_calls; /* answer /voice with <Connect><Stream> */
-	unsigned timeout_ms;
-	struct twcall *calls;
-	unsigned ncalls;
-	struct twwait *waits;
+	struct ctlsess_list calls;
 };
 
 static void drive(struct twcall *c, const struct flow_result *res);
 
 static void hold_flows(const struct twctl *t, bool hold)
 {
-	if (t->flows_hold)
-		t->flows_hold(t->route_arg, hold);
+	ctlsess_hold(&t->host, hold);
 }
 
 /* ---- replies ---- */
 
 static const char CT_XML[] = "application/xml";
 
-static const char *reason_phrase(uint16_t code)
-{
-	switch (code) {
-	case 200:
-		return "OK";
-	case 400:
-		return "Bad Request";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 409:
-		return "Conflict";
-	case 503:
-		return "Service Unavailable";
-	default:
-		return "Internal Server Error";
-	}
-}
-
 static void count(enum route r, uint16_t code, uint64_t t0_us)
 {
-	char labels[64];
-	snprintf(labels, sizeof(labels), "route=\"%s\",code=\"%u\"",
-		 route_names[r], code);
-	metric_counter_add(metrics_counter("voxgate_twilio_requests_total",
-					   labels,
-					   "Twilio webhook requests by route "
-					   "and status code"),
-			   1);
-	snprintf(labels, sizeof(labels), "route=\"%s\"", route_names[r]);
-	metric_histogram_observe(
-		metrics_histogram("voxgate_twilio_request_seconds", labels,
-				  "Twilio webhook time from request to reply",
-				  NULL, 0),
-		(double)(clock_mono_us() - t0_us) / 1e6);
+	ctlsess_count("twilio", "Twilio webhook", route_names[r], code, t0_us);
 }
 
 static void reply(struct http_conn *conn, uint16_t code, const char *ctype,
 		  const char *body, size_t len)
 {
-	int err = http_reply(conn, code, reason_phrase(code),
-			     "Content-Type: %s\r\n"
-			     "Content-Length: %zu\r\n"
-			     "Cache-Control: no-store\r\n"
-			     "\r\n"
-			     "%b",
-			     ctype, len, body ? body : "", len);
-	if (err && err != ENOTCONN)
-		LOGW(NULL, "twilio_reply_failed", "code=%u err=%d", code, err);
+	(void)ctlsess_reply(conn, code, ctype, body, len);
 }
 
 static void reply_text(struct http_conn *conn, enum route r, uint64_t t0_us,
@@ -202,243 +134,36 @@ static void reply_hangup(struct http_conn *conn, enum route r, uint64_t t0_us,
 	twiml_fini(&doc);
 }
 
-/* ---- call events (webhooks.urls), as SIP calls send them ---- */
-
-/* fields: key, value pairs (value NULL: JSON null), then NULL. */
-static void event(const struct twctl *t, const char *sid, const char *name, ...)
-{
-	const struct flow_backend *b = t->backend;
-	if (!b->event)
-		return;
-	cJSON *o = cJSON_CreateObject();
-	va_list ap;
-	va_start(ap, name);
-	for (const char *k; o && (k = va_arg(ap, const char *));) {
-		const char *v = va_arg(ap, const char *);
-		if (!(v ? cJSON_AddStringToObject(o, k, v)
-			: cJSON_AddNullToObject(o, k))) {
-			cJSON_Delete(o);
-			o = NULL;
-		}
-	}
-	va_end(ap);
-	char *txt = o ? cJSON_PrintUnformatted(o) : NULL;
-	if (txt)
-		b->event(b->ctx, name, sid, txt);
-	else
-		LOGW(sid, "flow_event_dropped", "event=%s", name);
-	free(txt);
-	cJSON_Delete(o);
-}
-
 /* ---- calls ---- */
 
 static struct twcall *call_find(const struct twctl *t, const char *sid)
 {
-	for (struct twcall *c = t->calls; c; c = c->next)
-		if (!strcmp(c->sid, sid))
-			return c;
-	return NULL;
+	struct ctlsess *s = ctlsess_find(&t->calls, sid);
+	return s ? CALL(s) : NULL;
 }
 
 static void call_unlink(struct twcall *c)
 {
-	struct twctl *t = c->ctl;
-	for (struct twcall **pp = &t->calls; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			t->ncalls--;
-			return;
-		}
-	}
+	ctlsess_unlink(&c->ctl->calls, &c->cs);
 }
 
 /* Free a call (unlinked). Its held request, if any, must be answered. */
 static void call_free(struct twcall *c)
 {
-	if (c->breq)
-		c->breq->call = NULL;
-	tmr_cancel(&c->tmr);
-	flow_run_destroy(c->run);
-	cJSON_Delete(c->path);
-	cJSON_Delete(c->turns);
+	ctlsess_fini(&c->cs);
 	twiml_fini(&c->doc);
 	mem_deref(c->conn);
 	free(c);
 }
 
-static void cdr_write(struct twcall *c, const char *end_reason)
-{
-	struct twctl *t = c->ctl;
-	if (!t->store)
-		return;
-	char *path = cJSON_PrintUnformatted(c->path);
-	char *turns = cJSON_PrintUnformatted(c->turns);
-	struct store_cdr r = {
-		.id = c->sid,
-		.sip_call_id = c->sid,
-		.platform = "twilio",
-		.from_uri = c->from,
-		.to_uri = c->to,
-		.flow = c->flow,
-		.started_ms = c->started_ms,
-		.answered_ms = c->started_ms,
-		.ended_ms = end_reason ? clock_wall_ms() : 0,
-		.end_reason = end_reason,
-		.dtmf = c->dtmf,
-		.flow_path_json = path,
-		.turns_json = turns,
-	};
-	if (store_call_update(t->store, &r))
-		LOGW(c->sid, "cdr_update_failed", NULL);
-	free(path);
-	free(turns);
-}
-
-/* Snapshot the call into the store (its state between webhooks). */
-static void call_save(struct twcall *c)
-{
-	struct twctl *t = c->ctl;
-	if (!t->store)
-		return;
-	struct strbuf run;
-	strbuf_init(&run, STORE_SESSION_STATE_MAX / 2);
-	int err = flow_run_save(c->run, &run);
-	cJSON *o = err ? NULL : cJSON_CreateObject();
-	char *txt = NULL;
-	if (o && cJSON_AddNumberToObject(o, "v", STATE_VERSION) &&
-	    cJSON_AddStringToObject(o, "flow", c->flow) &&
-	    cJSON_AddStringToObject(o, "from", c->from) &&
-	    cJSON_AddStringToObject(o, "to", c->to) &&
-	    cJSON_AddNumberToObject(o, "started_ms", (double)c->started_ms) &&
-	    cJSON_AddStringToObject(o, "dtmf", c->dtmf) &&
-	    cJSON_AddItemReferenceToObject(o, "path", c->path) &&
-	    cJSON_AddItemReferenceToObject(o, "turns", c->turns) &&
-	    cJSON_AddRawToObject(o, "run", strbuf_str(&run)))
-		txt = cJSON_PrintUnformatted(o);
-	if (!txt || store_session_put(t->store, TW_PLATFORM, c->sid, txt))
-		LOGW(c->sid, "twilio_state_save_failed", "err=%d", err);
-	free(txt);
-	cJSON_Delete(o);
-	strbuf_fini(&run);
-	cdr_write(c, NULL);
-}
-
 /* The call is over: CDR end, saved state gone, memory freed. */
 static void call_finish(struct twcall *c, const char *reason)
 {
-	struct twctl *t = c->ctl;
-	LOGI(c->sid, "twilio_call_end", "reason=%s flow=%s", reason,
-	     log_esc(c->flow));
-	event(t, c->sid, "ended", "reason", reason, "node",
-	      c->run ? flow_run_node(c->run) : NULL, "flow",
-	      c->run ? flow_run_flow(c->run) : c->flow, NULL);
-	cdr_write(c, reason);
-	if (t->store)
-		(void)store_session_del(t->store, TW_PLATFORM, c->sid);
-	char labels[96];
-	snprintf(labels, sizeof(labels), "reason=\"%s\"", reason);
-	metric_counter_add(metrics_counter("voxgate_calls_total", labels,
-					   "Calls ended, by end reason"),
-			   1);
+	LOGI(c->cs.id, "twilio_call_end", "reason=%s flow=%s", reason,
+	     log_esc(c->cs.flow));
+	ctlsess_end(&c->cs, reason);
 	call_unlink(c);
 	call_free(c);
-}
-
-/* ---- runtime callbacks ---- */
-
-static struct flow *find_flow(void *arg, const char *name)
-{
-	const struct twctl *t = arg;
-	return t->backend->find_flow
-		       ? t->backend->find_flow(t->backend->ctx, name)
-		       : NULL;
-}
-
-static struct nlu_model *find_model(void *arg, const char *name)
-{
-	const struct twctl *t = arg;
-	return t->backend->find_model
-		       ? t->backend->find_model(t->backend->ctx, name)
-		       : NULL;
-}
-
-static void on_node(void *arg, const char *flow, const char *node)
-{
-	struct twcall *c = arg;
-	if (cJSON_GetArraySize(c->path) >= PATH_NODES_MAX)
-		return;
-	char buf[FIELD_MAX * 2];
-	if (flow && strcmp(flow, c->flow))
-		snprintf(buf, sizeof(buf), "%s/%s", flow, node);
-	else
-		snprintf(buf, sizeof(buf), "%s", node);
-	cJSON_AddItemToArray(c->path, cJSON_CreateString(buf));
-}
-
-static void on_turn(void *arg, const struct flow_turn_info *ti)
-{
-	struct twcall *c = arg;
-	int n = cJSON_GetArraySize(c->turns);
-	if (n >= TURNS_MAX)
-		return;
-	bool speech = ti->input && !strcmp(ti->input, "speech");
-	bool none = !ti->input || !strcmp(ti->input, "none");
-	cJSON *o = cJSON_CreateObject();
-	if (!o)
-		return;
-	cJSON_AddNumberToObject(o, "seq", n + 1);
-	cJSON_AddStringToObject(o, "node", ti->node ? ti->node : "");
-	cJSON_AddStringToObject(o, "input", ti->input ? ti->input : "none");
-	if (speech) {
-		cJSON_AddStringToObject(o, "transcript",
-					ti->transcript ? ti->transcript : "");
-		cJSON_AddStringToObject(o, "stt_engine", "twilio");
-		cJSON_AddNumberToObject(o, "stt_confidence", c->stt_conf);
-	}
-	if (ti->intent) {
-		cJSON_AddStringToObject(o, "intent", ti->intent);
-		cJSON_AddNumberToObject(o, "intent_confidence",
-					ti->intent_confidence);
-	}
-	cJSON_AddStringToObject(o, "match", ti->match ? ti->match : "none");
-	if (ti->next)
-		cJSON_AddStringToObject(o, "next", ti->next);
-	cJSON_AddBoolToObject(o, "barge_in", false);
-	cJSON_AddStringToObject(
-		o, "end", none ? "no_input" : (speech ? "speech" : "dtmf"));
-	cJSON_AddItemToArray(c->turns, o);
-	if (ti->intent) {
-		char conf[16];
-		snprintf(conf, sizeof(conf), "%.3f",
-			 (double)ti->intent_confidence);
-		event(c->ctl, c->sid, "intent", "node", ti->node, "intent",
-		      ti->intent, "confidence", conf, "match",
-		      ti->match ? ti->match : "none", "transcript",
-		      ti->transcript, "next", ti->next, NULL);
-	}
-	LOGI(c->sid, "flow_turn", "node=%s input=%s intent=%s next=%s",
-	     log_esc(ti->node), ti->input ? ti->input : "none",
-	     ti->intent ? ti->intent : "-", ti->next ? ti->next : "-");
-}
-
-static void run_env(struct twcall *c, struct flow_run_env *env)
-{
-	*env = (struct flow_run_env){
-		.find_flow = find_flow,
-		.find_arg = c->ctl,
-		.on_node = on_node,
-		.on_turn = on_turn,
-		.cb_arg = c,
-		.call_id = c->sid,
-		.from = c->from,
-		.to = c->to,
-		.channel = "twilio",
-		.find_model = find_model,
-		.model_arg = c->ctl,
-		.speech = true,
-		.audio = true,
-	};
 }
 
 static struct twcall *call_new(struct twctl *t, const char *sid,
@@ -448,22 +173,13 @@ static struct twcall *call_new(struct twctl *t, const char *sid,
 	struct twcall *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->ctl = t;
-	snprintf(c->sid, sizeof(c->sid), "%s", sid);
-	snprintf(c->from, sizeof(c->from), "%s", from ? from : "");
-	snprintf(c->to, sizeof(c->to), "%s", to ? to : "");
-	snprintf(c->flow, sizeof(c->flow), "%s", flow);
-	c->path = cJSON_CreateArray();
-	c->turns = cJSON_CreateArray();
-	tmr_init(&c->tmr);
-	twiml_init(&c->doc);
-	if (!c->path || !c->turns) {
-		call_free(c);
+	if (ctlsess_init(&c->cs, &t->host, sid, flow, from, to)) {
+		free(c);
 		return NULL;
 	}
-	c->next = t->calls;
-	t->calls = c;
-	t->ncalls++;
+	c->ctl = t;
+	twiml_init(&c->doc);
+	ctlsess_link(&t->calls, &c->cs);
 	return c;
 }
 
@@ -537,21 +253,32 @@ static void dial(struct twcall *c, const struct flow_action *a)
 	const struct twctl *t = c->ctl;
 	const char *target =
 		a->transfer.to_agent ? t->agent_uri : a->transfer.target;
+	const char *mapped =
+		a->transfer.to_agent
+			? NULL
+			: flow_queue_uri(t->queues, t->nqueues, target);
+	if (mapped)
+		target = mapped;
 	if (!target)
 		target = "";
-	twiml_begin(&c->doc, "Dial", NULL);
-	if (!strncmp(target, "tel:", 4))
-		twiml_elem(&c->doc, "Number", NULL, target + 4);
-	else if (!strncmp(target, "sip:", 4) || !strncmp(target, "sips:", 5))
-		twiml_elem(&c->doc, "Sip", NULL, target);
-	else if (!strncmp(target, "queue:", 6))
-		twiml_elem(&c->doc, "Queue", NULL, target + 6);
-	else
-		twiml_elem(&c->doc, "Number", NULL, target);
-	twiml_end(&c->doc);
-	LOGI(c->sid, "twilio_dial", "target=%s", log_esc(target));
-	event(t, c->sid, "transferred", "node", a->node, "target", target,
-	      "status", "0", NULL);
+	if (!strncmp(target, "queue:", 6)) {
+		/* The caller waits in a Twilio queue (<Dial><Queue> is the
+		 * agent's side: it takes a caller out of one). */
+		twiml_elem(&c->doc, "Enqueue", NULL, target + 6);
+	} else {
+		twiml_begin(&c->doc, "Dial", NULL);
+		if (!strncmp(target, "tel:", 4))
+			twiml_elem(&c->doc, "Number", NULL, target + 4);
+		else if (!strncmp(target, "sip:", 4) ||
+			 !strncmp(target, "sips:", 5))
+			twiml_elem(&c->doc, "Sip", NULL, target);
+		else
+			twiml_elem(&c->doc, "Number", NULL, target);
+		twiml_end(&c->doc);
+	}
+	LOGI(c->cs.id, "twilio_dial", "target=%s", log_esc(target));
+	ctlsess_event(&t->host, c->cs.id, "transferred", "node", a->node,
+		      "target", target, "status", "0", NULL);
 }
 
 /* Send the TwiML written so far as the answer to the held request. */
@@ -563,7 +290,7 @@ static void answer(struct twcall *c)
 		return;
 	int err = twiml_finish(&c->doc, &xml, &len);
 	if (err) {
-		LOGE(c->sid, "twiml_failed", "err=%d", err);
+		LOGE(c->cs.id, "twiml_failed", "err=%d", err);
 		reply_hangup(c->conn, c->route, c->t0_us, NULL, c->ctl);
 	} else {
 		reply(c->conn, 200, CT_XML, xml, len);
@@ -575,53 +302,15 @@ static void answer(struct twcall *c)
 	c->hung_up = false;
 }
 
-static void backend_done(const struct flow_result *res, void *arg)
+/* A back-end did not answer in time (ctlsess_host.timeout). */
+static void backend_timeout(struct ctlsess *s)
 {
-	struct twbreq *q = arg;
-	struct twcall *c = q->call;
-	free(q);
-	if (!c)
-		return;
-	c->breq = NULL;
-	tmr_cancel(&c->tmr);
-	drive(c, res);
-}
-
-static void backend_timeout(void *arg)
-{
-	struct twcall *c = arg;
-	LOGW(c->sid, "twilio_backend_timeout", "ms=%u", c->ctl->timeout_ms);
-	if (c->breq) {
-		c->breq->call = NULL;
-		c->breq = NULL;
-	}
+	struct twcall *c = CALL(s);
 	say(c, "Sorry, we cannot complete your request right now. Goodbye.",
 	    NULL);
 	twiml_elem(&c->doc, "Hangup", NULL, NULL);
 	answer(c);
 	call_finish(c, "backend_timeout");
-}
-
-static int backend_start(struct twcall *c, const struct flow_action *a)
-{
-	const struct flow_backend *b = c->ctl->backend;
-	int (*fn)(void *, const struct flow_action *, struct vg_loop *,
-		  flow_backend_done_fn *, void *) =
-		a->type == FLOW_ACT_HTTP ? b->http : b->lookup;
-	if (!fn)
-		return -ENOTSUP;
-	struct twbreq *q = calloc(1, sizeof(*q));
-	if (!q)
-		return -ENOMEM;
-	q->call = c;
-	int err = fn(b->ctx, a, c->ctl->loop, backend_done, q);
-	if (err) {
-		free(q);
-		return err;
-	}
-	c->breq = q;
-	tmr_start(&c->tmr, c->ctl->timeout_ms, backend_timeout, c);
-	return 0;
 }
 
 /* Walk the run from res until it waits for the caller, a back-end, or
@@ -631,11 +320,9 @@ static void drive(struct twcall *c, const struct flow_result *res)
 	struct flow_action act;
 	struct flow_result next;
 	for (;;) {
-		hold_flows(c->ctl, true);
-		int err = flow_run_step(c->run, res, &act);
-		hold_flows(c->ctl, false);
+		int err = ctlsess_step(&c->cs, res, &act);
 		if (err) {
-			LOGE(c->sid, "flow_step_failed", "err=%d", err);
+			LOGE(c->cs.id, "flow_step_failed", "err=%d", err);
 			twiml_elem(&c->doc, "Hangup", NULL, NULL);
 			answer(c);
 			call_finish(c, "error");
@@ -660,7 +347,7 @@ static void drive(struct twcall *c, const struct flow_result *res)
 		case FLOW_ACT_GATHER:
 			gather(c, &act);
 			answer(c);
-			call_save(c);
+			ctlsess_save(&c->cs);
 			return;
 		case FLOW_ACT_TRANSFER:
 			dial(c, &act);
@@ -669,18 +356,14 @@ static void drive(struct twcall *c, const struct flow_result *res)
 			break;
 		case FLOW_ACT_RECORD:
 			/* Twilio records per number configuration. */
-			LOGI(c->sid, "twilio_record_skipped", "node=%s",
+			LOGI(c->cs.id, "twilio_record_skipped", "node=%s",
 			     log_esc(act.node));
 			next.type = FLOW_RES_RECORDED;
 			break;
 		case FLOW_ACT_HTTP:
 		case FLOW_ACT_LOOKUP:
-			err = backend_start(c, &act);
-			if (!err)
-				return; /* backend_done continues */
-			next.type = act.type == FLOW_ACT_HTTP ? FLOW_RES_HTTP
-							      : FLOW_RES_LOOKUP;
-			next.err = err;
+			if (!ctlsess_backend_start(&c->cs, &act, &next))
+				return; /* drive_cb continues */
 			break;
 		case FLOW_ACT_HANGUP:
 			twiml_elem(&c->doc, "Hangup", NULL, NULL);
@@ -690,7 +373,7 @@ static void drive(struct twcall *c, const struct flow_result *res)
 		case FLOW_ACT_END: {
 			if (!c->hung_up)
 				twiml_elem(&c->doc, "Hangup", NULL, NULL);
-			const char *why = flow_run_end_reason(c->run);
+			const char *why = flow_run_end_reason(c->cs.run);
 			answer(c);
 			call_finish(c, why ? why : "completed");
 			return;
@@ -700,74 +383,38 @@ static void drive(struct twcall *c, const struct flow_result *res)
 	}
 }
 
-/* ---- restoring a call from the store ---- */
-
-static const char *jstr(const cJSON *o, const char *k)
+/* The back-end answered (ctlsess_host.drive). */
+static void drive_cb(struct ctlsess *s, const struct flow_result *res)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
+	drive(CALL(s), res);
 }
+
+/* ---- restoring a call from the store ---- */
 
 /* A call rebuilt from its saved state, or NULL (logged). */
 static struct twcall *call_restore(struct twctl *t, const char *sid,
 				   const char *json, size_t len)
 {
 	cJSON *o = cJSON_ParseWithLength(json, len);
-	const char *flow = jstr(o, "flow");
-	cJSON *run = cJSON_GetObjectItemCaseSensitive(o, "run");
-	hold_flows(t, true);
-	struct flow *root = flow ? find_flow(t, flow) : NULL;
 	struct twcall *c = NULL;
-	char *runtxt = NULL;
-	int err = -EBADMSG;
-	if (!o || !cJSON_IsObject(run))
-		goto out;
-	err = -ENOENT;
-	if (!root)
-		goto out;
-	err = -ENOMEM;
-	runtxt = cJSON_PrintUnformatted(run);
-	c = runtxt ? call_new(t, sid, jstr(o, "from"), jstr(o, "to"), flow)
-		   : NULL;
-	if (!c)
-		goto out;
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "started_ms");
-	c->started_ms =
-		cJSON_IsNumber(st) ? (int64_t)st->valuedouble : clock_wall_ms();
-	snprintf(c->dtmf, sizeof(c->dtmf), "%s",
-		 jstr(o, "dtmf") ? jstr(o, "dtmf") : "");
-	cJSON *p = cJSON_DetachItemFromObjectCaseSensitive(o, "path");
-	cJSON *tu = cJSON_DetachItemFromObjectCaseSensitive(o, "turns");
-	if (cJSON_IsArray(p)) {
-		cJSON_Delete(c->path);
-		c->path = p;
-		p = NULL;
+	int err = ctlsess_state_check(o);
+	if (!err) {
+		c = call_new(t, sid, ctlsess_state_str(o, "from"),
+			     ctlsess_state_str(o, "to"),
+			     ctlsess_state_str(o, "flow"));
+		err = c ? ctlsess_restore(&c->cs, o) : -ENOMEM;
 	}
-	if (cJSON_IsArray(tu)) {
-		cJSON_Delete(c->turns);
-		c->turns = tu;
-		tu = NULL;
-	}
-	cJSON_Delete(p);
-	cJSON_Delete(tu);
-	struct flow_run_env env;
-	run_env(c, &env);
-	err = flow_run_restore(&c->run, runtxt, strlen(runtxt), root, &env);
-out:
-	hold_flows(t, false);
+	cJSON_Delete(o);
 	if (err) {
 		LOGW(sid, "twilio_restore_failed", "err=%d", err);
 		if (c) {
 			call_unlink(c);
 			call_free(c);
 		}
-		c = NULL;
-	} else {
-		LOGI(sid, "twilio_call_restored", "flow=%s node=%s",
-		     log_esc(c->flow), log_esc(flow_run_node(c->run)));
+		return NULL;
 	}
-	free(runtxt);
-	cJSON_Delete(o);
+	LOGI(sid, "twilio_call_restored", "flow=%s node=%s",
+	     log_esc(c->cs.flow), log_esc(flow_run_node(c->cs.run)));
 	return c;
 }
 
@@ -791,7 +438,7 @@ static const char *status_end_reason(const char *st)
 static void on_gather(struct twcall *c, struct http_conn *conn, uint64_t t0_us,
 		      const struct twin *in)
 {
-	if (c->conn || c->breq) {
+	if (c->conn || c->cs.breq) {
 		reply_text(conn, R_GATHER, t0_us, 409, "call busy\n");
 		return;
 	}
@@ -802,18 +449,19 @@ static void on_gather(struct twcall *c, struct http_conn *conn, uint64_t t0_us,
 		.type = FLOW_RES_INPUT,
 		.now_ms = clock_wall_ms(),
 	};
-	c->stt_conf = 0;
+	c->cs.stt_conf = 0;
 	if (in->digits[0]) {
 		res.input.kind = FLOW_IN_DTMF;
 		res.input.digits = in->digits;
-		size_t n = strlen(c->dtmf);
-		snprintf(c->dtmf + n, sizeof(c->dtmf) - n, "%s", in->digits);
+		size_t n = strlen(c->cs.dtmf);
+		snprintf(c->cs.dtmf + n, sizeof(c->cs.dtmf) - n, "%s",
+			 in->digits);
 	} else if (in->speech[0]) {
 		res.input.kind = FLOW_IN_SPEECH;
 		res.input.transcript = in->speech;
 		res.input.stt_confidence = in->conf;
 		res.input.stt_engine = "twilio";
-		c->stt_conf = in->conf;
+		c->cs.stt_conf = in->conf;
 	} else {
 		res.input.kind = FLOW_IN_NO_INPUT;
 	}
@@ -832,21 +480,19 @@ static void on_status(struct twcall *c, struct http_conn *conn, uint64_t t0_us,
 	reply_text(conn, R_STATUS, t0_us, 200, "");
 }
 
+/* Also when the adapter went first (nothing to answer with). */
+static void wait_free(void *arg)
+{
+	struct twwait *w = arg;
+	mem_deref(w->conn);
+	free(w);
+}
+
 static void on_restored(int err, char *json, size_t len, void *arg)
 {
 	struct twwait *w = arg;
 	struct twctl *t = w->ctl;
-	if (t) {
-		if (w->prev)
-			w->prev->next = w->next;
-		else
-			t->waits = w->next;
-		if (w->next)
-			w->next->prev = w->prev;
-	}
-	if (!t) {
-		/* the adapter is gone: nothing to answer with */
-	} else if (err && err != -ENOENT) {
+	if (err && err != -ENOENT) {
 		LOGW(w->sid, "twilio_state_read_failed", "err=%d", err);
 		reply_text(w->conn, w->route, w->t0_us, 503, "store error\n");
 	} else {
@@ -872,8 +518,7 @@ static void on_restored(int err, char *json, size_t len, void *arg)
 		}
 	}
 	free(json);
-	mem_deref(w->conn);
-	free(w);
+	wait_free(w);
 }
 
 static void wait_store(struct twctl *t, struct http_conn *conn, enum route r,
@@ -890,19 +535,12 @@ static void wait_store(struct twctl *t, struct http_conn *conn, enum route r,
 	w->t0_us = t0_us;
 	snprintf(w->sid, sizeof(w->sid), "%s", sid);
 	w->in = *in;
-	int err = store_session_get(t->store, TW_PLATFORM, sid, t->loop,
-				    on_restored, w);
+	int err = ctlsess_read(&t->host, sid, on_restored, wait_free, w);
 	if (err) {
 		LOGW(sid, "twilio_state_read_refused", "err=%d", err);
 		reply_text(conn, r, t0_us, 503, "store busy\n");
-		mem_deref(w->conn);
-		free(w);
-		return;
+		wait_free(w);
 	}
-	w->next = t->waits;
-	if (t->waits)
-		t->waits->prev = w;
-	t->waits = w;
 }
 
 /* twilio.media_calls: hand the call to voxgate's Media Streams listener,
@@ -975,12 +613,7 @@ static void on_voice(struct twctl *t, struct http_conn *conn, uint64_t t0_us,
 		return;
 	}
 	struct twcall *c = call_new(t, sid, from, to, flow_name(fl));
-	struct flow_run_env env;
-	int err = -ENOMEM;
-	if (c) {
-		run_env(c, &env);
-		err = flow_run_create(&c->run, fl, &env);
-	}
+	int err = c ? ctlsess_run_create(&c->cs, fl) : -ENOMEM;
 	hold_flows(t, false);
 	if (err) {
 		LOGE(sid, "twilio_call_failed", "err=%d", err);
@@ -991,25 +624,9 @@ static void on_voice(struct twctl *t, struct http_conn *conn, uint64_t t0_us,
 		reply_text(conn, R_VOICE, t0_us, 503, "cannot start call\n");
 		return;
 	}
-	c->started_ms = clock_wall_ms();
-	LOGI(sid, "twilio_call_new", "from=%s to=%s flow=%s", log_esc(c->from),
-	     log_esc(c->to), log_esc(c->flow));
-	if (t->store) {
-		struct store_cdr r = {
-			.id = c->sid,
-			.sip_call_id = c->sid,
-			.platform = "twilio",
-			.from_uri = c->from,
-			.to_uri = c->to,
-			.flow = c->flow,
-			.started_ms = c->started_ms,
-			.answered_ms = c->started_ms,
-		};
-		if (store_call_begin(t->store, &r))
-			LOGW(sid, "cdr_begin_failed", NULL);
-	}
-	event(t, sid, "started", "flow", c->flow, "from", c->from, "to", c->to,
-	      "channel", "twilio", NULL);
+	LOGI(sid, "twilio_call_new", "from=%s to=%s flow=%s",
+	     log_esc(c->cs.from), log_esc(c->cs.to), log_esc(c->cs.flow));
+	ctlsess_begin(&c->cs);
 	c->conn = mem_ref(conn);
 	c->route = R_VOICE;
 	c->t0_us = t0_us;
@@ -1129,15 +746,29 @@ int twctl_create(struct twctl **tp, const struct twctl_cfg *cfg)
 		return -ENOMEM;
 	t->loop = cfg->loop;
 	t->store = cfg->store;
-	t->backend = cfg->backend;
 	t->route = cfg->route;
 	t->route_arg = cfg->route_arg;
-	t->flows_hold = cfg->flows_hold;
-	t->timeout_ms = cfg->backend_timeout_ms ? cfg->backend_timeout_ms
-						: DEFAULT_TIMEOUT_MS;
+	t->host = (struct ctlsess_host){
+		.loop = cfg->loop,
+		.store = cfg->store,
+		.backend = cfg->backend,
+		.flows_hold = cfg->flows_hold,
+		.hold_arg = cfg->route_arg,
+		.platform = TW_PLATFORM,
+		.channel = "twilio",
+		.log_name = "twilio",
+		.stt_engine = "twilio",
+		.audio = true,
+		.timeout_ms = cfg->backend_timeout_ms ? cfg->backend_timeout_ms
+						      : DEFAULT_TIMEOUT_MS,
+		.drive = drive_cb,
+		.timeout = backend_timeout,
+	};
 	t->auth_token = strdup(cfg->auth_token);
 	t->public_url = strdup(cfg->public_url);
 	t->media_calls = cfg->media_calls;
+	t->queues = cfg->queues;
+	t->nqueues = cfg->nqueues;
 	t->voice = strdup(cfg->voice ? cfg->voice : "");
 	t->language = strdup(cfg->language && cfg->language[0] ? cfg->language
 							       : "en-US");
@@ -1155,16 +786,14 @@ void twctl_destroy(struct twctl *t)
 {
 	if (!t)
 		return;
-	while (t->calls) {
-		struct twcall *c = t->calls;
-		t->calls = c->next;
+	for (struct ctlsess *cs; (cs = ctlsess_pop(&t->calls));) {
+		struct twcall *c = CALL(cs);
 		if (c->conn)
 			reply_text(c->conn, c->route, c->t0_us, 503,
 				   "shutting down\n");
 		call_free(c);
 	}
-	for (struct twwait *w = t->waits; w; w = w->next)
-		w->ctl = NULL;
+	ctlsess_host_close(&t->host);
 	if (t->auth_token) /* a secret: wiped */
 		memset(t->auth_token, 0, strlen(t->auth_token));
 	free(t->auth_token);
@@ -1177,5 +806,5 @@ void twctl_destroy(struct twctl *t)
 
 unsigned twctl_active(const struct twctl *t)
 {
-	return t ? t->ncalls : 0;
+	return t ? t->calls.n : 0;
 }

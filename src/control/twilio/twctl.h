@@ -11,6 +11,7 @@
 
 struct flow;
 struct flow_backend;
+struct flow_queue;
 struct http_conn;
 struct http_msg;
 struct store;
@@ -38,6 +39,10 @@ struct twctl_cfg {
 	const char *language;	/* <Say language>, <Gather language> */
 	const char *agent_uri;	/* target of "transfer: agent" */
 	bool media_calls; /* /voice answers <Connect><Stream> (Media Streams) */
+	/* Borrowed, must outlive the controller: "queue:NAME" mapped to a
+	 * URI is dialled (<Sip>/<Number>); an unmapped one is <Enqueue>d. */
+	const struct flow_queue *queues;
+	unsigned nqueues;
 	unsigned backend_timeout_ms; /* hold a webhook at most; 0: 10 s */
 };
 

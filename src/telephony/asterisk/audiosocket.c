@@ -45,6 +45,8 @@ enum {
 	/* Largest 8 kHz chunk one resampled message can give (4096 bytes at
 	 * 12 kHz -> 1366 samples). */
 	RS_OUT_MAX = 2048,
+	/* UUIDs remembered to spot a reused one (call ids must be unique). */
+	SEEN_MAX = 1024,
 };
 
 struct ascall {
@@ -87,6 +89,8 @@ struct audiosocket {
 	unsigned active;
 	bool draining;
 	uint64_t tx_dropped;
+	char seen[SEEN_MAX][37]; /* the last SEEN_MAX UUIDs, a ring */
+	unsigned seen_next;
 	struct metric_counter *m_calls, *m_refused, *m_dropped, *m_bad;
 	struct metric_gauge *m_active;
 	struct metric_histogram *m_send_late, *m_tick_cpu;
@@ -271,16 +275,31 @@ static void on_audio(struct ascall *ac, const struct audiosocket_msg *m,
 		audio_chunk(ac, out, nout, now);
 }
 
+/* True when uuid was seen among the last SEEN_MAX calls; remembers it. */
+static bool uuid_reused(struct audiosocket *as, const char *uuid)
+{
+	for (unsigned i = 0; i < SEEN_MAX; i++)
+		if (as->seen[i][0] && !strcmp(as->seen[i], uuid))
+			return true;
+	snprintf(as->seen[as->seen_next], sizeof(as->seen[0]), "%s", uuid);
+	as->seen_next = (as->seen_next + 1) % SEEN_MAX;
+	return false;
+}
+
 static int start_call(struct ascall *ac, const uint8_t *uuid)
 {
 	struct audiosocket *as = ac->as;
 	audiosocket_uuid_format(uuid, ac->uuid);
+	/* The call id is the UUID, unless a call had it already (a dialplan
+	 * with a fixed UUID): then a fresh id, so that the call record is
+	 * its own; the UUID stays the platform id. */
+	bool reused = uuid_reused(as, ac->uuid);
 	struct call_params cp = {
 		.platform = "audiosocket",
 		.from = ac->uuid,
 		.to = "audiosocket",
 		.platform_id = ac->uuid,
-		.id = ac->uuid,
+		.id = reused ? NULL : ac->uuid,
 		.media_timeout_ms = as->cfg.media_timeout_ms,
 		.now_ms = now_ms(),
 	};
@@ -290,6 +309,9 @@ static int start_call(struct ascall *ac, const uint8_t *uuid)
 		return err;
 	}
 	call_set_media_info(ac->call, "slin", ac->peer);
+	if (reused)
+		LOGW(call_id(ac->call), "audiosocket_uuid_reused", "uuid=%s",
+		     ac->uuid);
 	return 0;
 }
 

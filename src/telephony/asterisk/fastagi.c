@@ -1092,6 +1092,51 @@ static int op_stop(struct channel *ch)
 	return 0;
 }
 
+/* A dial string with ${user}, ${host} and ${uri}: for sip:user@host;params
+ * the user and host parts and the whole URI, for tel:N the number as user
+ * and uri (host ""). Returns 0, -EINVAL (another ${...} or a '%') or
+ * -ENOSPC. */
+static int expand_dial(char *out, size_t cap, const char *fmt,
+		       const char *target, bool sip)
+{
+	const char *rest = target + 4; /* after "sip:" or "tel:" */
+	const char *at = sip ? strchr(rest, '@') : NULL;
+	const char *uri = sip ? target : rest;
+	char user[200], host[200];
+	size_t ulen = at ? (size_t)(at - rest) : sip ? 0 : strlen(rest);
+	const char *h = at ? at + 1 : sip ? rest : "";
+	size_t hlen = strcspn(h, ";?>");
+	if (ulen >= sizeof(user) || hlen >= sizeof(host))
+		return -ENOSPC;
+	memcpy(user, rest, ulen);
+	user[ulen] = '\0';
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	size_t o = 0;
+	for (const char *p = fmt; *p;) {
+		const char *v = NULL;
+		size_t skip = 0;
+		if (*p == '%')
+			return -EINVAL;
+		if (!strncmp(p, "${user}", 7))
+			v = user, skip = 7;
+		else if (!strncmp(p, "${host}", 7))
+			v = host, skip = 7;
+		else if (!strncmp(p, "${uri}", 6))
+			v = uri, skip = 6;
+		else if (!strncmp(p, "${", 2))
+			return -EINVAL;
+		size_t n = v ? strlen(v) : 1;
+		if (o + n >= cap)
+			return -ENOSPC;
+		memcpy(out + o, v ? v : p, n);
+		o += n;
+		p += v ? skip : 1;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
 static bool ctx_key_ok(const char *k)
 {
 	size_t n = strlen(k);
@@ -1134,8 +1179,10 @@ static int op_transfer_ctx(struct channel *ch, const char *target,
 	char dial[300], q[400];
 	if (!strncmp(target, "queue:", 6)) {
 		s->tqueue = true;
+		const char *app = s->fa->cfg.queue_app[0] ? s->fa->cfg.queue_app
+							  : "Queue";
 		(void)agi_quote(q, sizeof(q), target + 6);
-		err = queue_cmd(s, CMD_EXEC, "EXEC Queue %s", q);
+		err = queue_cmd(s, CMD_EXEC, "EXEC %s %s", app, q);
 	} else if (!strncmp(target, "sip:", 4) || !strncmp(target, "tel:", 4)) {
 		s->tqueue = false;
 		bool sip = target[0] == 's';
@@ -1144,11 +1191,18 @@ static int op_transfer_ctx(struct channel *ch, const char *target,
 		if (!fmt[0])
 			fmt = sip ? "PJSIP/voxgate/%s"
 				  : "Local/%s@voxgate-transfer";
-		const char *pc = strstr(fmt, "%s");
-		if (!pc || strchr(pc + 2, '%'))
-			return -EINVAL;
-		snprintf(dial, sizeof(dial), "%.*s%s%s", (int)(pc - fmt), fmt,
-			 sip ? target : target + 4, pc + 2);
+		if (strstr(fmt, "${")) {
+			err = expand_dial(dial, sizeof(dial), fmt, target, sip);
+			if (err)
+				return err;
+		} else {
+			const char *pc = strstr(fmt, "%s");
+			if (!pc || strchr(pc + 2, '%'))
+				return -EINVAL;
+			snprintf(dial, sizeof(dial), "%.*s%s%s",
+				 (int)(pc - fmt), fmt,
+				 sip ? target : target + 4, pc + 2);
+		}
 		(void)agi_quote(q, sizeof(q), dial);
 		err = queue_cmd(s, CMD_EXEC, "EXEC Dial %s", q);
 	} else {
@@ -1255,6 +1309,32 @@ void fastagi_set_user(struct channel *ch, void *user)
 void *fastagi_user(const struct channel *ch)
 {
 	return ((const struct sess *)ch)->user;
+}
+
+int fastagi_set_var(struct channel *ch, const char *name, const char *value)
+{
+	struct sess *s = sess_of(ch);
+	size_t n = name ? strlen(name) : 0;
+	if (!n || n > 63 || !value)
+		return -EINVAL;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_'))
+			return -EINVAL;
+	if (s->hangup_raised || s->draining)
+		return -ENOTCONN;
+	if (s->qlen >= CMDQ_MAX - 1) /* room for VOXGATE_RESULT */
+		return -EAGAIN;
+	return set_var(s, name, value);
+}
+
+int fastagi_finish(struct channel *ch, const char *result)
+{
+	struct sess *s = sess_of(ch);
+	if (s->hangup_raised || s->draining)
+		return -ENOTCONN;
+	end_call(s, result ? result : "completed");
+	return 0;
 }
 
 /* ---------- server ---------- */

@@ -30,6 +30,9 @@ struct fastagi_cfg {
 	 * "PJSIP/voxgate/%s": endpoint "voxgate" in pjsip.conf, URI form). */
 	char tel_dial_fmt[64];
 	char sip_dial_fmt[64];
+	/* Application run for "queue:NAME" with NAME as its argument; ""
+	 * = "Queue". Letters, digits and '_' only. */
+	char queue_app[64];
 };
 
 /* What Asterisk told us about the call (borrowed for the handler call). */
@@ -82,4 +85,15 @@ void fastagi_info(const struct channel *ch, struct fastagi_info *out);
  * first). */
 void fastagi_set_user(struct channel *ch, void *user);
 void *fastagi_user(const struct channel *ch);
+
+/* Set a channel variable (SET VARIABLE, queued like every command). name is
+ * [A-Za-z0-9_]{1,63}. Returns 0, -EINVAL, -ENOTCONN (session ending) or
+ * -EAGAIN (command queue full). */
+int fastagi_set_var(struct channel *ch, const char *name, const char *value);
+/* End this AGI step without hanging up: VOXGATE_RESULT=result (a static
+ * string), then the
+ * socket is closed and the dialplan goes on (e.g. to AudioSocket()). The
+ * session ends as usual (CHANNEL_EV_HANGUP, session_gone). Returns 0 or
+ * -ENOTCONN. */
+int fastagi_finish(struct channel *ch, const char *result);
 #endif

@@ -297,6 +297,13 @@ static int op_transfer(void *arg, const char *target,
 	struct sipcall *sc = arg;
 	if (!sc->sess)
 		return -ENOTCONN;
+	if (target && !strncmp(target, "queue:", 6)) {
+		/* A queue the config (transfer.queues) does not map to a URI:
+		 * a SIP peer has no idea what "queue:NAME" is. */
+		LOGW(call_id(sc->call), "transfer_unknown_queue", "queue=%s",
+		     log_esc(target + 6));
+		return -ENOENT;
+	}
 	char *uri = malloc(REFER_TO_MAX);
 	if (!uri)
 		return -ENOMEM;

@@ -271,7 +271,8 @@ static const struct err_case err_cases[] = {
 	  "sip: {}\nsipp:\n  listen: []\n",
 	  { "voxgate.yaml:2:1: unknown top-level key 'sipp' (expected: sip, "
 	    "rtp, http, http_client, webhooks, limits, store, flows, tts, "
-	    "stt, nlu, recordings, log, shutdown, asterisk, twilio)" } },
+	    "stt, nlu, recordings, log, shutdown, asterisk, twilio, "
+	    "transfer, connect, genesys_bot, genesys)" } },
 	{ "unknown nested key",
 	  "# comment\nsip:\n  user_agent: x\n\n\n\n  listn: [x]\n",
 	  { "voxgate.yaml:7:3: unknown key 'listn' in 'sip' (expected: listen, "
@@ -508,7 +509,8 @@ static const struct err_case err_cases[] = {
 	    "error, got 'loud'",
 	    "voxgate.yaml:10:1: unknown top-level key 'bogus' (expected: sip, "
 	    "rtp, http, http_client, webhooks, limits, store, flows, tts, "
-	    "stt, nlu, recordings, log, shutdown, asterisk, twilio)" } },
+	    "stt, nlu, recordings, log, shutdown, asterisk, twilio, "
+	    "transfer, connect, genesys_bot, genesys)" } },
 	{ "long value is cut in the message",
 	  "tts:\n  voice: "
 	  "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz\n",
@@ -558,7 +560,8 @@ static void too_many_errors_are_counted_beyond_the_cap(void **state)
 		errs.msg[0],
 		"v.yaml:1:1: unknown top-level key 'bad0' (expected: sip, rtp, "
 		"http, http_client, webhooks, limits, store, flows, tts, stt, "
-		"nlu, recordings, log, shutdown, asterisk, twilio)");
+		"nlu, recordings, log, shutdown, asterisk, twilio, transfer, "
+		"connect, genesys_bot, genesys)");
 	/* NULL errs is allowed: only the result code tells. */
 	assert_int_equal(config_load_buf("v.yaml", y, o, &cfg, NULL), -EINVAL);
 	free(y);

@@ -4,6 +4,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "runtime_driver.h"
 
 static int64_t utc_ms(int y, int mo, int d, int h, int mi)
@@ -191,10 +193,82 @@ static void http_renders_the_request_and_maps_the_response(void **state)
 			       "\"Attributes\":{\"segment\":\"retail\"}"));
 	assert_non_null(strstr(d.act.http.body,
 			       "\"Parameters\":{\"action\":\"lookup\"}"));
+	assert_non_null(
+		strstr(d.act.http.body, "\"InitiationMethod\":\"INBOUND\""));
+	assert_non_null(
+		strstr(d.act.http.body, "\"PreviousContactId\":\"call-1\""));
+	/* No queue set yet: null, as Connect sends it. */
+	assert_non_null(strstr(d.act.http.body, "\"Queue\":null},"));
 	drv_step(&d, NULL, "http 200 {\"greeting\":\"Hi Ann\",\"n\":2}");
 	drv_expect(&d, "say:Hi Ann");
 	assert_string_equal(drv_var(&d, "external.n"), "2");
 	drv_free(&d);
+}
+
+/* Connect's endpoints are phone numbers: a SIP or tel URI gives its user
+ * part; anything else goes as is. The queue set by the flow is sent. */
+static void connect_event_endpoints_are_numbers(void **state)
+{
+	static const char *const yaml =
+		"name: ev\n"
+		"start: q\n"
+		"variables: {queue: ''}\n"
+		"nodes:\n"
+		"  q: {type: set, vars: {queue: VIP}, next: lambda}\n"
+		"  lambda:\n"
+		"    type: http\n"
+		"    method: POST\n"
+		"    url: https://lambda.example.com/x\n"
+		"    event: connect\n"
+		"    next: end\n"
+		"    on_error: end\n"
+		"  end: {type: hangup}\n";
+	static const struct {
+		const char *from, *to, *want_from, *want_to;
+	} cases[] = {
+		{ "sip:+15551230000@pbx.example;user=phone",
+		  "sips:4000@10.0.0.1:5061", "+15551230000", "4000" },
+		{ "tel:+15551230000", "SIP:alice@x", "+15551230000", "alice" },
+		{ "+15551230000", "4000", "+15551230000", "4000" },
+		{ "sip:@host", "sip:", "sip:@host", "sip:" },
+		{ "anonymous", "", "anonymous", "" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct drv d;
+		memset(&d, 0, sizeof(d));
+		d.now_ms = 1795500000000LL;
+		d.f = drv_load(yaml);
+		drv_env(&d, false);
+		d.env.from = cases[i].from;
+		d.env.to = cases[i].to;
+		assert_int_equal(flow_run_create(&d.r, d.f, &d.env), 0);
+		drv_step(&d, NULL, "start");
+		drv_expect(&d, "http:POST https://lambda.example.com/x");
+		cJSON *ev = cJSON_Parse(d.act.http.body);
+		assert_non_null(ev);
+		const cJSON *cd = cJSON_GetObjectItem(
+			cJSON_GetObjectItem(ev, "Details"), "ContactData");
+		assert_string_equal(
+			cJSON_GetObjectItem(
+				cJSON_GetObjectItem(cd, "CustomerEndpoint"),
+				"Address")
+				->valuestring,
+			cases[i].want_from);
+		assert_string_equal(
+			cJSON_GetObjectItem(
+				cJSON_GetObjectItem(cd, "SystemEndpoint"),
+				"Address")
+				->valuestring,
+			cases[i].want_to);
+		assert_string_equal(
+			cJSON_GetObjectItem(cJSON_GetObjectItem(cd, "Queue"),
+					    "Name")
+				->valuestring,
+			"VIP");
+		cJSON_Delete(ev);
+		drv_free(&d);
+	}
 }
 
 static void http_failures_take_on_error_with_the_reason(void **state)
@@ -600,6 +674,7 @@ int main(void)
 		cmocka_unit_test(set_and_switch_choose_by_every_operator),
 		cmocka_unit_test(
 			http_renders_the_request_and_maps_the_response),
+		cmocka_unit_test(connect_event_endpoints_are_numbers),
 		cmocka_unit_test(http_failures_take_on_error_with_the_reason),
 		cmocka_unit_test(a_raw_body_is_rendered_as_text),
 		cmocka_unit_test(lookup_fills_variables_under_the_prefix),

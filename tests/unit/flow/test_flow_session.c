@@ -658,6 +658,74 @@ static void a_transfer_error_or_missing_agent_uri_takes_on_fail(void **s)
 	fixture_free(x);
 }
 
+static const char *const queue_flow = "name: q\n"
+				      "start: xfer\n"
+				      "nodes:\n"
+				      "  xfer:\n"
+				      "    type: transfer\n"
+				      "    target: \"queue:{{q}}\"\n"
+				      "    on_fail: sorry\n"
+				      "  sorry:\n"
+				      "    type: hangup\n"
+				      "    reason: closed\n"
+				      "variables:\n"
+				      "  q: billing\n";
+
+static void a_mapped_queue_transfers_to_its_uri(void **s)
+{
+	(void)s;
+	static const struct flow_queue queues[] = {
+		{ .name = "fraud", .uri = "tel:+15550100" },
+		{ .name = "billing", .uri = "sip:billing@pbx" },
+	};
+	struct fixture *x = fixture_new(&text_ops, queue_flow);
+	x->env.queues = queues;
+	x->env.nqueues = 2;
+	fixture_start(x);
+	assert_string_equal(x->f.log, "transfer:sip:billing@pbx\n");
+	transfer_result(&x->f, 0, 202);
+	assert_true(flow_session_done(x->s));
+	assert_string_equal(x->f.path, "xfer");
+	fixture_free(x);
+}
+
+static void an_unmapped_queue_reaches_the_channel_as_is(void **s)
+{
+	(void)s;
+	static const struct flow_queue queues[] = {
+		{ .name = "fraud", .uri = "tel:+15550100" },
+	};
+	/* FastAGI runs its queue application on it; a SIP channel refuses
+	 * (-ENOENT): on_fail. */
+	struct fixture *x = fixture_new(&text_ops, queue_flow);
+	x->env.queues = queues;
+	x->env.nqueues = 1;
+	x->f.transfer_err = -ENOENT;
+	fixture_start(x);
+	assert_string_equal(x->f.log, "transfer:queue:billing\n"
+				      "hangup:closed\n");
+	assert_string_equal(x->f.path, "xfer,sorry");
+	fixture_free(x);
+}
+
+static void queue_uri_lookup_matches_whole_names_only(void **s)
+{
+	(void)s;
+	static const struct flow_queue q[] = {
+		{ .name = "bill", .uri = "sip:a@pbx" },
+		{ .name = "billing", .uri = "sip:b@pbx" },
+	};
+	assert_string_equal(flow_queue_uri(q, 2, "queue:billing"), "sip:b@pbx");
+	assert_string_equal(flow_queue_uri(q, 2, "queue:bill"), "sip:a@pbx");
+	assert_null(flow_queue_uri(q, 2, "queue:bil"));
+	assert_null(flow_queue_uri(q, 2, "queue:"));
+	assert_null(flow_queue_uri(q, 2, "billing"));
+	assert_null(flow_queue_uri(q, 2, "sip:billing@x"));
+	assert_null(flow_queue_uri(q, 1, "queue:billing"));
+	assert_null(flow_queue_uri(NULL, 0, "queue:bill"));
+	assert_null(flow_queue_uri(q, 2, NULL));
+}
+
 static void no_input_retries_then_ends_at_on_max_retries(void **s)
 {
 	(void)s;
@@ -1356,6 +1424,9 @@ int main(void)
 		cmocka_unit_test(a_channel_that_cannot_hear_takes_keys_only),
 		cmocka_unit_test(pressing_0_transfers_to_the_agent_uri),
 		cmocka_unit_test(a_refused_transfer_takes_on_fail),
+		cmocka_unit_test(a_mapped_queue_transfers_to_its_uri),
+		cmocka_unit_test(an_unmapped_queue_reaches_the_channel_as_is),
+		cmocka_unit_test(queue_uri_lookup_matches_whole_names_only),
 		cmocka_unit_test(
 			a_transfer_error_or_missing_agent_uri_takes_on_fail),
 		cmocka_unit_test(no_input_retries_then_ends_at_on_max_retries),

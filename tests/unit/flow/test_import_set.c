@@ -164,6 +164,40 @@ static void unrelated_json_is_reported_not_skipped(void **state)
 					    "Amazon Connect flow"));
 }
 
+/* FLOW.values.yaml and FLOW.intents.yaml beside an imported flow are its
+ * --values and --intents; they are not flows themselves. */
+static void side_files_are_the_values_and_intents(void **state)
+{
+	struct tmpdir *d = *state;
+	char *c = read_data("seed_connect.json");
+	write_file(d, "connect.json", c);
+	free(c);
+	write_file(d, "connect.values.yaml",
+		   "\"arn:aws:lambda:us-east-1:123456789012:function:"
+		   "process-intent\": \"http://127.0.0.1:9/x\"\n");
+	write_file(d, "connect.intents.yaml",
+		   "lost_card: [i lost my card, my card was stolen]\n"
+		   "balance: [what is my balance, how much money do i have]\n");
+	struct flow_set *s = NULL;
+	struct flow_errors errs = { 0 };
+	int rc = flow_set_load(&s, d->path, &errs);
+	for (size_t i = 0; i < errs.count; i++)
+		fprintf(stderr, "%s\n", errs.msg[i]);
+	assert_int_equal(rc, 0);
+	assert_int_equal(flow_set_count(s), 3); /* + the 2 built-ins */
+	assert_non_null(flow_set_find(s, "connect"));
+	flow_set_destroy(s);
+
+	/* A bad values file fails the flow, named in the message. */
+	write_file(d, "connect.values.yaml", "- not\n- a map\n");
+	s = NULL;
+	memset(&errs, 0, sizeof(errs));
+	assert_int_equal(flow_set_load(&s, d->path, &errs), -EBADMSG);
+	assert_null(s);
+	assert_true(errs.count >= 1);
+	assert_non_null(strstr(errs.msg[0], "connect.values.yaml"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +208,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			unrelated_json_is_reported_not_skipped, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			side_files_are_the_values_and_intents, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,6 +40,8 @@ static struct tts *g_tts;
 static struct fastagi *g_fa;
 static char g_dir[64];
 static uint16_t g_port;
+/* Transfer settings of the next create_server ("" = defaults). */
+static const char *g_sip_fmt = "", *g_queue_app = "";
 
 /* ---- running on the loop ---- */
 
@@ -70,7 +72,7 @@ static void on_loop(void (*fn)(void *), void *arg)
 
 /* ---- what the daemon side saw (written on the loop) ---- */
 
-enum mode { M_FLOW, M_LISTEN, M_COLLECT, M_COLLECT2, M_QUEUE };
+enum mode { M_FLOW, M_LISTEN, M_COLLECT, M_COLLECT2, M_QUEUE, M_SIPXFER };
 
 static struct {
 	pthread_mutex_t mu;
@@ -146,7 +148,9 @@ static void driver_ev(struct channel *ch, const struct channel_event *ev,
 		g.transfer_err = ev->err;
 		g.transfer_status = ev->transfer.status;
 		pthread_mutex_unlock(&g.mu);
-		assert_int_equal(channel_hangup(ch, "completed"), 0);
+		/* A transfer that worked ends the session by itself. */
+		if (ev->err || ev->transfer.status >= 300)
+			assert_int_equal(channel_hangup(ch, "completed"), 0);
 		return;
 	case CHANNEL_EV_HANGUP:
 		g.hung = true;
@@ -196,6 +200,8 @@ static int session_new(struct channel *ch, const struct fastagi_call *c,
 					      .first_timeout_ms = 3000 };
 		return channel_collect(ch, &c2);
 	}
+	if (m == M_SIPXFER)
+		return channel_transfer(ch, "sip:agent@pbx");
 	const struct channel_kv kv[] = { { "account-id", "12\"34" } };
 	return channel_transfer_ctx(ch, "queue:support", kv, 1);
 }
@@ -225,6 +231,8 @@ static void create_server(void *arg)
 				   .loop = g_loop,
 				   .env_timeout_ms = 1000 };
 	snprintf(cfg.sounds_dir, sizeof(cfg.sounds_dir), "%s", g_dir);
+	snprintf(cfg.sip_dial_fmt, sizeof(cfg.sip_dial_fmt), "%s", g_sip_fmt);
+	snprintf(cfg.queue_app, sizeof(cfg.queue_app), "%s", g_queue_app);
 	static const struct fastagi_handlers h = {
 		.session_new = session_new,
 		.session_gone = session_gone,
@@ -565,6 +573,87 @@ static void queue_transfer_without_app_fails_then_hangs_up(void **state)
 	assert_string_equal(g.flow_asked, "");
 }
 
+/* asterisk.dial_sip and asterisk.queue_app reach the AGI commands. */
+static void configured_dial_string_and_queue_app_are_used(void **state)
+{
+	(void)state;
+	on_loop(destroy_server, NULL);
+	g_sip_fmt = "PJSIP/%s";
+	g_queue_app = "AgentQueue";
+	on_loop(create_server, NULL);
+	struct ast a;
+	char line[1024];
+
+	reset(M_QUEUE);
+	ast_connect(&a);
+	ast_send(&a, "agi_network: yes\nagi_callerid: 300\n\n");
+	ast_expect(&a, "ANSWER", line, sizeof(line));
+	ast_send(&a, "200 result=0\n");
+	ast_expect(&a, "SET VARIABLE VOXGATE_TRANSFER", line, sizeof(line));
+	ast_send(&a, "200 result=1\n");
+	ast_expect(&a, "SET VARIABLE VOXGATE_CTX_ACCOUNT_ID", line,
+		   sizeof(line));
+	ast_send(&a, "200 result=1\n");
+	ast_expect(&a, "EXEC AgentQueue \"support\"", line, sizeof(line));
+	ast_send(&a, "200 result=-2\n");
+	ast_expect(&a, "SET VARIABLE VOXGATE_RESULT", line, sizeof(line));
+	ast_send(&a, "200 result=1\n");
+	ast_expect(&a, "HANGUP", line, sizeof(line));
+	ast_send(&a, "200 result=1\n");
+	ast_expect_closed(&a);
+	wait_gone();
+
+	reset(M_SIPXFER);
+	ast_connect(&a);
+	ast_send(&a, "agi_network: yes\nagi_callerid: 300\n\n");
+	ast_expect(&a, "ANSWER", line, sizeof(line));
+	ast_send(&a, "200 result=0\n");
+	ast_expect(&a, "SET VARIABLE VOXGATE_TRANSFER \"sip:agent@pbx\"", line,
+		   sizeof(line));
+	ast_send(&a, "200 result=1\n");
+	ast_expect(&a, "EXEC Dial", line, sizeof(line));
+	assert_string_equal(line, "EXEC Dial \"PJSIP/sip:agent@pbx\"");
+	ast_send(&a, "200 result=0\n");
+	ast_expect(&a, "GET VARIABLE DIALSTATUS", line, sizeof(line));
+	ast_send(&a, "200 result=1 (ANSWER)\n");
+	ast_expect(&a, "SET VARIABLE VOXGATE_RESULT \"transferred\"", line,
+		   sizeof(line));
+	ast_send(&a, "200 result=1\n");
+	ast_expect_closed(&a);
+	wait_gone();
+	assert_int_equal(g.transfer_status, 200);
+	assert_string_equal(g.end_reason, "transferred");
+
+	/* ${user}/${host}/${uri} placeholders instead of %s. */
+	on_loop(destroy_server, NULL);
+	g_sip_fmt = "PJSIP/${user}@trunk-${host}/${uri}";
+	on_loop(create_server, NULL);
+	reset(M_SIPXFER);
+	ast_connect(&a);
+	ast_send(&a, "agi_network: yes\nagi_callerid: 300\n\n");
+	ast_expect(&a, "ANSWER", line, sizeof(line));
+	ast_send(&a, "200 result=0\n");
+	ast_expect(&a, "SET VARIABLE VOXGATE_TRANSFER", line, sizeof(line));
+	ast_send(&a, "200 result=1\n");
+	ast_expect(&a, "EXEC Dial", line, sizeof(line));
+	assert_string_equal(
+		line, "EXEC Dial \"PJSIP/agent@trunk-pbx/sip:agent@pbx\"");
+	ast_send(&a, "200 result=0\n");
+	ast_expect(&a, "GET VARIABLE DIALSTATUS", line, sizeof(line));
+	ast_send(&a, "200 result=1 (BUSY)\n");
+	ast_expect(&a, "SET VARIABLE VOXGATE_RESULT", line, sizeof(line));
+	ast_send(&a, "200 result=1\n");
+	ast_expect(&a, "HANGUP", line, sizeof(line));
+	ast_send(&a, "200 result=1\n");
+	ast_expect_closed(&a);
+	wait_gone();
+	assert_true(g.transfer_status >= 300);
+
+	on_loop(destroy_server, NULL);
+	g_sip_fmt = g_queue_app = "";
+	on_loop(create_server, NULL);
+}
+
 static void socket_close_mid_command_ends_the_call(void **state)
 {
 	(void)state;
@@ -762,6 +851,7 @@ int main(void)
 			speech_turn_records_reads_wav_and_survives_hangup),
 		cmocka_unit_test(
 			queue_transfer_without_app_fails_then_hangs_up),
+		cmocka_unit_test(configured_dial_string_and_queue_app_are_used),
 		cmocka_unit_test(socket_close_mid_command_ends_the_call),
 		cmocka_unit_test(
 			collect_honours_terminator_and_interdigit_timeout),

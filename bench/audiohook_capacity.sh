@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# bench/audiohook_capacity.sh BUILD_DIR: concurrent Genesys AudioHook monitor
+# sessions (stereo PCMU, both channels endpointed and transcribed, the
+# customer's utterances classified) sustained on 2 cores.
+#
+# Starts BUILD_DIR/src/voxgate pinned to CPUs 0-1 (taskset) with
+# genesys.enabled, then for every step runs tests/node/audiohook_bench.js:
+# N signed sessions streaming a looped two-party conversation (espeak-ng
+# speech) in real time for SECS seconds. Per step it prints the sessions,
+# transcripts received / expected (a missing one is audio dropped or an STT
+# failure), agent-assist events, transcript lag p50/p99/max (end of the
+# utterance streamed -> transcript received; includes the 500 ms trailing
+# silence of the endpointer), the daemon's CPU use in cores, and the
+# real-time factor (CPU seconds per second of audio, both channels).
+# Knobs: STEPS="2 8 16" SECS=30 VG_BENCH_KEEP=1.
+set -euo pipefail
+
+[ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
+BUILD_DIR=$(cd "$1" && pwd)
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+VOXGATE=$BUILD_DIR/src/voxgate
+STEPS=${STEPS:-"2 8 16"}
+SECS=${SECS:-30}
+[ -x "$VOXGATE" ] || { echo "need $VOXGATE" >&2; exit 2; }
+[ -f "$BUILD_DIR/models/default.vxn" ] ||
+	{ echo "need $BUILD_DIR/models/default.vxn (cmake --build $BUILD_DIR --target vg_nlu_model)" >&2; exit 2; }
+for t in node espeak-ng sox taskset; do
+	command -v $t >/dev/null || { echo "need $t" >&2; exit 2; }
+done
+
+TMP=$(mktemp -d /tmp/vg-bench-audiohook.XXXXXX)
+PID=""
+cleanup() {
+	[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	[ -n "${VG_BENCH_KEEP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+HTTP=$(free_port)
+SIP=$(free_port)
+AH=$(free_port)
+KEY=bench-api-key
+SECRET=$(printf 'bench-client-secret' | base64)
+cat >"$TMP/voxgate.yaml" <<YAML
+sip:
+  listen: ["udp:127.0.0.1:$SIP"]
+http:
+  listen: 127.0.0.1:$HTTP
+store:
+  path: $TMP/cdr.db
+log:
+  level: info
+nlu:
+  models_dir: "$BUILD_DIR/models"
+limits:
+  max_calls: 500
+genesys:
+  enabled: true
+  listen: 127.0.0.1:$AH
+  api_key: "$KEY"
+  client_secret: "$SECRET"
+  knowledge: "$SRC/examples/genesys/knowledge.yaml"
+YAML
+
+say() { # text out.ulaw
+	espeak-ng -v en-us -s 140 -w "$TMP/e.wav" "$1"
+	sox "$TMP/e.wav" -r 8000 -c 1 -t raw -e mu-law "$2"
+}
+say "thank you for calling, how can I help you today" "$TMP/agent.ulaw"
+say "I ordered a new card and it still has not come" "$TMP/cust.ulaw"
+
+taskset -c 0,1 "$VOXGATE" serve -c "$TMP/voxgate.yaml" >"$TMP/voxgate.log" 2>&1 &
+PID=$!
+for _ in $(seq 600); do
+	grep -q 'event=ready' "$TMP/voxgate.log" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q 'event=ready' "$TMP/voxgate.log" || { cat "$TMP/voxgate.log"; exit 1; }
+
+cpu_s() { # utime+stime of the daemon, seconds
+	awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$PID/stat"
+}
+printf '%-9s %-11s %-7s %-22s %-6s %-8s %s\n' sessions transcripts assists \
+	"lag p50/p99/max ms" cores "RTF" "errors"
+for n in $STEPS; do
+	c0=$(cpu_s)
+	t0=$(date +%s.%N)
+	out=$(node "$SRC/tests/node/audiohook_bench.js" --port "$AH" --key "$KEY" \
+		--secret "$SECRET" --n "$n" --secs "$SECS" --ext "$TMP/cust.ulaw" \
+		--int "$TMP/agent.ulaw")
+	t1=$(date +%s.%N)
+	c1=$(cpu_s)
+	echo "$out" >>"$TMP/results.jsonl"
+	python3 - "$out" "$c0" "$c1" "$t0" "$t1" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+cpu = float(sys.argv[3]) - float(sys.argv[2])
+wall = float(sys.argv[5]) - float(sys.argv[4])
+audio = 2 * r["audio_s_per_channel"]  # both channels
+l = r["lag_ms"]
+print(f'{r["sessions"]:<9} {r["transcripts"]:>4}/{r["expected_transcripts"]:<6} '
+      f'{r["assists"]:<7} {l["p50"]}/{l["p99"]}/{l["max"]:<14} '
+      f'{cpu / wall:<6.2f} {cpu / audio if audio else 0:<8.4f} {r["errors"]}')
+PY
+	sleep 2
+done

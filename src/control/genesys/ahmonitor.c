@@ -1,0 +1,353 @@
+/* AudioHook monitor (see ahmonitor.h). Per session and channel: a VAD and
+ * an endpointer fed 20 ms frames re-chunked from the server's audio; each
+ * utterance goes to the STT service as its own request; results come back
+ * on the media loop in any order and are sent as they arrive. A session
+ * that closes cancels its requests before it is freed. */
+#include "control/genesys/ahmonitor.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audio/clip.h"
+#include "audio/vad.h"
+#include "control/genesys/ahknow.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "engines/nlu/classifier.h"
+#include "engines/stt/stt.h"
+#include "telephony/genesys/audiohook.h"
+
+enum { PENDING_MAX = 8 };
+
+struct msess;
+
+struct mreq {
+	struct msess *ms;
+	struct stt_req *req; /* NULL: slot free */
+	enum ahmsg_channel ch;
+	uint64_t offset_ms, duration_ms;
+	uint64_t sent_ms; /* monotonic, when the utterance ended */
+};
+
+struct mchan {
+	struct vad *vad;
+	struct endpointer *ep;
+	int16_t frame[AUDIO_FRAME_SAMPLES];
+	size_t nframe;
+	uint64_t frame_pos_ms; /* position of frame[0] */
+	uint64_t turn_pos_ms;  /* position of the turn's first frame */
+	bool turn_started;
+};
+
+struct msess {
+	struct ahmonitor *m;
+	struct ah_session *s;
+	struct mchan ch[2];
+	struct mreq pending[PENDING_MAX];
+};
+
+struct ahmonitor {
+	struct ahmonitor_cfg cfg;
+	char language[16];
+	struct audiohook *ah;
+	struct ahmonitor_stats st;
+};
+
+static void chan_fini(struct mchan *c)
+{
+	vad_destroy(c->vad);
+	endpoint_destroy(c->ep);
+}
+
+static int chan_init(struct mchan *c, const struct ahmonitor *m)
+{
+	struct endpoint_cfg ec;
+	endpoint_cfg_default(&ec);
+	ec.no_input_ms = 0;
+	ec.trailing_silence_ms =
+		m->cfg.trailing_silence_ms ? m->cfg.trailing_silence_ms : 500;
+	ec.max_speech_ms = 15000;
+	int err = vad_create(&c->vad, NULL);
+	if (!err)
+		err = endpoint_create(&c->ep, &ec);
+	return err;
+}
+
+static void msess_free(struct msess *ms)
+{
+	for (int i = 0; i < PENDING_MAX; i++)
+		if (ms->pending[i].req) {
+			stt_cancel(ms->pending[i].req);
+			ms->pending[i].req = NULL;
+		}
+	chan_fini(&ms->ch[0]);
+	chan_fini(&ms->ch[1]);
+	free(ms);
+}
+
+/* ---------- results ---------- */
+
+static void send_assist(struct msess *ms, const struct mreq *r,
+			const char *text)
+{
+	struct ahmonitor *m = ms->m;
+	struct ahmsg_assist a = {
+		.text = text,
+		.channel = r->ch,
+		.offset_ms = r->offset_ms,
+		.duration_ms = r->duration_ms,
+	};
+	struct nlu_result *nr = calloc(1, sizeof(*nr));
+	if (!nr)
+		return;
+	if (m->cfg.model && !nlu_classify(m->cfg.model, text, nr) && nr->n &&
+	    !nr->out_of_scope &&
+	    nr->top[0].confidence >= m->cfg.min_confidence) {
+		a.intent = nr->top[0].intent;
+		a.confidence = nr->top[0].confidence;
+		a.suggestions =
+			ahknow_find(m->cfg.know, a.intent, &a.nsuggestions);
+	}
+	int err = audiohook_session_send_assist(ms->s, &a);
+	if (!err)
+		m->st.assists++;
+	LOGI(audiohook_session_id(ms->s), "audiohook_assist",
+	     "intent=%s confidence=%.2f suggestions=%zu err=%d",
+	     a.intent ? a.intent : "-", (double)a.confidence, a.nsuggestions,
+	     err);
+	free(nr);
+}
+
+static void on_stt_done(int err, const struct stt_result *res, void *arg)
+{
+	struct mreq *r = arg;
+	struct msess *ms = r->ms;
+	struct ahmonitor *m = ms->m;
+	r->req = NULL;
+	if (err) {
+		m->st.stt_errors++;
+		LOGW(audiohook_session_id(ms->s), "audiohook_stt_failed",
+		     "channel=%s err=%d", ahmsg_channel_name(r->ch), err);
+		return;
+	}
+	if (!res->text[0]) {
+		m->st.empty++;
+		return;
+	}
+	struct ahmsg_transcript t = {
+		.channel = r->ch,
+		.text = res->text,
+		.confidence = res->confidence,
+		.offset_ms = r->offset_ms,
+		.duration_ms = r->duration_ms,
+		.is_final = true,
+		.language = m->language,
+	};
+	int e = audiohook_session_send_transcript(ms->s, &t);
+	uint64_t lag = clock_mono_ms() - r->sent_ms;
+	if (!e) {
+		m->st.transcripts++;
+		m->st.lag_ms_sum += lag;
+		if (lag > m->st.lag_ms_max)
+			m->st.lag_ms_max = lag;
+	}
+	LOGI(audiohook_session_id(ms->s), "audiohook_transcript",
+	     "channel=%s offset_ms=%" PRIu64 " duration_ms=%" PRIu64
+	     " confidence=%.2f lag_ms=%" PRIu64 " engine=%s err=%d",
+	     ahmsg_channel_name(r->ch), r->offset_ms, r->duration_ms,
+	     (double)res->confidence, lag, res->engine ? res->engine : "", e);
+	if (!e && r->ch == AHMSG_CH_EXTERNAL)
+		send_assist(ms, r, res->text);
+}
+
+/* ---------- audio ---------- */
+
+static void utterance(struct msess *ms, enum ahmsg_channel chn)
+{
+	struct ahmonitor *m = ms->m;
+	struct mchan *c = &ms->ch[chn];
+	m->st.utterances++;
+	size_t n = 0;
+	const int16_t *pcm = endpoint_audio(c->ep, &n);
+	uint32_t start = endpoint_speech_start_ms(c->ep);
+	uint32_t end = endpoint_speech_end_ms(c->ep);
+	struct mreq *r = NULL;
+	for (int i = 0; i < PENDING_MAX && !r; i++)
+		if (!ms->pending[i].req)
+			r = &ms->pending[i];
+	if (!m->cfg.stt || !r || !n) {
+		m->st.dropped++;
+		return;
+	}
+	struct audio_clip *clip = audio_clip_alloc(n, AUDIO_RATE_HZ);
+	if (!clip) {
+		m->st.dropped++;
+		return;
+	}
+	memcpy(clip->samples, pcm, n * sizeof(*pcm));
+	r->ms = ms;
+	r->ch = chn;
+	r->offset_ms = c->turn_pos_ms + start;
+	r->duration_ms = end >= start ? end - start + AUDIO_FRAME_MS : 0;
+	r->sent_ms = clock_mono_ms();
+	struct stt_params p = {
+		.mode = STT_MODE_OPEN,
+		.call_id = audiohook_session_id(ms->s),
+	};
+	int err = stt_recognize(m->cfg.stt, clip, &p, m->cfg.loop, on_stt_done,
+				r, &r->req);
+	audio_clip_deref(clip);
+	if (err) {
+		r->req = NULL;
+		m->st.dropped++;
+		LOGW(audiohook_session_id(ms->s), "audiohook_stt_refused",
+		     "err=%d", err);
+	}
+}
+
+static void feed_frame(struct msess *ms, enum ahmsg_channel chn)
+{
+	struct mchan *c = &ms->ch[chn];
+	if (!c->turn_started) {
+		c->turn_started = true;
+		c->turn_pos_ms = c->frame_pos_ms;
+	}
+	float prob = vad_process(c->vad, c->frame);
+	enum endpoint_event ev = endpoint_feed(c->ep, c->frame, prob);
+	if (ev == EP_SPEECH_END || ev == EP_MAX_SPEECH)
+		utterance(ms, chn);
+	if (ev == EP_SPEECH_END || ev == EP_MAX_SPEECH || ev == EP_NO_INPUT) {
+		(void)endpoint_start(c->ep, NULL);
+		c->turn_started = false;
+	}
+}
+
+static void feed(struct msess *ms, enum ahmsg_channel chn, const int16_t *pcm,
+		 size_t n, uint64_t pos_ms)
+{
+	struct mchan *c = &ms->ch[chn];
+	for (size_t i = 0; i < n; i++) {
+		if (c->nframe == 0)
+			c->frame_pos_ms = pos_ms + i / 8;
+		c->frame[c->nframe++] = pcm[i];
+		if (c->nframe == AUDIO_FRAME_SAMPLES) {
+			feed_frame(ms, chn);
+			c->nframe = 0;
+		}
+	}
+	ms->m->st.audio_ms += n / 8;
+}
+
+/* Forget the utterance in progress (pause, discarded audio). */
+static void restart(struct msess *ms)
+{
+	for (int i = 0; i < 2; i++) {
+		struct mchan *c = &ms->ch[i];
+		if (endpoint_in_speech(c->ep))
+			ms->m->st.dropped_by_pause++;
+		c->nframe = 0;
+		c->turn_started = false;
+		(void)endpoint_start(c->ep, NULL);
+	}
+}
+
+/* ---------- hooks ---------- */
+
+static int h_open(struct ah_session *s, const struct ahmsg *open,
+		  bool *start_paused, void *arg)
+{
+	struct ahmonitor *m = arg;
+	(void)open;
+	(void)start_paused;
+	struct msess *ms = calloc(1, sizeof(*ms));
+	if (!ms)
+		return -ENOMEM;
+	ms->m = m;
+	ms->s = s;
+	int err = chan_init(&ms->ch[0], m);
+	if (!err)
+		err = chan_init(&ms->ch[1], m);
+	if (err) {
+		msess_free(ms);
+		return err;
+	}
+	audiohook_session_set_data(s, ms);
+	m->st.sessions++;
+	return 0;
+}
+
+static void h_audio(struct ah_session *s, const int16_t *ext, const int16_t *in,
+		    size_t n, uint64_t position_ms, void *arg)
+{
+	(void)arg;
+	struct msess *ms = audiohook_session_data(s);
+	if (!ms)
+		return;
+	if (ext)
+		feed(ms, AHMSG_CH_EXTERNAL, ext, n, position_ms);
+	if (in)
+		feed(ms, AHMSG_CH_INTERNAL, in, n, position_ms);
+}
+
+static void h_message(struct ah_session *s, const struct ahmsg *msg, void *arg)
+{
+	(void)arg;
+	struct msess *ms = audiohook_session_data(s);
+	if (!ms)
+		return;
+	if (msg->type == AHMSG_PAUSED || msg->type == AHMSG_DISCARDED)
+		restart(ms);
+}
+
+static void h_close(struct ah_session *s, const char *reason, void *arg)
+{
+	(void)arg;
+	(void)reason;
+	struct msess *ms = audiohook_session_data(s);
+	audiohook_session_set_data(s, NULL);
+	if (ms)
+		msess_free(ms);
+}
+
+int ahmonitor_create(struct ahmonitor **mp, struct audiohook *ah,
+		     const struct ahmonitor_cfg *cfg)
+{
+	if (!mp || !ah || !cfg || (cfg->stt && !cfg->loop))
+		return -EINVAL;
+	struct ahmonitor *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->cfg = *cfg;
+	snprintf(m->language, sizeof(m->language), "%s",
+		 cfg->language && cfg->language[0] ? cfg->language : "en-US");
+	m->cfg.language = m->language;
+	if (m->cfg.min_confidence <= 0)
+		m->cfg.min_confidence = 0.5f;
+	m->ah = ah;
+	static const struct audiohook_hooks hooks = {
+		.on_open = h_open,
+		.on_audio = h_audio,
+		.on_message = h_message,
+		.on_close = h_close,
+	};
+	audiohook_set_hooks(ah, AUDIOHOOK_MONITOR, &hooks, m);
+	*mp = m;
+	return 0;
+}
+
+void ahmonitor_destroy(struct ahmonitor *m)
+{
+	if (!m)
+		return;
+	free(m);
+}
+
+void ahmonitor_get_stats(const struct ahmonitor *m, struct ahmonitor_stats *st)
+{
+	if (m && st)
+		*st = m->st;
+}
