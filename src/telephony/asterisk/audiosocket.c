@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <re.h>
@@ -30,6 +29,7 @@
 #include "core/log.h"
 #include "metrics/metrics.h"
 #include "telephony/asterisk/audiosocket_frame.h"
+#include "telephony/common/mclock.h"
 
 enum {
 	FRAME_US = 20000,
@@ -80,9 +80,8 @@ struct audiosocket {
 	struct audiosocket_handlers h;
 	void *arg;
 	int lfd;
-	int tfd;
+	struct mclock clock; /* one media clock, PHASES ticks per frame */
 	uint16_t port;
-	struct pacer pacer;
 	struct list calls[PHASES];
 	unsigned next_phase;
 	uint64_t tick_no;
@@ -566,44 +565,28 @@ static void serve(struct audiosocket *as, struct list *calls, uint64_t sched_us)
 	}
 }
 
-static void media_tick(int flags, void *arg)
+static void media_tick(uint64_t deadline_us, void *arg)
 {
 	struct audiosocket *as = arg;
-	uint64_t expirations;
-	(void)flags;
-	if (read(as->tfd, &expirations, sizeof(expirations)) < 0)
-		return;
-	uint64_t start = clock_mono_us();
-	uint64_t first_deadline = as->pacer.next_us;
-	unsigned due = pacer_due(&as->pacer, start);
-	for (unsigned t = 0; t < due; t++)
-		serve(as, &as->calls[as->tick_no++ % PHASES],
-		      first_deadline + (uint64_t)t * TICK_US);
-	if (due)
-		metric_histogram_observe(as->m_tick_cpu,
-					 (double)(clock_mono_us() - start) /
-						 1e6);
+	serve(as, &as->calls[as->tick_no++ % PHASES], deadline_us);
 }
 
+static void media_batch(unsigned due, uint64_t start_us, uint64_t first_us,
+			void *arg)
+{
+	struct audiosocket *as = arg;
+	(void)due;
+	(void)first_us;
+	metric_histogram_observe(as->m_tick_cpu,
+				 (double)(clock_mono_us() - start_us) / 1e6);
+}
+
+/* After a stall, catch up one frame at most (every phase once); older
+ * ticks are lost. */
 static int start_clock(struct audiosocket *as)
 {
-	as->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (as->tfd < 0)
-		return -errno;
-	uint64_t first = clock_mono_us() + TICK_US;
-	struct itimerspec its = {
-		.it_value = { .tv_sec = (time_t)(first / 1000000),
-			      .tv_nsec = (long)(first % 1000000) * 1000 },
-		.it_interval = { .tv_sec = 0, .tv_nsec = TICK_US * 1000L },
-	};
-	if (timerfd_settime(as->tfd, TFD_TIMER_ABSTIME, &its, NULL))
-		return -errno;
-	pacer_init(&as->pacer, first, TICK_US);
-	/* After a stall, catch up one frame at most (every phase once);
-	 * older ticks are lost. */
-	as->pacer.max_burst = PHASES;
-	int err = fd_listen(as->tfd, FD_READ, media_tick, as);
-	return err ? -err : 0;
+	return mclock_start(&as->clock, TICK_US, PHASES, media_tick,
+			    media_batch, as);
 }
 
 /* ---------- accept ---------- */
@@ -717,7 +700,7 @@ int audiosocket_create(struct audiosocket **asp,
 		as->h = *h;
 	as->arg = arg;
 	as->lfd = -1;
-	as->tfd = -1;
+	mclock_init(&as->clock);
 	for (unsigned p = 0; p < PHASES; p++)
 		list_init(&as->calls[p]);
 	as->m_calls = metrics_counter("voxgate_audiosocket_calls_total", NULL,
@@ -786,10 +769,7 @@ void audiosocket_destroy(struct audiosocket *as)
 	for (unsigned p = 0; p < PHASES; p++)
 		while (list_head(&as->calls[p]))
 			release_call(list_head(&as->calls[p])->data);
-	if (as->tfd >= 0) {
-		fd_close(as->tfd);
-		close(as->tfd);
-	}
+	mclock_stop(&as->clock);
 	if (as->lfd >= 0) {
 		fd_close(as->lfd);
 		close(as->lfd);

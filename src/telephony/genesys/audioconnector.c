@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -24,6 +23,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "metrics/metrics.h"
+#include "telephony/common/mclock.h"
 #include "telephony/genesys/audiohook.h"
 
 enum {
@@ -64,8 +64,7 @@ struct acbot {
 	struct acbot_handlers h;
 	void *arg;
 	struct audiohook *ah;
-	int tfd;
-	struct pacer pacer;
+	struct mclock clock; /* one media clock for every session */
 	struct list conns;
 	unsigned active;
 	struct acbot_stats st;
@@ -481,37 +480,17 @@ static void serve(struct acbot *b)
 	}
 }
 
-static void media_tick(int flags, void *arg)
+static void media_tick(uint64_t deadline_us, void *arg)
 {
-	struct acbot *b = arg;
-	uint64_t expirations;
-	(void)flags;
-	if (read(b->tfd, &expirations, sizeof(expirations)) < 0)
-		return;
-	unsigned due = pacer_due(&b->pacer, clock_mono_us());
-	for (unsigned t = 0; t < due; t++)
-		serve(b);
+	(void)deadline_us;
+	serve(arg);
 }
 
+/* After a stall catch up one frame at most: Genesys plays in real time, a
+ * burst would only sit in its buffer. */
 static int start_clock(struct acbot *b)
 {
-	b->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (b->tfd < 0)
-		return -errno;
-	uint64_t first = clock_mono_us() + FRAME_US;
-	struct itimerspec its = {
-		.it_value = { .tv_sec = (time_t)(first / 1000000),
-			      .tv_nsec = (long)(first % 1000000) * 1000 },
-		.it_interval = { .tv_sec = 0, .tv_nsec = FRAME_US * 1000L },
-	};
-	if (timerfd_settime(b->tfd, TFD_TIMER_ABSTIME, &its, NULL))
-		return -errno;
-	pacer_init(&b->pacer, first, FRAME_US);
-	/* After a stall catch up one frame at most: Genesys plays in real
-	 * time, a burst would only sit in its buffer. */
-	b->pacer.max_burst = 2;
-	int err = fd_listen(b->tfd, FD_READ, media_tick, b);
-	return err ? -err : 0;
+	return mclock_start(&b->clock, FRAME_US, 2, media_tick, NULL, b);
 }
 
 /* ---------- life ---------- */
@@ -533,7 +512,7 @@ int acbot_create(struct acbot **bp, struct audiohook *ah,
 		b->h = *h;
 	b->arg = arg;
 	b->ah = ah;
-	b->tfd = -1;
+	mclock_init(&b->clock);
 	list_init(&b->conns);
 	b->m_calls = metrics_counter("voxgate_genesys_bot_calls_total", NULL,
 				     "Audio Connector bot sessions started");
@@ -544,8 +523,6 @@ int acbot_create(struct acbot **bp, struct audiohook *ah,
 				    "Audio Connector bot sessions open");
 	int err = start_clock(b);
 	if (err) {
-		if (b->tfd >= 0)
-			close(b->tfd);
 		free(b);
 		return err;
 	}
@@ -579,10 +556,7 @@ void acbot_destroy(struct acbot *b)
 	audiohook_set_hooks(b->ah, AUDIOHOOK_BOT, &hooks, NULL);
 	while (list_head(&b->conns))
 		release_conn(list_head(&b->conns)->data);
-	if (b->tfd >= 0) {
-		fd_close(b->tfd);
-		close(b->tfd);
-	}
+	mclock_stop(&b->clock);
 	free(b);
 }
 

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <re.h>
@@ -26,6 +25,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "metrics/metrics.h"
+#include "telephony/common/mclock.h"
 
 /* The media clock ticks every 5 ms; each call belongs to one of 4 phases and
  * is served on its phase's tick, i.e. every 20 ms. Spreading calls over the
@@ -86,8 +86,7 @@ struct sipep {
 	uint64_t tick_no;
 	unsigned active;
 	bool draining;
-	int tfd; /* timerfd: absolute periodic CLOCK_MONOTONIC media clock */
-	struct pacer pacer;
+	struct mclock clock; /* one media clock, PHASES ticks per frame */
 	struct mbuf *txmb;
 	struct sa rtp_laddr;
 	char user_agent[256];
@@ -533,34 +532,30 @@ static void serve_phase(struct sipep *ep, struct list *calls, uint64_t sched)
 	}
 }
 
-static void media_tick(int flags, void *arg)
+static void media_tick(uint64_t deadline_us, void *arg)
 {
 	struct sipep *ep = arg;
-	uint64_t expirations;
-	(void)flags;
-	if (read(ep->tfd, &expirations, sizeof(expirations)) < 0)
-		return;
-	uint64_t start = clock_mono_us();
-	uint64_t first_deadline = ep->pacer.next_us;
-	unsigned due = pacer_due(&ep->pacer, start);
-	if (!due)
-		return;
-	metric_histogram_observe(
-		ep->m_tick_late,
-		start > first_deadline ? (double)(start - first_deadline) / 1e6
-				       : 0.0);
-	if (ep->pacer.skipped != ep->skipped_seen) {
+	unsigned phase = (unsigned)(ep->tick_no++ % PHASES);
+	serve_phase(ep, &ep->calls[phase], deadline_us);
+}
+
+static void media_batch(unsigned due, uint64_t start_us, uint64_t first_us,
+			void *arg)
+{
+	struct sipep *ep = arg;
+	(void)due;
+	metric_histogram_observe(ep->m_tick_late,
+				 start_us > first_us
+					 ? (double)(start_us - first_us) / 1e6
+					 : 0.0);
+	const struct pacer *pc = &ep->clock.pacer;
+	if (pc->skipped != ep->skipped_seen) {
 		metric_counter_add(ep->m_ticks_skipped,
-				   ep->pacer.skipped - ep->skipped_seen);
-		ep->skipped_seen = ep->pacer.skipped;
+				   pc->skipped - ep->skipped_seen);
+		ep->skipped_seen = pc->skipped;
 	}
-	for (unsigned t = 0; t < due; t++) {
-		unsigned phase = (unsigned)(ep->tick_no++ % PHASES);
-		serve_phase(ep, &ep->calls[phase],
-			    first_deadline + (uint64_t)t * TICK_US);
-	}
-	uint64_t end = clock_mono_us();
-	metric_histogram_observe(ep->m_tick_cpu, (double)(end - start) / 1e6);
+	metric_histogram_observe(ep->m_tick_cpu,
+				 (double)(clock_mono_us() - start_us) / 1e6);
 }
 
 static void each_call(struct sipep *ep, void (*fn)(struct sipcall *, void *),
@@ -943,10 +938,7 @@ static void shutdown_call(struct sipcall *sc, void *arg)
 static void sipep_destructor(void *arg)
 {
 	struct sipep *ep = arg;
-	if (ep->tfd >= 0) {
-		fd_close(ep->tfd);
-		close(ep->tfd);
-	}
+	mclock_stop(&ep->clock);
 	each_call(ep, shutdown_call, NULL);
 	mem_deref(ep->lsnr);
 	mem_deref(ep->evsock);
@@ -959,27 +951,12 @@ static void sipep_destructor(void *arg)
 	mem_deref(ep->txmb);
 }
 
-/* An absolute, periodic CLOCK_MONOTONIC timerfd on the loop: no drift, no
- * millisecond rounding (libre's timers fire up to 1 ms early on wall-clock
- * jiffies), and no walk of libre's timer list on every re-arm. */
+/* After a stall, catch up at most one frame (every phase once); older
+ * ticks are dropped and counted. Returns 0 or an errno (libre style). */
 static int start_clock(struct sipep *ep)
 {
-	ep->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (ep->tfd < 0)
-		return errno;
-	uint64_t first = clock_mono_us() + TICK_US;
-	struct itimerspec its = {
-		.it_value = { .tv_sec = (time_t)(first / 1000000),
-			      .tv_nsec = (long)(first % 1000000) * 1000 },
-		.it_interval = { .tv_sec = 0, .tv_nsec = TICK_US * 1000L },
-	};
-	if (timerfd_settime(ep->tfd, TFD_TIMER_ABSTIME, &its, NULL))
-		return errno;
-	pacer_init(&ep->pacer, first, TICK_US);
-	/* After a stall, catch up at most one frame (every phase once);
-	 * older ticks are dropped and counted. */
-	ep->pacer.max_burst = PHASES;
-	return fd_listen(ep->tfd, FD_READ, media_tick, ep);
+	return -mclock_start(&ep->clock, TICK_US, PHASES, media_tick,
+			     media_batch, ep);
 }
 
 int sipep_create(struct sipep **epp, const struct sipep_cfg *cfg,
@@ -996,7 +973,7 @@ int sipep_create(struct sipep **epp, const struct sipep_cfg *cfg,
 	ep->arg = arg;
 	for (unsigned p = 0; p < PHASES; p++)
 		list_init(&ep->calls[p]);
-	ep->tfd = -1;
+	mclock_init(&ep->clock);
 	re_snprintf(ep->user_agent, sizeof(ep->user_agent), "%s",
 		    cfg->user_agent ? cfg->user_agent : "voxgate");
 	ep->cfg.user_agent = ep->user_agent;

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <re.h>
@@ -25,6 +24,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "metrics/metrics.h"
+#include "telephony/common/mclock.h"
 #include "telephony/twilio/mstream_msg.h"
 #include "telephony/twilio/twsig.h"
 
@@ -70,9 +70,8 @@ struct mstream {
 	void *arg;
 	struct http_sock *hs;
 	struct websock *ws;
-	int tfd;
+	struct mclock clock; /* one media clock for every stream */
 	uint16_t port;
-	struct pacer pacer;
 	struct list conns;
 	unsigned active;
 	bool draining;
@@ -616,37 +615,17 @@ static void serve(struct mstream *ms)
 	}
 }
 
-static void media_tick(int flags, void *arg)
+static void media_tick(uint64_t deadline_us, void *arg)
 {
-	struct mstream *ms = arg;
-	uint64_t expirations;
-	(void)flags;
-	if (read(ms->tfd, &expirations, sizeof(expirations)) < 0)
-		return;
-	unsigned due = pacer_due(&ms->pacer, clock_mono_us());
-	for (unsigned t = 0; t < due; t++)
-		serve(ms);
+	(void)deadline_us;
+	serve(arg);
 }
 
+/* After a stall catch up one frame at most: Twilio plays in real time, a
+ * burst would only sit in its queue. */
 static int start_clock(struct mstream *ms)
 {
-	ms->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (ms->tfd < 0)
-		return -errno;
-	uint64_t first = clock_mono_us() + FRAME_US;
-	struct itimerspec its = {
-		.it_value = { .tv_sec = (time_t)(first / 1000000),
-			      .tv_nsec = (long)(first % 1000000) * 1000 },
-		.it_interval = { .tv_sec = 0, .tv_nsec = FRAME_US * 1000L },
-	};
-	if (timerfd_settime(ms->tfd, TFD_TIMER_ABSTIME, &its, NULL))
-		return -errno;
-	pacer_init(&ms->pacer, first, FRAME_US);
-	/* After a stall catch up one frame at most: Twilio plays in real
-	 * time, a burst would only sit in its queue. */
-	ms->pacer.max_burst = 2;
-	int err = fd_listen(ms->tfd, FD_READ, media_tick, ms);
-	return err ? -err : 0;
+	return mclock_start(&ms->clock, FRAME_US, 2, media_tick, NULL, ms);
 }
 
 /* ---------- life ---------- */
@@ -672,7 +651,7 @@ int mstream_create(struct mstream **msp, const struct mstream_cfg *cfg,
 	if (h)
 		ms->h = *h;
 	ms->arg = arg;
-	ms->tfd = -1;
+	mclock_init(&ms->clock);
 	list_init(&ms->conns);
 	ms->m_calls = metrics_counter("voxgate_twilio_media_calls_total", NULL,
 				      "Twilio Media Streams started");
@@ -737,10 +716,7 @@ void mstream_destroy(struct mstream *ms)
 	mstream_hangup_all(ms, "shutdown");
 	while (list_head(&ms->conns))
 		release_conn(list_head(&ms->conns)->data);
-	if (ms->tfd >= 0) {
-		fd_close(ms->tfd);
-		close(ms->tfd);
-	}
+	mclock_stop(&ms->clock);
 	ms->hs = mem_deref(ms->hs);
 	ms->ws = mem_deref(ms->ws);
 	memset(ms->cfg.auth_token, 0, sizeof(ms->cfg.auth_token));
