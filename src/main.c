@@ -1053,6 +1053,9 @@ static int start_twilio(struct daemon *d)
 		.media_calls = d->cfg.twilio.media_calls,
 		.queues = d->queues,
 		.nqueues = d->cfg.transfer.nqueues,
+		.backend_timeout_ms = d->cfg.twilio.backend_timeout_ms,
+		.wait_ms = d->cfg.twilio.backend_wait_ms,
+		.redirects_max = d->cfg.twilio.redirects_max,
 	};
 	int err = twctl_create(&d->twilio, &tc);
 	if (!err)

@@ -742,6 +742,22 @@ static const struct setting twilio_settings[] = {
 	  .kind = K_BOOL,
 	  .off = CFG_OFF(twilio.media_calls),
 	  .track = TR_TW_MEDIA_CALLS },
+	{ .key = "backend_timeout",
+	  .kind = K_MS,
+	  .off = CFG_OFF(twilio.backend_timeout_ms),
+	  .min = 100,
+	  .max = 120 * MS_PER_S },
+	{ .key = "backend_wait",
+	  .kind = K_MS,
+	  .off = CFG_OFF(twilio.backend_wait_ms),
+	  .min = 100,
+	  .max = 14 * MS_PER_S },
+	{ .key = "redirects_max",
+	  .kind = K_UINT,
+	  .off = CFG_OFF(twilio.redirects_max),
+	  .size = CFG_SIZE(twilio.redirects_max),
+	  .min = 1,
+	  .max = 100 },
 };
 
 static const struct setting flows_settings[] = {
@@ -990,6 +1006,9 @@ void config_defaults(struct vg_config *cfg)
 
 	strcpy(cfg->twilio.voice, "Polly.Joanna");
 	strcpy(cfg->twilio.language, "en-US");
+	cfg->twilio.backend_timeout_ms = 10 * MS_PER_S;
+	cfg->twilio.backend_wait_ms = 4 * MS_PER_S;
+	cfg->twilio.redirects_max = 8;
 	strcpy(cfg->genesys.listen.host, "127.0.0.1");
 	cfg->genesys.listen.port = 8082;
 	cfg->genesys.require_signature = true;
@@ -2918,6 +2937,12 @@ int config_print(const struct vg_config *cfg, FILE *f)
 		cfg->twilio.media_enabled ? "true" : "false", b);
 	fprintf(f, "  media_calls: %s\n",
 		cfg->twilio.media_calls ? "true" : "false");
+	fprintf(f,
+		"  backend_timeout: %ums\n  backend_wait: %ums\n"
+		"  redirects_max: %u\n",
+		(unsigned)cfg->twilio.backend_timeout_ms,
+		(unsigned)cfg->twilio.backend_wait_ms,
+		(unsigned)cfg->twilio.redirects_max);
 
 	fprintf(f, "connect:\n  enabled: %s\n  api_key: %s\n  secret: %s\n",
 		cfg->connect.enabled ? "true" : "false",

@@ -188,6 +188,11 @@ struct vg_config {
 		 * media_enabled); false: TwiML control (<Say>/<Gather>). */
 		bool media_calls;
 		struct config_addr media_listen; /* 127.0.0.1:8081 */
+		/* A back-end step (http, lookup) of a webhook call: waited
+		 * for at most backend_timeout_ms in all (10 s), the webhook
+		 * answered with <Pause>+<Redirect> after backend_wait_ms
+		 * (4 s), at most redirects_max times (8). */
+		uint32_t backend_timeout_ms, backend_wait_ms, redirects_max;
 	} twilio;
 	/* Amazon Connect ([6/7]): Lambda-style functions and the Lex V2 code
 	 * hook on the REST API port. docs/CONNECT.md. */

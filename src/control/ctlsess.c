@@ -484,6 +484,15 @@ int ctlsess_backend_start(struct ctlsess *s, const struct flow_action *a,
 	return 0;
 }
 
+void ctlsess_backend_forget(struct ctlsess *s)
+{
+	if (s->breq) {
+		s->breq->sess = NULL;
+		s->breq = NULL;
+	}
+	tmr_cancel(&s->tmr);
+}
+
 /* ---- session lists ---- */
 
 void ctlsess_link(struct ctlsess_list *l, struct ctlsess *s)

@@ -206,6 +206,10 @@ int ctlsess_restore(struct ctlsess *s, struct cJSON *o);
 int ctlsess_backend_start(struct ctlsess *s, const struct flow_action *a,
 			  struct flow_result *res);
 
+/* Forget s's back-end request (its answer is dropped, neither host->drive
+ * nor host->timeout is called for it). No-op when none is held. */
+void ctlsess_backend_forget(struct ctlsess *s);
+
 /* A call event (backend->event): fields are key, value pairs (value NULL:
  * JSON null), then NULL. */
 void ctlsess_event(const struct ctlsess_host *h, const char *id,

@@ -36,6 +36,10 @@ def main():
     ap.add_argument("--arg", action="append", default=[],
                     help="agi_arg_N values in order (repeatable)")
     ap.add_argument("--dnid", default="100")
+    ap.add_argument("--uniqueid", default="1700000000.42")
+    ap.add_argument("--timing", action="store_true",
+                    help="report turn_ms: the first RECORD FILE's 200 "
+                    "sent -> the next STREAM FILE received (the bench)")
     a = ap.parse_args()
     s = socket.create_connection(("127.0.0.1", a.port), timeout=a.timeout)
     env = ("agi_network: yes\n"
@@ -43,7 +47,7 @@ def main():
            f"agi_request: agi://127.0.0.1:{a.port}/{a.script}\n"
            "agi_channel: PJSIP/alice-00000042\n"
            "agi_language: en\nagi_type: PJSIP\n"
-           "agi_uniqueid: 1700000000.42\nagi_version: 20.5.0\n"
+           f"agi_uniqueid: {a.uniqueid}\nagi_version: 20.5.0\n"
            "agi_callerid:+15551230000\nagi_calleridname: Alice\n"
            f"agi_dnid: {a.dnid}\nagi_context: voxgate\n"
            f"agi_extension: {a.dnid}\n"
@@ -53,8 +57,9 @@ def main():
            "\n")
     s.sendall(env.encode())
     out = {"commands": [], "vars": {}, "prompts": 0, "bad_prompts": 0,
-           "records": 0, "closed": False}
+           "records": 0, "record_cmds": [], "closed": False}
     buf = b""
+    rec_sent = None
     deadline = time.time() + a.timeout
     while time.time() < deadline and len(out["commands"]) < 200:
         while b"\n" not in buf:
@@ -70,6 +75,9 @@ def main():
             break
         line, buf = buf.split(b"\n", 1)
         cmd = line.decode()
+        if (a.timing and rec_sent is not None and "turn_ms" not in out
+                and cmd.startswith("STREAM FILE ")):
+            out["turn_ms"] = round((time.monotonic() - rec_sent) * 1000, 1)
         out["commands"].append(cmd)
         reply = "200 result=0\n"
         if cmd.startswith("STREAM FILE "):
@@ -84,6 +92,7 @@ def main():
         elif cmd.startswith("RECORD FILE "):
             path = cmd.split('"')[1] + ".wav"
             out["records"] += 1
+            out["record_cmds"].append(cmd)
             if out["records"] == 1:
                 shutil.copyfile(a.speech, path)
             else:
@@ -110,6 +119,8 @@ def main():
         elif cmd == "HANGUP":
             reply = "200 result=1\nHANGUP\n"
         s.sendall(reply.encode())
+        if cmd.startswith("RECORD FILE ") and out["records"] == 1:
+            rec_sent = time.monotonic()
     json.dump(out, sys.stdout)
     print()
 

@@ -28,6 +28,12 @@ vg_assert_eq "first command" ANSWER "$(jq -r '.commands[0]' <<<"$out")"
 vg_assert_ge "prompts played" "$(jq -r .prompts <<<"$out")" 2
 vg_assert_eq "every prompt an 8 kHz WAV that exists" 0 "$(jq -r .bad_prompts <<<"$out")"
 vg_assert_ge "speech turns recorded" "$(jq -r .records <<<"$out")" 1
+# The main menu (input both, no end_silence/max_speech): s=1 (300 ms
+# rounded up) and max speech only (a hybrid step leaves no-input to the
+# digit wait); tests/unit/telephony/asterisk/test_fastagi.c covers a step
+# with its own timeout and end_silence.
+vg_assert_match "RECORD FILE args from the step" ' wav "0123456789\*#" 15000 s=1$' \
+	"$(jq -r '.record_cmds[0] // ""' <<<"$out")"
 vg_assert_eq "voxgate ended the AGI step" true "$(jq -r .closed <<<"$out")"
 vg_assert_eq "VOXGATE_INTENT" check_balance "$(jq -r '.vars.VOXGATE_INTENT // ""' <<<"$out")"
 vg_assert_match "VOXGATE_CONFIDENCE" '^[01]\.[0-9][0-9]$' "$(jq -r '.vars.VOXGATE_CONFIDENCE // ""' <<<"$out")"

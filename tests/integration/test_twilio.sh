@@ -7,7 +7,12 @@
 # /voice and /gather and the call continues from the store; "I lost my
 # card" routes to card_lost and ends with <Hangup/>; the CDR (platform
 # twilio, flow path, turn with the intent, end reason); /status ends a call
-# in progress; twilio.enabled false answers 404.
+# in progress; Twilio's retries (a repeated /voice, a repeated /gather of
+# the same step) answer the current step again without advancing; a slow
+# back-end keeps the caller with <Pause> + <Redirect> to /twilio/continue
+# and continues when it answers (or takes the flow's error path); a <Sip>
+# transfer carries the flow's context as X-Voxgate- headers; twilio.enabled
+# false answers 404.
 source "$(dirname "$0")/lib.sh"
 vg_init
 vg_need jq node
@@ -19,12 +24,16 @@ TOKEN=0123456789abcdef0123456789abcdef
 PUBLIC=https://vg.example.test
 mkdir -p "$VG_TMP/flows"
 cp "$VG_SOURCE_DIR/examples/twilio/seed-flask.yaml" "$VG_TMP/flows/"
-# A back-end slower than the 10 s a webhook is held.
+# A back-end slower than the 10 s a back-end request is waited for.
 python3 "$VG_INTEG_DIR/http_stub.py" --port-file "$VG_TMP/stub.port" \
 	--log "$VG_TMP/stub.jsonl" --lifetime 240 --delay-ms 14000 >"$VG_TMP/stub.out" 2>&1 &
 vg_track $!
-for _ in $(seq 1 50); do [ -s "$VG_TMP/stub.port" ] && break; sleep 0.1; done
-[ -s "$VG_TMP/stub.port" ] || vg_fail "http_stub.py did not start"
+# One slower than a webhook is held (backend_wait 3 s) but within the 10 s.
+python3 "$VG_INTEG_DIR/http_stub.py" --port-file "$VG_TMP/stub2.port" \
+	--log "$VG_TMP/stub2.jsonl" --lifetime 240 --delay-ms 5000 >"$VG_TMP/stub2.out" 2>&1 &
+vg_track $!
+for _ in $(seq 1 50); do [ -s "$VG_TMP/stub.port" ] && [ -s "$VG_TMP/stub2.port" ] && break; sleep 0.1; done
+[ -s "$VG_TMP/stub.port" ] && [ -s "$VG_TMP/stub2.port" ] || vg_fail "http_stub.py did not start"
 cat >"$VG_TMP/flows/slow.yaml" <<YAML
 name: slow-backend
 start: hello
@@ -35,8 +44,26 @@ nodes:
     url: "http://127.0.0.1:$(<"$VG_TMP/stub.port")/slow"
     timeout: 20s
     retries: 0
-    next: done
-    on_error: done
+    next: got
+    on_error: failed
+  got: {type: say, text: Got it., next: done}
+  failed: {type: say, text: The service is unavailable., next: done}
+  done: {type: hangup, reason: completed}
+YAML
+sed -e 's/^name: slow-backend/name: wait-backend/' \
+	-e "s#:$(<"$VG_TMP/stub.port")/slow#:$(<"$VG_TMP/stub2.port")/slow#" \
+	"$VG_TMP/flows/slow.yaml" >"$VG_TMP/flows/wait.yaml"
+cat >"$VG_TMP/flows/xfer.yaml" <<YAML
+name: xfer-context
+start: xfer
+nodes:
+  xfer:
+    type: transfer
+    target: sip:desk@pbx.example.test
+    context:
+      Account: "12 34&x<y"
+      Lang: en
+    on_fail: done
   done: {type: hangup, reason: completed}
 YAML
 VG_EXTRA_YAML="flows:
@@ -48,6 +75,10 @@ VG_EXTRA_YAML="flows:
       flow: seed-flask
     - number: \"+18005550400\"
       flow: slow-backend
+    - number: \"+18005550500\"
+      flow: wait-backend
+    - number: \"+18005550600\"
+      flow: xfer-context
 webhooks:
   urls: [\"http://127.0.0.1:$(<"$VG_TMP/stub.port")/hook\"]
   secret: \"integration-test-secret-0123456789\"
@@ -56,7 +87,9 @@ twilio:
   auth_token: \"$TOKEN\"
   public_url: \"$PUBLIC\"
   voice: Polly.Joanna
-  language: en-US"
+  language: en-US
+  backend_wait: 3s
+  redirects_max: 2"
 vg_config
 sed -i 's/^store:$/store:\n  crm_demo: true/' "$VG_CFG"
 vg_start 120
@@ -95,7 +128,7 @@ vg_assert_eq "first verb is the greeting <Say>" "Say|Welcome to voxgate bank.|Po
 g='.verbs[] | select(.name=="Gather")'
 vg_assert_eq "a <Gather> follows" 1 "$(jq "[$g] | length" <<<"$out")"
 vg_assert_eq "gather input" "dtmf speech" "$(jq -r "$g.attrs.input" <<<"$out")"
-vg_assert_eq "gather action" "$PUBLIC/twilio/gather" "$(jq -r "$g.attrs.action" <<<"$out")"
+vg_assert_eq "gather action (with its step)" "$PUBLIC/twilio/gather?step=0" "$(jq -r "$g.attrs.action" <<<"$out")"
 vg_assert_eq "gather method" POST "$(jq -r "$g.attrs.method" <<<"$out")"
 vg_assert_eq "gather speechTimeout" auto "$(jq -r "$g.attrs.speechTimeout" <<<"$out")"
 vg_assert_eq "gather timeout (6s)" 6 "$(jq -r "$g.attrs.timeout" <<<"$out")"
@@ -112,7 +145,7 @@ vg_assert_eq "CDR begun for the call" "twilio|+15551230001|+18005550100|bank-hot
 # ---- restart between two webhooks of the call
 vg_stop
 vg_start 120
-out=$(tw /twilio/gather CallSid="$SID" From=+15551230001 To=+18005550100 \
+out=$(tw '/twilio/gather?step=0' CallSid="$SID" From=+15551230001 To=+18005550100 \
 	"SpeechResult=I lost my card" Confidence=0.91) || vg_fail "client failed"
 vg_say "gather: $(jq -c .verbs <<<"$out")"
 vg_assert_eq "/gather after a restart answers 200" 200 "$(jq -r .status <<<"$out")"
@@ -205,18 +238,82 @@ done
 vg_assert_eq "seed flow: events with the transfer" \
 	"ended intent:password started transferred " "$(sid_events "$SID5")"
 
-# ---- a back-end slower than 10 s: the held webhook gets an apology
+# ---- Twilio's retries: a repeated /voice answers the current step again
+# (not 409); a repeated /gather of the same step does not advance the flow
+SID7=CA00000000000000000000000000000007
+out1=$(tw /twilio/voice CallSid="$SID7" From=+15551230007 To=+18005550100) || vg_fail "client failed"
+out2=$(tw /twilio/voice CallSid="$SID7" From=+15551230007 To=+18005550100) || vg_fail "client failed"
+vg_assert_eq "repeated /voice: 200" 200 "$(jq -r .status <<<"$out2")"
+vg_assert_eq "repeated /voice: the same TwiML again" "$(jq -c .verbs <<<"$out1")" "$(jq -c .verbs <<<"$out2")"
+out3=$(tw '/twilio/gather?step=0' CallSid="$SID7" Digits=) || vg_fail "client failed"
+out4=$(tw '/twilio/gather?step=0' CallSid="$SID7" Digits=) || vg_fail "client failed"
+vg_say "gather: $(jq -c '[.. | objects | select(.name) | .name + ":" + (.text // "")]' <<<"$out3")"
+vg_assert_match "first /gather: the no-input retry" "Sorry, I did not hear you" \
+	"$(jq -r '[.. | objects | select(.name=="Say") | .text] | join(" ")' <<<"$out3")"
+vg_assert_eq "the next gather's step" "$PUBLIC/twilio/gather?step=1" \
+	"$(jq -r '.verbs[] | select(.name=="Gather") | .attrs.action' <<<"$out3")"
+vg_assert_eq "retried /gather: the same answer" "$(jq -c .verbs <<<"$out3")" "$(jq -c .verbs <<<"$out4")"
+vg_assert_log "the retry was replayed" "event=twilio_step_replayed"
+out=$(tw /twilio/status CallSid="$SID7" CallStatus=completed) || vg_fail "client failed"
+vg_wait_sql "SELECT end_reason FROM calls WHERE id='$SID7' AND ended_ms > 0" caller_hangup 5 ||
+	vg_fail "status did not end the call"
+vg_assert_eq "one turn, not two" 1 "$(vg_sql "SELECT count(*) FROM turns WHERE call_id='$SID7'")"
+
+# ---- a <Sip> transfer carries the flow's context as X- headers
+SID8=CA00000000000000000000000000000008
+out=$(tw /twilio/voice CallSid="$SID8" From=+15551230008 To=+18005550600) || vg_fail "client failed"
+vg_assert_eq "<Dial><Sip> with X-Voxgate- headers, URL-encoded" \
+	"Dial|sip:desk@pbx.example.test?X-Voxgate-Account=12%2034%26x%3Cy&X-Voxgate-Lang=en" \
+	"$(jq -r '"\(.verbs[0].name)|\(.verbs[0].children[0].text)"' <<<"$out")"
+
+# ---- a back-end slower than a webhook may be held: the caller is kept
+# with <Pause> + <Redirect> to /twilio/continue, which gets the answer
+wait_verbs() { jq -r '[.verbs[] | .name + ":" + .text] | join("|")' <<<"$1"; }
+SID9=CA00000000000000000000000000000009
+t0=$(date +%s%N)
+out=$(tw /twilio/voice CallSid="$SID9" From=+15551230009 To=+18005550500) || vg_fail "client failed"
+ms=$((($(date +%s%N) - t0) / 1000000))
+vg_say "wait back-end: answered after $ms ms: $(wait_verbs "$out")"
+vg_assert "answered after backend_wait (3 s)" test "$ms" -ge 2900 -a "$ms" -lt 4500
+vg_assert_eq "the prompt so far, a pause, a redirect to /twilio/continue" \
+	"Say:One moment please.|Pause:|Redirect:$PUBLIC/twilio/continue?step=0" "$(wait_verbs "$out")"
+vg_assert_eq "redirect method" POST "$(jq -r '.verbs[2].attrs.method' <<<"$out")"
+out=$(tw '/twilio/continue?step=0' --bad-sig CallSid="$SID9") || vg_fail "client failed"
+vg_assert_eq "the redirect's signature is checked" 403 "$(jq -r .status <<<"$out")"
+out=$(tw '/twilio/continue?step=0' CallSid="$SID9" From=+15551230009 To=+18005550500) || vg_fail "client failed"
+vg_say "continue: $(wait_verbs "$out")"
+vg_assert_eq "continue: the back-end's answer" "Say:Got it.|Hangup:" "$(wait_verbs "$out")"
+vg_wait_sql "SELECT end_reason FROM calls WHERE id='$SID9' AND ended_ms > 0" completed 5 ||
+	vg_fail "CDR not ended"
+
+# A repeated /voice (Twilio's fallback URL) while the back-end runs picks
+# the call up where it is, not a second call
+SID10=CA00000000000000000000000000000010
+out=$(tw /twilio/voice CallSid="$SID10" From=+15551230010 To=+18005550500) || vg_fail "client failed"
+vg_assert_eq "fallback test: a wait answer first" Redirect "$(jq -r '.verbs[-1].name' <<<"$out")"
+out=$(tw /twilio/voice CallSid="$SID10" From=+15551230010 To=+18005550500) || vg_fail "client failed"
+vg_assert_eq "repeated /voice during the back-end: its answer" "Say:Got it.|Hangup:" "$(wait_verbs "$out")"
+vg_assert_eq "one CDR for the call" 1 "$(vg_sql "SELECT count(*) FROM calls WHERE id='$SID10'")"
+
+# ---- a back-end that keeps the caller waiting: redirects_max (2)
+# redirects, then the flow's error path
 SID6=CA00000000000000000000000000000006
 t0=$(date +%s%N)
 out=$(tw /twilio/voice CallSid="$SID6" From=+15551230006 To=+18005550400) || vg_fail "client failed"
+vg_assert_eq "slow: pause and redirect first" \
+	"Say:One moment please.|Pause:|Redirect:$PUBLIC/twilio/continue?step=0" "$(wait_verbs "$out")"
+for n in 1 2 3 4; do
+	out=$(tw '/twilio/continue?step=0' CallSid="$SID6" From=+15551230006 To=+18005550400) || vg_fail "client failed"
+	vg_say "continue $n: $(wait_verbs "$out")"
+	[ "$(jq -r '.verbs[-1].name' <<<"$out")" = Redirect ] || break
+done
 ms=$((($(date +%s%N) - t0) / 1000000))
-vg_say "slow back-end: answered after $ms ms: $(jq -c '[.verbs[] | .name + ":" + .text]' <<<"$out")"
-vg_assert "held about 10 s, not longer" test "$ms" -ge 9500 -a "$ms" -lt 13000
-vg_assert_eq "apology then <Hangup/>" \
-	"Say:One moment please.|Say:Sorry, we cannot complete your request right now. Goodbye.|Hangup:" \
-	"$(jq -r '[.verbs[] | .name + ":" + .text] | join("|")' <<<"$out")"
-vg_wait_sql "SELECT end_reason FROM calls WHERE id='$SID6' AND ended_ms > 0" backend_timeout 5 ||
-	vg_fail "CDR not ended as backend_timeout"
+vg_assert "3 waits of 3 s, then given up" test "$ms" -ge 8800 -a "$ms" -lt 11500
+vg_assert_log "the redirect bound was hit" "event=twilio_backend_redirects"
+vg_assert_eq "the flow's error path, no apology from voxgate" \
+	"Say:The service is unavailable.|Hangup:" "$(wait_verbs "$out")"
+vg_wait_sql "SELECT end_reason FROM calls WHERE id='$SID6' AND ended_ms > 0" completed 5 ||
+	vg_fail "CDR not ended"
 vg_stop
 
 # ---- twilio.enabled false: the routes do not exist

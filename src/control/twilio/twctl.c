@@ -2,7 +2,13 @@
  * run until it needs the caller (GATHER: answer the webhook, Twilio posts
  * the result to /twilio/gather) or the end; SAY/PLAY/TRANSFER/HANGUP become
  * TwiML verbs fed back as done at once, HTTP/LOOKUP hold the request until
- * the back-end answers (at most backend_timeout_ms). */
+ * the back-end answers. A back-end slower than wait_ms gets the request
+ * answered with <Pause> + <Redirect> to /twilio/continue, which picks up
+ * the answer (or waits again, at most redirects_max times, and in all at
+ * most backend_timeout_ms: then the flow's error path). Every /gather
+ * action carries ?step=N, so a retried /gather (same step) does not
+ * advance the flow twice; a retry, a repeated /voice or a /continue with
+ * nothing pending gets the call's last answer again. */
 #include "control/twilio/twctl.h"
 
 #include <errno.h>
@@ -20,6 +26,8 @@
 #include "flow/flow.h"
 #include "flow/runtime.h"
 #include "store/store.h"
+#include "call/channel.h"
+#include "telephony/sip/sipep.h"
 #include "telephony/twilio/mstream.h"
 #include "telephony/twilio/twform.h"
 #include "telephony/twilio/twsig.h"
@@ -33,10 +41,14 @@ enum {
 	SPEECH_MAX = 2048,
 	DIGITS_MAX = 64,
 	DEFAULT_TIMEOUT_MS = 10000,
+	DEFAULT_WAIT_MS = 4000,
+	DEFAULT_REDIRECTS_MAX = 8,
+	SIP_HDRS_MAX = 1024, /* X- headers on a <Sip> URI, in all */
 };
 
-enum route { R_VOICE, R_GATHER, R_STATUS };
-static const char *const route_names[] = { "voice", "gather", "status" };
+enum route { R_VOICE, R_GATHER, R_STATUS, R_CONTINUE };
+static const char *const route_names[] = { "voice", "gather", "status",
+					   "continue" };
 
 struct twcall {
 	struct ctlsess cs; /* id: the CallSid */
@@ -47,6 +59,18 @@ struct twcall {
 	uint64_t t0_us;
 	struct twiml doc;
 	bool hung_up; /* <Hangup/> written */
+	/* The ?step= of the <Gather> action outstanding: a /gather of an
+	 * older step is a retry (answered with last). */
+	unsigned step;
+	char *last; /* the last step's TwiML (replayed to retries), or NULL */
+	/* A back-end request in flight (cs.breq): */
+	struct tmr park; /* the held request is answered with a redirect */
+	unsigned redirects;
+	enum flow_res_type breq_type; /* FLOW_RES_HTTP or FLOW_RES_LOOKUP */
+	/* Its answer when no request was held (taken by /continue): */
+	bool have_res;
+	struct flow_result res;
+	char *res_buf; /* res's body or json */
 };
 
 #define CALL(s) CTLSESS_OWNER(s, struct twcall, cs)
@@ -68,6 +92,7 @@ struct twwait {
 	uint64_t t0_us;
 	char sid[SID_MAX + 1];
 	struct twin in;
+	long step; /* the request's ?step=, -1: none */
 };
 
 struct twctl {
@@ -80,6 +105,7 @@ struct twctl {
 	const struct flow_queue *queues; /* borrowed (twctl_cfg) */
 	unsigned nqueues;
 	bool media_calls; /* answer /voice with <Connect><Stream> */
+	unsigned wait_ms, redirects_max;
 	struct ctlsess_list calls;
 };
 
@@ -150,8 +176,11 @@ static void call_unlink(struct twcall *c)
 /* Free a call (unlinked). Its held request, if any, must be answered. */
 static void call_free(struct twcall *c)
 {
+	tmr_cancel(&c->park);
 	ctlsess_fini(&c->cs);
 	twiml_fini(&c->doc);
+	free(c->last);
+	free(c->res_buf);
 	mem_deref(c->conn);
 	free(c);
 }
@@ -178,6 +207,7 @@ static struct twcall *call_new(struct twctl *t, const char *sid,
 		return NULL;
 	}
 	c->ctl = t;
+	tmr_init(&c->park);
 	twiml_init(&c->doc);
 	ctlsess_link(&t->calls, &c->cs);
 	return c;
@@ -208,7 +238,8 @@ static void gather(struct twcall *c, const struct flow_action *a)
 			    : (in & FLOW_ACT_IN_SPEECH) ? "speech"
 							: "dtmf";
 	char action[URL_MAX], timeout[16], digits[16];
-	snprintf(action, sizeof(action), "%s/twilio/gather", t->public_url);
+	snprintf(action, sizeof(action), "%s/twilio/gather?step=%u",
+		 t->public_url, c->step);
 	unsigned to_s = (a->gather.timeout_ms + 999) / 1000;
 	snprintf(timeout, sizeof(timeout), "%u", to_s ? to_s : 1);
 	snprintf(digits, sizeof(digits), "%u", a->gather.max_digits);
@@ -248,6 +279,34 @@ static void gather(struct twcall *c, const struct flow_action *a)
 	twiml_end(&c->doc);
 }
 
+/* <Sip> with the transfer context as X-Voxgate-<Key> headers: Twilio
+ * sends the URI's ?X-...=value parameters as SIP headers of its INVITE
+ * (URL-encoded like the SIP endpoint's REFER, at most SIP_HDRS_MAX bytes
+ * of them; entries with a bad key or that do not fit are left out). */
+static void sip(struct twcall *c, const struct flow_action *a,
+		const char *target)
+{
+	struct channel_kv kv[FLOW_ACT_CONTEXT_MAX];
+	unsigned n = a->transfer.ncontext;
+	if (n > FLOW_ACT_CONTEXT_MAX)
+		n = FLOW_ACT_CONTEXT_MAX;
+	for (unsigned i = 0; i < n; i++)
+		kv[i] = (struct channel_kv){ a->transfer.context_keys[i],
+					     a->transfer.context_values[i] };
+	size_t cap = strlen(target) + SIP_HDRS_MAX + 1;
+	char *uri = malloc(cap);
+	unsigned dropped = 0;
+	if (!uri || sipep_refer_uri(uri, cap, target, kv, n, &dropped)) {
+		twiml_elem(&c->doc, "Sip", NULL, target);
+		free(uri);
+		return;
+	}
+	if (dropped)
+		LOGW(c->cs.id, "twilio_sip_headers_dropped", "n=%u", dropped);
+	twiml_elem(&c->doc, "Sip", NULL, uri);
+	free(uri);
+}
+
 static void dial(struct twcall *c, const struct flow_action *a)
 {
 	const struct twctl *t = c->ctl;
@@ -271,7 +330,7 @@ static void dial(struct twcall *c, const struct flow_action *a)
 			twiml_elem(&c->doc, "Number", NULL, target + 4);
 		else if (!strncmp(target, "sip:", 4) ||
 			 !strncmp(target, "sips:", 5))
-			twiml_elem(&c->doc, "Sip", NULL, target);
+			sip(c, a, target);
 		else
 			twiml_elem(&c->doc, "Number", NULL, target);
 		twiml_end(&c->doc);
@@ -281,8 +340,9 @@ static void dial(struct twcall *c, const struct flow_action *a)
 		      "target", target, "status", "0", NULL);
 }
 
-/* Send the TwiML written so far as the answer to the held request. */
-static void answer(struct twcall *c)
+/* Send the TwiML written so far as the answer to the held request; keep:
+ * it is the step's answer, replayed to retries (not a redirect). */
+static void answer_doc(struct twcall *c, bool keep)
 {
 	const char *xml;
 	size_t len;
@@ -295,6 +355,10 @@ static void answer(struct twcall *c)
 	} else {
 		reply(c->conn, 200, CT_XML, xml, len);
 		count(c->route, 200, c->t0_us);
+		if (keep) {
+			free(c->last);
+			c->last = strdup(xml);
+		}
 	}
 	c->conn = mem_deref(c->conn);
 	twiml_fini(&c->doc);
@@ -302,15 +366,110 @@ static void answer(struct twcall *c)
 	c->hung_up = false;
 }
 
-/* A back-end did not answer in time (ctlsess_host.timeout). */
+static void answer(struct twcall *c)
+{
+	answer_doc(c, true);
+}
+
+/* Keep the caller while a back-end works: a short pause, then Twilio
+ * comes back to /twilio/continue (signed like any webhook). */
+static void write_wait(struct twiml *doc, const struct twctl *t, unsigned step)
+{
+	char url[URL_MAX];
+	snprintf(url, sizeof(url), "%s/twilio/continue?step=%u", t->public_url,
+		 step);
+	const char *pattrs[] = { "length", "1", NULL };
+	twiml_elem(doc, "Pause", pattrs, NULL);
+	const char *rattrs[] = { "method", "POST", NULL };
+	twiml_elem(doc, "Redirect", rattrs, url);
+}
+
+/* A whole wait answer to conn (another request than the held one). */
+static void reply_wait(struct twcall *c, struct http_conn *conn, enum route r,
+		       uint64_t t0_us)
+{
+	struct twiml doc;
+	twiml_init(&doc);
+	write_wait(&doc, c->ctl, c->step);
+	const char *xml;
+	size_t len;
+	if (twiml_finish(&doc, &xml, &len) == 0) {
+		reply(conn, 200, CT_XML, xml, len);
+		count(r, 200, t0_us);
+	} else {
+		reply_text(conn, r, t0_us, 500, "");
+	}
+	twiml_fini(&doc);
+}
+
+/* The failed result of the back-end request in flight. */
+static struct flow_result backend_failure(const struct twcall *c, int err)
+{
+	return (struct flow_result){ .type = c->breq_type,
+				     .err = err,
+				     .now_ms = clock_wall_ms() };
+}
+
+/* The held request waited wait_ms for the back-end: answer it with a
+ * redirect, or after redirects_max give the request up (error path). */
+static void park_fire(void *arg)
+{
+	struct twcall *c = arg;
+	if (!c->conn || !c->cs.breq)
+		return;
+	if (++c->redirects > c->ctl->redirects_max) {
+		LOGW(c->cs.id, "twilio_backend_redirects", "n=%u",
+		     c->redirects - 1);
+		ctlsess_backend_forget(&c->cs);
+		struct flow_result r = backend_failure(c, -ETIMEDOUT);
+		drive(c, &r);
+		return;
+	}
+	LOGI(c->cs.id, "twilio_backend_wait", "redirect=%u", c->redirects);
+	write_wait(&c->doc, c->ctl, c->step);
+	answer_doc(c, false);
+}
+
+/* Keep a back-end's answer that came while no request was held. */
+static void stash(struct twcall *c, const struct flow_result *res)
+{
+	c->res = *res;
+	c->have_res = true;
+	const char *p = NULL;
+	size_t n = 0;
+	if (res->type == FLOW_RES_HTTP && res->http.body) {
+		p = res->http.body;
+		n = res->http.body_len;
+	} else if (res->type == FLOW_RES_LOOKUP && res->lookup.json) {
+		p = res->lookup.json;
+		n = res->lookup.json_len;
+	}
+	if (!p)
+		return;
+	c->res_buf = malloc(n + 1);
+	if (!c->res_buf) {
+		c->res = backend_failure(c, -ENOMEM);
+		return;
+	}
+	memcpy(c->res_buf, p, n);
+	c->res_buf[n] = '\0';
+	if (res->type == FLOW_RES_HTTP)
+		c->res.http.body = c->res_buf;
+	else
+		c->res.lookup.json = c->res_buf;
+}
+
+/* A back-end did not answer within backend_timeout_ms
+ * (ctlsess_host.timeout): the flow's error path. */
 static void backend_timeout(struct ctlsess *s)
 {
 	struct twcall *c = CALL(s);
-	say(c, "Sorry, we cannot complete your request right now. Goodbye.",
-	    NULL);
-	twiml_elem(&c->doc, "Hangup", NULL, NULL);
-	answer(c);
-	call_finish(c, "backend_timeout");
+	tmr_cancel(&c->park);
+	struct flow_result r = backend_failure(c, -ETIMEDOUT);
+	if (c->conn)
+		drive(c, &r);
+	else
+		stash(c, &r);
 }
 
 /* Walk the run from res until it waits for the caller, a back-end, or
@@ -362,8 +521,16 @@ static void drive(struct twcall *c, const struct flow_result *res)
 			break;
 		case FLOW_ACT_HTTP:
 		case FLOW_ACT_LOOKUP:
-			if (!ctlsess_backend_start(&c->cs, &act, &next))
-				return; /* drive_cb continues */
+			if (!ctlsess_backend_start(&c->cs, &act, &next)) {
+				/* drive_cb continues */
+				c->breq_type = act.type == FLOW_ACT_HTTP
+						       ? FLOW_RES_HTTP
+						       : FLOW_RES_LOOKUP;
+				c->redirects = 0;
+				tmr_start(&c->park, c->ctl->wait_ms, park_fire,
+					  c);
+				return;
+			}
 			break;
 		case FLOW_ACT_HANGUP:
 			twiml_elem(&c->doc, "Hangup", NULL, NULL);
@@ -386,7 +553,56 @@ static void drive(struct twcall *c, const struct flow_result *res)
 /* The back-end answered (ctlsess_host.drive). */
 static void drive_cb(struct ctlsess *s, const struct flow_result *res)
 {
-	drive(CALL(s), res);
+	struct twcall *c = CALL(s);
+	tmr_cancel(&c->park);
+	if (c->conn)
+		drive(c, res);
+	else
+		stash(c, res); /* the caller is in a <Pause> */
+}
+
+/* The saved state's adapter fields (ctlsess_host.state_add). */
+static bool state_add(struct ctlsess *s, cJSON *o)
+{
+	const struct twcall *c = CALL(s);
+	return cJSON_AddNumberToObject(o, "tw_step", c->step) &&
+	       (!c->last || cJSON_AddStringToObject(o, "tw_last", c->last));
+}
+
+/* A request for c that does not advance the flow (a repeated /voice, a
+ * retried /gather, a /continue): pick up a back-end's answer, wait for
+ * it, or answer the last step again. May free c. */
+static void resume(struct twcall *c, struct http_conn *conn, enum route r,
+		   uint64_t t0_us)
+{
+	if (c->conn) { /* another request is held: come back later */
+		reply_wait(c, conn, r, t0_us);
+		return;
+	}
+	if (c->have_res || c->cs.breq) {
+		c->conn = mem_ref(conn);
+		c->route = r;
+		c->t0_us = t0_us;
+		if (c->cs.breq) {
+			tmr_start(&c->park, c->ctl->wait_ms, park_fire, c);
+			return;
+		}
+		struct flow_result res = c->res;
+		char *buf = c->res_buf;
+		c->have_res = false;
+		c->res_buf = NULL;
+		drive(c, &res);
+		free(buf);
+		return;
+	}
+	if (c->last) {
+		LOGI(c->cs.id, "twilio_step_replayed", "route=%s",
+		     route_names[r]);
+		reply(conn, 200, CT_XML, c->last, strlen(c->last));
+		count(r, 200, t0_us);
+		return;
+	}
+	reply_text(conn, r, t0_us, 409, "call busy\n");
 }
 
 /* ---- restoring a call from the store ---- */
@@ -403,6 +619,11 @@ static struct twcall *call_restore(struct twctl *t, const char *sid,
 			     ctlsess_state_str(o, "to"),
 			     ctlsess_state_str(o, "flow"));
 		err = c ? ctlsess_restore(&c->cs, o) : -ENOMEM;
+		if (!err) {
+			c->step = (unsigned)ctlsess_state_num(o, "tw_step", 0);
+			const char *last = ctlsess_state_str(o, "tw_last");
+			c->last = last && last[0] ? strdup(last) : NULL;
+		}
 	}
 	cJSON_Delete(o);
 	if (err) {
@@ -435,13 +656,17 @@ static const char *status_end_reason(const char *st)
 	return NULL;
 }
 
+/* step: the request's ?step= (-1: none, taken as the current one). */
 static void on_gather(struct twcall *c, struct http_conn *conn, uint64_t t0_us,
-		      const struct twin *in)
+		      const struct twin *in, long step)
 {
-	if (c->conn || c->cs.breq) {
-		reply_text(conn, R_GATHER, t0_us, 409, "call busy\n");
+	if ((step >= 0 && (unsigned long)step != c->step) || c->conn ||
+	    c->cs.breq || c->have_res) {
+		/* Twilio's retry of a /gather already taken. */
+		resume(c, conn, R_GATHER, t0_us);
 		return;
 	}
+	c->step++;
 	c->conn = mem_ref(conn);
 	c->route = R_GATHER;
 	c->t0_us = t0_us;
@@ -513,8 +738,10 @@ static void on_restored(int err, char *json, size_t len, void *arg)
 				     t);
 		} else if (w->route == R_STATUS) {
 			on_status(c, w->conn, w->t0_us, &w->in);
+		} else if (w->route == R_GATHER) {
+			on_gather(c, w->conn, w->t0_us, &w->in, w->step);
 		} else {
-			on_gather(c, w->conn, w->t0_us, &w->in);
+			resume(c, w->conn, w->route, w->t0_us);
 		}
 	}
 	free(json);
@@ -522,7 +749,8 @@ static void on_restored(int err, char *json, size_t len, void *arg)
 }
 
 static void wait_store(struct twctl *t, struct http_conn *conn, enum route r,
-		       uint64_t t0_us, const char *sid, const struct twin *in)
+		       uint64_t t0_us, const char *sid, const struct twin *in,
+		       long step)
 {
 	struct twwait *w = calloc(1, sizeof(*w));
 	if (!w) {
@@ -535,6 +763,7 @@ static void wait_store(struct twctl *t, struct http_conn *conn, enum route r,
 	w->t0_us = t0_us;
 	snprintf(w->sid, sizeof(w->sid), "%s", sid);
 	w->in = *in;
+	w->step = step;
 	int err = ctlsess_read(&t->host, sid, on_restored, wait_free, w);
 	if (err) {
 		LOGW(sid, "twilio_state_read_refused", "err=%d", err);
@@ -596,8 +825,9 @@ static void on_voice(struct twctl *t, struct http_conn *conn, uint64_t t0_us,
 			    twform_get(f, "To"));
 		return;
 	}
-	if (call_find(t, sid)) {
-		reply_text(conn, R_VOICE, t0_us, 409, "call exists\n");
+	struct twcall *old = call_find(t, sid);
+	if (old) { /* Twilio's retry, or a fallback URL */
+		resume(old, conn, R_VOICE, t0_us);
 		return;
 	}
 	const char *from = twform_get(f, "From");
@@ -649,6 +879,28 @@ static void input_copy(struct twin *in, const struct twform *f)
 		in->conf = 0.0f;
 }
 
+/* The ?step= of a request's query, or -1 (none or malformed). */
+static long query_step(const struct pl *prm)
+{
+	struct pl q = *prm;
+	if (q.l && q.p[0] == '?') {
+		q.p++;
+		q.l--;
+	}
+	struct twform f;
+	twform_init(&f);
+	long step = -1;
+	if (!twform_parse(&f, q.p, q.l)) {
+		const char *v = twform_get(&f, "step");
+		char *end = NULL;
+		long n = v && v[0] ? strtol(v, &end, 10) : -1;
+		if (end && !*end && n >= 0 && n <= 1000000)
+			step = n;
+	}
+	twform_fini(&f);
+	return step;
+}
+
 void twctl_request(struct http_conn *conn, const struct http_msg *msg,
 		   void *arg)
 {
@@ -661,6 +913,8 @@ void twctl_request(struct http_conn *conn, const struct http_msg *msg,
 		r = R_GATHER;
 	} else if (!pl_strcmp(&msg->path, "/twilio/status")) {
 		r = R_STATUS;
+	} else if (!pl_strcmp(&msg->path, "/twilio/continue")) {
+		r = R_CONTINUE;
 	} else {
 		reply(conn, 404, "text/plain", "no such route\n", 14);
 		return;
@@ -714,15 +968,18 @@ void twctl_request(struct http_conn *conn, const struct http_msg *msg,
 	}
 	struct twin in = { 0 };
 	input_copy(&in, &f);
+	long step = query_step(&msg->prm);
 	struct twcall *c = r == R_VOICE ? NULL : call_find(t, sid);
 	if (r == R_VOICE)
 		on_voice(t, conn, t0_us, &f, sid);
 	else if (c && r == R_GATHER)
-		on_gather(c, conn, t0_us, &in);
+		on_gather(c, conn, t0_us, &in, step);
+	else if (c && r == R_CONTINUE)
+		resume(c, conn, r, t0_us);
 	else if (c)
 		on_status(c, conn, t0_us, &in);
 	else if (t->store)
-		wait_store(t, conn, r, t0_us, sid, &in);
+		wait_store(t, conn, r, t0_us, sid, &in, step);
 	else if (r == R_STATUS)
 		reply_text(conn, r, t0_us, 200, "");
 	else
@@ -763,7 +1020,11 @@ int twctl_create(struct twctl **tp, const struct twctl_cfg *cfg)
 						      : DEFAULT_TIMEOUT_MS,
 		.drive = drive_cb,
 		.timeout = backend_timeout,
+		.state_add = state_add,
 	};
+	t->wait_ms = cfg->wait_ms ? cfg->wait_ms : DEFAULT_WAIT_MS;
+	t->redirects_max =
+		cfg->redirects_max ? cfg->redirects_max : DEFAULT_REDIRECTS_MAX;
 	t->auth_token = strdup(cfg->auth_token);
 	t->public_url = strdup(cfg->public_url);
 	t->media_calls = cfg->media_calls;

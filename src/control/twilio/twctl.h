@@ -1,6 +1,6 @@
 /* Twilio control adapter: the voice webhooks (/twilio/voice, /twilio/gather,
- * /twilio/status) answered with TwiML built from a flow run per CallSid.
- * Twilio plays and listens; voxgate decides. Every request's
+ * /twilio/continue, /twilio/status) answered with TwiML built from a flow run
+ * per CallSid. Twilio plays and listens; voxgate decides. Every request's
  * X-Twilio-Signature is checked before anything else (403). The run's state
  * is saved to the store after every answer, so a restart does not lose a
  * call in progress. One object, owned by the web loop: create, use and
@@ -43,7 +43,16 @@ struct twctl_cfg {
 	 * URI is dialled (<Sip>/<Number>); an unmapped one is <Enqueue>d. */
 	const struct flow_queue *queues;
 	unsigned nqueues;
-	unsigned backend_timeout_ms; /* hold a webhook at most; 0: 10 s */
+	/* A back-end request (http, lookup) is waited for at most this long
+	 * in all; 0: 10 s. Then the flow's error path. */
+	unsigned backend_timeout_ms;
+	/* A webhook held for a back-end is answered after this long with
+	 * <Pause> + <Redirect> to /twilio/continue (Twilio gives up on a
+	 * webhook after 15 s); 0: 4 s. */
+	unsigned wait_ms;
+	/* Redirects per back-end request, then the flow's error path;
+	 * 0: 8. */
+	unsigned redirects_max;
 };
 
 /* Returns 0, -EINVAL (missing loop, backend, route, token or URL),

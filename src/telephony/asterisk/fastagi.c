@@ -262,16 +262,20 @@ static void pump(struct sess *s)
 	if (s->pst != P_IDLE)
 		return; /* the prompt first, then listen or wait */
 	if (s->lst == L_READY) {
+		/* s=N: the step's end_silence in whole seconds (rounded
+		 * up). The timeout bounds the whole recording: the step's
+		 * no-input time to start speaking plus its longest
+		 * utterance. */
 		unsigned sil = (s->l.trailing_silence_ms + 999) / 1000;
 		if (!sil)
 			sil = 1;
+		unsigned rec_ms = s->l.max_speech_ms + s->l.no_input_ms;
 		(void)agi_quote(q1, sizeof(q1), s->lpath);
 		(void)agi_quote(q2, sizeof(q2),
 				s->l.dtmf_ends || s->cactive ? ALL_DIGITS
 							     : "#");
 		snprintf(c.line, sizeof(c.line),
-			 "RECORD FILE %s wav %s %u s=%u", q1, q2,
-			 s->l.max_speech_ms, sil);
+			 "RECORD FILE %s wav %s %u s=%u", q1, q2, rec_ms, sil);
 		c.kind = CMD_RECORD;
 		c.gen = s->lgen;
 		s->lst = L_RUNNING;
@@ -1056,6 +1060,8 @@ static int op_listen(struct channel *ch, const struct channel_listen *l)
 		s->l.max_speech_ms = 15000;
 	if (s->l.max_speech_ms > 30000)
 		s->l.max_speech_ms = 30000;
+	if (s->l.no_input_ms > 60000)
+		s->l.no_input_ms = 60000;
 	int n = snprintf(s->lpath, sizeof(s->lpath), "%s/rec-%s-%u",
 			 s->fa->cfg.sounds_dir, s->id, ++s->lseq);
 	if (n < 0 || (size_t)n >= sizeof(s->lpath))

@@ -118,6 +118,46 @@ static void bad_values_have_exact_positions(void **state)
 	}
 }
 
+/* The back-end wait of webhook calls: defaults, values, printing, bounds
+ * with positions. */
+static void backend_wait_settings(void **state)
+{
+	(void)state;
+	assert_int_equal(load("sip: {}\n"), 0);
+	assert_int_equal(cfg.twilio.backend_timeout_ms, 10000);
+	assert_int_equal(cfg.twilio.backend_wait_ms, 4000);
+	assert_int_equal(cfg.twilio.redirects_max, 8);
+	config_free(&cfg);
+	assert_int_equal(load("twilio:\n"
+			      "  backend_timeout: 30s\n"
+			      "  backend_wait: 2500ms\n"
+			      "  redirects_max: 3\n"),
+			 0);
+	assert_int_equal(cfg.twilio.backend_timeout_ms, 30000);
+	assert_int_equal(cfg.twilio.backend_wait_ms, 2500);
+	assert_int_equal(cfg.twilio.redirects_max, 3);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(config_print(&cfg, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "  backend_timeout: 30000ms\n"
+				    "  backend_wait: 2500ms\n"
+				    "  redirects_max: 3\n"));
+	free(buf);
+	config_free(&cfg);
+	/* Twilio gives a webhook up after 15 s. */
+	assert_int_equal(load("twilio:\n  backend_wait: 15s\n"), -EINVAL);
+	assert_int_equal(errs.count, 1);
+	assert_non_null(
+		strstr(errs.msg[0], "voxgate.yaml:2:17: 'backend_wait'"));
+	assert_int_equal(load("twilio:\n  redirects_max: 0\n"), -EINVAL);
+	assert_int_equal(errs.count, 1);
+	assert_non_null(
+		strstr(errs.msg[0], "voxgate.yaml:2:18: 'redirects_max'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -125,6 +165,7 @@ int main(void)
 		cmocka_unit_test(
 			every_field_is_read_and_the_token_never_printed),
 		cmocka_unit_test(bad_values_have_exact_positions),
+		cmocka_unit_test(backend_wait_settings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,7 +72,15 @@ static void on_loop(void (*fn)(void *), void *arg)
 
 /* ---- what the daemon side saw (written on the loop) ---- */
 
-enum mode { M_FLOW, M_LISTEN, M_COLLECT, M_COLLECT2, M_QUEUE, M_SIPXFER };
+enum mode {
+	M_FLOW,
+	M_LISTEN,
+	M_LISTEN2,
+	M_COLLECT,
+	M_COLLECT2,
+	M_QUEUE,
+	M_SIPXFER
+};
 
 static struct {
 	pthread_mutex_t mu;
@@ -186,6 +194,12 @@ static int session_new(struct channel *ch, const struct fastagi_call *c,
 					  .intent_confidence = 0.87f };
 		channel_note_turn(ch, &t);
 		struct channel_listen l = { .trailing_silence_ms = 800 };
+		return channel_listen(ch, &l);
+	}
+	if (m == M_LISTEN2) {
+		struct channel_listen l = { .no_input_ms = 4000,
+					    .trailing_silence_ms = 1500,
+					    .max_speech_ms = 8000 };
 		return channel_listen(ch, &l);
 	}
 	if (m == M_COLLECT2) {
@@ -677,6 +691,28 @@ static void socket_close_mid_command_ends_the_call(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* RECORD FILE takes the listen's (the gather step's) end silence (s=N,
+ * whole seconds rounded up) and its no-input timeout plus max speech (the
+ * whole recording's bound in ms), not fixed values. flow/session.c maps
+ * the step: timeout -> no_input_ms, end_silence -> trailing_silence_ms,
+ * max_speech -> max_speech_ms. */
+static void record_file_takes_silence_and_timeout_from_the_step(void **state)
+{
+	(void)state;
+	reset(M_LISTEN2);
+	struct ast a;
+	char line[1024];
+	ast_connect(&a);
+	ast_send(&a, "agi_network: yes\nagi_uniqueid: 1700000000.9\n\n");
+	ast_expect(&a, "ANSWER", line, sizeof(line));
+	ast_send(&a, "200 result=0\n");
+	reply_setvars(&a, line, sizeof(line), "RECORD FILE \"");
+	assert_non_null(strstr(line, "\" wav \"#\" 12000 s=2"));
+	close(a.fd);
+	wait_gone();
+	assert_string_equal(g.end_reason, "caller_hangup");
+}
+
 static void collect_honours_terminator_and_interdigit_timeout(void **state)
 {
 	(void)state;
@@ -853,6 +889,8 @@ int main(void)
 			queue_transfer_without_app_fails_then_hangs_up),
 		cmocka_unit_test(configured_dial_string_and_queue_app_are_used),
 		cmocka_unit_test(socket_close_mid_command_ends_the_call),
+		cmocka_unit_test(
+			record_file_takes_silence_and_timeout_from_the_step),
 		cmocka_unit_test(
 			collect_honours_terminator_and_interdigit_timeout),
 		cmocka_unit_test(bad_environment_closes_without_a_session),
