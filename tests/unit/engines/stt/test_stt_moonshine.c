@@ -197,13 +197,13 @@ static void config_layout_matches_the_library(void **state)
 	void *h;
 	char *out;
 
-#define MARK(field, label)                                                \
-	do {                                                              \
-		snprintf(marks[nm], sizeof(marks[nm]), "f%02zu", nm);     \
-		(field) = marks[nm];                                      \
-		snprintf(want[nw++], sizeof(want[0]), "%s=\"%s\"", label, \
-			 marks[nm]);                                      \
-		nm++;                                                     \
+#define MARK(field, label)                                                  \
+	do {                                                                \
+		snprintf(marks[nm], sizeof(marks[nm]), "f%02zu", nm);       \
+		(field) = marks[nm];                                        \
+		snprintf(want[nw++], sizeof(want[0]), "%s=\"%.7s\"", label, \
+			 marks[nm]);                                        \
+		nm++;                                                       \
 	} while (0)
 #define NUM(field, label, v)                                               \
 	do {                                                               \
