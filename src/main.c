@@ -1024,7 +1024,9 @@ static struct flow *twilio_route(void *arg, const char *to)
 	return d->flows ? flow_set_find(d->flows, route_flow(d, to)) : NULL;
 }
 
-static void twilio_flows_hold(void *arg, bool hold)
+/* The control adapters' (Twilio, Bot Connector, Connect) hold on the flow
+ * set: a reload on another thread waits while a web-loop request uses it. */
+static void control_flows_hold(void *arg, bool hold)
 {
 	struct daemon *d = arg;
 	if (hold)
@@ -1043,7 +1045,7 @@ static int start_twilio(struct daemon *d)
 		.store = d->store,
 		.backend = &d->backend,
 		.route = twilio_route,
-		.flows_hold = twilio_flows_hold,
+		.flows_hold = control_flows_hold,
 		.route_arg = d,
 		.auth_token = d->cfg.twilio.auth_token,
 		.public_url = d->cfg.twilio.public_url,
@@ -1087,7 +1089,7 @@ static int start_gbot(struct daemon *d)
 		.store = d->store,
 		.backend = &d->backend,
 		.flows = gbot_flows,
-		.flows_hold = twilio_flows_hold,
+		.flows_hold = control_flows_hold,
 		.flows_arg = d,
 		.api_key = d->cfg.genesys_bot.api_key,
 		.api_key_header = d->cfg.genesys_bot.api_key_header,
@@ -1118,7 +1120,7 @@ static int start_connect(struct daemon *d)
 		.store = d->store,
 		.backend = &d->backend,
 		.route = twilio_route,
-		.flows_hold = twilio_flows_hold,
+		.flows_hold = control_flows_hold,
 		.route_arg = d,
 		.config = &d->cfg,
 	};
