@@ -2,7 +2,7 @@
 #   make          build (dev preset)
 #   make check    install deps, build with ASan+UBSan, run every test
 #   make demo     install deps, build, place a real SIP call through voxgate
-#   make bench    release build + benchmarks (figures into docs/BENCHMARKS.md)
+#   make bench    release build + every benchmark (summary table into docs/BENCHMARKS.md)
 #   make fuzz     clang libFuzzer targets, each run for FUZZ_SECONDS
 #   make lint     clang-format check, cppcheck, layer check
 #   make format   clang-format in place
@@ -42,7 +42,7 @@ demo: deps
 	@scripts/demo.sh build/dev/src/voxgate
 
 bench: release
-	@bench/run.sh build/release
+	@BENCH_WRITE=1 bench/run.sh build/release
 
 fuzz: deps
 	@cmake --preset fuzz >/dev/null

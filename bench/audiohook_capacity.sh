@@ -16,9 +16,10 @@
 set -euo pipefail
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
-BUILD_DIR=$(cd "$1" && pwd)
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-VOXGATE=$BUILD_DIR/src/voxgate
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init audiohook "$1"
+TMP=$BENCH_TMP
 STEPS=${STEPS:-"2 8 16"}
 SECS=${SECS:-30}
 [ -x "$VOXGATE" ] || { echo "need $VOXGATE" >&2; exit 2; }
@@ -28,31 +29,10 @@ for t in node espeak-ng sox taskset; do
 	command -v $t >/dev/null || { echo "need $t" >&2; exit 2; }
 done
 
-TMP=$(mktemp -d /tmp/vg-bench-audiohook.XXXXXX)
-PID=""
-cleanup() {
-	[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	[ -n "${VG_BENCH_KEEP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-HTTP=$(free_port)
-SIP=$(free_port)
-AH=$(free_port)
+AH=$(bench_port)
 KEY=bench-api-key
 SECRET=$(printf 'bench-client-secret' | base64)
-cat >"$TMP/voxgate.yaml" <<YAML
-sip:
-  listen: ["udp:127.0.0.1:$SIP"]
-http:
-  listen: 127.0.0.1:$HTTP
-store:
-  path: $TMP/cdr.db
-log:
-  level: info
+BENCH_LOG_LEVEL=info bench_config <<YAML
 nlu:
   models_dir: "$BUILD_DIR/models"
 limits:
@@ -72,13 +52,8 @@ say() { # text out.ulaw
 say "thank you for calling, how can I help you today" "$TMP/agent.ulaw"
 say "I ordered a new card and it still has not come" "$TMP/cust.ulaw"
 
-taskset -c 0,1 "$VOXGATE" serve -c "$TMP/voxgate.yaml" >"$TMP/voxgate.log" 2>&1 &
-PID=$!
-for _ in $(seq 600); do
-	grep -q 'event=ready' "$TMP/voxgate.log" 2>/dev/null && break
-	sleep 0.1
-done
-grep -q 'event=ready' "$TMP/voxgate.log" || { cat "$TMP/voxgate.log"; exit 1; }
+bench_start_with taskset -c 0,1
+PID=$VG_PID
 
 cpu_s() { # utime+stime of the daemon, seconds
 	awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$PID/stat"
@@ -100,10 +75,14 @@ r = json.loads(sys.argv[1])
 cpu = float(sys.argv[3]) - float(sys.argv[2])
 wall = float(sys.argv[5]) - float(sys.argv[4])
 audio = 2 * r["audio_s_per_channel"]  # both channels
-l = r["lag_ms"]
+l = {k: ("-" if v is None else v) for k, v in r["lag_ms"].items()}  # no transcript: no lag
 print(f'{r["sessions"]:<9} {r["transcripts"]:>4}/{r["expected_transcripts"]:<6} '
       f'{r["assists"]:<7} {l["p50"]}/{l["p99"]}/{l["max"]:<14} '
       f'{cpu / wall:<6.2f} {cpu / audio if audio else 0:<8.4f} {r["errors"]}')
+n = r["sessions"]
+print(f'BENCH audiohook.s{n}.transcripts {r["transcripts"] / r["expected_transcripts"] if r["expected_transcripts"] else 0:.3f} ratio')
+print(f'BENCH audiohook.s{n}.lag_p99 {l["p99"]} ms')
+print(f'BENCH audiohook.s{n}.rtf {cpu / audio if audio else 0:.4f} cpu-s/audio-s')
 PY
 	sleep 2
 done

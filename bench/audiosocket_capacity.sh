@@ -30,8 +30,10 @@
 set -euo pipefail
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
-BUILD_DIR=$(cd "$1" && pwd)
-VOXGATE=$BUILD_DIR/src/voxgate
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init ascap "$1"
+TMP=$BENCH_TMP
 ASCLIENT=$BUILD_DIR/tests/asclient
 STEPS=${STEPS:-"25 100"}
 HOLD=${HOLD:-12}
@@ -40,47 +42,17 @@ WINDOW=${WINDOW:-6}
 	{ echo "need $VOXGATE and $ASCLIENT (cmake --build $BUILD_DIR --target voxgate asclient)" >&2; exit 2; }
 
 say() { printf '[audiosocket_capacity] %s\n' "$*"; }
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/vg-ascap.XXXXXX")
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	[ -n "${VG_BENCH_KEEP:-}" ] && say "kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-free_port() {
-	local p
-	while :; do
-		p=$((11000 + RANDOM % 9000))
-		ss -Hantu | awk '{ n = split($5, a, ":"); print a[n] }' | grep -qx "$p" || { echo "$p"; return; }
-	done
-}
-SIP=$(free_port) HTTP=$(free_port) AS=$(free_port)
-cat >"$TMP/vg.yaml" <<YAML
-sip:
-  listen: ["udp:127.0.0.1:$SIP"]
-http:
-  listen: 127.0.0.1:$HTTP
+AS=$(bench_port)
+bench_config <<YAML
 limits:
   max_calls: 2000
-store:
-  path: $TMP/cdr.db
-log:
-  level: warn
 asterisk:
   audiosocket_enabled: true
   audiosocket_listen: 127.0.0.1:$AS
 YAML
-"$VOXGATE" serve -c "$TMP/vg.yaml" >"$TMP/vg.log" 2>&1 &
-VG=$!
-PIDS+=("$VG")
-for _ in $(seq 1 600); do
-	curl -sf "http://127.0.0.1:$HTTP/metrics" >/dev/null 2>&1 && break
-	kill -0 "$VG" 2>/dev/null || { cat "$TMP/vg.log" >&2; exit 1; }
-	sleep 0.1
-done
+bench_start
+VG=$VG_PID
+HTTP=$BENCH_HTTP
 say "voxgate pid $VG, audiosocket 127.0.0.1:$AS, $(nproc) CPUs"
 
 scrape() { curl -sf "http://127.0.0.1:$HTTP/metrics"; }
@@ -128,6 +100,8 @@ for n in $STEPS; do
 		  if (v["jitter_max_us"] > mx) mx = v["jitter_max_us"] }
 		END { secs = ns / 1e9; cores = cpu / hz / secs
 		  printf "%-9d %6.3f %10.3f %6.1f %8d %8d %8d %8s %8s %8d\n", n, cores,
-		    cores * 1000 / n, rx / NR / hold, med, p99, mx, late, tick, drop }'
+		    cores * 1000 / n, rx / NR / hold, med, p99, mx, late, tick, drop
+		  printf "BENCH audiosocket.s%d.ms_per_sess_s %.3f ms\n", n, cores * 1000 / n
+		  printf "BENCH audiosocket.s%d.late_p99 %s ms\n", n, late }'
 done
-say "voxgate log warnings: $(grep -c 'level=warn' "$TMP/vg.log" || true)"
+say "voxgate log warnings: $(grep -c 'level=warn' "$TMP/voxgate.log" || true)"

@@ -11,6 +11,7 @@
 #include "audio/jitter.h"
 #include "audio/resample.h"
 #include "core/clock.h"
+#include "bench_fig.h"
 
 /* Budgets: a 500-call box spends under 1% of one core on each stage. */
 #define BUDGET_G711_NS 5.0	  /* per sample */
@@ -25,6 +26,7 @@ static void report(const char *what, double value, const char *unit,
 {
 	printf("%-28s %10.4g %-8s budget %8.4g  ratio %5.2f%s\n", what, value,
 	       unit, budget, value / budget, value > budget ? "  OVER" : "");
+	bench_fig("audio", what, value, unit, "<=", budget);
 }
 
 static void bench_g711(void)

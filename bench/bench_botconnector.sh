@@ -14,48 +14,24 @@
 set -euo pipefail
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
-BUILD_DIR=$(cd "$1" && pwd)
-VOXGATE=$BUILD_DIR/src/voxgate
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init gbot "$1"
+TMP=$BENCH_TMP
 STEPS=${STEPS:-"1 8 32"}
 SECS=${SECS:-10}
 BUDGET_MS=20
 [ -x "$VOXGATE" ] || { echo "need $VOXGATE (cmake --build $BUILD_DIR --target voxgate)" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "need wrk (scripts/install-deps.sh)" >&2; exit 2; }
 
-TMP=$(mktemp -d /tmp/vg-bench-gbot.XXXXXX)
-PID=""
-cleanup() {
-	[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	[ -n "${VG_BENCH_KEEP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-HTTP=$(free_port)
-SIP=$(free_port)
 KEY=bench-key-0123456789abcdef
-cat >"$TMP/voxgate.yaml" <<YAML
-sip:
-  listen: ["udp:127.0.0.1:$SIP"]
-http:
-  listen: 127.0.0.1:$HTTP
-store:
-  path: $TMP/cdr.db
-log:
-  level: warn
+bench_config <<YAML
 genesys_bot:
   enabled: true
   api_key: "$KEY"
 YAML
-"$VOXGATE" serve -c "$TMP/voxgate.yaml" >"$TMP/voxgate.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 600); do
-	curl -sf -m 1 "http://127.0.0.1:$HTTP/healthz" >/dev/null 2>&1 && break
-	kill -0 "$PID" 2>/dev/null || { cat "$TMP/voxgate.log" >&2; exit 1; }
-	sleep 0.1
-done
+bench_start
+HTTP=$BENCH_HTTP
 
 # One connection per thread, no pipelining: turn 2 is sent after turn 1's
 # answer, on the same session. A non-200 or an unexpected botState counts
@@ -111,6 +87,9 @@ for n in $STEPS; do
 		"$(kv p90_ms)" "$p99" "$(kv max_ms)" \
 		"$(awk -v a="$p99" -v b=$BUDGET_MS 'BEGIN { printf "%.2f", a / b }')"
 	[ "$(kv errors)" = 0 ] && [ "$(kv http_errors)" = 0 ] || { echo "  $out"; rc=1; }
+	bench_figure "botconnector.c$n.p99" "$p99" ms "<=$BUDGET_MS"
+	r=$(kv rate)
+	bench_figure "botconnector.c$n.rate" "${r%/s}" req/s
 done
 sessions=$(sqlite3 "$TMP/cdr.db" "SELECT count(*) FROM calls WHERE platform='genesys-bot' AND ended_ms > 0" 2>/dev/null || echo "?")
 echo "bot sessions completed (CDR): $sessions"

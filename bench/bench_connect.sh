@@ -4,7 +4,7 @@
 #
 # Starts BUILD_DIR/src/voxgate on loopback with connect.enabled (log.level
 # warn, a temp store, the demo CRM), then for every endpoint and step runs
-# tests/tools/ccload with N keep-alive connections for SECS seconds, every
+# tests/tools/httpload --sign connect with N keep-alive connections for SECS seconds, every
 # request signed like the forwarding Lambda (API key, ms timestamp, HMAC;
 # a unique id per request, so the replay cache sees no repeats):
 #   classify    POST /connect/lambda/classify, a contact-flow event whose
@@ -19,53 +19,29 @@
 set -euo pipefail
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
-BUILD_DIR=$(cd "$1" && pwd)
-VOXGATE=$BUILD_DIR/src/voxgate
-CCLOAD=$BUILD_DIR/tests/ccload
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init connect "$1"
+TMP=$BENCH_TMP
+HTTPLOAD=$BUILD_DIR/tests/httpload
 STEPS=${STEPS:-"1 8 32"}
 SECS=${SECS:-10}
 ENDPOINTS=${ENDPOINTS:-"classify lex crm_lookup"}
 BUDGET_MS=20
-[ -x "$VOXGATE" ] && [ -x "$CCLOAD" ] ||
-	{ echo "need $VOXGATE and $CCLOAD (cmake --build $BUILD_DIR --target voxgate ccload)" >&2; exit 2; }
+[ -x "$VOXGATE" ] && [ -x "$HTTPLOAD" ] ||
+	{ echo "need $VOXGATE and $HTTPLOAD (cmake --build $BUILD_DIR --target voxgate httpload)" >&2; exit 2; }
 
-TMP=$(mktemp -d /tmp/vg-bench-connect.XXXXXX)
-PID=""
-cleanup() {
-	[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	[ -n "${VG_BENCH_KEEP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-HTTP=$(free_port)
-SIP=$(free_port)
 KEY=bench-key
 SECRET=bench-secret-0123456789abcdef
-cat >"$TMP/voxgate.yaml" <<YAML
-sip:
-  listen: ["udp:127.0.0.1:$SIP"]
-http:
-  listen: 127.0.0.1:$HTTP
-store:
-  path: $TMP/cdr.db
-  crm_demo: true
-log:
-  level: warn
+BENCH_STORE_EXTRA="  crm_demo: true"
+bench_config <<YAML
 connect:
   enabled: true
   api_key: $KEY
   secret: "$SECRET"
 YAML
-"$VOXGATE" serve -c "$TMP/voxgate.yaml" >"$TMP/voxgate.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 600); do
-	curl -sf -m 1 "http://127.0.0.1:$HTTP/healthz" >/dev/null 2>&1 && break
-	kill -0 "$PID" 2>/dev/null || { cat "$TMP/voxgate.log" >&2; exit 1; }
-	sleep 0.1
-done
+bench_start
+HTTP=$BENCH_HTTP
 
 cat >"$TMP/classify.json" <<'JSON'
 {"Name":"ContactFlowEvent","Details":{"ContactData":{"Attributes":{},"Channel":"VOICE","ContactId":"@ID@","InitialContactId":"@ID@","InitiationMethod":"INBOUND","CustomerEndpoint":{"Address":"+14155550101","Type":"TELEPHONE_NUMBER"},"SystemEndpoint":{"Address":"+18005550100","Type":"TELEPHONE_NUMBER"},"Queue":null},"Parameters":{"transcript":"I think somebody stole my card yesterday, I need to block it and I was charged 25 dollars"}}}
@@ -81,13 +57,14 @@ printf '%-11s %-6s %-9s %-9s %-9s %-9s %-9s %s\n' endpoint conns "req/s" "p50 ms
 rc=0
 for ep in $ENDPOINTS; do
 	for n in $STEPS; do
-		out=$("$CCLOAD" 127.0.0.1 "$HTTP" "$KEY" "$SECRET" "${PATHS[$ep]}" "$TMP/$ep.json" "$n" "$SECS") || rc=1
+		out=$("$HTTPLOAD" --sign connect 127.0.0.1 "$HTTP" "$KEY" "$SECRET" "${PATHS[$ep]}" "$TMP/$ep.json" "$n" "$SECS") || rc=1
 		kv() { sed -E "s/.*$1=([^ ]*).*/\1/" <<<"$out"; }
 		p99=$(kv p99_ms)
 		printf '%-11s %-6s %-9s %-9s %-9s %-9s %-9s %s\n' "$ep" "$n" "$(kv rate)" "$(kv p50_ms)" \
 			"$(kv p90_ms)" "$p99" "$(kv max_ms)" \
 			"$(awk -v a="$p99" -v b=$BUDGET_MS 'BEGIN { printf "%.2f", a / b }')"
 		[ "$(kv errors)" = 0 ] && [ "$(kv non200)" = 0 ] || { echo "  $out"; rc=1; }
+		bench_figure "connect.$ep.c$n.p99" "$p99" ms "<=$BUDGET_MS"
 	done
 done
 exit $rc

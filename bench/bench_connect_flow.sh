@@ -7,7 +7,7 @@
 # and its values side file pointing the customer-lookup Lambda at
 # tests/integration/http_stub.py (answers {"tier":"gold",...}), the
 # dialled number routed to the flow and transfer.queues mapping VIP. Then
-# tests/tools/twload runs calls back to back on N connections: POST
+# tests/tools/httpload --sign twilio runs calls back to back on N connections: POST
 # /twilio/voice (welcome, UpdateContactAttributes, the DTMF menu) then POST
 # /twilio/gather Digits=1 (the Lambda event POSTed to the stub and its
 # answer mapped to $.External, the Compare, the VIP queue, <Dial><Sip>).
@@ -17,51 +17,30 @@
 set -euo pipefail
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
-BUILD_DIR=$(cd "$1" && pwd)
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-VOXGATE=$BUILD_DIR/src/voxgate
-TWLOAD=$BUILD_DIR/tests/twload
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init connect-flow "$1"
+TMP=$BENCH_TMP
+HTTPLOAD=$BUILD_DIR/tests/httpload
 STEPS=${STEPS:-"1 8"}
 SECS=${SECS:-10}
-[ -x "$VOXGATE" ] && [ -x "$TWLOAD" ] ||
-	{ echo "need $VOXGATE and $TWLOAD (cmake --build $BUILD_DIR --target voxgate twload)" >&2; exit 2; }
-
-TMP=$(mktemp -d /tmp/vg-bench-connect.XXXXXX)
-PID="" SPID=""
-cleanup() {
-	[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
-	[ -n "${VG_BENCH_KEEP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
+[ -x "$VOXGATE" ] && [ -x "$HTTPLOAD" ] ||
+	{ echo "need $VOXGATE and $HTTPLOAD (cmake --build $BUILD_DIR --target voxgate httpload)" >&2; exit 2; }
 
 python3 "$SRC/tests/integration/http_stub.py" --port-file "$TMP/stub.port" \
 	--log /dev/null --lifetime $((SECS * 4 + 120)) \
 	--reply '{"tier":"gold","first_name":"Ada","balance":"42"}' >"$TMP/stub.out" 2>&1 &
-SPID=$!
+bench_track $!
 for _ in $(seq 1 50); do [ -s "$TMP/stub.port" ] && break; sleep 0.1; done
 [ -s "$TMP/stub.port" ] || { echo "http_stub.py did not start" >&2; exit 1; }
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-HTTP=$(free_port)
-SIP=$(free_port)
 TOKEN=0123456789abcdef0123456789abcdef
 PUBLIC=https://vg.example.test
 mkdir -p "$TMP/flows"
 cp "$SRC/examples/connect/bank-connect.json" "$TMP/flows/"
 echo "customer-lookup: \"http://127.0.0.1:$(<"$TMP/stub.port")/lambda/customer-lookup\"" \
 	>"$TMP/flows/bank-connect.values.yaml"
-cat >"$TMP/voxgate.yaml" <<YAML
-sip:
-  listen: ["udp:127.0.0.1:$SIP"]
-http:
-  listen: 127.0.0.1:$HTTP
-store:
-  path: $TMP/cdr.db
-log:
-  level: warn
+bench_config <<YAML
 flows:
   dir: $TMP/flows
   routes:
@@ -75,23 +54,19 @@ twilio:
   auth_token: "$TOKEN"
   public_url: "$PUBLIC"
 YAML
-"$VOXGATE" serve -c "$TMP/voxgate.yaml" >"$TMP/voxgate.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 600); do
-	curl -sf -m 1 "http://127.0.0.1:$HTTP/healthz" >/dev/null 2>&1 && break
-	kill -0 "$PID" 2>/dev/null || { cat "$TMP/voxgate.log" >&2; exit 1; }
-	sleep 0.1
-done
+bench_start
+HTTP=$BENCH_HTTP
 
 echo "voxgate $("$VOXGATE" --version 2>/dev/null | head -1) ($BUILD_DIR), $(nproc) CPUs"
 printf '%-6s %-9s %-9s %-9s %-9s %-9s\n' conns "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms"
 rc=0
 for n in $STEPS; do
-	out=$("$TWLOAD" 127.0.0.1 "$HTTP" "$PUBLIC" "$TOKEN" "$n" "$SECS") || rc=1
+	out=$("$HTTPLOAD" --sign twilio 127.0.0.1 "$HTTP" "$PUBLIC" "$TOKEN" "$n" "$SECS") || rc=1
 	kv() { sed -E "s/.*$1=([^ ]*).*/\1/" <<<"$out"; }
 	printf '%-6s %-9s %-9s %-9s %-9s %-9s\n' "$n" "$(kv rate)" "$(kv p50_ms)" \
 		"$(kv p90_ms)" "$(kv p99_ms)" "$(kv max_ms)"
 	[ "$(kv errors)" = 0 ] && [ "$(kv non200)" = 0 ] || { echo "  $out"; rc=1; }
+	bench_figure "connect_flow.c$n.p99" "$(kv p99_ms)" ms
 done
 q="SELECT count(*) FROM calls WHERE platform='twilio' AND ended_ms > 0"
 calls=$(sqlite3 "$TMP/cdr.db" "$q" 2>/dev/null || echo "?")

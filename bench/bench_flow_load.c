@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "flow/flow.h"
+#include "bench_fig.h"
 
 /* A small flow must load "well under a second"; a reload of a large one
  * blocks the reloading thread for its whole training. */
@@ -141,6 +142,7 @@ static int report(const char *name, double ms, double budget)
 		return 1;
 	printf("%-36s %9.2f ms   budget %7.0f ms   ratio %.3f\n", name, ms,
 	       budget, ms / budget);
+	bench_fig("flow_load", name, ms, "ms", "<=", budget);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include "flow/flow.h"
 #include "flow/runtime.h"
+#include "bench_fig.h"
 
 #define BUDGET_US 50.0 /* per action */
 
@@ -211,6 +212,7 @@ int main(int argc, char **argv)
 	printf("%-64s %9.2f %12.0f %8.3f\n",
 	       "all steps, CPU time (incl. run create/destroy)", cpu_mean,
 	       cpu_mean > 0 ? 1e6 / cpu_mean : 0, cpu_mean / BUDGET_US);
+	bench_fig("flow_step", "mean", mean, "us/action", "<=", BUDGET_US);
 	printf("budget %.0f us/action; %llu calls, %llu actions in %.1f s\n",
 	       BUDGET_US, (unsigned long long)calls,
 	       (unsigned long long)actions, (now_us() - start) / 1e6);

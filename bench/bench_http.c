@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/loop.h"
 #include "http/client.h"
+#include "bench_fig.h"
 
 #include "../tests/unit/http/testsrv.h"
 
@@ -166,6 +167,8 @@ int main(int argc, char **argv)
 	       "%.2f%s\n",
 	       c95 - d95, OVERHEAD_BUDGET_US, (c95 - d95) / OVERHEAD_BUDGET_US,
 	       c95 - d95 > OVERHEAD_BUDGET_US ? "  OVER" : "");
+	bench_fig("http", "overhead_p95", c95 - d95, "us",
+		  "<=", OVERHEAD_BUDGET_US);
 	printf("burst of %zu               %8.0f req/s\n", burst,
 	       (double)burst / burst_s);
 

@@ -15,6 +15,7 @@
 #include "engines/stt/sherpa/sherpa.h"
 #include "engines/stt/stt.h"
 #include "engines/tts/flite/tts_flite.h"
+#include "bench_fig.h"
 
 /* Budgets (issue 2/7): decode of an endpointed utterance within 150 ms p95
  * (the finalize budget of bench_stt), model load within 2 s at start-up. */
@@ -171,6 +172,12 @@ int main(void)
 	printf("decode wall p50 / p95    %8.1f / %.1f ms  budget p95 %.0f ms "
 	       "ratio %.2f\n",
 	       p50, p95, BUDGET_DECODE_P95_MS, p95 / BUDGET_DECODE_P95_MS);
+	bench_fig("moonshine", "load", load_model_ms, "ms",
+		  "<=", BUDGET_LOAD_MS);
+	bench_fig("moonshine", "decode_cpu_p95",
+		  cpu[(NSENT * ROUNDS * 95) / 100], "ms",
+		  "<=", BUDGET_DECODE_P95_MS);
+	bench_fig("moonshine", "rtf", rtf, "RTF", NULL, 0);
 
 	/* Silero VAD: one call's worth of frames */
 	struct sherpa_vad *vad;

@@ -15,6 +15,7 @@
 
 #include "engines/nlu/classifier.h"
 #include "engines/nlu/eval.h"
+#include "bench_fig.h"
 
 #define BUDGET_ACC 0.937
 #define BUDGET_P99_US 1000.0
@@ -209,6 +210,10 @@ int main(int argc, char **argv)
 	       train_s, BUDGET_TRAIN_S, train_s / BUDGET_TRAIN_S, train_cpu_s);
 	printf("  model load      %7.1f ms  budget <= %.0f ms  ratio %.3f\n",
 	       load_ms, BUDGET_LOAD_MS, load_ms / BUDGET_LOAD_MS);
+	bench_fig("nlu", "accuracy", e->accuracy, "ratio", ">=", BUDGET_ACC);
+	bench_fig("nlu", "classify_p99", e->lat_p99_us, "us",
+		  "<=", BUDGET_P99_US);
+	bench_fig("nlu", "training", train_s, "s", "<=", BUDGET_TRAIN_S);
 	printf("  model file      %7.2f MB\n", (double)len / 1e6);
 	printf("  model memory    %7.2f MB\n",
 	       (double)nlu_model_mem_bytes(m2) / 1e6);

@@ -11,48 +11,24 @@
 set -euo pipefail
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
-BUILD_DIR=$(cd "$1" && pwd)
-VOXGATE=$BUILD_DIR/src/voxgate
-SRC=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init sim "$1"
+TMP=$BENCH_TMP
 STEPS=${STEPS:-"1 5 10"}
 CALLS_PER_STEP=${CALLS_PER_STEP:-2}
 [ -x "$VOXGATE" ] || { echo "need $VOXGATE" >&2; exit 2; }
 command -v jq >/dev/null || { echo "need jq" >&2; exit 2; }
 
-TMP=$(mktemp -d /tmp/vg-bench-sim.XXXXXX)
-PID=""
-cleanup() {
-	[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	[ -n "${VG_BENCH_KEEP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-HTTP=$(free_port)
-SIP=$(free_port)
-cat >"$TMP/voxgate.yaml" <<YAML
-sip:
-  listen: ["udp:127.0.0.1:$SIP"]
+bench_config <<YAML
 rtp:
   address: 127.0.0.1
   port_min: 42000
   port_max: 44999
-http:
-  listen: 127.0.0.1:$HTTP
-store:
-  path: $TMP/cdr.db
-log:
-  level: warn
 YAML
-"$VOXGATE" serve -c "$TMP/voxgate.yaml" >"$TMP/voxgate.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 600); do
-	curl -sf "http://127.0.0.1:$HTTP/healthz" >/dev/null 2>&1 && break
-	kill -0 "$PID" 2>/dev/null || { cat "$TMP/voxgate.log"; exit 1; }
-	sleep 0.1
-done
+bench_start
+HTTP=$BENCH_HTTP
+SIP=$BENCH_SIP
 sed "s/127.0.0.1:5060/127.0.0.1:$SIP/" "$SRC/examples/bank/scenario.yaml" >"$TMP/bank.yaml"
 
 printf '%-5s %-6s %-7s %-24s %-40s %-10s\n' conc calls failed "turn ms p50/p95/p99" \
@@ -69,4 +45,6 @@ for c in $STEPS; do
 		"$(jq -r '.stages_ms | "\(.stt.p50*10|floor/10)/\(.nlu.p50*10|floor/10)/\(.tts.p50*10|floor/10)/\(.server_total.p50*10|floor/10)"' "$J")" \
 		"$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2fs", u + s }')"
 	jq -r '.failures[] | "  failed: \(.reason)"' "$J" | head -5
+	bench_figure "simulate.c$c.p95" "$(jq -r '.turn_latency_ms.p95 // empty | floor' "$J")" ms "<=600"
+	bench_figure "simulate.c$c.sim_cpu" "$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')" s
 done

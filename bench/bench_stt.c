@@ -29,6 +29,7 @@
 #include "core/loop.h"
 #include "core/wpool.h"
 #include "engines/stt/stt.h"
+#include "bench_fig.h"
 
 /* Budgets (issue 2/7). */
 #define BUDGET_FINALIZE_P95_MS 150.0
@@ -470,6 +471,15 @@ static int run_mode(struct stt *s, struct wpool *pool, struct vg_loop *loop,
 	ratio_line("concurrent streams", streams, BUDGET_STREAMS, 0);
 	if (m->wer_budget > 0)
 		ratio_line("WER", wer, m->wer_budget, 1);
+	char fig[96];
+	snprintf(fig, sizeof(fig), "%s finalize p95", m->label);
+	bench_fig("stt", fig, pct(lat, n, 0.95) / 1000.0, "ms",
+		  "<=", BUDGET_FINALIZE_P95_MS);
+	snprintf(fig, sizeof(fig), "%s streams", m->label);
+	bench_fig("stt", fig, streams, "streams", ">=", BUDGET_STREAMS);
+	snprintf(fig, sizeof(fig), "%s WER", m->label);
+	bench_fig("stt", fig, wer, "ratio", m->wer_budget > 0 ? "<=" : NULL,
+		  m->wer_budget);
 	free(lat);
 	free(cpu);
 	free(rw);

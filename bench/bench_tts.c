@@ -18,6 +18,7 @@
 #include "core/wpool.h"
 #include "engines/tts/flite/tts_flite.h"
 #include "engines/tts/tts.h"
+#include "bench_fig.h"
 
 /* Budgets: a prompt must synthesize well under its own duration so a cache
  * miss costs a caller a short pause, and a hit must be cheap enough to do
@@ -185,6 +186,9 @@ static void report(const char *what, const char *voice, uint64_t *us,
 		       (unsigned long long)done[n / 2]);
 	}
 	printf("\n");
+	char fig[64];
+	snprintf(fig, sizeof(fig), "first_frame %s %s p95", what, voice);
+	bench_fig("tts", fig, p95 / 1000.0, "ms", "<=", budget_us / 1000.0);
 }
 
 /* Distinct prompts (a number in the text), so every request is a miss. */

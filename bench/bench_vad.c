@@ -19,6 +19,7 @@
 
 #include "audio/clip.h"
 #include "audio/vad.h"
+#include "bench_fig.h"
 #include "engines/stt/sherpa/sherpa.h"
 
 /* 1000 calls at 50 frames/s within a tenth of one core: 2 us per frame. */
@@ -454,6 +455,13 @@ static int bench_cand(const struct cand *c)
 	printf("    %-14s %8.0f ns/frame  budget %6.0f  ratio %5.2f%s\n",
 	       "cost", per_frame, BUDGET_NS_FRAME, per_frame / BUDGET_NS_FRAME,
 	       per_frame > BUDGET_NS_FRAME ? "  OVER" : "");
+	char fig[96];
+	double p = ratio(sp.tp, sp.tp + sp.fp), r = ratio(sp.tp, sp.tp + sp.fn);
+	snprintf(fig, sizeof(fig), "%s F1", c->name);
+	bench_fig("vad", fig, p + r > 0 ? 2 * p * r / (p + r) : 0.0, "ratio",
+		  NULL, 0);
+	snprintf(fig, sizeof(fig), "%s cost", c->name);
+	bench_fig("vad", fig, per_frame, "ns/frame", "<=", BUDGET_NS_FRAME);
 	return 0;
 }
 

@@ -38,6 +38,10 @@ usage() { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 [ $# -eq 1 ] || usage
 BUILD_DIR=$(cd "$1" && pwd)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Only bench_figure from the shared pieces: this bench manages its own ports
+# (fixed ranges for sipp), limits and processes.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$HERE/lib.sh"
 VOXGATE=$BUILD_DIR/src/voxgate
 SCEN_TEMPLATE=$HERE/sipp/uac_rtp_hold.xml
 
@@ -361,6 +365,10 @@ verdict=$(awk -v c="$LAST_CALLS" -v tc="$TARGET_CALLS" -v m="$LAST_MEDIA" -v tm=
 		ok ? "PASS" : "FALL SHORT", c, tc, c / tc, m, tm, m / tm, l, tl, l / tl, tx
 }')
 say "summary (highest step $LAST_STEP, $NPROC CPUs): $verdict"
+bench_figure media.calls "$LAST_CALLS" calls ">=$TARGET_CALLS"
+bench_figure media.media_cores "$LAST_MEDIA" cores "<=$TARGET_MEDIA_CORES"
+bench_figure media.late_p99 "$([ "$late_num" = 9999 ] || echo "$late_num")" ms "<=$TARGET_LATE_MS"
+bench_figure media.tx_ratio "$LAST_TX" ratio ">=0.98"
 if [[ $verdict == FALL* ]]; then
 	# Where the limit is, from what was measured at the last step.
 	awk -v c="$LAST_CALLS" -v n="$LAST_STEP" -v tc="$TARGET_CALLS" -v s="$LAST_SIPP" -v h="$LAST_HOST" \

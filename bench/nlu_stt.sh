@@ -3,7 +3,7 @@
 # issue [3/7] asks for ("accuracy on STT-like input").
 #
 #  1. builds the spoken BANKING77 set (bench/speech/make_set.sh: N test
-#     sentences, default 100: each transcription loads the model, ~1 s;
+#     sentences, default NLU_STT_N or 100: each transcription loads the model, ~1 s;
 #     two flite voices, through G.711 mu-law);
 #  2. transcribes every file with `voxgate transcribe` (Moonshine, the
 #     default open-speech engine);
@@ -16,14 +16,15 @@
 set -euo pipefail
 [ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 BUILD_DIR [N]" >&2; exit 2; }
 BUILD=$(cd "$1" && pwd)
-N=${2:-100}
+N=${2:-${NLU_STT_N:-100}}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$HERE/lib.sh"
 V=$BUILD/src/voxgate
 [ -x "$V" ] || { echo "nlu_stt.sh: no $V (build first)" >&2; exit 2; }
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/src/engines/stt/sherpa/lsan.supp}
 SET=${NLU_STT_SET:-$(mktemp -d)}
-MODEL=$BUILD/banking77.vxn
 
 norm() {
 	tr '[:upper:]' '[:lower:]' | sed -e "s/[^a-z0-9']/ /g" -e 's/  */ /g' -e 's/^ //' -e 's/ $//'
@@ -33,10 +34,8 @@ if [ ! -s "$SET/open/refs.tsv" ]; then
 	echo "== building the spoken set ($N utterances) in $SET"
 	VOXGATE=$V "$ROOT/bench/speech/make_set.sh" "$SET" "$N" >/dev/null
 fi
-if [ ! -s "$MODEL" ]; then
-	echo "== training the BANKING77 model"
-	"$V" nlu train --data "$ROOT/data/banking77/train.tsv" -o "$MODEL" >/dev/null 2>&1
-fi
+BUILD_DIR=$BUILD SRC=$ROOT VOXGATE=$V
+MODEL=$(bench_nlu_model)
 
 # label of each normalized test sentence
 awk -F'\t' '{print $1 "\t" $2}' "$ROOT/data/banking77/test.tsv" |
@@ -68,4 +67,7 @@ echo "== intent accuracy on $n spoken BANKING77 test utterances (Moonshine, G.71
 echo "said  (reference text): $a_said"
 echo "heard (transcripts):    $a_heard   ($empty transcripts empty)"
 awk -v a="$a_said" -v b="$a_heard" 'BEGIN { if (a > 0) printf "ratio heard/said:       %.3f\n", b / a }'
+bench_figure nlu_stt.said "$a_said" accuracy
+bench_figure nlu_stt.heard "$a_heard" accuracy
+bench_figure nlu_stt.ratio "$(awk -v a="$a_said" -v b="$a_heard" 'BEGIN { if (a > 0) printf "%.3f", b / a }')" ratio
 echo "set: $SET"

@@ -15,9 +15,9 @@
 set -euo pipefail
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
-BUILD_DIR=$(cd "$1" && pwd)
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-VOXGATE=$BUILD_DIR/src/voxgate
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init mscap "$1"
 NODE_DIR=$SRC/tests/node
 STEPS=${STEPS:-"10 50 100"}
 HOLD=${HOLD:-10}
@@ -25,51 +25,20 @@ HOLD=${HOLD:-10}
 [ -d "$NODE_DIR/node_modules/ws" ] || { echo "need tests/node/node_modules (scripts/install-deps.sh)" >&2; exit 2; }
 
 say() { printf '[twilio_media_capacity] %s\n' "$*"; }
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/vg-mscap.XXXXXX")
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	[ -n "${VG_BENCH_KEEP:-}" ] && say "kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-free_port() {
-	local p
-	while :; do
-		p=$((11000 + RANDOM % 9000))
-		ss -Hantu | awk '{ n = split($5, a, ":"); print a[n] }' | grep -qx "$p" || { echo "$p"; return; }
-	done
-}
-SIP=$(free_port) HTTP=$(free_port) MS=$(free_port)
+MS=$(bench_port)
 TOKEN=benchbenchbenchbenchbenchbench12
 PUBLIC=https://vg.bench.test
-cat >"$TMP/vg.yaml" <<YAML
-sip:
-  listen: ["udp:127.0.0.1:$SIP"]
-http:
-  listen: 127.0.0.1:$HTTP
+bench_config <<YAML
 limits:
   max_calls: 1000
-store:
-  path: $TMP/vg.db
-log:
-  level: warn
 twilio:
   auth_token: "$TOKEN"
   public_url: "$PUBLIC"
   media_enabled: true
   media_listen: 127.0.0.1:$MS
 YAML
-"$VOXGATE" serve -c "$TMP/vg.yaml" >"$TMP/vg.log" 2>&1 &
-VG=$!
-PIDS+=("$VG")
-for _ in $(seq 1 600); do
-	curl -sf "http://127.0.0.1:$HTTP/metrics" >/dev/null 2>&1 && break
-	kill -0 "$VG" 2>/dev/null || { cat "$TMP/vg.log" >&2; exit 1; }
-	sleep 0.1
-done
+bench_start
+VG=$VG_PID
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$VG/stat"; }
 HZ=$(getconf CLK_TCK)
 say "voxgate pid $VG, media streams on 127.0.0.1:$MS, steps: $STEPS, hold ${HOLD}s"
@@ -83,5 +52,7 @@ for n in $STEPS; do
 	cores=$(awk -v c="$((c1 - c0))" -v hz="$HZ" -v s0="$s0" -v s1="$s1" 'BEGIN { printf "%.3f", c / hz / (s1 - s0) }')
 	msps=$(awk -v c="$((c1 - c0))" -v hz="$HZ" -v n="$n" -v h="$HOLD" 'BEGIN { printf "%.3f", c * 1000 / hz / (n * h) }')
 	say "sessions=$n cores=$cores ms_per_sess_s=$msps client=$out"
+	bench_figure "twilio_media.s$n.ms_per_sess_s" "$msps" ms
+	bench_figure "twilio_media.s$n.rx_per_sess_s" "$(jq -r '.rx_per_sess_s // empty' <<<"$out" 2>/dev/null)" frames/s
 	sleep 2
 done

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sim/scenario.h"
+#include "sim/transport.h"
 
 static void check(int ok)
 {
@@ -24,7 +25,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	check(sc && sc->nturns >= 1 && sc->nturns <= SIM_TURNS_MAX);
-	check(!strncmp(sc->target, "sip:", 4));
+	/* the target fits the transport it was checked against */
+	char why[256];
+	check(sc->transport != NULL &&
+	      sc->transport->target_check(sc->target, why, sizeof(why)) == 0);
+	check(sc->nparams <= SIM_PARAMS_MAX);
+	for (size_t i = 0; i < sc->nparams; i++)
+		check(sim_transport_param_known(sc->transport,
+						sc->params[i].key) &&
+		      sim_scenario_param(sc, sc->params[i].key) != NULL);
 	for (size_t i = 0; i < sc->nturns; i++) {
 		const struct sim_turn *t = &sc->turns[i];
 		if (t->kind == SIM_TURN_SAY) {

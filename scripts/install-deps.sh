@@ -14,6 +14,8 @@ PKGS=(
 	# tests and demo: real SIP peers, audio tools, clients
 	sip-tester baresip-core sipsak sox espeak-ng sqlite3 curl jq procps
 	iproute2 tcpdump wrk
+	# the simulator's HTML report is checked in headless Chromium
+	chromium
 	# lint
 	clang-format clang-tidy cppcheck
 )

@@ -451,6 +451,7 @@ static void agi_cdr(struct daemon *d, struct channel *ch, bool begin)
 		.end_reason = in.end_reason,
 		.dtmf = in.dtmf,
 		.flow_path_json = in.flow_path_json,
+		.turns_json = in.turns_json,
 	};
 	if (begin ? store_call_begin(d->store, &r)
 		  : store_call_update(d->store, &r))
@@ -1695,6 +1696,7 @@ static void usage(FILE *f)
 		"[--json]\n"
 		"       voxgate simulate SCENARIO.yaml [--api URL] [--calls N] "
 		"[--concurrency C] [--rate R] [--duration S] [--json]\n"
+		"                [--sweep LEVELS] [--html FILE]\n"
 		"       voxgate --version | --help\n"
 		"\n"
 		"serve         answer calls (SIP on 127.0.0.1:5060 UDP+TCP, "

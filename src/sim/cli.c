@@ -10,6 +10,7 @@
 #include "engines/tts/flite/tts_flite.h"
 #include "engines/tts/tts.h"
 #include "sim/detect.h"
+#include "sim/html.h"
 #include "sim/sim_int.h"
 
 #include <cJSON.h>
@@ -29,8 +30,11 @@ static void usage(FILE *f)
 		"[--concurrency C]\n"
 		"         [--rate R] [--duration S] [--json] [--progress] "
 		"[--bind IP] [--allow-remote]\n"
-		"Plays callers against a SIP endpoint and reports what they "
-		"experienced\n"
+		"         [--sweep LEVELS [--sweep-p95 MS] [--sweep-spread S]] "
+		"[--html FILE]\n"
+		"Plays callers against a SIP endpoint (or AudioSocket, Media "
+		"Streams,\nAudioHook / Audio Connector server: the scenario's "
+		"transport:) and\nreports what they experienced\n"
 		"(docs/SIMULATOR.md). Exit status: 0 every call met its "
 		"expectations,\n"
 		"1 some failed, 2 usage or scenario error.\n");
@@ -162,9 +166,153 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
 	return 0;
 }
 
+/* "1,10,25": increasing levels 1..SIM_CONCURRENCY_MAX. */
+static int parse_sweep(const char *s, struct sim_opts *o)
+{
+	o->nsweep = 0;
+	while (*s) {
+		char *end = NULL;
+		if (*s < '0' || *s > '9' || o->nsweep == SIM_SWEEP_MAX)
+			return -EINVAL;
+		errno = 0;
+		unsigned long v = strtoul(s, &end, 10);
+		if (errno || !v || v > SIM_CONCURRENCY_MAX ||
+		    (o->nsweep && v <= o->sweep[o->nsweep - 1]) ||
+		    (*end && *end != ','))
+			return -EINVAL;
+		o->sweep[o->nsweep++] = (unsigned)v;
+		s = *end ? end + 1 : end;
+		if (*end && !*s)
+			return -EINVAL; /* trailing comma */
+	}
+	return o->nsweep ? 0 : -EINVAL;
+}
+
+static void results_clear(struct sim_call_result *res, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		cJSON_Delete(res[i].cdr);
+		free(res[i].expect_fail);
+	}
+}
+
+/* One load stage: run, join the CDRs, check. *np gets the calls placed. */
+static int run_stage(const struct sim_opts *o, const struct sim_scenario *sc,
+		     const struct sim_audio *audio, struct sim_call_result *res,
+		     size_t *np, double *wall_ms)
+{
+	size_t n = 0;
+	uint64_t t0 = clock_mono_us();
+	int e = sim_run(o, sc, audio, res, &n);
+	*wall_ms = (double)(clock_mono_us() - t0) / 1000.0;
+	if (e) {
+		fprintf(stderr, "voxgate simulate: cannot run: %s\n",
+			strerror(-e));
+		return e;
+	}
+	(void)sim_report_check(o, sc, res, n);
+	*np = n;
+	return 0;
+}
+
+static int cmp_uint(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+	return (x > y) - (x < y);
+}
+
+/* Calls up when the level's turns started: median and highest. */
+static void sweep_active(struct sim_sweep_point *p,
+			 const struct sim_call_result *res, size_t n)
+{
+	size_t cap = 0;
+	for (size_t i = 0; i < n; i++)
+		cap += res[i].nturns;
+	p->active_p50 = 0;
+	p->active_max = 0;
+	unsigned *v = cap ? malloc(cap * sizeof(*v)) : NULL;
+	if (!v)
+		return;
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < res[i].nturns; k++)
+			if (res[i].turns[k].ran)
+				v[m++] = res[i].turns[k].active;
+	if (m) {
+		qsort(v, m, sizeof(*v), cmp_uint);
+		size_t h = m / 2;
+		double hi = v[h], lo = m % 2 ? hi : (double)v[h - 1];
+		p->active_p50 = (lo + hi) / 2.0;
+		p->active_max = v[m - 1];
+	}
+	free(v);
+}
+
+/* The levels of o->sweep one after the other into res (room for every
+ * level's calls); stops after a level with more than half failed. */
+static int run_sweep(const struct sim_opts *o, const struct sim_scenario *sc,
+		     const struct sim_audio *audio, struct sim_call_result *res,
+		     size_t *np, struct sim_sweep_point *pts, size_t *npts,
+		     bool *stopped, double *wall_ms)
+{
+	size_t off = 0;
+	*wall_ms = 0;
+	*npts = 0;
+	*stopped = false;
+	for (size_t i = 0; i < o->nsweep; i++) {
+		struct sim_opts lo = *o;
+		lo.concurrency = o->sweep[i];
+		lo.calls =
+			o->calls > lo.concurrency ? o->calls : lo.concurrency;
+		if (o->sweep_spread_s > 0) {
+			/* a steady load: new calls at level / spread per
+			 * second, twice the level in all, so that about
+			 * `level` are up between spread and 2 x spread */
+			lo.rate = lo.concurrency / o->sweep_spread_s;
+			if (lo.calls < 2 * lo.concurrency)
+				lo.calls = 2 * lo.concurrency;
+		}
+		size_t n = 0;
+		double ms = 0;
+		if (!o->quiet)
+			fprintf(stderr,
+				"voxgate simulate: sweep level %u: %u "
+				"calls\n",
+				lo.concurrency, lo.calls);
+		int e = run_stage(&lo, sc, audio, res + off, &n, &ms);
+		if (e)
+			return e;
+		struct sim_figures f;
+		e = sim_figures_compute(sc, res + off, n, lo.concurrency, ms,
+					&f);
+		sim_sweep_point_set(&pts[(*npts)++], lo.concurrency, &f);
+		sweep_active(&pts[*npts - 1], res + off, n);
+		sim_figures_fini(&f);
+		if (e)
+			return e;
+		off += n;
+		*wall_ms += ms;
+		if (!n || pts[*npts - 1].failed * 2 > n) {
+			*stopped = i + 1 < o->nsweep;
+			if (*stopped && !o->quiet)
+				fprintf(stderr,
+					"voxgate simulate: sweep stopped: "
+					"%zu of %zu calls failed at "
+					"level %u\n",
+					pts[*npts - 1].failed, n,
+					lo.concurrency);
+			break;
+		}
+	}
+	*np = off;
+	return 0;
+}
+
 int sim_cli_main(int argc, char **argv)
 {
-	struct sim_opts o = { .calls = 1, .concurrency = 1 };
+	struct sim_opts o = { .calls = 1,
+			      .concurrency = 1,
+			      .sweep_p95_ms = 600 };
 	static const struct option opts[] = {
 		{ "api", required_argument, NULL, 'a' },
 		{ "calls", required_argument, NULL, 'n' },
@@ -176,6 +324,10 @@ int sim_cli_main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "bind", required_argument, NULL, 'b' },
 		{ "allow-remote", no_argument, NULL, 'R' },
+		{ "sweep", required_argument, NULL, 'S' },
+		{ "sweep-p95", required_argument, NULL, 'P' },
+		{ "sweep-spread", required_argument, NULL, 'G' },
+		{ "html", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -244,6 +396,43 @@ int sim_cli_main(int argc, char **argv)
 		case 'R':
 			o.allow_remote = true;
 			break;
+		case 'S':
+			if (parse_sweep(optarg, &o)) {
+				fprintf(stderr,
+					"voxgate simulate: --sweep "
+					"increasing levels 1..%u, at most "
+					"%u, like 1,10,25,50,100\n",
+					SIM_CONCURRENCY_MAX, SIM_SWEEP_MAX);
+				return 2;
+			}
+			break;
+		case 'P':
+			o.sweep_p95_ms = strtod(optarg, &end);
+			if (!*optarg || *end || !(o.sweep_p95_ms > 0) ||
+			    o.sweep_p95_ms > 600000) {
+				fprintf(stderr, "voxgate simulate: --sweep-p95 "
+						"milliseconds, (0, 600000]\n");
+				return 2;
+			}
+			break;
+		case 'G':
+			o.sweep_spread_s = strtod(optarg, &end);
+			if (!*optarg || *end || !(o.sweep_spread_s > 0) ||
+			    o.sweep_spread_s > 3600) {
+				fprintf(stderr, "voxgate simulate: "
+						"--sweep-spread seconds, (0, "
+						"3600]\n");
+				return 2;
+			}
+			break;
+		case 'H':
+			if (!*optarg) {
+				fprintf(stderr, "voxgate simulate: --html "
+						"FILE\n");
+				return 2;
+			}
+			o.html = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -273,6 +462,24 @@ int sim_cli_main(int argc, char **argv)
 	}
 	if (o.concurrency > o.calls)
 		o.concurrency = o.calls;
+	/* every sweep level places max(level, --calls) calls */
+	size_t total = o.calls;
+	if (o.nsweep) {
+		total = 0;
+		for (size_t i = 0; i < o.nsweep; i++) {
+			size_t lv = o.sweep[i] > o.calls ? o.sweep[i] : o.calls;
+			if (o.sweep_spread_s > 0 && lv < 2 * (size_t)o.sweep[i])
+				lv = 2 * (size_t)o.sweep[i];
+			total += lv;
+		}
+		if (total > SIM_CALLS_MAX) {
+			fprintf(stderr,
+				"voxgate simulate: the sweep places %zu "
+				"calls, more than %u\n",
+				total, SIM_CALLS_MAX);
+			return 2;
+		}
+	}
 
 	struct sim_scenario *sc = NULL;
 	char err[SIM_ERR_MAX];
@@ -295,7 +502,10 @@ int sim_cli_main(int argc, char **argv)
 				"is voxgate's default bot voice\n");
 
 	struct sim_audio *audio = calloc(1, sizeof(*audio));
-	struct sim_call_result *res = calloc(o.calls, sizeof(*res));
+	struct sim_call_result *res = calloc(total, sizeof(*res));
+	struct sim_sweep_point pts[SIM_SWEEP_MAX];
+	size_t npts = 0;
+	bool stopped = false;
 	int rc = 2;
 	if (!audio || !res) {
 		fprintf(stderr, "voxgate simulate: out of memory\n");
@@ -304,23 +514,42 @@ int sim_cli_main(int argc, char **argv)
 	if (audio_prepare(sc, audio))
 		goto out;
 	size_t n = 0;
-	uint64_t t0 = clock_mono_us();
-	int e = sim_run(&o, sc, audio, res, &n);
-	double wall_ms = (double)(clock_mono_us() - t0) / 1000.0;
-	if (e) {
-		fprintf(stderr, "voxgate simulate: cannot run: %s\n",
-			strerror(-e));
+	double wall_ms = 0;
+	int e = o.nsweep ? run_sweep(&o, sc, audio, res, &n, pts, &npts,
+				     &stopped, &wall_ms)
+			 : run_stage(&o, sc, audio, res, &n, &wall_ms);
+	if (e)
+		goto out;
+	unsigned conc =
+		o.nsweep && npts ? pts[npts - 1].concurrency : o.concurrency;
+	struct sim_figures f;
+	if (sim_figures_compute(sc, res, n, conc, wall_ms, &f)) {
+		fprintf(stderr, "voxgate simulate: out of memory\n");
+		sim_figures_fini(&f);
 		goto out;
 	}
-	size_t bad = sim_report_check(&o, sc, res, n);
-	sim_report_print(&o, sc, res, n, wall_ms, stdout);
-	rc = bad ? 1 : 0;
+	if (o.nsweep) {
+		f.sweep = pts;
+		f.nsweep = npts;
+		f.sweep_p95_ms = o.sweep_p95_ms;
+		f.sweep_stopped = stopped;
+		f.sweep_max_concurrency =
+			sim_sweep_best(pts, npts, o.sweep_p95_ms);
+	}
+	sim_report_print(&o, &f, stdout);
+	rc = f.failed ? 1 : 0;
+	if (o.html) {
+		e = sim_html_save(o.html, &f);
+		if (e) {
+			fprintf(stderr, "voxgate simulate: %s: %s\n", o.html,
+				strerror(-e));
+			rc = 2;
+		}
+	}
+	sim_figures_fini(&f);
 out:
 	if (res)
-		for (size_t i = 0; i < o.calls; i++) {
-			cJSON_Delete(res[i].cdr);
-			free(res[i].expect_fail);
-		}
+		results_clear(res, total);
 	free(res);
 	if (audio)
 		audio_free(audio);

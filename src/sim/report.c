@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,9 +368,14 @@ size_t sim_report_check(const struct sim_opts *o, const struct sim_scenario *sc,
 
 /* ---------- figures ---------- */
 
+const char *const sim_stage_names[SIM_ST_N] = {
+	"stt", "nlu", "business", "tts", "send", "server_total",
+};
+
 struct series {
 	double *v;
 	size_t n, cap;
+	bool oom;
 };
 
 static void series_add(struct series *s, double x)
@@ -377,25 +383,30 @@ static void series_add(struct series *s, double x)
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
 		double *nv = realloc(s->v, cap * sizeof(*nv));
-		if (!nv)
+		if (!nv) {
+			s->oom = true;
 			return;
+		}
 		s->v = nv;
 		s->cap = cap;
 	}
 	s->v[s->n++] = x;
 }
 
-enum stage { ST_STT, ST_NLU, ST_BUSINESS, ST_TTS, ST_SEND, ST_SERVER, ST_N };
-static const char *const stage_names[ST_N] = {
-	"stt", "nlu", "business", "tts", "send", "server_total",
-};
-
-struct figures {
-	struct series turn, setup, barge, dtmf, speech;
-	struct series stage[ST_N];
-	size_t calls, answered, failed, transferred, turns, replied;
-	int intents_checked, intents_ok;
-};
+/* Percentiles of s (sorts it). */
+static struct sim_pct pct_of(struct series *s)
+{
+	struct sim_pct p = {
+		.n = s->n, .p50 = NAN, .p95 = NAN, .p99 = NAN, .max = NAN
+	};
+	if (!s->n)
+		return p;
+	p.p50 = sim_percentile(s->v, s->n, 50);
+	p.p95 = sim_percentile(s->v, s->n, 95);
+	p.p99 = sim_percentile(s->v, s->n, 99);
+	p.max = s->v[s->n - 1]; /* sorted by sim_percentile */
+	return p;
+}
 
 static bool tnum(const cJSON *t, const char *k, double *v)
 {
@@ -406,105 +417,254 @@ static bool tnum(const cJSON *t, const char *k, double *v)
 	return true;
 }
 
-static void collect(const struct sim_scenario *sc,
-		    const struct sim_call_result *res, size_t n,
-		    struct figures *f)
+static void count_key(struct sim_count *c, size_t *n, const char *key)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp(c[i].key, key)) {
+			c[i].n++;
+			return;
+		}
+	if (*n == SIM_KEYS_MAX - 1)
+		key = "(other)"; /* the last slot collects the rest */
+	else if (*n == SIM_KEYS_MAX) {
+		c[SIM_KEYS_MAX - 1].n++;
+		return;
+	}
+	snprintf(c[*n].key, sizeof(c[*n].key), "%s", key);
+	c[(*n)++].n = 1;
+}
+
+static void collect_stages(const cJSON *cdr, struct series *st)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(cdr, "turns"))
+	{
+		const cJSON *tm = cJSON_GetObjectItemCaseSensitive(t, "t_ms");
+		double stt, nlu, resp, tts, first;
+		if (!tnum(tm, "stt_final", &stt) ||
+		    !tnum(tm, "nlu_done", &nlu) || !tnum(tm, "response", &resp))
+			continue;
+		series_add(&st[SIM_ST_STT], stt);
+		series_add(&st[SIM_ST_NLU], nlu - stt);
+		series_add(&st[SIM_ST_BUSINESS], resp - nlu);
+		if (!tnum(tm, "tts_ready", &tts))
+			continue;
+		series_add(&st[SIM_ST_TTS], tts - resp);
+		if (tnum(tm, "first_rtp", &first)) {
+			series_add(&st[SIM_ST_SEND], first - tts);
+			series_add(&st[SIM_ST_SERVER], first);
+		}
+	}
+}
+
+int sim_figures_compute(const struct sim_scenario *sc,
+			const struct sim_call_result *res, size_t n,
+			unsigned concurrency, double wall_ms,
+			struct sim_figures *f)
 {
 	memset(f, 0, sizeof(*f));
+	f->scenario = sc->name;
+	f->target = sc->target;
+	f->concurrency = concurrency;
+	f->wall_ms = wall_ms;
+	f->generated_s = (long long)time(NULL);
+	f->res = res;
+	f->nres = n;
 	f->calls = n;
+	f->sweep_max_concurrency = -1;
+	f->sweep_p95_ms = NAN;
+	struct series turn = { 0 }, setup = { 0 }, barge = { 0 }, dtmf = { 0 },
+		      speech = { 0 }, st[SIM_ST_N] = { { 0 } };
 	for (size_t i = 0; i < n; i++) {
 		const struct sim_call_result *r = &res[i];
 		f->failed += r->failed || r->expect_fail;
 		f->intents_checked += r->intents_checked;
 		f->intents_ok += r->intents_ok;
-		if (!r->answered)
+		if (!r->answered) {
+			count_key(f->end_reasons, &f->nend_reasons,
+				  "(not answered)");
 			continue;
+		}
+		const char *why = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(r->cdr, "end_reason"));
+		count_key(f->end_reasons, &f->nend_reasons,
+			  why	   ? why
+			  : r->cdr ? "(none)"
+				   : "(no CDR)");
 		f->answered++;
-		f->transferred += r->refer_to[0] != '\0';
-		series_add(&f->setup, r->setup_ms);
-		for (size_t j = 0; j < r->nturns; j++) {
+		if (r->refer_to[0]) {
+			f->transferred++;
+			count_key(f->transfers, &f->ntransfers, r->refer_to);
+		}
+		series_add(&setup, r->setup_ms);
+		for (size_t j = 0; j < r->nturns && j < sc->nturns; j++) {
 			const struct sim_turn_result *t = &r->turns[j];
 			if (!t->ran)
 				continue;
 			f->turns++;
 			if (t->barge_stop_ms >= 0)
-				series_add(&f->barge, t->barge_stop_ms);
+				series_add(&barge, t->barge_stop_ms);
 			if (!t->replied)
 				continue;
 			f->replied++;
-			if (sc->turns[j].kind == SIM_TURN_DTMF)
-				series_add(&f->dtmf, t->latency_ms);
-			else
-				series_add(&f->speech, t->latency_ms);
-			series_add(&f->turn, t->latency_ms);
+			series_add(sc->turns[j].kind == SIM_TURN_DTMF ? &dtmf
+								      : &speech,
+				   t->latency_ms);
+			series_add(&turn, t->latency_ms);
 		}
-		const cJSON *t;
-		cJSON_ArrayForEach(
-			t, cJSON_GetObjectItemCaseSensitive(r->cdr, "turns"))
-		{
-			const cJSON *tm =
-				cJSON_GetObjectItemCaseSensitive(t, "t_ms");
-			double stt, nlu, resp, tts, first;
-			if (!tnum(tm, "stt_final", &stt) ||
-			    !tnum(tm, "nlu_done", &nlu) ||
-			    !tnum(tm, "response", &resp))
-				continue;
-			series_add(&f->stage[ST_STT], stt);
-			series_add(&f->stage[ST_NLU], nlu - stt);
-			series_add(&f->stage[ST_BUSINESS], resp - nlu);
-			if (tnum(tm, "tts_ready", &tts)) {
-				series_add(&f->stage[ST_TTS], tts - resp);
-				if (tnum(tm, "first_rtp", &first)) {
-					series_add(&f->stage[ST_SEND],
-						   first - tts);
-					series_add(&f->stage[ST_SERVER], first);
-				}
-			}
-		}
+		collect_stages(r->cdr, st);
 	}
+	f->intent_accuracy =
+		f->intents_checked ? (double)f->intents_ok / f->intents_checked
+				   : NAN;
+	f->containment = f->answered ? (double)(f->answered - f->transferred) /
+					       (double)f->answered
+				     : NAN;
+	bool oom = turn.oom || setup.oom || barge.oom || dtmf.oom || speech.oom;
+	f->turn = pct_of(&turn);
+	f->speech = pct_of(&speech);
+	f->dtmf = pct_of(&dtmf);
+	f->barge = pct_of(&barge);
+	f->setup = pct_of(&setup);
+	for (int i = 0; i < SIM_ST_N; i++) {
+		oom |= st[i].oom;
+		f->stage[i] = pct_of(&st[i]);
+		free(st[i].v);
+	}
+	f->turn_ms = turn.v; /* sorted by pct_of */
+	f->nturn_ms = turn.n;
+	free(setup.v);
+	free(barge.v);
+	free(dtmf.v);
+	free(speech.v);
+	return oom ? -ENOMEM : 0;
 }
 
-static void figures_free(struct figures *f)
+void sim_figures_fini(struct sim_figures *f)
 {
-	free(f->turn.v);
-	free(f->setup.v);
-	free(f->barge.v);
-	free(f->dtmf.v);
-	free(f->speech.v);
-	for (int i = 0; i < ST_N; i++)
-		free(f->stage[i].v);
+	free(f->turn_ms);
+	f->turn_ms = NULL;
+	f->nturn_ms = 0;
 }
 
-static cJSON *pct_json(struct series *s)
+void sim_sweep_point_set(struct sim_sweep_point *p, unsigned concurrency,
+			 const struct sim_figures *f)
+{
+	p->concurrency = concurrency;
+	p->calls = f->calls;
+	p->failed = f->failed;
+	p->turn = f->turn;
+	memcpy(p->stage, f->stage, sizeof(p->stage));
+	p->wall_ms = f->wall_ms;
+}
+
+long sim_sweep_best(const struct sim_sweep_point *p, size_t n, double p95_ms)
+{
+	long best = -1;
+	for (size_t i = 0; i < n; i++)
+		if (!p[i].failed && p[i].turn.n && p[i].turn.p95 <= p95_ms &&
+		    (long)p[i].concurrency > best)
+			best = (long)p[i].concurrency;
+	return best;
+}
+
+void sim_call_reason(const struct sim_call_result *r, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s%s%s", r->failed ? r->reason : "",
+		 r->failed && r->expect_fail ? "; " : "",
+		 r->expect_fail ? r->expect_fail : "");
+}
+
+/* ---------- JSON ---------- */
+
+static cJSON *pct_json(const struct sim_pct *p)
 {
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "n", (double)s->n);
-	if (!s->n) {
+	cJSON_AddNumberToObject(o, "n", (double)p->n);
+	if (!p->n) {
 		cJSON_AddNullToObject(o, "p50");
 		cJSON_AddNullToObject(o, "p95");
 		cJSON_AddNullToObject(o, "p99");
 		cJSON_AddNullToObject(o, "max");
 		return o;
 	}
-	cJSON_AddNumberToObject(o, "p50", sim_percentile(s->v, s->n, 50));
-	cJSON_AddNumberToObject(o, "p95", sim_percentile(s->v, s->n, 95));
-	cJSON_AddNumberToObject(o, "p99", sim_percentile(s->v, s->n, 99));
-	cJSON_AddNumberToObject(o, "max", s->v[s->n - 1]);
+	cJSON_AddNumberToObject(o, "p50", p->p50);
+	cJSON_AddNumberToObject(o, "p95", p->p95);
+	cJSON_AddNumberToObject(o, "p99", p->p99);
+	cJSON_AddNumberToObject(o, "max", p->max);
 	return o;
 }
 
-static void print_json(const struct sim_opts *o, const struct sim_scenario *sc,
-		       const struct sim_call_result *res, size_t n,
-		       struct figures *f, double wall_ms, FILE *out)
+static cJSON *stages_json(const struct sim_pct *st)
+{
+	cJSON *o = cJSON_CreateObject();
+	for (int i = 0; i < SIM_ST_N; i++)
+		cJSON_AddItemToObject(o, sim_stage_names[i], pct_json(&st[i]));
+	return o;
+}
+
+static void add_share(cJSON *j, const char *key, double v)
+{
+	if (isnan(v))
+		cJSON_AddNullToObject(j, key);
+	else
+		cJSON_AddNumberToObject(j, key, v);
+}
+
+static cJSON *call_json(const struct sim_call_result *r)
+{
+	cJSON *c = cJSON_CreateObject();
+	cJSON_AddNumberToObject(c, "call", (double)r->idx);
+	cJSON_AddStringToObject(c, "sip_call_id", r->sip_call_id);
+	const char *id = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(r->cdr, "id"));
+	if (id)
+		cJSON_AddStringToObject(c, "cdr_id", id);
+	else
+		cJSON_AddNullToObject(c, "cdr_id");
+	cJSON_AddBoolToObject(c, "answered", r->answered);
+	cJSON_AddNumberToObject(c, "setup_ms", r->setup_ms);
+	cJSON_AddNumberToObject(c, "rtp_rx", (double)r->rtp_rx);
+	cJSON_AddNumberToObject(c, "rtp_tx", (double)r->rtp_tx);
+	cJSON_AddStringToObject(c, "transfer", r->refer_to);
+	cJSON_AddStringToObject(c, "hangup",
+				r->server_bye	? "server"
+				: r->caller_bye ? "caller"
+						: "none");
+	cJSON *ts = cJSON_AddArrayToObject(c, "turns");
+	for (size_t k = 0; k < r->nturns; k++) {
+		const struct sim_turn_result *t = &r->turns[k];
+		cJSON *tj = cJSON_CreateObject();
+		cJSON_AddBoolToObject(tj, "ran", t->ran);
+		cJSON_AddNumberToObject(tj, "variant", t->variant);
+		if (t->replied)
+			cJSON_AddNumberToObject(tj, "latency_ms",
+						t->latency_ms);
+		else
+			cJSON_AddNullToObject(tj, "latency_ms");
+		cJSON_AddBoolToObject(tj, "overlap", t->overlap);
+		cJSON_AddBoolToObject(tj, "barged", t->barged);
+		if (t->barge_stop_ms >= 0)
+			cJSON_AddNumberToObject(tj, "barge_in_stop_ms",
+						t->barge_stop_ms);
+		if (t->barged && t->barge_gap_ms >= 0)
+			cJSON_AddNumberToObject(tj, "barge_gap_ms",
+						t->barge_gap_ms);
+		cJSON_AddItemToArray(ts, tj);
+	}
+	return c;
+}
+
+static void print_json(const struct sim_figures *f, FILE *out)
 {
 	cJSON *j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "scenario", sc->name);
-	cJSON_AddStringToObject(j, "target", sc->target);
+	cJSON_AddStringToObject(j, "scenario", f->scenario);
+	cJSON_AddStringToObject(j, "target", f->target);
 	cJSON_AddNumberToObject(j, "calls", (double)f->calls);
 	cJSON_AddNumberToObject(j, "answered", (double)f->answered);
 	cJSON_AddNumberToObject(j, "failed", (double)f->failed);
-	cJSON_AddNumberToObject(j, "concurrency", o->concurrency);
-	cJSON_AddNumberToObject(j, "wall_ms", wall_ms);
+	cJSON_AddNumberToObject(j, "concurrency", f->concurrency);
+	cJSON_AddNumberToObject(j, "wall_ms", f->wall_ms);
 	cJSON_AddNumberToObject(j, "turns", (double)f->turns);
 	cJSON_AddNumberToObject(j, "turns_replied", (double)f->replied);
 	cJSON_AddItemToObject(j, "turn_latency_ms", pct_json(&f->turn));
@@ -512,73 +672,50 @@ static void print_json(const struct sim_opts *o, const struct sim_scenario *sc,
 	cJSON_AddItemToObject(j, "dtmf_latency_ms", pct_json(&f->dtmf));
 	cJSON_AddItemToObject(j, "barge_in_stop_ms", pct_json(&f->barge));
 	cJSON_AddItemToObject(j, "setup_ms", pct_json(&f->setup));
-	cJSON *st = cJSON_AddObjectToObject(j, "stages_ms");
-	for (int i = 0; i < ST_N; i++)
-		cJSON_AddItemToObject(st, stage_names[i],
-				      pct_json(&f->stage[i]));
-	if (f->intents_checked)
-		cJSON_AddNumberToObject(j, "intent_accuracy",
-					(double)f->intents_ok /
-						f->intents_checked);
-	else
-		cJSON_AddNullToObject(j, "intent_accuracy");
-	if (f->answered)
-		cJSON_AddNumberToObject(j, "containment",
-					(double)(f->answered - f->transferred) /
-						(double)f->answered);
-	else
-		cJSON_AddNullToObject(j, "containment");
+	cJSON_AddItemToObject(j, "stages_ms", stages_json(f->stage));
+	add_share(j, "intent_accuracy", f->intent_accuracy);
+	add_share(j, "containment", f->containment);
 	cJSON *fl = cJSON_AddArrayToObject(j, "failures");
 	cJSON *calls = cJSON_AddArrayToObject(j, "call_results");
-	for (size_t i = 0; i < n; i++) {
-		const struct sim_call_result *r = &res[i];
-		cJSON *c = cJSON_CreateObject();
-		cJSON_AddNumberToObject(c, "call", (double)r->idx);
-		cJSON_AddStringToObject(c, "sip_call_id", r->sip_call_id);
-		const char *id = r->cdr ? jstr(r->cdr, "id") : NULL;
-		if (id)
-			cJSON_AddStringToObject(c, "cdr_id", id);
-		else
-			cJSON_AddNullToObject(c, "cdr_id");
-		cJSON_AddBoolToObject(c, "answered", r->answered);
-		cJSON_AddNumberToObject(c, "setup_ms", r->setup_ms);
-		cJSON_AddNumberToObject(c, "rtp_rx", (double)r->rtp_rx);
-		cJSON_AddNumberToObject(c, "rtp_tx", (double)r->rtp_tx);
-		cJSON_AddStringToObject(c, "transfer", r->refer_to);
-		cJSON_AddStringToObject(c, "hangup",
-					r->server_bye	? "server"
-					: r->caller_bye ? "caller"
-							: "none");
-		cJSON *ts = cJSON_AddArrayToObject(c, "turns");
-		for (size_t k = 0; k < r->nturns; k++) {
-			const struct sim_turn_result *t = &r->turns[k];
-			cJSON *tj = cJSON_CreateObject();
-			cJSON_AddBoolToObject(tj, "ran", t->ran);
-			cJSON_AddNumberToObject(tj, "variant", t->variant);
-			if (t->replied)
-				cJSON_AddNumberToObject(tj, "latency_ms",
-							t->latency_ms);
-			else
-				cJSON_AddNullToObject(tj, "latency_ms");
-			cJSON_AddBoolToObject(tj, "overlap", t->overlap);
-			cJSON_AddBoolToObject(tj, "barged", t->barged);
-			if (t->barge_stop_ms >= 0)
-				cJSON_AddNumberToObject(tj, "barge_in_stop_ms",
-							t->barge_stop_ms);
-			cJSON_AddItemToArray(ts, tj);
-		}
-		cJSON_AddItemToArray(calls, c);
+	for (size_t i = 0; i < f->nres; i++) {
+		const struct sim_call_result *r = &f->res[i];
+		cJSON_AddItemToArray(calls, call_json(r));
 		if (!r->failed && !r->expect_fail)
 			continue;
 		cJSON *x = cJSON_CreateObject();
 		cJSON_AddNumberToObject(x, "call", (double)r->idx);
 		cJSON_AddStringToObject(x, "sip_call_id", r->sip_call_id);
 		char why[5120];
-		snprintf(why, sizeof(why), "%s%s%s", r->failed ? r->reason : "",
-			 r->failed && r->expect_fail ? "; " : "",
-			 r->expect_fail ? r->expect_fail : "");
+		sim_call_reason(r, why, sizeof(why));
 		cJSON_AddStringToObject(x, "reason", why);
 		cJSON_AddItemToArray(fl, x);
+	}
+	if (f->nsweep) {
+		cJSON *sw = cJSON_AddArrayToObject(j, "sweep");
+		for (size_t i = 0; i < f->nsweep; i++) {
+			const struct sim_sweep_point *p = &f->sweep[i];
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddNumberToObject(o, "concurrency",
+						p->concurrency);
+			cJSON_AddNumberToObject(o, "calls", (double)p->calls);
+			cJSON_AddNumberToObject(o, "failed", (double)p->failed);
+			cJSON_AddItemToObject(o, "turn_latency_ms",
+					      pct_json(&p->turn));
+			cJSON_AddItemToObject(o, "stages_ms",
+					      stages_json(p->stage));
+			cJSON_AddNumberToObject(o, "wall_ms", p->wall_ms);
+			cJSON_AddNumberToObject(o, "active_p50", p->active_p50);
+			cJSON_AddNumberToObject(o, "active_max", p->active_max);
+			cJSON_AddItemToArray(sw, o);
+		}
+		cJSON_AddNumberToObject(j, "sweep_p95_ms", f->sweep_p95_ms);
+		cJSON_AddBoolToObject(j, "sweep_stopped", f->sweep_stopped);
+		if (f->sweep_max_concurrency >= 0)
+			cJSON_AddNumberToObject(
+				j, "sweep_max_concurrency",
+				(double)f->sweep_max_concurrency);
+		else
+			cJSON_AddNullToObject(j, "sweep_max_concurrency");
 	}
 	char *s = cJSON_Print(j);
 	if (s)
@@ -587,75 +724,113 @@ static void print_json(const struct sim_opts *o, const struct sim_scenario *sc,
 	cJSON_Delete(j);
 }
 
-static void row(FILE *out, const char *name, struct series *s)
+/* ---------- text ---------- */
+
+static void row(FILE *out, const char *name, const struct sim_pct *p)
 {
-	if (!s->n) {
+	if (!p->n) {
 		fprintf(out, "  %-22s %6s %8s %8s %8s %8s\n", name, "0", "-",
 			"-", "-", "-");
 		return;
 	}
-	/* sim_percentile sorts: take max after it */
-	double p50 = sim_percentile(s->v, s->n, 50);
-	double p95 = sim_percentile(s->v, s->n, 95);
-	double p99 = sim_percentile(s->v, s->n, 99);
-	fprintf(out, "  %-22s %6zu %8.1f %8.1f %8.1f %8.1f\n", name, s->n, p50,
-		p95, p99, s->v[s->n - 1]);
+	fprintf(out, "  %-22s %6zu %8.1f %8.1f %8.1f %8.1f\n", name, p->n,
+		p->p50, p->p95, p->p99, p->max);
 }
 
-void sim_report_print(const struct sim_opts *o, const struct sim_scenario *sc,
-		      const struct sim_call_result *res, size_t n,
-		      double wall_ms, void *fp)
+static void cell(FILE *out, int width, double v)
+{
+	if (isnan(v))
+		fprintf(out, " %*s", width, "-");
+	else
+		fprintf(out, " %*.1f", width, v);
+}
+
+static void print_sweep(const struct sim_figures *f, FILE *out)
+{
+	fprintf(out, "concurrency sweep (turn latency and server stage p50 "
+		     "in ms):\n");
+	fprintf(out, "  %5s %6s %6s %6s %8s %8s %8s", "conc", "calls", "failed",
+		"up", "p50", "p95", "p99");
+	for (int i = 0; i < SIM_ST_N; i++)
+		fprintf(out, " %8.8s", sim_stage_names[i]);
+	fprintf(out, " %8s\n", "wall s");
+	for (size_t i = 0; i < f->nsweep; i++) {
+		const struct sim_sweep_point *p = &f->sweep[i];
+		fprintf(out, "  %5u %6zu %6zu %6.0f", p->concurrency, p->calls,
+			p->failed, p->active_p50);
+		cell(out, 8, p->turn.p50);
+		cell(out, 8, p->turn.p95);
+		cell(out, 8, p->turn.p99);
+		for (int k = 0; k < SIM_ST_N; k++)
+			cell(out, 8, p->stage[k].p50);
+		cell(out, 8, p->wall_ms / 1000.0);
+		fputc('\n', out);
+	}
+	fprintf(out, "  (up: median calls up when a turn started)\n");
+	if (f->sweep_stopped)
+		fprintf(out, "sweep stopped early: more than half of the "
+			     "calls of the last level failed\n");
+	if (f->sweep_max_concurrency >= 0)
+		fprintf(out,
+			"max concurrency with p95 turn latency <= %.1f ms "
+			"and no failed call: %ld\n",
+			f->sweep_p95_ms, f->sweep_max_concurrency);
+	else
+		fprintf(out,
+			"max concurrency with p95 turn latency <= %.1f ms "
+			"and no failed call: none\n",
+			f->sweep_p95_ms);
+}
+
+void sim_report_print(const struct sim_opts *o, const struct sim_figures *f,
+		      void *fp)
 {
 	FILE *out = fp;
-	struct figures f;
-	collect(sc, res, n, &f);
 	if (o->json) {
-		print_json(o, sc, res, n, &f, wall_ms, out);
-		figures_free(&f);
+		print_json(f, out);
 		return;
 	}
 	fprintf(out,
 		"scenario %s -> %s: %zu calls, %zu answered, %zu failed "
 		"(%.1f s)\n",
-		sc->name, sc->target, f.calls, f.answered, f.failed,
-		wall_ms / 1000.0);
+		f->scenario, f->target, f->calls, f->answered, f->failed,
+		f->wall_ms / 1000.0);
 	fprintf(out, "  %-22s %6s %8s %8s %8s %8s\n", "ms", "n", "p50", "p95",
 		"p99", "max");
-	row(out, "turn latency", &f.turn);
-	row(out, "  after speech", &f.speech);
-	row(out, "  after dtmf", &f.dtmf);
-	row(out, "barge-in stop", &f.barge);
-	row(out, "call setup", &f.setup);
-	for (int i = 0; i < ST_N; i++) {
+	row(out, "turn latency", &f->turn);
+	row(out, "  after speech", &f->speech);
+	row(out, "  after dtmf", &f->dtmf);
+	row(out, "barge-in stop", &f->barge);
+	row(out, "call setup", &f->setup);
+	for (int i = 0; i < SIM_ST_N; i++) {
 		char name[40];
-		snprintf(name, sizeof(name), "server %s", stage_names[i]);
-		row(out, name, &f.stage[i]);
+		snprintf(name, sizeof(name), "server %s", sim_stage_names[i]);
+		row(out, name, &f->stage[i]);
 	}
-	if (f.intents_checked)
+	if (f->intents_checked)
 		fprintf(out, "intent accuracy %.1f%% (%d/%d)\n",
-			100.0 * f.intents_ok / f.intents_checked, f.intents_ok,
-			f.intents_checked);
-	if (f.answered)
+			100.0 * f->intent_accuracy, f->intents_ok,
+			f->intents_checked);
+	if (f->answered)
 		fprintf(out,
 			"containment %.1f%% (%zu of %zu answered calls "
 			"without transfer)\n",
-			100.0 * (double)(f.answered - f.transferred) /
-				(double)f.answered,
-			f.answered - f.transferred, f.answered);
+			100.0 * f->containment, f->answered - f->transferred,
+			f->answered);
+	if (f->nsweep)
+		print_sweep(f, out);
 	size_t shown = 0;
-	for (size_t i = 0; i < n && shown < 20; i++) {
-		const struct sim_call_result *r = &res[i];
+	char why[5120];
+	for (size_t i = 0; i < f->nres && shown < 20; i++) {
+		const struct sim_call_result *r = &f->res[i];
 		if (!r->failed && !r->expect_fail)
 			continue;
 		shown++;
-		fprintf(out, "FAIL call %llu (%s): %s%s%s\n",
-			(unsigned long long)r->idx, r->sip_call_id,
-			r->failed ? r->reason : "",
-			r->failed && r->expect_fail ? "; " : "",
-			r->expect_fail ? r->expect_fail : "");
+		sim_call_reason(r, why, sizeof(why));
+		fprintf(out, "FAIL call %llu (%s): %s\n",
+			(unsigned long long)r->idx, r->sip_call_id, why);
 	}
-	if (f.failed > shown)
+	if (f->failed > shown)
 		fprintf(out, "... and %zu more failed calls\n",
-			f.failed - shown);
-	figures_free(&f);
+			f->failed - shown);
 }

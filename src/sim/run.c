@@ -1,13 +1,13 @@
-/* The simulated callers of `voxgate simulate`: a SIP UAC on libre (INVITE
- * with an SDP offer of PCMU, PCMA and telephone-event; ACK; BYE; REFER as
- * the transfer outcome) and RTP paced from one absolute 20 ms clock for
- * every call on one loop. What the caller hears is timed on arrival with
- * the energy detector (sim/detect.h). */
+/* The simulated callers of `voxgate simulate`, whatever the transport:
+ * phases and turns, the caller's audio paced from one absolute 20 ms clock
+ * for every call on one loop, noise, barge-in, what the caller hears timed
+ * with the energy detector (sim/detect.h), load control and progress. The
+ * wire (SIP/RTP, AudioSocket, WebSocket streams) is a backend behind
+ * sim/transport.h, chosen by the scenario's transport:. */
 #include "sim/sim_int.h"
+#include "sim/transport.h"
 
 #include "audio/clip.h"
-#include "audio/g711.h"
-#include "audio/rfc4733.h"
 #include "audio/rtpout.h"
 #include "core/clock.h"
 #include "sim/detect.h"
@@ -22,16 +22,21 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#define TICK_US 20000u
-#define DTMF_KEY_MS 100u
+#define TICK_US SIM_TR_TICK_US
 #define DTMF_GAP_TICKS 3u
-#define RTP_PORT_MIN 20000
-#define RTP_PORT_MAX 59999
-#define PT_TE 101
 #define BYE_WAIT_US 3000000u /* after a transfer: the server's BYE */
+/* A frame of the caller's clip at or above this level starts its speech
+ * (flite and most WAVs start with a quiet attack under the -40 dBFS of
+ * the bot's voice detector, and a server's VAD reacts to it). */
+#define ONSET_DB (-60.0)
+/* A barge-in waits at most this long past barge_in_ms for the bot to be
+ * voiced, so the caller does not start in a pause between words. */
+#define BARGE_WAIT_MAX_US 1000000u
+
+_Static_assert(SIM_TR_FRAME == AUDIO_FRAME_SAMPLES, "20 ms at 8 kHz");
 
 enum phase {
-	PH_INVITING,
+	PH_DIALING, /* start() called, not answered yet */
 	PH_WAIT,    /* waiting for the bot's prompt to end (or barge-in) */
 	PH_SPEAK,   /* sending the turn's audio */
 	PH_DTMF,    /* sending the turn's keys */
@@ -47,17 +52,7 @@ struct sim_call {
 	struct le le;
 	struct sim_loop *lp;
 	struct sim_call_result *res;
-	struct sipsess *sess;
-	struct sipnot * not ;
-	struct rtp_sock *rtp;
-	struct sdp_session *sdp;
-	struct sdp_media *sdpm;
-	struct sa raddr;
-	bool media;   /* remote address and codec known */
-	int pt;	      /* 0 PCMU, 8 PCMA */
-	int te_pt;    /* remote telephone-event PT, -1 none */
-	uint32_t ts;  /* RTP timestamp of the next frame */
-	bool talking; /* last frame sent was voiced */
+	struct sim_tr_call *tc; /* the backend's call, NULL once freed */
 	enum phase ph;
 	size_t turn;
 	uint64_t t_invite, t_start, t_phase;
@@ -70,10 +65,12 @@ struct sim_call {
 	const struct audio_clip *clip;
 	size_t pos, eos;
 	uint64_t speak_on, eos_us;
+	uint64_t onset_us; /* the first clip frame with sound was sent */
 	uint64_t early_on; /* bot voice that started while the caller spoke */
-	struct rfc4733_tx dtmf;
-	size_t dtmf_i;
-	unsigned dtmf_gap;
+	size_t dtmf_i;	   /* next key of the turn */
+	bool key_on;	   /* a key is being sent */
+	bool key_first;	   /* its first tick comes next */
+	unsigned dtmf_gap; /* gap ticks left after a key */
 	uint64_t noise;
 	uint64_t refer_at;
 	bool closing;
@@ -84,14 +81,11 @@ struct sim_loop {
 	const struct sim_scenario *sc;
 	const struct sim_audio *audio;
 	struct sim_call_result *res;
-	struct sip *sip;
-	struct sipsess_sock *sock;
-	struct sipevent_sock *evsock;
-	struct sa laddr;
+	const struct sim_transport_ops *tr;
+	void *trstate; /* the backend's per-run state */
 	struct list calls;
 	struct tmr tmr;
 	struct pacer pacer;
-	struct mbuf *txmb;
 	uint64_t t0;
 	unsigned started, active, done, failed;
 	uint64_t last_progress;
@@ -112,10 +106,12 @@ static uint64_t since(uint64_t now, uint64_t t)
 	return now > t ? now - t : 0;
 }
 
-static void set_fail(struct sim_call *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+struct sim_call_result *sim_call_res(struct sim_call *c)
+{
+	return c->res;
+}
 
-static void set_fail(struct sim_call *c, const char *fmt, ...)
+void sim_call_fail(struct sim_call *c, const char *fmt, ...)
 {
 	if (c->res->failed)
 		return;
@@ -130,27 +126,28 @@ static void call_destructor(void *arg)
 {
 	struct sim_call *c = arg;
 	list_unlink(&c->le);
-	c->not = mem_deref(c->not );
-	c->sess = mem_deref(c->sess);
-	c->rtp = mem_deref(c->rtp);
-	c->sdp = mem_deref(c->sdp);
+	if (c->tc)
+		c->lp->tr->free(c->tc);
+	c->tc = NULL;
 }
 
-/* End the call (BYE if it is still up); freed on the next tick. */
-static void call_close(struct sim_call *c, bool send_bye)
+/* End the call (the transport's goodbye when hangup is set and the call
+ * is still up); freed on the next tick, never inside a backend callback. */
+static void call_close(struct sim_call *c, bool hangup)
 {
 	if (c->ph == PH_CLOSED)
 		return;
-	if (c->ph != PH_INVITING && send_bye && c->sess)
-		c->res->caller_bye = true;
-	if (c->ph == PH_INVITING && !c->res->failed)
-		set_fail(c, "hung up before the answer");
+	if (hangup && c->tc) {
+		if (c->ph != PH_DIALING)
+			c->res->caller_bye = true;
+		if (c->lp->tr->hangup)
+			c->lp->tr->hangup(c->tc);
+	}
+	if (c->ph == PH_DIALING && !c->res->failed)
+		sim_call_fail(c, "hung up before the answer");
 	c->ph = PH_CLOSED;
 	c->closing = true;
 	c->res->duration_ms = (double)(now_us() - c->t_invite) / 1000.0;
-	/* The session (and a REFER's notifier) is freed by the destructor on
-	 * the next tick, never inside its own callback; a session the peer
-	 * already ended sends no BYE when freed. */
 }
 
 static void arm_turn(struct sim_call *c, size_t turn, uint64_t now,
@@ -167,6 +164,7 @@ static void arm_turn(struct sim_call *c, size_t turn, uint64_t now,
 	c->ph = PH_WAIT;
 	c->res->turns[turn].variant = -1;
 	c->res->turns[turn].barge_stop_ms = -1;
+	c->res->turns[turn].barge_gap_ms = -1;
 	if (c->res->nturns < turn + 1)
 		c->res->nturns = turn + 1;
 }
@@ -197,8 +195,10 @@ static void start_turn(struct sim_call *c, uint64_t now)
 	const struct sim_turn *t = &sc->turns[c->turn];
 	struct sim_turn_result *tr = &c->res->turns[c->turn];
 	tr->ran = true;
+	tr->active = c->lp->active;
 	tr->barged = c->det.voiced;
 	c->speak_on = now;
+	c->onset_us = 0;
 	c->early_on = 0;
 	c->t_phase = now;
 	switch (t->kind) {
@@ -223,16 +223,9 @@ static void start_turn(struct sim_call *c, uint64_t now)
 	case SIM_TURN_DTMF:
 		c->dtmf_i = 0;
 		c->dtmf_gap = 0;
+		c->key_on = false;
 		c->eos_us = 0;
-		rfc4733_tx_init(&c->dtmf);
 		c->ph = PH_DTMF;
-		if (c->te_pt < 0) {
-			set_fail(c,
-				 "turn %zu: the server offered no "
-				 "telephone-event",
-				 c->turn + 1);
-			call_close(c, true);
-		}
 		break;
 	case SIM_TURN_SILENCE:
 		c->ph = PH_SILENCE;
@@ -279,32 +272,25 @@ static void on_voice(struct sim_call *c, uint64_t t)
 /* Heard voice stopped: the last voiced frame arrived at last. */
 static void on_quiet(struct sim_call *c, uint64_t last)
 {
-	if (c->ph == PH_CLOSED || c->ph == PH_INVITING || c->ph == PH_WAIT ||
+	if (c->ph == PH_CLOSED || c->ph == PH_DIALING || c->ph == PH_WAIT ||
 	    c->ph == PH_END)
 		return;
 	struct sim_turn_result *tr = &c->res->turns[c->turn];
-	if (tr->ran && tr->barged && tr->barge_stop_ms < 0 &&
-	    last + TICK_US >= c->speak_on)
+	/* The bot's last voiced frame played until last + one frame; a
+	 * prompt that had ended before the caller's onset (a barge-in into
+	 * a pause: barge_gap_ms > 0) did not stop for the caller. */
+	if (tr->ran && tr->barged && tr->barge_stop_ms < 0 && c->onset_us &&
+	    last + TICK_US >= c->onset_us)
 		tr->barge_stop_ms =
-			(double)(last + TICK_US - c->speak_on) / 1000.0;
+			(double)(last + TICK_US - c->onset_us) / 1000.0;
 }
 
-static void rtp_recv_handler(const struct sa *src, const struct rtp_header *hdr,
-			     struct mbuf *mb, void *arg)
+/* ---------- events from the transport (sim/transport.h) ---------- */
+
+void sim_call_heard(struct sim_call *c, const int16_t *pcm, size_t n)
 {
-	struct sim_call *c = arg;
-	(void)src;
-	c->res->rtp_rx++;
-	if (c->ph == PH_CLOSED || (hdr->pt != 0 && hdr->pt != 8))
+	if (c->ph == PH_CLOSED)
 		return;
-	size_t n = mbuf_get_left(mb);
-	if (n > AUDIO_FRAME_SAMPLES * 4)
-		n = AUDIO_FRAME_SAMPLES * 4;
-	int16_t pcm[AUDIO_FRAME_SAMPLES * 4];
-	if (hdr->pt == 0)
-		audio_ulaw_decode_buf(mbuf_buf(mb), pcm, n);
-	else
-		audio_alaw_decode_buf(mbuf_buf(mb), pcm, n);
 	uint64_t t = now_us();
 	uint64_t loud_before = c->det.last_voice;
 	enum sim_edge e = sim_detect_feed(&c->det, pcm, n);
@@ -316,132 +302,42 @@ static void rtp_recv_handler(const struct sa *src, const struct rtp_header *hdr,
 		on_quiet(c, c->last_voice);
 }
 
-/* ---------- SDP ---------- */
-
-static int apply_answer(struct sim_call *c, struct mbuf *mb)
+void sim_call_answered(struct sim_call *c)
 {
-	int err = sdp_decode(c->sdp, mb, false);
-	if (err)
-		return err;
-	const struct sdp_format *f = sdp_media_rformat(c->sdpm, NULL);
-	if (!f || (f->pt != 0 && f->pt != 8))
-		return EPROTO;
-	c->pt = f->pt;
-	const struct sdp_format *te =
-		sdp_media_rformat(c->sdpm, "telephone-event");
-	c->te_pt = te ? te->pt : -1;
-	c->raddr = *sdp_media_raddr(c->sdpm);
-	c->media = sa_isset(&c->raddr, SA_ALL);
-	return c->media ? 0 : EPROTO;
-}
-
-static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
-			 void *arg)
-{
-	struct sim_call *c = arg;
-	if (msg->mb && mbuf_get_left(msg->mb)) {
-		int err = sdp_decode(c->sdp, msg->mb, true);
-		if (err)
-			return err;
-		const struct sdp_format *f = sdp_media_rformat(c->sdpm, NULL);
-		if (f && (f->pt == 0 || f->pt == 8))
-			c->pt = f->pt;
-		const struct sa *ra = sdp_media_raddr(c->sdpm);
-		if (sa_isset(ra, SA_ALL)) {
-			c->raddr = *ra;
-			c->media = true;
-		}
-	}
-	return sdp_encode(descp, c->sdp, !(msg->mb && mbuf_get_left(msg->mb)));
-}
-
-static int answer_handler(const struct sip_msg *msg, void *arg)
-{
-	struct sim_call *c = arg;
-	return apply_answer(c, msg->mb);
-}
-
-static void progress_handler(const struct sip_msg *msg, void *arg)
-{
-	struct sim_call *c = arg;
-	if (msg->mb && mbuf_get_left(msg->mb) && !c->media)
-		(void)apply_answer(c, msg->mb);
-}
-
-static void estab_handler(const struct sip_msg *msg, void *arg)
-{
-	struct sim_call *c = arg;
-	(void)msg;
+	if (c->ph != PH_DIALING)
+		return;
 	uint64_t t = now_us();
 	c->res->answered = true;
 	c->res->setup_ms = (double)(t - c->t_invite) / 1000.0;
-	if (!c->media) {
-		set_fail(c, "answered without usable media");
-		call_close(c, true);
-		return;
-	}
 	arm_turn(c, 0, t, 0);
 }
 
-static void close_handler(int err, const struct sip_msg *msg, void *arg)
+void sim_call_transfer(struct sim_call *c, const char *target)
 {
-	struct sim_call *c = arg;
-	if (err == ECONNRESET) {
-		c->res->server_bye = true;
-		if (c->ph == PH_INVITING)
-			set_fail(c, "reset before the answer");
-		else if (c->ph != PH_END)
-			set_fail(c, "the server hung up during turn %zu",
-				 c->turn + 1);
-	} else if (msg && msg->scode >= 300) {
-		c->res->sip_status = msg->scode;
-		set_fail(c, "INVITE rejected: %u %.*s", msg->scode,
-			 (int)msg->reason.l, msg->reason.p);
-	} else if (err) {
-		set_fail(c, "SIP error: %s", strerror(err));
-	}
-	call_close(c, false);
-}
-
-static void not_close_handler(int err, const struct sip_msg *msg, void *arg)
-{
-	/* the subscription ended; c->not is freed with the call */
-	(void)err;
-	(void)msg;
-	(void)arg;
-}
-
-static void refer_handler(struct sip *sip, const struct sip_msg *msg, void *arg)
-{
-	struct sim_call *c = arg;
-	const struct sip_hdr *hdr = sip_msg_hdr(msg, SIP_HDR_REFER_TO);
-	if (!hdr || c->not ) {
-		(void)sip_treply(NULL, sip, msg, hdr ? 491 : 400,
-				 hdr ? "Request Pending" : "No Refer-To");
+	if (c->ph == PH_CLOSED || c->ph == PH_DIALING)
 		return;
-	}
-	re_snprintf(c->res->refer_to, sizeof(c->res->refer_to), "%r",
-		    &hdr->val);
-	struct sipevent_event se;
-	memset(&se, 0, sizeof(se));
-	pl_set_str(&se.event, "refer");
-	int err = sipevent_accept(&c->not, c->lp->evsock, msg,
-				  sipsess_dialog(c->sess), &se, 202, "Accepted",
-				  60, 60, 60, "sim", "message/sipfrag", NULL,
-				  NULL, false, not_close_handler, c, NULL);
-	if (err) {
-		(void)sip_treply(NULL, sip, msg, 500, "Server Error");
-		return;
-	}
-	/* The simulated caller "is" the transferee: the transfer
-	 * succeeded at once. */
-	struct mbuf *mb = NULL;
-	(void)sipevent_notifyf(c->not, &mb, SIPEVENT_TERMINATED,
-			       SIPEVENT_NORESOURCE, 0, "SIP/2.0 200 OK\r\n");
-	mem_deref(mb);
+	snprintf(c->res->refer_to, sizeof(c->res->refer_to), "%s",
+		 target ? target : "");
 	c->refer_at = now_us();
 	c->ph = PH_END;
 	c->t_phase = c->refer_at;
+}
+
+void sim_call_ended(struct sim_call *c, bool by_server, const char *reason)
+{
+	if (c->ph == PH_CLOSED)
+		return;
+	if (reason)
+		sim_call_fail(c, "%s", reason);
+	if (by_server) {
+		c->res->server_bye = true;
+		if (c->ph == PH_DIALING)
+			sim_call_fail(c, "reset before the answer");
+		else if (c->ph != PH_END)
+			sim_call_fail(c, "the server hung up during turn %zu",
+				      c->turn + 1);
+	}
+	call_close(c, false);
 }
 
 /* ---------- starting calls ---------- */
@@ -453,51 +349,17 @@ static int call_start(struct sim_loop *lp, struct sim_call_result *res)
 		return ENOMEM;
 	c->lp = lp;
 	c->res = res;
-	c->te_pt = -1;
-	c->ph = PH_INVITING;
+	c->ph = PH_DIALING;
 	c->noise = 0x9e3779b97f4a7c15ull ^ (res->idx + 1);
 	sim_detect_init(&c->det, 0, 0);
 	list_append(&lp->calls, &c->le, c);
-	struct mbuf *desc = NULL;
-	int err = rtp_listen(&c->rtp, IPPROTO_UDP, &lp->laddr, RTP_PORT_MIN,
-			     RTP_PORT_MAX, false, rtp_recv_handler, NULL, c);
-	if (!err)
-		err = sdp_session_alloc(&c->sdp, &lp->laddr);
-	if (!err)
-		err = sdp_media_add(&c->sdpm, c->sdp, "audio",
-				    sa_port(rtp_local(c->rtp)), "RTP/AVP");
-	if (!err)
-		err = sdp_format_add(NULL, c->sdpm, false, "0", "PCMU", 8000, 1,
-				     NULL, NULL, NULL, false, NULL);
-	if (!err)
-		err = sdp_format_add(NULL, c->sdpm, false, "8", "PCMA", 8000, 1,
-				     NULL, NULL, NULL, false, NULL);
-	if (!err)
-		err = sdp_format_add(NULL, c->sdpm, false, "101",
-				     "telephone-event", 8000, 1, NULL, NULL,
-				     NULL, false, "0-15");
-	if (!err)
-		err = sdp_encode(&desc, c->sdp, true);
-	char from[SIM_NAME_MAX + 64];
-	re_snprintf(from, sizeof(from), "sip:%s@%j", lp->sc->from, &lp->laddr);
 	c->t_invite = now_us();
-	if (!err)
-		err = sipsess_connect(&c->sess, lp->sock, lp->sc->target, NULL,
-				      from, "sim", NULL, 0, "application/sdp",
-				      desc, NULL, NULL, false, offer_handler,
-				      answer_handler, progress_handler,
-				      estab_handler, NULL, refer_handler,
-				      close_handler, c, NULL);
-	mem_deref(desc);
+	int err = lp->tr->start(&c->tc, lp->trstate, c, lp->sc, res->idx);
 	if (err) {
-		set_fail(c, "cannot start the call: %s", strerror(err));
+		c->tc = NULL;
+		sim_call_fail(c, "cannot start the call: %s", strerror(-err));
 		call_close(c, false);
-		return 0;
 	}
-	const struct sip_dialog *dlg = sipsess_dialog(c->sess);
-	if (dlg)
-		snprintf(res->sip_call_id, sizeof(res->sip_call_id), "%s",
-			 sip_dialog_callid(dlg));
 	return 0;
 }
 
@@ -517,31 +379,27 @@ static int16_t noise_sample(struct sim_call *c, double amp)
 	return (int16_t)lrint(s * amp * 2.449489742783178);
 }
 
-static void send_frame(struct sim_call *c, const int16_t *pcm, bool voiced)
+/* The caller's speech (or first key) starts now. For a barge-in, note
+ * where it landed: how long the bot had been quiet (0: its last voiced
+ * frame was still playing). */
+static void mark_onset(struct sim_call *c, uint64_t now)
 {
-	struct mbuf *mb = c->lp->txmb;
-	mb->pos = RTP_HEADER_SIZE;
-	mb->end = RTP_HEADER_SIZE;
-	uint8_t *dst = mb->buf + RTP_HEADER_SIZE;
-	if (c->pt == 8)
-		audio_alaw_encode_buf(pcm, dst, AUDIO_FRAME_SAMPLES);
-	else
-		audio_ulaw_encode_buf(pcm, dst, AUDIO_FRAME_SAMPLES);
-	mb->end = RTP_HEADER_SIZE + AUDIO_FRAME_SAMPLES;
-	if (!rtp_send(c->rtp, &c->raddr, false, voiced && !c->talking,
-		      (uint8_t)c->pt, c->ts, mb))
-		c->res->rtp_tx++;
-	c->talking = voiced;
-	c->ts += AUDIO_FRAME_SAMPLES;
+	struct sim_turn_result *tr = &c->res->turns[c->turn];
+	c->onset_us = now;
+	if (tr->barged)
+		tr->barge_gap_ms =
+			(double)since(now, c->last_voice + TICK_US) / 1000.0;
 }
 
+/* One tick of a dtmf: turn: keys of DTMF_KEY_MS, DTMF_GAP_TICKS apart. */
 static void send_dtmf(struct sim_call *c, uint64_t now)
 {
 	const struct sim_turn *t = &c->lp->sc->turns[c->turn];
-	if (!c->dtmf.active) {
+	const struct sim_transport_ops *tr = c->lp->tr;
+	if (!c->key_on) {
 		if (c->dtmf_gap) {
 			c->dtmf_gap--;
-			c->ts += AUDIO_FRAME_SAMPLES;
+			(void)tr->dtmf(c->tc, '\0', false);
 			return;
 		}
 		if (!t->dtmf[c->dtmf_i]) {
@@ -554,40 +412,37 @@ static void send_dtmf(struct sim_call *c, uint64_t now)
 			c->eos_us = eos;
 			return;
 		}
-		(void)rfc4733_tx_start(&c->dtmf, t->dtmf[c->dtmf_i++],
-				       DTMF_KEY_MS, c->ts);
+		c->key_on = true;
+		c->key_first = true;
+		if (!c->onset_us)
+			mark_onset(c, now);
+		c->dtmf_i++;
 		/* DTMF-to-prompt latency counts from the last key's start */
 		if (!t->dtmf[c->dtmf_i])
 			c->eos_us = now;
 	}
-	uint8_t ev[RFC4733_EVENT_LEN];
-	bool marker = false, done = false;
-	uint32_t ts = 0;
-	if (rfc4733_tx_next(&c->dtmf, ev, &marker, &ts, &done))
+	int r = tr->dtmf(c->tc, t->dtmf[c->dtmf_i - 1], c->key_first);
+	c->key_first = false;
+	if (r < 0) {
+		sim_call_fail(c, "turn %zu: cannot send keys over %s: %s",
+			      c->turn + 1, tr->name, strerror(-r));
+		call_close(c, true);
 		return;
-	c->ts += AUDIO_FRAME_SAMPLES;
-	if (done) {
-		c->dtmf.active = false;
+	}
+	if (r == 1) {
+		c->key_on = false;
 		c->dtmf_gap = DTMF_GAP_TICKS;
 	}
-	struct mbuf *mb = c->lp->txmb;
-	mb->pos = RTP_HEADER_SIZE;
-	mb->end = RTP_HEADER_SIZE;
-	(void)mbuf_write_mem(mb, ev, sizeof(ev));
-	mb->pos = RTP_HEADER_SIZE;
-	if (!rtp_send(c->rtp, &c->raddr, false, marker, (uint8_t)c->te_pt, ts,
-		      mb))
-		c->res->rtp_tx++;
 }
 
 static void call_tick(struct sim_call *c, uint64_t now)
 {
 	const struct sim_scenario *sc = c->lp->sc;
-	if (c->ph == PH_CLOSED || c->ph == PH_INVITING)
+	if (c->ph == PH_CLOSED || c->ph == PH_DIALING)
 		return;
 	if (since(now, c->t_invite) > (uint64_t)sc->max_duration_ms * 1000) {
-		set_fail(c, "still up after max_duration (%u ms)",
-			 sc->max_duration_ms);
+		sim_call_fail(c, "still up after max_duration (%u ms)",
+			      sc->max_duration_ms);
 		call_close(c, true);
 		return;
 	}
@@ -601,11 +456,15 @@ static void call_tick(struct sim_call *c, uint64_t now)
 	switch (c->ph) {
 	case PH_WAIT: {
 		bool go;
-		if (t->barge_in_ms >= 0)
-			go = c->heard &&
-			     now >= c->prompt_on +
-					     (uint64_t)t->barge_in_ms * 1000;
-		else
+		if (t->barge_in_ms >= 0) {
+			/* land in the bot's speech: its last frame voiced */
+			uint64_t at =
+				c->prompt_on + (uint64_t)t->barge_in_ms * 1000;
+			bool voiced_now = c->det.voiced && !c->det.quiet_run;
+			go = c->heard && now >= at &&
+			     (voiced_now ||
+			      since(now, at) >= BARGE_WAIT_MAX_US);
+		} else
 			go = c->heard && !c->det.voiced &&
 			     now >= c->last_voice +
 					     (uint64_t)sc->quiet_ms * 1000;
@@ -621,8 +480,9 @@ static void call_tick(struct sim_call *c, uint64_t now)
 		if (since(now, c->eos_us) >=
 		    (uint64_t)sc->reply_timeout_ms * 1000) {
 			if (reply_expected(c))
-				set_fail(c, "turn %zu: no reply within %u ms",
-					 c->turn + 1, sc->reply_timeout_ms);
+				sim_call_fail(
+					c, "turn %zu: no reply within %u ms",
+					c->turn + 1, sc->reply_timeout_ms);
 			arm_turn(c, c->turn + 1, now, 0);
 		}
 		break;
@@ -664,6 +524,10 @@ static void call_tick(struct sim_call *c, uint64_t now)
 		     i++)
 			pcm[i] = c->clip->samples[c->pos + i];
 		voiced = true;
+		if (!c->onset_us &&
+		    sim_level_dbfs(pcm, AUDIO_FRAME_SAMPLES) >= ONSET_DB) {
+			mark_onset(c, now);
+		}
 		c->pos += AUDIO_FRAME_SAMPLES;
 		if (c->pos >= c->eos || c->pos >= n) {
 			/* the end of this frame is the end of speech */
@@ -679,7 +543,7 @@ static void call_tick(struct sim_call *c, uint64_t now)
 						   : (v < -32768 ? -32768 : v));
 		}
 	}
-	send_frame(c, pcm, voiced);
+	c->lp->tr->send_audio(c->tc, pcm, voiced);
 }
 
 static double p95_so_far(struct sim_loop *lp, size_t upto)
@@ -774,17 +638,11 @@ static void tick_handler(void *arg)
 	if (over) {
 		for (le = lp->calls.head; le; le = le->next) {
 			struct sim_call *c = le->data;
-			set_fail(c, "cut at the end of --duration");
+			sim_call_fail(c, "cut at the end of --duration");
 			call_close(c, true);
 		}
 	}
 	schedule(lp);
-}
-
-static void cancel_handler(void *arg)
-{
-	(void)arg;
-	re_cancel();
 }
 
 static void signal_handler(int sig)
@@ -810,26 +668,15 @@ int sim_run(const struct sim_opts *o, const struct sim_scenario *sc,
 	if (err)
 		return -err;
 	(void)fd_setsize(65536);
-	/* one RTP socket per call: lift the soft limit on descriptors */
+	/* a socket or two per call: lift the soft limit on descriptors */
 	struct rlimit rl;
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max &&
 	    rl.rlim_cur < (rlim_t)o->concurrency + 256) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	err = sa_set_str(&lp.laddr, o->bind ? o->bind : "127.0.0.1", 0);
-	if (!err)
-		err = sip_alloc(&lp.sip, NULL, 64, 64, 64, "voxgate-simulate",
-				NULL, NULL);
-	if (!err)
-		err = sip_transp_add(lp.sip, SIP_TRANSP_UDP, &lp.laddr);
-	if (!err)
-		err = sipsess_listen(&lp.sock, lp.sip, 1024, NULL, NULL);
-	if (!err)
-		err = sipevent_listen(&lp.evsock, lp.sip, 64, 64, NULL, NULL);
-	lp.txmb = err ? NULL : mbuf_alloc(RTP_HEADER_SIZE + 1024);
-	if (!err && !lp.txmb)
-		err = ENOMEM;
+	lp.tr = sc->transport ? sc->transport : &sim_tr_sip;
+	err = lp.tr->open ? -lp.tr->open(&lp.trstate, o, sc) : 0;
 	if (!err) {
 		lp.t0 = now_us();
 		pacer_init(&lp.pacer, lp.t0, TICK_US);
@@ -844,26 +691,15 @@ int sim_run(const struct sim_opts *o, const struct sim_scenario *sc,
 		struct sim_call *c = le->data;
 		le = le->next;
 		if (!c->closing)
-			set_fail(c, "interrupted");
+			sim_call_fail(c, "interrupted");
 		call_close(c, true);
 		mem_deref(c);
 	}
 	progress(&lp, now_us(), true);
 	tmr_cancel(&lp.tmr);
-	mem_deref(lp.txmb);
-	if (lp.sock)
-		sipsess_close_all(lp.sock);
-	lp.evsock = mem_deref(lp.evsock);
-	lp.sock = mem_deref(lp.sock);
-	if (lp.sip) {
-		sip_close(lp.sip, false);
-		/* let the BYEs and their transactions finish, bounded */
-		tmr_start(&lp.tmr, 300, cancel_handler, NULL);
-		(void)re_main(NULL);
-		tmr_cancel(&lp.tmr);
-		sip_close(lp.sip, true);
-	}
-	lp.sip = mem_deref(lp.sip);
+	if (lp.tr->close)
+		lp.tr->close(lp.trstate); /* may run the loop, bounded */
+	lp.trstate = NULL;
 	*nres = lp.started;
 	libre_close();
 	return -err;

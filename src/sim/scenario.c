@@ -3,6 +3,7 @@
 #include "sim/scenario.h"
 
 #include "config/ydoc.h"
+#include "sim/transport.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 struct pctx {
 	const char *name;
 	char *err;
+	const struct ydoc_node *transfer; /* the call's expect.transfer */
 };
 
 static int fail(struct pctx *p, const struct ydoc_node *n, const char *fmt, ...)
@@ -222,6 +224,7 @@ static int parse_expect(struct pctx *p, const struct ydoc_node *n,
 						   "a node name",
 						   e->nodes[j]);
 		} else if (per_call && !strcmp(key, "transfer")) {
+			p->transfer = v;
 			err = get_str(p, v, e->transfer, sizeof(e->transfer),
 				      "expect.transfer");
 			if (!err && !*e->transfer)
@@ -363,9 +366,33 @@ static int parse_variation(struct pctx *p, const struct ydoc_node *n,
 	return 0;
 }
 
+static bool host_is_loopback(const char *host)
+{
+	if (!strcmp(host, "localhost") || !strcmp(host, "::1"))
+		return true;
+	unsigned a, b, c, d;
+	char extra;
+	if (sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) != 4)
+		return false;
+	return a == 127 && b < 256 && c < 256 && d < 256;
+}
+
 bool sim_uri_is_loopback(const char *uri)
 {
 	const char *h = uri;
+	const char *sep = strstr(uri, "://");
+	if (sep && sep > uri && (size_t)(sep - uri) < 16 &&
+	    strncmp(uri, "sip", 3)) {
+		char scheme[16];
+		memcpy(scheme, uri, (size_t)(sep - uri));
+		scheme[sep - uri] = '\0';
+		char host[SIM_URI_MAX];
+		uint16_t port = 0;
+		if (sim_target_split(uri, scheme, host, sizeof(host), &port, 1,
+				     NULL, 0))
+			return false;
+		return host_is_loopback(host);
+	}
 	if (!strncmp(h, "sip:", 4))
 		h += 4;
 	else if (!strncmp(h, "sips:", 5))
@@ -381,13 +408,110 @@ bool sim_uri_is_loopback(const char *uri)
 		return false;
 	memcpy(host, h, n);
 	host[n] = '\0';
-	if (!strcmp(host, "localhost"))
-		return true;
-	unsigned a, b, c, d;
-	char extra;
-	if (sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) != 4)
-		return false;
-	return a == 127 && b < 256 && c < 256 && d < 256;
+	return host_is_loopback(host);
+}
+
+static int parse_params(struct pctx *p, const struct ydoc_node *n,
+			struct sim_scenario *sc)
+{
+	if (ydoc_node_type(n) != YDOC_MAP)
+		return fail(p, n, "params must be a map of strings");
+	if (ydoc_node_count(n) > SIM_PARAMS_MAX)
+		return fail(p, n, "params has %zu entries; at most %d",
+			    ydoc_node_count(n), SIM_PARAMS_MAX);
+	for (size_t i = 0; i < ydoc_node_count(n); i++) {
+		const struct ydoc_node *k = ydoc_map_key(n, i);
+		const struct ydoc_node *v = ydoc_map_value(n, i);
+		struct sim_param *pm = &sc->params[sc->nparams];
+		int err =
+			get_str(p, k, pm->key, sizeof(pm->key), "a params key");
+		if (!err && !*pm->key)
+			err = fail(p, k, "a params key must not be empty");
+		for (size_t j = 0; !err && j < sc->nparams; j++)
+			if (!strcmp(sc->params[j].key, pm->key))
+				err = fail(p, k, "params: '%s' given twice",
+					   pm->key);
+		if (err)
+			return err;
+		if (ydoc_node_type(v) != YDOC_SCALAR)
+			return fail(p, v, "params.%s must be a string",
+				    pm->key);
+		pm->value = calloc(1, SIM_PARAM_VALUE_MAX);
+		if (!pm->value)
+			return -ENOMEM;
+		sc->nparams++; /* owned from here: freed with sc */
+		if (ydoc_scalar_is_null(v))
+			return fail(p, v,
+				    "params.%s must be a string, not empty "
+				    "(quote \"\" for an empty value)",
+				    pm->key);
+		err = get_str(p, v, pm->value, SIM_PARAM_VALUE_MAX,
+			      "a params value");
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* After the whole map was read: target and params against the transport. */
+static int check_transport(struct pctx *p, const struct ydoc_node *root,
+			   const struct ydoc_node *target,
+			   const struct ydoc_node *params,
+			   struct sim_scenario *sc)
+{
+	const struct sim_transport_ops *tr = sc->transport;
+	if (!*sc->target)
+		return fail(p, root,
+			    "target is missing (transport %s: e.g. %s)",
+			    tr->name, tr->target_example);
+	char why[256] = "";
+	if (tr->target_check(sc->target, why, sizeof(why)))
+		return fail(p, target,
+			    "target '%s' does not fit transport %s: %s",
+			    sc->target, tr->name, why);
+	if (tr->no_transfer && *sc->expect.transfer &&
+	    strcmp(sc->expect.transfer, "none"))
+		return fail(p, p->transfer,
+			    "expect.transfer: transport %s shows no transfers "
+			    "(only none can be checked; use expect.nodes or "
+			    "end_reason)",
+			    tr->name);
+	for (size_t i = 0; i < sc->nparams; i++) {
+		if (sim_transport_param_known(tr, sc->params[i].key))
+			continue;
+		char known[512] = "none";
+		size_t off = 0;
+		for (const char *const *k = tr->params; k && *k; k++) {
+			int w = snprintf(known + off, sizeof(known) - off,
+					 "%s%s", off ? ", " : "", *k);
+			if (w < 0 || (size_t)w >= sizeof(known) - off)
+				break;
+			off += (size_t)w;
+		}
+		return fail(p, ydoc_map_key(params, i),
+			    "unknown params key '%s' for transport %s (known: "
+			    "%s)",
+			    sc->params[i].key, tr->name, known);
+	}
+	const char *bad = NULL;
+	if (tr->params_check && tr->params_check(sc, &bad, why, sizeof(why))) {
+		const struct ydoc_node *at = params ? params : root;
+		for (size_t i = 0; params && bad && i < sc->nparams; i++)
+			if (!strcmp(sc->params[i].key, bad))
+				at = ydoc_map_value(params, i);
+		return fail(p, at, "params.%s: %s", bad ? bad : "?", why);
+	}
+	return 0;
+}
+
+const char *sim_scenario_param(const struct sim_scenario *sc, const char *key)
+{
+	if (!sc || !key)
+		return NULL;
+	for (size_t i = 0; i < sc->nparams; i++)
+		if (!strcmp(sc->params[i].key, key))
+			return sc->params[i].value;
+	return NULL;
 }
 
 static int parse_root(struct pctx *p, const struct ydoc_node *root,
@@ -398,6 +522,7 @@ static int parse_root(struct pctx *p, const struct ydoc_node *root,
 	if (ydoc_node_type(root) != YDOC_MAP)
 		return fail(p, root, "a scenario must be a map");
 	const struct ydoc_node *turns = NULL;
+	const struct ydoc_node *target = NULL, *params = NULL;
 	for (size_t i = 0; i < ydoc_node_count(root); i++) {
 		const struct ydoc_node *k = ydoc_map_key(root, i);
 		const struct ydoc_node *v = ydoc_map_value(root, i);
@@ -406,12 +531,23 @@ static int parse_root(struct pctx *p, const struct ydoc_node *root,
 		if (!strcmp(key, "name")) {
 			err = get_str(p, v, sc->name, sizeof(sc->name), "name");
 		} else if (!strcmp(key, "target")) {
+			target = v;
 			err = get_str(p, v, sc->target, sizeof(sc->target),
 				      "target");
-			if (!err && strncmp(sc->target, "sip:", 4))
+		} else if (!strcmp(key, "transport")) {
+			char name[SIM_NAME_MAX];
+			err = get_str(p, v, name, sizeof(name), "transport");
+			sc->transport = err ? NULL : sim_transport_find(name);
+			if (!err && !sc->transport) {
+				char names[256];
+				sim_transport_names(names, sizeof(names));
 				err = fail(p, v,
-					   "target must be a sip: URI, e.g. "
-					   "sip:2000@127.0.0.1:5060");
+					   "unknown transport '%s' (known: %s)",
+					   name, names);
+			}
+		} else if (!strcmp(key, "params")) {
+			params = v;
+			err = parse_params(p, v, sc);
 		} else if (!strcmp(key, "from")) {
 			err = get_str(p, v, sc->from, sizeof(sc->from), "from");
 			for (const char *c = sc->from; !err && *c; c++)
@@ -454,8 +590,9 @@ static int parse_root(struct pctx *p, const struct ydoc_node *root,
 			}
 		} else {
 			err = fail(p, k,
-				   "unknown key '%s' (known: name, target, "
-				   "from, voice, quiet, reply_timeout, "
+				   "unknown key '%s' (known: name, transport, "
+				   "target, params, from, voice, quiet, "
+				   "reply_timeout, "
 				   "max_duration, end_silence, variation, "
 				   "expect, turns)",
 				   key);
@@ -463,8 +600,11 @@ static int parse_root(struct pctx *p, const struct ydoc_node *root,
 		if (err)
 			return err;
 	}
-	if (!*sc->target)
-		return fail(p, root, "target is missing (a sip: URI)");
+	if (!sc->transport)
+		sc->transport = &sim_tr_sip;
+	int err = check_transport(p, root, target, params, sc);
+	if (err)
+		return err;
 	if (!turns || !sc->nturns)
 		return fail(p, turns ? turns : root,
 			    "turns is missing or empty");
@@ -562,6 +702,13 @@ void sim_scenario_destroy(struct sim_scenario *sc)
 		expect_free(&t->expect);
 	}
 	expect_free(&sc->expect);
+	for (size_t i = 0; i < sc->nparams; i++) {
+		/* values may be keys or secrets */
+		if (sc->params[i].value)
+			explicit_bzero(sc->params[i].value,
+				       strlen(sc->params[i].value));
+		free(sc->params[i].value);
+	}
 	free(sc->file);
 	free(sc);
 }

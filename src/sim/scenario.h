@@ -15,6 +15,11 @@
 #define SIM_NAME_MAX 128
 #define SIM_URI_MAX 256
 #define SIM_ERR_MAX 512
+#define SIM_PARAMS_MAX 32	 /* entries of params: */
+#define SIM_PARAM_KEY_MAX 64	 /* bytes of a params: key, with NUL */
+#define SIM_PARAM_VALUE_MAX 1024 /* bytes of a params: value, with NUL */
+
+struct sim_transport_ops;
 
 enum sim_turn_kind {
 	SIM_TURN_SAY,	  /* synthesized text */
@@ -48,10 +53,21 @@ struct sim_turn {
 	unsigned line, col; /* position of the turn, for reports */
 };
 
+/* One params: entry: a transport setting (an API key, a custom parameter).
+ * Values may be secrets: never print them. */
+struct sim_param {
+	char key[SIM_PARAM_KEY_MAX];
+	char *value; /* owned, may be "" */
+};
+
 struct sim_scenario {
 	char *file; /* path given to sim_scenario_load (owned) */
 	char name[SIM_NAME_MAX];
-	char target[SIM_URI_MAX];
+	/* transport: (default sip); never NULL after a parse. Static. */
+	const struct sim_transport_ops *transport;
+	char target[SIM_URI_MAX]; /* in the transport's form */
+	struct sim_param params[SIM_PARAMS_MAX];
+	size_t nparams;
 	char from[SIM_NAME_MAX];  /* caller number: the From user */
 	char voice[SIM_NAME_MAX]; /* caller TTS voice */
 	uint32_t seed;
@@ -87,8 +103,11 @@ void sim_scenario_destroy(struct sim_scenario *sc);
 const char *sim_scenario_text(const struct sim_scenario *sc, size_t turn,
 			      uint64_t call_idx);
 
-/* True when the URI's host is a loopback address (127.0.0.0/8, ::1,
- * localhost). */
+/* The value of params: key, or NULL. Borrowed. */
+const char *sim_scenario_param(const struct sim_scenario *sc, const char *key);
+
+/* True when the target's host is a loopback address (127.0.0.0/8, ::1,
+ * localhost): sip: URIs and scheme://host[:port][/path] forms. */
 bool sim_uri_is_loopback(const char *uri);
 
 /* "1500ms", "2s", "1.5s" or a plain number of ms: 0 or -EINVAL. */

@@ -6,7 +6,7 @@
 # speech turn ("I want to check my balance", espeak-ng) is recorded with
 # RECORD FILE and transcribed by voxgate. Checks: the commands, the
 # variables set for the dialplan, and the CDR (platform asterisk, flow,
-# path through balance).
+# path through balance, turn rows with their timings).
 source "$(dirname "$0")/lib.sh"
 vg_init
 vg_need jq espeak-ng sox python3
@@ -47,6 +47,29 @@ vg_assert_eq "CDR platform id" 1700000000.42 "$(vg_sql "SELECT sip_call_id FROM 
 path=$(vg_sql "SELECT flow_path FROM calls WHERE platform='asterisk'")
 vg_say "CDR flow_path=$path"
 vg_assert "CDR flow_path reaches balance" jq -e 'index("balance") != null' <<<"$path"
+
+# Turn rows: what FastAGI can measure. The spoken turn's times run from
+# the end of the RECORD FILE: STT final, NLU, response chosen, and
+# tts_ready when the reply's STREAM FILE was sent; first_rtp is null
+# (Asterisk plays the file).
+turn=$(vg_sql "SELECT json_object('node', t.node, 'input', t.input, 'intent', t.intent,
+	'stt_engine', t.stt_engine, 'transcript', t.transcript, 'end', t.end_kind,
+	'stt', t.stt_ms, 'nlu', t.nlu_ms, 'resp', t.response_ms,
+	'tts', t.tts_ready_ms, 'rtp', t.first_rtp_ms)
+	FROM turns t JOIN calls c ON c.id = t.call_id
+	WHERE c.platform='asterisk' AND t.input='speech' ORDER BY t.seq LIMIT 1")
+vg_say "AGI speech turn: ${turn:-<none>}"
+[ -n "$turn" ] || vg_fail "no speech turn row for the AGI call"
+vg_assert_eq "turn node" main_menu "$(jq -r .node <<<"$turn")"
+vg_assert_eq "turn intent" check_balance "$(jq -r .intent <<<"$turn")"
+vg_assert_eq "turn end" speech "$(jq -r .end <<<"$turn")"
+vg_assert "turn transcript and engine" jq -e '(.transcript | length) > 0 and (.stt_engine | length) > 0' <<<"$turn"
+vg_assert "turn times ordered: 0 <= stt <= nlu <= response <= tts_ready" \
+	jq -e '.stt != null and .nlu != null and .resp != null and .tts != null and
+		.stt >= 0 and .stt <= .nlu and .nlu <= .resp and .resp <= .tts' <<<"$turn"
+vg_assert "turn first_rtp null (not measurable over AGI)" jq -e '.rtp == null' <<<"$turn"
+vg_assert_eq "turn rows in seq order from 1" 1 \
+	"$(vg_sql "SELECT min(t.seq) FROM turns t JOIN calls c ON c.id = t.call_id WHERE c.platform='asterisk'")"
 
 # A malformed environment: closed, no call.
 printf 'agi_network: yes\nnot an agi line\n\n' | timeout 5 python3 -c '

@@ -21,6 +21,7 @@
 
 #include "control/ctlsess.h"
 #include "control/twilio/twiml.h"
+#include "control/twilio/twreq.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "flow/flow.h"
@@ -36,10 +37,8 @@
 #define TW_PLATFORM "twilio"
 
 enum {
-	SID_MAX = 64,
+	SID_MAX = TWREQ_SID_MAX,
 	URL_MAX = 4096,
-	SPEECH_MAX = 2048,
-	DIGITS_MAX = 64,
 	DEFAULT_TIMEOUT_MS = 10000,
 	DEFAULT_WAIT_MS = 4000,
 	DEFAULT_REDIRECTS_MAX = 8,
@@ -75,14 +74,6 @@ struct twcall {
 
 #define CALL(s) CTLSESS_OWNER(s, struct twcall, cs)
 
-/* Input of a webhook copied while the call is read from the store. */
-struct twin {
-	char digits[DIGITS_MAX + 1];
-	char speech[SPEECH_MAX + 1];
-	float conf;
-	char status[32];
-};
-
 /* A request waiting for the store (ctlsess_read; freed without an answer
  * when the adapter goes first). */
 struct twwait {
@@ -91,8 +82,8 @@ struct twwait {
 	enum route route;
 	uint64_t t0_us;
 	char sid[SID_MAX + 1];
-	struct twin in;
-	long step; /* the request's ?step=, -1: none */
+	struct twreq_input in; /* copied while the store is read */
+	long step;	       /* the request's ?step=, -1: none */
 };
 
 struct twctl {
@@ -658,7 +649,7 @@ static const char *status_end_reason(const char *st)
 
 /* step: the request's ?step= (-1: none, taken as the current one). */
 static void on_gather(struct twcall *c, struct http_conn *conn, uint64_t t0_us,
-		      const struct twin *in, long step)
+		      const struct twreq_input *in, long step)
 {
 	if ((step >= 0 && (unsigned long)step != c->step) || c->conn ||
 	    c->cs.breq || c->have_res) {
@@ -694,7 +685,7 @@ static void on_gather(struct twcall *c, struct http_conn *conn, uint64_t t0_us,
 }
 
 static void on_status(struct twcall *c, struct http_conn *conn, uint64_t t0_us,
-		      const struct twin *in)
+		      const struct twreq_input *in)
 {
 	const char *why = status_end_reason(in->status);
 	if (why) {
@@ -749,8 +740,8 @@ static void on_restored(int err, char *json, size_t len, void *arg)
 }
 
 static void wait_store(struct twctl *t, struct http_conn *conn, enum route r,
-		       uint64_t t0_us, const char *sid, const struct twin *in,
-		       long step)
+		       uint64_t t0_us, const char *sid,
+		       const struct twreq_input *in, long step)
 {
 	struct twwait *w = calloc(1, sizeof(*w));
 	if (!w) {
@@ -865,42 +856,6 @@ static void on_voice(struct twctl *t, struct http_conn *conn, uint64_t t0_us,
 	drive(c, &res);
 }
 
-static void input_copy(struct twin *in, const struct twform *f)
-{
-	const char *d = twform_get(f, "Digits");
-	const char *s = twform_get(f, "SpeechResult");
-	const char *conf = twform_get(f, "Confidence");
-	const char *st = twform_get(f, "CallStatus");
-	snprintf(in->digits, sizeof(in->digits), "%s", d ? d : "");
-	snprintf(in->speech, sizeof(in->speech), "%s", s ? s : "");
-	snprintf(in->status, sizeof(in->status), "%s", st ? st : "");
-	in->conf = conf ? strtof(conf, NULL) : 0.0f;
-	if (!(in->conf >= 0.0f && in->conf <= 1.0f))
-		in->conf = 0.0f;
-}
-
-/* The ?step= of a request's query, or -1 (none or malformed). */
-static long query_step(const struct pl *prm)
-{
-	struct pl q = *prm;
-	if (q.l && q.p[0] == '?') {
-		q.p++;
-		q.l--;
-	}
-	struct twform f;
-	twform_init(&f);
-	long step = -1;
-	if (!twform_parse(&f, q.p, q.l)) {
-		const char *v = twform_get(&f, "step");
-		char *end = NULL;
-		long n = v && v[0] ? strtol(v, &end, 10) : -1;
-		if (end && !*end && n >= 0 && n <= 1000000)
-			step = n;
-	}
-	twform_fini(&f);
-	return step;
-}
-
 void twctl_request(struct http_conn *conn, const struct http_msg *msg,
 		   void *arg)
 {
@@ -960,15 +915,16 @@ void twctl_request(struct http_conn *conn, const struct http_msg *msg,
 		}
 		err = twform_parse(&f, q, ql);
 	}
-	const char *sid = err ? NULL : twform_get(&f, "CallSid");
-	if (!sid || !sid[0] || strlen(sid) > SID_MAX) {
-		reply_text(conn, r, t0_us, 400, "CallSid missing\n");
+	const char *sid = err ? NULL : twreq_sid(&f);
+	if (!sid) {
+		reply_text(conn, r, t0_us, 400,
+			   "CallSid missing or malformed\n");
 		twform_fini(&f);
 		return;
 	}
-	struct twin in = { 0 };
-	input_copy(&in, &f);
-	long step = query_step(&msg->prm);
+	struct twreq_input in = { 0 };
+	twreq_input_get(&in, &f);
+	long step = twreq_step(msg->prm.p, msg->prm.l);
 	struct twcall *c = r == R_VOICE ? NULL : call_find(t, sid);
 	if (r == R_VOICE)
 		on_voice(t, conn, t0_us, &f, sid);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cJSON.h>
 #include <re.h>
 
 #include "audio/clip.h"
@@ -26,6 +27,7 @@
 #define CMDQ_MAX 32  /* queued control commands */
 #define EVQ_MAX 16
 #define ALL_DIGITS "0123456789*#"
+#define TURNS_MAX 200 /* turn records kept (CDR turns) */
 
 enum cmd_kind {
 	CMD_ANSWER,
@@ -111,6 +113,14 @@ struct sess {
 	char dtmf[64];
 	char path_json[2048];
 	size_t path_len;
+	/* Turn records (CDR turns), rendered into turns_json after every
+	 * change. tts_open: the last turn's t_ms, whose tts_ready is the
+	 * next STREAM FILE sent (the reply handed to Asterisk); NULL once
+	 * set. */
+	cJSON *turns;
+	cJSON *tts_open;
+	uint64_t tts_base_us; /* its speech end */
+	char *turns_json;     /* NULL: no turn yet */
 	int64_t started_ms, answered_ms, ended_ms;
 	void *user;
 };
@@ -230,6 +240,100 @@ static void send_cmd(struct sess *s, const struct cmd *c)
 
 static bool collect_check(struct sess *s);
 
+/* ---------- turn records ---------- */
+
+static void turns_render(struct sess *s)
+{
+	char *j = cJSON_PrintUnformatted(s->turns);
+	if (!j)
+		return; /* keep the last rendering */
+	free(s->turns_json);
+	s->turns_json = j;
+}
+
+/* Milliseconds from base to t (a number), or null when t did not happen:
+ * the record's t_ms as SIP calls write it (call.c). */
+static void add_rel_ms(cJSON *o, const char *key, uint64_t t, uint64_t base)
+{
+	if (!t || !base || t < base)
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddNumberToObject(
+			o, key, round((double)(t - base) / 100.0) / 10.0);
+}
+
+/* The reply's prompt went to Asterisk: the open turn's tts_ready. */
+static void turn_prompt_sent(struct sess *s)
+{
+	if (!s->tts_open)
+		return;
+	uint64_t now = clock_mono_us();
+	if (now >= s->tts_base_us) {
+		cJSON *v = cJSON_CreateNumber(
+			round((double)(now - s->tts_base_us) / 100.0) / 10.0);
+		if (v && !cJSON_ReplaceItemInObjectCaseSensitive(
+				 s->tts_open, "tts_ready", v))
+			cJSON_Delete(v);
+	}
+	s->tts_open = NULL;
+	turns_render(s);
+}
+
+/* One turn's record: what FastAGI can measure. speech_end is when the
+ * RECORD FILE finished (or the key ended it), stt_final / nlu_done /
+ * response come from the flow; tts_ready is filled when the reply's STREAM
+ * FILE is sent; first_rtp stays null (Asterisk plays the file: voxgate
+ * never sees the audio go out). */
+static void turn_record(struct sess *s, const struct channel_turn *t)
+{
+	if (!s->turns && !(s->turns = cJSON_CreateArray()))
+		return;
+	int n = cJSON_GetArraySize(s->turns);
+	if (n >= TURNS_MAX)
+		return;
+	cJSON *o = cJSON_CreateObject();
+	cJSON *tm = cJSON_CreateObject();
+	if (!o || !tm) {
+		cJSON_Delete(o);
+		cJSON_Delete(tm);
+		return;
+	}
+	bool speech = t->input && !strcmp(t->input, "speech");
+	cJSON_AddNumberToObject(o, "seq", n + 1);
+	cJSON_AddStringToObject(o, "node", t->node ? t->node : "");
+	cJSON_AddStringToObject(o, "input", t->input ? t->input : "none");
+	if (t->transcript) {
+		cJSON_AddStringToObject(o, "transcript", t->transcript);
+		cJSON_AddStringToObject(o, "stt_engine",
+					t->stt_engine ? t->stt_engine : "");
+		cJSON_AddNumberToObject(o, "stt_confidence",
+					(double)t->stt_confidence);
+	}
+	if (t->intent) {
+		cJSON_AddStringToObject(o, "intent", t->intent);
+		cJSON_AddNumberToObject(o, "intent_confidence",
+					(double)t->intent_confidence);
+	}
+	cJSON_AddStringToObject(o, "match", t->match ? t->match : "none");
+	if (t->next)
+		cJSON_AddStringToObject(o, "next", t->next);
+	cJSON_AddBoolToObject(o, "barge_in", t->barge_in);
+	cJSON_AddStringToObject(o, "end", t->end ? t->end : "none");
+	cJSON_AddNumberToObject(o, "speech_ms", speech ? t->speech_ms : 0);
+	uint64_t b = t->speech_end_us;
+	add_rel_ms(tm, "speech_end", b, b);
+	add_rel_ms(tm, "stt_final", t->stt_final_us, b);
+	add_rel_ms(tm, "nlu_done", t->nlu_done_us, b);
+	add_rel_ms(tm, "response", t->response_us, b);
+	cJSON_AddNullToObject(tm, "tts_ready");
+	cJSON_AddNullToObject(tm, "first_rtp");
+	cJSON_AddItemToObject(o, "t_ms", tm);
+	cJSON_AddItemToArray(s->turns, o);
+	s->tts_open = b ? tm : NULL;
+	s->tts_base_us = b;
+	turns_render(s);
+}
+
 /* Send the next command when none is outstanding: control commands first,
  * then a prompt, then a recording, then a digit wait. */
 static void pump(struct sess *s)
@@ -256,6 +360,7 @@ static void pump(struct sess *s)
 		c.kind = CMD_PLAY;
 		c.gen = s->pgen;
 		s->pst = P_RUNNING;
+		turn_prompt_sent(s);
 		send_cmd(s, &c);
 		return;
 	}
@@ -367,6 +472,7 @@ struct job {
 	int err;
 	uint32_t speech_ms;
 	bool exists;
+	uint64_t end_us; /* RECORD FILE answered: the end of speech */
 };
 
 static int clip_8k(struct audio_clip *in, struct audio_clip **outp)
@@ -494,7 +600,9 @@ static void read_done(int err, void *arg)
 			ev.listen.audio = audio_clip_ref(j->clip);
 			ev.listen.speech_ms = j->speech_ms;
 		}
-		ev.listen.speech_end_us = clock_mono_us();
+		/* Asterisk ended the recording on silence (or a key): reading
+		 * the file back is already part of recognition. */
+		ev.listen.speech_end_us = j->end_us;
 		raise_ev(s, &ev);
 		if (err)
 			LOGW(s->id, "agi_record_read_failed", "path=%s err=%d",
@@ -592,6 +700,7 @@ static void on_record_reply(struct sess *s, const struct agi_reply *r)
 		return;
 	}
 	j->gen = s->lgen;
+	j->end_us = clock_mono_us();
 	snprintf(j->path, sizeof(j->path), "%s.wav", s->lpath);
 	int err = submit(s, read_work, read_done, j);
 	if (err) {
@@ -763,6 +872,8 @@ static void sess_destructor(void *arg)
 	tmr_cancel(&s->env_tmr);
 	tmr_cancel(&s->kick_tmr);
 	s->tc = mem_deref(s->tc);
+	cJSON_Delete(s->turns);
+	free(s->turns_json);
 	for (unsigned i = 0; i < s->evn; i++)
 		if (s->evq[i].type == CHANNEL_EV_LISTEN_DONE)
 			audio_clip_deref(s->evq[i].listen.audio);
@@ -1266,7 +1377,10 @@ static void op_note_node(struct channel *ch, const char *node)
 static void op_note_turn(struct channel *ch, const struct channel_turn *t)
 {
 	struct sess *s = sess_of(ch);
-	if (!t || !t->intent || s->hangup_raised)
+	if (!t)
+		return;
+	turn_record(s, t);
+	if (!t->intent || s->hangup_raised)
 		return;
 	char conf[16];
 	snprintf(conf, sizeof(conf), "%.2f", (double)t->intent_confidence);
@@ -1302,6 +1416,7 @@ void fastagi_info(const struct channel *ch, struct fastagi_info *out)
 	out->end_reason = s->hangup_raised ? s->end_reason : NULL;
 	out->dtmf = s->dtmf;
 	out->flow_path_json = s->path_len ? s->path_json : "[]";
+	out->turns_json = s->turns_json;
 	out->started_ms = s->started_ms;
 	out->answered_ms = s->answered_ms;
 	out->ended_ms = s->ended_ms;

@@ -77,6 +77,11 @@ struct fastagi_info {
 	const char *end_reason; /* NULL while the call runs */
 	const char *dtmf;	/* digits received */
 	const char *flow_path_json;
+	/* The caller's turns (docs/API.md "turns"), NULL before the first:
+	 * t_ms.speech_end is the end of the RECORD FILE (or the key that
+	 * ended the input), tts_ready when the reply's STREAM FILE was sent,
+	 * first_rtp always null (Asterisk plays the audio). */
+	const char *turns_json;
 	int64_t started_ms, answered_ms, ended_ms; /* wall clock, 0 = not yet */
 };
 void fastagi_info(const struct channel *ch, struct fastagi_info *out);

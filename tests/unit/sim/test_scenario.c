@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "sim/scenario.h"
+#include "sim/transport.h"
 
 #define N_ELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -106,16 +107,18 @@ static const struct {
 	{ "", "s.yaml:1:1: the scenario is empty" },
 	{ "- a\n", "s.yaml:1:1: a scenario must be a map" },
 	{ "turns: [{dtmf: \"1\"}]\n",
-	  "s.yaml:1:1: target is missing (a sip: URI)" },
+	  "s.yaml:1:1: target is missing (transport sip: e.g. "
+	  "sip:2000@127.0.0.1:5060)" },
 	{ "target: tel:123\nturns: [{dtmf: \"1\"}]\n",
-	  "s.yaml:1:9: target must be a sip: URI, e.g. "
-	  "sip:2000@127.0.0.1:5060" },
+	  "s.yaml:1:9: target 'tel:123' does not fit transport sip: a sip: "
+	  "URI, e.g. sip:2000@127.0.0.1:5060" },
 	{ "target: sip:1@127.0.0.1\n",
 	  "s.yaml:1:1: turns is missing or empty" },
 	{ "target: sip:1@127.0.0.1\nturns: []\n",
 	  "s.yaml:2:8: turns is missing or empty" },
 	{ "target: sip:1@127.0.0.1\ntarg: x\nturns: [{dtmf: \"1\"}]\n",
-	  "s.yaml:2:1: unknown key 'targ' (known: name, target, from, voice, "
+	  "s.yaml:2:1: unknown key 'targ' (known: name, transport, target, "
+	  "params, from, voice, "
 	  "quiet, reply_timeout, max_duration, end_silence, variation, "
 	  "expect, turns)" },
 	{ "target: sip:1@127.0.0.1\nturns:\n  - say: hi\n    sya: x\n",
@@ -166,6 +169,92 @@ static const struct {
 	  "([A-Za-z0-9+-_.])" },
 	{ "target: sip:1@127.0.0.1\nturns: [{dtmf: \"1\"}]\nquiet: \"1s\"\n",
 	  "s.yaml:3:8: quiet must be a duration such as 500ms or 2s" },
+	/* transports, targets and params */
+	{ "transport: h323\ntarget: sip:1@127.0.0.1\nturns: [{dtmf: \"1\"}]\n",
+	  "s.yaml:1:12: unknown transport 'h323' (known: sip, audiosocket, "
+	  "twilio_media, audioconnector, audiohook)" },
+	{ "transport: [sip]\ntarget: sip:1@127.0.0.1\n",
+	  "s.yaml:1:12: transport must be a string, not list" },
+	{ "transport: audiosocket\ntarget: sip:1@127.0.0.1\n"
+	  "turns: [{dtmf: \"1\"}]\n",
+	  "s.yaml:2:9: target 'sip:1@127.0.0.1' does not fit transport "
+	  "audiosocket: tcp://host:port with an IP address (or localhost) and "
+	  "a port, e.g. tcp://127.0.0.1:9092" },
+	{ "target: tcp://127.0.0.1\ntransport: audiosocket\n"
+	  "turns: [{dtmf: \"1\"}]\n",
+	  "s.yaml:1:9: target 'tcp://127.0.0.1' does not fit transport "
+	  "audiosocket: tcp://host:port with an IP address (or localhost) and "
+	  "a port, e.g. tcp://127.0.0.1:9092" },
+	{ "transport: audiosocket\ntarget: tcp://asterisk.example:9092\n"
+	  "turns: [{dtmf: \"1\"}]\n",
+	  "s.yaml:2:9: target 'tcp://asterisk.example:9092' does not fit "
+	  "transport audiosocket: tcp://host:port with an IP address (or "
+	  "localhost) and a port, e.g. tcp://127.0.0.1:9092" },
+	{ "transport: audiosocket\ntarget: tcp://127.0.0.1:70000\n"
+	  "turns: [{dtmf: \"1\"}]\n",
+	  "s.yaml:2:9: target 'tcp://127.0.0.1:70000' does not fit transport "
+	  "audiosocket: tcp://host:port with an IP address (or localhost) and "
+	  "a port, e.g. tcp://127.0.0.1:9092" },
+	{ "transport: sip\ntarget: tcp://127.0.0.1:9092\n"
+	  "turns: [{dtmf: \"1\"}]\n",
+	  "s.yaml:2:9: target 'tcp://127.0.0.1:9092' does not fit transport "
+	  "sip: a sip: URI, e.g. sip:2000@127.0.0.1:5060" },
+	{ "transport: audiosocket\nturns: [{dtmf: \"1\"}]\n",
+	  "s.yaml:1:1: target is missing (transport audiosocket: e.g. "
+	  "tcp://127.0.0.1:9092)" },
+	{ "target: sip:1@127.0.0.1\nturns: [{dtmf: \"1\"}]\n"
+	  "params: {api_key: x}\n",
+	  "s.yaml:3:10: unknown params key 'api_key' for transport sip "
+	  "(known: none)" },
+	/* the WebSocket transports (H3) */
+	{ "transport: twilio_media\ntarget: sip:1@127.0.0.1\n"
+	  "turns: [{dtmf: \"1\"}]\n",
+	  "s.yaml:2:9: target 'sip:1@127.0.0.1' does not fit transport "
+	  "twilio_media: a Media Streams target is ws://host:port/path (e.g. "
+	  "ws://127.0.0.1:8081/twilio/media)" },
+	{ "transport: audioconnector\ntarget: wss://127.0.0.1/x\n"
+	  "turns: [{dtmf: \"1\"}]\n",
+	  "s.yaml:2:9: target 'wss://127.0.0.1/x' does not fit transport "
+	  "audioconnector: a Genesys target is "
+	  "ws://host:port/genesys/audioconnector" },
+	{ "transport: twilio_media\n"
+	  "target: ws://127.0.0.1:8081/twilio/media\n"
+	  "turns: [{dtmf: \"1\"}]\nparams: {api_key: x}\n",
+	  "s.yaml:4:10: unknown params key 'api_key' for transport "
+	  "twilio_media (known: auth_token, public_url, account_sid, "
+	  "custom.*)" },
+	{ "transport: audiohook\n"
+	  "target: ws://127.0.0.1:8082/genesys/audiohook\n"
+	  "turns: [{dtmf: \"1\"}]\nexpect:\n  transfer: agent\n",
+	  "s.yaml:5:13: expect.transfer: transport audiohook shows no "
+	  "transfers (only none can be checked; use expect.nodes or "
+	  "end_reason)" },
+	{ "target: sip:1@127.0.0.1\nturns: [{dtmf: \"1\"}]\nparams: [a]\n",
+	  "s.yaml:3:9: params must be a map of strings" },
+	{ "target: sip:1@127.0.0.1\nturns: [{dtmf: \"1\"}]\n"
+	  "params:\n  a: {b: c}\n",
+	  "s.yaml:4:6: params.a must be a string" },
+	{ "target: sip:1@127.0.0.1\nturns: [{dtmf: \"1\"}]\n"
+	  "params:\n  a:\n",
+	  "s.yaml:4:5: params.a must be a string, not empty (quote \"\" for "
+	  "an empty value)" },
+	{ "transport: audiosocket\ntarget: tcp://127.0.0.1:9092\n"
+	  "turns: [{dtmf: \"1\"}]\nexpect:\n  transfer: agent\n",
+	  "s.yaml:5:13: expect.transfer: transport audiosocket shows no "
+	  "transfers (only none can be checked; use expect.nodes or "
+	  "end_reason)" },
+	{ "transport: audiosocket\ntarget: tcp://127.0.0.1:9092\n"
+	  "turns: [{dtmf: \"1\"}]\nparams:\n  flow: bank\n",
+	  "s.yaml:5:9: params.flow: needs params.agi (the FastAGI set-up step "
+	  "that passes it)" },
+	{ "transport: audiosocket\ntarget: tcp://127.0.0.1:9092\n"
+	  "turns: [{dtmf: \"1\"}]\nparams:\n  agi: agi://127.0.0.1/other\n",
+	  "s.yaml:5:8: params.agi: agi://host[:port][/audiosocket] with an IP "
+	  "address (or localhost), e.g. agi://127.0.0.1:4573/audiosocket" },
+	{ "transport: audiosocket\ntarget: tcp://127.0.0.1:9092\n"
+	  "turns: [{dtmf: \"1\"}]\nparams:\n  agi: agi://127.0.0.1\n"
+	  "  extension: \"50 00\"\n",
+	  "s.yaml:6:14: params.extension: '50 00' is not a dialled number" },
 };
 
 static void errors_have_positions(void **state)
@@ -238,6 +327,99 @@ static void loopback_targets(void **state)
 	assert_false(sim_uri_is_loopback("sip:x@127.0.0.1.example.com"));
 	assert_false(sim_uri_is_loopback("sip:x@example.com"));
 	assert_false(sim_uri_is_loopback("sip:x@128.0.0.1"));
+	/* every transport's form */
+	assert_true(sim_uri_is_loopback("tcp://127.0.0.1:9092"));
+	assert_true(sim_uri_is_loopback("tcp://localhost:9092"));
+	assert_true(sim_uri_is_loopback("tcp://[::1]:9092"));
+	assert_true(sim_uri_is_loopback("ws://127.0.0.1:8080/twilio/media"));
+	assert_true(sim_uri_is_loopback("wss://127.9.9.9/x"));
+	assert_false(sim_uri_is_loopback("tcp://192.0.2.1:9092"));
+	assert_false(sim_uri_is_loopback("ws://example.com:80/x"));
+	assert_false(sim_uri_is_loopback("ws://127.0.0.1.example.com/x"));
+	assert_false(sim_uri_is_loopback("ws://user@127.0.0.1/x"));
+	assert_false(sim_uri_is_loopback("tcp://"));
+}
+
+static void transports_and_params_parse(void **state)
+{
+	(void)state;
+	struct sim_scenario *sc = parse_ok("target: sip:1@127.0.0.1\n"
+					   "turns: [{dtmf: \"1\"}]\n");
+	assert_ptr_equal(sc->transport, &sim_tr_sip);
+	assert_int_equal(sc->nparams, 0);
+	assert_null(sim_scenario_param(sc, "x"));
+	sim_scenario_destroy(sc);
+	sc = parse_ok("transport: audiosocket\n"
+		      "target: tcp://127.0.0.1:9092\n"
+		      "turns: [{dtmf: \"1\"}]\n"
+		      "expect: {transfer: none}\n");
+	assert_ptr_equal(sc->transport, &sim_tr_audiosocket);
+	assert_string_equal(sc->target, "tcp://127.0.0.1:9092");
+	sim_scenario_destroy(sc);
+	sc = parse_ok("transport: audiosocket\n"
+		      "target: tcp://localhost:9092\n"
+		      "params: {agi: \"agi://127.0.0.1:4573/audiosocket\", "
+		      "flow: bank-crm, extension: \"5000\"}\n"
+		      "turns: [{dtmf: \"1\"}]\n");
+	assert_int_equal(sc->nparams, 3);
+	assert_string_equal(sim_scenario_param(sc, "flow"), "bank-crm");
+	assert_string_equal(sim_scenario_param(sc, "extension"), "5000");
+	assert_null(sim_scenario_param(sc, "Flow"));
+	sim_scenario_destroy(sc);
+	assert_ptr_equal(sim_transport_find("audiosocket"),
+			 &sim_tr_audiosocket);
+	assert_null(sim_transport_find("AudioSocket"));
+	assert_null(sim_transport_find(NULL));
+}
+
+/* A transport that takes params: "key" and every "custom.*". */
+static void params_prefixes_match(void **state)
+{
+	(void)state;
+	static const char *const keys[] = { "api_key", "custom.*", NULL };
+	struct sim_transport_ops ops = { .name = "t", .params = keys };
+	assert_true(sim_transport_param_known(&ops, "api_key"));
+	assert_true(sim_transport_param_known(&ops, "custom.flow"));
+	assert_false(sim_transport_param_known(&ops, "custom."));
+	assert_false(sim_transport_param_known(&ops, "api_key2"));
+	assert_false(sim_transport_param_known(&sim_tr_sip, "api_key"));
+}
+
+static void targets_split(void **state)
+{
+	(void)state;
+	char host[64], path[64];
+	uint16_t port = 0;
+	assert_int_equal(sim_target_split("ws://127.0.0.1:8080/twilio/media",
+					  "ws", host, sizeof(host), &port, 80,
+					  path, sizeof(path)),
+			 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 8080);
+	assert_string_equal(path, "/twilio/media");
+	assert_int_equal(sim_target_split("ws://[::1]/a", "ws", host,
+					  sizeof(host), &port, 80, path,
+					  sizeof(path)),
+			 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 80);
+	assert_string_equal(path, "/a");
+	assert_int_equal(sim_target_split("tcp://127.0.0.1:9", "tcp", host,
+					  sizeof(host), &port, 0, path,
+					  sizeof(path)),
+			 0);
+	assert_string_equal(path, "");
+	static const char *const bad[] = {
+		"tcp://127.0.0.1",     "tcp://:9",
+		"tcp://127.0.0.1:0",   "tcp://127.0.0.1:x",
+		"tcp://a b:9",	       "ws://127.0.0.1:9",
+		"tcp://[::1:9",	       "tcp://127.0.0.1:9x",
+		"tcp://u@127.0.0.1:9", "tcp://127.0.0.1:99999",
+	};
+	for (size_t i = 0; i < N_ELEM(bad); i++)
+		if (!sim_target_split(bad[i], "tcp", host, sizeof(host), &port,
+				      0, path, sizeof(path)))
+			fail_msg("accepted %s", bad[i]);
 }
 
 int main(void)
@@ -250,6 +432,9 @@ int main(void)
 		cmocka_unit_test(phrasings_are_deterministic_and_spread),
 		cmocka_unit_test(durations_parse),
 		cmocka_unit_test(loopback_targets),
+		cmocka_unit_test(transports_and_params_parse),
+		cmocka_unit_test(params_prefixes_match),
+		cmocka_unit_test(targets_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

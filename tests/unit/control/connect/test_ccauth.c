@@ -154,6 +154,76 @@ static void replays_are_found_across_evictions(void **state)
 	connect_auth_destroy(a);
 }
 
+/* Malformed timestamp and signature headers, table-driven: each is
+ * -EBADMSG (or -ETIMEDOUT / -EPERM once well-formed), never remembered. */
+static void malformed_headers_are_refused(void **state)
+{
+	(void)state;
+	struct connect_auth *a = NULL;
+	assert_int_equal(connect_auth_create(&a, KEY, SECRET, 0, 0), 0);
+	char good[80];
+	assert_int_equal(webhooks_sign(SECRET, NOW, BODY, strlen(BODY), good,
+				       sizeof(good)),
+			 0);
+	char v2[80], nonhex[80], longer[100];
+	snprintf(v2, sizeof(v2), "v2=%s", good + 3);
+	snprintf(nonhex, sizeof(nonhex), "%s", good);
+	nonhex[10] = 'g';
+	snprintf(longer, sizeof(longer), "%s0", good);
+	static const struct {
+		const char *ts;
+		int sig; /* 0 good, 1 v2=, 2 non-hex, 3 one digit more */
+		int want;
+	} cases[] = {
+		{ "", 0, -EBADMSG },
+		{ "+1790000000", 0, -EBADMSG },
+		{ "-1790000000", 0, -EBADMSG },
+		{ " 1790000000", 0, -EBADMSG },
+		{ "1790000000 ", 0, -EBADMSG },
+		{ "1.79e9", 0, -EBADMSG },
+		{ "0x6AB1CF80", 0, -EBADMSG },
+		{ "000001790000000", 0, -EBADMSG },  /* 15 digits */
+		{ "99999999999999", 0, -ETIMEDOUT }, /* 14 digits: ms, future */
+		{ "0", 0, -ETIMEDOUT },
+		{ "1790000000", 1, -EBADMSG },
+		{ "1790000000", 2, -EPERM },
+		{ "1790000000", 3, -EBADMSG },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *sig = cases[i].sig == 1   ? v2
+				  : cases[i].sig == 2 ? nonhex
+				  : cases[i].sig == 3 ? longer
+						      : good;
+		int rc = connect_auth_check(
+			a, KEY, strlen(KEY), cases[i].ts, strlen(cases[i].ts),
+			sig, strlen(sig), BODY, strlen(BODY), NOW);
+		if (rc != cases[i].want)
+			fail_msg("case %zu (ts '%s'): rc %d, want %d", i,
+				 cases[i].ts, rc, cases[i].want);
+	}
+	assert_int_equal(connect_auth_cached(a), 0);
+	/* A NUL inside the timestamp's length is not a digit. */
+	assert_int_equal(connect_auth_check(a, KEY, strlen(KEY), "1790\0000000",
+					    10, good, strlen(good), BODY,
+					    strlen(BODY), NOW),
+			 -EBADMSG);
+	/* Only the key's own length matches: a prefix or a longer key with
+	 * the right start is refused. */
+	assert_int_equal(
+		connect_auth_check(a, KEY, strlen(KEY) - 1, "1790000000", 10,
+				   good, strlen(good), BODY, strlen(BODY), NOW),
+		-EACCES);
+	assert_int_equal(connect_auth_check(a, "api-key-10", 10, "1790000000",
+					    10, good, strlen(good), BODY,
+					    strlen(BODY), NOW),
+			 -EACCES);
+	assert_int_equal(connect_auth_check(a, KEY, strlen(KEY), "1790000000",
+					    10, good, strlen(good), BODY,
+					    strlen(BODY), NOW),
+			 0);
+	connect_auth_destroy(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +231,7 @@ int main(void)
 		cmocka_unit_test(wrong_key_signature_or_time_is_refused),
 		cmocka_unit_test(the_cache_is_bounded_and_expires),
 		cmocka_unit_test(replays_are_found_across_evictions),
+		cmocka_unit_test(malformed_headers_are_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

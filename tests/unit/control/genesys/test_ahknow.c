@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "control/genesys/ahknow.h"
@@ -104,12 +105,60 @@ static void bad_files_are_refused_with_positions(void **state)
 	}
 }
 
+/* Inputs outside the table above: no buffer, too large, keys that are
+ * not scalars or repeat, an empty map of intents. */
+static void odd_inputs_are_refused_or_empty(void **state)
+{
+	(void)state;
+	struct ahknow *k = NULL;
+	char err[256] = "";
+	assert_int_equal(ahknow_parse("k", NULL, 5, &k, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(ahknow_parse("k", "x", 1, NULL, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(ahknow_parse("k.yaml", NULL, 0, &k, err, sizeof(err)),
+			 -EBADMSG);
+	assert_null(k);
+	char *big = malloc(AHKNOW_FILE_MAX + 1);
+	assert_non_null(big);
+	memset(big, ' ', AHKNOW_FILE_MAX + 1);
+	assert_int_equal(ahknow_parse("k.yaml", big, AHKNOW_FILE_MAX + 1, &k,
+				      err, sizeof(err)),
+			 -E2BIG);
+	assert_non_null(strstr(err, "larger than"));
+	free(big);
+	static const char *const bad[] = {
+		"intents:\n  ? [a]\n  : [{type: faq, question: q, answer: "
+		"a}]\n",
+		"intents:\n  a:\n    - {type: faq, question: q, answer: a, "
+		"answer: b}\n",
+		"intents:\n  a:\n    - ? {x: 1}\n      : faq\n",
+		"intents: {a: [{type: faq, question: q, answer: a}]}\n"
+		"intents: {}\n",
+		"intents:\n  a:\n    - {type: faq, question: ~, answer: a}\n",
+		"intents:\n  a:\n    - {type: faq, question: \"a\\0b\", "
+		"answer: a}\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = ahknow_parse("k.yaml", bad[i], strlen(bad[i]), &k, err,
+				      sizeof(err));
+		if (rc != -EBADMSG || k || strncmp(err, "k.yaml:", 7))
+			fail_msg("case %zu: rc %d err %s", i, rc, err);
+	}
+	assert_int_equal(ahknow_parse("k.yaml", "intents: {}\n", 12, &k, err,
+				      sizeof(err)),
+			 0);
+	assert_int_equal(ahknow_intents(k), 0);
+	ahknow_destroy(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(example_file_loads),
 		cmocka_unit_test(json_is_accepted),
 		cmocka_unit_test(bad_files_are_refused_with_positions),
+		cmocka_unit_test(odd_inputs_are_refused_or_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

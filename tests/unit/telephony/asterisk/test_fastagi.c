@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cJSON.h>
 #include <cmocka.h>
 #include <re.h>
 
@@ -91,6 +92,7 @@ static struct {
 	unsigned news;
 	char flow_asked[64], from[64], to[64];
 	char end_reason[32], path[512], dtmf[64];
+	char turns[4096]; /* fastagi_info turns_json, "" when NULL */
 	/* driver results */
 	int listen_end;
 	unsigned listen_rate;
@@ -232,6 +234,8 @@ static void session_gone(struct channel *ch, void *arg)
 		 in.end_reason ? in.end_reason : "");
 	snprintf(g.path, sizeof(g.path), "%s", in.flow_path_json);
 	snprintf(g.dtmf, sizeof(g.dtmf), "%s", in.dtmf);
+	snprintf(g.turns, sizeof(g.turns), "%s",
+		 in.turns_json ? in.turns_json : "");
 	pthread_mutex_unlock(&g.mu);
 	sem_post(&g.gone);
 }
@@ -435,6 +439,48 @@ static void reply_setvars(struct ast *a, char *line, size_t cap,
 
 /* ---- tests ---- */
 
+static double t_ms(const cJSON *turn, const char *key)
+{
+	const cJSON *v =
+		cJSON_GetObjectItem(cJSON_GetObjectItem(turn, "t_ms"), key);
+	assert_non_null(v);
+	return cJSON_IsNumber(v) ? v->valuedouble : -1.0;
+}
+
+/* The CDR turns of the DTMF menus: one per menu, timed from the key; the
+ * first one's reply (the balance prompt) was sent to Asterisk, the
+ * second's was a transfer (no prompt); first_rtp is never known. */
+static void assert_turns_of_the_menus(void)
+{
+	cJSON *turns = cJSON_Parse(g.turns);
+	assert_true(cJSON_IsArray(turns));
+	assert_int_equal(cJSON_GetArraySize(turns), 2);
+	static const char *const next[] = { "balance", "agent" };
+	for (int i = 0; i < 2; i++) {
+		const cJSON *t = cJSON_GetArrayItem(turns, i);
+		assert_int_equal(cJSON_GetObjectItem(t, "seq")->valueint,
+				 i + 1);
+		assert_string_equal(
+			cJSON_GetObjectItem(t, "input")->valuestring, "dtmf");
+		assert_string_equal(cJSON_GetObjectItem(t, "end")->valuestring,
+				    "dtmf");
+		assert_string_equal(cJSON_GetObjectItem(t, "next")->valuestring,
+				    next[i]);
+		assert_null(cJSON_GetObjectItem(t, "transcript"));
+		assert_true(t_ms(t, "speech_end") == 0.0);
+		assert_true(t_ms(t, "stt_final") < 0);
+		assert_true(t_ms(t, "nlu_done") < 0);
+		assert_true(t_ms(t, "response") >= 0);
+		assert_true(t_ms(t, "first_rtp") < 0);
+	}
+	const cJSON *t0 = cJSON_GetArrayItem(turns, 0);
+	assert_string_equal(cJSON_GetObjectItem(t0, "node")->valuestring,
+			    "main_menu");
+	assert_true(t_ms(t0, "tts_ready") >= t_ms(t0, "response"));
+	assert_true(t_ms(cJSON_GetArrayItem(turns, 1), "tts_ready") < 0);
+	cJSON_Delete(turns);
+}
+
 static void flow_runs_say_menus_and_transfer_over_agi(void **state)
 {
 	(void)state;
@@ -496,6 +542,7 @@ static void flow_runs_say_menus_and_transfer_over_agi(void **state)
 	assert_string_equal(g.dtmf, "12");
 	assert_string_equal(g.path, "[\"hello\",\"main_menu\",\"balance\","
 				    "\"second_menu\",\"agent\"]");
+	assert_turns_of_the_menus();
 }
 
 static void speech_turn_records_reads_wav_and_survives_hangup(void **state)
@@ -551,6 +598,15 @@ static void speech_turn_records_reads_wav_and_survives_hangup(void **state)
 	assert_true(g.listen_speech_ms >= 500);
 	assert_string_equal(g.end_reason, "caller_hangup");
 	assert_int_equal(g.events_after_hangup, 0);
+	/* The turn noted without times is recorded with null times (and
+	 * takes no tts_ready from a later prompt). */
+	cJSON *turns = cJSON_Parse(g.turns);
+	assert_int_equal(cJSON_GetArraySize(turns), 1);
+	const cJSON *t = cJSON_GetArrayItem(turns, 0);
+	assert_string_equal(cJSON_GetObjectItem(t, "intent")->valuestring,
+			    "check_balance");
+	assert_true(t_ms(t, "speech_end") < 0 && t_ms(t, "tts_ready") < 0);
+	cJSON_Delete(turns);
 	/* The caller's audio does not stay on disk. */
 	struct stat st;
 	assert_int_not_equal(stat(wavp, &st), 0);
