@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "telephony/twilio/mstream_msg.h"
+#include "core/b64.h"
 
 static struct mstream_msg m;
 static struct mstream_reorder ro;
@@ -48,10 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * without a chunk is refused, so check the base64 part). */
 		static uint8_t back[MSTREAM_PAYLOAD_MAX];
 		char b64[MSTREAM_PAYLOAD_MAX * 2];
-		int e = mstream_b64_encode(m.payload, m.payload_len, b64,
-					   sizeof(b64));
+		int e = b64_encode(m.payload, m.payload_len, b64, sizeof(b64));
 		if (e < 0 ||
-		    mstream_b64_decode(b64, (size_t)e, back, sizeof(back)) !=
+		    b64_decode(b64, (size_t)e, back, sizeof(back)) !=
 			    (int)m.payload_len ||
 		    memcmp(back, m.payload, m.payload_len))
 			abort();
@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* Base64 decode of the raw input: never beyond cap. */
 	uint8_t dec[64];
-	int d = mstream_b64_decode(buf, size, dec, sizeof(dec));
+	int d = b64_decode(buf, size, dec, sizeof(dec));
 	if (d > (int)sizeof(dec))
 		abort();
 	free(buf);

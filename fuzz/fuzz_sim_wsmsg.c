@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sim/wsmsg.h"
+#include "core/b64.h"
 
 static struct sim_twmsg tw;
 static struct sim_ahmsg ah;
@@ -55,18 +56,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	} else {
 		uint8_t out[512];
-		int n = sim_b64_decode(buf, len, out, sizeof(out));
+		int n = b64_decode(buf, len, out, sizeof(out));
 		if (n >= 0) {
 			if ((size_t)n > sizeof(out))
 				abort();
 			char enc[700];
 			uint8_t back[512];
-			int e = sim_b64_encode(out, (size_t)n, enc,
-					       sizeof(enc));
+			int e = b64_encode(out, (size_t)n, enc, sizeof(enc));
 			if (e < 0)
 				abort();
-			int m = sim_b64_decode(enc, (size_t)e, back,
-					       sizeof(back));
+			int m = b64_decode(enc, (size_t)e, back, sizeof(back));
 			if (m != n || memcmp(out, back, (size_t)n))
 				abort();
 		}

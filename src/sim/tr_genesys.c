@@ -28,6 +28,7 @@
  * transcripts), so expect.intent checks the monitor's intent and expect.says
  * words of the transcript. */
 #include "sim/playq.h"
+#include "core/b64.h"
 #include "sim/sim_int.h"
 #include "sim/transport.h"
 #include "sim/wsc.h"
@@ -177,8 +178,7 @@ static int upgrade_headers(const struct sim_tr_call *t, char *out, size_t cap)
 	uint8_t nonce_raw[16], skey[256];
 	char nonce[32];
 	rand_bytes(nonce_raw, sizeof(nonce_raw));
-	(void)sim_b64_encode(nonce_raw, sizeof(nonce_raw), nonce,
-			     sizeof(nonce));
+	(void)b64_encode(nonce_raw, sizeof(nonce_raw), nonce, sizeof(nonce));
 	long long now = (long long)time(NULL);
 	char params[320];
 	snprintf(params, sizeof(params),
@@ -199,7 +199,7 @@ static int upgrade_headers(const struct sim_tr_call *t, char *out, size_t cap)
 		     target, host, org, t->sid, t->corr, key, names, params);
 	if (n < 0 || (size_t)n >= sizeof(base))
 		return -ENOSPC;
-	int kl = sim_b64_decode(secret, strlen(secret), skey, sizeof(skey));
+	int kl = b64_decode(secret, strlen(secret), skey, sizeof(skey));
 	if (kl <= 0)
 		return -EINVAL;
 	struct hmac *h = NULL;
@@ -213,7 +213,7 @@ static int upgrade_headers(const struct sim_tr_call *t, char *out, size_t cap)
 	if (err)
 		return -err;
 	char sig[64];
-	(void)sim_b64_encode(md, sizeof(md), sig, sizeof(sig));
+	(void)b64_encode(md, sizeof(md), sig, sizeof(sig));
 	n = snprintf(out + off, cap - off,
 		     "Signature-Input: sig1=%s%s\r\nSignature: sig1=:%s:\r\n",
 		     names, params, sig);
@@ -644,19 +644,12 @@ static void g_free(struct sim_tr_call *t)
 	mem_deref(t);
 }
 
-/* After the run: let the closes still in flight finish (bounded). */
-static void ws_close_all(void *state)
-{
-	(void)state;
-	sim_wsc_flush(500);
-}
-
 const struct sim_transport_ops sim_tr_audioconnector = {
 	.name = "audioconnector",
 	.target_example = "ws://127.0.0.1:8082/genesys/audioconnector",
 	.params = g_params,
 	.target_check = bot_target_check,
-	.close = ws_close_all,
+	.close = sim_wsc_close_all,
 	.start = bot_start,
 	.send_audio = g_send_audio,
 	.dtmf = g_dtmf,
@@ -669,7 +662,7 @@ const struct sim_transport_ops sim_tr_audiohook = {
 	.target_example = "ws://127.0.0.1:8082/genesys/audiohook",
 	.params = g_params,
 	.target_check = mon_target_check,
-	.close = ws_close_all,
+	.close = sim_wsc_close_all,
 	.start = mon_start,
 	.send_audio = g_send_audio,
 	.dtmf = g_dtmf,

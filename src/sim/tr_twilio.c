@@ -12,6 +12,7 @@
  * server ending <Connect> closes the WebSocket (the end of the call).
  * CDR join: voxgate records the callSid as the call's sip_call_id. */
 #include "sim/playq.h"
+#include "core/b64.h"
 #include "sim/sim_int.h"
 #include "sim/transport.h"
 #include "sim/wsc.h"
@@ -309,7 +310,7 @@ static int signature(const struct sim_scenario *sc, char *out, size_t cap)
 	uint8_t mac[20];
 	hmac_sha1((const uint8_t *)tok, strlen(tok), (const uint8_t *)url,
 		  strlen(url), mac, sizeof(mac));
-	err = sim_b64_encode(mac, sizeof(mac), out, cap);
+	err = b64_encode(mac, sizeof(mac), out, cap);
 	return err < 0 ? err : 0;
 }
 
@@ -362,7 +363,7 @@ static void send_media(struct sim_tr_call *t, const int16_t *pcm)
 	uint8_t ulaw[SIM_TR_FRAME];
 	char b64[(SIM_TR_FRAME + 2) / 3 * 4 + 1], buf[MSG_MAX];
 	audio_ulaw_encode_buf(pcm, ulaw, SIM_TR_FRAME);
-	(void)sim_b64_encode(ulaw, sizeof(ulaw), b64, sizeof(b64));
+	(void)b64_encode(ulaw, sizeof(ulaw), b64, sizeof(b64));
 	uint64_t ts = t->chunk * 20;
 	int n = snprintf(
 		buf, sizeof(buf),
@@ -444,19 +445,12 @@ static void tw_free(struct sim_tr_call *t)
 	mem_deref(t);
 }
 
-/* After the run: let the closes still in flight finish (bounded). */
-static void ws_close_all(void *state)
-{
-	(void)state;
-	sim_wsc_flush(500);
-}
-
 const struct sim_transport_ops sim_tr_twilio_media = {
 	.name = "twilio_media",
 	.target_example = "ws://127.0.0.1:8081/twilio/media",
 	.params = tw_params,
 	.target_check = tw_target_check,
-	.close = ws_close_all,
+	.close = sim_wsc_close_all,
 	.start = tw_start,
 	.send_audio = tw_send_audio,
 	.dtmf = tw_dtmf,

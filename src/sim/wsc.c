@@ -251,3 +251,9 @@ int sim_wsc_url_split(const char *url, char *host, size_t hcap, char *target,
 		return -ENOSPC;
 	return 0;
 }
+
+void sim_wsc_close_all(void *state)
+{
+	(void)state;
+	sim_wsc_flush(500);
+}

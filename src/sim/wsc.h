@@ -44,6 +44,11 @@ void sim_wsc_close(struct sim_wsc *w);
  * sim_wsc_close() got the server's close reply and were freed: a
  * transport's close() op, after the run. Returns at once when none. */
 void sim_wsc_flush(unsigned max_ms);
+
+/* The close() op of every WebSocket transport (transport.h): after the
+ * run, let the closes still in flight finish (sim_wsc_flush, 500 ms at
+ * most). state is unused. */
+void sim_wsc_close_all(void *state);
 /* Whether the upgrade completed and the connection is still up. */
 int sim_wsc_is_open(const struct sim_wsc *w);
 

@@ -2,78 +2,14 @@
  * transports: Twilio Media Streams and Genesys AudioHook. See wsmsg.h. */
 #include "sim/wsmsg.h"
 
+#include "core/b64.h"
+
 #include <cjson/cJSON.h>
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-/* ---------- base64 ---------- */
-
-static const char b64chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int sim_b64_encode(const uint8_t *in, size_t n, char *out, size_t cap)
-{
-	size_t need = (n + 2) / 3 * 4;
-	if (need + 1 > cap)
-		return -ENOSPC;
-	size_t o = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		out[o++] = b64chars[(v >> 18) & 63];
-		out[o++] = b64chars[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < n ? b64chars[v & 63] : '=';
-	}
-	out[o] = 0;
-	return (int)o;
-}
-
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int sim_b64_decode(const char *in, size_t len, uint8_t *out, size_t cap)
-{
-	while (len && in[len - 1] == '=')
-		len--;
-	if (len % 4 == 1)
-		return -EILSEQ;
-	size_t o = 0;
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	for (size_t i = 0; i < len; i++) {
-		int v = b64val(in[i]);
-		if (v < 0)
-			return -EILSEQ;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= cap)
-				return -EMSGSIZE;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return (int)o;
-}
 
 /* ---------- JSON helpers ---------- */
 
@@ -155,8 +91,8 @@ int sim_twmsg_parse(const char *text, size_t len, struct sim_twmsg *m)
 			err = -EBADMSG;
 			goto out;
 		}
-		int n = sim_b64_decode(p->valuestring, strlen(p->valuestring),
-				       m->payload, sizeof(m->payload));
+		int n = b64_decode(p->valuestring, strlen(p->valuestring),
+				   m->payload, sizeof(m->payload));
 		if (n < 0) {
 			err = n;
 			goto out;

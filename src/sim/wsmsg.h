@@ -89,9 +89,4 @@ struct sim_ahmsg {
  * their field are cut (never an error: the simulator reports them). */
 int sim_ahmsg_parse(const char *text, size_t len, struct sim_ahmsg *m);
 
-/* Base64 (standard alphabet, '=' padding optional). Returns the length
- * written (out NUL-terminated when encoding) or -ENOSPC / -EILSEQ. */
-int sim_b64_encode(const uint8_t *in, size_t n, char *out, size_t cap);
-int sim_b64_decode(const char *in, size_t len, uint8_t *out, size_t cap);
-
 #endif

@@ -3,6 +3,7 @@
  * are copied, not re-serialized), so what we sign is what the client
  * signed. */
 #include "telephony/genesys/ahsig.h"
+#include "core/b64.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -179,8 +180,7 @@ int ahsig_signature_get(const char *val, size_t len, const char *label,
 				e--;
 			if (e <= b || e[-1] != ':')
 				return -EBADMSG;
-			int n = mstream_b64_decode(b, (size_t)(e - 1 - b), sig,
-						   cap);
+			int n = b64_decode(b, (size_t)(e - 1 - b), sig, cap);
 			return n < 0 ? -EBADMSG : n;
 		}
 	}
@@ -238,7 +238,7 @@ int ahsig_hmac_b64(const uint8_t *key, size_t key_len, const char *base,
 	int err = hmac_raw(key, key_len, base, base_len, mac);
 	if (err)
 		return err;
-	return mstream_b64_encode(mac, sizeof(mac), out, cap);
+	return b64_encode(mac, sizeof(mac), out, cap);
 }
 
 /* ---------- verifier ---------- */
@@ -300,8 +300,8 @@ int ahsig_key_add(struct ahsig *s, const char *api_key,
 	if (s->nkeys >= AHSIG_KEYS_MAX)
 		return -ENOSPC;
 	struct ahkey *k = &s->keys[s->nkeys];
-	int n = mstream_b64_decode(client_secret_b64, strlen(client_secret_b64),
-				   k->secret, sizeof(k->secret));
+	int n = b64_decode(client_secret_b64, strlen(client_secret_b64),
+			   k->secret, sizeof(k->secret));
 	if (n <= 0) {
 		OPENSSL_cleanse(k, sizeof(*k));
 		return -EINVAL;

@@ -2,6 +2,7 @@
  * field is copied into fixed buffers with explicit caps, so nothing the
  * peer sends can grow memory beyond one message. */
 #include "telephony/twilio/mstream_msg.h"
+#include "core/b64.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -10,78 +11,6 @@
 #include <string.h>
 
 #include <cJSON.h>
-
-static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int b64_value(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
-int mstream_b64_encode(const uint8_t *in, size_t n, char *out, size_t cap)
-{
-	size_t need = (n + 2) / 3 * 4;
-	if (!out || need + 1 > cap)
-		return -ENOSPC;
-	size_t o = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		out[o++] = b64_alphabet[(v >> 18) & 63];
-		out[o++] = b64_alphabet[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? b64_alphabet[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < n ? b64_alphabet[v & 63] : '=';
-	}
-	out[o] = '\0';
-	return (int)o;
-}
-
-int mstream_b64_decode(const char *in, size_t len, uint8_t *out, size_t cap)
-{
-	/* Padding is optional; once it starts only padding may follow. */
-	size_t pad = 0;
-	while (len && in[len - 1] == '=' && pad < 2) {
-		len--;
-		pad++;
-	}
-	if (len % 4 == 1 || (pad && (len + pad) % 4))
-		return -EILSEQ;
-	size_t nout = len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0);
-	if (nout > cap)
-		return -EMSGSIZE;
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t o = 0;
-	for (size_t i = 0; i < len; i++) {
-		int v = b64_value((unsigned char)in[i]);
-		if (v < 0)
-			return -EILSEQ;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	/* Leftover bits of a short final group must be zero (canonical). */
-	if (bits && (acc & ((1u << bits) - 1)))
-		return -EILSEQ;
-	return (int)o;
-}
 
 static bool sid_ok(const char *s)
 {
@@ -219,8 +148,8 @@ static int parse_media(const cJSON *root, struct mstream_msg *m)
 	const cJSON *pl = cJSON_GetObjectItemCaseSensitive(md, "payload");
 	if (!cJSON_IsString(pl) || !pl->valuestring)
 		return -EBADMSG;
-	int n = mstream_b64_decode(pl->valuestring, strlen(pl->valuestring),
-				   m->payload, sizeof(m->payload));
+	int n = b64_decode(pl->valuestring, strlen(pl->valuestring), m->payload,
+			   sizeof(m->payload));
 	if (n < 0)
 		return n;
 	m->payload_len = (size_t)n;
@@ -333,7 +262,7 @@ int mstream_print_media(char *out, size_t cap, const char *sid,
 			    sid);
 	if (head < 0 || (size_t)head >= cap)
 		return -ENOSPC;
-	int b = mstream_b64_encode(ulaw, n, out + head, cap - (size_t)head);
+	int b = b64_encode(ulaw, n, out + head, cap - (size_t)head);
 	if (b < 0)
 		return b;
 	size_t used = (size_t)head + (size_t)b;

@@ -80,13 +80,6 @@ int mstream_print_mark(char *out, size_t cap, const char *sid,
 		       const char *name);
 int mstream_print_clear(char *out, size_t cap, const char *sid);
 
-/* Base64 (RFC 4648, standard alphabet, '=' padding optional on input).
- * encode writes 4*ceil(n/3) chars + NUL; returns the length or -ENOSPC.
- * decode returns the byte count, -EILSEQ (bad character or length) or
- * -EMSGSIZE (over cap). */
-int mstream_b64_encode(const uint8_t *in, size_t n, char *out, size_t cap);
-int mstream_b64_decode(const char *in, size_t len, uint8_t *out, size_t cap);
-
 /* Reorder window for media chunks: chunks come out in order; a chunk older
  * than the last one released is late (dropped); a gap is waited for while
  * fewer than MSTREAM_REORDER_SLOTS chunks are held, then skipped. */

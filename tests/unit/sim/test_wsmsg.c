@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "sim/wsc.h"
+#include "core/b64.h"
 #include "sim/wsmsg.h"
 
 static struct sim_twmsg tw;
@@ -219,20 +220,18 @@ static void base64_both_ways(void **state)
 	(void)state;
 	char enc[16];
 	uint8_t dec[8];
-	assert_int_equal(sim_b64_encode((const uint8_t *)"f", 1, enc, 16), 4);
+	assert_int_equal(b64_encode((const uint8_t *)"f", 1, enc, 16), 4);
 	assert_string_equal(enc, "Zg==");
-	assert_int_equal(sim_b64_encode((const uint8_t *)"foob", 4, enc, 16),
-			 8);
+	assert_int_equal(b64_encode((const uint8_t *)"foob", 4, enc, 16), 8);
 	assert_string_equal(enc, "Zm9vYg==");
-	assert_int_equal(sim_b64_encode((const uint8_t *)"foob", 4, enc, 8),
+	assert_int_equal(b64_encode((const uint8_t *)"foob", 4, enc, 8),
 			 -ENOSPC);
-	assert_int_equal(sim_b64_decode("Zm9vYg==", 8, dec, sizeof(dec)), 4);
+	assert_int_equal(b64_decode("Zm9vYg==", 8, dec, sizeof(dec)), 4);
 	assert_memory_equal(dec, "foob", 4);
-	assert_int_equal(sim_b64_decode("Zm9vYg", 6, dec, sizeof(dec)), 4);
-	assert_int_equal(sim_b64_decode("Zm9v!g==", 8, dec, sizeof(dec)),
-			 -EILSEQ);
-	assert_int_equal(sim_b64_decode("Zm9vY", 5, dec, sizeof(dec)), -EILSEQ);
-	assert_int_equal(sim_b64_decode("Zm9vYmFy", 8, dec, 4), -EMSGSIZE);
+	assert_int_equal(b64_decode("Zm9vYg", 6, dec, sizeof(dec)), 4);
+	assert_int_equal(b64_decode("Zm9v!g==", 8, dec, sizeof(dec)), -EILSEQ);
+	assert_int_equal(b64_decode("Zm9vY", 5, dec, sizeof(dec)), -EILSEQ);
+	assert_int_equal(b64_decode("Zm9vYmFy", 8, dec, 4), -EMSGSIZE);
 }
 
 static void url_split_for_signatures(void **state)

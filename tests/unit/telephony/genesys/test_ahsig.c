@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "telephony/genesys/ahsig.h"
+#include "core/b64.h"
 #include "telephony/twilio/mstream_msg.h"
 
 #define VECTORS VG_SHARED_DIR "/vectors/audiohook_signature.json"
@@ -97,7 +98,7 @@ static void every_vector_signs_as_expected(void **state)
 		assert_int_equal(ahsig_key_add(s, "k", sec), 0);
 		ahsig_destroy(s);
 		/* and independently here for the HMAC */
-		int kl = mstream_b64_decode(sec, strlen(sec), key, sizeof(key));
+		int kl = b64_decode(sec, strlen(sec), key, sizeof(key));
 		assert_true(kl > 0);
 		char sig[64];
 		assert_true(ahsig_hmac_b64(key, (size_t)kl, base, (size_t)blen,

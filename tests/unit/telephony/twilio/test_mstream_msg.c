@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "telephony/twilio/mstream.h"
+#include "core/b64.h"
 #include "telephony/twilio/mstream_msg.h"
 
 static struct mstream_msg m;
@@ -217,24 +218,22 @@ static void base64_round_trips_every_length(void **state)
 	for (size_t i = 0; i < sizeof(in); i++)
 		in[i] = (uint8_t)(i * 37 + 11);
 	for (size_t n = 0; n <= sizeof(in); n++) {
-		int e = mstream_b64_encode(in, n, txt, sizeof(txt));
+		int e = b64_encode(in, n, txt, sizeof(txt));
 		assert_int_equal(e, (int)((n + 2) / 3 * 4));
-		assert_int_equal(
-			mstream_b64_decode(txt, (size_t)e, out, sizeof(out)),
-			(int)n);
+		assert_int_equal(b64_decode(txt, (size_t)e, out, sizeof(out)),
+				 (int)n);
 		assert_memory_equal(in, out, n);
 		/* Unpadded input decodes too. */
 		size_t l = (size_t)e;
 		while (l && txt[l - 1] == '=')
 			l--;
-		assert_int_equal(mstream_b64_decode(txt, l, out, sizeof(out)),
-				 (int)n);
+		assert_int_equal(b64_decode(txt, l, out, sizeof(out)), (int)n);
 	}
-	assert_int_equal(mstream_b64_decode("QQ==", 4, out, 0), -EMSGSIZE);
-	assert_int_equal(mstream_b64_decode("QR==", 4, out, 4), -EILSEQ);
-	assert_int_equal(mstream_b64_decode("Q===", 4, out, 4), -EILSEQ);
-	assert_int_equal(mstream_b64_decode("QQ=", 3, out, 4), -EILSEQ);
-	assert_int_equal(mstream_b64_encode(in, 3, txt, 4), -ENOSPC);
+	assert_int_equal(b64_decode("QQ==", 4, out, 0), -EMSGSIZE);
+	assert_int_equal(b64_decode("QR==", 4, out, 4), -EILSEQ);
+	assert_int_equal(b64_decode("Q===", 4, out, 4), -EILSEQ);
+	assert_int_equal(b64_decode("QQ=", 3, out, 4), -EILSEQ);
+	assert_int_equal(b64_encode(in, 3, txt, 4), -ENOSPC);
 }
 
 struct got {
