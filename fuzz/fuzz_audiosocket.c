@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "telephony/asterisk/audiosocket_frame.h"
+#include "audio/audiosocket_frame.h"
 
 static void check(int ok)
 {

@@ -707,7 +707,7 @@ static void failures(FILE *o, const struct sim_figures *f)
 		      o);
 		return;
 	}
-	fputs("<table class=\"data\"><tr><th>call</th><th>SIP Call-ID</th>"
+	fputs("<table class=\"data\"><tr><th>call</th><th>call reference</th>"
 	      "<th>reason</th></tr>",
 	      o);
 	size_t shown = 0;

@@ -1,6 +1,7 @@
-/* `voxgate simulate` results: the server's CDRs joined by SIP Call-ID
- * (GET /v1/calls, GET /v1/calls/{id}), the expectations, and the text and
- * JSON reports. Runs after the loop, on the main thread; blocking is fine. */
+/* `voxgate simulate` results: the server's CDRs joined by the call reference
+ * (SIP Call-ID, AudioSocket UUID, callSid...) (GET /v1/calls, GET
+ * /v1/calls/{id}), the expectations, and the text and JSON reports. Runs after
+ * the loop, on the main thread; blocking is fine. */
 #include "sim/detect.h"
 #include "sim/sim_int.h"
 

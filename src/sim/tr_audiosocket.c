@@ -25,6 +25,7 @@
  * the call's platform id (the CDR's sip_call_id, and the CDR id). AudioSocket
  * carries no transfer: voxgate refuses one on this transport (the dialplan
  * transfers after the session), so the caller never sees one. */
+#include "audio/audiosocket_frame.h"
 #include "sim/playq.h"
 #include "sim/sim_int.h"
 #include "sim/transport.h"
@@ -36,15 +37,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define KIND_HANGUP 0x00
-#define KIND_UUID 0x01
-#define KIND_DTMF 0x03
-#define KIND_AUDIO 0x10 /* 8 kHz; 0x11..0x18 are other rates */
-#define KIND_AUDIO_LAST 0x18
-#define KIND_ERROR 0xff
-#define HDR_LEN 3
-#define UUID_LEN 16
-#define PAYLOAD_MAX 4096      /* what we take in one message */
+#define UUID_LEN AUDIOSOCKET_UUID_LEN
+#define PAYLOAD_MAX AUDIOSOCKET_PAYLOAD_MAX
 #define TXQ_MAX (64u * 1024u) /* bytes queued in the kernel's stead */
 #define PLAYQ_SAMPLES 80000u  /* 10 s of reply audio queued at most */
 #define KEY_TICKS (SIM_TR_KEY_MS * 1000u / SIM_TR_TICK_US)
@@ -77,11 +71,8 @@ struct sim_tr_call {
 	char line[AGI_LINE_MAX];
 	size_t nline;
 	bool agi_over; /* VOXGATE_RESULT audiosocket was answered */
-	/* receiving: an incremental framer */
-	uint8_t hdr[HDR_LEN];
-	unsigned nhdr;
-	size_t len, got;
-	uint8_t payload[PAYLOAD_MAX];
+	/* receiving: the AudioSocket framer voxgate's server uses too */
+	struct audiosocket_framer fr;
 	struct sim_playq playq;
 };
 
@@ -112,15 +103,12 @@ static int send_msg(struct sim_tr_call *t, uint8_t kind, const void *p,
 	if (t->peer_gone || !t->tc)
 		return -ENOTCONN;
 	struct mbuf *mb = t->txmb;
-	mbuf_rewind(mb);
-	int err = mbuf_write_u8(mb, kind);
-	err |= mbuf_write_u16(mb, htons((uint16_t)len));
-	if (len)
-		err |= mbuf_write_mem(mb, p, len);
-	if (err)
-		return -ENOMEM;
+	int n = audiosocket_frame_encode(kind, p, len, mb->buf, mb->size);
+	if (n < 0)
+		return n;
 	mb->pos = 0;
-	err = tcp_send(t->tc, mb);
+	mb->end = (size_t)n;
+	int err = tcp_send(t->tc, mb);
 	return err ? -err : 0;
 }
 
@@ -148,7 +136,7 @@ static void on_msg(struct sim_tr_call *t, uint8_t kind, const uint8_t *p,
 	char why[SIM_REASON_MAX];
 	struct sim_call_result *res = sim_call_res(t->c);
 	switch (kind) {
-	case KIND_AUDIO: {
+	case AUDIOSOCKET_AUDIO: {
 		if (!len || len % 2) {
 			snprintf(why, sizeof(why),
 				 "AudioSocket: audio message of %zu bytes",
@@ -164,10 +152,10 @@ static void on_msg(struct sim_tr_call *t, uint8_t kind, const uint8_t *p,
 		(void)sim_playq_push(&t->playq, pcm, len / 2);
 		return;
 	}
-	case KIND_HANGUP:
+	case AUDIOSOCKET_HANGUP:
 		peer_gone(t, "");
 		return;
-	case KIND_ERROR:
+	case AUDIOSOCKET_ERROR:
 		if (len)
 			snprintf(why, sizeof(why),
 				 "AudioSocket error message from the server "
@@ -179,7 +167,7 @@ static void on_msg(struct sim_tr_call *t, uint8_t kind, const uint8_t *p,
 		peer_gone(t, why);
 		return;
 	default:
-		if (kind > KIND_AUDIO && kind <= KIND_AUDIO_LAST)
+		if (kind > AUDIOSOCKET_AUDIO && kind <= AUDIOSOCKET_AUDIO_192K)
 			snprintf(why, sizeof(why),
 				 "AudioSocket: audio kind 0x%02x (not 8 kHz) "
 				 "from the server",
@@ -198,31 +186,25 @@ static void recv_handler(struct mbuf *mb, void *arg)
 {
 	struct sim_tr_call *t = arg;
 	while (!t->peer_gone && mbuf_get_left(mb)) {
-		if (t->nhdr < HDR_LEN) {
-			t->hdr[t->nhdr++] = mbuf_read_u8(mb);
-			if (t->nhdr < HDR_LEN)
-				continue;
-			t->len = (size_t)t->hdr[1] << 8 | t->hdr[2];
-			t->got = 0;
-			if (t->len > PAYLOAD_MAX) {
-				char why[SIM_REASON_MAX];
-				snprintf(why, sizeof(why),
-					 "AudioSocket: message of %zu bytes "
-					 "(kind 0x%02x)",
-					 t->len, t->hdr[0]);
-				peer_gone(t, why);
-				return;
-			}
+		size_t used = 0;
+		struct audiosocket_msg m;
+		int r = audiosocket_framer_feed(&t->fr, mbuf_buf(mb),
+						mbuf_get_left(mb), &used, &m);
+		if (r == -EMSGSIZE) {
+			char why[SIM_REASON_MAX];
+			snprintf(why, sizeof(why),
+				 "AudioSocket: message over %u bytes "
+				 "(kind 0x%02x)",
+				 (unsigned)AUDIOSOCKET_PAYLOAD_MAX,
+				 t->fr.hdr[0]);
+			peer_gone(t, why);
+			return;
 		}
-		size_t n = t->len - t->got;
-		if (n > mbuf_get_left(mb))
-			n = mbuf_get_left(mb);
-		(void)mbuf_read_mem(mb, t->payload + t->got, n);
-		t->got += n;
-		if (t->got == t->len) {
-			t->nhdr = 0;
-			on_msg(t, t->hdr[0], t->payload, t->len);
-		}
+		mbuf_advance(mb, (ssize_t)used);
+		if (r == 1)
+			on_msg(t, m.kind, m.payload, m.len);
+		else if (!used)
+			return;
 	}
 }
 
@@ -231,7 +213,7 @@ static void estab_handler(void *arg)
 	struct sim_tr_call *t = arg;
 	if (t->done)
 		return;
-	int err = send_msg(t, KIND_UUID, t->uuid, UUID_LEN);
+	int err = send_msg(t, AUDIOSOCKET_UUID, t->uuid, UUID_LEN);
 	if (err) {
 		char why[SIM_REASON_MAX];
 		snprintf(why, sizeof(why), "AudioSocket write: %s",
@@ -285,7 +267,7 @@ static void send_audio(struct sim_tr_call *t, const int16_t *pcm, bool voiced)
 			buf[2 * i] = (uint8_t)(s & 0xff);
 			buf[2 * i + 1] = (uint8_t)(s >> 8);
 		}
-		send_or_fail(t, KIND_AUDIO, buf, sizeof(buf));
+		send_or_fail(t, AUDIOSOCKET_AUDIO, buf, sizeof(buf));
 		if (!t->peer_gone)
 			sim_call_res(t->c)->rtp_tx++;
 	}
@@ -298,7 +280,7 @@ static int send_dtmf(struct sim_tr_call *t, char key, bool first)
 	if (key && first) {
 		uint8_t k = (uint8_t)key;
 		t->key_ticks = 0;
-		send_or_fail(t, KIND_DTMF, &k, 1);
+		send_or_fail(t, AUDIOSOCKET_DTMF, &k, 1);
 	}
 	/* the audio stream goes on under the key, as from Asterisk */
 	send_audio(t, silence, false);
@@ -310,7 +292,7 @@ static int send_dtmf(struct sim_tr_call *t, char key, bool first)
 static void hangup(struct sim_tr_call *t)
 {
 	if (t->up && !t->peer_gone)
-		(void)send_msg(t, KIND_HANGUP, NULL, 0);
+		(void)send_msg(t, AUDIOSOCKET_HANGUP, NULL, 0);
 	t->done = true;
 }
 
@@ -343,19 +325,6 @@ static void make_uuid(uint8_t out[UUID_LEN], uint32_t seed, uint64_t idx)
 		out[i] = (uint8_t)(h[i / 8] >> (8 * (i % 8)));
 	out[6] = (uint8_t)((out[6] & 0x0f) | 0x40);
 	out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
-}
-
-static void uuid_text(const uint8_t u[UUID_LEN], char out[37])
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-	for (unsigned i = 0; i < UUID_LEN; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[u[i] >> 4];
-		out[o++] = hex[u[i] & 0xf];
-	}
-	out[o] = '\0';
 }
 
 static int as_connect(struct sim_tr_call *t)
@@ -465,7 +434,7 @@ static void agi_estab(void *arg)
 	const char *flow = sim_scenario_param(sc, "flow");
 	const char *ext = sim_scenario_param(sc, "extension");
 	char uuid[37];
-	uuid_text(t->uuid, uuid);
+	audiosocket_uuid_format(t->uuid, uuid);
 	struct mbuf *mb = mbuf_alloc(1024);
 	if (!mb)
 		return;
@@ -641,9 +610,10 @@ static int as_start(struct sim_tr_call **tp, void *state, struct sim_call *c,
 	t->c = c;
 	t->run = r;
 	make_uuid(t->uuid, r->seed, idx);
+	audiosocket_framer_init(&t->fr);
 	tmr_init(&t->tmr);
 	int err = sim_playq_init(&t->playq, PLAYQ_SAMPLES);
-	t->txmb = err ? NULL : mbuf_alloc(HDR_LEN + PAYLOAD_MAX);
+	t->txmb = err ? NULL : mbuf_alloc(AUDIOSOCKET_HDR_LEN + PAYLOAD_MAX);
 	if (!err && !t->txmb)
 		err = -ENOMEM;
 	if (!err)
@@ -654,7 +624,7 @@ static int as_start(struct sim_tr_call **tp, void *state, struct sim_call *c,
 	}
 	struct sim_call_result *res = sim_call_res(c);
 	char id[37];
-	uuid_text(t->uuid, id);
+	audiosocket_uuid_format(t->uuid, id);
 	snprintf(res->sip_call_id, sizeof(res->sip_call_id), "%s", id);
 	*tp = t;
 	return 0;

@@ -28,7 +28,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "metrics/metrics.h"
-#include "telephony/asterisk/audiosocket_frame.h"
+#include "audio/audiosocket_frame.h"
 #include "telephony/common/mclock.h"
 
 enum {

@@ -27,7 +27,7 @@
 #include "call/channel.h"
 #include "core/clock.h"
 #include "telephony/asterisk/audiosocket.h"
-#include "telephony/asterisk/audiosocket_frame.h"
+#include "audio/audiosocket_frame.h"
 
 enum { AMP_A = 1000, AMP_B = 2000, MAX_FRAMES = 400 };
 

@@ -2,8 +2,8 @@
  * big-endian payload length, payload. A pure, incremental framer (bytes in,
  * whole messages out, across any TCP segmentation) and an encoder. No I/O, no
  * clocks: fuzzable and testable byte by byte. */
-#ifndef VG_TELEPHONY_ASTERISK_AUDIOSOCKET_FRAME_H
-#define VG_TELEPHONY_ASTERISK_AUDIOSOCKET_FRAME_H
+#ifndef VG_AUDIO_AUDIOSOCKET_FRAME_H
+#define VG_AUDIO_AUDIOSOCKET_FRAME_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

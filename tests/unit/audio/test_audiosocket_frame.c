@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "telephony/asterisk/audiosocket_frame.h"
+#include "audio/audiosocket_frame.h"
 
 /* Collected messages of one feed run (payloads copied). */
 struct got {

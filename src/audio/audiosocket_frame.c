@@ -1,5 +1,5 @@
 /* AudioSocket framing (see audiosocket_frame.h). */
-#include "telephony/asterisk/audiosocket_frame.h"
+#include "audio/audiosocket_frame.h"
 
 #include <errno.h>
 #include <string.h>
