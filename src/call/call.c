@@ -14,6 +14,7 @@
 #include "audio/stream.h"
 #include "audio/vad.h"
 #include "call/record.h"
+#include "call/turnrec.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/strbuf.h"
@@ -27,21 +28,12 @@ enum {
 	PATH_MAX_BYTES = 16384,
 	PROMPTS_MAX_BYTES = 65536,
 	TURNS_MAX_BYTES = 65536,
-	TURN_TEXT_CAP = 1025,
 };
 
 /* A caller turn waiting for its reply's first frame (channel_note_turn). */
 struct turn_rec {
 	bool active;
-	unsigned seq;
-	char node[64], input[8], end[16], engine[32], intent[64], match[8],
-		next[64];
-	char transcript[TURN_TEXT_CAP];
-	bool has_transcript, has_intent, barge_in;
-	float stt_conf, intent_conf;
-	uint32_t speech_ms;
-	uint64_t speech_end_us, stt_final_us, nlu_done_us, response_us;
-	uint64_t tts_ready_us, first_rtp_us;
+	struct turnrec r;
 };
 
 struct play_state {
@@ -447,33 +439,6 @@ static bool collect_digit(struct call *c, char d)
 
 /* ---- turn record ---- */
 
-/* Milliseconds of t after the end of speech, as JSON (null when unknown). */
-static int add_rel_ms(struct strbuf *sb, const char *key, uint64_t t,
-		      uint64_t base)
-{
-	if (!t || !base || t < base)
-		return strbuf_printf(sb, "\"%s\":null", key);
-	return strbuf_printf(sb, "\"%s\":%.1f", key,
-			     (double)(t - base) / 1000.0);
-}
-
-static int add_opt_str(struct strbuf *sb, const char *key, bool has,
-		       const char *v)
-{
-	int err = strbuf_printf(sb, ",\"%s\":", key);
-	if (err)
-		return err;
-	return has ? strbuf_add_json_str(sb, v) : strbuf_addstr(sb, "null");
-}
-
-/* A confidence as JSON: null when absent or not a finite number. */
-static int add_opt_num(struct strbuf *sb, const char *key, bool has, float v)
-{
-	if (!has || !isfinite(v))
-		return strbuf_printf(sb, ",\"%s\":null", key);
-	return strbuf_printf(sb, ",\"%s\":%.3f", key, (double)v);
-}
-
 static void observe_stage(const char *stage, uint64_t t, uint64_t base)
 {
 	if (!t || !base || t < base)
@@ -491,69 +456,16 @@ static void observe_stage(const char *stage, uint64_t t, uint64_t base)
 /* Append the pending turn to the record and the metrics. */
 static void flush_turn(struct call *c)
 {
-	struct turn_rec *t = &c->turn;
-	if (!t->active)
+	if (!c->turn.active)
 		return;
-	t->active = false;
+	c->turn.active = false;
+	const struct turnrec *t = &c->turn.r;
 	struct strbuf *sb = &c->turns;
 	size_t mark = sb->len;
 	uint64_t b = t->speech_end_us;
-	int err = strbuf_printf(
-		sb, "%s{\"seq\":%u,\"node\":", sb->len > 1 ? "," : "", t->seq);
+	int err = sb->len > 1 ? strbuf_addstr(sb, ",") : 0;
 	if (!err)
-		err = strbuf_add_json_str(sb, t->node);
-	if (!err)
-		err = add_opt_str(sb, "input", true, t->input);
-	if (!err)
-		err = add_opt_str(sb, "transcript", t->has_transcript,
-				  t->transcript);
-	if (!err)
-		err = add_opt_str(sb, "stt_engine", t->has_transcript,
-				  t->engine);
-	if (!err)
-		err = add_opt_num(sb, "stt_confidence", t->has_transcript,
-				  t->stt_conf);
-	if (!err)
-		err = add_opt_str(sb, "intent", t->has_intent, t->intent);
-	if (!err)
-		err = add_opt_num(sb, "intent_confidence", t->has_intent,
-				  t->intent_conf);
-	if (!err)
-		err = add_opt_str(sb, "match", true, t->match);
-	if (!err)
-		err = add_opt_str(sb, "next", t->next[0] != '\0', t->next);
-	if (!err)
-		err = strbuf_printf(sb, ",\"barge_in\":%s",
-				    t->barge_in ? "true" : "false");
-	if (!err)
-		err = add_opt_str(sb, "end", true, t->end);
-	if (!err)
-		err = strbuf_printf(sb, ",\"speech_ms\":%u,\"t_ms\":{",
-				    t->speech_ms);
-	if (!err)
-		err = add_rel_ms(sb, "speech_end", b, b);
-	if (!err)
-		err = strbuf_addstr(sb, ",");
-	if (!err)
-		err = add_rel_ms(sb, "stt_final", t->stt_final_us, b);
-	if (!err)
-		err = strbuf_addstr(sb, ",");
-	if (!err)
-		err = add_rel_ms(sb, "nlu_done", t->nlu_done_us, b);
-	if (!err)
-		err = strbuf_addstr(sb, ",");
-	if (!err)
-		err = add_rel_ms(sb, "response", t->response_us, b);
-	if (!err)
-		err = strbuf_addstr(sb, ",");
-	if (!err)
-		err = add_rel_ms(sb, "tts_ready", t->tts_ready_us, b);
-	if (!err)
-		err = strbuf_addstr(sb, ",");
-	if (!err)
-		err = add_rel_ms(sb, "first_rtp", t->first_rtp_us, b);
-	if (!err)
-		err = strbuf_addstr(sb, "}}");
+		err = turnrec_json(sb, t);
 	if (err && sb->buf) {
 		sb->len = mark;
 		sb->buf[mark] = '\0';
@@ -570,7 +482,7 @@ static void flush_turn(struct call *c)
 	     "seq=%u node=%s input=%s intent=%s match=%s stt_ms=%.1f "
 	     "first_rtp_ms=%.1f",
 	     t->seq, t->node, t->input, t->has_intent ? t->intent : "-",
-	     t->match,
+	     t->match[0] ? t->match : "none",
 	     t->stt_final_us > b ? (double)(t->stt_final_us - b) / 1000.0 : 0,
 	     t->first_rtp_us > b ? (double)(t->first_rtp_us - b) / 1000.0 : 0);
 }
@@ -581,30 +493,8 @@ static void ch_note_turn(struct channel *ch, const struct channel_turn *in)
 	if (!c || !in)
 		return;
 	flush_turn(c);
-	struct turn_rec *t = &c->turn;
-	memset(t, 0, sizeof(*t));
-	t->active = true;
-	t->seq = ++c->nturns;
-#define CP(dst, src) snprintf(dst, sizeof(dst), "%s", (src) ? (src) : "")
-	CP(t->node, in->node);
-	CP(t->input, in->input ? in->input : "speech");
-	CP(t->end, in->end ? in->end : "speech");
-	CP(t->engine, in->stt_engine);
-	CP(t->intent, in->intent);
-	CP(t->match, in->match ? in->match : "none");
-	CP(t->next, in->next);
-	CP(t->transcript, in->transcript);
-#undef CP
-	t->has_transcript = in->transcript != NULL;
-	t->has_intent = in->intent != NULL;
-	t->stt_conf = in->stt_confidence;
-	t->intent_conf = in->intent_confidence;
-	t->barge_in = in->barge_in;
-	t->speech_ms = in->speech_ms;
-	t->speech_end_us = in->speech_end_us;
-	t->stt_final_us = in->stt_final_us;
-	t->nlu_done_us = in->nlu_done_us;
-	t->response_us = in->response_us;
+	turnrec_from_channel(&c->turn.r, ++c->nturns, in);
+	c->turn.active = true;
 	/* A prompt already playing (e.g. a re-prompt started first) is the
 	 * reply: it completes the turn with its next frame. */
 }
@@ -1000,8 +890,8 @@ static bool play_frame(struct call *c, int16_t out[160])
 			uint64_t ready =
 				pl->stream ? audio_stream_first_us(pl->stream)
 					   : pl->called_us;
-			c->turn.tts_ready_us = ready ? ready : pl->called_us;
-			c->turn.first_rtp_us = pl->first_frame_us;
+			c->turn.r.tts_ready_us = ready ? ready : pl->called_us;
+			c->turn.r.first_rtp_us = pl->first_frame_us;
 			flush_turn(c);
 		}
 	}

@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "call/turnrec.h"
 #include "core/strbuf.h"
 #include "flow/flow.h"
 #include "flow/runtime.h"
@@ -108,41 +109,46 @@ static void on_node(void *arg, const char *flow, const char *node)
 	cJSON_AddItemToArray(s->path, cJSON_CreateString(buf));
 }
 
-/* The turn's CDR record (docs/API.md "turns"). */
+/* The turn's CDR record (docs/API.md "Turns", call/turnrec.h). A session
+ * with an STT engine (the platform's speech recognition) hears audio, so
+ * barge_in and end are known; its timings are not (t_ms all null). */
 static cJSON *turn_record(const struct ctlsess *s,
 			  const struct flow_turn_info *ti, int seq)
 {
 	const char *stt = s->host->stt_engine;
 	bool speech = ti->input && !strcmp(ti->input, "speech");
 	bool none = !ti->input || !strcmp(ti->input, "none");
-	cJSON *o = cJSON_CreateObject();
-	if (!o)
-		return NULL;
-	cJSON_AddNumberToObject(o, "seq", seq);
-	cJSON_AddStringToObject(o, "node", ti->node ? ti->node : "");
-	cJSON_AddStringToObject(o, "input", ti->input ? ti->input : "none");
+	struct turnrec r;
+	memset(&r, 0, sizeof(r));
+	r.seq = (unsigned)seq;
+#define CP(dst, src) snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "")
+	CP(r.node, ti->node);
+	CP(r.input, ti->input ? ti->input : "none");
+	CP(r.match, ti->match);
+	CP(r.next, ti->next);
 	if (stt && speech) {
-		cJSON_AddStringToObject(o, "transcript",
-					ti->transcript ? ti->transcript : "");
-		cJSON_AddStringToObject(o, "stt_engine", stt);
-		cJSON_AddNumberToObject(o, "stt_confidence", s->stt_conf);
+		r.has_transcript = r.has_stt_confidence = true;
+		CP(r.transcript, ti->transcript);
+		CP(r.stt_engine, stt);
+		r.stt_confidence = s->stt_conf;
 	} else if (!stt && ti->transcript) {
-		cJSON_AddStringToObject(o, "transcript", ti->transcript);
+		r.has_transcript = true;
+		CP(r.transcript, ti->transcript);
 	}
 	if (ti->intent) {
-		cJSON_AddStringToObject(o, "intent", ti->intent);
-		cJSON_AddNumberToObject(o, "intent_confidence",
-					ti->intent_confidence);
+		r.has_intent = true;
+		CP(r.intent, ti->intent);
+		r.intent_confidence = ti->intent_confidence;
 	}
-	cJSON_AddStringToObject(o, "match", ti->match ? ti->match : "none");
-	if (ti->next)
-		cJSON_AddStringToObject(o, "next", ti->next);
 	if (stt) {
-		cJSON_AddBoolToObject(o, "barge_in", false);
-		cJSON_AddStringToObject(o, "end",
-					none ? "no_input"
-					     : (speech ? "speech" : "dtmf"));
+		r.audio = true;
+		CP(r.end, none ? "no_input" : (speech ? "speech" : "dtmf"));
 	}
+#undef CP
+	struct strbuf sb;
+	strbuf_init(&sb, (size_t)8 << 10);
+	cJSON *o = turnrec_json(&sb, &r) ? NULL : cJSON_Parse(strbuf_str(&sb));
+	strbuf_fini(&sb);
 	return o;
 }
 

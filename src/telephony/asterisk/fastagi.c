@@ -11,15 +11,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cJSON.h>
 #include <re.h>
 
 #include "audio/clip.h"
 #include "audio/resample.h"
 #include "audio/wav.h"
 #include "call/channel.h"
+#include "call/turnrec.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/strbuf.h"
 #include "core/wpool.h"
 #include "telephony/asterisk/agi.h"
 
@@ -27,7 +28,8 @@
 #define CMDQ_MAX 32  /* queued control commands */
 #define EVQ_MAX 16
 #define ALL_DIGITS "0123456789*#"
-#define TURNS_MAX 200 /* turn records kept (CDR turns) */
+#define TURNS_MAX 200			   /* turn records kept (CDR turns) */
+#define TURNS_JSON_MAX ((size_t)256 << 10) /* the CDR takes up to 256 KiB */
 
 enum cmd_kind {
 	CMD_ANSWER,
@@ -113,14 +115,16 @@ struct sess {
 	char dtmf[64];
 	char path_json[2048];
 	size_t path_len;
-	/* Turn records (CDR turns), rendered into turns_json after every
-	 * change. tts_open: the last turn's t_ms, whose tts_ready is the
-	 * next STREAM FILE sent (the reply handed to Asterisk); NULL once
-	 * set. */
-	cJSON *turns;
-	cJSON *tts_open;
-	uint64_t tts_base_us; /* its speech end */
-	char *turns_json;     /* NULL: no turn yet */
+	/* Turn records (CDR turns; call/turnrec.h), rendered into turns_json
+	 * after every change: turns_done holds the finished records (JSON
+	 * objects separated by commas), turn_open the last one until its
+	 * tts_ready is known (the next STREAM FILE sent: the reply handed to
+	 * Asterisk). */
+	struct strbuf turns_done;
+	struct turnrec turn_open;
+	bool has_open;
+	unsigned nturns;
+	char *turns_json; /* NULL: no turn yet */
 	int64_t started_ms, answered_ms, ended_ms;
 	void *user;
 };
@@ -244,93 +248,70 @@ static bool collect_check(struct sess *s);
 
 static void turns_render(struct sess *s)
 {
-	char *j = cJSON_PrintUnformatted(s->turns);
-	if (!j)
+	struct strbuf sb;
+	strbuf_init(&sb, TURNS_JSON_MAX);
+	int err = strbuf_addstr(&sb, "[");
+	if (!err)
+		err = strbuf_add(&sb,
+				 s->turns_done.buf ? s->turns_done.buf : "",
+				 s->turns_done.len);
+	if (!err && s->has_open && s->turns_done.len)
+		err = strbuf_addstr(&sb, ",");
+	if (!err && s->has_open)
+		err = turnrec_json(&sb, &s->turn_open);
+	if (!err)
+		err = strbuf_addstr(&sb, "]");
+	if (err) {
+		strbuf_fini(&sb);
 		return; /* keep the last rendering */
+	}
 	free(s->turns_json);
-	s->turns_json = j;
+	s->turns_json = sb.buf; /* taken over from sb */
 }
 
-/* Milliseconds from base to t (a number), or null when t did not happen:
- * the record's t_ms as SIP calls write it (call.c). */
-static void add_rel_ms(cJSON *o, const char *key, uint64_t t, uint64_t base)
+/* Move the open turn to the finished ones (dropped when they are full). */
+static void turn_close(struct sess *s)
 {
-	if (!t || !base || t < base)
-		cJSON_AddNullToObject(o, key);
-	else
-		cJSON_AddNumberToObject(
-			o, key, round((double)(t - base) / 100.0) / 10.0);
+	if (!s->has_open)
+		return;
+	s->has_open = false;
+	size_t mark = s->turns_done.len;
+	int err = s->turns_done.len ? strbuf_addstr(&s->turns_done, ",") : 0;
+	if (!err)
+		err = turnrec_json(&s->turns_done, &s->turn_open);
+	if (err && s->turns_done.buf) {
+		s->turns_done.len = mark;
+		s->turns_done.buf[mark] = '\0';
+		LOGW(s->id, "turn_record_full", "seq=%u", s->turn_open.seq);
+	}
 }
 
 /* The reply's prompt went to Asterisk: the open turn's tts_ready. */
 static void turn_prompt_sent(struct sess *s)
 {
-	if (!s->tts_open)
+	if (!s->has_open)
 		return;
-	uint64_t now = clock_mono_us();
-	if (now >= s->tts_base_us) {
-		cJSON *v = cJSON_CreateNumber(
-			round((double)(now - s->tts_base_us) / 100.0) / 10.0);
-		if (v && !cJSON_ReplaceItemInObjectCaseSensitive(
-				 s->tts_open, "tts_ready", v))
-			cJSON_Delete(v);
-	}
-	s->tts_open = NULL;
+	s->turn_open.tts_ready_us = clock_mono_us();
+	turn_close(s);
 	turns_render(s);
 }
 
 /* One turn's record: what FastAGI can measure. speech_end is when the
  * RECORD FILE finished (or the key ended it), stt_final / nlu_done /
- * response come from the flow; tts_ready is filled when the reply's STREAM
+ * response come from the flow; tts_ready is set when the reply's STREAM
  * FILE is sent; first_rtp stays null (Asterisk plays the file: voxgate
  * never sees the audio go out). */
 static void turn_record(struct sess *s, const struct channel_turn *t)
 {
-	if (!s->turns && !(s->turns = cJSON_CreateArray()))
+	turn_close(s);
+	if (s->nturns >= TURNS_MAX)
 		return;
-	int n = cJSON_GetArraySize(s->turns);
-	if (n >= TURNS_MAX)
-		return;
-	cJSON *o = cJSON_CreateObject();
-	cJSON *tm = cJSON_CreateObject();
-	if (!o || !tm) {
-		cJSON_Delete(o);
-		cJSON_Delete(tm);
-		return;
-	}
-	bool speech = t->input && !strcmp(t->input, "speech");
-	cJSON_AddNumberToObject(o, "seq", n + 1);
-	cJSON_AddStringToObject(o, "node", t->node ? t->node : "");
-	cJSON_AddStringToObject(o, "input", t->input ? t->input : "none");
-	if (t->transcript) {
-		cJSON_AddStringToObject(o, "transcript", t->transcript);
-		cJSON_AddStringToObject(o, "stt_engine",
-					t->stt_engine ? t->stt_engine : "");
-		cJSON_AddNumberToObject(o, "stt_confidence",
-					(double)t->stt_confidence);
-	}
-	if (t->intent) {
-		cJSON_AddStringToObject(o, "intent", t->intent);
-		cJSON_AddNumberToObject(o, "intent_confidence",
-					(double)t->intent_confidence);
-	}
-	cJSON_AddStringToObject(o, "match", t->match ? t->match : "none");
-	if (t->next)
-		cJSON_AddStringToObject(o, "next", t->next);
-	cJSON_AddBoolToObject(o, "barge_in", t->barge_in);
-	cJSON_AddStringToObject(o, "end", t->end ? t->end : "none");
-	cJSON_AddNumberToObject(o, "speech_ms", speech ? t->speech_ms : 0);
-	uint64_t b = t->speech_end_us;
-	add_rel_ms(tm, "speech_end", b, b);
-	add_rel_ms(tm, "stt_final", t->stt_final_us, b);
-	add_rel_ms(tm, "nlu_done", t->nlu_done_us, b);
-	add_rel_ms(tm, "response", t->response_us, b);
-	cJSON_AddNullToObject(tm, "tts_ready");
-	cJSON_AddNullToObject(tm, "first_rtp");
-	cJSON_AddItemToObject(o, "t_ms", tm);
-	cJSON_AddItemToArray(s->turns, o);
-	s->tts_open = b ? tm : NULL;
-	s->tts_base_us = b;
+	turnrec_from_channel(&s->turn_open, ++s->nturns, t);
+	if (!t->end)
+		snprintf(s->turn_open.end, sizeof(s->turn_open.end), "none");
+	if (!t->input || strcmp(t->input, "speech"))
+		s->turn_open.speech_ms = 0;
+	s->has_open = true;
 	turns_render(s);
 }
 
@@ -872,7 +853,7 @@ static void sess_destructor(void *arg)
 	tmr_cancel(&s->env_tmr);
 	tmr_cancel(&s->kick_tmr);
 	s->tc = mem_deref(s->tc);
-	cJSON_Delete(s->turns);
+	strbuf_fini(&s->turns_done);
 	free(s->turns_json);
 	for (unsigned i = 0; i < s->evn; i++)
 		if (s->evq[i].type == CHANNEL_EV_LISTEN_DONE)
@@ -1055,6 +1036,7 @@ static void on_conn(const struct sa *peer, void *arg)
 		tcp_reject(fa->ts);
 		return;
 	}
+	strbuf_init(&s->turns_done, TURNS_JSON_MAX);
 	s->ch.ops = &fastagi_ops;
 	s->fa = fa;
 	snprintf(s->id, sizeof(s->id), "agi-%016llx",

@@ -466,7 +466,7 @@ static void assert_turns_of_the_menus(void)
 				    "dtmf");
 		assert_string_equal(cJSON_GetObjectItem(t, "next")->valuestring,
 				    next[i]);
-		assert_null(cJSON_GetObjectItem(t, "transcript"));
+		assert_true(cJSON_IsNull(cJSON_GetObjectItem(t, "transcript")));
 		assert_true(t_ms(t, "speech_end") == 0.0);
 		assert_true(t_ms(t, "stt_final") < 0);
 		assert_true(t_ms(t, "nlu_done") < 0);
