@@ -136,8 +136,8 @@ static void fetch_cdrs(const char *api, struct sim_call_result *res, size_t n)
 	if (!ids)
 		return;
 	size_t want = 0, have = 0;
-	for (size_t i = 0; i < n; i++)
-		want += res[i].sip_call_id[0] != '\0';
+	for (size_t i = 0; i < n; i++) /* a record from the wire: no fetch */
+		want += res[i].sip_call_id[0] != '\0' && !res[i].cdr;
 	/* the daemon writes a CDR when the call has ended: wait a little */
 	for (int waited = 0; waited <= CDR_WAIT_MS; waited += 250) {
 		have += find_ids(api, res, n, ids);
@@ -150,7 +150,8 @@ static void fetch_cdrs(const char *api, struct sim_call_result *res, size_t n)
 		if (!ids[i])
 			continue;
 		snprintf(url, sizeof(url), "%s/v1/calls/%s", api, ids[i]);
-		res[i].cdr = http_get_json(url);
+		if (!res[i].cdr)
+			res[i].cdr = http_get_json(url);
 		free(ids[i]);
 	}
 	free(ids);

@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "sim/detect.h"
 
+#include <cJSON.h>
 #include <re.h>
 
 #include <errno.h>
@@ -104,6 +105,15 @@ static uint64_t now_us(void)
 static uint64_t since(uint64_t now, uint64_t t)
 {
 	return now > t ? now - t : 0;
+}
+
+void sim_call_record(struct sim_call *c, struct cJSON *rec)
+{
+	if (!c || c->res->cdr) {
+		cJSON_Delete(rec);
+		return;
+	}
+	c->res->cdr = rec;
 }
 
 struct sim_call_result *sim_call_res(struct sim_call *c)

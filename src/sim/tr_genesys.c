@@ -23,10 +23,10 @@
  * turn's latency is the caller's end of speech -> the transcript event's
  * arrival (and a tone on `opened` stands for the greeting a monitor does
  * not have, so the first turn starts after `quiet`). The monitor keeps no CDR:
- * the backend writes the call's record itself from the events (turns[k] =
- * {input, transcript, intent} with the agentassist intent; prompts = the
- * transcripts), so expect.intent checks the monitor's intent and expect.says
- * words of the transcript. */
+ * the backend builds the call's record from the events (turns[k] = {input,
+ * transcript, intent} with the agentassist intent; prompts = the
+ * transcripts) and hands it over with sim_call_record(), so expect.intent
+ * checks the monitor's intent and expect.says words of the transcript. */
 #include "sim/playq.h"
 #include "core/b64.h"
 #include "sim/sim_int.h"
@@ -632,12 +632,8 @@ static void g_free(struct sim_tr_call *t)
 		return;
 	t->done = true;
 	if (t->record) {
-		struct sim_call_result *r = sim_call_res(t->c);
-		if (!r->cdr) {
-			r->cdr = t->record;
-			t->record = NULL;
-		}
-		cJSON_Delete(t->record);
+		sim_call_record(t->c, t->record);
+		t->record = NULL;
 	}
 	sim_wsc_close(t->ws);
 	sim_playq_fini(&t->q);

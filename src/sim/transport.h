@@ -48,7 +48,8 @@
  *     the CDR's sip_call_id, used to join the CDR), sip_status, rtp_rx and
  *     rtp_tx (packets / frames / messages of audio). The caller writes the
  *     rest. sim_call_fail() records a failure reason (the first one wins)
- *     without ending the call.
+ *     without ending the call; sim_call_record() hands over the call's
+ *     record when the wire carried it (no CDR to fetch).
  *  9. Errors are negative errno; messages in results are plain text
  *     without secrets (params may hold keys: never print their values).
  */
@@ -63,7 +64,8 @@ struct sim_opts;
 struct sim_scenario;
 struct sim_call;	/* the caller (run.c), borrowed by backends */
 struct sim_call_result; /* sim_int.h */
-struct sim_tr_call;	/* a backend's per-call state, opaque */
+struct cJSON;
+struct sim_tr_call; /* a backend's per-call state, opaque */
 
 #define SIM_TR_FRAME 160u /* samples of one 20 ms frame at 8 kHz */
 #define SIM_TR_TICK_US 20000u
@@ -175,6 +177,14 @@ void sim_call_ended(struct sim_call *c, bool by_server, const char *reason);
  * ending the call. */
 void sim_call_fail(struct sim_call *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* The server's record of the call came over the wire itself (a transport
+ * whose server keeps no CDR to fetch, e.g. the AudioHook monitor: the
+ * backend builds it from the events it received). Takes rec (a cJSON
+ * object in the CDR's shape, docs/API.md); the first record wins, a later
+ * one is freed. The report then joins this record instead of fetching
+ * /v1/calls/{id}. */
+void sim_call_record(struct sim_call *c, struct cJSON *rec);
 
 /* The call's result, for the wire fields of rule 8. Borrowed. */
 struct sim_call_result *sim_call_res(struct sim_call *c);
