@@ -1,6 +1,7 @@
 /* SIP/RTP transport of `voxgate simulate` (sim/transport.h): a UAC on libre
- * (INVITE with an SDP offer of PCMU, PCMA and telephone-event; ACK; BYE;
- * REFER answered as the transferee) and RTP sent on the caller's shared
+ * over UDP, or TCP when the target says ;transport=tcp (INVITE with an SDP
+ * offer of PCMU, PCMA and telephone-event; ACK; BYE; REFER answered as the
+ * transferee) and RTP sent on the caller's shared
  * 20 ms clock. Received RTP goes to the caller as it arrives: RTP is
  * already paced by the sender, and its arrival is what a phone hears. */
 #include "sim/sim_int.h"
@@ -251,6 +252,11 @@ static int sip_open(void **statep, const struct sim_opts *o,
 				NULL, NULL);
 	if (!err)
 		err = sip_transp_add(ua->sip, SIP_TRANSP_UDP, &ua->laddr);
+	/* A target with ;transport=tcp goes over TCP (libre picks the
+	 * transport from the request URI; requests from the server come back
+	 * on the same connection). */
+	if (!err)
+		err = sip_transp_add(ua->sip, SIP_TRANSP_TCP, &ua->laddr);
 	if (!err)
 		err = sipsess_listen(&ua->sock, ua->sip, 1024, NULL, NULL);
 	if (!err)

@@ -51,6 +51,18 @@ SRV=$(jq '.stages_ms.server_total.p50 | floor' "$J")
 vg_assert_ge "bank: caller-side latency covers the server's part" "$LAT" "$SRV"
 vg_assert_le "bank: turn latency under 5 s" "$LAT" 5000
 
+# ---- 1a. the same call over SIP/TCP (;transport=tcp in the target)
+sed "s/127.0.0.1:5060/127.0.0.1:$VG_SIP_PORT;transport=tcp/" \
+	"$VG_SOURCE_DIR/examples/bank/scenario.yaml" >"$VG_TMP/bank-tcp.yaml"
+tcp_before=$(grep -c 'event=call_incoming.*transport=TCP' "$VG_LOG" || true)
+sim "$VG_TMP/bank-tcp.yaml" "$VG_TMP/bank-tcp.json"
+J=$VG_TMP/bank-tcp.json
+vg_assert_eq "bank over TCP: exit status" 0 "$SIM_RC"
+vg_assert_eq "bank over TCP: failed" 0 "$(jq .failed "$J")"
+vg_assert_eq "bank over TCP: intent_accuracy" 1 "$(jq .intent_accuracy "$J")"
+vg_assert_eq "bank over TCP: the daemon took the call on TCP" \
+	$((tcp_before + 1)) "$(grep -c 'event=call_incoming.*transport=TCP' "$VG_LOG" || true)"
+
 # ---- 1b. barge-in: speak 5.5 s after the greeting started, in the middle
 # of the main_menu prompt's second sentence (barge_in: true)
 cat >"$VG_TMP/barge.yaml" <<EOS
