@@ -35,11 +35,11 @@ static void check_phrase(const char *p, size_t max)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct ps_lexicon *lex;
-	static struct ps_lexicon *lex_owned;
+	static const struct cmudict *lex;
+	static struct cmudict *lex_owned;
 	if (!lex) {
 		static const char d[] = "card K AA R D\nmy M AY\ni AY\n";
-		check(ps_lexicon_parse(&lex_owned, d, sizeof(d) - 1) == 0);
+		check(cmudict_parse(&lex_owned, d, sizeof(d) - 1) == 0);
 		lex = lex_owned;
 	}
 	if (size < 1 || size > (1u << 16))

@@ -36,6 +36,9 @@ void nlu_train_cfg_default(struct nlu_train_cfg *cfg)
 	cfg->threads = 2;
 	cfg->emb = NULL;
 	cfg->emb_scale = 1.0f;
+	cfg->noise = NULL;
+	cfg->noise_copies = 0;
+	nlu_asrnoise_rates_default(&cfg->noise_rates);
 }
 
 void nlu_train_cfg_embeddings(struct nlu_train_cfg *cfg,
@@ -786,7 +789,8 @@ static int build_matrix(const struct nlu_dataset *ds,
 			/* Same cap as nlu_features_model. */
 			if (fv->n > NLU_FEATS_MAX - edim)
 				fv->n = NLU_FEATS_MAX - edim;
-			if (nlu_tokenize(ds->text[i], tok) == 0 &&
+			if (nlu_features_tokens(&cfg->feat, ds->text[i], tok) ==
+				    0 &&
 			    nlu_emb_sentence(emb, tok, sent))
 				nd = edim;
 		}
@@ -875,6 +879,101 @@ fail:
 	return err;
 }
 
+/* The training set with cfg->noise_copies noisy copies of each example:
+ * originals first (borrowed from ds), then example i's copies at
+ * ds->n + i * copies + c (owned: freed by augment_free). */
+static int augment(const struct nlu_dataset *ds,
+		   const struct nlu_train_cfg *cfg, struct nlu_dataset *out)
+{
+	size_t k = cfg->noise_copies, n = ds->n * (1 + k);
+	*out = *ds;
+	out->text = calloc(n, sizeof(*out->text));
+	out->label = malloc(n * sizeof(*out->label));
+	out->n = ds->n;
+	if (!out->text || !out->label)
+		return -ENOMEM;
+	memcpy(out->text, ds->text, ds->n * sizeof(*ds->text));
+	memcpy(out->label, ds->label, ds->n * sizeof(*ds->label));
+	char buf[NLU_TEXT_MAX + NLU_TOKENS_MAX];
+	for (size_t i = 0; i < ds->n; i++) {
+		for (size_t c = 0; c < k; c++) {
+			/* each copy its own stream: a copy depends on the
+			 * seed, the example and c only */
+			uint64_t rng = cfg->seed ^ 0x6e6f697365ull;
+			rng ^= ((uint64_t)i << 8 | c) * 0x9e3779b97f4a7c15ull;
+			int len = nlu_asrnoise_apply(
+				cfg->noise, &cfg->noise_rates, ds->text[i],
+				&rng, buf, sizeof(buf));
+			size_t j = ds->n + i * k + c;
+			out->text[j] = strdup(len > 0 ? buf : ds->text[i]);
+			if (!out->text[j])
+				return -ENOMEM;
+			out->label[j] = ds->label[i];
+			out->n = j + 1;
+		}
+	}
+	return 0;
+}
+
+static void augment_free(const struct nlu_dataset *ds, struct nlu_dataset *a)
+{
+	for (size_t i = ds->n; a->text && i < a->n; i++)
+		free(a->text[i]);
+	free(a->text);
+	free(a->label);
+}
+
+/* Calibration model and final model of the LR alone, side by side on two
+ * threads (they are independent: same model as one after the other). */
+static int fit_refit_parallel(struct nlu_model *m, const struct csr *x,
+			      const uint32_t *order, size_t ntrain,
+			      size_t nhold, size_t n,
+			      const struct nlu_train_cfg *cfg)
+{
+	uint32_t k = m->nlabels;
+	size_t nw = ((size_t)m->nrows + m->edim) * k;
+	struct fit_job j[2];
+	int err = -ENOMEM;
+	memset(j, 0, sizeof(j));
+	for (int i = 0; i < 2; i++) {
+		j[i] = (struct fit_job){
+			.x = x,
+			.n = i ? n : ntrain,
+			.cfg = cfg,
+			.pass = i,
+			.loss = NLU_LOSS_SOFTMAX,
+			.lr = cfg->lr,
+			.l2 = cfg->l2,
+			.nrows = m->nrows + m->edim,
+			.k = k,
+		};
+		j[i].order = malloc((j[i].n ? j[i].n : 1) * sizeof(uint32_t));
+		j[i].w = i ? m->w : malloc((nw ? nw : 1) * sizeof(float));
+		j[i].b = i ? m->b : malloc(k * sizeof(float));
+		if (!j[i].order || !j[i].w || !j[i].b)
+			goto out;
+		for (size_t s = 0; s < j[i].n; s++)
+			j[i].order[s] = i ? (uint32_t)s : order[s];
+	}
+	pthread_t th;
+	int threaded = !pthread_create(&th, NULL, fit_thread, &j[1]);
+	j[0].err = fit(&j[0]);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		j[1].err = fit(&j[1]);
+	err = j[0].err ? j[0].err : j[1].err;
+	if (!err)
+		err = holdout_temperature(m, j[0].w, j[0].b, x, order + ntrain,
+					  nhold);
+out:
+	for (int i = 0; i < 2; i++)
+		free(j[i].order);
+	free(j[0].w);
+	free(j[0].b);
+	return err;
+}
+
 int nlu_model_train(struct nlu_model **out, const struct nlu_dataset *ds,
 		    const struct nlu_train_cfg *cfg)
 {
@@ -896,14 +995,27 @@ int nlu_model_train(struct nlu_model **out, const struct nlu_dataset *ds,
 		if (ds->label[i] >= ds->nlabels || !ds->text[i])
 			return -EINVAL;
 	}
+	if (cfg->noise_copies > NLU_ASRNOISE_COPIES_MAX ||
+	    (cfg->noise_copies && !cfg->noise))
+		return -EINVAL;
 	struct csr x = { 0 };
 	uint32_t *rows = NULL, nrows = 0;
 	float *idf = NULL;
 	struct nlu_model *m = NULL;
 	uint32_t *order = NULL;
-	int err = build_matrix(ds, cfg, &x, &rows, &nrows, &idf);
-	if (err)
+	struct nlu_dataset aug = { 0 };
+	const struct nlu_dataset *tr = ds;
+	int err = 0;
+	if (cfg->noise_copies) {
+		err = augment(ds, cfg, &aug);
+		tr = &aug;
+	}
+	if (!err)
+		err = build_matrix(tr, cfg, &x, &rows, &nrows, &idf);
+	if (err) {
+		augment_free(ds, &aug);
 		return err;
+	}
 	err = nlu_model_alloc(&m, &cfg->feat, (uint32_t)ds->nlabels, nrows,
 			      cfg->emb ? cfg->emb->dim : 0);
 	if (err)
@@ -926,33 +1038,52 @@ int nlu_model_train(struct nlu_model **out, const struct nlu_dataset *ds,
 		if (!m->labels[i])
 			goto out;
 	}
-	order = malloc(ds->n * sizeof(*order));
+	order = malloc(tr->n * sizeof(*order));
 	if (!order)
 		goto out;
-	for (size_t i = 0; i < ds->n; i++)
+	for (size_t i = 0; i < tr->n; i++)
 		order[i] = (uint32_t)i;
 
-	/* Calibration split: a seeded shuffle, then sorted halves so the
-	 * training order depends on the seed only. */
+	/* Calibration split: a seeded shuffle of the original examples, then
+	 * sorted halves so the training order depends on the seed only. With
+	 * augmentation the calibration model also trains on the copies of
+	 * its training part, never on those of the held-out part. */
 	size_t nhold = (size_t)((double)ds->n * cfg->holdout);
+	int parallel = cfg->refit && cfg->threads > 1;
 	if (nhold) {
 		uint64_t rs = cfg->seed ^ 0xca11b4a7e0ull;
 		shuffle(order, ds->n, &rs);
 		size_t ntrain = ds->n - nhold;
 		qsort(order, ntrain, sizeof(*order), cmp_u32);
 		qsort(order + ntrain, nhold, sizeof(*order), cmp_u32);
-		if (cfg->refit && cfg->svm && cfg->threads > 1)
+		size_t k = cfg->noise_copies;
+		if (k) {
+			/* [train originals, their copies][held out] */
+			memmove(order + tr->n - nhold, order + ntrain,
+				nhold * sizeof(*order));
+			size_t at = ntrain;
+			for (size_t s = 0; s < ntrain; s++)
+				for (size_t c = 0; c < k; c++)
+					order[at++] =
+						(uint32_t)(ds->n +
+							   order[s] * k + c);
+			ntrain = at;
+		}
+		if (parallel && cfg->svm)
 			err = fit_calibrated_parallel(m, &x, order, ntrain,
-						      nhold, ds->n, cfg);
+						      nhold, tr->n, cfg);
+		else if (parallel)
+			err = fit_refit_parallel(m, &x, order, ntrain, nhold,
+						 tr->n, cfg);
 		else
 			err = calibrate(m, &x, order, ntrain, nhold, cfg);
 		if (err)
 			goto out;
 	}
-	if (!nhold || (cfg->refit && !(cfg->svm && cfg->threads > 1))) {
-		for (size_t i = 0; i < ds->n; i++)
+	if (!nhold || (cfg->refit && !parallel)) {
+		for (size_t i = 0; i < tr->n; i++)
 			order[i] = (uint32_t)i;
-		err = fit_model(m, &x, order, ds->n, cfg, 1);
+		err = fit_model(m, &x, order, tr->n, cfg, 1);
 		if (err)
 			goto out;
 	}
@@ -968,6 +1099,7 @@ out:
 	free(x.val);
 	free(rows);
 	free(idf);
+	augment_free(ds, &aug);
 	return err;
 }
 

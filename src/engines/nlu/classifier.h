@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "engines/nlu/asrnoise.h"
 #include "engines/nlu/embed.h"
 #include "engines/nlu/tokenize.h"
 
@@ -27,6 +28,10 @@ struct nlu_feat_cfg {
 	uint32_t word_max_n; /* word n-grams 1..word_max_n (0..3) */
 	uint32_t char_min_n; /* char n-grams within "<word>", 0 = none */
 	uint32_t char_max_n;
+	/* 1: tokens in canonical spellings first (nlu_normalize_tokens:
+	 * "cheque" -> "check", "1" -> "one", fillers dropped); model flag
+	 * bit 0. */
+	uint32_t canon;
 };
 
 /* One utterance's features: sorted distinct indices, TF-IDF values. */
@@ -60,15 +65,27 @@ struct nlu_train_cfg {
 	uint32_t svm;
 	float svm_mix;
 	float svm_lr, svm_l2;
-	/* 2: fit the LR and the SVM side by side (with the refit, the
-	 * calibration and final models too: progress is then called from
-	 * two threads). 1: one after the other; the model is the same. */
+	/* 2: fit the LR and the SVM side by side, and with the refit the
+	 * calibration and final models too (also without the SVM): progress
+	 * is then called from two threads. 1: one after the other; the
+	 * model is the same. */
 	uint32_t threads;
 	/* Optional pretrained word embeddings (borrowed; the model keeps a
 	 * copy): their sentence vector, times emb_scale, joins the features
 	 * (docs/NLU.md). NULL: n-grams only. */
 	const struct nlu_emb *emb;
 	float emb_scale;
+	/* Optional ASR-noise augmentation (borrowed confusion table, must
+	 * outlive the training): noise_copies noisy copies of every example
+	 * (nlu_asrnoise_apply at noise_rates, seeded from seed and the
+	 * example's index) join the training set. The calibration split is
+	 * drawn over the original examples and the calibration model trains
+	 * without the held-out examples' copies, so the temperature is fitted
+	 * on clean text the model never saw in any form. NULL or 0 copies:
+	 * none (at most NLU_ASRNOISE_COPIES_MAX). */
+	const struct nlu_asrnoise *noise;
+	uint32_t noise_copies;
+	struct nlu_asrnoise_rates noise_rates;
 	/* Progress per epoch (may be NULL): pass 0 = calibration model,
 	 * 1 = final model. */
 	void (*progress)(void *arg, int pass, uint32_t epoch, uint32_t epochs,
@@ -157,6 +174,10 @@ const struct nlu_feat_cfg *nlu_model_feat_cfg(const struct nlu_model *m);
 /* Bytes of memory the model holds. */
 size_t nlu_model_mem_bytes(const struct nlu_model *m);
 
+/* The tokens features are computed from: nlu_tokenize, then with
+ * cfg->canon nlu_normalize_tokens. 0 or -EINVAL. */
+int nlu_features_tokens(const struct nlu_feat_cfg *cfg, const char *text,
+			struct nlu_tokens *out);
 /* Features of text under cfg with idf (NULL: all 1), L2-normalised.
  * Returns 0 or -EINVAL. */
 int nlu_features_extract(const struct nlu_feat_cfg *cfg, const float *idf,
@@ -167,6 +188,8 @@ uint32_t nlu_feature_hash(uint32_t seed, const char *s, size_t len);
 /* Model files (docs/NLU.md): versioned header, feature config, labels,
  * temperature, threshold, idf, weights, CRC-32. */
 #define NLU_MODEL_MAGIC "VXNLUMDL"
+/* Header flags: bit 0, tokens in canonical spellings (feat.canon). */
+#define NLU_MODEL_FLAG_CANON 1u
 /* Version 2 adds the word embeddings; version 1 files still load. */
 #define NLU_MODEL_VERSION 2
 /* Refuse larger files before reading them. */

@@ -5,22 +5,34 @@
 #include <string.h>
 #include <time.h>
 
+#include "engines/lexicon/cmudict.h"
+#include "engines/nlu/asrnoise.h"
 #include "engines/nlu/classifier.h"
 #include "engines/nlu/cli.h"
 #include "engines/nlu/eval.h"
 
+/* Most words of an --augment-words list. */
+#define WORDS_MAX (1L << 20)
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: voxgate nlu train --data train.tsv -o model.vxn "
-		   "[--epochs N] [--seed N]\n"
-		   "                         [--embeddings glove.txt "
-		   "[--embeddings-words N]]\n"
-		   "       voxgate nlu eval --model model.vxn --data test.tsv "
-		   "[--json]\n"
-		   "       voxgate nlu classify --model model.vxn [--json] "
-		   "\"text\"\n"
-		   "\n"
-		   "Data files hold `label<TAB>text` lines (# comments).\n");
+	fprintf(f,
+		"usage: voxgate nlu train --data train.tsv -o model.vxn "
+		"[--epochs N] [--seed N]\n"
+		"                         [--embeddings glove.txt "
+		"[--embeddings-words N]]\n"
+		"                         [--augment none|asr[:K]] "
+		"[--dict cmudict.dict]\n"
+		"                         [--augment-rates SUB,SPLIT,MERGE,DEL]"
+		" [--canon on|off]\n"
+		"                         [--augment-words list.txt "
+		"[--augment-nwords N]]\n"
+		"       voxgate nlu eval --model model.vxn --data test.tsv "
+		"[--json]\n"
+		"       voxgate nlu classify --model model.vxn [--json] "
+		"\"text\"\n"
+		"\n"
+		"Data files hold `label<TAB>text` lines (# comments).\n");
 }
 
 static void progress(void *arg, int pass, uint32_t ep, uint32_t n, double loss)
@@ -53,8 +65,12 @@ static int load_model(const char *path, struct nlu_model **m)
 
 /* Parses --name value pairs and flags; positional arguments go to *pos. */
 struct opts {
-	const char *data, *model, *out, *text, *emb;
+	const char *data, *model, *out, *text, *emb, *dict, *words;
+	long nwords;
 	long emb_words;
+	long augment; /* noisy copies; -1: the default */
+	int canon;    /* canonical spellings: -1 the default, 0 off, 1 on */
+	struct nlu_asrnoise_rates rates;
 	int json;
 	long epochs;
 	long long seed;
@@ -65,6 +81,10 @@ static int parse(int argc, char **argv, struct opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->epochs = -1;
+	o->augment = -1;
+	o->canon = -1;
+	o->dict = NLU_ASRNOISE_DICT;
+	nlu_asrnoise_rates_default(&o->rates);
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -98,6 +118,46 @@ static int parse(int argc, char **argv, struct opts *o)
 			if (*end || o->emb_words < 1 ||
 			    o->emb_words > NLU_EMB_WORDS_MAX)
 				return -EINVAL;
+		} else if (!strcmp(a, "--augment")) {
+			if (!strcmp(v, "none")) {
+				o->augment = 0;
+			} else if (!strcmp(v, "asr")) {
+				o->augment = 1;
+			} else if (!strncmp(v, "asr:", 4)) {
+				o->augment = strtol(v + 4, &end, 10);
+				if (end == v + 4 || *end || o->augment < 0 ||
+				    o->augment > NLU_ASRNOISE_COPIES_MAX)
+					return -EINVAL;
+			} else {
+				return -EINVAL;
+			}
+		} else if (!strcmp(a, "--canon")) {
+			if (!strcmp(v, "on"))
+				o->canon = 1;
+			else if (!strcmp(v, "off"))
+				o->canon = 0;
+			else
+				return -EINVAL;
+		} else if (!strcmp(a, "--dict")) {
+			o->dict = v;
+		} else if (!strcmp(a, "--augment-words")) {
+			o->words = v;
+		} else if (!strcmp(a, "--augment-nwords")) {
+			o->nwords = strtol(v, &end, 10);
+			if (*end || o->nwords < 1 || o->nwords > WORDS_MAX)
+				return -EINVAL;
+		} else if (!strcmp(a, "--augment-rates")) {
+			float r[4];
+			int used = 0;
+			if (sscanf(v, "%f,%f,%f,%f%n", &r[0], &r[1], &r[2],
+				   &r[3], &used) != 4 ||
+			    v[used])
+				return -EINVAL;
+			for (int k = 0; k < 4; k++)
+				if (!(r[k] >= 0 && r[k] <= 1))
+					return -EINVAL;
+			o->rates = (struct nlu_asrnoise_rates){ r[0], r[1],
+								r[2], r[3] };
 		} else if (!strcmp(a, "--seed")) {
 			o->seed = strtoll(v, &end, 0);
 			if (*end)
@@ -116,6 +176,102 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The first word of each of the first max lines of path (a word list or
+ * a GloVe file, most frequent first) into *words (malloc'd strings). */
+static int load_words(const char *path, long max, char ***words, size_t *n)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	char line[256];
+	char **w = NULL;
+	size_t k = 0, cap = 0;
+	int err = 0, longline = 0;
+	while (!err && (max <= 0 || (long)k < max) &&
+	       fgets(line, sizeof(line), f)) {
+		int cont = longline;
+		longline = !strchr(line, '\n');
+		if (cont)
+			continue; /* the rest of a long (GloVe) line */
+		size_t l = strcspn(line, " \t\r\n");
+		if (!l || line[0] == '#')
+			continue;
+		line[l] = '\0';
+		if (k == cap) {
+			size_t nc = cap ? cap * 2 : 1024;
+			char **nw = nc <= WORDS_MAX
+					    ? realloc(w, nc * sizeof(*w))
+					    : NULL;
+			if (!nw) {
+				err = nc <= WORDS_MAX ? -ENOMEM : -E2BIG;
+				break;
+			}
+			w = nw;
+			cap = nc;
+		}
+		if (!(w[k] = strdup(line)))
+			err = -ENOMEM;
+		else
+			k++;
+	}
+	fclose(f);
+	if (err) {
+		while (k)
+			free(w[--k]);
+		free(w);
+		return err;
+	}
+	*words = w;
+	*n = k;
+	return 0;
+}
+
+/* The confusion table of ds from the dictionary at o->dict (and the known
+ * words of o->words), into cfg. */
+static int load_noise(const struct opts *o, const struct nlu_dataset *ds,
+		      struct nlu_asrnoise **out, struct nlu_train_cfg *cfg)
+{
+	struct cmudict *dict = NULL;
+	char **words = NULL;
+	size_t nwords = 0;
+	int err = cmudict_load(&dict, o->dict);
+	if (err) {
+		fprintf(stderr,
+			"%s: %s (--dict: the CMU dictionary, "
+			"package pocketsphinx-en-us)\n",
+			o->dict, strerror(-err));
+		return err;
+	}
+	if (o->words &&
+	    (err = load_words(o->words, o->nwords, &words, &nwords))) {
+		fprintf(stderr, "%s: %s\n", o->words, strerror(-err));
+		cmudict_destroy(dict);
+		return err;
+	}
+	err = nlu_asrnoise_build(out, dict, ds, (const char *const *)words,
+				 nwords);
+	cmudict_destroy(dict);
+	for (size_t i = 0; i < nwords; i++)
+		free(words[i]);
+	free(words);
+	if (err) {
+		fprintf(stderr, "nlu train: confusion table: %s\n",
+			strerror(-err));
+		return err;
+	}
+	fprintf(stderr,
+		"nlu train: asr noise: %zu words, %zu merges (%zu known "
+		"words); %ld copies (sub %.2f split %.2f merge %.2f del "
+		"%.2f)\n",
+		nlu_asrnoise_words(*out), nlu_asrnoise_merges(*out), nwords,
+		o->augment, (double)o->rates.sub, (double)o->rates.split,
+		(double)o->rates.merge, (double)o->rates.del);
+	cfg->noise = *out;
+	cfg->noise_copies = (uint32_t)o->augment;
+	cfg->noise_rates = o->rates;
+	return 0;
 }
 
 static int cmd_train(const struct opts *o)
@@ -151,14 +307,23 @@ static int cmd_train(const struct opts *o)
 		cfg.epochs = (uint32_t)o->epochs;
 	if (o->has_seed)
 		cfg.seed = (uint64_t)o->seed;
+	if (o->canon >= 0)
+		cfg.feat.canon = (uint32_t)o->canon;
 	cfg.progress = progress;
+	double t0 = now_s();
+	struct nlu_asrnoise *noise = NULL;
+	if (o->augment > 0 && load_noise(o, ds, &noise, &cfg)) {
+		nlu_dataset_destroy(ds);
+		nlu_emb_destroy(emb);
+		return 1;
+	}
 	fprintf(stderr, "nlu train: %zu examples, %zu intents\n", ds->n,
 		ds->nlabels);
 	struct nlu_model *m = NULL;
-	double t0 = now_s();
 	int err = nlu_model_train(&m, ds, &cfg);
 	nlu_dataset_destroy(ds);
 	nlu_emb_destroy(emb);
+	nlu_asrnoise_destroy(noise);
 	if (err) {
 		fprintf(stderr, "nlu train: %s\n", strerror(-err));
 		return 1;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engines/nlu/features_priv.h"
+#include "engines/nlu/normalize.h"
 #include "engines/nlu/model_priv.h"
 
 #define FNV_OFFSET 2166136261u
@@ -44,6 +45,8 @@ uint32_t nlu_feature_hash(uint32_t seed, const char *s, size_t len)
 int nlu_feat_cfg_check(const struct nlu_feat_cfg *c)
 {
 	if (!c || c->dim_bits < 10 || c->dim_bits > 22 || c->word_max_n > 3)
+		return -EINVAL;
+	if (c->canon > 1)
 		return -EINVAL;
 	if (c->char_min_n == 0 && c->char_max_n == 0)
 		return c->word_max_n ? 0 : -EINVAL;
@@ -92,11 +95,23 @@ static void add(struct nlu_fvec *o, uint32_t h, uint32_t mask)
 		o->idx[o->n++] = h & mask;
 }
 
+int nlu_features_tokens(const struct nlu_feat_cfg *cfg, const char *text,
+			struct nlu_tokens *out)
+{
+	if (!cfg || !cfg->canon)
+		return nlu_tokenize(text, out);
+	struct nlu_tokens raw;
+	if (nlu_tokenize(text, &raw))
+		return -EINVAL;
+	return nlu_normalize_tokens(&raw, out);
+}
+
 int nlu_features_count(const struct nlu_feat_cfg *cfg, const char *text,
 		       struct nlu_fvec *out)
 {
 	struct nlu_tokens t;
-	if (nlu_feat_cfg_check(cfg) || !out || nlu_tokenize(text, &t))
+	if (nlu_feat_cfg_check(cfg) || !out ||
+	    nlu_features_tokens(cfg, text, &t))
 		return -EINVAL;
 	uint32_t mask = (1u << cfg->dim_bits) - 1;
 	out->n = 0;
@@ -209,7 +224,7 @@ int nlu_features_model(const struct nlu_model *m, const char *text,
 	if (m->emb) {
 		struct nlu_tokens t;
 		float sent[NLU_EMB_DIM_MAX];
-		if (nlu_tokenize(text, &t) == 0 &&
+		if (nlu_features_tokens(&m->feat, text, &t) == 0 &&
 		    nlu_emb_sentence(m->emb, &t, sent)) {
 			for (uint32_t d = 0; d < m->edim; d++) {
 				out->idx[out->n] = m->nrows + d;

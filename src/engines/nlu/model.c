@@ -114,7 +114,7 @@ int nlu_model_save_mem(const struct nlu_model *m, uint8_t **buf, size_t *len)
 		return -ENOMEM;
 	memcpy(b, magic, sizeof(magic));
 	put32(b + 8, NLU_MODEL_VERSION);
-	put32(b + 12, 0);
+	put32(b + 12, m->feat.canon ? NLU_MODEL_FLAG_CANON : 0);
 	put32(b + 16, (uint32_t)total);
 	put32(b + 20, (uint32_t)((uint64_t)total >> 32));
 	put32(b + 24, m->feat.dim_bits);
@@ -250,7 +250,8 @@ int nlu_model_load_mem(const uint8_t *buf, size_t len, struct nlu_model **out,
 	if (nlu_crc32(0, buf, len - 4) != get32(buf + len - 4))
 		return fail(err, errlen, -EBADMSG,
 			    "corrupt model file (checksum mismatch)");
-	if (get32(buf + 12) != 0)
+	uint32_t flags = get32(buf + 12);
+	if (flags & ~(uint32_t)NLU_MODEL_FLAG_CANON)
 		return fail(err, errlen, -EBADMSG, "unknown model flags");
 
 	struct nlu_feat_cfg fc = {
@@ -258,6 +259,7 @@ int nlu_model_load_mem(const uint8_t *buf, size_t len, struct nlu_model **out,
 		.word_max_n = get32(buf + 28),
 		.char_min_n = get32(buf + 32),
 		.char_max_n = get32(buf + 36),
+		.canon = flags & NLU_MODEL_FLAG_CANON ? 1 : 0,
 	};
 	uint32_t k = get32(buf + 40), nr = get32(buf + 44);
 	float temp = getf(buf + 48), thr = getf(buf + 52);

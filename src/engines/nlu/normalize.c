@@ -347,3 +347,66 @@ int nlu_normalize(const char *in, char *out, size_t cap)
 {
 	return nlu_normalize_flags(in, 0, out, cap);
 }
+
+/* Token spellings (nlu_normalize_tokens); "" drops the token. */
+static const struct expansion spellings[] = {
+	{ "canceled", "cancelled" },
+	{ "canceling", "cancelling" },
+	{ "cancelation", "cancellation" },
+	{ "cheque", "check" },
+	{ "cheques", "checks" },
+	{ "topup", "top up" },
+	{ "topups", "top ups" },
+	{ "toppedup", "topped up" },
+	{ "okay", "ok" },
+	{ "0", "zero" },
+	{ "1", "one" },
+	{ "2", "two" },
+	{ "3", "three" },
+	{ "4", "four" },
+	{ "5", "five" },
+	{ "6", "six" },
+	{ "7", "seven" },
+	{ "8", "eight" },
+	{ "9", "nine" },
+	{ "10", "ten" },
+	{ "11", "eleven" },
+	{ "12", "twelve" },
+};
+
+/* Appends word[0..len) to t; false when t is full. */
+static bool tokens_push(struct nlu_tokens *t, const char *word, size_t len)
+{
+	size_t at = t->n ? (size_t)t->off[t->n - 1] + t->len[t->n - 1] + 1 : 0;
+	if (t->n >= NLU_TOKENS_MAX || at + len + 1 > sizeof(t->buf))
+		return false;
+	memcpy(t->buf + at, word, len);
+	t->buf[at + len] = '\0';
+	t->off[t->n] = (uint16_t)at;
+	t->len[t->n++] = (uint8_t)len;
+	return true;
+}
+
+int nlu_normalize_tokens(const struct nlu_tokens *in, struct nlu_tokens *out)
+{
+	if (!in || !out || in == out)
+		return -EINVAL;
+	out->n = 0;
+	for (size_t i = 0; i < in->n; i++) {
+		const char *w = nlu_tokens_get(in, i);
+		const char *to = w;
+		if (in_list(w, LIST(fillers)))
+			continue;
+		for (size_t k = 0; k < sizeof(spellings) / sizeof(*spellings);
+		     k++)
+			if (!strcmp(w, spellings[k].from))
+				to = spellings[k].to;
+		/* a replacement may be two words */
+		const char *sp = strchr(to, ' ');
+		size_t l1 = sp ? (size_t)(sp - to) : strlen(to);
+		if (!tokens_push(out, to, l1) ||
+		    (sp && !tokens_push(out, sp + 1, strlen(sp + 1))))
+			break;
+	}
+	return 0;
+}

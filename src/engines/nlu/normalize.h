@@ -5,6 +5,8 @@
 #define VG_ENGINES_NLU_NORMALIZE_H
 #include <stddef.h>
 
+#include "engines/nlu/tokenize.h"
+
 /* Longest input accepted, in bytes (longer input: -E2BIG). */
 #define NLU_NORMALIZE_MAX_IN 4096
 
@@ -30,5 +32,14 @@ enum nlu_normalize_flags {
  * longer than NLU_NORMALIZE_MAX_IN or output does not fit; out is then ""). */
 int nlu_normalize(const char *in, char *out, size_t cap);
 int nlu_normalize_flags(const char *in, unsigned flags, char *out, size_t cap);
+
+/* Canonical spellings of tokens (nlu_tokenize output) for intent features,
+ * so that a recognizer's and a typist's spelling of a word are one
+ * feature: British/American and joined forms ("canceled" -> "cancelled",
+ * "cheque" -> "check", "topup" -> "top up", "okay" -> "ok"), digits 0-12
+ * as the words recognizers write ("1" -> "one"), fillers ("um", "uh",
+ * "erm") dropped. Writes the result to out (no allocation; tokens past
+ * NLU_TOKENS_MAX are dropped). Returns 0 or -EINVAL. */
+int nlu_normalize_tokens(const struct nlu_tokens *in, struct nlu_tokens *out);
 
 #endif

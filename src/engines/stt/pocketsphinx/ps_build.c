@@ -524,10 +524,10 @@ static const struct {
 
 /* Append the variants of word, whose lexicon entries are numbered up to k
  * (k pronunciations so far). */
-static void put_band_variants(struct tbuf *out, const struct ps_lexicon *lex,
+static void put_band_variants(struct tbuf *out, const struct cmudict *lex,
 			      const char *word, unsigned k)
 {
-	const char *main_pron = ps_lexicon_find(lex, word, 0);
+	const char *main_pron = cmudict_find(lex, word, 0);
 	char v[PS_PHONES_MAX];
 	size_t o = 0;
 	int changed = 0;
@@ -561,7 +561,7 @@ static void put_band_variants(struct tbuf *out, const struct ps_lexicon *lex,
 				  extra_prons[i].phones);
 }
 
-int ps_dict_build(const struct stt_grammar *g, const struct ps_lexicon *lex,
+int ps_dict_build(const struct stt_grammar *g, const struct cmudict *lex,
 		  int lts, char **outp, char **oovp)
 {
 	if (!g || !outp)
@@ -590,12 +590,11 @@ int ps_dict_build(const struct stt_grammar *g, const struct ps_lexicon *lex,
 	if (n)
 		qsort(words, n, sizeof(*words), cmp_str);
 	for (size_t i = 0; i < n; i++) {
-		const char *pron =
-			lex ? ps_lexicon_find(lex, words[i], 0) : NULL;
+		const char *pron = lex ? cmudict_find(lex, words[i], 0) : NULL;
 		char phones[PS_PHONES_MAX];
 		if (pron) {
 			unsigned k = 0;
-			for (; (pron = ps_lexicon_find(lex, words[i], k)); k++)
+			for (; (pron = cmudict_find(lex, words[i], k)); k++)
 				if (k)
 					tb_printf(&out, "%s(%u) %s\n", words[i],
 						  k + 1, pron);

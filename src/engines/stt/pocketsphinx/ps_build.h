@@ -7,6 +7,7 @@
 #define VG_ENGINES_STT_POCKETSPHINX_PS_BUILD_H
 #include <stddef.h>
 
+#include "engines/lexicon/cmudict.h"
 #include "engines/stt/stt.h"
 
 /* Largest text a builder produces (JSGF, ARPA or dictionary). */
@@ -27,23 +28,6 @@ int ps_spoken_form(const char *phrase, char *out, size_t cap);
 /* True if word is usable as a JSGF token and dictionary word:
  * [a-z0-9'] only, not starting with an apostrophe, 1..63 bytes. */
 int ps_word_ok(const char *word);
-
-/* A pronunciation dictionary in memory (the CMU dictionary format: "word
- * PH ONES", alternates "word(2) ..."). Immutable after load; any thread may
- * look words up. */
-struct ps_lexicon;
-
-/* Load a dictionary file. Returns 0, -ENOENT, -EBADMSG (no entry at all),
- * -ENOMEM. *lp is set only on success. */
-int ps_lexicon_load(struct ps_lexicon **lp, const char *path);
-/* Build one from text (tests, fuzzing): same format. */
-int ps_lexicon_parse(struct ps_lexicon **lp, const char *text, size_t len);
-void ps_lexicon_destroy(struct ps_lexicon *l); /* NULL is a no-op */
-size_t ps_lexicon_count(const struct ps_lexicon *l);
-/* The i-th pronunciation (0: the main one) of word, borrowed; NULL when the
- * word has fewer. */
-const char *ps_lexicon_find(const struct ps_lexicon *l, const char *word,
-			    unsigned i);
 
 /* Letter-to-sound with flite's CMU lexicon and rules: phones of word in the
  * PocketSphinx phone set (uppercase, no stress digits, "ax" -> "AH", pauses
@@ -67,7 +51,7 @@ const char *ps_grammar_phrase_of(const struct stt_grammar *g, const char *hyp);
  * with no pronunciation are listed in *oovp (space-separated, malloc'ed;
  * may be NULL) and left out. Returns 0 with *outp, -EINVAL, -ENOMEM,
  * -E2BIG. */
-int ps_dict_build(const struct stt_grammar *g, const struct ps_lexicon *lex,
+int ps_dict_build(const struct stt_grammar *g, const struct cmudict *lex,
 		  int lts, char **outp, char **oovp);
 
 /* ARPA trigram LM of the sentences of g (LM mode) with interpolated

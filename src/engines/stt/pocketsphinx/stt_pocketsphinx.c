@@ -79,7 +79,7 @@ struct built {
 struct ps_engine {
 	struct stt_engine base;
 	char hmm[512], dict[512], lm[512];
-	struct ps_lexicon *lex;
+	struct cmudict *lex;
 	pthread_mutex_t lock; /* the pool */
 	pthread_cond_t freed;
 	struct decoder *dec;
@@ -141,7 +141,7 @@ static void engine_free(struct ps_engine *e)
 		free(e->built[i].text);
 		free(e->built[i].dict);
 	}
-	ps_lexicon_destroy(e->lex);
+	cmudict_destroy(e->lex);
 	pthread_mutex_destroy(&e->lock);
 	pthread_cond_destroy(&e->freed);
 	pthread_mutex_destroy(&e->build_lock);
@@ -184,7 +184,7 @@ static int seed_dict(const struct ps_engine *e, char *path)
 		return -EIO;
 	}
 	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++) {
-		const char *pron = ps_lexicon_find(e->lex, words[i], 0);
+		const char *pron = cmudict_find(e->lex, words[i], 0);
 		if (pron)
 			fprintf(f, "%s %s\n", words[i], pron);
 	}
@@ -226,7 +226,7 @@ static int ps_open(struct stt_engine **ep, const struct stt_engine_cfg *cfg)
 	snprintf(mdef, sizeof(mdef), "%s/mdef", e->hmm);
 	if (!file_exists(mdef) || !file_exists(e->dict))
 		goto fail;
-	err = ps_lexicon_load(&e->lex, e->dict);
+	err = cmudict_load(&e->lex, e->dict);
 	if (err)
 		goto fail;
 	pthread_once(&log_once, setup_log);
@@ -253,7 +253,7 @@ static int ps_open(struct stt_engine **ep, const struct stt_engine_cfg *cfg)
 	e->load_ms = (uint32_t)((clock_mono_us() - t0) / 1000u / n);
 	LOGI(NULL, "stt_engine_open",
 	     "engine=pocketsphinx decoders=%u load_ms_per_decoder=%u words=%zu",
-	     n, e->load_ms, ps_lexicon_count(e->lex));
+	     n, e->load_ms, cmudict_count(e->lex));
 	*ep = &e->base;
 	return 0;
 fail:

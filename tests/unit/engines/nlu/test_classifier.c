@@ -267,6 +267,58 @@ static void broken_model_files_are_rejected(void **state)
 	nlu_model_destroy(m);
 }
 
+static struct nlu_model *train_tiny_canon(uint32_t canon)
+{
+	struct nlu_dataset *ds = NULL;
+	assert_int_equal(
+		nlu_dataset_parse(tiny_tsv, strlen(tiny_tsv), &ds, NULL), 0);
+	struct nlu_train_cfg cfg;
+	nlu_train_cfg_default(&cfg);
+	cfg.feat.dim_bits = 14;
+	cfg.feat.canon = canon;
+	cfg.epochs = 10;
+	struct nlu_model *m = NULL;
+	assert_int_equal(nlu_model_train(&m, ds, &cfg), 0);
+	nlu_dataset_destroy(ds);
+	return m;
+}
+
+static void canonical_spelling_flag_round_trips(void **state)
+{
+	(void)state;
+	float p1[8], p2[8];
+	struct nlu_model *m = train_tiny_canon(1), *l = NULL;
+	uint8_t *b = NULL;
+	size_t len = 0;
+	assert_int_equal(nlu_model_save_mem(m, &b, &len), 0);
+	assert_int_equal(b[12], NLU_MODEL_FLAG_CANON);
+	assert_int_equal(nlu_model_load_mem(b, len, &l, NULL, 0), 0);
+	assert_int_equal(nlu_model_feat_cfg(l)->canon, 1);
+	/* "cheque" and "check", "1" and "one" are the same features */
+	assert_int_equal(nlu_classify_probs(l, "um my Cheque 1", p1, 3), 0);
+	assert_int_equal(nlu_classify_probs(l, "my check one", p2, 3), 0);
+	assert_memory_equal(p1, p2, 3 * sizeof(float));
+	nlu_model_destroy(l);
+	/* an unknown flag bit is refused */
+	b[12] |= 2;
+	fix_crc(b, len);
+	char err[160] = "";
+	assert_int_equal(nlu_model_load_mem(b, len, &l, err, sizeof(err)),
+			 -EBADMSG);
+	assert_non_null(strstr(err, "flags"));
+	free(b);
+	nlu_model_destroy(m);
+	/* without the flag they differ */
+	m = train_tiny_canon(0);
+	assert_int_equal(nlu_model_save_mem(m, &b, &len), 0);
+	assert_int_equal(b[12], 0);
+	assert_int_equal(nlu_classify_probs(m, "um my Cheque 1", p1, 3), 0);
+	assert_int_equal(nlu_classify_probs(m, "my check one", p2, 3), 0);
+	assert_memory_not_equal(p1, p2, 3 * sizeof(float));
+	free(b);
+	nlu_model_destroy(m);
+}
+
 /* Three-dimensional "embeddings": each intent's words point one way. */
 static const char tiny_glove[] = "lost 1 0 0\n"
 				 "missing 0.9 0.1 0\n"
@@ -553,6 +605,7 @@ int main(void)
 		cmocka_unit_test(version_1_files_still_load),
 		cmocka_unit_test(
 			thresholds_decide_match_level_and_out_of_scope),
+		cmocka_unit_test(canonical_spelling_flag_round_trips),
 		cmocka_unit_test(banking77_accuracy_does_not_regress),
 		cmocka_unit_test(banking77_with_embeddings_does_not_regress),
 	};

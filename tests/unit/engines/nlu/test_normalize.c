@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,6 +171,61 @@ static void binary_input_never_crashes(void **state)
 	}
 }
 
+static void canon(const char *in, char *out, size_t cap)
+{
+	struct nlu_tokens raw, t;
+	assert_int_equal(nlu_tokenize(in, &raw), 0);
+	assert_int_equal(nlu_normalize_tokens(&raw, &t), 0);
+	size_t len = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < t.n; i++) {
+		const char *w = nlu_tokens_get(&t, i);
+		assert_int_equal(strlen(w), t.len[i]);
+		len += (size_t)snprintf(out + len, cap - len, "%s%s",
+					i ? " " : "", w);
+	}
+}
+
+static void token_spellings_are_canonical(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{ "My topup was canceled", "my top up was cancelled" },
+		{ "um I deposited a Cheque uh", "i deposited a check" },
+		{ "two cheques, okay?", "two checks ok" },
+		{ "there is an extra 1 fee", "there is an extra one fee" },
+		{ "pay 10 or 13 or 100", "pay ten or 13 or 100" },
+		{ "check my balance", "check my balance" },
+		{ "umm uh erm", "" },
+		{ "", "" },
+	};
+	char out[512];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		canon(cases[i][0], out, sizeof(out));
+		assert_string_equal(out, cases[i][1]);
+	}
+	struct nlu_tokens t;
+	assert_int_equal(nlu_normalize_tokens(NULL, &t), -EINVAL);
+	assert_int_equal(nlu_normalize_tokens(&t, &t), -EINVAL);
+}
+
+static void token_expansion_stops_at_the_cap(void **state)
+{
+	(void)state;
+	/* 160 "topup" tokens would be 320 words: 160 are kept */
+	char in[NLU_TOKENS_MAX * 6 + 1];
+	size_t n = 0;
+	for (int i = 0; i < NLU_TOKENS_MAX; i++)
+		n += (size_t)snprintf(in + n, sizeof(in) - n, "topup ");
+	in[n > NLU_TEXT_MAX ? NLU_TEXT_MAX : n] = '\0';
+	struct nlu_tokens raw, t;
+	assert_int_equal(nlu_tokenize(in, &raw), 0);
+	assert_int_equal(nlu_normalize_tokens(&raw, &t), 0);
+	assert_int_equal(t.n, NLU_TOKENS_MAX);
+	assert_string_equal(nlu_tokens_get(&t, 0), "top");
+	assert_string_equal(nlu_tokens_get(&t, 1), "up");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +235,8 @@ int main(void)
 		cmocka_unit_test(input_over_the_cap_is_e2big),
 		cmocka_unit_test(worst_case_expansion_stays_in_bounds),
 		cmocka_unit_test(binary_input_never_crashes),
+		cmocka_unit_test(token_spellings_are_canonical),
+		cmocka_unit_test(token_expansion_stops_at_the_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

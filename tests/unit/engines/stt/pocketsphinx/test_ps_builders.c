@@ -132,13 +132,12 @@ static const char tiny_dict[] = "card K AA R D\n"
 static void dictionary_keeps_used_words_and_spells_oov(void **s)
 {
 	(void)s;
-	struct ps_lexicon *lex = NULL;
-	assert_int_equal(ps_lexicon_parse(&lex, tiny_dict, strlen(tiny_dict)),
-			 0);
-	assert_int_equal(ps_lexicon_count(lex), 4);
-	assert_string_equal(ps_lexicon_find(lex, "card", 1), "K AA R D Z");
-	assert_null(ps_lexicon_find(lex, "card", 2));
-	assert_null(ps_lexicon_find(lex, "cards", 0));
+	struct cmudict *lex = NULL;
+	assert_int_equal(cmudict_parse(&lex, tiny_dict, strlen(tiny_dict)), 0);
+	assert_int_equal(cmudict_count(lex), 4);
+	assert_string_equal(cmudict_find(lex, "card", 1), "K AA R D Z");
+	assert_null(cmudict_find(lex, "card", 2));
+	assert_null(cmudict_find(lex, "cards", 0));
 
 	static const char *const p[] = { "card services", "voxgate" };
 	struct stt_grammar *g = make(STT_MODE_GRAMMAR, p, 2, 0);
@@ -164,7 +163,7 @@ static void dictionary_keeps_used_words_and_spells_oov(void **s)
 	free(d);
 	free(oov);
 	stt_grammar_deref(g);
-	ps_lexicon_destroy(lex);
+	cmudict_destroy(lex);
 
 	char ph[PS_PHONES_MAX];
 	assert_int_equal(ps_lts("hello", ph, sizeof(ph)), 0);
@@ -182,8 +181,8 @@ static const char digit_dict[] = "four F AO R\n"
 static void dictionary_adds_band_variants_to_grammars_only(void **s)
 {
 	(void)s;
-	struct ps_lexicon *lex = NULL;
-	assert_int_equal(ps_lexicon_parse(&lex, digit_dict, strlen(digit_dict)),
+	struct cmudict *lex = NULL;
+	assert_int_equal(cmudict_parse(&lex, digit_dict, strlen(digit_dict)),
 			 0);
 	static const char *const p[] = { "four six seven one yes" };
 	struct stt_grammar *g = make(STT_MODE_GRAMMAR, p, 1, 0);
@@ -213,23 +212,21 @@ static void dictionary_adds_band_variants_to_grammars_only(void **s)
 			       "yes Y EH S\n");
 	free(d);
 	stt_grammar_deref(g);
-	ps_lexicon_destroy(lex);
+	cmudict_destroy(lex);
 }
 
 static void cmu_dictionary_loads(void **s)
 {
 	(void)s;
-	struct ps_lexicon *lex = NULL;
+	struct cmudict *lex = NULL;
 	assert_int_equal(
-		ps_lexicon_load(&lex, VG_PS_MODEL_DIR "/cmudict-en-us.dict"),
-		0);
-	assert_true(ps_lexicon_count(lex) > 100000);
-	assert_string_equal(ps_lexicon_find(lex, "balance", 0),
-			    "B AE L AH N S");
-	assert_string_equal(ps_lexicon_find(lex, "that's", 0), "DH AE T S");
-	ps_lexicon_destroy(lex);
-	assert_int_equal(ps_lexicon_load(&lex, "/nonexistent.dict"), -ENOENT);
-	assert_int_equal(ps_lexicon_parse(&lex, "# none\n", 7), -EBADMSG);
+		cmudict_load(&lex, VG_PS_MODEL_DIR "/cmudict-en-us.dict"), 0);
+	assert_true(cmudict_count(lex) > 100000);
+	assert_string_equal(cmudict_find(lex, "balance", 0), "B AE L AH N S");
+	assert_string_equal(cmudict_find(lex, "that's", 0), "DH AE T S");
+	cmudict_destroy(lex);
+	assert_int_equal(cmudict_load(&lex, "/nonexistent.dict"), -ENOENT);
+	assert_int_equal(cmudict_parse(&lex, "# none\n", 7), -EBADMSG);
 }
 
 /* A parsed ARPA file: probabilities and backoff weights (log10). */
