@@ -156,7 +156,7 @@ static int cmp_dentry(const void *a, const void *b)
 }
 
 /* Index of w in the sorted v, or n. */
-static size_t sorted_find(char **v, size_t n, const char *w)
+static size_t sorted_find(char *const *v, size_t n, const char *w)
 {
 	size_t lo = 0, hi = n;
 	while (lo < hi) {
@@ -691,22 +691,6 @@ out:
 	return err;
 }
 
-static size_t str_find(char *const *v, size_t n, const char *s)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(v[mid], s);
-		if (!c)
-			return mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return n;
-}
-
 const char *const *nlu_asrnoise_find(const struct nlu_asrnoise *t,
 				     const char *word, size_t *n)
 {
@@ -714,7 +698,7 @@ const char *const *nlu_asrnoise_find(const struct nlu_asrnoise *t,
 		*n = 0;
 	if (!t || !word)
 		return NULL;
-	size_t i = str_find(t->word, t->nword, word);
+	size_t i = sorted_find(t->word, t->nword, word);
 	if (i == t->nword)
 		return NULL;
 	if (n)
@@ -731,7 +715,7 @@ const char *nlu_asrnoise_merge_find(const struct nlu_asrnoise *t,
 	int k = snprintf(s, sizeof(s), "%s %s", w1, w2);
 	if (k < 0 || (size_t)k >= sizeof(s))
 		return NULL;
-	size_t i = str_find(t->pair, t->npair, s);
+	size_t i = sorted_find(t->pair, t->npair, s);
 	return i < t->npair ? t->merged[i] : NULL;
 }
 
