@@ -1,5 +1,6 @@
 /* STT benchmark: per mode (Moonshine open, PocketSphinx domain LM, grammar
- * and generic open), word error rate on the speech test set
+ * and generic open, Moonshine open with the domain LM: beam search and
+ * shallow fusion), word error rate on the speech test set
  * (bench/speech/make_set.sh), real-time factor, finalize latency (decode of
  * an endpointed utterance: end of speech -> final text), the number of
  * speaking streams the worker pool keeps up with, and memory per concurrent
@@ -10,7 +11,11 @@
  * stops after 8 s of sequential decoding so `make bench` stays within its
  * 120 s. Environment: VG_STT_BENCH_MODE_S (that budget, 0: none; default
  * none with SET_DIR), VG_STT_BENCH_MODES ("1,3": only those modes),
- * VG_STT_BENCH_VERBOSE (each reference and hypothesis). */
+ * VG_STT_BENCH_VERBOSE (each reference and hypothesis),
+ * VG_STT_BENCH_RANGE ("0:100": only those utterances of the open set, for
+ * tuning on a dev part), VG_STT_BENCH_LM ("beam,weight,bonus": Moonshine's
+ * LM decoding settings instead of the engine's defaults). The domain LM is
+ * data/banking77/train.tsv (the set's sentences are from test.tsv). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -219,6 +224,30 @@ static int set_load(const char *dir, struct set *s)
 	return s->n ? 0 : -ENOENT;
 }
 
+/* Keep utterances [from, to) of s: VG_STT_BENCH_RANGE="from:to" (tuning on
+ * a dev part, reporting on the rest). */
+static void set_slice(struct set *s, const char *range)
+{
+	size_t from = 0, to = s->n;
+	char *end;
+
+	from = strtoul(range, &end, 10);
+	if (*end == ':' && end[1])
+		to = strtoul(end + 1, NULL, 10);
+	if (to > s->n)
+		to = s->n;
+	if (from > to)
+		from = to;
+	for (size_t i = 0; i < s->n; i++)
+		if (i < from || i >= to) {
+			s->audio_s -= (double)s->u[i].clip->nsamples / 8000.0;
+			audio_clip_deref(s->u[i].clip);
+			s->u[i].clip = NULL;
+		}
+	memmove(s->u, s->u + from, (to - from) * sizeof(*s->u));
+	s->n = to - from;
+}
+
 static void set_free(struct set *s)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -288,7 +317,8 @@ struct mode {
 	enum stt_mode mode;
 	struct stt_grammar *grammar;
 	const struct set *set;
-	double wer_budget; /* 0: none */
+	double wer_budget;	      /* 0: none */
+	const struct stt_grammar *lm; /* OPEN with a domain LM, or NULL */
 };
 
 struct conc {
@@ -342,6 +372,7 @@ static int run_mode(struct stt *s, struct wpool *pool, struct vg_loop *loop,
 	struct stt_params p = {
 		.mode = m->mode,
 		.grammar = m->grammar,
+		.lm = m->lm,
 		.engines = m->engine,
 		.deadline_ms = 600000,
 	};
@@ -538,6 +569,11 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/open", dir);
 	if (set_load(path, &open_set))
 		goto out;
+	if (getenv("VG_STT_BENCH_RANGE")) {
+		set_slice(&open_set, getenv("VG_STT_BENCH_RANGE"));
+		if (!open_set.n)
+			goto out;
+	}
 	snprintf(path, sizeof(path), "%s/grammar", dir);
 	if (set_load(path, &gram_set))
 		goto out;
@@ -548,7 +584,18 @@ int main(int argc, char **argv)
 	}
 	long rss0 = rss_kb();
 	uint64_t t0 = clock_mono_us();
-	int err = stt_create(&s, pool, NULL);
+	/* VG_STT_BENCH_LM="beam,weight,bonus": Moonshine's LM decoding
+	 * settings (default: the engine's) */
+	struct stt_cfg scfg = { .engines = "moonshine,pocketsphinx" };
+	const char *lmset = getenv("VG_STT_BENCH_LM");
+	if (lmset && sscanf(lmset, "%u,%lf,%lf", &scfg.engine_cfg[0].lm_beam,
+			    &scfg.engine_cfg[0].lm_weight,
+			    &scfg.engine_cfg[0].lm_word_bonus) != 3) {
+		fprintf(stderr,
+			"bench_stt: VG_STT_BENCH_LM=beam,weight,bonus\n");
+		goto out;
+	}
+	int err = stt_create(&s, pool, lmset ? &scfg : NULL);
 	if (err) {
 		fprintf(stderr, "bench_stt: no STT engine (%s)\n",
 			strerror(-err));
@@ -585,6 +632,10 @@ int main(int argc, char **argv)
 		  gram, &gram_set, BUDGET_WER_GRAMMAR },
 		{ "pocketsphinx open (generic LM)", "pocketsphinx",
 		  STT_MODE_OPEN, NULL, &open_set, 0 },
+		/* open + the domain LM (banking77 train): beam search with
+		 * shallow fusion on the own Moonshine decoder */
+		{ "moonshine lm", "moonshine", STT_MODE_OPEN, NULL, &open_set,
+		  BUDGET_WER_MOONSHINE, lm },
 	};
 	const char *only = getenv("VG_STT_BENCH_MODES"); /* "1,3": a subset */
 	/* seconds of sequential decoding per mode: bounded by default when
@@ -603,7 +654,8 @@ int main(int argc, char **argv)
 			       m->engine);
 			continue;
 		}
-		if (m->mode != STT_MODE_OPEN && !m->grammar) {
+		if ((m->mode != STT_MODE_OPEN && !m->grammar) ||
+		    (i == 5 && !lm)) {
 			printf("\n%s: SKIPPED (no grammar)\n", m->label);
 			continue;
 		}

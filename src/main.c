@@ -126,6 +126,9 @@ static void start_stt(struct daemon *d)
 		struct stt_engine_cfg *ec = &sc.engine_cfg[i];
 		ec->threads = d->cfg.stt.threads;
 		ec->pool_size = d->cfg.stt.decoders;
+		ec->lm_beam = d->cfg.stt.lm_beam;
+		ec->lm_weight = d->cfg.stt.lm_weight;
+		ec->lm_word_bonus = d->cfg.stt.lm_word_bonus;
 		if (!strncmp(p, "moonshine", 9) && d->cfg.stt.models_dir[0]) {
 			snprintf(moon_dir, sizeof(moon_dir),
 				 "%s/moonshine-tiny", d->cfg.stt.models_dir);

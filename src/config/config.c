@@ -40,7 +40,7 @@ enum kind {
 	K_BOOL,	  /* true/false into a bool field */
 	K_URLS,	  /* webhooks.urls list */
 	K_QUEUES, /* transfer.queues map */
-	K_RATIO,  /* number 0..1 into a float field */
+	K_RATIO,  /* number 0..1 (0..max when set) into a float field */
 	K_CCFNS,  /* connect.functions list */
 	K_CCINTS, /* connect.lex_intents list */
 };
@@ -852,6 +852,20 @@ static const struct setting stt_settings[] = {
 	  .size = CFG_SIZE(stt.decoders),
 	  .min = 1,
 	  .max = 64 },
+	{ .key = "lm_beam",
+	  .kind = K_UINT,
+	  .off = CFG_OFF(stt.lm_beam),
+	  .size = CFG_SIZE(stt.lm_beam),
+	  .min = 1,
+	  .max = 16 },
+	{ .key = "lm_weight",
+	  .kind = K_RATIO,
+	  .off = CFG_OFF(stt.lm_weight),
+	  .max = 4 },
+	{ .key = "lm_word_bonus",
+	  .kind = K_RATIO,
+	  .off = CFG_OFF(stt.lm_word_bonus),
+	  .max = 8 },
 };
 
 static const struct setting log_settings[] = {
@@ -1033,6 +1047,9 @@ void config_defaults(struct vg_config *cfg)
 	cfg->stt.deadline_ms = 2000;
 	cfg->stt.threads = 1;
 	cfg->stt.decoders = 2;
+	cfg->stt.lm_beam = 4;
+	cfg->stt.lm_weight = 0.4f;
+	cfg->stt.lm_word_bonus = 1.25f;
 
 	cfg->log.level = LOG_LVL_INFO;
 	cfg->log.format = LOG_FMT_KV;
@@ -2329,16 +2346,18 @@ static void parse_setting(struct ctx *c, const struct setting *s,
 		break;
 	}
 	case K_RATIO: {
+		/* 0..1, or 0..max when the setting has one */
+		double top = s->max ? (double)s->max : 1.0;
 		char *end = NULL;
 		double d = len == SIZE_MAX || !len || len > 16
 				   ? -1.0
 				   : strtod(t, &end);
 
 		if (len == SIZE_MAX || !len || len > 16 || end != t + len ||
-		    !(d >= 0.0 && d <= 1.0)) {
+		    !(d >= 0.0 && d <= top)) {
 			err_at(c, val,
-			       "'%s' must be a number between 0 and 1, got %s",
-			       s->key, got(val, g, sizeof(g)));
+			       "'%s' must be a number between 0 and %g, got %s",
+			       s->key, top, got(val, g, sizeof(g)));
 			return;
 		}
 		*(float *)field = (float)d;
@@ -2855,6 +2874,9 @@ int config_print(const struct vg_config *cfg, FILE *f)
 	put_str(f, cfg->stt.models_dir);
 	fprintf(f, "\n  threads: %u\n  decoders: %u\n", cfg->stt.threads,
 		cfg->stt.decoders);
+	fprintf(f, "  lm_beam: %u\n  lm_weight: %g\n  lm_word_bonus: %g\n",
+		cfg->stt.lm_beam, (double)cfg->stt.lm_weight,
+		(double)cfg->stt.lm_word_bonus);
 	fprintf(f, "nlu:\n  models_dir: ");
 	put_str(f, cfg->nlu.models_dir);
 	fprintf(f, "\nrecordings:\n  dir: ");

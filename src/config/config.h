@@ -278,6 +278,10 @@ struct vg_config {
 						   */
 		uint32_t threads;		  /* per Moonshine decode */
 		uint32_t decoders; /* PocketSphinx decoder pool */
+		/* Moonshine with a step's domain LM: beam width, LM weight,
+		 * per-word bonus (shallow fusion) */
+		uint32_t lm_beam;
+		float lm_weight, lm_word_bonus;
 	} stt;
 
 	struct {

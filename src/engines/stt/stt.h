@@ -167,6 +167,11 @@ struct stt_engine_cfg {
 				  built-in default) */
 	unsigned threads;      /* intra-op threads per decode (0: 1) */
 	unsigned pool_size;    /* decoders kept for reuse (0: engine default) */
+	/* Moonshine with a domain LM (beam search with shallow fusion):
+	 * beam width, LM weight and per-word bonus. lm_beam 0: the engine's
+	 * measured defaults for all three. */
+	unsigned lm_beam;
+	double lm_weight, lm_word_bonus;
 };
 
 struct stt_engine_ops {

@@ -605,6 +605,15 @@ static int to_model_rate(const int16_t *pcm, size_t n, unsigned rate_hz,
 	return 0;
 }
 
+int sherpa_asr_samples(const int16_t *pcm, size_t n, unsigned rate_hz,
+		       float **fp, size_t *np)
+{
+	if (!pcm || n == 0 || !fp || !np || rate_hz < 8000 || rate_hz > 48000 ||
+	    n > (size_t)rate_hz * DECODE_MAX_S)
+		return -EINVAL;
+	return to_model_rate(pcm, n, rate_hz, fp, np);
+}
+
 int sherpa_asr_decode_scored(struct sherpa_asr *a, const int16_t *pcm, size_t n,
 			     unsigned rate_hz, char *text, size_t cap,
 			     struct sherpa_asr_score *score)

@@ -59,6 +59,14 @@ int sherpa_asr_decode_scored(struct sherpa_asr *a, const int16_t *pcm, size_t n,
 			     unsigned rate_hz, char *text, size_t cap,
 			     struct sherpa_asr_score *score);
 
+/* The Moonshine front end of sherpa_asr_decode(), for voxgate's own decoder
+ * (moonort.h): pcm (n > 0 samples at rate_hz 8000..48000, at most 60 s)
+ * pre-emphasized, resampled to 16 kHz and scaled to [-1, 1) into a new
+ * malloc'ed *fp of *np samples (the caller frees it). 0, -EINVAL,
+ * -ENOMEM. */
+int sherpa_asr_samples(const int16_t *pcm, size_t n, unsigned rate_hz,
+		       float **fp, size_t *np);
+
 /* The transcript normalization of sherpa_asr_decode(), in place: ASCII
  * lowercased, punctuation and blanks collapsed to single spaces (an
  * apostrophe inside a word and a comma inside a number are kept/joined),

@@ -2,14 +2,27 @@
  * sherpa-onnx, behind the engine contract of stt.h. All instances share the
  * process's one recognizer (sherpa_asr); decode() is reentrant (one offline
  * stream per call), so cfg->pool_size is not used: there is nothing to pool.
- * cfg->threads is onnxruntime's intra-op thread count per decode. */
+ * cfg->threads is onnxruntime's intra-op thread count per decode.
+ *
+ * With a domain LM (an OPEN step carrying `lm`, or an LM step: STT_CAP_LM)
+ * the decode runs on voxgate's own Moonshine decoder (moonort.h): beam
+ * search with shallow fusion of a trigram estimated from the LM text
+ * (ngram.h), built once per grammar (prepare(), or the first decode) and
+ * cached by stt_grammar_id(). Without an LM the sherpa-onnx greedy path is
+ * unchanged. When the own decoder cannot open (no libonnxruntime.so), LM
+ * requests decode open on sherpa-onnx. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/log.h"
+#include "engines/stt/sherpa/beam.h"
+#include "engines/stt/sherpa/moonort.h"
+#include "engines/stt/sherpa/ngram.h"
 #include "engines/stt/sherpa/sherpa.h"
 #include "engines/stt/stt.h"
 
@@ -23,9 +36,30 @@
 #define SPAN_MARGIN (RATE_HZ / 5u)
 #define SPEECH_MIN_MS2 (328.0 * 328.0)
 
+/* Beam search with the domain LM: defaults measured on the dev part of the
+ * banking set (docs/BENCHMARKS.md, "Moonshine with a domain LM"). */
+#define LM_BEAM 4u
+#define LM_WEIGHT 0.4
+#define LM_BONUS 1.25
+#define LM_UNK_MASS 0.02
+
+/* Domain LMs kept (one per grammar id; the oldest goes when full). */
+#define LM_CACHE 16u
+
+struct lm_entry {
+	uint64_t id;
+	struct ngram_lm *lm;
+};
+
 struct moonshine {
 	struct stt_engine base; /* first: the core holds &base */
 	struct sherpa_asr *asr;
+	struct moonort *ort; /* NULL: no LM decoding */
+	struct beam_cfg beam;
+	double unk_mass;
+	pthread_mutex_t lock; /* lms */
+	struct lm_entry lms[LM_CACHE];
+	size_t nlms, next_lm;
 };
 
 static int moonshine_open(struct stt_engine **ep,
@@ -45,6 +79,28 @@ static int moonshine_open(struct stt_engine **ep,
 		free(m);
 		return err;
 	}
+	m->beam = (struct beam_cfg){ .width = LM_BEAM,
+				     .lambda = LM_WEIGHT,
+				     .beta = LM_BONUS };
+	if (cfg && cfg->lm_beam) {
+		if (cfg->lm_beam > BEAM_WIDTH_MAX || !(cfg->lm_weight >= 0) ||
+		    !isfinite(cfg->lm_word_bonus)) {
+			sherpa_asr_destroy(m->asr);
+			free(m);
+			return -EINVAL;
+		}
+		m->beam = (struct beam_cfg){ .width = cfg->lm_beam,
+					     .lambda = cfg->lm_weight,
+					     .beta = cfg->lm_word_bonus };
+	}
+	m->unk_mass = LM_UNK_MASS;
+	pthread_mutex_init(&m->lock, NULL);
+	err = moonort_create(&m->ort, NULL, cfg ? cfg->model_dir : NULL,
+			     cfg && cfg->threads ? cfg->threads : 1);
+	if (err) {
+		LOGW(NULL, "moonshine_lm_unavailable", "err=%d", err);
+		m->ort = NULL;
+	}
 	m->base.ops = &stt_moonshine_ops;
 	*ep = &m->base;
 	return 0;
@@ -57,7 +113,77 @@ static void moonshine_close(struct stt_engine *e)
 	if (!m)
 		return;
 	sherpa_asr_destroy(m->asr);
+	moonort_destroy(m->ort);
+	for (size_t i = 0; i < m->nlms; i++)
+		ngram_lm_destroy(m->lms[i].lm);
+	pthread_mutex_destroy(&m->lock);
 	free(m);
+}
+
+/* The LM of g, built on first use. Returns 0 with a model borrowed from the
+ * cache (models are never freed before close), or a negative errno. */
+static int lm_get(struct moonshine *m, const struct stt_grammar *g,
+		  const struct ngram_lm **lp)
+{
+	uint64_t id = stt_grammar_id(g);
+	size_t n = stt_grammar_count(g);
+	const char **sent;
+	struct ngram_lm *lm;
+	int err;
+
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < m->nlms; i++)
+		if (m->lms[i].id == id) {
+			*lp = m->lms[i].lm;
+			pthread_mutex_unlock(&m->lock);
+			return 0;
+		}
+	pthread_mutex_unlock(&m->lock);
+
+	sent = calloc(n ? n : 1, sizeof(*sent));
+	if (!sent)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		sent[i] = stt_grammar_phrase(g, i);
+	err = ngram_lm_build(&lm, sent, n, m->unk_mass);
+	free(sent);
+	if (err)
+		return err;
+
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < m->nlms; i++)
+		if (m->lms[i].id == id) { /* another thread was faster */
+			*lp = m->lms[i].lm;
+			pthread_mutex_unlock(&m->lock);
+			ngram_lm_destroy(lm);
+			return 0;
+		}
+	if (m->nlms < LM_CACHE) {
+		m->lms[m->nlms++] = (struct lm_entry){ id, lm };
+	} else {
+		/* A decode may still use the model we would replace: keep
+		 * it alive by leaking nothing and refusing the newcomer
+		 * instead. LM_CACHE steps with distinct LMs per process is
+		 * more than any flow set has. */
+		pthread_mutex_unlock(&m->lock);
+		ngram_lm_destroy(lm);
+		return -ENOSPC;
+	}
+	*lp = lm;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+static int moonshine_prepare(struct stt_engine *e, const struct stt_grammar *g)
+{
+	struct moonshine *m = (struct moonshine *)e;
+	const struct ngram_lm *lm;
+
+	if (!m || !g)
+		return -EINVAL;
+	if (stt_grammar_mode(g) != STT_MODE_LM || !m->ort)
+		return 0;
+	return lm_get(m, g, &lm);
 }
 
 /* Longest run of one word repeated back to back: Moonshine, like other
@@ -170,11 +296,47 @@ static bool speech_span(const int16_t *pcm, size_t n, size_t *start,
 	return true;
 }
 
+/* Beam search with the domain LM on the own decoder; the empty-decode
+ * retry of the greedy path applies. The confidence is the greedy path's
+ * heuristic (word pieces, speech rate, loops) on the result's tokens, so
+ * both paths share one scale that flows' thresholds were set against. (The
+ * model's own token probabilities were tried: a correct "my card got lost"
+ * scored 0.40, the LM having overruled a token the model doubted.) */
+static int decode_lm(struct moonshine *m, const struct ngram_lm *lm,
+		     const int16_t *pcm, size_t n, uint32_t audio_ms,
+		     uint64_t t0, struct stt_result *res)
+{
+	struct sherpa_asr_score sc = { 0 };
+	char text[STT_TEXT_MAX + 1];
+	size_t span_start, span_len;
+	struct beam_out out;
+	int err;
+
+	err = moonort_decode(m->ort, pcm, n, RATE_HZ, lm, &m->beam, text,
+			     sizeof(text), &out);
+	if (!err && !text[0] && speech_span(pcm, n, &span_start, &span_len))
+		err = moonort_decode(m->ort, pcm + span_start, span_len,
+				     RATE_HZ, lm, &m->beam, text, sizeof(text),
+				     &out);
+	if (err)
+		return err == -ENOMEM || err == -EINVAL ? err : -EIO;
+	sc.ntokens = out.ntokens;
+	sc.npieces = out.npieces;
+	memset(res, 0, sizeof(*res));
+	memcpy(res->text, text, sizeof(res->text));
+	res->confidence = confidence_of(text, audio_ms, &sc);
+	res->decode_us = (uint32_t)(clock_mono_us() - t0);
+	res->audio_ms = audio_ms;
+	res->engine = stt_moonshine_ops.name;
+	return 0;
+}
+
 static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
 			    const int16_t *pcm, size_t n,
 			    struct stt_result *res)
 {
 	struct moonshine *m = (struct moonshine *)e;
+	const struct ngram_lm *lm;
 	struct sherpa_asr_score sc;
 	char text[STT_TEXT_MAX + 1];
 	uint64_t t0;
@@ -185,10 +347,20 @@ static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
 	if (!m || !pcm || !res || n == 0 ||
 	    n > (size_t)RATE_HZ * STT_UTTERANCE_MAX_MS / 1000u)
 		return -EINVAL;
-	if (req && req->mode != STT_MODE_OPEN)
+	if (req && req->mode != STT_MODE_OPEN && req->mode != STT_MODE_LM)
 		return -ENOTSUP;
+	if (req && req->mode == STT_MODE_LM &&
+	    (!req->grammar || stt_grammar_mode(req->grammar) != STT_MODE_LM))
+		return -EINVAL;
 	audio_ms = (uint32_t)(n * 1000u / RATE_HZ);
 	t0 = clock_mono_us();
+	if (req && req->mode == STT_MODE_LM && m->ort) {
+		err = lm_get(m, req->grammar, &lm);
+		if (!err)
+			return decode_lm(m, lm, pcm, n, audio_ms, t0, res);
+		/* no LM (cache full, text without words): decode open */
+		LOGW(req->call_id, "moonshine_lm_failed", "err=%d", err);
+	}
 	err = sherpa_asr_decode_scored(m->asr, pcm, n, RATE_HZ, text,
 				       sizeof(text), &sc);
 	if (!err && !text[0] && speech_span(pcm, n, &span_start, &span_len))
@@ -209,8 +381,9 @@ static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
 
 const struct stt_engine_ops stt_moonshine_ops = {
 	.name = "moonshine",
-	.caps = STT_CAP_OPEN,
+	.caps = STT_CAP_OPEN | STT_CAP_LM,
 	.open = moonshine_open,
 	.close = moonshine_close,
 	.decode = moonshine_decode,
+	.prepare = moonshine_prepare,
 };

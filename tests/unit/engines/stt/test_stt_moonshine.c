@@ -582,10 +582,15 @@ static void contract_limits_are_enforced(void **state)
 			 -EINVAL);
 	assert_int_equal(stt_engine_decode(fx->stt, NULL, NULL, 160, &res),
 			 -EINVAL);
-	/* caps say open vocabulary only */
-	assert_int_equal(stt_moonshine_ops.caps, STT_CAP_OPEN);
+	/* caps: open vocabulary, and open with a domain LM (beam search with
+	 * shallow fusion, test_moonort.c); no grammars */
+	assert_int_equal(stt_moonshine_ops.caps, STT_CAP_OPEN | STT_CAP_LM);
 	assert_int_equal(stt_engine_decode(fx->stt, &gram, pcm, 160, &res),
 			 -ENOTSUP);
+	/* an LM request needs an LM */
+	gram.mode = STT_MODE_LM;
+	assert_int_equal(stt_engine_decode(fx->stt, &gram, pcm, 160, &res),
+			 -EINVAL);
 	free(pcm);
 }
 

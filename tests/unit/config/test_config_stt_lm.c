@@ -1,0 +1,110 @@
+/* stt.lm_beam / lm_weight / lm_word_bonus (Moonshine with a domain LM):
+ * defaults, parsing, range errors with positions, print round trip. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+
+static struct vg_config cfg;
+static struct config_errors errs;
+
+static int load(const char *yaml, struct vg_config *out)
+{
+	return config_load_buf("s.yaml", yaml, strlen(yaml), out, &errs);
+}
+
+static void defaults_are_the_measured_ones(void **state)
+{
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(cfg.stt.lm_beam, 4);
+	assert_float_equal(cfg.stt.lm_weight, 0.4, 1e-6);
+	assert_float_equal(cfg.stt.lm_word_bonus, 1.25, 1e-6);
+}
+
+static void settings_parse(void **state)
+{
+	(void)state;
+	assert_int_equal(load("stt:\n  lm_beam: 8\n  lm_weight: 1.25\n"
+			      "  lm_word_bonus: 0\n",
+			      &cfg),
+			 0);
+	assert_int_equal(cfg.stt.lm_beam, 8);
+	assert_float_equal(cfg.stt.lm_weight, 1.25, 1e-6);
+	assert_float_equal(cfg.stt.lm_word_bonus, 0.0, 1e-6);
+	config_free(&cfg);
+}
+
+static void out_of_range_values_are_errors_at_their_position(void **state)
+{
+	static const struct {
+		const char *yaml, *where, *what;
+	} bad[] = {
+		{ "stt:\n  lm_beam: 0\n", "s.yaml:2:12:", "lm_beam" },
+		{ "stt:\n  lm_beam: 17\n", "s.yaml:2:12:", "lm_beam" },
+		{ "stt:\n  lm_weight: -0.5\n",
+		  "s.yaml:2:14:", "between 0 and 4" },
+		{ "stt:\n  lm_weight: 4.5\n", "s.yaml:2:14:", "lm_weight" },
+		{ "stt:\n  lm_weight: lots\n", "s.yaml:2:14:", "lm_weight" },
+		{ "stt:\n  lm_word_bonus: 9\n",
+		  "s.yaml:2:18:", "between 0 and 8" },
+		{ "stt:\n  lm_words: 2\n", "s.yaml:2:3:", "lm_words" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(load(bad[i].yaml, &cfg), -22);
+		assert_true(errs.count >= 1);
+		if (!strstr(errs.msg[0], bad[i].where) ||
+		    !strstr(errs.msg[0], bad[i].what))
+			fail_msg("case %zu: %s", i, errs.msg[0]);
+	}
+}
+
+static void print_round_trips(void **state)
+{
+	struct vg_config back;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(load("stt:\n  lm_beam: 2\n  lm_weight: 0.4\n"
+			      "  lm_word_bonus: 1.5\n",
+			      &cfg),
+			 0);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(config_print(&cfg, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "lm_beam: 2\n"));
+	assert_non_null(strstr(buf, "lm_weight: 0.4\n"));
+	assert_non_null(strstr(buf, "lm_word_bonus: 1.5\n"));
+	assert_int_equal(load(buf, &back), 0);
+	assert_int_equal(back.stt.lm_beam, 2);
+	assert_float_equal(back.stt.lm_weight, 0.4, 1e-6);
+	assert_float_equal(back.stt.lm_word_bonus, 1.5, 1e-6);
+	config_free(&back);
+	config_free(&cfg);
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(defaults_are_the_measured_ones),
+		cmocka_unit_test(settings_parse),
+		cmocka_unit_test(
+			out_of_range_values_are_errors_at_their_position),
+		cmocka_unit_test(print_round_trips),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,349 @@
+/* voxgate's own Moonshine decoder on onnxruntime (moonort.h): tokens.txt is
+ * parsed strictly (malformed files are -EBADMSG with a line number), a
+ * missing or broken model is a clear error and never a crash, greedy
+ * decoding gives sherpa-onnx's transcript, and the domain LM fixes what the
+ * LM was made for. The decoding tests need deps/ (scripts/fetch-models.sh)
+ * and are skipped without it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audio/clip.h"
+#include "audio/g711.h"
+#include "engines/stt/sherpa/beam.h"
+#include "engines/stt/sherpa/moonort.h"
+#include "engines/stt/sherpa/ngram.h"
+#include "engines/stt/sherpa/sherpa.h"
+#include "engines/stt/stt.h"
+#include "engines/tts/flite/tts_flite.h"
+
+/* see test_stt_moonshine.c: onnxruntime's own one-time allocation */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:cpuinfo_x86_linux_init\n";
+}
+
+static bool deps_installed(void)
+{
+	char p[4096];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/moonshine-tiny/tokens.txt",
+		 sherpa_deps_dir());
+	if (stat(p, &st) != 0)
+		return false;
+	snprintf(p, sizeof(p), "%s/sherpa-onnx/libonnxruntime.so",
+		 sherpa_deps_dir());
+	return stat(p, &st) == 0;
+}
+
+/* ---- tokens.txt ---- */
+
+static void tokens_parse_maps_ids_to_bytes(void **state)
+{
+	/* " card" = IGNhcmQ=, "d" = ZA==, "\xe2\x82\xac" (euro) = 4oKs */
+	const char *good = "IGNhcmQ= 3\r\nZA== 5\n\n4oKs 6";
+	char **text = NULL;
+	unsigned line = 0;
+
+	(void)state;
+	assert_int_equal(
+		moonort_tokens_parse(good, strlen(good), 8, &text, &line), 0);
+	assert_null(text[0]);
+	assert_string_equal(text[3], " card");
+	assert_null(text[4]);
+	assert_string_equal(text[5], "d");
+	assert_string_equal(text[6], "\xe2\x82\xac");
+	moonort_tokens_free(text, 8);
+}
+
+static void malformed_tokens_are_ebadmsg_with_the_line(void **state)
+{
+	static const struct {
+		const char *buf;
+		unsigned line;
+	} bad[] = {
+		{ "ZA== 3\nZA==3\n", 2 },	   /* no space */
+		{ "ZA== 3\n!!!! 4\n", 2 },	   /* not base64 */
+		{ "ZA== 3\nZA== 8\n", 2 },	   /* id past the vocabulary */
+		{ "ZA== 3\nZQ== 3\n", 2 },	   /* id twice */
+		{ "ZA== x\n", 1 },		   /* id not a number */
+		{ "ZA== -1\n", 1 },		   /* negative id */
+		{ "ZA== 3 4\n", 1 },		   /* trailing field */
+		{ " 3\n", 1 },			   /* no token */
+		{ "ZA== \n", 1 },		   /* no id */
+		{ "AA== 3\n", 1 },		   /* a NUL byte */
+		{ "ZA== 99999999999999999\n", 1 }, /* absurd id */
+		{ "\n\n", 2 },			   /* nothing at all */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char **text = NULL;
+		unsigned line = 0;
+
+		assert_int_equal(moonort_tokens_parse(bad[i].buf,
+						      strlen(bad[i].buf), 8,
+						      &text, &line),
+				 -EBADMSG);
+		assert_null(text);
+		assert_int_equal(line, bad[i].line);
+	}
+}
+
+/* ---- models ---- */
+
+static void write_file(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(s, f) >= 0, 1);
+	fclose(f);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char cmd[8400];
+
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void broken_installs_are_clear_errors(void **state)
+{
+	char dir[] = "/tmp/vg-moonort.XXXXXX";
+	char p[4096], src[4096];
+	struct moonort *m = NULL;
+
+	(void)state;
+	if (!deps_installed())
+		skip();
+	assert_non_null(mkdtemp(dir));
+	/* no model files: not installed */
+	assert_int_equal(moonort_create(&m, NULL, dir, 1), -ENOENT);
+	/* model files that are not ONNX: the library says no, we say -EIO */
+	snprintf(p, sizeof(p), "%s/encoder_model.onnx", dir);
+	write_file(p, "not a model");
+	snprintf(p, sizeof(p), "%s/decoder_model_merged.onnx", dir);
+	write_file(p, "not a model either");
+	snprintf(p, sizeof(p), "%s/tokens.txt", dir);
+	write_file(p, "ZA== 3\n");
+	assert_int_equal(moonort_create(&m, NULL, dir, 1), -EIO);
+	/* the encoder where the decoder should be: wrong inputs, -EIO */
+	snprintf(src, sizeof(src), "%s/moonshine-tiny/encoder_model.onnx",
+		 sherpa_deps_dir());
+	snprintf(p, sizeof(p), "%s/encoder_model.onnx", dir);
+	copy_file(src, p);
+	snprintf(p, sizeof(p), "%s/decoder_model_merged.onnx", dir);
+	copy_file(src, p);
+	assert_int_equal(moonort_create(&m, NULL, dir, 1), -EIO);
+	/* real models, a broken tokens.txt: -EBADMSG */
+	snprintf(src, sizeof(src),
+		 "%s/moonshine-tiny/decoder_model_merged.onnx",
+		 sherpa_deps_dir());
+	copy_file(src, p);
+	snprintf(p, sizeof(p), "%s/tokens.txt", dir);
+	write_file(p, "ZA== 3\nthis is not a token line\n");
+	assert_int_equal(moonort_create(&m, NULL, dir, 1), -EBADMSG);
+	assert_null(m);
+	snprintf(p, sizeof(p),
+		 "rm -f '%s'/encoder_model.onnx '%s'/decoder_model_merged.onnx "
+		 "'%s'/tokens.txt",
+		 dir, dir, dir);
+	assert_int_equal(system(p), 0);
+	rmdir(dir);
+}
+
+/* flite kal through G.711 with 300 ms of silence each side, as in the
+ * benchmark set (bench/speech/make_set.sh) */
+#define PAD 2400
+
+static struct audio_clip *phone_speech(const char *s)
+{
+	struct tts_engine *tts = NULL;
+	const struct tts_voice *v;
+	struct audio_clip *c = NULL, *p;
+
+	assert_int_equal(tts_flite_ops.open(&tts), 0);
+	v = tts_engine_voice_find(tts, "kal");
+	assert_non_null(v);
+	assert_int_equal(tts_engine_synth(tts, v, s, &c), 0);
+	p = audio_clip_alloc(c->nsamples + 2 * PAD, 8000);
+	assert_non_null(p);
+	memset(p->samples, 0, p->nsamples * sizeof(*p->samples));
+	for (size_t i = 0; i < c->nsamples; i++)
+		p->samples[PAD + i] =
+			audio_ulaw_decode(audio_ulaw_encode(c->samples[i]));
+	audio_clip_deref(c);
+	tts_flite_ops.close(tts);
+	return p;
+}
+
+/* The benchmark's domain text: BANKING77's training sentences (the sentences
+ * said below are from its test part), through the same grammar parser and
+ * LM build as the engine. */
+static struct stt_grammar *banking_grammar(void)
+{
+	const char *src = getenv("VG_SOURCE_DIR");
+	char path[4096], msg[128];
+	struct stt_grammar *g = NULL;
+	char *buf;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/data/banking77/train.tsv",
+		 src ? src : VG_SOURCE_DIR);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	buf = malloc(STT_GRAMMAR_FILE_MAX);
+	assert_non_null(buf);
+	n = fread(buf, 1, STT_GRAMMAR_FILE_MAX, f);
+	fclose(f);
+	assert_int_equal(
+		stt_grammar_parse(buf, n, STT_MODE_LM, 0, &g, msg, sizeof(msg)),
+		0);
+	free(buf);
+	return g;
+}
+
+static struct ngram_lm *banking_lm(void)
+{
+	struct stt_grammar *g = banking_grammar();
+	struct ngram_lm *lm = NULL;
+	const char **sent;
+	size_t n;
+
+	n = stt_grammar_count(g);
+	sent = calloc(n, sizeof(*sent));
+	assert_non_null(sent);
+	for (size_t i = 0; i < n; i++)
+		sent[i] = stt_grammar_phrase(g, i);
+	assert_int_equal(ngram_lm_build(&lm, sent, n, 0.02), 0);
+	free(sent);
+	stt_grammar_deref(g);
+	return lm;
+}
+
+static void greedy_matches_sherpa_and_the_lm_fixes_domain_words(void **state)
+{
+	/* BANKING77 test sentences on which greedy Moonshine errs (the
+	 * benchmark set, 2026-11-24: "my car does not work", "my car got
+	 * lost", "the top half limit") */
+	static const char *const said[] = {
+		"my card does not work",
+		"my card got lost",
+		"what is the top up limit",
+	};
+	const struct beam_cfg greedy = { .width = 1 };
+	const struct beam_cfg fused = { .width = 4,
+					.lambda = 0.4,
+					.beta = 1.25 };
+	struct sherpa_asr *asr = NULL;
+	struct ngram_lm *lm = NULL;
+	struct moonort *m = NULL;
+	size_t e_greedy = 0, e_lm = 0, nref = 0;
+	struct beam_out out;
+
+	(void)state;
+	if (!deps_installed())
+		skip();
+	assert_int_equal(moonort_create(&m, NULL, NULL, 1), 0);
+	assert_int_equal(sherpa_asr_create(&asr, NULL, 1), 0);
+	lm = banking_lm();
+	for (size_t i = 0; i < sizeof(said) / sizeof(said[0]); i++) {
+		struct audio_clip *c = phone_speech(said[i]);
+		char a[256], b[256], l[256];
+		size_t n;
+
+		assert_int_equal(sherpa_asr_decode(asr, c->samples, c->nsamples,
+						   8000, a, sizeof(a)),
+				 0);
+		assert_int_equal(moonort_decode(m, c->samples, c->nsamples,
+						8000, NULL, &greedy, b,
+						sizeof(b), NULL),
+				 0);
+		assert_int_equal(moonort_decode(m, c->samples, c->nsamples,
+						8000, lm, &fused, l, sizeof(l),
+						&out),
+				 0);
+		print_message(
+			"said \"%s\": sherpa \"%s\" own \"%s\" lm \"%s\"\n",
+			said[i], a, b, l);
+		/* same front end, same greedy search: same words */
+		assert_string_equal(a, b);
+		/* the search's figures describe its text */
+		assert_true(out.ntokens >= 4 && out.ntokens < 20);
+		assert_true(out.model_lp < 0 && out.lp_min <= 0);
+		assert_true(out.score > -100);
+		e_greedy += stt_word_edits(said[i], b, &n);
+		e_lm += stt_word_edits(said[i], l, NULL);
+		nref += n;
+		audio_clip_deref(c);
+	}
+	assert_true(e_greedy > 0); /* the sentences are hard ones */
+	assert_true(e_lm < e_greedy);
+	assert_int_equal(moonort_decode(m, NULL, 10, 8000, lm, &fused,
+					(char[16]){ 0 }, 16, NULL),
+			 -EINVAL);
+	ngram_lm_destroy(lm);
+	sherpa_asr_destroy(asr);
+	moonort_destroy(m);
+	(void)nref;
+}
+
+/* The engine: an LM request (what stt.c sends for an OPEN step with `lm`)
+ * decodes with fusion, an open one greedily, prepare() builds the LM once. */
+static void the_engine_decodes_with_the_step_lm(void **state)
+{
+	struct stt_grammar *g;
+	struct stt_engine *e = NULL;
+	struct audio_clip *c;
+	struct stt_request open = { .mode = STT_MODE_OPEN };
+	struct stt_request lmreq = { .mode = STT_MODE_LM };
+	struct stt_result res;
+
+	(void)state;
+	if (!deps_installed())
+		skip();
+	g = banking_grammar();
+	lmreq.grammar = g;
+	assert_int_equal(stt_moonshine_ops.open(&e, NULL), 0);
+	assert_int_equal(stt_moonshine_ops.prepare(e, g), 0);
+	c = phone_speech("my card got lost");
+	assert_int_equal(
+		stt_engine_decode(e, &open, c->samples, c->nsamples, &res), 0);
+	assert_string_equal(res.text, "my car got lost");
+	assert_int_equal(
+		stt_engine_decode(e, &lmreq, c->samples, c->nsamples, &res), 0);
+	assert_string_equal(res.text, "my card got lost");
+	assert_string_equal(res.engine, "moonshine");
+	assert_true(res.confidence > 0.5f && res.confidence <= 1.0f);
+	audio_clip_deref(c);
+	stt_moonshine_ops.close(e);
+	stt_grammar_deref(g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(tokens_parse_maps_ids_to_bytes),
+		cmocka_unit_test(malformed_tokens_are_ebadmsg_with_the_line),
+		cmocka_unit_test(broken_installs_are_clear_errors),
+		cmocka_unit_test(
+			greedy_matches_sherpa_and_the_lm_fixes_domain_words),
+		cmocka_unit_test(the_engine_decodes_with_the_step_lm),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
