@@ -152,14 +152,14 @@ int moonort_tokens_parse(const char *buf, size_t len, size_t vocab,
 		return -ENOMEM;
 	for (size_t pos = 0; pos < len && !err;) {
 		const char *l = buf + pos, *sp, *end;
-		size_t llen = strcspn(l, "\n");
+		/* buf need not be NUL-terminated: search only its len bytes */
+		const char *nl = memchr(l, '\n', len - pos);
+		size_t llen = nl ? (size_t)(nl - l) : len - pos;
 		uint8_t tok[128];
 		char *num_end;
 		long id;
 		int n;
 
-		if (pos + llen > len)
-			llen = len - pos;
 		pos += llen + 1;
 		ln++;
 		end = l + llen;

@@ -109,6 +109,7 @@ struct ngram_lm {
 	uint32_t *sorted; /* word ids in byte order of their text */
 	size_t nsorted;
 	uint64_t nbigrams; /* N1+(..) */
+	uint64_t unk_cont; /* N1+(. <unk>): <unk>'s part of nbigrams */
 	double d3, d2, unk_mass;
 };
 
@@ -329,6 +330,11 @@ int ngram_lm_build(struct ngram_lm **lp, const char *const *sent, size_t n,
 		err = -EINVAL;
 	if (err)
 		goto out;
+	{
+		const struct cell *u = map_get(&lm->uni, NGRAM_UNK);
+
+		lm->unk_cont = u ? u->a : 0;
+	}
 	lm->d3 = discount(&lm->tri);
 	lm->d2 = discount(&lm->bi);
 	err = sort_words(lm);
@@ -369,8 +375,14 @@ static double p1(const struct ngram_lm *lm, uint32_t w)
 
 	if (w == NGRAM_UNK)
 		return lm->unk_mass;
+	/* <unk> has its fixed share: the known words (and </s>) share the
+	 * rest by their continuation counts, <unk>'s own left out (text whose
+	 * words are too long to keep is all <unk>) */
 	c = map_get(&lm->uni, w);
-	return c ? (1.0 - lm->unk_mass) * c->a / (double)lm->nbigrams : 0.0;
+	return c && lm->nbigrams > lm->unk_cont
+		       ? (1.0 - lm->unk_mass) * c->a /
+				 (double)(lm->nbigrams - lm->unk_cont)
+		       : 0.0;
 }
 
 static double p2(const struct ngram_lm *lm, uint32_t v, uint32_t w)

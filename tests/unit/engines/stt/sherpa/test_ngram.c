@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "engines/stt/sherpa/ngram.h"
@@ -124,6 +125,26 @@ static void unknown_words_keep_their_mass(void **state)
 	ngram_lm_destroy(lm);
 }
 
+/* Words longer than NGRAM_WORD_MAX are <unk>: a text of nothing else still
+ * gives distributions that sum to 1 (found by fuzz_moon_lm). */
+static void a_text_of_unknown_words_still_sums_to_one(void **state)
+{
+	char longw[NGRAM_WORD_MAX + 10], sent[2 * sizeof(longw) + 8];
+	const char *const v[] = { sent };
+	struct ngram_lm *lm = NULL;
+
+	(void)state;
+	memset(longw, 'a', sizeof(longw) - 1);
+	longw[sizeof(longw) - 1] = '\0';
+	snprintf(sent, sizeof(sent), "%s %s", longw, longw);
+	assert_int_equal(ngram_lm_build(&lm, v, 1, 0.02), 0);
+	assert_int_equal(ngram_lm_size(lm), NGRAM_FIRST_WORD);
+	assert_float_equal(sum_over_vocab(lm, NGRAM_BOS, NGRAM_BOS), 1.0, 1e-9);
+	assert_float_equal(sum_over_vocab(lm, NGRAM_BOS, NGRAM_UNK), 1.0, 1e-9);
+	assert_float_equal(sum_over_vocab(lm, NGRAM_UNK, NGRAM_UNK), 1.0, 1e-9);
+	ngram_lm_destroy(lm);
+}
+
 static void a_prefix_scores_its_best_completion(void **state)
 {
 	struct ngram_lm *lm = build();
@@ -166,6 +187,7 @@ int main(void)
 		cmocka_unit_test(a_seen_trigram_beats_an_unseen_word),
 		cmocka_unit_test(an_unseen_history_backs_off_to_the_bigram),
 		cmocka_unit_test(unknown_words_keep_their_mass),
+		cmocka_unit_test(a_text_of_unknown_words_still_sums_to_one),
 		cmocka_unit_test(a_prefix_scores_its_best_completion),
 		cmocka_unit_test(bad_input_is_refused),
 	};
