@@ -421,10 +421,22 @@ static void fill_out(const struct hyp *h, const struct beam_model *m,
 		.score = total(h),
 		.model_lp = h->am,
 		.lp_min = h->lp_min,
-		.ntokens = (unsigned)h->ntok,
 	};
-	for (size_t i = 1; i < h->ntok; i++)
-		out->npieces += m->text[h->tok[i]][0] != ' ';
+	/* As sherpa_asr_decode_scored() counts them, so that confidences of
+	 * both decoders share one scale: punctuation-only tokens (the final
+	 * ".") are not words; a word token after the first without a
+	 * leading space continues a word. */
+	for (size_t i = 0; i < h->ntok; i++) {
+		const char *t = m->text[h->tok[i]];
+		bool word = false;
+
+		for (const char *c = t; *c; c++)
+			word |= isalnum((unsigned char)*c) || (*c & 0x80);
+		if (!word)
+			continue;
+		out->npieces += out->ntokens > 0 && t[0] != ' ';
+		out->ntokens++;
+	}
 }
 
 int beam_search(const struct beam_model *m, const struct ngram_lm *lm,

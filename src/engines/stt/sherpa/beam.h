@@ -50,7 +50,7 @@ struct beam_out {
 	double score;	  /* total (model + fusion) */
 	double model_lp;  /* sum of the model's token log-probabilities */
 	float lp_min;	  /* the least likely token (0 when no token) */
-	unsigned ntokens; /* tokens of the text (end of text excluded) */
+	unsigned ntokens; /* word tokens of the text (punctuation excluded) */
 	unsigned npieces; /* of those, tokens continuing a word */
 };
 

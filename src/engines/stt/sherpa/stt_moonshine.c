@@ -43,22 +43,26 @@
 #define LM_BONUS 1.25
 #define LM_UNK_MASS 0.02
 
-/* Domain LMs kept (one per grammar id; the oldest goes when full). */
+/* Domain LMs kept (one per grammar id; when full, the oldest is dropped
+ * once no decode uses it: a flow reload makes new grammars). */
 #define LM_CACHE 16u
 
 struct lm_entry {
 	uint64_t id;
 	struct ngram_lm *lm;
+	unsigned refs; /* decodes using lm, under moonshine.lock */
+	bool dropped;  /* out of the cache: freed when refs reach 0 */
 };
 
 struct moonshine {
 	struct stt_engine base; /* first: the core holds &base */
 	struct sherpa_asr *asr;
-	struct moonort *ort; /* NULL: no LM decoding */
-	struct beam_cfg beam;
+	struct moonort *ort;  /* NULL: sherpa-onnx's decoder, no LM decoding */
+	struct beam_cfg beam; /* with a domain LM */
+	struct beam_cfg greedy; /* without */
 	double unk_mass;
 	pthread_mutex_t lock; /* lms */
-	struct lm_entry lms[LM_CACHE];
+	struct lm_entry *lms[LM_CACHE];
 	size_t nlms, next_lm;
 };
 
@@ -70,37 +74,38 @@ static int moonshine_open(struct stt_engine **ep,
 
 	if (!ep)
 		return -EINVAL;
+	if (cfg && cfg->lm_beam &&
+	    (cfg->lm_beam > BEAM_WIDTH_MAX || !(cfg->lm_weight >= 0) ||
+	     !isfinite(cfg->lm_word_bonus)))
+		return -EINVAL;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	err = sherpa_asr_create(&m->asr, cfg ? cfg->model_dir : NULL,
-				cfg && cfg->threads ? cfg->threads : 1);
-	if (err) {
-		free(m);
-		return err;
-	}
 	m->beam = (struct beam_cfg){ .width = LM_BEAM,
 				     .lambda = LM_WEIGHT,
 				     .beta = LM_BONUS };
-	if (cfg && cfg->lm_beam) {
-		if (cfg->lm_beam > BEAM_WIDTH_MAX || !(cfg->lm_weight >= 0) ||
-		    !isfinite(cfg->lm_word_bonus)) {
-			sherpa_asr_destroy(m->asr);
-			free(m);
-			return -EINVAL;
-		}
+	if (cfg && cfg->lm_beam)
 		m->beam = (struct beam_cfg){ .width = cfg->lm_beam,
 					     .lambda = cfg->lm_weight,
 					     .beta = cfg->lm_word_bonus };
-	}
+	m->greedy = (struct beam_cfg){ .width = 1 };
 	m->unk_mass = LM_UNK_MASS;
-	pthread_mutex_init(&m->lock, NULL);
+	/* Our own decoder first (greedy and LM decodes, docs/adr/0003);
+	 * sherpa-onnx's recognizer only when it does not load, so the model
+	 * is in memory once. */
 	err = moonort_create(&m->ort, NULL, cfg ? cfg->model_dir : NULL,
 			     cfg && cfg->threads ? cfg->threads : 1);
 	if (err) {
 		LOGW(NULL, "moonshine_lm_unavailable", "err=%d", err);
 		m->ort = NULL;
+		err = sherpa_asr_create(&m->asr, cfg ? cfg->model_dir : NULL,
+					cfg && cfg->threads ? cfg->threads : 1);
+		if (err) {
+			free(m);
+			return err;
+		}
 	}
+	pthread_mutex_init(&m->lock, NULL);
 	m->base.ops = &stt_moonshine_ops;
 	*ep = &m->base;
 	return 0;
@@ -114,27 +119,32 @@ static void moonshine_close(struct stt_engine *e)
 		return;
 	sherpa_asr_destroy(m->asr);
 	moonort_destroy(m->ort);
-	for (size_t i = 0; i < m->nlms; i++)
-		ngram_lm_destroy(m->lms[i].lm);
+	for (size_t i = 0; i < m->nlms; i++) {
+		ngram_lm_destroy(m->lms[i]->lm);
+		free(m->lms[i]);
+	}
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
 
-/* The LM of g, built on first use. Returns 0 with a model borrowed from the
- * cache (models are never freed before close), or a negative errno. */
+/* The LM of g, built on first use, with a reference the caller gives back
+ * with lm_put(). Returns 0 or a negative errno (-EINVAL: text without a
+ * word, -E2BIG, -ENOMEM). */
 static int lm_get(struct moonshine *m, const struct stt_grammar *g,
-		  const struct ngram_lm **lp)
+		  struct lm_entry **ep)
 {
 	uint64_t id = stt_grammar_id(g);
 	size_t n = stt_grammar_count(g);
+	struct lm_entry *e, *old = NULL;
 	const char **sent;
 	struct ngram_lm *lm;
 	int err;
 
 	pthread_mutex_lock(&m->lock);
 	for (size_t i = 0; i < m->nlms; i++)
-		if (m->lms[i].id == id) {
-			*lp = m->lms[i].lm;
+		if (m->lms[i]->id == id) {
+			m->lms[i]->refs++;
+			*ep = m->lms[i];
 			pthread_mutex_unlock(&m->lock);
 			return 0;
 		}
@@ -149,41 +159,69 @@ static int lm_get(struct moonshine *m, const struct stt_grammar *g,
 	free(sent);
 	if (err)
 		return err;
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		ngram_lm_destroy(lm);
+		return -ENOMEM;
+	}
+	*e = (struct lm_entry){ .id = id, .lm = lm, .refs = 1 };
 
 	pthread_mutex_lock(&m->lock);
 	for (size_t i = 0; i < m->nlms; i++)
-		if (m->lms[i].id == id) { /* another thread was faster */
-			*lp = m->lms[i].lm;
+		if (m->lms[i]->id == id) { /* another thread was faster */
+			m->lms[i]->refs++;
+			*ep = m->lms[i];
 			pthread_mutex_unlock(&m->lock);
 			ngram_lm_destroy(lm);
+			free(e);
 			return 0;
 		}
 	if (m->nlms < LM_CACHE) {
-		m->lms[m->nlms++] = (struct lm_entry){ id, lm };
+		m->lms[m->nlms++] = e;
 	} else {
-		/* A decode may still use the model we would replace: keep
-		 * it alive by leaking nothing and refusing the newcomer
-		 * instead. LM_CACHE steps with distinct LMs per process is
-		 * more than any flow set has. */
-		pthread_mutex_unlock(&m->lock);
-		ngram_lm_destroy(lm);
-		return -ENOSPC;
+		old = m->lms[m->next_lm];
+		m->lms[m->next_lm] = e;
+		m->next_lm = (m->next_lm + 1) % LM_CACHE;
+		old->dropped = true;
+		if (old->refs)
+			old = NULL; /* its last decode frees it */
 	}
-	*lp = lm;
+	*ep = e;
 	pthread_mutex_unlock(&m->lock);
+	if (old) {
+		ngram_lm_destroy(old->lm);
+		free(old);
+	}
 	return 0;
+}
+
+static void lm_put(struct moonshine *m, struct lm_entry *e)
+{
+	bool last;
+
+	pthread_mutex_lock(&m->lock);
+	last = --e->refs == 0 && e->dropped;
+	pthread_mutex_unlock(&m->lock);
+	if (last) {
+		ngram_lm_destroy(e->lm);
+		free(e);
+	}
 }
 
 static int moonshine_prepare(struct stt_engine *e, const struct stt_grammar *g)
 {
 	struct moonshine *m = (struct moonshine *)e;
-	const struct ngram_lm *lm;
+	struct lm_entry *lm;
+	int err;
 
 	if (!m || !g)
 		return -EINVAL;
 	if (stt_grammar_mode(g) != STT_MODE_LM || !m->ort)
 		return 0;
-	return lm_get(m, g, &lm);
+	err = lm_get(m, g, &lm);
+	if (!err)
+		lm_put(m, lm);
+	return err;
 }
 
 /* Longest run of one word repeated back to back: Moonshine, like other
@@ -296,27 +334,30 @@ static bool speech_span(const int16_t *pcm, size_t n, size_t *start,
 	return true;
 }
 
-/* Beam search with the domain LM on the own decoder; the empty-decode
- * retry of the greedy path applies. The confidence is the greedy path's
- * heuristic (word pieces, speech rate, loops) on the result's tokens, so
- * both paths share one scale that flows' thresholds were set against. (The
- * model's own token probabilities were tried: a correct "my card got lost"
- * scored 0.40, the LM having overruled a token the model doubted.) */
-static int decode_lm(struct moonshine *m, const struct ngram_lm *lm,
-		     const int16_t *pcm, size_t n, uint32_t audio_ms,
-		     uint64_t t0, struct stt_result *res)
+/* A decode on the own decoder: beam search with the domain LM (lm, cfg
+ * m->beam), or greedy (lm NULL, cfg m->greedy: the same transcripts as
+ * sherpa-onnx's decoder, faster: docs/adr/0003). The empty-decode retry
+ * applies. The confidence is the heuristic of sherpa_asr results (word
+ * pieces, speech rate, loops) on the result's tokens, so every path shares
+ * one scale that flows' thresholds were set against. (The model's own token
+ * probabilities were tried: a correct "my card got lost" scored 0.40, the
+ * LM having overruled a token the model doubted.) */
+static int decode_ort(struct moonshine *m, const struct ngram_lm *lm,
+		      const int16_t *pcm, size_t n, uint32_t audio_ms,
+		      uint64_t t0, struct stt_result *res)
 {
+	const struct beam_cfg *cfg = lm ? &m->beam : &m->greedy;
 	struct sherpa_asr_score sc = { 0 };
 	char text[STT_TEXT_MAX + 1];
 	size_t span_start, span_len;
 	struct beam_out out;
 	int err;
 
-	err = moonort_decode(m->ort, pcm, n, RATE_HZ, lm, &m->beam, text,
+	err = moonort_decode(m->ort, pcm, n, RATE_HZ, lm, cfg, text,
 			     sizeof(text), &out);
 	if (!err && !text[0] && speech_span(pcm, n, &span_start, &span_len))
 		err = moonort_decode(m->ort, pcm + span_start, span_len,
-				     RATE_HZ, lm, &m->beam, text, sizeof(text),
+				     RATE_HZ, lm, cfg, text, sizeof(text),
 				     &out);
 	if (err)
 		return err == -ENOMEM || err == -EINVAL ? err : -EIO;
@@ -336,7 +377,7 @@ static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
 			    struct stt_result *res)
 {
 	struct moonshine *m = (struct moonshine *)e;
-	const struct ngram_lm *lm;
+	struct lm_entry *lm = NULL;
 	struct sherpa_asr_score sc;
 	char text[STT_TEXT_MAX + 1];
 	uint64_t t0;
@@ -354,12 +395,19 @@ static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
 		return -EINVAL;
 	audio_ms = (uint32_t)(n * 1000u / RATE_HZ);
 	t0 = clock_mono_us();
-	if (req && req->mode == STT_MODE_LM && m->ort) {
-		err = lm_get(m, req->grammar, &lm);
-		if (!err)
-			return decode_lm(m, lm, pcm, n, audio_ms, t0, res);
-		/* no LM (cache full, text without words): decode open */
-		LOGW(req->call_id, "moonshine_lm_failed", "err=%d", err);
+	if (m->ort) {
+		if (req && req->mode == STT_MODE_LM) {
+			err = lm_get(m, req->grammar, &lm);
+			/* no LM (text without words, no memory): open */
+			if (err)
+				LOGW(req->call_id, "moonshine_lm_failed",
+				     "err=%d", err);
+		}
+		err = decode_ort(m, lm ? lm->lm : NULL, pcm, n, audio_ms, t0,
+				 res);
+		if (lm)
+			lm_put(m, lm);
+		return err;
 	}
 	err = sherpa_asr_decode_scored(m->asr, pcm, n, RATE_HZ, text,
 				       sizeof(text), &sc);

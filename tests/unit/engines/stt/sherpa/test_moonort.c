@@ -266,12 +266,16 @@ static void greedy_matches_sherpa_and_the_lm_fixes_domain_words(void **state)
 		char a[256], b[256], l[256];
 		size_t n;
 
-		assert_int_equal(sherpa_asr_decode(asr, c->samples, c->nsamples,
-						   8000, a, sizeof(a)),
+		struct sherpa_asr_score sc;
+		struct beam_out og;
+
+		assert_int_equal(sherpa_asr_decode_scored(asr, c->samples,
+							  c->nsamples, 8000, a,
+							  sizeof(a), &sc),
 				 0);
 		assert_int_equal(moonort_decode(m, c->samples, c->nsamples,
 						8000, NULL, &greedy, b,
-						sizeof(b), NULL),
+						sizeof(b), &og),
 				 0);
 		assert_int_equal(moonort_decode(m, c->samples, c->nsamples,
 						8000, lm, &fused, l, sizeof(l),
@@ -280,8 +284,12 @@ static void greedy_matches_sherpa_and_the_lm_fixes_domain_words(void **state)
 		print_message(
 			"said \"%s\": sherpa \"%s\" own \"%s\" lm \"%s\"\n",
 			said[i], a, b, l);
-		/* same front end, same greedy search: same words */
+		/* same front end, same greedy search: same words, counted
+		 * the same way (the confidence heuristic's inputs: one scale
+		 * for both decoders; punctuation tokens are not words) */
 		assert_string_equal(a, b);
+		assert_int_equal(og.ntokens, sc.ntokens);
+		assert_int_equal(og.npieces, sc.npieces);
 		/* the search's figures describe its text */
 		assert_true(out.ntokens >= 4 && out.ntokens < 20);
 		assert_true(out.model_lp < 0 && out.lp_min <= 0);
@@ -334,6 +342,40 @@ static void the_engine_decodes_with_the_step_lm(void **state)
 	stt_grammar_deref(g);
 }
 
+/* More step LMs than the engine caches (a flow reload makes new grammars):
+ * every one still prepares and decodes with fusion; the oldest are dropped
+ * and rebuilt on their next use. */
+static void more_lms_than_the_cache_keeps_still_decode(void **state)
+{
+	struct stt_grammar *gs[20];
+	struct stt_engine *e = NULL;
+	struct audio_clip *c;
+	struct stt_request lmreq = { .mode = STT_MODE_LM };
+	struct stt_result res;
+
+	(void)state;
+	if (!deps_installed())
+		skip();
+	assert_int_equal(stt_moonshine_ops.open(&e, NULL), 0);
+	for (size_t i = 0; i < sizeof(gs) / sizeof(gs[0]); i++) {
+		gs[i] = banking_grammar(); /* same text, a new grammar id */
+		assert_int_equal(stt_moonshine_ops.prepare(e, gs[i]), 0);
+	}
+	c = phone_speech("my card got lost");
+	lmreq.grammar = gs[0]; /* dropped from the cache: rebuilt */
+	assert_int_equal(
+		stt_engine_decode(e, &lmreq, c->samples, c->nsamples, &res), 0);
+	assert_string_equal(res.text, "my card got lost");
+	lmreq.grammar = gs[19];
+	assert_int_equal(
+		stt_engine_decode(e, &lmreq, c->samples, c->nsamples, &res), 0);
+	assert_string_equal(res.text, "my card got lost");
+	audio_clip_deref(c);
+	stt_moonshine_ops.close(e);
+	for (size_t i = 0; i < sizeof(gs) / sizeof(gs[0]); i++)
+		stt_grammar_deref(gs[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +385,7 @@ int main(void)
 		cmocka_unit_test(
 			greedy_matches_sherpa_and_the_lm_fixes_domain_words),
 		cmocka_unit_test(the_engine_decodes_with_the_step_lm),
+		cmocka_unit_test(more_lms_than_the_cache_keeps_still_decode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
