@@ -5,8 +5,10 @@
 #  1. builds the spoken BANKING77 set (bench/speech/make_set.sh: N test
 #     sentences, default NLU_STT_N or 100: each transcription loads the model, ~1 s;
 #     two flite voices, through G.711 mu-law);
-#  2. transcribes every file with `voxgate transcribe` (Moonshine, the
-#     default open-speech engine);
+#  2. transcribes every file with `voxgate transcribe` twice: Moonshine (the
+#     default open-speech engine) alone, and with the domain LM of the
+#     training sentences (--lm-from: what an open flow step with intents
+#     decodes with); the second gives nlu_stt.heard_lm;
 #  3. trains the BANKING77 model on data/banking77/train.tsv (or reuses
 #     BUILD_DIR/banking77.vxn) and runs `voxgate nlu eval` twice on the same
 #     utterances: the reference texts (what was said) and the transcripts
@@ -62,6 +64,7 @@ if [ -n "${NLU_HEARD:-}" ]; then
 else
 : >"$SET/said.tsv"
 : >"$SET/heard.tsv"
+: >"$SET/heard-lm.tsv"
 while IFS=$'\t' read -r file _voice ref; do
 	label=$(awk -F'\t' -v t="$ref" '$1 == t {print $2; exit}' "$SET/labels.tsv")
 	[ -n "$label" ] || continue
@@ -71,8 +74,14 @@ while IFS=$'\t' read -r file _voice ref; do
 		empty=$((empty + 1))
 		hyp="(nothing heard)"
 	fi
+	# the same audio with the step's domain LM, as the bank flow's open
+	# steps decode (Moonshine beam search + the intent examples' trigram)
+	hyp_lm=$("$V" transcribe "$SET/open/$file.wav" --engine moonshine \
+		--lm-from "$ROOT/data/banking77/train.tsv" --json 2>/dev/null </dev/null |
+		sed -n 's/^{"text":"\([^"]*\)".*/\1/p')
 	printf '%s\t%s\n' "$label" "$ref" >>"$SET/said.tsv"
 	printf '%s\t%s\n' "$label" "$hyp" >>"$SET/heard.tsv"
+	printf '%s\t%s\n' "$label" "${hyp_lm:-(nothing heard)}" >>"$SET/heard-lm.tsv"
 	n=$((n + 1))
 done <"$SET/open/refs.tsv"
 fi
@@ -87,6 +96,11 @@ echo "heard (transcripts):    $a_heard   ($empty transcripts empty)"
 awk -v a="$a_said" -v b="$a_heard" 'BEGIN { if (a > 0) printf "ratio heard/said:       %.3f\n", b / a }'
 bench_figure nlu_stt.said "$a_said" accuracy
 bench_figure nlu_stt.heard "$a_heard" accuracy
+if [ -s "$SET/heard-lm.tsv" ]; then
+	a_heard_lm=$(acc "$SET/heard-lm.tsv")
+	echo "heard with the domain LM: $a_heard_lm"
+	bench_figure nlu_stt.heard_lm "$a_heard_lm" accuracy
+fi
 bench_figure nlu_stt.ratio "$(awk -v a="$a_said" -v b="$a_heard" 'BEGIN { if (a > 0) printf "%.3f", b / a }')" ratio
 
 # With and without the ASR-noise augmentation (same trainer otherwise).
