@@ -15,6 +15,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -334,6 +335,19 @@ static bool speech_span(const int16_t *pcm, size_t n, size_t *start,
 	return true;
 }
 
+/* The engine's result for text, whichever decoder produced it. */
+static int result(struct stt_result *res, const char *text, uint32_t audio_ms,
+		  const struct sherpa_asr_score *sc, uint64_t t0)
+{
+	memset(res, 0, sizeof(*res));
+	snprintf(res->text, sizeof(res->text), "%s", text);
+	res->confidence = confidence_of(text, audio_ms, sc);
+	res->decode_us = (uint32_t)(clock_mono_us() - t0);
+	res->audio_ms = audio_ms;
+	res->engine = stt_moonshine_ops.name;
+	return 0;
+}
+
 /* A decode on the own decoder: beam search with the domain LM (lm, cfg
  * m->beam), or greedy (lm NULL, cfg m->greedy: the same transcripts as
  * sherpa-onnx's decoder, faster: docs/adr/0003). The empty-decode retry
@@ -363,13 +377,7 @@ static int decode_ort(struct moonshine *m, const struct ngram_lm *lm,
 		return err == -ENOMEM || err == -EINVAL ? err : -EIO;
 	sc.ntokens = out.ntokens;
 	sc.npieces = out.npieces;
-	memset(res, 0, sizeof(*res));
-	memcpy(res->text, text, sizeof(res->text));
-	res->confidence = confidence_of(text, audio_ms, &sc);
-	res->decode_us = (uint32_t)(clock_mono_us() - t0);
-	res->audio_ms = audio_ms;
-	res->engine = stt_moonshine_ops.name;
-	return 0;
+	return result(res, text, audio_ms, &sc, t0);
 }
 
 static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
@@ -417,14 +425,7 @@ static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
 					       sizeof(text), &sc);
 	if (err)
 		return err == -ENOMEM || err == -EINVAL ? err : -EIO;
-
-	memset(res, 0, sizeof(*res));
-	memcpy(res->text, text, sizeof(res->text));
-	res->confidence = confidence_of(text, audio_ms, &sc);
-	res->decode_us = (uint32_t)(clock_mono_us() - t0);
-	res->audio_ms = audio_ms;
-	res->engine = stt_moonshine_ops.name;
-	return 0;
+	return result(res, text, audio_ms, &sc, t0);
 }
 
 const struct stt_engine_ops stt_moonshine_ops = {
