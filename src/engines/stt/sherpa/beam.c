@@ -414,6 +414,14 @@ static int run(struct search *s)
 	return 0;
 }
 
+bool beam_token_is_word(const char *tok)
+{
+	for (const char *c = tok; c && *c; c++)
+		if (isalnum((unsigned char)*c) || (*c & 0x80))
+			return true;
+	return false;
+}
+
 static void fill_out(const struct hyp *h, const struct beam_model *m,
 		     struct beam_out *out)
 {
@@ -428,11 +436,8 @@ static void fill_out(const struct hyp *h, const struct beam_model *m,
 	 * leading space continues a word. */
 	for (size_t i = 0; i < h->ntok; i++) {
 		const char *t = m->text[h->tok[i]];
-		bool word = false;
 
-		for (const char *c = t; *c; c++)
-			word |= isalnum((unsigned char)*c) || (*c & 0x80);
-		if (!word)
+		if (!beam_token_is_word(t))
 			continue;
 		out->npieces += out->ntokens > 0 && t[0] != ' ';
 		out->ntokens++;

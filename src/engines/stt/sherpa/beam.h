@@ -13,6 +13,7 @@
  * this is greedy decoding. */
 #ifndef VG_ENGINES_STT_SHERPA_BEAM_H
 #define VG_ENGINES_STT_SHERPA_BEAM_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,4 +68,8 @@ int beam_search(const struct beam_model *m, const struct ngram_lm *lm,
  * tests. */
 void beam_words(const char *raw, size_t len,
 		void (*fn)(const char *w, size_t len, void *arg), void *arg);
+/* A token that holds a letter, digit or non-ASCII byte: a word or a piece
+ * of one, not punctuation. The one rule both decoders count words by (the
+ * confidence heuristic's inputs, sherpa_asr_score and beam_out). */
+bool beam_token_is_word(const char *tok);
 #endif

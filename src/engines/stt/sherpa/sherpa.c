@@ -17,6 +17,7 @@
 #include "audio/clip.h"
 #include "audio/resample.h"
 #include "core/log.h"
+#include "engines/stt/sherpa/beam.h"
 #include "engines/stt/sherpa/sherpa_capi.h"
 
 #define LIB_SUBPATH "sherpa-onnx/libsherpa-onnx-c-api.so"
@@ -449,7 +450,6 @@ static int json_tokens(const char *json, struct sherpa_asr_score *sc)
 		return -ENODATA;
 	for (p++;;) {
 		char tok[64];
-		bool word = false;
 
 		while (*p == ' ' || *p == ',')
 			p++;
@@ -462,9 +462,7 @@ static int json_tokens(const char *json, struct sherpa_asr_score *sc)
 				p++;
 		if (*p)
 			p++;
-		for (const char *t = tok; *t; t++)
-			word |= isalnum((unsigned char)*t) || (*t & 0x80);
-		if (!word)
+		if (!beam_token_is_word(tok))
 			continue;
 		if (n > 0 && tok[0] != ' ')
 			pieces++;

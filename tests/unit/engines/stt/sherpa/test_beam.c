@@ -283,9 +283,24 @@ static void words_are_normalized_like_transcripts(void **state)
 	}
 }
 
+/* What both decoders count as a word token (confidence inputs). */
+static void punctuation_tokens_are_not_words(void **state)
+{
+	(void)state;
+	assert_true(beam_token_is_word(" card"));
+	assert_true(beam_token_is_word("d"));
+	assert_true(beam_token_is_word(" 25"));
+	assert_true(beam_token_is_word("\xe2\x82\xac"));
+	assert_false(beam_token_is_word("."));
+	assert_false(beam_token_is_word(" ,"));
+	assert_false(beam_token_is_word(""));
+	assert_false(beam_token_is_word(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(punctuation_tokens_are_not_words),
 		cmocka_unit_test(width_one_without_lm_is_greedy),
 		cmocka_unit_test(fusion_flips_a_close_call_to_the_domain_word),
 		cmocka_unit_test(fusion_keeps_what_the_decoder_is_sure_of),
