@@ -13,9 +13,10 @@
  * none with SET_DIR), VG_STT_BENCH_MODES ("1,3": only those modes),
  * VG_STT_BENCH_VERBOSE (each reference and hypothesis),
  * VG_STT_BENCH_RANGE ("0:100": only those utterances of the open set, for
- * tuning on a dev part), VG_STT_BENCH_LM ("beam,weight,bonus": Moonshine's
- * LM decoding settings instead of the engine's defaults). The domain LM is
- * data/banking77/train.tsv (the set's sentences are from test.tsv). */
+ * tuning on a dev part), VG_STT_BENCH_LM ("beam,weight,bonus[,prune]":
+ * Moonshine's LM decoding settings instead of the engine's defaults). The
+ * domain LM is data/banking77/train.tsv (the set's sentences are from
+ * test.tsv). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -584,15 +585,17 @@ int main(int argc, char **argv)
 	}
 	long rss0 = rss_kb();
 	uint64_t t0 = clock_mono_us();
-	/* VG_STT_BENCH_LM="beam,weight,bonus": Moonshine's LM decoding
-	 * settings (default: the engine's) */
+	/* VG_STT_BENCH_LM="beam,weight,bonus[,prune]" (prune 0 when left out):
+	 * Moonshine's LM decoding settings (default: the engine's) */
 	struct stt_cfg scfg = { .engines = "moonshine,pocketsphinx" };
 	const char *lmset = getenv("VG_STT_BENCH_LM");
-	if (lmset && sscanf(lmset, "%u,%lf,%lf", &scfg.engine_cfg[0].lm_beam,
-			    &scfg.engine_cfg[0].lm_weight,
-			    &scfg.engine_cfg[0].lm_word_bonus) != 3) {
-		fprintf(stderr,
-			"bench_stt: VG_STT_BENCH_LM=beam,weight,bonus\n");
+	if (lmset &&
+	    sscanf(lmset, "%u,%lf,%lf,%lf", &scfg.engine_cfg[0].lm_beam,
+		   &scfg.engine_cfg[0].lm_weight,
+		   &scfg.engine_cfg[0].lm_word_bonus,
+		   &scfg.engine_cfg[0].lm_prune) < 3) {
+		fprintf(stderr, "bench_stt: "
+				"VG_STT_BENCH_LM=beam,weight,bonus[,prune]\n");
 		goto out;
 	}
 	int err = stt_create(&s, pool, lmset ? &scfg : NULL);

@@ -129,6 +129,7 @@ static void start_stt(struct daemon *d)
 		ec->lm_beam = d->cfg.stt.lm_beam;
 		ec->lm_weight = d->cfg.stt.lm_weight;
 		ec->lm_word_bonus = d->cfg.stt.lm_word_bonus;
+		ec->lm_prune = d->cfg.stt.lm_prune;
 		if (!strncmp(p, "moonshine", 9) && d->cfg.stt.models_dir[0]) {
 			snprintf(moon_dir, sizeof(moon_dir),
 				 "%s/moonshine-tiny", d->cfg.stt.models_dir);

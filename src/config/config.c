@@ -866,6 +866,10 @@ static const struct setting stt_settings[] = {
 	  .kind = K_RATIO,
 	  .off = CFG_OFF(stt.lm_word_bonus),
 	  .max = 8 },
+	{ .key = "lm_prune",
+	  .kind = K_RATIO,
+	  .off = CFG_OFF(stt.lm_prune),
+	  .max = 50 },
 };
 
 static const struct setting log_settings[] = {
@@ -1047,9 +1051,10 @@ void config_defaults(struct vg_config *cfg)
 	cfg->stt.deadline_ms = 2000;
 	cfg->stt.threads = 1;
 	cfg->stt.decoders = 2;
-	cfg->stt.lm_beam = 4;
+	cfg->stt.lm_beam = 6;
 	cfg->stt.lm_weight = 0.4f;
 	cfg->stt.lm_word_bonus = 1.25f;
+	cfg->stt.lm_prune = 4.0f;
 
 	cfg->log.level = LOG_LVL_INFO;
 	cfg->log.format = LOG_FMT_KV;
@@ -2874,9 +2879,11 @@ int config_print(const struct vg_config *cfg, FILE *f)
 	put_str(f, cfg->stt.models_dir);
 	fprintf(f, "\n  threads: %u\n  decoders: %u\n", cfg->stt.threads,
 		cfg->stt.decoders);
-	fprintf(f, "  lm_beam: %u\n  lm_weight: %g\n  lm_word_bonus: %g\n",
+	fprintf(f,
+		"  lm_beam: %u\n  lm_weight: %g\n  lm_word_bonus: %g\n"
+		"  lm_prune: %g\n",
 		cfg->stt.lm_beam, (double)cfg->stt.lm_weight,
-		(double)cfg->stt.lm_word_bonus);
+		(double)cfg->stt.lm_word_bonus, (double)cfg->stt.lm_prune);
 	fprintf(f, "nlu:\n  models_dir: ");
 	put_str(f, cfg->nlu.models_dir);
 	fprintf(f, "\nrecordings:\n  dir: ");

@@ -281,7 +281,7 @@ struct vg_config {
 		/* Moonshine with a step's domain LM: beam width, LM weight,
 		 * per-word bonus (shallow fusion) */
 		uint32_t lm_beam;
-		float lm_weight, lm_word_bonus;
+		float lm_weight, lm_word_bonus, lm_prune;
 	} stt;
 
 	struct {

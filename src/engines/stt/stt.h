@@ -168,10 +168,10 @@ struct stt_engine_cfg {
 	unsigned threads;      /* intra-op threads per decode (0: 1) */
 	unsigned pool_size;    /* decoders kept for reuse (0: engine default) */
 	/* Moonshine with a domain LM (beam search with shallow fusion):
-	 * beam width, LM weight and per-word bonus. lm_beam 0: the engine's
-	 * measured defaults for all three. */
+	 * beam width, LM weight, per-word bonus and the pruning margin (0:
+	 * none). lm_beam 0: the engine's measured defaults for all four. */
 	unsigned lm_beam;
-	double lm_weight, lm_word_bonus;
+	double lm_weight, lm_word_bonus, lm_prune;
 };
 
 struct stt_engine_ops {

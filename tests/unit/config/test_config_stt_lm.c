@@ -1,5 +1,5 @@
-/* stt.lm_beam / lm_weight / lm_word_bonus (Moonshine with a domain LM):
- * defaults, parsing, range errors with positions, print round trip. */
+/* stt.lm_beam / lm_weight / lm_word_bonus / lm_prune (Moonshine with a domain
+ * LM): defaults, parsing, range errors with positions, print round trip. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,21 +24,23 @@ static void defaults_are_the_measured_ones(void **state)
 {
 	(void)state;
 	config_defaults(&cfg);
-	assert_int_equal(cfg.stt.lm_beam, 4);
+	assert_int_equal(cfg.stt.lm_beam, 6);
 	assert_float_equal(cfg.stt.lm_weight, 0.4, 1e-6);
 	assert_float_equal(cfg.stt.lm_word_bonus, 1.25, 1e-6);
+	assert_float_equal(cfg.stt.lm_prune, 4.0, 1e-6);
 }
 
 static void settings_parse(void **state)
 {
 	(void)state;
 	assert_int_equal(load("stt:\n  lm_beam: 8\n  lm_weight: 1.25\n"
-			      "  lm_word_bonus: 0\n",
+			      "  lm_word_bonus: 0\n  lm_prune: 0\n",
 			      &cfg),
 			 0);
 	assert_int_equal(cfg.stt.lm_beam, 8);
 	assert_float_equal(cfg.stt.lm_weight, 1.25, 1e-6);
 	assert_float_equal(cfg.stt.lm_word_bonus, 0.0, 1e-6);
+	assert_float_equal(cfg.stt.lm_prune, 0.0, 1e-6);
 	config_free(&cfg);
 }
 
@@ -55,6 +57,9 @@ static void out_of_range_values_are_errors_at_their_position(void **state)
 		{ "stt:\n  lm_weight: lots\n", "s.yaml:2:14:", "lm_weight" },
 		{ "stt:\n  lm_word_bonus: 9\n",
 		  "s.yaml:2:18:", "between 0 and 8" },
+		{ "stt:\n  lm_prune: 51\n",
+		  "s.yaml:2:13:", "between 0 and 50" },
+		{ "stt:\n  lm_prune: -1\n", "s.yaml:2:13:", "lm_prune" },
 		{ "stt:\n  lm_words: 2\n", "s.yaml:2:3:", "lm_words" },
 	};
 
@@ -77,7 +82,7 @@ static void print_round_trips(void **state)
 
 	(void)state;
 	assert_int_equal(load("stt:\n  lm_beam: 2\n  lm_weight: 0.4\n"
-			      "  lm_word_bonus: 1.5\n",
+			      "  lm_word_bonus: 1.5\n  lm_prune: 2.5\n",
 			      &cfg),
 			 0);
 	f = open_memstream(&buf, &len);
@@ -87,10 +92,12 @@ static void print_round_trips(void **state)
 	assert_non_null(strstr(buf, "lm_beam: 2\n"));
 	assert_non_null(strstr(buf, "lm_weight: 0.4\n"));
 	assert_non_null(strstr(buf, "lm_word_bonus: 1.5\n"));
+	assert_non_null(strstr(buf, "lm_prune: 2.5\n"));
 	assert_int_equal(load(buf, &back), 0);
 	assert_int_equal(back.stt.lm_beam, 2);
 	assert_float_equal(back.stt.lm_weight, 0.4, 1e-6);
 	assert_float_equal(back.stt.lm_word_bonus, 1.5, 1e-6);
+	assert_float_equal(back.stt.lm_prune, 2.5, 1e-6);
 	config_free(&back);
 	config_free(&cfg);
 	free(buf);

@@ -306,6 +306,7 @@ static size_t expand(struct search *s)
 {
 	size_t k = s->cfg->width + 1, nc = 0, nnext = 0;
 	int32_t ids[BEAM_WIDTH_MAX + 1];
+	double bar;
 
 	for (size_t i = 0; i < s->ncur; i++) {
 		const float *lp = s->logits + i * s->m->vocab;
@@ -332,10 +333,16 @@ static size_t expand(struct search *s)
 		}
 	}
 	qsort(s->cands, nc, sizeof(*s->cands), cand_cmp);
+	/* Far behind the step's best (cands[0]) is lost: pruned. */
+	bar = nc ? s->cands[0].total - s->cfg->prune : -INFINITY;
 	for (size_t c = 0; c < nc && nnext < s->cfg->width; c++) {
 		const struct cand *x = &s->cands[c];
 		const struct hyp *h = &s->cur[x->parent];
-		struct lm_acc a = fuse(h, s->m, s->lm, s->cfg, x->tok);
+		struct lm_acc a;
+
+		if (s->cfg->prune > 0 && x->total < bar)
+			break;
+		a = fuse(h, s->m, s->lm, s->cfg, x->tok);
 
 		if (x->tok == s->m->eos) {
 			struct hyp f = *h;
@@ -454,8 +461,8 @@ int beam_search(const struct beam_model *m, const struct ngram_lm *lm,
 
 	if (!m || !cfg || !text || cap == 0 || !m->vocab || !m->text ||
 	    m->eos < 0 || (size_t)m->eos >= m->vocab || cfg->width == 0 ||
-	    cfg->width > BEAM_WIDTH_MAX || cfg->max_tokens == 0 ||
-	    cfg->max_tokens > BEAM_TOKENS_MAX)
+	    cfg->width > BEAM_WIDTH_MAX || !(cfg->prune >= 0) ||
+	    cfg->max_tokens == 0 || cfg->max_tokens > BEAM_TOKENS_MAX)
 		return -EINVAL;
 	w = cfg->width;
 	s.cur = calloc(w, sizeof(*s.cur));

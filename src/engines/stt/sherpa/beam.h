@@ -44,6 +44,9 @@ struct beam_cfg {
 	unsigned max_tokens; /* 1..BEAM_TOKENS_MAX */
 	double lambda;	     /* LM weight */
 	double beta;	     /* per-word bonus */
+	/* Hypotheses whose score falls more than this below the step's best
+	 * are dropped (fewer decoder rows per step). 0: keep width. */
+	double prune;
 };
 
 /* What the search says of its best hypothesis. */

@@ -39,9 +39,10 @@
 
 /* Beam search with the domain LM: defaults measured on the dev part of the
  * banking set (docs/BENCHMARKS.md, "Moonshine with a domain LM"). */
-#define LM_BEAM 4u
+#define LM_BEAM 6u
 #define LM_WEIGHT 0.4
 #define LM_BONUS 1.25
+#define LM_PRUNE 4.0
 #define LM_UNK_MASS 0.02
 
 /* Domain LMs kept (one per grammar id; when full, the oldest is dropped
@@ -77,18 +78,20 @@ static int moonshine_open(struct stt_engine **ep,
 		return -EINVAL;
 	if (cfg && cfg->lm_beam &&
 	    (cfg->lm_beam > BEAM_WIDTH_MAX || !(cfg->lm_weight >= 0) ||
-	     !isfinite(cfg->lm_word_bonus)))
+	     !isfinite(cfg->lm_word_bonus) || !(cfg->lm_prune >= 0)))
 		return -EINVAL;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	m->beam = (struct beam_cfg){ .width = LM_BEAM,
 				     .lambda = LM_WEIGHT,
-				     .beta = LM_BONUS };
+				     .beta = LM_BONUS,
+				     .prune = LM_PRUNE };
 	if (cfg && cfg->lm_beam)
 		m->beam = (struct beam_cfg){ .width = cfg->lm_beam,
 					     .lambda = cfg->lm_weight,
-					     .beta = cfg->lm_word_bonus };
+					     .beta = cfg->lm_word_bonus,
+					     .prune = cfg->lm_prune };
 	m->greedy = (struct beam_cfg){ .width = 1 };
 	m->unk_mass = LM_UNK_MASS;
 	/* Our own decoder first (greedy and LM decodes, docs/adr/0003);

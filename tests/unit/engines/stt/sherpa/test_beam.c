@@ -205,6 +205,47 @@ static void a_word_spelled_from_pieces_is_scored_whole(void **state)
 	ngram_lm_destroy(lm);
 }
 
+static void pruning_drops_what_falls_far_behind(void **state)
+{
+	struct ngram_lm *lm = domain_lm();
+	struct fake f;
+	struct beam_model m;
+	struct beam_cfg cfg = { .width = 4, .max_tokens = 20 };
+	char text[64];
+
+	(void)state;
+	model(&f, 0.5f);
+	m = bm(&f);
+	/* no margin: the width is filled with tokens at -20 too */
+	assert_int_equal(beam_search(&m, NULL, &cfg, text, sizeof(text), NULL),
+			 0);
+	assert_string_equal(text, "My car is lost.");
+	assert_int_equal(f.max_n, 4);
+	/* a margin of 4 keeps " car" and " card" (0.5 apart) only */
+	model(&f, 0.5f);
+	cfg.prune = 4;
+	assert_int_equal(beam_search(&m, NULL, &cfg, text, sizeof(text), NULL),
+			 0);
+	assert_string_equal(text, "My car is lost.");
+	assert_int_equal(f.max_n, 2);
+	/* ... which is enough for the LM to flip the close call */
+	model(&f, 0.5f);
+	cfg.lambda = 0.5;
+	cfg.beta = 0.5;
+	assert_int_equal(beam_search(&m, lm, &cfg, text, sizeof(text), NULL),
+			 0);
+	assert_string_equal(text, "My card is lost.");
+	/* a margin under the 0.5 between them leaves one hypothesis: greedy */
+	model(&f, 0.5f);
+	cfg.lambda = cfg.beta = 0;
+	cfg.prune = 0.25;
+	assert_int_equal(beam_search(&m, NULL, &cfg, text, sizeof(text), NULL),
+			 0);
+	assert_string_equal(text, "My car is lost.");
+	assert_int_equal(f.max_n, 1);
+	ngram_lm_destroy(lm);
+}
+
 static void max_tokens_ends_a_runaway_decode(void **state)
 {
 	struct fake f;
@@ -243,6 +284,13 @@ static void bad_settings_are_refused(void **state)
 	assert_int_equal(beam_search(&m, NULL, &cfg, text, sizeof(text), NULL),
 			 -EINVAL);
 	cfg.max_tokens = 5;
+	cfg.prune = -1;
+	assert_int_equal(beam_search(&m, NULL, &cfg, text, sizeof(text), NULL),
+			 -EINVAL);
+	cfg.prune = NAN;
+	assert_int_equal(beam_search(&m, NULL, &cfg, text, sizeof(text), NULL),
+			 -EINVAL);
+	cfg.prune = 0;
 	m.eos = V;
 	assert_int_equal(beam_search(&m, NULL, &cfg, text, sizeof(text), NULL),
 			 -EINVAL);
@@ -305,6 +353,7 @@ int main(void)
 		cmocka_unit_test(fusion_flips_a_close_call_to_the_domain_word),
 		cmocka_unit_test(fusion_keeps_what_the_decoder_is_sure_of),
 		cmocka_unit_test(a_word_spelled_from_pieces_is_scored_whole),
+		cmocka_unit_test(pruning_drops_what_falls_far_behind),
 		cmocka_unit_test(max_tokens_ends_a_runaway_decode),
 		cmocka_unit_test(bad_settings_are_refused),
 		cmocka_unit_test(words_are_normalized_like_transcripts),
