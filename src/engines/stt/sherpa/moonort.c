@@ -50,7 +50,6 @@ static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct ort_api *ort;
 
 struct moonort {
-	unsigned refs; /* under shared_lock */
 	char model_dir[PATH_MAX];
 	ort_env *env;
 	ort_session *enc, *dec;
@@ -64,8 +63,7 @@ struct moonort {
 	const char *out_names[1 + 4 * LAYERS];
 };
 
-static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct moonort *shared;
+static struct sherpa_shared shared = SHERPA_SHARED_INIT;
 
 static bool file_exists(const char *path)
 {
@@ -414,11 +412,36 @@ static void close_model(struct moonort *m)
 		ort->release_env(m->env);
 }
 
+/* sherpa_shared's open: arg is the unsigned intra-op thread count. */
+static int model_new(const char *dir, void *arg, void **objp)
+{
+	struct moonort *m = calloc(1, sizeof(*m));
+	int err = m ? 0 : -ENOMEM;
+
+	if (!err) {
+		snprintf(m->model_dir, sizeof(m->model_dir), "%s", dir);
+		err = open_model(m, *(const unsigned *)arg);
+	}
+	if (!err)
+		*objp = m;
+	else if (m)
+		close_model(m);
+	if (err)
+		free(m);
+	return err;
+}
+
+static void model_free(void *obj)
+{
+	close_model(obj);
+	free(obj);
+}
+
 int moonort_create(struct moonort **mp, const char *lib_dir,
 		   const char *model_dir, unsigned threads)
 {
 	char dir[PATH_MAX];
-	struct moonort *m;
+	void *obj;
 	int err;
 
 	if (!mp)
@@ -430,49 +453,16 @@ int moonort_create(struct moonort **mp, const char *lib_dir,
 		       : snprintf(dir, sizeof(dir), "%s/%s", sherpa_deps_dir(),
 				  MODEL_SUBDIR)) >= (int)sizeof(dir))
 		return -ENAMETOOLONG;
-
-	pthread_mutex_lock(&shared_lock);
-	if (shared) {
-		if (strcmp(shared->model_dir, dir) != 0) {
-			err = -EBUSY;
-		} else {
-			shared->refs++;
-			*mp = shared;
-		}
-		goto out;
-	}
-	m = calloc(1, sizeof(*m));
-	if (!m) {
-		err = -ENOMEM;
-		goto out;
-	}
-	memcpy(m->model_dir, dir, sizeof(dir));
-	m->refs = 1;
-	err = open_model(m, threads);
-	if (err) {
-		close_model(m);
-		free(m);
-		goto out;
-	}
-	shared = m;
-	*mp = m;
-out:
-	pthread_mutex_unlock(&shared_lock);
+	err = sherpa_shared_get(&shared, dir, model_new, &threads, &obj);
+	if (!err)
+		*mp = obj;
 	return err;
 }
 
 void moonort_destroy(struct moonort *m)
 {
-	if (!m)
-		return;
-	pthread_mutex_lock(&shared_lock);
-	if (--m->refs == 0) {
-		close_model(m);
-		if (shared == m)
-			shared = NULL;
-		free(m);
-	}
-	pthread_mutex_unlock(&shared_lock);
+	if (m)
+		sherpa_shared_put(&shared, m, model_free);
 }
 
 /*

@@ -168,28 +168,67 @@ static const char *loaded_dir(void)
 	return d;
 }
 
+int sherpa_shared_get(struct sherpa_shared *s, const char *dir,
+		      int (*open)(const char *dir, void *arg, void **objp),
+		      void *arg, void **objp)
+{
+	int err = 0;
+
+	if (strlen(dir) >= sizeof(s->dir))
+		return -ENAMETOOLONG;
+	pthread_mutex_lock(&s->lock);
+	if (s->obj) {
+		if (strcmp(s->dir, dir) != 0) {
+			err = -EBUSY;
+		} else {
+			s->refs++;
+			*objp = s->obj;
+		}
+	} else {
+		err = open(dir, arg, &s->obj);
+		if (!err) {
+			strcpy(s->dir, dir);
+			s->refs = 1;
+			*objp = s->obj;
+		} else {
+			s->obj = NULL;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+void sherpa_shared_put(struct sherpa_shared *s, void *obj,
+		       void (*close)(void *obj))
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->obj == obj && --s->refs == 0) {
+		close(obj);
+		s->obj = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 /*
- * Moonshine recognizer: one per process (the model is ~30 MB of weights and
- * onnxruntime sessions are safe to run from several threads), shared by
- * reference count between everyone who creates one for the same model dir.
+ * Moonshine recognizer: one per process (sherpa_shared).
  */
 struct sherpa_asr {
-	unsigned refs; /* under asr_lock */
 	const struct sherpa_c_offline_recognizer *rec;
-	char model_dir[PATH_MAX];
 };
 
-static pthread_mutex_t asr_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct sherpa_asr *asr_shared;
+static struct sherpa_shared asr_shared = SHERPA_SHARED_INIT;
 
-static int asr_open(struct sherpa_asr *a, unsigned threads)
+/* sherpa_shared's open: arg is the unsigned intra-op thread count. */
+static int asr_open(const char *dir, void *arg, void **objp)
 {
 	char enc[PATH_MAX], dec[PATH_MAX], tok[PATH_MAX];
 	struct sherpa_c_offline_recognizer_config c;
+	unsigned threads = *(const unsigned *)arg;
+	struct sherpa_asr *a;
 
-	if (join(enc, sizeof(enc), a->model_dir, "encoder_model.onnx") ||
-	    join(dec, sizeof(dec), a->model_dir, "decoder_model_merged.onnx") ||
-	    join(tok, sizeof(tok), a->model_dir, "tokens.txt"))
+	if (join(enc, sizeof(enc), dir, "encoder_model.onnx") ||
+	    join(dec, sizeof(dec), dir, "decoder_model_merged.onnx") ||
+	    join(tok, sizeof(tok), dir, "tokens.txt"))
 		return -ENAMETOOLONG;
 	if (!file_exists(enc) || !file_exists(dec) || !file_exists(tok))
 		return -ENOENT;
@@ -203,21 +242,34 @@ static int asr_open(struct sherpa_asr *a, unsigned threads)
 	c.model_config.num_threads = (int32_t)(threads ? threads : 1);
 	c.model_config.provider = "cpu";
 	c.decoding_method = "greedy_search";
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
 	/* The library copies the config: the paths may live on our stack. */
 	a->rec = capi.create_offline_recognizer(&c);
 	if (!a->rec) {
 		LOGE(NULL, "sherpa_asr_create_failed", "model_dir=%s",
-		     log_esc(a->model_dir));
+		     log_esc(dir));
+		free(a);
 		return -EIO;
 	}
+	*objp = a;
 	return 0;
+}
+
+static void asr_free(void *obj)
+{
+	struct sherpa_asr *a = obj;
+
+	capi.destroy_offline_recognizer(a->rec);
+	free(a);
 }
 
 int sherpa_asr_create(struct sherpa_asr **ap, const char *model_dir,
 		      unsigned threads)
 {
 	char dir[PATH_MAX];
-	struct sherpa_asr *a;
+	void *obj;
 	int err;
 
 	if (!ap)
@@ -232,52 +284,18 @@ int sherpa_asr_create(struct sherpa_asr **ap, const char *model_dir,
 			      : 0;
 	else
 		err = join(dir, sizeof(dir), loaded_dir(), MOONSHINE_SUBDIR);
-	if (err)
-		return err;
-
-	pthread_mutex_lock(&asr_lock);
-	if (asr_shared) {
-		/* One per process: a second model dir would double the RAM
-		 * for a configuration nobody needs. */
-		if (strcmp(asr_shared->model_dir, dir) != 0) {
-			err = -EBUSY;
-			goto out;
-		}
-		asr_shared->refs++;
-		*ap = asr_shared;
-		goto out;
-	}
-	a = calloc(1, sizeof(*a));
-	if (!a) {
-		err = -ENOMEM;
-		goto out;
-	}
-	memcpy(a->model_dir, dir, sizeof(dir));
-	a->refs = 1;
-	err = asr_open(a, threads);
-	if (err) {
-		free(a);
-		goto out;
-	}
-	asr_shared = a;
-	*ap = a;
-out:
-	pthread_mutex_unlock(&asr_lock);
+	if (!err)
+		err = sherpa_shared_get(&asr_shared, dir, asr_open, &threads,
+					&obj);
+	if (!err)
+		*ap = obj;
 	return err;
 }
 
 void sherpa_asr_destroy(struct sherpa_asr *a)
 {
-	if (!a)
-		return;
-	pthread_mutex_lock(&asr_lock);
-	if (--a->refs == 0) {
-		capi.destroy_offline_recognizer(a->rec);
-		if (asr_shared == a)
-			asr_shared = NULL;
-		free(a);
-	}
-	pthread_mutex_unlock(&asr_lock);
+	if (a)
+		sherpa_shared_put(&asr_shared, a, asr_free);
 }
 
 /*

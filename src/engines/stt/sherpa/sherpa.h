@@ -9,6 +9,8 @@
  * the library's public documentation. */
 #ifndef VG_ENGINES_STT_SHERPA_SHERPA_H
 #define VG_ENGINES_STT_SHERPA_SHERPA_H
+#include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +27,33 @@ const char *sherpa_deps_dir(void);
  * Returns 0, -ENOENT (not installed), -ENAMETOOLONG or -ELIBBAD (does not
  * load, or a symbol is missing: wrong version). Never unloaded. */
 int sherpa_load(const char *dir);
+
+/* ---- One model instance per process, shared by model directory ----
+ * The Moonshine model is ~30 MB of weights (more once unpacked) and an
+ * onnxruntime session runs from several threads, so the engines that open
+ * it (sherpa-onnx's recognizer, our own decoder in moonort.c) each keep one
+ * per process in a slot, refcounted: a second model directory would double
+ * the RAM for a configuration nobody needs. */
+struct sherpa_shared {
+	pthread_mutex_t lock;
+	void *obj;	    /* the instance, NULL while there is none */
+	unsigned refs;	    /* under lock */
+	char dir[PATH_MAX]; /* its model directory */
+};
+#define SHERPA_SHARED_INIT                        \
+	{                                         \
+		.lock = PTHREAD_MUTEX_INITIALIZER \
+	}
+
+/* *objp = the slot's instance with one more reference if its directory is
+ * dir (-EBUSY for another), else a new one from open(dir, arg, objp)
+ * (blocking: model load; its error is returned). */
+int sherpa_shared_get(struct sherpa_shared *s, const char *dir,
+		      int (*open)(const char *dir, void *arg, void **objp),
+		      void *arg, void **objp);
+/* Drop a reference to obj; the last one calls close(obj). */
+void sherpa_shared_put(struct sherpa_shared *s, void *obj,
+		       void (*close)(void *obj));
 
 /* ---- Moonshine offline recognizer: one per process, shared ---- */
 struct sherpa_asr;

@@ -24,6 +24,8 @@
 #include "engines/stt/stt.h"
 #include "engines/tts/flite/tts_flite.h"
 
+#include "sherpa/moonshine_fixture.h"
+
 #define FETCH_HINT "run scripts/fetch-models.sh (make check does it first)"
 
 static const char *const sentences[] = {
@@ -40,45 +42,9 @@ struct fixture {
 
 /* ---- helpers ---- */
 
-/* Telephone path: synthesized speech, mu-law encoded and decoded. */
-static struct audio_clip *phone_speech(struct tts_engine *tts, const char *s)
-{
-	/* kal is a native 8 kHz voice: what a phone line carries. (slt,
-	 * synthesized at 16 kHz and band-limited to 8 kHz, costs Moonshine
-	 * about 3x the word errors.) */
-	const struct tts_voice *v = tts_engine_voice_find(tts, "kal");
-	struct audio_clip *c = NULL;
-
-	assert_non_null(v);
-	assert_int_equal(tts_engine_synth(tts, v, s, &c), 0);
-	assert_int_equal(c->rate_hz, AUDIO_RATE_HZ);
-	for (size_t i = 0; i < c->nsamples; i++)
-		c->samples[i] =
-			audio_ulaw_decode(audio_ulaw_encode(c->samples[i]));
-	return c;
-}
-
-/* onnxruntime's cpuinfo allocates its CPU tables once per process and never
- * frees them (32 bytes, in libonnxruntime.so itself): not ours to fix. The
- * same line is in src/engines/stt/sherpa/lsan.supp for other binaries. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-	return "leak:cpuinfo_x86_linux_init\n";
-}
-
 static bool deps_installed(void)
 {
-	char p[4096];
-	struct stat st;
-
-	snprintf(p, sizeof(p), "%s/moonshine-tiny/tokens.txt",
-		 sherpa_deps_dir());
-	if (stat(p, &st) != 0)
-		return false;
-	snprintf(p, sizeof(p), "%s/sherpa-onnx/libsherpa-onnx-c-api.so",
-		 sherpa_deps_dir());
-	return stat(p, &st) == 0;
+	return moonshine_deps_installed("libsherpa-onnx-c-api.so");
 }
 
 /* ---- group 1: before the library is loaded ---- */
@@ -398,7 +364,7 @@ static int engine_up(void **state)
 		return -1;
 	}
 	for (size_t i = 0; i < NSENT; i++)
-		fx->clips[i] = phone_speech(tts, sentences[i]);
+		fx->clips[i] = phone_speech(tts, sentences[i], 0);
 	tts_flite_ops.close(tts);
 	*state = fx;
 	return 0;
@@ -485,7 +451,7 @@ static void short_phrases_in_silence_are_not_empty(void **state)
 	assert_int_equal(tts_flite_ops.open(&tts), 0);
 	assert_int_equal(sherpa_asr_create(&asr, NULL, 1), 0);
 	for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++) {
-		struct audio_clip *c = phone_speech(tts, phrases[i]);
+		struct audio_clip *c = phone_speech(tts, phrases[i], 0);
 		size_t n = c->nsamples + 2 * pad;
 		int16_t *pcm = calloc(n, sizeof(*pcm));
 		char first[STT_TEXT_MAX + 1];

@@ -26,25 +26,11 @@
 #include "engines/stt/stt.h"
 #include "engines/tts/flite/tts_flite.h"
 
-/* see test_stt_moonshine.c: onnxruntime's own one-time allocation */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-	return "leak:cpuinfo_x86_linux_init\n";
-}
+#include "moonshine_fixture.h"
 
 static bool deps_installed(void)
 {
-	char p[4096];
-	struct stat st;
-
-	snprintf(p, sizeof(p), "%s/moonshine-tiny/tokens.txt",
-		 sherpa_deps_dir());
-	if (stat(p, &st) != 0)
-		return false;
-	snprintf(p, sizeof(p), "%s/sherpa-onnx/libonnxruntime.so",
-		 sherpa_deps_dir());
-	return stat(p, &st) == 0;
+	return moonshine_deps_installed("libonnxruntime.so");
 }
 
 /* ---- tokens.txt ---- */
@@ -169,25 +155,48 @@ static void broken_installs_are_clear_errors(void **state)
  * benchmark set (bench/speech/make_set.sh) */
 #define PAD 2400
 
-static struct audio_clip *phone_speech(const char *s)
+static struct audio_clip *said_on_the_phone(const char *s)
 {
 	struct tts_engine *tts = NULL;
-	const struct tts_voice *v;
-	struct audio_clip *c = NULL, *p;
+	struct audio_clip *c;
 
 	assert_int_equal(tts_flite_ops.open(&tts), 0);
-	v = tts_engine_voice_find(tts, "kal");
-	assert_non_null(v);
-	assert_int_equal(tts_engine_synth(tts, v, s, &c), 0);
-	p = audio_clip_alloc(c->nsamples + 2 * PAD, 8000);
-	assert_non_null(p);
-	memset(p->samples, 0, p->nsamples * sizeof(*p->samples));
-	for (size_t i = 0; i < c->nsamples; i++)
-		p->samples[PAD + i] =
-			audio_ulaw_decode(audio_ulaw_encode(c->samples[i]));
-	audio_clip_deref(c);
+	c = phone_speech(tts, s, PAD);
 	tts_flite_ops.close(tts);
-	return p;
+	return c;
+}
+
+/* One model per process, shared by directory (sherpa_shared): a second
+ * create() is the same object, another directory is refused, and the
+ * model stays usable until the last reference goes. */
+static void second_create_shares_the_model(void **state)
+{
+	struct moonort *a = NULL, *b = NULL;
+	char dir[] = "/tmp/vg-moonort-other.XXXXXX";
+	struct beam_cfg greedy = { .width = 1 };
+	struct audio_clip *c;
+	char text[256];
+
+	(void)state;
+	if (!deps_installed())
+		skip();
+	assert_int_equal(moonort_create(&a, NULL, NULL, 1), 0);
+	assert_int_equal(moonort_create(&b, NULL, NULL, 1), 0);
+	assert_ptr_equal(a, b);
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(moonort_create(&b, NULL, dir, 1), -EBUSY);
+	rmdir(dir);
+	moonort_destroy(a);
+	c = said_on_the_phone("i want to check my balance");
+	assert_int_equal(moonort_decode(b, c->samples, c->nsamples, 8000, NULL,
+					&greedy, text, sizeof(text), NULL),
+			 0);
+	assert_string_equal(text, "i want to check my balance");
+	audio_clip_deref(c);
+	moonort_destroy(b);
+	/* gone with the last reference: a new create loads it again */
+	assert_int_equal(moonort_create(&a, NULL, NULL, 1), 0);
+	moonort_destroy(a);
 }
 
 /* The benchmark's domain text: BANKING77's training sentences (the sentences
@@ -262,7 +271,7 @@ static void greedy_matches_sherpa_and_the_lm_fixes_domain_words(void **state)
 	assert_int_equal(sherpa_asr_create(&asr, NULL, 1), 0);
 	lm = banking_lm();
 	for (size_t i = 0; i < sizeof(said) / sizeof(said[0]); i++) {
-		struct audio_clip *c = phone_speech(said[i]);
+		struct audio_clip *c = said_on_the_phone(said[i]);
 		char a[256], b[256], l[256];
 		size_t n;
 
@@ -328,7 +337,7 @@ static void the_engine_decodes_with_the_step_lm(void **state)
 	lmreq.grammar = g;
 	assert_int_equal(stt_moonshine_ops.open(&e, NULL), 0);
 	assert_int_equal(stt_moonshine_ops.prepare(e, g), 0);
-	c = phone_speech("my card got lost");
+	c = said_on_the_phone("my card got lost");
 	assert_int_equal(
 		stt_engine_decode(e, &open, c->samples, c->nsamples, &res), 0);
 	assert_string_equal(res.text, "my car got lost");
@@ -361,7 +370,7 @@ static void more_lms_than_the_cache_keeps_still_decode(void **state)
 		gs[i] = banking_grammar(); /* same text, a new grammar id */
 		assert_int_equal(stt_moonshine_ops.prepare(e, gs[i]), 0);
 	}
-	c = phone_speech("my card got lost");
+	c = said_on_the_phone("my card got lost");
 	lmreq.grammar = gs[0]; /* dropped from the cache: rebuilt */
 	assert_int_equal(
 		stt_engine_decode(e, &lmreq, c->samples, c->nsamples, &res), 0);
@@ -384,6 +393,7 @@ int main(void)
 		cmocka_unit_test(broken_installs_are_clear_errors),
 		cmocka_unit_test(
 			greedy_matches_sherpa_and_the_lm_fixes_domain_words),
+		cmocka_unit_test(second_create_shares_the_model),
 		cmocka_unit_test(the_engine_decodes_with_the_step_lm),
 		cmocka_unit_test(more_lms_than_the_cache_keeps_still_decode),
 	};
