@@ -13,7 +13,8 @@
  * Decoding: the first step (use_cache_branch false, empty past) feeds the
  * start token and returns the cross-attention keys/values, computed once;
  * every later step (use_cache_branch true) feeds one token per hypothesis
- * with the self-attention cache of its parent. */
+ * with the self-attention cache of its parent, and the encoder output and
+ * cross caches once, at batch 1 (broadcast over the hypotheses). */
 #include "engines/stt/sherpa/moonort.h"
 
 #include <dlfcn.h>
@@ -472,12 +473,16 @@ struct dec {
 	struct moonort *m;
 	unsigned width;
 	size_t frames;
-	float *hidden;		  /* [width, frames, HIDDEN] */
-	float *cross[4 * LAYERS]; /* encoder k/v per layer: [width, HEADS,
+	/* The encoder's output and the cross-attention caches are the same
+	 * for every hypothesis: one copy each, batch 1, which the decoder's
+	 * attention broadcasts over the hypotheses (MatMul's batch
+	 * broadcasting; same transcripts as n copies, a width-fold less
+	 * memory and copying). */
+	float *hidden;		  /* [1, frames, HIDDEN] */
+	float *cross[4 * LAYERS]; /* encoder k/v per layer: [1, HEADS,
 				     frames, HEAD_DIM]; decoder slots NULL */
 	float *self[NKV];	  /* [nprev, HEADS, len, HEAD_DIM], ours */
 	size_t len, nprev;	  /* self-attention length, hypotheses */
-	float *gather;		  /* scratch for one gathered cache */
 };
 
 static int tensor(struct dec *d, void *data, size_t bytes, const int64_t *shape,
@@ -516,7 +521,7 @@ static int run_dec(struct dec *d, size_t n, const int32_t *tok, ort_value **in,
 	const char *names[1 + 4 * LAYERS];
 	int64_t ids[BEAM_WIDTH_MAX];
 	int64_t ishape[2] = { (int64_t)n, 1 };
-	int64_t hshape[3] = { (int64_t)n, (int64_t)d->frames, HIDDEN };
+	int64_t hshape[3] = { 1, (int64_t)d->frames, HIDDEN };
 	bool cache = !first;
 	int err;
 
@@ -525,9 +530,8 @@ static int run_dec(struct dec *d, size_t n, const int32_t *tok, ort_value **in,
 	err = tensor(d, ids, n * sizeof(*ids), ishape, 2, ORT_ELEM_INT64,
 		     &in[0]);
 	if (!err)
-		err = tensor(d, d->hidden,
-			     n * d->frames * HIDDEN * sizeof(float), hshape, 3,
-			     ORT_ELEM_FLOAT, &in[1]);
+		err = tensor(d, d->hidden, d->frames * HIDDEN * sizeof(float),
+			     hshape, 3, ORT_ELEM_FLOAT, &in[1]);
 	if (!err) {
 		int64_t one = 1;
 
@@ -575,8 +579,7 @@ static int run_dec(struct dec *d, size_t n, const int32_t *tok, ort_value **in,
 				continue;
 			for (size_t j = 2; j < 4; j++, k++) {
 				size_t one = HEADS * d->frames * HEAD_DIM;
-				float *c =
-					malloc(d->width * one * sizeof(float));
+				float *c = malloc(one * sizeof(float));
 
 				if (!c) {
 					err = -ENOMEM;
@@ -586,9 +589,7 @@ static int run_dec(struct dec *d, size_t n, const int32_t *tok, ort_value **in,
 				err = out_data(out[k], &p);
 				if (err)
 					goto out;
-				for (size_t w = 0; w < d->width; w++)
-					memcpy(c + w * one, p,
-					       one * sizeof(float));
+				memcpy(c, p, one * sizeof(float));
 			}
 		}
 		d->nprev = n;
@@ -634,7 +635,7 @@ static int dec_step(void *ctx, size_t n, const uint32_t *parent,
 	ort_value *in[2 + 4 * LAYERS + 1] = { 0 };
 	size_t one = HEADS * d->len * HEAD_DIM;
 	int64_t sshape[4] = { (int64_t)n, HEADS, (int64_t)d->len, HEAD_DIM };
-	int64_t cshape[4] = { (int64_t)n, HEADS, (int64_t)d->frames, HEAD_DIM };
+	int64_t cshape[4] = { 1, HEADS, (int64_t)d->frames, HEAD_DIM };
 	float *g[NKV] = { 0 };
 	int err = 0;
 
@@ -661,11 +662,10 @@ static int dec_step(void *ctx, size_t n, const uint32_t *parent,
 				     &in[KV_IN(l, j)]);
 		}
 		for (size_t j = 2; j < 4 && !err; j++)
-			err = tensor(d, d->cross[4 * l + j],
-				     n * HEADS * d->frames * HEAD_DIM *
-					     sizeof(float),
-				     cshape, 4, ORT_ELEM_FLOAT,
-				     &in[KV_IN(l, j)]);
+			err = tensor(
+				d, d->cross[4 * l + j],
+				HEADS * d->frames * HEAD_DIM * sizeof(float),
+				cshape, 4, ORT_ELEM_FLOAT, &in[KV_IN(l, j)]);
 	}
 	if (!err)
 		err = run_dec(d, n, tok, in, false, logits);
@@ -675,7 +675,7 @@ static int dec_step(void *ctx, size_t n, const uint32_t *parent,
 	return err;
 }
 
-/* Encode samples into d->hidden, replicated width times. */
+/* Encode samples into d->hidden. */
 static int encode(struct dec *d, float *samples, size_t n)
 {
 	ort_value *in = NULL, *out = NULL;
@@ -712,11 +712,11 @@ static int encode(struct dec *d, float *samples, size_t n)
 		size_t one = (size_t)dims[1] * HIDDEN;
 
 		d->frames = (size_t)dims[1];
-		d->hidden = malloc(d->width * one * sizeof(float));
+		d->hidden = malloc(one * sizeof(float));
 		if (!d->hidden)
 			err = -ENOMEM;
-		for (size_t w = 0; !err && w < d->width; w++)
-			memcpy(d->hidden + w * one, p, one * sizeof(float));
+		else
+			memcpy(d->hidden, p, one * sizeof(float));
 	}
 	if (out)
 		ort->release_value(out);
