@@ -105,20 +105,28 @@ static struct ngram_lm *domain_lm(void)
 	return lm;
 }
 
+/* beam_search() on m succeeds and says want. */
+static void expect(const struct beam_model *m, const struct ngram_lm *lm,
+		   const struct beam_cfg *cfg, const char *want,
+		   struct beam_out *out)
+{
+	char text[64];
+
+	assert_int_equal(beam_search(m, lm, cfg, text, sizeof(text), out), 0);
+	assert_string_equal(text, want);
+}
+
 static void width_one_without_lm_is_greedy(void **state)
 {
 	struct fake f;
 	struct beam_model m;
 	struct beam_cfg cfg = { .width = 1, .max_tokens = 20 };
-	char text[64];
 	struct beam_out out;
 
 	(void)state;
 	model(&f, 0.5f);
 	m = bm(&f);
-	assert_int_equal(beam_search(&m, NULL, &cfg, text, sizeof(text), &out),
-			 0);
-	assert_string_equal(text, "My car is lost.");
+	expect(&m, NULL, &cfg, "My car is lost.", &out);
 	assert_int_equal(f.max_n, 1);
 	/* the greedy path's log-probability: only " car" vs " card" was a
 	 * real choice (logit 0.5 vs 0 among 11 tokens at -20) */
@@ -138,18 +146,13 @@ static void fusion_flips_a_close_call_to_the_domain_word(void **state)
 	struct beam_cfg cfg = {
 		.width = 4, .max_tokens = 20, .lambda = 0.5, .beta = 0.5
 	};
-	char text[64];
 
 	(void)state;
 	model(&f, 0.5f);
 	m = bm(&f);
 	/* without the LM the wider beam still says "car" */
-	assert_int_equal(beam_search(&m, NULL, &cfg, text, sizeof(text), NULL),
-			 0);
-	assert_string_equal(text, "My car is lost.");
-	assert_int_equal(beam_search(&m, lm, &cfg, text, sizeof(text), NULL),
-			 0);
-	assert_string_equal(text, "My card is lost.");
+	expect(&m, NULL, &cfg, "My car is lost.", NULL);
+	expect(&m, lm, &cfg, "My card is lost.", NULL);
 	assert_true(f.max_n > 1);
 	ngram_lm_destroy(lm);
 }
@@ -162,14 +165,11 @@ static void fusion_keeps_what_the_decoder_is_sure_of(void **state)
 	struct beam_cfg cfg = {
 		.width = 4, .max_tokens = 20, .lambda = 0.5, .beta = 0.5
 	};
-	char text[64];
 
 	(void)state;
 	model(&f, 12.0f);
 	m = bm(&f);
-	assert_int_equal(beam_search(&m, lm, &cfg, text, sizeof(text), NULL),
-			 0);
-	assert_string_equal(text, "My car is lost.");
+	expect(&m, lm, &cfg, "My car is lost.", NULL);
 	ngram_lm_destroy(lm);
 }
 
@@ -182,7 +182,6 @@ static void a_word_spelled_from_pieces_is_scored_whole(void **state)
 	struct beam_cfg cfg = {
 		.width = 4, .max_tokens = 20, .lambda = 0.5, .beta = 0.5
 	};
-	char text[64];
 
 	(void)state;
 	/* " car" then "t" (0.5) or "d" (0): "cart" vs "card" */
@@ -194,12 +193,8 @@ static void a_word_spelled_from_pieces_is_scored_whole(void **state)
 	f.next[T_T][T_IS] = 0.0f;
 	f.next[T_D][T_IS] = 0.0f;
 	m = bm(&f);
-	assert_int_equal(beam_search(&m, NULL, &cfg, text, sizeof(text), NULL),
-			 0);
-	assert_string_equal(text, "My cart is lost.");
-	assert_int_equal(beam_search(&m, lm, &cfg, text, sizeof(text), &out),
-			 0);
-	assert_string_equal(text, "My card is lost.");
+	expect(&m, NULL, &cfg, "My cart is lost.", NULL);
+	expect(&m, lm, &cfg, "My card is lost.", &out);
 	assert_int_equal(out.ntokens, 5); /* My car d is lost. */
 	assert_int_equal(out.npieces, 1);
 	ngram_lm_destroy(lm);
@@ -211,37 +206,28 @@ static void pruning_drops_what_falls_far_behind(void **state)
 	struct fake f;
 	struct beam_model m;
 	struct beam_cfg cfg = { .width = 4, .max_tokens = 20 };
-	char text[64];
 
 	(void)state;
 	model(&f, 0.5f);
 	m = bm(&f);
 	/* no margin: the width is filled with tokens at -20 too */
-	assert_int_equal(beam_search(&m, NULL, &cfg, text, sizeof(text), NULL),
-			 0);
-	assert_string_equal(text, "My car is lost.");
+	expect(&m, NULL, &cfg, "My car is lost.", NULL);
 	assert_int_equal(f.max_n, 4);
 	/* a margin of 4 keeps " car" and " card" (0.5 apart) only */
 	model(&f, 0.5f);
 	cfg.prune = 4;
-	assert_int_equal(beam_search(&m, NULL, &cfg, text, sizeof(text), NULL),
-			 0);
-	assert_string_equal(text, "My car is lost.");
+	expect(&m, NULL, &cfg, "My car is lost.", NULL);
 	assert_int_equal(f.max_n, 2);
 	/* ... which is enough for the LM to flip the close call */
 	model(&f, 0.5f);
 	cfg.lambda = 0.5;
 	cfg.beta = 0.5;
-	assert_int_equal(beam_search(&m, lm, &cfg, text, sizeof(text), NULL),
-			 0);
-	assert_string_equal(text, "My card is lost.");
+	expect(&m, lm, &cfg, "My card is lost.", NULL);
 	/* a margin under the 0.5 between them leaves one hypothesis: greedy */
 	model(&f, 0.5f);
 	cfg.lambda = cfg.beta = 0;
 	cfg.prune = 0.25;
-	assert_int_equal(beam_search(&m, NULL, &cfg, text, sizeof(text), NULL),
-			 0);
-	assert_string_equal(text, "My car is lost.");
+	expect(&m, NULL, &cfg, "My car is lost.", NULL);
 	assert_int_equal(f.max_n, 1);
 	ngram_lm_destroy(lm);
 }
@@ -251,16 +237,13 @@ static void max_tokens_ends_a_runaway_decode(void **state)
 	struct fake f;
 	struct beam_model m;
 	struct beam_cfg cfg = { .width = 2, .max_tokens = 5 };
-	char text[64];
 
 	(void)state;
 	model(&f, 0.5f);
 	f.next[T_LOST][T_EOS] = -20.0f;
 	f.next[T_LOST][T_LOST] = 0.0f; /* " lost. lost. lost. ..." */
 	m = bm(&f);
-	assert_int_equal(beam_search(&m, NULL, &cfg, text, sizeof(text), NULL),
-			 0);
-	assert_string_equal(text, "My car is lost. lost.");
+	expect(&m, NULL, &cfg, "My car is lost. lost.", NULL);
 	assert_true(f.steps < 5);
 }
 
