@@ -11,12 +11,14 @@
  * stops after 8 s of sequential decoding so `make bench` stays within its
  * 120 s. Environment: VG_STT_BENCH_MODE_S (that budget, 0: none; default
  * none with SET_DIR), VG_STT_BENCH_MODES ("1,3": only those modes),
- * VG_STT_BENCH_VERBOSE (each reference and hypothesis),
+ * VG_STT_BENCH_VERBOSE (each reference and hypothesis), VG_STT_BENCH_HEARD
+ * (a directory: one "reference<TAB>transcript" file per mode),
  * VG_STT_BENCH_RANGE ("0:100": only those utterances of the open set, for
  * tuning on a dev part), VG_STT_BENCH_LM ("beam,weight,bonus[,prune]":
  * Moonshine's LM decoding settings instead of the engine's defaults). The
  * domain LM is data/banking77/train.tsv (the set's sentences are from
  * test.tsv). */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -398,6 +400,24 @@ static int run_mode(struct stt *s, struct wpool *pool, struct vg_loop *loop,
 		free(hw);
 		return -ENOMEM;
 	}
+	/* VG_STT_BENCH_HEARD=DIR: DIR/<mode>.tsv gets "reference<TAB>
+	 * transcript" per utterance (bench/nlu_stt.sh NLU_REFHYP= turns it
+	 * into intent accuracy on what was heard) */
+	FILE *heard = NULL;
+	if (getenv("VG_STT_BENCH_HEARD")) {
+		char path[1024];
+		int len = snprintf(path, sizeof(path), "%s/",
+				   getenv("VG_STT_BENCH_HEARD"));
+		for (const char *c = m->label;
+		     *c && len > 0 && (size_t)len < sizeof(path) - 5; c++)
+			path[len++] = isalnum((unsigned char)*c) ? *c : '_';
+		if (len > 0 && (size_t)len < sizeof(path) - 5) {
+			strcpy(path + len, ".tsv");
+			heard = fopen(path, "w");
+		}
+		if (!heard)
+			fprintf(stderr, "bench_stt: cannot write %s\n", path);
+	}
 
 	/* warm-up: first decode pays lazy loads */
 	struct stt_result res;
@@ -443,7 +463,11 @@ static int run_mode(struct stt *s, struct wpool *pool, struct vg_loop *loop,
 		if (getenv("VG_STT_BENCH_VERBOSE"))
 			printf("    %s ref=\"%s\" hyp=\"%s\" e=%zu %.0f ms\n",
 			       u->id, u->ref, res.text, e, lat[i] / 1000.0);
+		if (heard)
+			fprintf(heard, "%s\t%s\n", u->ref, res.text);
 	}
+	if (heard)
+		fclose(heard);
 	qsort(lat, n, sizeof(*lat), cmp_u64);
 	qsort(cpu, n, sizeof(*cpu), cmp_u64);
 	double wer = ref_words ? (double)err_words / (double)ref_words : 0;

@@ -22,6 +22,9 @@
 #
 # NLU_SAID=said.tsv NLU_HEARD=heard.tsv (label<TAB>text, the same sentences
 # in the same order) skip steps 1-2: e.g. another recognizer's transcripts.
+# NLU_REFHYP=mode.tsv (reference<TAB>transcript, what `VG_STT_BENCH_HEARD=DIR
+# bench_stt SET` writes per mode) does the same, labelling each reference
+# from data/banking77/test.tsv.
 # Prints both accuracies and their ratio; writes the TSVs next to the set.
 set -euo pipefail
 [ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 BUILD_DIR [N]" >&2; exit 2; }
@@ -40,7 +43,10 @@ norm() {
 	tr '[:upper:]' '[:lower:]' | sed -e "s/[^a-z0-9']/ /g" -e 's/  */ /g' -e 's/^ //' -e 's/ $//'
 }
 
-if [ -n "${NLU_HEARD:-}" ]; then
+if [ -n "${NLU_REFHYP:-}" ]; then
+	[ -s "$NLU_REFHYP" ] || { echo "nlu_stt.sh: no $NLU_REFHYP" >&2; exit 2; }
+	mkdir -p "$SET"
+elif [ -n "${NLU_HEARD:-}" ]; then
 	[ -s "${NLU_SAID:-}" ] && [ -s "$NLU_HEARD" ] || { echo "nlu_stt.sh: NLU_HEARD needs NLU_SAID (both label<TAB>text)" >&2; exit 2; }
 	mkdir -p "$SET"
 elif [ ! -s "$SET/open/refs.tsv" ]; then
@@ -57,6 +63,17 @@ awk -F'\t' '{print $1 "\t" $2}' "$ROOT/data/banking77/test.tsv" |
 	done >"$SET/labels.tsv"
 
 n=0 empty=0
+if [ -n "${NLU_REFHYP:-}" ]; then
+	NLU_SAID=$SET/said-refhyp.tsv NLU_HEARD=$SET/heard-refhyp.tsv
+	: >"$NLU_SAID"
+	: >"$NLU_HEARD"
+	while IFS=$'\t' read -r ref hyp; do
+		label=$(awk -F'\t' -v t="$ref" '$1 == t {print $2; exit}' "$SET/labels.tsv")
+		[ -n "$label" ] || continue
+		printf '%s\t%s\n' "$label" "$ref" >>"$NLU_SAID"
+		printf '%s\t%s\n' "$label" "${hyp:-(nothing heard)}" >>"$NLU_HEARD"
+	done <"$NLU_REFHYP"
+fi
 if [ -n "${NLU_HEARD:-}" ]; then
 	cp "$NLU_SAID" "$SET/said.tsv"
 	cp "$NLU_HEARD" "$SET/heard.tsv"
