@@ -51,6 +51,34 @@
  * about as many words. */
 #define GRAMMAR_WIP 0.01
 
+/* Settings of n-gram (LM mode) searches only (lm_search_new()), measured
+ * on bench_stt's BANKING77 set (docs/BENCHMARKS.md, "PocketSphinx LM-mode
+ * speed"). 60% of an LM decode's CPU is the en-us PTM model's acoustic
+ * scoring (ptm_mgau_frame_eval: 42 codebooks of 128 Gaussians, each
+ * evaluated in full every frame one of its senones is active), and an LM
+ * of a few thousand words keeps nearly every codebook active: tighter
+ * beams, -maxhmmpf, -maxwpf or a smaller LM vocabulary cost WER and saved
+ * next to nothing. What saves is scoring less:
+ * - no flat-lexicon second pass (the tree pass and the lattice best path
+ *   only): the second pass scored the utterance again. CPU p50 / p95 294
+ *   / 449 -> 193 / 278 ms, WER 16.04 -> 16.53% on the 300 utterances.
+ *   Frame downsampling (-ds 2) and -topn 3 save 15-20% more but cost 2
+ *   to 4.5 points of WER (and are the acoustic model's, so grammar mode's
+ *   too). Texts still depend on the utterance only; the confidence may
+ *   move by about 0.01 with what the decoder scored before: the PTM scorer
+ *   normalises an utterance's first frame over the codebooks active in the
+ *   last frame it scored, which the second pass, started from this
+ *   utterance's own last frame, used to replace.
+ * Booleans are integers to sphinxbase. */
+struct ps_opt {
+	const char *name;
+	double value;
+	int is_int;
+};
+static const struct ps_opt lm_opts[] = {
+	{ "-fwdflat", 0, 1 },
+};
+
 struct search {
 	uint64_t gid; /* 0: free */
 	uint64_t used;
@@ -390,6 +418,35 @@ static int fsg_from_jsgf(ps_decoder_t *ps, const char *name, const char *text)
 	return r;
 }
 
+/* Install lm as search name with lm_opts: ngram_search_init() reads its
+ * passes, beams and penalties from the decoder's config when the search is
+ * created, so they are set for that moment only, as fsg_from_jsgf() does
+ * with -wip; grammar searches keep the defaults. */
+static int lm_search_new(ps_decoder_t *ps, const char *name, ngram_model_t *lm)
+{
+	cmd_ln_t *cfg = ps_get_config(ps);
+	size_t n = sizeof(lm_opts) / sizeof(*lm_opts);
+	double was[sizeof(lm_opts) / sizeof(*lm_opts)];
+	for (size_t i = 0; i < n; i++) {
+		const struct ps_opt *o = &lm_opts[i];
+		if (o->is_int) {
+			was[i] = (double)cmd_ln_int_r(cfg, o->name);
+			cmd_ln_set_int_r(cfg, o->name, (long)o->value);
+		} else {
+			was[i] = cmd_ln_float_r(cfg, o->name);
+			cmd_ln_set_float_r(cfg, o->name, o->value);
+		}
+	}
+	int r = ps_set_lm(ps, name, lm);
+	for (size_t i = 0; i < n; i++) {
+		if (lm_opts[i].is_int)
+			cmd_ln_set_int_r(cfg, lm_opts[i].name, (long)was[i]);
+		else
+			cmd_ln_set_float_r(cfg, lm_opts[i].name, was[i]);
+	}
+	return r;
+}
+
 /* Select the search of g on d, building and installing it if needed. */
 static int select_search(struct ps_engine *e, struct decoder *d,
 			 const struct stt_grammar *g)
@@ -422,7 +479,7 @@ static int select_search(struct ps_engine *e, struct decoder *d,
 			err = -ENOTSUP;
 	} else if (!err) {
 		ngram_model_t *lm = lm_from_text(d->ps, b->text);
-		if (!lm || ps_set_lm(d->ps, name, lm) < 0)
+		if (!lm || lm_search_new(d->ps, name, lm) < 0)
 			err = -ENOTSUP;
 		if (lm)
 			ngram_model_free(lm); /* the search keeps its own */
