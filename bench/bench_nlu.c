@@ -5,7 +5,11 @@
  * (nlu_train_cfg_embeddings; NLU_EMB_WORDS caps the words); NLU_VALID=0.1
  * evaluates on a seeded 10% of train instead of test (NLU_VALID_SEED), for
  * tuning; NLU_EPOCHS, NLU_LR, NLU_SVM (0 none, 2 Crammer-Singer, 3
- * one-vs-rest), NLU_SVM_MIX, NLU_EMB_SCALE, ... override the config. */
+ * one-vs-rest), NLU_SVM_MIX, NLU_EMB_SCALE, ... override the config.
+ * NLU_VECS=vectors.tsv (experiment, docs/NLU.md): precomputed sentence
+ * vectors (`label<TAB>text<TAB>v1 ... vN` lines covering train and test)
+ * appended to the features at NLU_EMB_SCALE; NLU_VECS_ONLY=1 uses them
+ * alone. Such a model is evaluated in memory (it cannot be saved). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +132,27 @@ int main(int argc, char **argv)
 			emb->dim, now_s() - te0);
 		nlu_train_cfg_embeddings(&cfg, emb);
 	}
+	struct nlu_vecs *vecs = NULL;
+	const char *vecs_path = getenv("NLU_VECS");
+	if (vecs_path) {
+		size_t line = 0;
+		int rc = nlu_vecs_load(vecs_path, &vecs, &line);
+		if (rc) {
+			fprintf(stderr, "bench_nlu: %s:%zu: %s\n", vecs_path,
+				line, strerror(-rc));
+			return 1;
+		}
+		size_t miss = 0;
+		for (size_t i = 0; i < tr->n; i++)
+			miss += !nlu_vecs_find(vecs, tr->text[i]);
+		for (size_t i = 0; i < te->n; i++)
+			miss += !nlu_vecs_find(vecs, te->text[i]);
+		fprintf(stderr,
+			"vectors: %zu x %u, %zu utterances without one\n",
+			nlu_vecs_count(vecs), nlu_vecs_dim(vecs), miss);
+		cfg.vecs = vecs;
+		cfg.vecs_only = getenv("NLU_VECS_ONLY") ? 1 : 0;
+	}
 	if (getenv("NLU_EPOCHS"))
 		cfg.epochs = (uint32_t)atoi(getenv("NLU_EPOCHS"));
 	if (getenv("NLU_LR"))
@@ -172,17 +197,21 @@ int main(int argc, char **argv)
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	struct nlu_model *m2 = NULL;
-	if (nlu_model_save_mem(m, &buf, &len))
-		return 1;
-	t0 = now_s();
-	if (nlu_model_load_mem(buf, len, &m2, NULL, 0))
-		return 1;
-	double load_ms = (now_s() - t0) * 1e3;
+	double load_ms = 0;
+	if (!vecs) {
+		if (nlu_model_save_mem(m, &buf, &len))
+			return 1;
+		t0 = now_s();
+		if (nlu_model_load_mem(buf, len, &m2, NULL, 0))
+			return 1;
+		load_ms = (now_s() - t0) * 1e3;
+	}
 
 	/* Warm the caches once, then measure. */
+	const struct nlu_model *me = m2 ? m2 : m;
 	struct nlu_eval *e = NULL;
-	if (nlu_eval_run(m2, te, &e) || (nlu_eval_destroy(e), 0) ||
-	    nlu_eval_run(m2, te, &e))
+	if (nlu_eval_run(me, te, &e) || (nlu_eval_destroy(e), 0) ||
+	    nlu_eval_run(me, te, &e))
 		return 1;
 
 	printf("nlu BANKING77: %zu train, %zu test (%s), %zu intents, "
@@ -192,6 +221,11 @@ int main(int argc, char **argv)
 	if (emb)
 		printf("  embeddings      %u words x %u, scale %.2f\n", emb->n,
 		       emb->dim, cfg.emb_scale);
+	else if (vecs)
+		printf("  vectors         %zu x %u precomputed, scale %.2f%s "
+		       "(latency excludes the encoder; no model file)\n",
+		       nlu_vecs_count(vecs), nlu_vecs_dim(vecs), cfg.emb_scale,
+		       cfg.vecs_only ? ", alone" : "");
 	else
 		printf("  embeddings      none (NLU_EMB=glove.txt to use "
 		       "them)\n");
@@ -216,7 +250,7 @@ int main(int argc, char **argv)
 	bench_fig("nlu", "training", train_s, "s", "<=", BUDGET_TRAIN_S);
 	printf("  model file      %7.2f MB\n", (double)len / 1e6);
 	printf("  model memory    %7.2f MB\n",
-	       (double)nlu_model_mem_bytes(m2) / 1e6);
+	       (double)nlu_model_mem_bytes(me) / 1e6);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	printf("  peak RSS        %7.1f MB  (whole run: data, training, two "
@@ -229,5 +263,6 @@ int main(int argc, char **argv)
 	nlu_dataset_destroy(tr);
 	nlu_dataset_destroy(te);
 	nlu_emb_destroy(emb);
+	nlu_vecs_destroy(vecs);
 	return 0;
 }

@@ -36,6 +36,8 @@ void nlu_train_cfg_default(struct nlu_train_cfg *cfg)
 	cfg->threads = 2;
 	cfg->emb = NULL;
 	cfg->emb_scale = 1.0f;
+	cfg->vecs = NULL;
+	cfg->vecs_only = 0;
 	cfg->noise = NULL;
 	cfg->noise_copies = 0;
 	nlu_asrnoise_rates_default(&cfg->noise_rates);
@@ -761,7 +763,7 @@ static int build_matrix(const struct nlu_dataset *ds,
 			float **idf_out)
 {
 	const struct nlu_emb *emb = cfg->emb;
-	uint32_t edim = emb ? emb->dim : 0;
+	uint32_t edim = emb ? emb->dim : nlu_vecs_dim(cfg->vecs);
 	float sent[NLU_EMB_DIM_MAX];
 	struct nlu_tokens *tok = emb ? malloc(sizeof(*tok)) : NULL;
 	if (emb && !tok)
@@ -785,7 +787,16 @@ static int build_matrix(const struct nlu_dataset *ds,
 		if (err)
 			goto fail;
 		size_t nd = 0;
-		if (emb) {
+		if (cfg->vecs) {
+			const float *pv = nlu_vecs_find(cfg->vecs, ds->text[i]);
+			if (cfg->vecs_only || fv->n > NLU_FEATS_MAX - edim)
+				fv->n = cfg->vecs_only ? 0
+						       : NLU_FEATS_MAX - edim;
+			if (pv) {
+				memcpy(sent, pv, edim * sizeof(*sent));
+				nd = edim;
+			}
+		} else if (emb) {
 			/* Same cap as nlu_features_model. */
 			if (fv->n > NLU_FEATS_MAX - edim)
 				fv->n = NLU_FEATS_MAX - edim;
@@ -984,6 +995,12 @@ int nlu_model_train(struct nlu_model **out, const struct nlu_dataset *ds,
 	if (cfg->emb && (!cfg->emb->dim || cfg->emb->dim > NLU_EMB_DIM_MAX ||
 			 !isfinite(cfg->emb_scale) || !(cfg->emb_scale > 0)))
 		return -EINVAL;
+	if ((cfg->vecs &&
+	     (cfg->emb || !nlu_vecs_dim(cfg->vecs) ||
+	      nlu_vecs_dim(cfg->vecs) > NLU_EMB_DIM_MAX ||
+	      !isfinite(cfg->emb_scale) || !(cfg->emb_scale > 0))) ||
+	    (cfg->vecs_only && !cfg->vecs))
+		return -EINVAL;
 	if (cfg->svm &&
 	    ((cfg->svm != NLU_LOSS_CS && cfg->svm != NLU_LOSS_OVR) ||
 	     !(cfg->svm_lr > 0) || !(cfg->svm_l2 >= 0) ||
@@ -1017,9 +1034,15 @@ int nlu_model_train(struct nlu_model **out, const struct nlu_dataset *ds,
 		return err;
 	}
 	err = nlu_model_alloc(&m, &cfg->feat, (uint32_t)ds->nlabels, nrows,
-			      cfg->emb ? cfg->emb->dim : 0);
+			      cfg->emb ? cfg->emb->dim
+				       : nlu_vecs_dim(cfg->vecs));
 	if (err)
 		goto out;
+	if (cfg->vecs) {
+		m->vecs = cfg->vecs;
+		m->vecs_only = cfg->vecs_only;
+		m->emb_scale = cfg->emb_scale;
+	}
 	if (cfg->emb) {
 		err = -ENOMEM;
 		m->emb = nlu_emb_clone(cfg->emb);

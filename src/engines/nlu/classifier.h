@@ -12,6 +12,7 @@
 #include "engines/nlu/asrnoise.h"
 #include "engines/nlu/embed.h"
 #include "engines/nlu/tokenize.h"
+#include "engines/nlu/vecs.h"
 
 #define NLU_LABELS_MAX 1024
 #define NLU_LABEL_LEN_MAX 64
@@ -75,6 +76,14 @@ struct nlu_train_cfg {
 	 * (docs/NLU.md). NULL: n-grams only. */
 	const struct nlu_emb *emb;
 	float emb_scale;
+	/* Experiment only (engines/nlu/vecs.h, bench_nlu NLU_VECS):
+	 * precomputed sentence vectors looked up by the exact text (borrowed;
+	 * the model borrows them too, so they must outlive it, and it cannot
+	 * be saved), appended times emb_scale like the embeddings' sentence
+	 * vector. vecs_only 1 drops the n-grams (the vector alone). Not with
+	 * emb. */
+	const struct nlu_vecs *vecs;
+	int vecs_only;
 	/* Optional ASR-noise augmentation (borrowed confusion table, must
 	 * outlive the training): noise_copies noisy copies of every example
 	 * (nlu_asrnoise_apply at noise_rates, seeded from seed and the
@@ -196,7 +205,8 @@ uint32_t nlu_feature_hash(uint32_t seed, const char *s, size_t len);
 #define NLU_MODEL_BYTES_MAX (512u << 20)
 
 /* Serialises m into a new malloc'd buffer (*buf, *len owned by the caller).
- * Returns 0 or -ENOMEM. */
+ * Returns 0, -ENOMEM, or -ENOTSUP for a model trained with precomputed
+ * vectors (nlu_train_cfg.vecs). */
 int nlu_model_save_mem(const struct nlu_model *m, uint8_t **buf, size_t *len);
 /* Writes m to path (atomically: temp file + rename). 0 or -errno. */
 int nlu_model_save(const struct nlu_model *m, const char *path);

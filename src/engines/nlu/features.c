@@ -213,13 +213,20 @@ int nlu_features_model(const struct nlu_model *m, const char *text,
 		w++;
 	}
 	/* Room for the dense part (a pathological 1 KB utterance only). */
-	if (m->emb && w > NLU_FEATS_MAX - m->edim)
+	if ((m->emb || m->vecs) && w > NLU_FEATS_MAX - m->edim)
 		w = NLU_FEATS_MAX - m->edim;
+	if (m->vecs_only)
+		w = 0;
 	out->n = w;
 	if (ss > 0) {
 		float inv = (float)(1.0 / sqrt(ss));
 		for (size_t i = 0; i < w; i++)
 			out->val[i] *= inv;
+	}
+	const float *pv = nlu_vecs_find(m->vecs, text);
+	for (uint32_t d = 0; pv && d < m->edim; d++) {
+		out->idx[out->n] = m->nrows + d;
+		out->val[out->n++] = m->emb_scale * pv[d];
 	}
 	if (m->emb) {
 		struct nlu_tokens t;

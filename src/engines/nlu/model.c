@@ -101,6 +101,8 @@ int nlu_model_save_mem(const struct nlu_model *m, uint8_t **buf, size_t *len)
 {
 	if (!m || !buf || !len)
 		return -EINVAL;
+	if (m->vecs)
+		return -ENOTSUP; /* borrowed experiment vectors: not storable */
 	size_t k = m->nlabels, nr = m->nrows, ed = m->edim;
 	const struct nlu_emb *e = m->emb;
 	size_t total = HDR_LEN_V2;

@@ -25,6 +25,11 @@ struct nlu_model {
 	struct nlu_emb *emb; /* owned, or NULL (edim 0) */
 	uint32_t edim;
 	float emb_scale;
+	/* Experiment only (nlu_train_cfg.vecs): precomputed sentence vectors
+	 * in place of emb (borrowed; such a model cannot be saved), the
+	 * n-grams dropped with vecs_only. */
+	const struct nlu_vecs *vecs;
+	int vecs_only;
 	float *w; /* (nrows + edim) * nlabels, row-major */
 	float *b; /* nlabels */
 };
