@@ -51,7 +51,7 @@
  * about as many words. */
 #define GRAMMAR_WIP 0.01
 
-/* Settings of n-gram (LM mode) searches only (lm_search_new()), measured
+/* How n-gram (LM mode) searches run (lm_search_new()), measured
  * on bench_stt's BANKING77 set (docs/BENCHMARKS.md, "PocketSphinx LM-mode
  * speed"). 60% of an LM decode's CPU is the en-us PTM model's acoustic
  * scoring (ptm_mgau_frame_eval: 42 codebooks of 128 Gaussians, each
@@ -68,16 +68,7 @@
  *   move by about 0.01 with what the decoder scored before: the PTM scorer
  *   normalises an utterance's first frame over the codebooks active in the
  *   last frame it scored, which the second pass, started from this
- *   utterance's own last frame, used to replace.
- * Booleans are integers to sphinxbase. */
-struct ps_opt {
-	const char *name;
-	double value;
-	int is_int;
-};
-static const struct ps_opt lm_opts[] = {
-	{ "-fwdflat", 0, 1 },
-};
+ *   utterance's own last frame, used to replace. */
 
 struct search {
 	uint64_t gid; /* 0: free */
@@ -418,32 +409,17 @@ static int fsg_from_jsgf(ps_decoder_t *ps, const char *name, const char *text)
 	return r;
 }
 
-/* Install lm as search name with lm_opts: ngram_search_init() reads its
- * passes, beams and penalties from the decoder's config when the search is
- * created, so they are set for that moment only, as fsg_from_jsgf() does
- * with -wip; grammar searches keep the defaults. */
+/* Install lm as search name without the second pass: ngram_search_init()
+ * reads its passes from the decoder's config when the search is created,
+ * so -fwdflat is off for that moment only, as fsg_from_jsgf() does with
+ * -wip; grammar searches keep the default. */
 static int lm_search_new(ps_decoder_t *ps, const char *name, ngram_model_t *lm)
 {
 	cmd_ln_t *cfg = ps_get_config(ps);
-	size_t n = sizeof(lm_opts) / sizeof(*lm_opts);
-	double was[sizeof(lm_opts) / sizeof(*lm_opts)];
-	for (size_t i = 0; i < n; i++) {
-		const struct ps_opt *o = &lm_opts[i];
-		if (o->is_int) {
-			was[i] = (double)cmd_ln_int_r(cfg, o->name);
-			cmd_ln_set_int_r(cfg, o->name, (long)o->value);
-		} else {
-			was[i] = cmd_ln_float_r(cfg, o->name);
-			cmd_ln_set_float_r(cfg, o->name, o->value);
-		}
-	}
+	long was = cmd_ln_int_r(cfg, "-fwdflat"); /* booleans are ints */
+	cmd_ln_set_int_r(cfg, "-fwdflat", 0);
 	int r = ps_set_lm(ps, name, lm);
-	for (size_t i = 0; i < n; i++) {
-		if (lm_opts[i].is_int)
-			cmd_ln_set_int_r(cfg, lm_opts[i].name, (long)was[i]);
-		else
-			cmd_ln_set_float_r(cfg, lm_opts[i].name, was[i]);
-	}
+	cmd_ln_set_int_r(cfg, "-fwdflat", was);
 	return r;
 }
 
