@@ -29,7 +29,8 @@
 # p95 against the seed's 1.5 s round trip. A part whose tool is missing is
 # skipped with a line saying so; a part whose turns all fail says so too.
 # Knobs: N=10 ADAPTERS="sip audiosocket twilio-media audioconnector fastagi
-# twilio-gather" SAY="I want to check my balance" VG_BENCH_LOG=warn (the
+# twilio-gather" SAY="I want to check my balance" STT_EARLY=100ms (the
+# daemon's stt.early_decode; 0 = off, to compare) VG_BENCH_LOG=warn (the
 # daemon's log.level) VG_BENCH_KEEP=1 (keep the temp dir: the daemon log,
 # each client's JSON line in <adapter>.out).
 set -uo pipefail
@@ -44,6 +45,7 @@ NODE_DIR=$SRC/tests/node
 N=${N:-10}
 ADAPTERS=${ADAPTERS:-"sip audiosocket twilio-media audioconnector fastagi twilio-gather"}
 SAY=${SAY:-"I want to check my balance"}
+STT_EARLY=${STT_EARLY:-100ms}
 SEED_MS=1500
 for t in jq curl sqlite3 python3; do
 	command -v "$t" >/dev/null || { echo "need $t" >&2; exit 2; }
@@ -57,6 +59,8 @@ KEY=bench-api-key-0123456789
 SECRET=$(printf 'audio-connector-bench-secret-012' | base64)
 mkdir -p "$TMP/sounds"
 BENCH_LOG_LEVEL=${VG_BENCH_LOG:-warn} bench_config <<YAML
+stt:
+  early_decode: $STT_EARLY
 rtp:
   address: 127.0.0.1
   port_min: 42000

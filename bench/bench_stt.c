@@ -4,7 +4,8 @@
  * (bench/speech/make_set.sh), real-time factor, finalize latency (decode of
  * an endpointed utterance: end of speech -> final text), the number of
  * speaking streams the worker pool keeps up with, and memory per concurrent
- * decode. Prints ratios against budgets. Not a test.
+ * decode; modes 7 and 8 stream PocketSphinx (LM, grammar) in 20 ms chunks
+ * (run_stream_mode()). Prints ratios against budgets. Not a test.
  *
  * bench_stt [SET_DIR]: without SET_DIR a small set (VG_STT_BENCH_N
  * utterances, default 40) is built in a temporary folder, and each mode
@@ -322,6 +323,7 @@ struct mode {
 	const struct set *set;
 	double wer_budget;	      /* 0: none */
 	const struct stt_grammar *lm; /* OPEN with a domain LM, or NULL */
+	int stream; /* the engine's stream_*(): run_stream_mode() */
 };
 
 struct conc {
@@ -543,6 +545,128 @@ static int run_mode(struct stt *s, struct wpool *pool, struct vg_loop *loop,
 	return 0;
 }
 
+/* A streaming mode (stt.h rule 8) on the calling thread: each utterance
+ * is fed to the engine in 20 ms chunks as fast as it takes them, and the
+ * finalize latency is the time from the last chunk's feed to the final
+ * result (the last feed and stream_end(): what is left after the end of
+ * speech when the audio was fed while the caller spoke). CPU per audio
+ * second covers the whole stream. */
+static int run_stream_mode(struct stt *s, const struct mode *m, double cap_s)
+{
+	const struct set *set = m->set;
+	struct stt_engine *e = stt_engine_find(s, m->engine);
+	const struct stt_engine_ops *ops = e->ops;
+	if (!(ops->caps & STT_CAP_STREAM)) {
+		printf("\n%s: SKIPPED (%s does not stream)\n", m->label,
+		       m->engine);
+		return 0;
+	}
+	struct stt_request req = { .mode = m->mode, .grammar = m->grammar };
+	uint64_t *lat = calloc(set->n, sizeof(*lat));
+	word_t *rw = malloc(sizeof(word_t) * WORDS_MAX);
+	word_t *hw = malloc(sizeof(word_t) * WORDS_MAX);
+	if (!lat || !rw || !hw) {
+		free(lat);
+		free(rw);
+		free(hw);
+		return -ENOMEM;
+	}
+	size_t err_words = 0, ref_words = 0, wrong_utts = 0, fails = 0;
+	size_t partials = 0;
+	const char *vname[2] = { NULL, NULL };
+	size_t verr[2] = { 0, 0 }, vref[2] = { 0, 0 };
+	uint64_t cpu_us = 0;
+	double audio_s = 0;
+	size_t n = set->n;
+	uint64_t start_us = clock_mono_us();
+	for (size_t i = 0; i < n; i++) {
+		const struct utt *u = &set->u[i];
+		if (i > 0 && cap_s > 0 &&
+		    (double)(clock_mono_us() - start_us) / 1e6 > cap_s) {
+			n = i;
+			break;
+		}
+		audio_s += (double)u->clip->nsamples / 8000.0;
+		struct stt_result res;
+		char ptext[STT_TEXT_MAX + 1];
+		uint64_t c0 = thread_cpu_us(), t_last = 0;
+		struct stt_engine_stream *st = NULL;
+		int err = ops->stream_begin(e, &req, &st);
+		size_t len = u->clip->nsamples;
+		for (size_t off = 0; !err && off < len; off += 160) {
+			size_t k = len - off < 160 ? len - off : 160;
+			if (off + k == len)
+				t_last = clock_mono_us();
+			err = ops->stream_feed(st, u->clip->samples + off, k);
+			/* a partial every 100 ms, as the service asks */
+			if (!err && off % 800 == 640)
+				partials +=
+					ops->stream_partial(st, ptext,
+							    sizeof(ptext)) == 1;
+		}
+		if (err && st)
+			ops->stream_abort(st);
+		else if (!err)
+			err = ops->stream_end(st, &res);
+		lat[i] = clock_mono_us() - t_last;
+		cpu_us += thread_cpu_us() - c0;
+		if (err) {
+			fails++;
+			res.text[0] = '\0';
+		}
+		size_t nr = words_of(u->ref, rw), nh = words_of(res.text, hw);
+		size_t ed = edits(rw, nr, hw, nh);
+		err_words += ed;
+		ref_words += nr;
+		wrong_utts += ed > 0;
+		for (int v = 0; v < 2; v++) {
+			if (!vname[v] || !strcmp(vname[v], u->voice)) {
+				vname[v] = u->voice;
+				verr[v] += ed;
+				vref[v] += nr;
+				break;
+			}
+		}
+		if (getenv("VG_STT_BENCH_VERBOSE"))
+			printf("    %s ref=\"%s\" hyp=\"%s\" e=%zu %.1f ms\n",
+			       u->id, u->ref, res.text, ed, lat[i] / 1000.0);
+	}
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	double wer = ref_words ? (double)err_words / (double)ref_words : 0;
+	printf("\n%s (%zu utterances, %.1f s of audio%s)\n", m->label, n,
+	       audio_s, n < set->n ? ", stopped at its time budget" : "");
+	printf("  WER %.2f%% (%zu/%zu words), utterances wrong %.1f%%, "
+	       "failed %zu\n",
+	       100.0 * wer, err_words, ref_words,
+	       100.0 * (double)wrong_utts / (double)n, fails);
+	for (int v = 0; v < 2 && vname[v]; v++)
+		printf("    voice %-16s WER %.2f%%\n", vname[v],
+		       vref[v] ? 100.0 * (double)verr[v] / (double)vref[v] : 0);
+	printf("  CPU per audio second %.1f ms (whole stream, one thread)\n",
+	       (double)cpu_us / 1000.0 / audio_s);
+	printf("  partials that changed: %.1f per utterance\n",
+	       (double)partials / (double)n);
+	printf("  finalize latency p50 %.1f ms  p95 %.1f ms  max %.1f ms "
+	       "(last 20 ms feed -> final result)\n",
+	       pct(lat, n, 0.5) / 1000.0, pct(lat, n, 0.95) / 1000.0,
+	       (double)lat[n - 1] / 1000.0);
+	ratio_line("finalize p95 ms", pct(lat, n, 0.95) / 1000.0,
+		   BUDGET_FINALIZE_P95_MS, 1);
+	if (m->wer_budget > 0)
+		ratio_line("WER", wer, m->wer_budget, 1);
+	char fig[96];
+	snprintf(fig, sizeof(fig), "%s finalize p95", m->label);
+	bench_fig("stt", fig, pct(lat, n, 0.95) / 1000.0, "ms",
+		  "<=", BUDGET_FINALIZE_P95_MS);
+	snprintf(fig, sizeof(fig), "%s WER", m->label);
+	bench_fig("stt", fig, wer, "ratio", m->wer_budget > 0 ? "<=" : NULL,
+		  m->wer_budget);
+	free(lat);
+	free(rw);
+	free(hw);
+	return 0;
+}
+
 static int build_set(char *dir, size_t cap)
 {
 	const char *n = getenv("VG_STT_BENCH_N");
@@ -663,6 +787,12 @@ int main(int argc, char **argv)
 		 * shallow fusion on the own Moonshine decoder */
 		{ "moonshine lm", "moonshine", STT_MODE_OPEN, NULL, &open_set,
 		  BUDGET_WER_MOONSHINE, lm },
+		/* the same PocketSphinx modes streamed: fed in 20 ms chunks */
+		{ "pocketsphinx LM streamed", "pocketsphinx", STT_MODE_LM, lm,
+		  &open_set, 0, NULL, 1 },
+		{ "pocketsphinx grammar streamed", "pocketsphinx",
+		  STT_MODE_GRAMMAR, gram, &gram_set, BUDGET_WER_GRAMMAR, NULL,
+		  1 },
 	};
 	const char *only = getenv("VG_STT_BENCH_MODES"); /* "1,3": a subset */
 	/* seconds of sequential decoding per mode: bounded by default when
@@ -687,7 +817,8 @@ int main(int argc, char **argv)
 			continue;
 		}
 		fflush(stdout);
-		if (run_mode(s, pool, loop, m, cap_s))
+		if (m->stream ? run_stream_mode(s, m, cap_s)
+			      : run_mode(s, pool, loop, m, cap_s))
 			rc = 1;
 		fflush(stdout);
 	}

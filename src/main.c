@@ -119,6 +119,7 @@ static void start_stt(struct daemon *d)
 	struct stt_cfg sc = {
 		.engines = d->cfg.stt.engines,
 		.deadline_ms = d->cfg.stt.deadline_ms,
+		.early_ms = d->cfg.stt.early_ms,
 	};
 	char moon_dir[CONFIG_PATH_LEN + 32];
 	const char *p = d->cfg.stt.engines;

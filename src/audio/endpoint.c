@@ -298,3 +298,8 @@ bool endpoint_in_speech(const struct endpointer *e)
 {
 	return e && e->state == ST_SPEECH;
 }
+
+uint32_t endpoint_silence_ms(const struct endpointer *e)
+{
+	return e && e->state == ST_SPEECH ? e->silence * AUDIO_FRAME_MS : 0;
+}

@@ -90,4 +90,8 @@ uint32_t endpoint_elapsed_ms(const struct endpointer *e);
 uint32_t endpoint_speech_start_ms(const struct endpointer *e);
 uint32_t endpoint_speech_end_ms(const struct endpointer *e);
 bool endpoint_in_speech(const struct endpointer *e);
+/* While in speech: milliseconds of non-speech since the last speech frame
+ * (0 on a speech frame, and outside speech). The call's early decode starts
+ * when it reaches its threshold. */
+uint32_t endpoint_silence_ms(const struct endpointer *e);
 #endif

@@ -75,6 +75,12 @@ struct listen_state {
 	bool speech;		       /* speech confirmed in this listen */
 	bool barged;		       /* it interrupted a prompt */
 	unsigned quiet_frames;	       /* non-speech frames while play paused */
+	/* Early decode (channel_listen.early_ms): the pause raised last, and
+	 * whether it still holds all the speech (none came since). */
+	unsigned early_ms;	       /* 0: off for this listen */
+	struct audio_clip *pause_clip; /* for CHANNEL_EV_SPEECH_PAUSE */
+	unsigned pause_seq;
+	bool paused;
 };
 
 struct call {
@@ -222,6 +228,7 @@ void call_destroy(struct call *c)
 	c->play.clip = audio_clip_deref(c->play.clip);
 	c->play.stream = audio_stream_deref(c->play.stream);
 	c->listen.utt = audio_clip_deref(c->listen.utt);
+	c->listen.pause_clip = audio_clip_deref(c->listen.pause_clip);
 	vad_destroy(c->listen.vad);
 	endpoint_destroy(c->listen.ep);
 	strbuf_fini(&c->path);
@@ -381,6 +388,9 @@ static void finish_listen(struct call *c, enum channel_listen_end end,
 	ev.listen.end = end;
 	ev.listen.speech_end_us = clock_mono_us();
 	ev.listen.barged = li->barged;
+	if (with_audio && li->paused)
+		ev.listen.pause_seq = li->pause_seq;
+	li->paused = false;
 	if (with_audio && li->ep) {
 		size_t n = 0;
 		const int16_t *pcm = endpoint_audio(li->ep, &n);
@@ -616,6 +626,9 @@ static int ch_listen(struct channel *ch, const struct channel_listen *o)
 	if (err)
 		return err;
 	li->utt = audio_clip_deref(li->utt);
+	li->pause_clip = audio_clip_deref(li->pause_clip);
+	li->paused = false;
+	li->early_ms = o->early_ms < ec.trailing_silence_ms ? o->early_ms : 0;
 	li->active = true;
 	li->opts = *o;
 	li->opts.hints = NULL;
@@ -947,6 +960,44 @@ bool call_tick(struct call *c, uint64_t now_ms, int16_t out[160])
 	return audio;
 }
 
+/* Early decode: a pause of early_ms within speech hands the audio so far
+ * to the runtime (CHANNEL_EV_SPEECH_PAUSE); a speech frame after it voids
+ * it. LISTEN_DONE then says whether the last pause still holds all the
+ * speech, i.e. whether its decode answers the turn. */
+static void listen_pause(struct call *c)
+{
+	struct listen_state *li = &c->listen;
+	if (!li->early_ms || !endpoint_in_speech(li->ep))
+		return;
+	uint32_t quiet = endpoint_silence_ms(li->ep);
+	if (quiet == 0) {
+		li->paused = false;
+		return;
+	}
+	if (li->paused || quiet < li->early_ms)
+		return;
+	size_t n = 0;
+	const int16_t *pcm = endpoint_audio(li->ep, &n);
+	if (!n)
+		return;
+	struct audio_clip *clip = audio_clip_alloc(n, AUDIO_RATE_HZ);
+	if (!clip) {
+		LOGW(c->id, "listen_no_memory", "samples=%zu", n);
+		return;
+	}
+	memcpy(clip->samples, pcm, n * sizeof(int16_t));
+	audio_clip_deref(li->pause_clip);
+	li->pause_clip = clip;
+	li->paused = true;
+	struct channel_event ev = { .type = CHANNEL_EV_SPEECH_PAUSE };
+	ev.pause.audio = clip;
+	ev.pause.seq = ++li->pause_seq;
+	uint32_t st = endpoint_speech_start_ms(li->ep);
+	uint32_t en = endpoint_elapsed_ms(li->ep) - quiet;
+	ev.pause.speech_ms = en > st ? en - st : 0;
+	queue_event(c, &ev);
+}
+
 /* Speech barge-in: the prompt is held at the first frame that may be speech
  * (so playback stops within a frame or two of the caller's onset), stopped
  * for good when the endpointer confirms speech, and resumed where it was if
@@ -998,6 +1049,7 @@ static void listen_frame(struct call *c, const int16_t *pcm)
 		finish_listen(c, LISTEN_NO_INPUT, false);
 		break;
 	default:
+		listen_pause(c);
 		break;
 	}
 }

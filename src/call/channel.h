@@ -106,6 +106,11 @@ struct channel_listen {
 	unsigned min_speech_ms;	      /* shorter is a click (default 120) */
 	bool dtmf_ends;		      /* a key ends it with LISTEN_DTMF */
 	const char *hints;	      /* for platform recognizers; borrowed */
+	/* CHANNEL_CAP_SPEECH: raise CHANNEL_EV_SPEECH_PAUSE once a pause
+	 * within speech reaches this much silence, so the runtime can start
+	 * decoding before the end is confirmed (0: never; ignored when not
+	 * below trailing_silence_ms). */
+	unsigned early_ms;
 };
 
 enum channel_listen_end {
@@ -124,6 +129,10 @@ enum channel_event_type {
 	CHANNEL_EV_HANGUP,	 /* the call is over; last event */
 	CHANNEL_EV_SPEECH_START, /* caller speech confirmed during a listen */
 	CHANNEL_EV_LISTEN_DONE,
+	/* The caller paused early_ms within speech (channel_listen): the
+	 * audio so far, for an early decode. Informational; a listen may
+	 * raise several (one per pause) before its LISTEN_DONE. */
+	CHANNEL_EV_SPEECH_PAUSE,
 };
 
 struct channel_event {
@@ -164,7 +173,21 @@ struct channel_event {
 			uint64_t speech_end_us; /* clock_mono_us() when the
 						   end was detected */
 			bool barged;		/* it interrupted a prompt */
+			/* The seq of the SPEECH_PAUSE after which no speech
+			 * came: that pause's audio holds all of this
+			 * utterance's speech (only trailing silence
+			 * follows), so its decode answers the turn. 0:
+			 * none. */
+			unsigned pause_seq;
 		} listen;
+		struct {
+			/* Pre-roll, speech and the silence so far, 8 kHz;
+			 * borrowed for the handler's call (audio_clip_ref it
+			 * to keep it). */
+			struct audio_clip *audio;
+			unsigned seq;	    /* 1, 2, ... within the call */
+			uint32_t speech_ms; /* speech up to the pause */
+		} pause;
 	};
 };
 
@@ -188,6 +211,8 @@ struct channel_turn {
 	uint32_t speech_ms;
 	uint64_t speech_end_us; /* end of speech detected */
 	uint64_t stt_final_us;	/* final transcript back */
+	bool stt_early;		/* the transcript came from the decode
+				   started in the caller's last pause */
 	uint64_t nlu_done_us;	/* intent known */
 	uint64_t response_us;	/* next step chosen */
 };

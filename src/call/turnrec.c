@@ -29,6 +29,7 @@ void turnrec_from_channel(struct turnrec *r, unsigned seq,
 		CP(r->transcript, t->transcript);
 		CP(r->stt_engine, t->stt_engine);
 		r->stt_confidence = t->stt_confidence;
+		r->stt_early = t->stt_early;
 	}
 	r->has_intent = t->intent != NULL;
 	r->intent_confidence = t->intent_confidence;
@@ -90,6 +91,13 @@ int turnrec_json(struct strbuf *sb, const struct turnrec *r)
 		err = add_conf(sb, "stt_confidence",
 			       r->has_transcript && r->has_stt_confidence,
 			       r->stt_confidence);
+	if (!err)
+		err = strbuf_printf(sb, ",\"stt_early\":%s",
+				    !r->audio || !r->has_transcript ||
+						    !r->stt_engine[0]
+					    ? "null"
+				    : r->stt_early ? "true"
+						   : "false");
 	if (!err)
 		err = add_str(sb, "intent", r->has_intent, r->intent);
 	if (!err)

@@ -833,6 +833,10 @@ static const struct setting stt_settings[] = {
 	  .kind = K_MS,
 	  .off = CFG_OFF(stt.deadline_ms),
 	  .max = 60 * MS_PER_S },
+	{ .key = "early_decode",
+	  .kind = K_MS,
+	  .off = CFG_OFF(stt.early_ms),
+	  .max = 2 * MS_PER_S },
 	{ .key = "models_dir",
 	  .kind = K_STR,
 	  .off = CFG_OFF(stt.models_dir),
@@ -1049,6 +1053,7 @@ void config_defaults(struct vg_config *cfg)
 	cfg->tts.cache_size_bytes = 64 * MB;
 	strcpy(cfg->stt.engines, "moonshine,pocketsphinx");
 	cfg->stt.deadline_ms = 2000;
+	cfg->stt.early_ms = 100;
 	cfg->stt.threads = 1;
 	cfg->stt.decoders = 2;
 	cfg->stt.lm_beam = 6;
@@ -2875,6 +2880,7 @@ int config_print(const struct vg_config *cfg, FILE *f)
 	put_str(f, cfg->stt.engines);
 	fprintf(f, "\n");
 	put_ms(f, "deadline", cfg->stt.deadline_ms);
+	put_ms(f, "early_decode", cfg->stt.early_ms);
 	fprintf(f, "  models_dir: ");
 	put_str(f, cfg->stt.models_dir);
 	fprintf(f, "\n  threads: %u\n  decoders: %u\n", cfg->stt.threads,

@@ -273,7 +273,8 @@ struct vg_config {
 		/* Engines to open, default chain order, comma-separated:
 		 * "moonshine,pocketsphinx". */
 		char engines[CONFIG_STR_LEN];
-		uint32_t deadline_ms;		  /* per turn, then fallback */
+		uint32_t deadline_ms; /* per turn, then fallback */
+		uint32_t early_ms; /* early decode after this pause (0 off) */
 		char models_dir[CONFIG_PATH_LEN]; /* "" = the built-in deps dir
 						   */
 		uint32_t threads;		  /* per Moonshine decode */

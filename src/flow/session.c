@@ -54,6 +54,7 @@ struct turn_timing {
 	bool barged;
 	uint32_t speech_ms;
 	uint64_t speech_end_us, stt_final_us;
+	bool stt_early; /* answered by the decode started in a pause */
 };
 
 struct flow_session {
@@ -80,6 +81,12 @@ struct flow_session {
 	 * on_stt or, when cancelled, by destroy. */
 	struct stt_job *stt_job;
 	struct stt_req *stt_req;
+	/* The early decode of the caller's last pause (CHANNEL_EV_SPEECH_PAUSE)
+	 * during a gather: early_req is set while it runs; the job holds its
+	 * result once done, until LISTEN_DONE adopts it or anything else drops
+	 * it (early_drop). */
+	struct stt_job *early_job;
+	struct stt_req *early_req;
 
 	/* The outcome of the current action, fed to the runtime once the
 	 * channel is idle. The strings it points to are owned here. */
@@ -115,7 +122,8 @@ struct backend_job {
 	unsigned gen;
 };
 
-/* One spoken turn on its way through STT. */
+/* One spoken turn on its way through STT. An early one (started in a
+ * pause) keeps its result until the turn's end adopts it. */
 struct stt_job {
 	struct flow_session *s;
 	unsigned gen;
@@ -123,7 +131,18 @@ struct stt_job {
 	bool barged;
 	uint32_t speech_ms;
 	uint64_t speech_end_us;
+
+	bool early;   /* started on CHANNEL_EV_SPEECH_PAUSE */
+	bool adopted; /* an early job that now answers the turn */
+	bool done;    /* an early job's result is in (err, text, ...) */
+	unsigned seq; /* the pause's */
+	int err;
+	float confidence;
+	const char *engine; /* static (the engine's ops->name) */
+	char text[STT_TEXT_MAX + 1];
 };
+
+static void early_drop(struct flow_session *s);
 
 static void run(struct flow_session *s);
 static void speak_next(struct flow_session *s);
@@ -183,6 +202,7 @@ static bool idle(const struct flow_session *s)
  * soon as the channel is idle. */
 static void finish(struct flow_session *s, const struct flow_result *res)
 {
+	early_drop(s);
 	s->res = *res;
 	s->res.now_ms = clock_wall_ms();
 	s->res_ready = true;
@@ -291,6 +311,7 @@ static void on_turn(void *arg, const struct flow_turn_info *t)
 		.speech_end_us =
 			s->tt.speech_end_us ? s->tt.speech_end_us : now,
 		.stt_final_us = s->tt.stt_final_us,
+		.stt_early = speech && s->tt.stt_early,
 		.nlu_done_us = t->intent ? now : 0,
 		.response_us = now,
 	};
@@ -376,6 +397,7 @@ static void start_listen(struct flow_session *s)
 		.max_speech_ms = a->gather.max_speech_ms,
 		.dtmf_ends = dtmf,
 		.hints = a->gather.hints,
+		.early_ms = stt_early_ms(s->env.stt),
 	};
 	s->listen_wanted = false;
 	int err = channel_listen(s->ch, &l);
@@ -871,6 +893,7 @@ static void input_speech(struct flow_session *s, const struct stt_job *j,
 		.speech_ms = j->speech_ms,
 		.speech_end_us = j->speech_end_us,
 		.stt_final_us = stt_final_us,
+		.stt_early = j->early,
 	};
 	snprintf(s->tt.engine, sizeof(s->tt.engine), "%s",
 		 engine ? engine : "");
@@ -901,6 +924,20 @@ static void on_stt(int err, const struct stt_result *res, void *arg)
 	struct stt_job *j = arg;
 	struct flow_session *s = j->s;
 	uint64_t now = clock_mono_us();
+	if (j->early && !j->adopted) {
+		/* Kept until the end of the turn says whether it answers. */
+		s->early_req = NULL;
+		j->done = true;
+		j->err = err;
+		if (!err) {
+			snprintf(j->text, sizeof(j->text), "%s",
+				 res->grammar_phrase ? res->grammar_phrase
+						     : res->text);
+			j->confidence = res->confidence;
+			j->engine = res->engine;
+		}
+		return;
+	}
 	s->stt_job = NULL;
 	s->stt_req = NULL;
 	enter_frame(s);
@@ -921,9 +958,92 @@ static void on_stt(int err, const struct stt_result *res, void *arg)
 	leave_frame(s);
 }
 
-static void on_listen(struct flow_session *s, const struct channel_event *ev)
+/* What the gather's speech is decoded with. */
+static void listen_params(const struct flow_session *s, struct stt_params *p)
 {
 	const struct flow_action *a = &s->act;
+	bool open = a->gather.stt_mode == STT_MODE_OPEN;
+	*p = (struct stt_params){
+		.mode = a->gather.stt_mode,
+		.grammar = open ? NULL : a->gather.grammar,
+		.lm = open ? a->gather.lm : NULL,
+		.engines = a->gather.stt_engines,
+		.call_id = call_id(s),
+	};
+}
+
+/* The early decode is void (the caller spoke again, or the turn ended
+ * otherwise): cancelled if it still runs, its result dropped if not. */
+static void early_drop(struct flow_session *s)
+{
+	struct stt_job *j = s->early_job;
+	if (!j)
+		return;
+	s->early_job = NULL;
+	if (s->early_req) {
+		/* Cancelled: on_stt will not run, so the job is ours. */
+		stt_cancel(s->early_req);
+		s->early_req = NULL;
+	}
+	stt_early_note(s->env.stt, STT_EARLY_DISCARDED);
+	free(j);
+}
+
+/* The caller paused within speech: decode what was said so far, so the
+ * transcript is (nearly) ready when the end of speech is confirmed. */
+static void on_pause(struct flow_session *s, const struct channel_event *ev)
+{
+	if (!s->env.stt || !s->listen_out || !ev->pause.audio)
+		return;
+	early_drop(s); /* the previous pause: speech came after it */
+	if (!stt_early_allowed(s->env.stt)) {
+		stt_early_note(s->env.stt, STT_EARLY_SKIPPED);
+		return;
+	}
+	struct stt_job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		stt_early_note(s->env.stt, STT_EARLY_SKIPPED);
+		return;
+	}
+	j->s = s;
+	j->early = true;
+	j->seq = ev->pause.seq;
+	struct stt_params p;
+	listen_params(s, &p);
+	int err = stt_recognize(s->env.stt, ev->pause.audio, &p, s->env.loop,
+				on_stt, j, &s->early_req);
+	if (err) {
+		LOGD(call_id(s), "flow_stt_early_skipped", "node=%s err=%d",
+		     node_name(s), err);
+		stt_early_note(s->env.stt, STT_EARLY_SKIPPED);
+		free(j);
+		return;
+	}
+	s->early_job = j;
+}
+
+/* The turn's end: the early decode answers it when no speech came after its
+ * pause and it did not fail (a failed one gets a fresh decode of the whole
+ * utterance). Returns the job that now answers the turn, or NULL. */
+static struct stt_job *early_adopt(struct flow_session *s,
+				   const struct channel_event *ev)
+{
+	struct stt_job *j = s->early_job;
+	if (!j || !ev->listen.pause_seq || j->seq != ev->listen.pause_seq ||
+	    (j->done && j->err)) {
+		early_drop(s);
+		return NULL;
+	}
+	s->early_job = NULL;
+	j->adopted = true;
+	stt_early_note(s->env.stt, STT_EARLY_USED);
+	LOGD(call_id(s), "flow_stt_early_used", "node=%s done=%s", node_name(s),
+	     j->done ? "true" : "false");
+	return j;
+}
+
+static void on_listen(struct flow_session *s, const struct channel_event *ev)
+{
 	enum channel_listen_end end = ev->listen.end;
 	if (end == LISTEN_DTMF || end == LISTEN_STOPPED)
 		return; /* the collect (or whoever stopped it) decides */
@@ -934,7 +1054,10 @@ static void on_listen(struct flow_session *s, const struct channel_event *ev)
 		finish(s, &r);
 		return;
 	}
-	struct stt_job *j = calloc(1, sizeof(*j));
+	bool platform = ev->listen.text || !ev->listen.audio;
+	struct stt_job *j = platform ? NULL : early_adopt(s, ev);
+	if (!j)
+		j = calloc(1, sizeof(*j));
 	if (!j) {
 		struct flow_result r = { .type = FLOW_RES_INPUT,
 					 .err = -ENOMEM };
@@ -955,22 +1078,28 @@ static void on_listen(struct flow_session *s, const struct channel_event *ev)
 		s->stop_sent = true;
 		channel_stop(s->ch);
 	}
-	if (ev->listen.text || !ev->listen.audio) {
+	if (platform) {
 		/* The platform transcribed it (or there is no audio). */
 		input_speech(s, j, ev->listen.text, "platform",
 			     ev->listen.confidence, clock_mono_us(), 0);
 		free(j);
 		return;
 	}
-	struct stt_params p = {
-		.mode = a->gather.stt_mode,
-		.grammar = a->gather.stt_mode == STT_MODE_OPEN
-				   ? NULL
-				   : a->gather.grammar,
-		.lm = a->gather.stt_mode == STT_MODE_OPEN ? a->gather.lm : NULL,
-		.engines = a->gather.stt_engines,
-		.call_id = call_id(s),
-	};
+	if (j->adopted) {
+		if (j->done) {
+			input_speech(s, j, j->text, j->engine, j->confidence,
+				     clock_mono_us(), 0);
+			free(j);
+			return;
+		}
+		/* Still decoding: its on_stt now answers the turn. */
+		s->stt_job = j;
+		s->stt_req = s->early_req;
+		s->early_req = NULL;
+		return;
+	}
+	struct stt_params p;
+	listen_params(s, &p);
 	int err = stt_recognize(s->env.stt, ev->listen.audio, &p, s->env.loop,
 				on_stt, j, &s->stt_req);
 	if (err) {
@@ -1038,6 +1167,10 @@ static void on_event(struct channel *ch, const struct channel_event *ev,
 			on_listen(s, ev);
 		break;
 	case CHANNEL_EV_SPEECH_START:
+		break;
+	case CHANNEL_EV_SPEECH_PAUSE:
+		if (deciding && s->phase == PH_GATHER)
+			on_pause(s, ev);
 		break;
 	case CHANNEL_EV_TRANSFER_DONE: {
 		s->transfer_out = false;
@@ -1174,6 +1307,7 @@ void flow_session_destroy(struct flow_session *s)
 		free(s->stt_job);
 		s->stt_job = NULL;
 	}
+	early_drop(s);
 	if (may_free(s))
 		session_free(s);
 }

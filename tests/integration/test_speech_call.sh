@@ -128,6 +128,11 @@ speech_call() { # variant speak_at_ms
 	fi
 	vg_assert_eq "$variant: turn barge_in" "$([ "$variant" == during ] && echo true || echo false)" \
 		"$(jq -r '.barge_in' <<<"$turn")"
+	# Early decode (stt.early_decode, default 100 ms): the decode starts in
+	# the caller's final pause, so the transcript is ready about when the
+	# end of speech is confirmed.
+	vg_assert_eq "$variant: turn stt_early (decoded during the trailing silence)" true \
+		"$(jq -r '.stt_early' <<<"$turn")"
 	if jq -e '.t_ms | type == "object"' <<<"$turn" >/dev/null; then
 		vg_say "MEASURED $variant: turn t_ms (from speech_end): $(jq -c '.t_ms' <<<"$turn")"
 		vg_assert "$variant: turn t_ms are ordered (stt_final <= response <= first_rtp)" \
@@ -139,6 +144,11 @@ speech_call() { # variant speak_at_ms
 speech_call after $((VG_PROMPT_END_MS + 700))
 # During the prompt: over 1 s into main_menu, inside a sentence.
 speech_call during "$VG_BARGE_AT_MS"
+
+metrics=$(vg_http /metrics) || vg_fail "GET /metrics failed"
+vg_say "MEASURED early decodes: $(grep '^voxgate_stt_early_total' <<<"$metrics" | tr '\n' ' ')"
+used=$(sed -n 's/^voxgate_stt_early_total{outcome="used"} //p' <<<"$metrics")
+vg_assert_ge "early decodes used (one per spoken turn)" "${used:-0}" 2
 
 vg_stop
 vg_done

@@ -3,14 +3,19 @@
 #include "engines/stt/cli.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audio/clip.h"
 #include "audio/resample.h"
 #include "audio/vad.h"
 #include "audio/wav.h"
+#include "core/clock.h"
+#include "core/loop.h"
+#include "core/wpool.h"
 #include "engines/stt/stt.h"
 
 enum {
@@ -21,7 +26,7 @@ enum {
 struct opts {
 	const char *in, *engine, *grammar, *lm_from;
 	unsigned classes;
-	int json, no_vad;
+	int json, no_vad, stream;
 };
 
 struct segment {
@@ -45,13 +50,19 @@ static void usage(FILE *f)
 		"moonshine|pocketsphinx]\n"
 		"           [--grammar FILE [--class digits|yesno|number]... "
 		"| --lm-from FILE]\n"
-		"           [--no-vad] [--json]\n"
+		"           [--no-vad | --stream] [--json]\n"
 		"\n"
 		"Recognizes a WAV file (8 kHz or 16 kHz mono; others are "
 		"resampled), cut into\n"
 		"utterances by the VAD. --grammar: one phrase per line; "
 		"--lm-from: sentences or\n"
-		"label<TAB>text lines for a domain language model.\n");
+		"label<TAB>text lines for a domain language model. "
+		"--stream: the whole file as\n"
+		"one utterance fed in 20 ms frames at the pace of speech "
+		"through the streaming\n"
+		"path, printing partial results as they change, then the "
+		"final result and its\n"
+		"finalize time (end of audio -> final text).\n");
 }
 
 static int class_parse(const char *s, unsigned *classes)
@@ -77,6 +88,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->json = 1;
 		} else if (!strcmp(a, "--no-vad")) {
 			o->no_vad = 1;
+		} else if (!strcmp(a, "--stream")) {
+			o->stream = 1;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			return 1;
 		} else if (a[0] != '-' || !strcmp(a, "-")) {
@@ -102,7 +115,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			return -EINVAL;
 		}
 	}
-	if (!o->in || (o->grammar && o->lm_from) || (o->classes && o->lm_from))
+	if (!o->in || (o->grammar && o->lm_from) ||
+	    (o->classes && o->lm_from) || (o->stream && o->no_vad))
 		return -EINVAL;
 	return 0;
 }
@@ -345,6 +359,197 @@ static void print_text(const struct run *r, const struct totals *t)
 	       t->engine, t->audio_ms / 1000.0, t->decode_us / 1000.0, t->rtf);
 }
 
+/* ---- --stream ---- */
+
+enum { PARTIALS_MAX = 1024 };
+
+struct partial {
+	uint32_t audio_ms; /* offset of the audio the engine had heard */
+	char text[STT_TEXT_MAX + 1];
+};
+
+/* One streamed file. The stream lives on the loop; the calling thread
+ * posts the frames at the pace of speech and waits for the result. */
+struct srun {
+	struct stt *stt;
+	struct vg_loop *loop;
+	const struct stt_params *params;
+	struct audio_clip *clip;
+	int json;
+	struct stt_stream *st;
+	size_t next; /* next frame's first sample (loop) */
+	struct partial *part;
+	size_t npart;
+	uint64_t end_us, done_us;
+	int err, start_err;
+	struct stt_result res;
+	atomic_int done;
+};
+
+static void s_partial(const char *text, uint32_t audio_ms, void *arg)
+{
+	struct srun *r = arg;
+	if (r->npart < PARTIALS_MAX) {
+		struct partial *p = &r->part[r->npart++];
+		p->audio_ms = audio_ms;
+		snprintf(p->text, sizeof(p->text), "%s", text);
+	}
+	if (!r->json) {
+		printf("  partial @%6.2f s: %s\n", audio_ms / 1000.0, text);
+		fflush(stdout);
+	}
+}
+
+static void s_done(int err, const struct stt_result *res, void *arg)
+{
+	struct srun *r = arg;
+	r->done_us = clock_mono_us();
+	r->err = err;
+	if (!err)
+		r->res = *res;
+	atomic_store(&r->done, 1);
+}
+
+static void s_start(void *arg)
+{
+	struct srun *r = arg;
+	r->start_err = stt_stream_start(r->stt, r->params, r->loop, s_partial,
+					s_done, r, &r->st);
+	if (r->start_err)
+		atomic_store(&r->done, 1);
+}
+
+static void s_frame(void *arg)
+{
+	struct srun *r = arg;
+	size_t n = r->clip->nsamples - r->next;
+	if (n > AUDIO_FRAME_SAMPLES)
+		n = AUDIO_FRAME_SAMPLES;
+	int err = stt_stream_feed(r->st, r->clip->samples + r->next, n);
+	r->next += n;
+	if (err)
+		fprintf(stderr, "transcribe: feed: %s\n", strerror(-err));
+}
+
+static void s_end(void *arg)
+{
+	struct srun *r = arg;
+	r->end_us = clock_mono_us();
+	int err = stt_stream_end(r->st, r->clip);
+	if (err) {
+		stt_stream_cancel(r->st);
+		r->done_us = r->end_us;
+		r->err = err;
+		atomic_store(&r->done, 1);
+	}
+}
+
+static void print_stream(const struct srun *r)
+{
+	double fin_ms = (double)(r->done_us - r->end_us) / 1000.0;
+	uint32_t audio_ms =
+		(uint32_t)(r->clip->nsamples * 1000u / AUDIO_RATE_HZ);
+	if (r->json) {
+		printf("{\"text\":");
+		json_str(stdout, r->err ? "" : r->res.text);
+		printf(",\"partials\":[");
+		for (size_t i = 0; i < r->npart; i++) {
+			printf("%s{\"ms\":%u,\"text\":", i ? "," : "",
+			       r->part[i].audio_ms);
+			json_str(stdout, r->part[i].text);
+			printf("}");
+		}
+		printf("],\"confidence\":%.3f,\"engine\":",
+		       r->err ? 0.0 : (double)r->res.confidence);
+		json_str(stdout, r->err ? "" : r->res.engine);
+		if (!r->err && r->res.grammar_phrase) {
+			printf(",\"grammar_phrase\":");
+			json_str(stdout, r->res.grammar_phrase);
+		}
+		printf(",\"audio_ms\":%u,\"finalize_ms\":%.1f", audio_ms,
+		       fin_ms);
+		if (r->err)
+			printf(",\"error\":\"%s\"", strerror(-r->err));
+		printf("}\n");
+		return;
+	}
+	if (r->err) {
+		printf("final: (error: %s)\n", strerror(-r->err));
+		return;
+	}
+	printf("final: %s (confidence %.2f, %s",
+	       r->res.text[0] ? r->res.text : "<no match>",
+	       (double)r->res.confidence, r->res.engine);
+	if (r->res.grammar_phrase)
+		printf(", phrase \"%s\"", r->res.grammar_phrase);
+	printf(")\n");
+	printf("audio: %.2f s  partials: %zu  finalize: %.1f ms (end of audio "
+	       "-> final text)\n",
+	       audio_ms / 1000.0, r->npart, fin_ms);
+}
+
+/* The whole clip as one utterance through stt_stream_*(): a loop and a
+ * one-thread pool of its own, frames posted every 20 ms. */
+static int stream_file(const struct opts *o, struct stt_params *params,
+		       struct audio_clip *clip)
+{
+	if (clip->nsamples >
+	    (size_t)STT_UTTERANCE_MAX_MS * (AUDIO_RATE_HZ / 1000)) {
+		fprintf(stderr, "transcribe: --stream takes at most 30 s of "
+				"audio\n");
+		return 1;
+	}
+	struct srun r = { .clip = clip, .json = o->json, .params = params };
+	struct wpool *pool = NULL;
+	int rc = 1;
+	r.part = calloc(PARTIALS_MAX, sizeof(*r.part));
+	struct stt_cfg cfg = { .engines = o->engine };
+	int err = r.part ? loop_create(&r.loop, "transcribe") : -ENOMEM;
+	if (!err)
+		err = loop_start(r.loop);
+	if (!err)
+		err = wpool_create(&pool, 1, 64);
+	if (!err)
+		err = stt_create(&r.stt, pool, &cfg);
+	if (err) {
+		fprintf(stderr, "transcribe: %s\n",
+			err == -ENOENT ? "no STT engine installed"
+				       : strerror(-err));
+		goto out;
+	}
+	if (params->grammar)
+		stt_prepare(r.stt, params->grammar);
+	if (loop_post(r.loop, s_start, &r))
+		goto out;
+	uint64_t t0 = clock_mono_us();
+	size_t frames = (clip->nsamples + AUDIO_FRAME_SAMPLES - 1) /
+			AUDIO_FRAME_SAMPLES;
+	for (size_t k = 0; k < frames && !atomic_load(&r.done); k++) {
+		uint64_t due = t0 + (uint64_t)k * AUDIO_FRAME_MS * 1000u;
+		uint64_t now = clock_mono_us();
+		if (due > now)
+			usleep((useconds_t)(due - now));
+		if (loop_post(r.loop, s_frame, &r))
+			goto out;
+	}
+	if (!atomic_load(&r.done) && loop_post(r.loop, s_end, &r))
+		goto out;
+	while (!atomic_load(&r.done))
+		usleep(1000);
+	if (r.start_err) {
+		fprintf(stderr, "transcribe: %s\n", strerror(-r.start_err));
+		goto out;
+	}
+	print_stream(&r);
+	rc = r.err ? 1 : 0;
+out:
+	wpool_destroy(pool);
+	loop_destroy(r.loop);
+	stt_destroy(r.stt);
+	free(r.part);
+	return rc;
+}
+
 static int load_audio(const char *path, struct audio_clip **clipp)
 {
 	char msg[256] = "";
@@ -391,6 +596,15 @@ int stt_cli_transcribe(int argc, char **argv)
 		goto out;
 	if ((o.grammar || o.lm_from) && grammar_load(&o, &g))
 		goto out;
+	if (o.stream) {
+		struct stt_params sp = {
+			.mode = g ? stt_grammar_mode(g) : STT_MODE_OPEN,
+			.grammar = g,
+			.deadline_ms = 600000,
+		};
+		rc = stream_file(&o, &sp, clip);
+		goto out;
+	}
 	struct stt_cfg cfg = { .engines = o.engine };
 	int err = stt_create(&r.stt, NULL, &cfg);
 	if (err) {

@@ -41,6 +41,9 @@ struct stt {
 	struct metric_histogram *decode_s[STT_ENGINES_MAX];
 	struct metric_counter *fallback[STT_ENGINES_MAX][STT_ENGINES_MAX];
 	struct metric_counter *audio_s, *rejected;
+	struct metric_counter *partials; /* streams' partial hypotheses */
+	struct metric_counter *early[STT_EARLY_N];
+	unsigned early_ms;
 	/* Milliseconds of audio seen, so the whole-seconds counter loses no
 	 * fraction across requests. */
 	atomic_uint_fast64_t audio_ms;
@@ -164,6 +167,16 @@ static void metrics_register(struct stt *s)
 	s->rejected = metrics_counter(
 		"voxgate_stt_rejected_total", NULL,
 		"STT requests refused because the worker queue was full");
+	static const char *const early_names[STT_EARLY_N] = { "used",
+							      "discarded",
+							      "skipped" };
+	for (int o = 0; o < STT_EARLY_N; o++) {
+		snprintf(labels, sizeof(labels), "outcome=\"%s\"",
+			 early_names[o]);
+		s->early[o] = metrics_counter(
+			"voxgate_stt_early_total", labels,
+			"Early decodes (started in a pause) by outcome");
+	}
 }
 
 static void count_audio(struct stt *s, size_t nsamples)
@@ -251,6 +264,7 @@ int stt_create_with_ops(struct stt **sp, struct wpool *pool,
 	s->pool = pool;
 	s->deadline_ms = cfg && cfg->deadline_ms ? cfg->deadline_ms
 						 : DEFAULT_DEADLINE_MS;
+	s->early_ms = cfg ? cfg->early_ms : 0;
 	struct open_ctx c = { .s = s, .ops = ops, .nops = nops, .cfg = cfg };
 	int err = 0;
 	if (cfg && cfg->engines) {
@@ -269,6 +283,8 @@ int stt_create_with_ops(struct stt **sp, struct wpool *pool,
 	}
 	names_build(s);
 	metrics_register(s);
+	s->partials = metrics_counter("voxgate_stt_partials_total", NULL,
+				      "Partial STT hypotheses delivered");
 	*sp = s;
 	return 0;
 }
@@ -337,6 +353,24 @@ int stt_prepare(struct stt *s, const struct stt_grammar *g)
 		}
 	}
 	return first;
+}
+
+/* ---- early decodes ---- */
+
+unsigned stt_early_ms(const struct stt *s)
+{
+	return s ? s->early_ms : 0;
+}
+
+bool stt_early_allowed(const struct stt *s)
+{
+	return s && s->early_ms && s->pool && wpool_depth(s->pool) == 0;
+}
+
+void stt_early_note(struct stt *s, enum stt_early_outcome o)
+{
+	if (s && o >= 0 && o < STT_EARLY_N)
+		metric_counter_add(s->early[o], 1);
 }
 
 /* ---- chains ---- */
@@ -509,11 +543,42 @@ struct job_in {
 	unsigned deadline_ms;
 };
 
-/* Decode pcm with each engine of c in turn until one succeeds in time.
+/* What engine e is asked for a step of in: the step's mode when e does it
+ * natively (returns true), else open speech. */
+static bool request_for(const struct stt_engine *e, const struct job_in *in,
+			struct stt_request *req)
+{
+	bool nat = native(e, in->mode);
+	*req = (struct stt_request){
+		.mode = nat ? in->mode : STT_MODE_OPEN,
+		.grammar = nat ? in->grammar : NULL,
+		.call_id = in->call_id,
+	};
+	/* An open step with a domain LM: an engine that can decode on an LM
+	 * (PocketSphinx, whose generic LM is poor on phone audio) uses the
+	 * step's LM; open-vocabulary engines decode open. */
+	if (in->mode == STT_MODE_OPEN && in->lm &&
+	    (e->ops->caps & STT_CAP_LM)) {
+		req->mode = STT_MODE_LM;
+		req->grammar = in->lm;
+	}
+	return nat;
+}
+
+/* The first engine's attempt when it was made elsewhere (a stream). */
+struct attempt {
+	int err;
+	struct stt_result res;
+	uint64_t dt_us;
+};
+
+/* Decode pcm with each engine of c in turn until one succeeds in time;
+ * first (may be NULL): the first engine's result, already there.
  * Blocking: a worker thread or a CLI. */
-static int chain_run(struct stt *s, const struct chain *c,
-		     const struct job_in *in, const int16_t *pcm, size_t n,
-		     struct stt_result *res)
+static int chain_run_first(struct stt *s, const struct chain *c,
+			   const struct job_in *in, const int16_t *pcm,
+			   size_t n, struct stt_result *res,
+			   const struct attempt *first)
 {
 	int err = -ENOTSUP;
 	uint64_t deadline_us = (uint64_t)in->deadline_ms * 1000u;
@@ -522,26 +587,21 @@ static int chain_run(struct stt *s, const struct chain *c,
 	for (size_t k = 0; k < c->n; k++) {
 		size_t i = c->idx[k];
 		struct stt_engine *e = s->eng[i];
-		bool nat = native(e, in->mode);
-		struct stt_request req = {
-			.mode = nat ? in->mode : STT_MODE_OPEN,
-			.grammar = nat ? in->grammar : NULL,
-			.call_id = in->call_id,
-		};
-		/* An open step with a domain LM: an engine that can decode on
-		 * an LM (PocketSphinx, whose generic LM is poor on phone
-		 * audio) uses the step's LM; open-vocabulary engines decode
-		 * open. */
-		if (in->mode == STT_MODE_OPEN && in->lm &&
-		    (e->ops->caps & STT_CAP_LM)) {
-			req.mode = STT_MODE_LM;
-			req.grammar = in->lm;
-		}
+		struct stt_request req;
+		bool nat = request_for(e, in, &req);
 		struct stt_result r;
 		memset(&r, 0, sizeof(r));
-		uint64_t t0 = clock_mono_us();
-		err = stt_engine_decode(e, &req, pcm, n, &r);
-		uint64_t dt = clock_mono_us() - t0;
+		uint64_t dt;
+		if (k == 0 && first) {
+			err = first->err;
+			if (!err)
+				r = first->res;
+			dt = first->dt_us;
+		} else {
+			uint64_t t0 = clock_mono_us();
+			err = stt_engine_decode(e, &req, pcm, n, &r);
+			dt = clock_mono_us() - t0;
+		}
 		metric_histogram_observe(s->decode_s[i], (double)dt / 1e6);
 		/* A decode cannot be interrupted; a late result is treated as
 		 * a failure so a hung or overloaded engine does not hold the
@@ -597,6 +657,13 @@ static int chain_run(struct stt *s, const struct chain *c,
 		return 0;
 	}
 	return err;
+}
+
+static int chain_run(struct stt *s, const struct chain *c,
+		     const struct job_in *in, const int16_t *pcm, size_t n,
+		     struct stt_result *res)
+{
+	return chain_run_first(s, c, in, pcm, n, res, NULL);
 }
 
 /* The domain LM of an OPEN step, or NULL. */
@@ -747,4 +814,382 @@ void stt_cancel(struct stt_req *r)
 {
 	if (r)
 		atomic_store(&r->cancelled, true);
+}
+
+/* ---- streaming requests ---- */
+
+enum {
+	STREAM_BATCH = STT_STREAM_BATCH_MS * (AUDIO_RATE_HZ / 1000),
+	STREAM_MAX = STT_UTTERANCE_MAX_MS * (AUDIO_RATE_HZ / 1000),
+};
+
+enum job_kind { JOB_FEED, JOB_END, JOB_ABORT };
+
+/* The first engine's stream. */
+enum es_state {
+	ES_NONE,   /* not begun (yet): the first job begins it */
+	ES_LIVE,   /* es is open */
+	ES_BATCH,  /* no stream (cannot, or begin refused): the chain decodes
+		      the end clip from its first engine */
+	ES_FAILED, /* feed or partial failed: the first engine counts as
+		      failed (es_err), the rest of the chain decodes the clip */
+};
+
+/* A streaming request. Loop fields are touched on the owner loop only;
+ * job fields by the one job in flight (busy) and by the loop when none is
+ * (the pool's done callback, posted to the loop, orders the two). Freed on
+ * the loop: after the done callback, or on cancel once no job is in
+ * flight. */
+struct stt_stream {
+	struct stt *s;
+	struct vg_loop *loop;
+	struct stt_grammar *grammar; /* a reference, or NULL */
+	struct stt_grammar *lm;	     /* a reference, or NULL */
+	enum stt_mode mode;
+	struct chain chain;
+	unsigned deadline_ms;
+	char call_id[CALL_ID_MAX + 1];
+	stt_partial_fn *partial_cb;
+	stt_done_fn *done_cb;
+	void *arg;
+	bool streams;	       /* the chain's first engine has STT_CAP_STREAM */
+	atomic_bool cancelled; /* set on the loop, read by the job too */
+
+	/* loop */
+	int16_t *pend; /* fed, not yet handed to a job */
+	size_t npend, cappend;
+	size_t fed;
+	bool busy;		 /* a job queued or running */
+	bool ended;		 /* stt_stream_end() accepted */
+	bool final_sent;	 /* the JOB_END was submitted */
+	bool in_cb;		 /* a callback runs: cancel only marks */
+	bool no_feed;		 /* nothing streams: fed audio is dropped */
+	struct audio_clip *clip; /* the end clip (a reference) */
+
+	/* job */
+	enum job_kind kind;
+	int16_t *work;
+	size_t nwork, capwork;
+	struct stt_engine_stream *es;
+	enum es_state es_state;
+	int es_err;
+	size_t heard; /* samples the engine took */
+	bool pchanged;
+	uint32_t pms;
+	char ptext[STT_TEXT_MAX + 1];
+	int err;
+	struct stt_result res;
+};
+
+static struct stt_engine *stream_engine(const struct stt_stream *st)
+{
+	return st->s->eng[st->chain.idx[0]];
+}
+
+static void stream_in(const struct stt_stream *st, struct job_in *in)
+{
+	*in = (struct job_in){
+		.mode = st->mode,
+		.grammar = st->grammar,
+		.lm = st->lm,
+		.call_id = st->call_id[0] ? st->call_id : NULL,
+		.deadline_ms = st->deadline_ms,
+	};
+}
+
+/* Close the engine's stream where we are (a worker, or the loop when the
+ * pool cannot take the job: it is stopping or full). */
+static void stream_abort_es(struct stt_stream *st)
+{
+	if (st->es) {
+		stream_engine(st)->ops->stream_abort(st->es);
+		st->es = NULL;
+	}
+}
+
+static void stream_fail_es(struct stt_stream *st, int err)
+{
+	stream_abort_es(st);
+	st->es_state = ES_FAILED;
+	st->es_err = err;
+	LOGW(st->call_id[0] ? st->call_id : NULL, "stt_stream_failed",
+	     "engine=%s err=%d", stream_engine(st)->ops->name, err);
+}
+
+static void stream_begin_es(struct stt_stream *st)
+{
+	struct stt_engine *e = stream_engine(st);
+	struct job_in in;
+	stream_in(st, &in);
+	struct stt_request req;
+	request_for(e, &in, &req);
+	int err = e->ops->stream_begin(e, &req, &st->es);
+	if (!err) {
+		st->es_state = ES_LIVE;
+		return;
+	}
+	st->es = NULL;
+	st->es_state = ES_BATCH;
+	if (err != -EBUSY)
+		LOGW(in.call_id, "stt_stream_begin_failed", "engine=%s err=%d",
+		     e->ops->name, err);
+}
+
+/* Worker: feed what the loop handed over; at the end, the result. */
+static void stream_work(void *arg)
+{
+	struct stt_stream *st = arg;
+	struct stt_engine *e = stream_engine(st);
+	if (st->kind == JOB_ABORT || atomic_load(&st->cancelled)) {
+		stream_abort_es(st);
+		st->err = -ECANCELED;
+		return;
+	}
+	if (st->streams && st->es_state == ES_NONE)
+		stream_begin_es(st);
+	uint64_t t0 = clock_mono_us();
+	if (st->es_state == ES_LIVE && st->nwork) {
+		int err = e->ops->stream_feed(st->es, st->work, st->nwork);
+		if (!err)
+			st->heard += st->nwork;
+		if (!err && st->kind == JOB_FEED && st->partial_cb) {
+			int r = e->ops->stream_partial(st->es, st->ptext,
+						       sizeof(st->ptext));
+			if (r == 1) {
+				st->pchanged = true;
+				st->pms = (uint32_t)(st->heard * 1000u /
+						     AUDIO_RATE_HZ);
+			}
+			err = r < 0 ? r : 0;
+		}
+		if (err)
+			stream_fail_es(st, err);
+	}
+	st->nwork = 0;
+	if (st->kind != JOB_END)
+		return;
+	struct attempt first;
+	const struct attempt *fp = NULL;
+	if (st->es_state == ES_LIVE) {
+		memset(&first.res, 0, sizeof(first.res));
+		first.err = e->ops->stream_end(st->es, &first.res);
+		st->es = NULL;
+		first.dt_us = clock_mono_us() - t0;
+		fp = &first;
+	} else if (st->es_state == ES_FAILED) {
+		first.err = st->es_err;
+		first.dt_us = 0;
+		fp = &first;
+	}
+	struct job_in in;
+	stream_in(st, &in);
+	st->err = chain_run_first(st->s, &st->chain, &in, st->clip->samples,
+				  st->clip->nsamples, &st->res, fp);
+}
+
+static void stream_free(struct stt_stream *st)
+{
+	audio_clip_deref(st->clip);
+	stt_grammar_deref(st->grammar);
+	stt_grammar_deref(st->lm);
+	free(st->pend);
+	free(st->work);
+	free(st);
+}
+
+static void stream_job_done(int err, void *arg);
+
+/* Loop: hand the pending audio (or the end) to a job when none is in
+ * flight. Returns 0 or wpool_submit()'s error (nothing changed). */
+static int stream_kick(struct stt_stream *st)
+{
+	if (st->busy || st->final_sent)
+		return 0;
+	bool final = st->ended;
+	if (!final && st->npend < STREAM_BATCH)
+		return 0;
+	int16_t *w = st->work;
+	size_t cw = st->capwork;
+	st->work = st->pend;
+	st->capwork = st->cappend;
+	st->nwork = st->npend;
+	st->pend = w;
+	st->cappend = cw;
+	st->npend = 0;
+	st->kind = final ? JOB_END : JOB_FEED;
+	int err = wpool_submit(st->s->pool, st->loop, stream_work,
+			       stream_job_done, st);
+	if (err) { /* swap back: the work buffer was empty */
+		if (err == -EAGAIN)
+			metric_counter_add(st->s->rejected, 1);
+		st->pend = st->work;
+		st->cappend = st->capwork;
+		st->npend = st->nwork;
+		st->work = w;
+		st->capwork = cw;
+		st->nwork = 0;
+		return err;
+	}
+	st->busy = true;
+	st->final_sent = final;
+	return 0;
+}
+
+/* Loop, cancelled and no job in flight: close the engine's stream on the
+ * pool (or here if it cannot take the job), then free. */
+static void stream_drop(struct stt_stream *st)
+{
+	if (st->es) {
+		st->kind = JOB_ABORT;
+		if (!wpool_submit(st->s->pool, st->loop, stream_work,
+				  stream_job_done, st)) {
+			st->busy = true;
+			return;
+		}
+		stream_abort_es(st);
+	}
+	stream_free(st);
+}
+
+static void stream_job_done(int err, void *arg)
+{
+	struct stt_stream *st = arg;
+	st->busy = false;
+	if (err) { /* the pool stopped before the job ran */
+		stream_abort_es(st);
+		if (st->es_state == ES_LIVE || st->es_state == ES_NONE) {
+			st->es_state = ES_FAILED;
+			st->es_err = err;
+		}
+		st->err = err;
+	}
+	if (atomic_load(&st->cancelled)) {
+		stream_drop(st);
+		return;
+	}
+	if (st->kind == JOB_END) {
+		st->in_cb = true;
+		st->done_cb(st->err, st->err ? NULL : &st->res, st->arg);
+		stream_free(st);
+		return;
+	}
+	if (st->pchanged) {
+		st->pchanged = false;
+		metric_counter_add(st->s->partials, 1);
+		st->in_cb = true;
+		st->partial_cb(st->ptext, st->pms, st->arg);
+		st->in_cb = false;
+		if (atomic_load(&st->cancelled)) {
+			stream_drop(st);
+			return;
+		}
+	}
+	if (st->es_state == ES_FAILED || st->es_state == ES_BATCH) {
+		st->no_feed = true; /* the end clip is all that is decoded */
+		st->npend = 0;
+	}
+	err = stream_kick(st);
+	if (err && st->ended) { /* the end could not be queued */
+		stream_abort_es(st);
+		st->in_cb = true;
+		st->done_cb(err, NULL, st->arg);
+		stream_free(st);
+	}
+}
+
+int stt_stream_start(struct stt *s, const struct stt_params *p,
+		     struct vg_loop *loop, stt_partial_fn *partial_cb,
+		     stt_done_fn *done_cb, void *arg, struct stt_stream **sp)
+{
+	if (!s || !loop || !done_cb || !sp || !s->pool)
+		return -EINVAL;
+	int err = params_check(p);
+	if (err)
+		return err;
+	struct stt_stream *st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	err = chain_build(s, p->engines, p->mode, step_lm(p) != NULL,
+			  &st->chain);
+	if (err) {
+		free(st);
+		return err;
+	}
+	st->s = s;
+	st->loop = loop;
+	st->mode = p->mode;
+	st->deadline_ms = p->deadline_ms ? p->deadline_ms : s->deadline_ms;
+	if (p->call_id)
+		snprintf(st->call_id, sizeof(st->call_id), "%s", p->call_id);
+	st->partial_cb = partial_cb;
+	st->done_cb = done_cb;
+	st->arg = arg;
+	atomic_init(&st->cancelled, false);
+	const struct stt_engine *e = stream_engine(st);
+	st->streams = (e->ops->caps & STT_CAP_STREAM) && e->ops->stream_begin &&
+		      e->ops->stream_feed && e->ops->stream_partial &&
+		      e->ops->stream_end && e->ops->stream_abort;
+	st->es_state = st->streams ? ES_NONE : ES_BATCH;
+	st->no_feed = !st->streams;
+	st->grammar =
+		p->grammar ? stt_grammar_ref((struct stt_grammar *)p->grammar)
+			   : NULL;
+	st->lm = step_lm(p) ? stt_grammar_ref((struct stt_grammar *)p->lm)
+			    : NULL;
+	*sp = st;
+	return 0;
+}
+
+int stt_stream_feed(struct stt_stream *st, const int16_t *pcm, size_t n)
+{
+	if (!st || (n && !pcm) || st->ended)
+		return -EINVAL;
+	if (n > STREAM_MAX - st->fed)
+		return -E2BIG;
+	st->fed += n;
+	if (st->no_feed || !n)
+		return 0;
+	if (st->npend + n > st->cappend) {
+		size_t cap = st->cappend ? st->cappend : 4 * STREAM_BATCH;
+		while (cap < st->npend + n)
+			cap *= 2;
+		int16_t *b = realloc(st->pend, cap * sizeof(*b));
+		if (!b) {
+			st->fed -= n;
+			return -ENOMEM;
+		}
+		st->pend = b;
+		st->cappend = cap;
+	}
+	memcpy(st->pend + st->npend, pcm, n * sizeof(*pcm));
+	st->npend += n;
+	stream_kick(st); /* a full queue: the next feed or job tries again */
+	return 0;
+}
+
+int stt_stream_end(struct stt_stream *st, struct audio_clip *clip)
+{
+	if (!st || !clip || st->ended || clip->rate_hz != AUDIO_RATE_HZ ||
+	    !audio_ok(clip->nsamples))
+		return -EINVAL;
+	st->clip = audio_clip_ref(clip);
+	st->ended = true;
+	int err = stream_kick(st);
+	if (err) {
+		st->ended = false;
+		st->clip = audio_clip_deref(st->clip);
+		return err;
+	}
+	count_audio(st->s, clip->nsamples);
+	return 0;
+}
+
+void stt_stream_cancel(struct stt_stream *st)
+{
+	if (!st)
+		return;
+	atomic_store(&st->cancelled, true);
+	if (st->busy || st->in_cb)
+		return; /* the job's done callback, or the callback, drops it */
+	stream_drop(st);
 }

@@ -10,7 +10,8 @@
  *     decode() calls (decoder objects they pool internally are reset).
  *  2. open() and close() run once per instance, at start-up and shutdown,
  *     never concurrently with any other method of that instance. close()
- *     runs only after every decode() on the instance has returned.
+ *     runs only after every decode() on the instance has returned and
+ *     every stream of it was ended or aborted.
  *  3. decode() BLOCKS BY DESIGN (CPU for tens of milliseconds), so it is only
  *     ever called on a worker thread (wpool) or from a CLI, never on a loop.
  *     It is safe to call concurrently from several threads on the same
@@ -27,6 +28,24 @@
  *     -ETIMEDOUT (the service's deadline, never the engine's).
  *  7. Optional modes are announced in caps (STT_CAP_*); the service never
  *     asks an engine for a mode whose bit is clear.
+ *  8. Streaming (optional, STT_CAP_STREAM with the five stream_* methods):
+ *     stream_begin() opens a stream for one request (mode and grammar as
+ *     in decode(); the grammar is borrowed until end or abort), then
+ *     stream_feed() takes the utterance's 8 kHz PCM in chunks of any size
+ *     as the caller hears it, stream_partial() tells the current
+ *     hypothesis (rule 5's text) when it changed, and exactly one of
+ *     stream_end() (the final result, under rules 4 to 6 exactly as
+ *     decode() would give it: confidence, grammar_phrase, text) or
+ *     stream_abort() closes and frees the stream. How the audio is cut
+ *     into chunks does not change any result. Every stream method
+ *     blocks (CPU) like decode(): worker threads or a CLI only. Calls on
+ *     one stream are never concurrent (they may come from different
+ *     threads one after the other); different streams and decode() may
+ *     run concurrently. stream_begin() never waits for a resource another
+ *     stream holds (a stream lives as long as the caller speaks): it
+ *     returns -EBUSY instead, and the caller decodes the utterance with
+ *     decode() at its end. After an error from stream_feed() or
+ *     stream_partial() the caller still calls stream_abort().
  *
  * Rules of the service (what callers get):
  *  - Methods never block; stt_recognize() returns at once.
@@ -65,6 +84,7 @@ enum stt_cap {
 	STT_CAP_OPEN = 1u << 0,
 	STT_CAP_GRAMMAR = 1u << 1,
 	STT_CAP_LM = 1u << 2,
+	STT_CAP_STREAM = 1u << 3, /* the stream_* methods (rule 8) */
 };
 
 /* Built-in phrase classes a grammar can include besides its phrases. */
@@ -161,6 +181,9 @@ struct stt_engine {
 	const struct stt_engine_ops *ops;
 };
 
+/* One streamed utterance of an engine (rule 8): defined by each engine. */
+struct stt_engine_stream;
+
 /* Engine settings from the config; strings borrowed during open(). */
 struct stt_engine_cfg {
 	const char *model_dir; /* where the engine's files are (NULL: its
@@ -189,6 +212,23 @@ struct stt_engine_ops {
 	/* Optional: prepare (compile, cache) what decode() needs for g, so the
 	 * first call of a step does not pay for it. Blocking; NULL: nothing. */
 	int (*prepare)(struct stt_engine *e, const struct stt_grammar *g);
+	/* Optional streaming (rule 8; all set iff STT_CAP_STREAM).
+	 * stream_begin: *sp is set only on success; -EBUSY (no decoder free
+	 * now), the errors of decode(). stream_feed: n >= 0 samples;
+	 * -E2BIG past STT_UTTERANCE_MAX_MS in all. stream_partial: the
+	 * hypothesis so far into text (cap bytes, NUL included): 1 when it
+	 * changed since the last stream_partial() (text written), 0 when not.
+	 * stream_end: frees s whatever it returns; res is written only on
+	 * success (decode_us: wall time inside the stream's calls, audio_ms:
+	 * all audio fed). stream_abort: frees s (NULL is a no-op). */
+	int (*stream_begin)(struct stt_engine *e, const struct stt_request *req,
+			    struct stt_engine_stream **sp);
+	int (*stream_feed)(struct stt_engine_stream *s, const int16_t *pcm,
+			   size_t n);
+	int (*stream_partial)(struct stt_engine_stream *s, char *text,
+			      size_t cap);
+	int (*stream_end)(struct stt_engine_stream *s, struct stt_result *res);
+	void (*stream_abort)(struct stt_engine_stream *s);
 };
 
 static inline int stt_engine_decode(struct stt_engine *e,
@@ -219,6 +259,10 @@ struct stt_cfg {
 	const char *engines;
 	struct stt_engine_cfg engine_cfg[STT_ENGINES_MAX]; /* same order */
 	unsigned deadline_ms; /* default per-request deadline (0: 2000) */
+	/* Early decode: a turn starts decoding once the caller has paused
+	 * this long within speech, and that result answers the turn when the
+	 * end of speech is confirmed with no more speech (0: off). */
+	unsigned early_ms;
 };
 
 /* Open the engines. pool is borrowed and must outlive s. Blocking (loads
@@ -282,8 +326,83 @@ int stt_recognize(struct stt *s, struct audio_clip *clip,
  * end on the pool; its result is dropped. */
 void stt_cancel(struct stt_req *r);
 
+/* Early decodes (stt_cfg.early_ms). The runtime asks stt_early_ms() for the
+ * listen's pause threshold, starts an ordinary stt_recognize() on the pause's
+ * audio when stt_early_allowed(), and reports each one's fate in
+ * voxgate_stt_early_total{outcome}: used (it answered the turn), discarded
+ * (the caller spoke again, or the turn ended otherwise) or skipped (not
+ * started: jobs were waiting in the pool, or the queue was full). Any
+ * thread. */
+enum stt_early_outcome {
+	STT_EARLY_USED,
+	STT_EARLY_DISCARDED,
+	STT_EARLY_SKIPPED,
+	STT_EARLY_N
+};
+unsigned stt_early_ms(const struct stt *s); /* 0: off (s NULL too) */
+/* Early decodes are on and no job waits in the worker queue: an early
+ * decode never delays another call's final one. */
+bool stt_early_allowed(const struct stt *s);
+void stt_early_note(struct stt *s, enum stt_early_outcome o);
+
 /* Blocking convenience for the CLI and benchmarks: run the chain on the
  * calling thread. Same errors as the engines. */
 int stt_recognize_sync(struct stt *s, const int16_t *pcm, size_t n,
 		       const struct stt_params *p, struct stt_result *res);
+
+/*
+ * Streaming requests: the audio is fed while the caller speaks, so an
+ * engine that streams (STT_CAP_STREAM) has scored most of it by the end of
+ * speech, and partial hypotheses arrive on the way.
+ *
+ * Threading and ownership: every stt_stream_*() call is made on loop's
+ * thread (the one given to stt_stream_start()) and never blocks; the
+ * callbacks run on that loop too. The handle belongs to the service: it is
+ * valid from stt_stream_start() until the done callback has returned or
+ * stt_stream_cancel() was called, whichever comes first. The engine work
+ * of one stream runs on the worker pool strictly in order, at most one job
+ * queued or running at a time: fed audio is copied into a pending buffer
+ * and handed over when a job is free and at least STT_STREAM_BATCH_MS are
+ * waiting (so 20 ms frames do not cost one job each). The first engine of
+ * the chain streams when it can (stream_begin() may also say -EBUSY: no
+ * decoder free, then it decodes the end clip like the rest of the chain);
+ * if it fails, times out (the deadline bounds the finalize: the last audio
+ * and stream_end()) or hears nothing, the next engines of the chain decode
+ * the end clip, with the fallback and metrics of stt_recognize() (a
+ * stream's voxgate_stt_decode_seconds and result decode_us are its finalize
+ * time). Partials count in voxgate_stt_partials_total.
+ */
+#define STT_STREAM_BATCH_MS 100u
+
+struct stt_stream;
+
+/* A new partial hypothesis (rule 5's text, may be empty), borrowed for the
+ * call; audio_ms: the audio the engine had heard when it said it. Only
+ * called when the text changed, never after the done callback or cancel. */
+typedef void(stt_partial_fn)(const char *text, uint32_t audio_ms, void *arg);
+
+/* Start a streaming request (p as for stt_recognize(); grammars are
+ * referenced, call_id copied). partial_cb may be NULL. Nothing is queued
+ * yet. On 0, *sp is the handle. Errors (nothing called): -EINVAL, -ENOTSUP
+ * (no engine of the chain can do the mode), -ENOMEM. */
+int stt_stream_start(struct stt *s, const struct stt_params *p,
+		     struct vg_loop *loop, stt_partial_fn *partial_cb,
+		     stt_done_fn *done_cb, void *arg, struct stt_stream **sp);
+/* Feed n samples at 8 kHz (copied; any n). Returns 0, -EINVAL (after
+ * stt_stream_end(), bad argument), -E2BIG (over STT_UTTERANCE_MAX_MS in
+ * all: the rest is dropped, stt_stream_end() still works), -ENOMEM. A
+ * stream whose engine cannot stream ignores the audio (the end clip is
+ * what it decodes). */
+int stt_stream_feed(struct stt_stream *st, const int16_t *pcm, size_t n);
+/* End of speech: clip (8 kHz, a new reference is taken) is the whole
+ * utterance, decoded by the engines that do not stream or take over after
+ * a failure. On 0, done_cb will be called exactly once (unless cancelled).
+ * On error nothing changed and the stream is still the caller's (end again
+ * or cancel): -EINVAL (bad clip, already ended), -EAGAIN (worker queue
+ * full), -ESHUTDOWN. */
+int stt_stream_end(struct stt_stream *st, struct audio_clip *clip);
+/* Drop the stream: no callback will run; the handle is invalid on return.
+ * The engine's stream is aborted on the pool (its decoder freed there).
+ * NULL is a no-op. */
+void stt_stream_cancel(struct stt_stream *st);
 #endif

@@ -97,6 +97,29 @@ static void bad_configuration_is_refused(void **state)
 	endpoint_destroy(NULL);
 }
 
+static void silence_ms_counts_the_current_pause(void **state)
+{
+	(void)state;
+	struct run r;
+	open_run(&r, NULL);
+	feed(&r, 5, 0.0f, NULL);
+	assert_int_equal(endpoint_silence_ms(r.ep), 0); /* not in speech */
+	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
+	assert_int_equal(endpoint_silence_ms(r.ep), 0);
+	feed(&r, 5, 0.0f, NULL);
+	assert_int_equal(endpoint_silence_ms(r.ep), 100);
+	/* A speech frame ends the pause; a lost frame is silence. */
+	feed(&r, 1, 1.0f, NULL);
+	assert_int_equal(endpoint_silence_ms(r.ep), 0);
+	assert_int_equal(endpoint_feed(r.ep, NULL, 1.0f), EP_NONE);
+	assert_int_equal(endpoint_silence_ms(r.ep), 20);
+	r.frame++;
+	assert_int_equal(feed(&r, 14, 0.0f, NULL), EP_SPEECH_END);
+	assert_int_equal(endpoint_silence_ms(r.ep), 0); /* idle */
+	assert_int_equal(endpoint_silence_ms(NULL), 0);
+	endpoint_destroy(r.ep);
+}
+
 static void speech_start_after_min_speech(void **state)
 {
 	(void)state;
@@ -367,6 +390,7 @@ int main(void)
 		cmocka_unit_test(defaults_are_the_documented_ones),
 		cmocka_unit_test(bad_configuration_is_refused),
 		cmocka_unit_test(speech_start_after_min_speech),
+		cmocka_unit_test(silence_ms_counts_the_current_pause),
 		cmocka_unit_test(speech_end_after_exactly_trailing_silence),
 		cmocka_unit_test(
 			pause_shorter_than_trailing_silence_keeps_the_turn),

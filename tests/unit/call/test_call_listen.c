@@ -40,7 +40,18 @@ struct rec {
 	int n;
 	size_t audio_samples; /* of the last LISTEN_DONE */
 	int16_t audio_peak;
+	struct audio_clip *done_audio; /* a reference: the last LISTEN_DONE's */
+	struct audio_clip *pause_audio; /* idem, the last SPEECH_PAUSE's */
+	unsigned npause, pause_seq;
+	size_t first_pause_samples;
+	bool keep; /* take the references above */
 };
+
+static void rec_free(struct rec *r)
+{
+	r->done_audio = audio_clip_deref(r->done_audio);
+	r->pause_audio = audio_clip_deref(r->pause_audio);
+}
 
 static void on_ev(struct channel *ch, const struct channel_event *ev, void *arg)
 {
@@ -48,7 +59,21 @@ static void on_ev(struct channel *ch, const struct channel_event *ev, void *arg)
 	(void)ch;
 	if (r->n < 64)
 		r->ev[r->n++] = *ev;
+	if (ev->type == CHANNEL_EV_SPEECH_PAUSE) {
+		assert_non_null(ev->pause.audio);
+		if (!r->npause++)
+			r->first_pause_samples = ev->pause.audio->nsamples;
+		r->pause_seq = ev->pause.seq;
+		if (r->keep) {
+			audio_clip_deref(r->pause_audio);
+			r->pause_audio = audio_clip_ref(ev->pause.audio);
+		}
+	}
 	if (ev->type == CHANNEL_EV_LISTEN_DONE && ev->listen.audio) {
+		if (r->keep) {
+			audio_clip_deref(r->done_audio);
+			r->done_audio = audio_clip_ref(ev->listen.audio);
+		}
 		r->audio_samples = ev->listen.audio->nsamples;
 		r->audio_peak = 0;
 		for (size_t i = 0; i < ev->listen.audio->nsamples; i++) {
@@ -195,6 +220,114 @@ static void listen_gives_the_endpointed_utterance(void **s)
 	assert_true(r.audio_peak > 3000);
 	assert_true(done->listen.speech_ms > 700);
 	assert_true(done->listen.speech_end_us > 0);
+	call_destroy(c);
+}
+
+/* Feed clip then line noise until the listen ends (at most 3 s more). */
+static void say(struct call *c, struct rec *r, uint64_t *now,
+		const struct audio_clip *clip, size_t tail_frames,
+		unsigned *seed)
+{
+	int16_t in[160], out[160];
+	size_t nfr = clip->nsamples / 160;
+	for (size_t i = 0;
+	     i < nfr + tail_frames && !find(r, CHANNEL_EV_LISTEN_DONE); i++) {
+		the_caller_frame(clip, i, in, seed);
+		step(c, now, in, out);
+	}
+}
+
+static void noise(struct call *c, uint64_t *now, unsigned frames,
+		  unsigned *seed)
+{
+	int16_t in[160], out[160];
+	for (unsigned i = 0; i < frames; i++) {
+		noise_frame(in, seed);
+		step(c, now, in, out);
+	}
+}
+
+/* Early decode: a pause of early_ms within speech raises SPEECH_PAUSE with
+ * the audio so far; when the end follows with no more speech, LISTEN_DONE
+ * names that pause, and its audio is the utterance's minus the rest of the
+ * trailing silence. */
+static void a_pause_hands_over_the_audio_so_far(void **s)
+{
+	(void)s;
+	struct rec r = { .keep = true };
+	uint64_t now;
+	struct call *c = mk_active(&r, &now);
+	struct channel_listen l = { .no_input_ms = 5000, .early_ms = 100 };
+	assert_int_equal(channel_listen(call_channel(c), &l), 0);
+	unsigned seed = 7;
+	noise(c, &now, 25, &seed);
+	say(c, &r, &now, speech, 100, &seed);
+	const struct channel_event *done = find(&r, CHANNEL_EV_LISTEN_DONE);
+	assert_non_null(done);
+	assert_int_equal(done->listen.end, LISTEN_SPEECH);
+	assert_true(r.npause >= 1);
+	assert_int_equal(done->listen.pause_seq, r.pause_seq);
+	const struct channel_event *p = find(&r, CHANNEL_EV_SPEECH_PAUSE);
+	assert_true(p < done); /* raised before the end */
+	/* The pause's audio is the start of the utterance, 200 ms shorter
+	 * (300 ms trailing silence - 100 ms). */
+	assert_non_null(r.pause_audio);
+	assert_non_null(r.done_audio);
+	assert_int_equal(r.pause_audio->nsamples + 200 * 8,
+			 r.done_audio->nsamples);
+	assert_memory_equal(r.pause_audio->samples, r.done_audio->samples,
+			    r.pause_audio->nsamples * sizeof(int16_t));
+	assert_true(r.ev[p - r.ev].pause.speech_ms > 700);
+	rec_free(&r);
+	call_destroy(c);
+}
+
+/* Speech after a pause voids it: the end names the last pause only. With
+ * early_ms 0, or not below the trailing silence, no pause is raised. */
+static void speech_after_a_pause_voids_it(void **s)
+{
+	(void)s;
+	struct rec r = { .keep = true };
+	uint64_t now;
+	struct call *c = mk_active(&r, &now);
+	struct channel_listen l = { .no_input_ms = 5000,
+				    .trailing_silence_ms = 600,
+				    .early_ms = 100 };
+	assert_int_equal(channel_listen(call_channel(c), &l), 0);
+	unsigned seed = 3;
+	noise(c, &now, 25, &seed);
+	say(c, &r, &now, speech, 15, &seed); /* 300 ms pause: not the end */
+	assert_null(find(&r, CHANNEL_EV_LISTEN_DONE));
+	unsigned first = r.pause_seq;
+	assert_true(first >= 1);
+	say(c, &r, &now, speech, 100, &seed);
+	const struct channel_event *done = find(&r, CHANNEL_EV_LISTEN_DONE);
+	assert_non_null(done);
+	assert_true(r.pause_seq > first);
+	assert_int_equal(done->listen.pause_seq, r.pause_seq);
+	assert_true(r.first_pause_samples < r.done_audio->nsamples / 2);
+	assert_int_equal(r.pause_audio->nsamples + 500 * 8,
+			 r.done_audio->nsamples);
+	rec_free(&r);
+
+	static const unsigned early[][2] = { { 0, 300 }, { 300, 300 } };
+	for (size_t k = 0; k < 2; k++) {
+		memset(&r, 0, sizeof(r));
+		r.keep = true;
+		struct channel_listen l2 = {
+			.no_input_ms = 5000,
+			.trailing_silence_ms = early[k][1],
+			.early_ms = early[k][0],
+		};
+		assert_int_equal(channel_listen(call_channel(c), &l2), 0);
+		noise(c, &now, 25, &seed);
+		say(c, &r, &now, speech, 100, &seed);
+		done = find(&r, CHANNEL_EV_LISTEN_DONE);
+		assert_non_null(done);
+		assert_int_equal(r.npause, 0);
+		assert_int_equal(done->listen.pause_seq, 0);
+		rec_free(&r);
+	}
 	call_destroy(c);
 }
 
@@ -435,6 +568,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(listen_gives_the_endpointed_utterance),
+		cmocka_unit_test(a_pause_hands_over_the_audio_so_far),
+		cmocka_unit_test(speech_after_a_pause_voids_it),
 		cmocka_unit_test(speech_barge_in_stops_the_prompt_within_100ms),
 		cmocka_unit_test(a_click_holds_the_prompt_then_it_resumes),
 		cmocka_unit_test(no_input_counts_from_the_end_of_the_prompt),

@@ -51,6 +51,7 @@ static void a_speech_turn_has_every_field_and_relative_times(void **st)
 		.transcript = "i want to check my \"balance\"",
 		.stt_engine = "moonshine",
 		.stt_confidence = 0.9f,
+		.stt_early = true,
 		.intent = "check_balance",
 		.intent_confidence = 0.95f,
 		.match = "high",
@@ -73,6 +74,7 @@ static void a_speech_turn_has_every_field_and_relative_times(void **st)
 			    "i want to check my \"balance\"");
 	assert_string_equal(get(o, "stt_engine")->valuestring, "moonshine");
 	assert_float_equal(get(o, "stt_confidence")->valuedouble, 0.9, 1e-3);
+	assert_true(cJSON_IsTrue(get(o, "stt_early")));
 	assert_string_equal(get(o, "intent")->valuestring, "check_balance");
 	assert_float_equal(get(o, "intent_confidence")->valuedouble, 0.95,
 			   1e-3);
@@ -103,6 +105,7 @@ static void a_dtmf_turn_has_nulls_where_nothing_happened(void **st)
 	assert_true(cJSON_IsNull(get(o, "transcript")));
 	assert_true(cJSON_IsNull(get(o, "stt_engine")));
 	assert_true(cJSON_IsNull(get(o, "stt_confidence")));
+	assert_true(cJSON_IsNull(get(o, "stt_early")));
 	assert_true(cJSON_IsNull(get(o, "intent")));
 	assert_true(cJSON_IsNull(get(o, "intent_confidence")));
 	assert_string_equal(get(o, "match")->valuestring, "none");
@@ -136,6 +139,7 @@ static void defaults_and_a_channel_without_audio(void **st)
 	assert_string_equal(get(o, "transcript")->valuestring, "lost card");
 	assert_true(cJSON_IsNull(get(o, "stt_engine")));
 	assert_true(cJSON_IsNull(get(o, "stt_confidence")));
+	assert_true(cJSON_IsNull(get(o, "stt_early")));
 	assert_true(cJSON_IsNull(get(o, "barge_in")));
 	assert_true(cJSON_IsNull(get(o, "speech_ms")));
 	assert_true(cJSON_IsNull(get(o, "end")));

@@ -1,5 +1,6 @@
 /* stt.lm_beam / lm_weight / lm_word_bonus / lm_prune (Moonshine with a domain
- * LM): defaults, parsing, range errors with positions, print round trip. */
+ * LM) and stt.early_decode: defaults, parsing, range errors with positions,
+ * print round trip. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,15 +29,18 @@ static void defaults_are_the_measured_ones(void **state)
 	assert_float_equal(cfg.stt.lm_weight, 0.4, 1e-6);
 	assert_float_equal(cfg.stt.lm_word_bonus, 1.25, 1e-6);
 	assert_float_equal(cfg.stt.lm_prune, 4.0, 1e-6);
+	assert_int_equal(cfg.stt.early_ms, 100);
 }
 
 static void settings_parse(void **state)
 {
 	(void)state;
 	assert_int_equal(load("stt:\n  lm_beam: 8\n  lm_weight: 1.25\n"
-			      "  lm_word_bonus: 0\n  lm_prune: 0\n",
+			      "  lm_word_bonus: 0\n  lm_prune: 0\n"
+			      "  early_decode: 0\n",
 			      &cfg),
 			 0);
+	assert_int_equal(cfg.stt.early_ms, 0);
 	assert_int_equal(cfg.stt.lm_beam, 8);
 	assert_float_equal(cfg.stt.lm_weight, 1.25, 1e-6);
 	assert_float_equal(cfg.stt.lm_word_bonus, 0.0, 1e-6);
@@ -61,6 +65,10 @@ static void out_of_range_values_are_errors_at_their_position(void **state)
 		  "s.yaml:2:13:", "between 0 and 50" },
 		{ "stt:\n  lm_prune: -1\n", "s.yaml:2:13:", "lm_prune" },
 		{ "stt:\n  lm_words: 2\n", "s.yaml:2:3:", "lm_words" },
+		{ "stt:\n  early_decode: 3s\n",
+		  "s.yaml:2:17:", "early_decode" },
+		{ "stt:\n  early_decode: soon\n",
+		  "s.yaml:2:17:", "early_decode" },
 	};
 
 	(void)state;
@@ -82,7 +90,8 @@ static void print_round_trips(void **state)
 
 	(void)state;
 	assert_int_equal(load("stt:\n  lm_beam: 2\n  lm_weight: 0.4\n"
-			      "  lm_word_bonus: 1.5\n  lm_prune: 2.5\n",
+			      "  lm_word_bonus: 1.5\n  lm_prune: 2.5\n"
+			      "  early_decode: 150ms\n",
 			      &cfg),
 			 0);
 	f = open_memstream(&buf, &len);
@@ -98,6 +107,7 @@ static void print_round_trips(void **state)
 	assert_float_equal(back.stt.lm_weight, 0.4, 1e-6);
 	assert_float_equal(back.stt.lm_word_bonus, 1.5, 1e-6);
 	assert_float_equal(back.stt.lm_prune, 2.5, 1e-6);
+	assert_int_equal(back.stt.early_ms, 150);
 	config_free(&back);
 	config_free(&cfg);
 	free(buf);
