@@ -5,7 +5,9 @@
  * an endpointed utterance: end of speech -> final text), the number of
  * speaking streams the worker pool keeps up with, and memory per concurrent
  * decode; modes 7 and 8 stream PocketSphinx (LM, grammar) in 20 ms chunks
- * (run_stream_mode()). Prints ratios against budgets. Not a test.
+ * (run_stream_mode()). Batch modes also report the finalize latency with
+ * the early decode of a call (early_pass()). Prints ratios against
+ * budgets. Not a test.
  *
  * bench_stt [SET_DIR]: without SET_DIR a small set (VG_STT_BENCH_N
  * utterances, default 40) is built in a temporary folder, and each mode
@@ -16,9 +18,11 @@
  * (a directory: one "reference<TAB>transcript" file per mode),
  * VG_STT_BENCH_RANGE ("0:100": only those utterances of the open set, for
  * tuning on a dev part), VG_STT_BENCH_LM ("beam,weight,bonus[,prune]":
- * Moonshine's LM decoding settings instead of the engine's defaults). The
- * domain LM is data/banking77/train.tsv (the set's sentences are from
- * test.tsv). */
+ * Moonshine's LM decoding settings instead of the engine's defaults),
+ * VG_STT_BENCH_GENLM ("path[,beam,weight,bonus,prune,oov]": mode 9's
+ * generic LM and settings; default en-us.lm.bin of pocketsphinx-en-us and
+ * the dev-tuned 6,0.15,0.5,4,-10). The domain LM is
+ * data/banking77/train.tsv (the set's sentences are from test.tsv). */
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
@@ -33,6 +37,7 @@
 #include <re.h>
 
 #include "audio/clip.h"
+#include "audio/vad.h"
 #include "audio/wav.h"
 #include "core/clock.h"
 #include "core/loop.h"
@@ -324,6 +329,7 @@ struct mode {
 	double wer_budget;	      /* 0: none */
 	const struct stt_grammar *lm; /* OPEN with a domain LM, or NULL */
 	int stream; /* the engine's stream_*(): run_stream_mode() */
+	int genlm;  /* on the instance with the generic open LM (mode 9) */
 };
 
 struct conc {
@@ -368,6 +374,210 @@ static void ratio_line(const char *what, double v, double budget, int lower)
 	double r = lower ? (v > 0 ? budget / v : 99.0) : v / budget;
 	printf("  %-28s %9.3f  budget %s %.3f  ratio %.2f %s\n", what, v,
 	       lower ? "<=" : ">=", budget, r, r >= 1.0 ? "OK" : "MISS");
+}
+
+/* ---- early decode, as a call runs it (stt.early_decode) ---- */
+
+enum {
+	EARLY_MS = 100,	  /* the default stt.early_decode */
+	LEAD_FRAMES = 15, /* line noise before the caller speaks (300 ms) */
+	TAIL_FRAMES = 50, /* and after (1 s: the endpoint comes first) */
+};
+
+/* VG_STT_BENCH_EARLY_MS: the pause that starts the early decode. */
+static unsigned early_ms(void)
+{
+	const char *e = getenv("VG_STT_BENCH_EARLY_MS");
+	return e && atoi(e) > 0 ? (unsigned)atoi(e) : EARLY_MS;
+}
+
+/* Line noise at about -60 dBFS, as in the call tests. */
+static void line_noise(int16_t *pcm, unsigned *seed)
+{
+	for (int i = 0; i < AUDIO_FRAME_SAMPLES; i++) {
+		*seed = *seed * 1103515245u + 12345u;
+		pcm[i] = (int16_t)((int)((*seed >> 16) % 65) - 32);
+	}
+}
+
+/* What the call's VAD and endpointer (defaults: trailing silence 300 ms)
+ * make of one utterance heard on a line: the audio of the last pause of
+ * EARLY_MS after which no speech came (*early, *nearly samples, its frame
+ * *at_pause), the end of speech (frame *at_end, the utterance in *full)
+ * and how many earlier pauses were voided by more speech (*voided: each
+ * cost a wasted decode). Returns false when no end of speech was found.
+ * *early and *full are malloc'ed. */
+static bool endpoint_clip(const struct audio_clip *clip, int16_t **early,
+			  size_t *nearly, unsigned *at_pause, int16_t **full,
+			  size_t *nfull, unsigned *at_end, unsigned *voided)
+{
+	struct vad *v = NULL;
+	struct endpointer *ep = NULL;
+	struct endpoint_cfg ec;
+	endpoint_cfg_default(&ec);
+	ec.no_input_ms = 0;
+	if (getenv("VG_STT_BENCH_PREROLL")) /* ms, to compare */
+		ec.preroll_ms = (unsigned)atoi(getenv("VG_STT_BENCH_PREROLL"));
+	*early = *full = NULL;
+	*nearly = *nfull = 0;
+	*voided = 0;
+	bool ended = false, paused = false;
+	if (vad_create(&v, NULL) || endpoint_create(&ep, &ec))
+		goto out;
+	unsigned seed = 11;
+	size_t nspeech = clip->nsamples / AUDIO_FRAME_SAMPLES;
+	size_t total = LEAD_FRAMES + nspeech + TAIL_FRAMES;
+	int16_t pcm[AUDIO_FRAME_SAMPLES];
+	for (size_t f = 0; f < total && !ended; f++) {
+		if (f >= LEAD_FRAMES && f < LEAD_FRAMES + nspeech)
+			memcpy(pcm,
+			       clip->samples +
+				       (f - LEAD_FRAMES) * AUDIO_FRAME_SAMPLES,
+			       sizeof(pcm));
+		else
+			line_noise(pcm, &seed);
+		float prob = vad_process(v, pcm);
+		if (f < LEAD_FRAMES)
+			continue; /* the VAD follows the line; no listen yet */
+		enum endpoint_event e = endpoint_feed(ep, pcm, prob);
+		size_t n = 0;
+		const int16_t *a = endpoint_audio(ep, &n);
+		if (e == EP_SPEECH_END || e == EP_MAX_SPEECH) {
+			*full = malloc(n * sizeof(int16_t));
+			if (*full) {
+				memcpy(*full, a, n * sizeof(int16_t));
+				*nfull = n;
+			}
+			*at_end = (unsigned)f;
+			ended = true;
+			break;
+		}
+		if (!endpoint_in_speech(ep))
+			continue;
+		uint32_t quiet = endpoint_silence_ms(ep);
+		if (quiet == 0) {
+			if (paused)
+				(*voided)++;
+			paused = false;
+		} else if (!paused && quiet >= early_ms() && n) {
+			free(*early);
+			*early = malloc(n * sizeof(int16_t));
+			if (*early) {
+				memcpy(*early, a, n * sizeof(int16_t));
+				*nearly = n;
+			}
+			*at_pause = (unsigned)f;
+			paused = true;
+		}
+	}
+	if (ended && !paused) {
+		free(*early);
+		*early = NULL;
+		*nearly = 0;
+	}
+out:
+	vad_destroy(v);
+	endpoint_destroy(ep);
+	return ended && *full;
+}
+
+/* The finalize latency a call sees with early decodes: the decode of the
+ * last pause's audio starts at that pause, so what is left after the end
+ * of speech is max(0, decode - (end - pause)); a turn with no usable pause
+ * decodes its whole utterance after the end. Decodes on this thread, one
+ * at a time (as on an idle worker). WER over what was decoded. */
+static void early_pass(struct stt *s, const struct stt_params *p,
+		       const struct set *set, size_t n, const char *label)
+{
+	uint64_t *lat = calloc(n ? n : 1, sizeof(*lat));
+	word_t *rw = malloc(sizeof(word_t) * WORDS_MAX);
+	word_t *hw = malloc(sizeof(word_t) * WORDS_MAX);
+	if (!lat || !rw || !hw)
+		goto out;
+	size_t used = 0, voided = 0, noend = 0, err_words = 0, ref_words = 0;
+	struct stt_result res;
+	for (size_t i = 0; i < n; i++) {
+		const struct utt *u = &set->u[i];
+		int16_t *early, *full;
+		size_t ne, nf;
+		unsigned at_pause = 0, at_end = 0, vd = 0;
+		bool ok = endpoint_clip(u->clip, &early, &ne, &at_pause, &full,
+					&nf, &at_end, &vd);
+		voided += vd;
+		/* VG_STT_BENCH_EARLY_FULL=1: decode the endpointed utterance
+		 * instead (the same turn without early decode), to compare */
+		if (early && getenv("VG_STT_BENCH_EARLY_FULL")) {
+			free(early);
+			early = NULL;
+		}
+		if (early && getenv("VG_STT_BENCH_EARLY_PAD") && nf > ne) {
+			int16_t *pad = realloc(early, nf * sizeof(int16_t));
+			if (pad) {
+				unsigned sd = 5;
+				/* 1: line noise; 2: the pause's own last 100 ms
+				 * again and again */
+				bool rep = atoi(getenv("VG_STT_BENCH_EARLY_PAD")) == 2;
+				size_t tail = 5 * AUDIO_FRAME_SAMPLES;
+				for (size_t k = ne; k + AUDIO_FRAME_SAMPLES <= nf;
+				     k += AUDIO_FRAME_SAMPLES) {
+					if (rep)
+						memcpy(pad + k,
+						       pad + ne - tail +
+							       (k - ne) % tail,
+						       AUDIO_FRAME_SAMPLES *
+							       sizeof(int16_t));
+					else
+						line_noise(pad + k, &sd);
+				}
+				early = pad;
+				ne = nf;
+			}
+		}
+		const int16_t *pcm = early ? early
+				     : ok  ? full
+					   : u->clip->samples;
+		size_t np = early ? ne : ok ? nf : u->clip->nsamples;
+		noend += !ok;
+		uint64_t t0 = clock_mono_us();
+		if (stt_recognize_sync(s, pcm, np, p, &res))
+			res.text[0] = '\0';
+		uint64_t d = clock_mono_us() - t0;
+		if (early) {
+			uint64_t window = (uint64_t)(at_end - at_pause) *
+					  AUDIO_FRAME_MS * 1000u;
+			lat[i] = d > window ? d - window : 0;
+			used++;
+		} else {
+			lat[i] = d;
+		}
+		size_t nr = words_of(u->ref, rw), nh = words_of(res.text, hw);
+		err_words += edits(rw, nr, hw, nh);
+		ref_words += nr;
+		if (getenv("VG_STT_BENCH_VERBOSE"))
+			printf("    early %s ref=\"%s\" hyp=\"%s\" clip %zu "
+			       "early %zu full %zu pause@%u end@%u\n",
+			       u->id, u->ref, res.text, u->clip->nsamples, ne,
+			       nf, at_pause, at_end);
+		free(early);
+		free(full);
+	}
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	double wer = ref_words ? (double)err_words / (double)ref_words : 0;
+	printf("  early decode (pause %u ms, trailing silence 300 ms): "
+	       "finalize p50 %.1f ms  p95 %.1f ms; used in %.0f%% of turns, "
+	       "WER %.2f%%, voided pauses %.2f per turn, no end %zu\n",
+	       early_ms(), pct(lat, n, 0.5) / 1000.0,
+	       pct(lat, n, 0.95) / 1000.0,
+	       n ? 100.0 * (double)used / (double)n : 0, 100.0 * wer,
+	       n ? (double)voided / (double)n : 0, noend);
+	char fig[96];
+	snprintf(fig, sizeof(fig), "%s finalize p95 (early decode)", label);
+	bench_fig("stt", fig, pct(lat, n, 0.95) / 1000.0, "ms",
+		  "<=", BUDGET_FINALIZE_P95_MS);
+out:
+	free(lat);
+	free(rw);
+	free(hw);
 }
 
 static int run_mode(struct stt *s, struct wpool *pool, struct vg_loop *loop,
@@ -538,6 +748,7 @@ static int run_mode(struct stt *s, struct wpool *pool, struct vg_loop *loop,
 	snprintf(fig, sizeof(fig), "%s WER", m->label);
 	bench_fig("stt", fig, wer, "ratio", m->wer_budget > 0 ? "<=" : NULL,
 		  m->wer_budget);
+	early_pass(s, &p, set, n, m->label);
 	free(lat);
 	free(cpu);
 	free(rw);
@@ -696,6 +907,39 @@ static int build_set(char *dir, size_t cap)
 	return rc == 0 ? 0 : -EIO;
 }
 
+/* Mode 9's instance: Moonshine alone, opened with the generic open LM
+ * (VG_MOONSHINE_OPEN_LM, read by the engine at open; stt_moonshine.c) when
+ * mode 9 is wanted. Shares the process's Moonshine model. */
+static void open_genlm(struct wpool *pool, const char *only, struct stt **sp)
+{
+	const char *v = getenv("VG_STT_BENCH_GENLM");
+	char def[256];
+	struct stt_cfg c = { .engines = "moonshine" };
+	uint64_t t0 = clock_mono_us();
+	long rss0 = rss_kb();
+	int err;
+
+	if (only && !strstr(only, "9"))
+		return;
+	snprintf(def, sizeof(def), "%s,6,0.15,0.5,4,-10",
+		 "/usr/share/pocketsphinx/model/en-us/en-us.lm.bin");
+	/* the engine opens without the LM when the file is missing: skip */
+	char path[1024];
+	if (sscanf(v ? v : def, "%1023[^,]", path) != 1 ||
+	    access(path, R_OK) != 0)
+		return;
+	setenv("VG_MOONSHINE_OPEN_LM", v ? v : def, 1);
+	err = stt_create(sp, pool, &c);
+	unsetenv("VG_MOONSHINE_OPEN_LM");
+	if (err) {
+		*sp = NULL;
+		return;
+	}
+	printf("generic-LM instance: %s (opened in %.0f ms, +%.0f MB RSS)\n",
+	       v ? v : def, (clock_mono_us() - t0) / 1000.0,
+	       (rss_kb() - rss0) / 1024.0);
+}
+
 int main(int argc, char **argv)
 {
 	char tmpdir[256] = "";
@@ -711,7 +955,7 @@ int main(int argc, char **argv)
 	struct set open_set = { 0 }, gram_set = { 0 };
 	struct vg_loop *loop = NULL;
 	struct wpool *pool = NULL;
-	struct stt *s = NULL;
+	struct stt *s = NULL, *s_gen = NULL;
 	struct stt_grammar *lm = NULL, *gram = NULL;
 	int rc = 1;
 	libre_init();
@@ -755,6 +999,7 @@ int main(int argc, char **argv)
 	printf("engines: %s (opened in %.0f ms, +%.0f MB RSS)\n",
 	       stt_engines(s), (clock_mono_us() - t0) / 1000.0,
 	       (rss_kb() - rss0) / 1024.0);
+	open_genlm(pool, getenv("VG_STT_BENCH_MODES"), &s_gen);
 
 	snprintf(path, sizeof(path), "%s/data/banking77/train.tsv",
 		 source_dir());
@@ -793,6 +1038,10 @@ int main(int argc, char **argv)
 		{ "pocketsphinx grammar streamed", "pocketsphinx",
 		  STT_MODE_GRAMMAR, gram, &gram_set, BUDGET_WER_GRAMMAR, NULL,
 		  1 },
+		/* open, no domain text, beam search with the generic English
+		 * LM (genlm.h) on a second instance */
+		{ "moonshine open genlm", "moonshine", STT_MODE_OPEN, NULL,
+		  &open_set, BUDGET_WER_MOONSHINE, NULL, 0, 1 },
 	};
 	const char *only = getenv("VG_STT_BENCH_MODES"); /* "1,3": a subset */
 	/* seconds of sequential decoding per mode: bounded by default when
@@ -806,9 +1055,10 @@ int main(int argc, char **argv)
 		snprintf(num, sizeof(num), "%zu", i + 1);
 		if (only && !strstr(only, num))
 			continue;
-		if (!stt_engine_find(s, m->engine)) {
+		struct stt *ms = m->genlm ? s_gen : s;
+		if (!ms || !stt_engine_find(ms, m->engine)) {
 			printf("\n%s: SKIPPED (%s not installed)\n", m->label,
-			       m->engine);
+			       m->genlm ? "the generic LM" : m->engine);
 			continue;
 		}
 		if ((m->mode != STT_MODE_OPEN && !m->grammar) ||
@@ -817,8 +1067,8 @@ int main(int argc, char **argv)
 			continue;
 		}
 		fflush(stdout);
-		if (m->stream ? run_stream_mode(s, m, cap_s)
-			      : run_mode(s, pool, loop, m, cap_s))
+		if (m->stream ? run_stream_mode(ms, m, cap_s)
+			      : run_mode(ms, pool, loop, m, cap_s))
 			rc = 1;
 		fflush(stdout);
 	}
@@ -826,6 +1076,7 @@ out:
 	wpool_destroy(pool);
 	loop_destroy(loop);
 	stt_destroy(s);
+	stt_destroy(s_gen);
 	stt_grammar_deref(lm);
 	stt_grammar_deref(gram);
 	set_free(&open_set);
