@@ -19,9 +19,11 @@
  * VG_STT_BENCH_RANGE ("0:100": only those utterances of the open set, for
  * tuning on a dev part), VG_STT_BENCH_LM ("beam,weight,bonus[,prune]":
  * Moonshine's LM decoding settings instead of the engine's defaults),
- * VG_STT_BENCH_GENLM ("path[,beam,weight,bonus,prune,oov]": mode 9's
- * generic LM and settings; default en-us.lm.bin of pocketsphinx-en-us and
- * the dev-tuned 6,0.15,0.5,4,-10). The domain LM is
+ * and for the early-decode pass VG_STT_BENCH_EARLY_MS (the pause, default
+ * 100), VG_STT_BENCH_PREROLL (ms), VG_STT_BENCH_EARLY_FULL=1 (decode the
+ * endpointed utterance instead: the same turn without early decode) and
+ * VG_STT_BENCH_EARLY_PAD (1: pad the pause's audio with line noise, 2:
+ * with its own last 100 ms, to the utterance's length). The domain LM is
  * data/banking77/train.tsv (the set's sentences are from test.tsv). */
 #include <ctype.h>
 #include <errno.h>
@@ -329,7 +331,6 @@ struct mode {
 	double wer_budget;	      /* 0: none */
 	const struct stt_grammar *lm; /* OPEN with a domain LM, or NULL */
 	int stream; /* the engine's stream_*(): run_stream_mode() */
-	int genlm;  /* on the instance with the generic open LM (mode 9) */
 };
 
 struct conc {
@@ -516,9 +517,12 @@ static void early_pass(struct stt *s, const struct stt_params *p,
 				unsigned sd = 5;
 				/* 1: line noise; 2: the pause's own last 100 ms
 				 * again and again */
-				bool rep = atoi(getenv("VG_STT_BENCH_EARLY_PAD")) == 2;
+				bool rep =
+					atoi(getenv(
+						"VG_STT_BENCH_EARLY_PAD")) == 2;
 				size_t tail = 5 * AUDIO_FRAME_SAMPLES;
-				for (size_t k = ne; k + AUDIO_FRAME_SAMPLES <= nf;
+				for (size_t k = ne;
+				     k + AUDIO_FRAME_SAMPLES <= nf;
 				     k += AUDIO_FRAME_SAMPLES) {
 					if (rep)
 						memcpy(pad + k,
@@ -907,39 +911,6 @@ static int build_set(char *dir, size_t cap)
 	return rc == 0 ? 0 : -EIO;
 }
 
-/* Mode 9's instance: Moonshine alone, opened with the generic open LM
- * (VG_MOONSHINE_OPEN_LM, read by the engine at open; stt_moonshine.c) when
- * mode 9 is wanted. Shares the process's Moonshine model. */
-static void open_genlm(struct wpool *pool, const char *only, struct stt **sp)
-{
-	const char *v = getenv("VG_STT_BENCH_GENLM");
-	char def[256];
-	struct stt_cfg c = { .engines = "moonshine" };
-	uint64_t t0 = clock_mono_us();
-	long rss0 = rss_kb();
-	int err;
-
-	if (only && !strstr(only, "9"))
-		return;
-	snprintf(def, sizeof(def), "%s,6,0.15,0.5,4,-10",
-		 "/usr/share/pocketsphinx/model/en-us/en-us.lm.bin");
-	/* the engine opens without the LM when the file is missing: skip */
-	char path[1024];
-	if (sscanf(v ? v : def, "%1023[^,]", path) != 1 ||
-	    access(path, R_OK) != 0)
-		return;
-	setenv("VG_MOONSHINE_OPEN_LM", v ? v : def, 1);
-	err = stt_create(sp, pool, &c);
-	unsetenv("VG_MOONSHINE_OPEN_LM");
-	if (err) {
-		*sp = NULL;
-		return;
-	}
-	printf("generic-LM instance: %s (opened in %.0f ms, +%.0f MB RSS)\n",
-	       v ? v : def, (clock_mono_us() - t0) / 1000.0,
-	       (rss_kb() - rss0) / 1024.0);
-}
-
 int main(int argc, char **argv)
 {
 	char tmpdir[256] = "";
@@ -955,7 +926,7 @@ int main(int argc, char **argv)
 	struct set open_set = { 0 }, gram_set = { 0 };
 	struct vg_loop *loop = NULL;
 	struct wpool *pool = NULL;
-	struct stt *s = NULL, *s_gen = NULL;
+	struct stt *s = NULL;
 	struct stt_grammar *lm = NULL, *gram = NULL;
 	int rc = 1;
 	libre_init();
@@ -999,7 +970,6 @@ int main(int argc, char **argv)
 	printf("engines: %s (opened in %.0f ms, +%.0f MB RSS)\n",
 	       stt_engines(s), (clock_mono_us() - t0) / 1000.0,
 	       (rss_kb() - rss0) / 1024.0);
-	open_genlm(pool, getenv("VG_STT_BENCH_MODES"), &s_gen);
 
 	snprintf(path, sizeof(path), "%s/data/banking77/train.tsv",
 		 source_dir());
@@ -1038,10 +1008,6 @@ int main(int argc, char **argv)
 		{ "pocketsphinx grammar streamed", "pocketsphinx",
 		  STT_MODE_GRAMMAR, gram, &gram_set, BUDGET_WER_GRAMMAR, NULL,
 		  1 },
-		/* open, no domain text, beam search with the generic English
-		 * LM (genlm.h) on a second instance */
-		{ "moonshine open genlm", "moonshine", STT_MODE_OPEN, NULL,
-		  &open_set, BUDGET_WER_MOONSHINE, NULL, 0, 1 },
 	};
 	const char *only = getenv("VG_STT_BENCH_MODES"); /* "1,3": a subset */
 	/* seconds of sequential decoding per mode: bounded by default when
@@ -1055,10 +1021,9 @@ int main(int argc, char **argv)
 		snprintf(num, sizeof(num), "%zu", i + 1);
 		if (only && !strstr(only, num))
 			continue;
-		struct stt *ms = m->genlm ? s_gen : s;
-		if (!ms || !stt_engine_find(ms, m->engine)) {
+		if (!stt_engine_find(s, m->engine)) {
 			printf("\n%s: SKIPPED (%s not installed)\n", m->label,
-			       m->genlm ? "the generic LM" : m->engine);
+			       m->engine);
 			continue;
 		}
 		if ((m->mode != STT_MODE_OPEN && !m->grammar) ||
@@ -1067,8 +1032,8 @@ int main(int argc, char **argv)
 			continue;
 		}
 		fflush(stdout);
-		if (m->stream ? run_stream_mode(ms, m, cap_s)
-			      : run_mode(ms, pool, loop, m, cap_s))
+		if (m->stream ? run_stream_mode(s, m, cap_s)
+			      : run_mode(s, pool, loop, m, cap_s))
 			rc = 1;
 		fflush(stdout);
 	}
@@ -1076,7 +1041,6 @@ out:
 	wpool_destroy(pool);
 	loop_destroy(loop);
 	stt_destroy(s);
-	stt_destroy(s_gen);
 	stt_grammar_deref(lm);
 	stt_grammar_deref(gram);
 	set_free(&open_set);

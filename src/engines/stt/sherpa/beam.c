@@ -68,7 +68,7 @@ void beam_words(const char *raw, size_t len,
 }
 
 struct lm_acc {
-	const struct beam_lm *lm;
+	const struct ngram_lm *lm;
 	const struct beam_cfg *cfg;
 	uint32_t u, v;
 	double fus;
@@ -77,9 +77,9 @@ struct lm_acc {
 static void score_word(const char *w, size_t len, void *arg)
 {
 	struct lm_acc *a = arg;
-	uint32_t id = a->lm->word(a->lm->ctx, w, len);
+	uint32_t id = ngram_lm_word(a->lm, w, len);
 
-	a->fus += a->cfg->lambda * a->lm->logp(a->lm->ctx, a->u, a->v, id) +
+	a->fus += a->cfg->lambda * ngram_lm_logp(a->lm, a->u, a->v, id) +
 		  a->cfg->beta;
 	a->u = a->v;
 	a->v = id;
@@ -112,7 +112,7 @@ static void keep_piece(const char *w, size_t len, void *arg)
 /* Optimistic fusion score of the partial word p[0..len) after history
  * u v: its complete pieces exactly, the piece being spelled by its best
  * completion in the LM's vocabulary. */
-static double lookahead(const struct beam_lm *lm, const struct beam_cfg *cfg,
+static double lookahead(const struct ngram_lm *lm, const struct beam_cfg *cfg,
 			uint32_t u, uint32_t v, const char *p, size_t len)
 {
 	struct pieces ps = { 0 };
@@ -128,16 +128,16 @@ static double lookahead(const struct beam_lm *lm, const struct beam_cfg *cfg,
 	for (size_t i = 0; i + (open_end ? 1 : 0) < ps.n; i++)
 		score_word(ps.p[i].w, ps.p[i].len, &a);
 	if (open_end)
-		a.fus += cfg->lambda * lm->prefix_logp(lm->ctx, a.u, a.v,
-						       ps.p[ps.n - 1].w,
-						       ps.p[ps.n - 1].len) +
+		a.fus += cfg->lambda * ngram_lm_prefix_logp(
+					       lm, a.u, a.v, ps.p[ps.n - 1].w,
+					       ps.p[ps.n - 1].len) +
 			 cfg->beta;
 	return a.fus;
 }
 
 /* The lookahead of h once tok is appended (tok not end of text). */
 static double look_after(const struct hyp *h, const struct beam_model *m,
-			 const struct beam_lm *lm, const struct beam_cfg *cfg,
+			 const struct ngram_lm *lm, const struct beam_cfg *cfg,
 			 const struct lm_acc *a, int32_t tok)
 {
 	char p[PARTIAL_MAX];
@@ -162,7 +162,7 @@ static double look_after(const struct hyp *h, const struct beam_model *m,
 /* What h's fusion score becomes when tok follows: the partial word is
  * complete when tok starts a word or ends the text (then </s> too). */
 static struct lm_acc fuse(const struct hyp *h, const struct beam_model *m,
-			  const struct beam_lm *lm, const struct beam_cfg *cfg,
+			  const struct ngram_lm *lm, const struct beam_cfg *cfg,
 			  int32_t tok)
 {
 	struct lm_acc a = {
@@ -174,7 +174,7 @@ static struct lm_acc fuse(const struct hyp *h, const struct beam_model *m,
 		return a;
 	beam_words(h->partial, h->plen, score_word, &a);
 	if (eos)
-		a.fus += cfg->lambda * lm->logp(lm->ctx, a.u, a.v, lm->eos);
+		a.fus += cfg->lambda * ngram_lm_logp(lm, a.u, a.v, NGRAM_EOS);
 	return a;
 }
 
@@ -282,7 +282,7 @@ static void hyp_text(const struct hyp *h, const struct beam_model *m,
 
 struct search {
 	const struct beam_model *m;
-	const struct beam_lm *lm;
+	const struct ngram_lm *lm;
 	const struct beam_cfg *cfg;
 	struct hyp *cur, *next, *fin;
 	size_t ncur, nfin;
@@ -396,7 +396,7 @@ static int run(struct search *s)
 	int err;
 
 	memset(&s->cur[0], 0, sizeof(s->cur[0]));
-	s->cur[0].u = s->cur[0].v = s->lm ? s->lm->bos : 0;
+	s->cur[0].u = s->cur[0].v = NGRAM_BOS;
 	s->ncur = 1;
 	err = s->m->start(s->m->ctx, s->logits);
 	if (err)
@@ -459,51 +459,11 @@ static void fill_out(const struct hyp *h, const struct beam_model *m,
 	}
 }
 
-static uint32_t ngram_word(const void *ctx, const char *w, size_t len)
-{
-	return ngram_lm_word(ctx, w, len);
-}
-
-static double ngram_logp(const void *ctx, uint32_t u, uint32_t v, uint32_t w)
-{
-	return ngram_lm_logp(ctx, u, v, w);
-}
-
-static double ngram_prefix(const void *ctx, uint32_t u, uint32_t v,
-			   const char *prefix, size_t len)
-{
-	return ngram_lm_prefix_logp(ctx, u, v, prefix, len);
-}
-
-void beam_lm_ngram(struct beam_lm *blm, const struct ngram_lm *lm)
-{
-	*blm = (struct beam_lm){
-		.ctx = lm,
-		.bos = NGRAM_BOS,
-		.eos = NGRAM_EOS,
-		.word = ngram_word,
-		.logp = ngram_logp,
-		.prefix_logp = ngram_prefix,
-	};
-}
-
 int beam_search(const struct beam_model *m, const struct ngram_lm *lm,
 		const struct beam_cfg *cfg, char *text, size_t cap,
 		struct beam_out *out)
 {
-	struct beam_lm blm;
-
-	beam_lm_ngram(&blm, lm);
-	return beam_search_lm(m, &blm, cfg, text, cap, out);
-}
-
-int beam_search_lm(const struct beam_model *m, const struct beam_lm *lm,
-		   const struct beam_cfg *cfg, char *text, size_t cap,
-		   struct beam_out *out)
-{
-	struct search s = { .m = m,
-			    .lm = lm && lm->ctx ? lm : NULL,
-			    .cfg = cfg };
+	struct search s = { .m = m, .lm = lm, .cfg = cfg };
 	size_t w, best = 0;
 	int err = -ENOMEM;
 

@@ -58,28 +58,6 @@ struct beam_out {
 	unsigned npieces; /* of those, tokens continuing a word */
 };
 
-/* A word language model as the search sees it: ngram.h's domain trigram
- * (beam_lm_ngram) or genlm.h's generic one. Word ids are the model's own;
- * every function must be safe to call from concurrent searches. Scores are
- * natural logs. */
-struct beam_lm {
-	const void *ctx;
-	uint32_t bos; /* history at the start of the text (<s>) */
-	uint32_t eos; /* end of text (</s>), scored when the text ends */
-	/* Id of the normalized word w[0..len) (unknown words get an id that
-	 * logp() scores as such). */
-	uint32_t (*word)(const void *ctx, const char *w, size_t len);
-	/* log P(w | u v). */
-	double (*logp)(const void *ctx, uint32_t u, uint32_t v, uint32_t w);
-	/* An optimistic log P of a word after u v that starts with
-	 * prefix[0..len) (len > 0): see ngram_lm_prefix_logp. */
-	double (*prefix_logp)(const void *ctx, uint32_t u, uint32_t v,
-			      const char *prefix, size_t len);
-};
-
-/* *blm scores with lm (borrowed; lm NULL: blm->ctx NULL, no fusion). */
-void beam_lm_ngram(struct beam_lm *blm, const struct ngram_lm *lm);
-
 /* Best hypothesis' text (token texts concatenated, leading space removed;
  * not normalized) into text[cap], cut at cap - 1; *out (may be NULL) gets
  * its figures. Blocking (the model's cost). 0, -EINVAL, -ENOMEM, or the
@@ -87,10 +65,6 @@ void beam_lm_ngram(struct beam_lm *blm, const struct ngram_lm *lm);
 int beam_search(const struct beam_model *m, const struct ngram_lm *lm,
 		const struct beam_cfg *cfg, char *text, size_t cap,
 		struct beam_out *out);
-/* The same with any word LM (lm NULL or lm->ctx NULL: no fusion). */
-int beam_search_lm(const struct beam_model *m, const struct beam_lm *lm,
-		   const struct beam_cfg *cfg, char *text, size_t cap,
-		   struct beam_out *out);
 
 /* Split raw token text into normalized words and call fn for each: the
  * normalization beam_search applies to completed words. Exposed for

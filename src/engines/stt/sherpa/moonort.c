@@ -730,17 +730,6 @@ int moonort_decode(struct moonort *m, const int16_t *pcm, size_t n,
 		   const struct beam_cfg *cfg, char *text, size_t cap,
 		   struct beam_out *out)
 {
-	struct beam_lm blm;
-
-	beam_lm_ngram(&blm, lm);
-	return moonort_decode_lm(m, pcm, n, rate_hz, &blm, cfg, text, cap, out);
-}
-
-int moonort_decode_lm(struct moonort *m, const int16_t *pcm, size_t n,
-		      unsigned rate_hz, const struct beam_lm *lm,
-		      const struct beam_cfg *cfg, char *text, size_t cap,
-		      struct beam_out *out)
-{
 	struct dec d = { .m = m };
 	struct beam_model bm;
 	struct beam_cfg bc;
@@ -773,7 +762,7 @@ int moonort_decode_lm(struct moonort *m, const int16_t *pcm, size_t n,
 		bc.max_tokens = cfg->max_tokens;
 	if (bc.max_tokens > BEAM_TOKENS_MAX)
 		bc.max_tokens = BEAM_TOKENS_MAX;
-	err = beam_search_lm(&bm, lm, &bc, text, cap, out);
+	err = beam_search(&bm, lm, &bc, text, cap, out);
 	if (!err)
 		sherpa_text_normalize(text);
 	else if (err != -ENOMEM && err != -EINVAL)

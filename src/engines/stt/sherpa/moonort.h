@@ -16,7 +16,6 @@
 #include <stdint.h>
 
 struct beam_cfg;
-struct beam_lm;
 struct beam_out;
 struct ngram_lm;
 struct moonort;
@@ -40,11 +39,6 @@ int moonort_decode(struct moonort *m, const int16_t *pcm, size_t n,
 		   unsigned rate_hz, const struct ngram_lm *lm,
 		   const struct beam_cfg *cfg, char *text, size_t cap,
 		   struct beam_out *out);
-/* The same with any word LM (beam.h; NULL: no fusion). */
-int moonort_decode_lm(struct moonort *m, const int16_t *pcm, size_t n,
-		      unsigned rate_hz, const struct beam_lm *lm,
-		      const struct beam_cfg *cfg, char *text, size_t cap,
-		      struct beam_out *out);
 
 /* Parse tokens.txt (lines "<base64 of the token's bytes> <id>") into
  * text[vocab] (NULL for ids without a line); a word-initial token's text

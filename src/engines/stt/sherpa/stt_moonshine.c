@@ -10,9 +10,7 @@
  * (ngram.h), built once per grammar (prepare(), or the first decode) and
  * cached by stt_grammar_id(). Without an LM the sherpa-onnx greedy path is
  * unchanged. When the own decoder cannot open (no libonnxruntime.so), LM
- * requests decode open on sherpa-onnx. OPEN requests can be decoded with a
- * generic English LM instead of greedily, for measurements only
- * (open_lm_load()). */
+ * requests decode open on sherpa-onnx. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -24,7 +22,6 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "engines/stt/sherpa/beam.h"
-#include "engines/stt/sherpa/genlm.h"
 #include "engines/stt/sherpa/moonort.h"
 #include "engines/stt/sherpa/ngram.h"
 #include "engines/stt/sherpa/sherpa.h"
@@ -65,55 +62,11 @@ struct moonshine {
 	struct moonort *ort;  /* NULL: sherpa-onnx's decoder, no LM decoding */
 	struct beam_cfg beam; /* with a domain LM */
 	struct beam_cfg greedy; /* without */
-	/* Generic English LM for OPEN requests (no domain text): NULL when
-	 * off or not installed; shared by all decodes (genlm.h). */
-	struct genlm *open_lm;
-	struct beam_cfg open_beam;
 	double unk_mass;
 	pthread_mutex_t lock; /* lms */
 	struct lm_entry *lms[LM_CACHE];
 	size_t nlms, next_lm;
 };
-
-/* A measurement knob, not a setting (docs/BENCHMARKS.md, "Moonshine open
- * speech with a generic LM": it did not lower the WER on held-out
- * utterances, so nothing turns it on by default):
- * VG_MOONSHINE_OPEN_LM="path[,beam,weight,bonus,prune,oov]" decodes OPEN
- * requests (no domain LM) with beam search and shallow fusion of that
- * generic word trigram (genlm.h), loaded once per engine at open(). */
-static void open_lm_load(struct moonshine *m)
-{
-	const char *env = getenv("VG_MOONSHINE_OPEN_LM");
-	char path[1024];
-	double oov = -10;
-	uint64_t t0 = clock_mono_us();
-	int err;
-
-	if (!env || !env[0])
-		return;
-	/* the best on the dev part */
-	m->open_beam = (struct beam_cfg){
-		.width = 6, .lambda = 0.15, .beta = 0.5, .prune = 4
-	};
-	if (sscanf(env, "%1023[^,],%u,%lf,%lf,%lf,%lf", path,
-		   &m->open_beam.width, &m->open_beam.lambda,
-		   &m->open_beam.beta, &m->open_beam.prune, &oov) < 1 ||
-	    m->open_beam.width == 0 || m->open_beam.width > BEAM_WIDTH_MAX ||
-	    !(m->open_beam.lambda >= 0) || !isfinite(m->open_beam.beta) ||
-	    !(m->open_beam.prune >= 0)) {
-		LOGW(NULL, "moonshine_open_lm_bad", "value=%s", env);
-		return;
-	}
-	err = genlm_create(&m->open_lm, path, oov);
-	if (err) {
-		LOGW(NULL, "moonshine_open_lm_failed", "path=%s err=%d", path,
-		     err);
-		m->open_lm = NULL;
-		return;
-	}
-	LOGI(NULL, "moonshine_open_lm", "path=%s words=%zu load_ms=%.1f", path,
-	     genlm_size(m->open_lm), (clock_mono_us() - t0) / 1000.0);
-}
 
 static int moonshine_open(struct stt_engine **ep,
 			  const struct stt_engine_cfg *cfg)
@@ -156,8 +109,6 @@ static int moonshine_open(struct stt_engine **ep,
 			return err;
 		}
 	}
-	if (m->ort)
-		open_lm_load(m);
 	pthread_mutex_init(&m->lock, NULL);
 	m->base.ops = &stt_moonshine_ops;
 	*ep = &m->base;
@@ -172,7 +123,6 @@ static void moonshine_close(struct stt_engine *e)
 		return;
 	sherpa_asr_destroy(m->asr);
 	moonort_destroy(m->ort);
-	genlm_destroy(m->open_lm);
 	for (size_t i = 0; i < m->nlms; i++) {
 		ngram_lm_destroy(m->lms[i]->lm);
 		free(m->lms[i]);
@@ -409,22 +359,23 @@ static int result(struct stt_result *res, const char *text, uint32_t audio_ms,
  * one scale that flows' thresholds were set against. (The model's own token
  * probabilities were tried: a correct "my card got lost" scored 0.40, the
  * LM having overruled a token the model doubted.) */
-static int decode_ort(struct moonshine *m, const struct beam_lm *lm,
-		      const struct beam_cfg *cfg, const int16_t *pcm, size_t n,
-		      uint32_t audio_ms, uint64_t t0, struct stt_result *res)
+static int decode_ort(struct moonshine *m, const struct ngram_lm *lm,
+		      const int16_t *pcm, size_t n, uint32_t audio_ms,
+		      uint64_t t0, struct stt_result *res)
 {
+	const struct beam_cfg *cfg = lm ? &m->beam : &m->greedy;
 	struct sherpa_asr_score sc = { 0 };
 	char text[STT_TEXT_MAX + 1];
 	size_t span_start, span_len;
 	struct beam_out out;
 	int err;
 
-	err = moonort_decode_lm(m->ort, pcm, n, RATE_HZ, lm, cfg, text,
-				sizeof(text), &out);
+	err = moonort_decode(m->ort, pcm, n, RATE_HZ, lm, cfg, text,
+			     sizeof(text), &out);
 	if (!err && !text[0] && speech_span(pcm, n, &span_start, &span_len))
-		err = moonort_decode_lm(m->ort, pcm + span_start, span_len,
-					RATE_HZ, lm, cfg, text, sizeof(text),
-					&out);
+		err = moonort_decode(m->ort, pcm + span_start, span_len,
+				     RATE_HZ, lm, cfg, text, sizeof(text),
+				     &out);
 	if (err)
 		return err == -ENOMEM || err == -EINVAL ? err : -EIO;
 	sc.ntokens = out.ntokens;
@@ -463,19 +414,8 @@ static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
 				LOGW(req->call_id, "moonshine_lm_failed",
 				     "err=%d", err);
 		}
-		struct beam_lm blm;
-		const struct beam_cfg *cfg = &m->beam;
-
-		if (lm)
-			beam_lm_ngram(&blm, lm->lm);
-		else if (m->open_lm && (!req || req->mode == STT_MODE_OPEN)) {
-			genlm_beam_lm(m->open_lm, &blm);
-			cfg = &m->open_beam;
-		} else {
-			beam_lm_ngram(&blm, NULL);
-			cfg = &m->greedy;
-		}
-		err = decode_ort(m, &blm, cfg, pcm, n, audio_ms, t0, res);
+		err = decode_ort(m, lm ? lm->lm : NULL, pcm, n, audio_ms, t0,
+				 res);
 		if (lm)
 			lm_put(m, lm);
 		return err;

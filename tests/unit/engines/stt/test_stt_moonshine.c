@@ -560,71 +560,6 @@ static void contract_limits_are_enforced(void **state)
 	free(pcm);
 }
 
-/* The measurement knob VG_MOONSHINE_OPEN_LM (stt_moonshine.c, genlm.h):
- * with width 1 and weight 0 an OPEN decode is the greedy one; a heavy
- * weight on an LM that knows none of the words changes the transcript; a
- * missing file leaves the engine greedy. */
-static struct stt_engine *open_with_lm(const char *value)
-{
-	struct stt_engine_cfg cfg = { .threads = 1 };
-	struct stt_engine *e = NULL;
-
-	assert_int_equal(setenv("VG_MOONSHINE_OPEN_LM", value, 1), 0);
-	assert_int_equal(stt_moonshine_ops.open(&e, &cfg), 0);
-	unsetenv("VG_MOONSHINE_OPEN_LM");
-	return e;
-}
-
-static void decode_open(struct stt_engine *e, const struct audio_clip *c,
-			char *text, size_t cap)
-{
-	struct stt_request req = { .mode = STT_MODE_OPEN };
-	struct stt_result res;
-
-	assert_int_equal(
-		stt_engine_decode(e, &req, c->samples, c->nsamples, &res), 0);
-	snprintf(text, cap, "%s", res.text);
-}
-
-static void generic_open_lm_knob_fuses_open_decodes(void **state)
-{
-	static const char arpa[] = "\\data\\\nngram 1=4\n\n\\1-grams:\n"
-				   "-1.0 </s>\n-99 <s> -0.5\n-0.5 please -0.3\n"
-				   "-0.5 block -0.3\n\n\\end\\\n";
-	struct fixture *fx = *state;
-	char path[] = "/tmp/vg-moon-lm.XXXXXX", value[128];
-	char greedy[STT_TEXT_MAX + 1], got[STT_TEXT_MAX + 1];
-	struct stt_engine *e;
-	int fd = mkstemp(path);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, arpa, sizeof(arpa) - 1),
-			 (ssize_t)sizeof(arpa) - 1);
-	close(fd);
-	decode_open(fx->stt, fx->clips[0], greedy, sizeof(greedy));
-	assert_true(strlen(greedy) > 10);
-
-	snprintf(value, sizeof(value), "%s,1,0,0,0,-10", path);
-	e = open_with_lm(value);
-	decode_open(e, fx->clips[0], got, sizeof(got));
-	assert_string_equal(got, greedy);
-	stt_moonshine_ops.close(e);
-
-	/* every word of the sentence costs 4 x -30 */
-	snprintf(value, sizeof(value), "%s,4,4,0,0,-30", path);
-	e = open_with_lm(value);
-	decode_open(e, fx->clips[0], got, sizeof(got));
-	print_message("greedy \"%s\", fused \"%s\"\n", greedy, got);
-	assert_string_not_equal(got, greedy);
-	stt_moonshine_ops.close(e);
-
-	e = open_with_lm("/nonexistent/en-us.lm.bin");
-	decode_open(e, fx->clips[0], got, sizeof(got));
-	assert_string_equal(got, greedy);
-	stt_moonshine_ops.close(e);
-	unlink(path);
-}
-
 static void second_open_shares_the_recognizer(void **state)
 {
 	struct sherpa_asr *a = NULL, *b = NULL;
@@ -731,7 +666,6 @@ int main(void)
 		cmocka_unit_test(two_threads_decode_at_once_on_one_recognizer),
 		cmocka_unit_test(contract_limits_are_enforced),
 		cmocka_unit_test(second_open_shares_the_recognizer),
-		cmocka_unit_test(generic_open_lm_knob_fuses_open_decodes),
 		cmocka_unit_test(silero_vad_follows_speech_and_silence),
 	};
 	int failed = cmocka_run_group_tests(before_load, NULL, NULL);
