@@ -22,8 +22,9 @@
  * and for the early-decode pass VG_STT_BENCH_EARLY_MS (the pause, default
  * 100), VG_STT_BENCH_PREROLL (ms), VG_STT_BENCH_EARLY_FULL=1 (decode the
  * endpointed utterance instead: the same turn without early decode) and
- * VG_STT_BENCH_EARLY_PAD (1: pad the pause's audio with line noise, 2:
- * with its own last 100 ms, to the utterance's length). The domain LM is
+ * VG_STT_BENCH_EARLY_PAD (how the pause's audio is padded to the
+ * utterance's length: 2, the default, with its own last 100 ms as the call
+ * does; 1 with line noise; 0 not at all). The domain LM is
  * data/banking77/train.tsv (the set's sentences are from test.tsv). */
 #include <ctype.h>
 #include <errno.h>
@@ -511,26 +512,24 @@ static void early_pass(struct stt *s, const struct stt_params *p,
 			free(early);
 			early = NULL;
 		}
-		if (early && getenv("VG_STT_BENCH_EARLY_PAD") && nf > ne) {
+		/* The call pads the pause's audio to the utterance's length
+		 * with its own last 100 ms (call.c listen_pause());
+		 * VG_STT_BENCH_EARLY_PAD=0: no pad, 1: line noise instead */
+		const char *pe = getenv("VG_STT_BENCH_EARLY_PAD");
+		int pad_kind = pe ? atoi(pe) : 2;
+		if (early && pad_kind && nf > ne) {
 			int16_t *pad = realloc(early, nf * sizeof(int16_t));
 			if (pad) {
 				unsigned sd = 5;
-				/* 1: line noise; 2: the pause's own last 100 ms
-				 * again and again */
-				bool rep =
-					atoi(getenv(
-						"VG_STT_BENCH_EARLY_PAD")) == 2;
 				size_t tail = 5 * AUDIO_FRAME_SAMPLES;
-				for (size_t k = ne;
-				     k + AUDIO_FRAME_SAMPLES <= nf;
-				     k += AUDIO_FRAME_SAMPLES) {
-					if (rep)
-						memcpy(pad + k,
-						       pad + ne - tail +
-							       (k - ne) % tail,
-						       AUDIO_FRAME_SAMPLES *
-							       sizeof(int16_t));
-					else
+				for (size_t k = ne; k < nf; k++) {
+					if (pad_kind == 2)
+						pad[k] = pad[ne - tail +
+							     (k - ne) % tail];
+					else if ((k -
+						  ne) % AUDIO_FRAME_SAMPLES ==
+							 0 &&
+						 k + AUDIO_FRAME_SAMPLES <= nf)
 						line_noise(pad + k, &sd);
 				}
 				early = pad;

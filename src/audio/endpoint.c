@@ -57,7 +57,7 @@ void endpoint_cfg_default(struct endpoint_cfg *cfg)
 		.no_input_ms = 5000,
 		.max_speech_ms = 15000,
 		.min_speech_ms = 120,
-		.preroll_ms = 200,
+		.preroll_ms = 400,
 	};
 }
 

@@ -5,8 +5,11 @@
  * tonality (DTMF and call-progress tones put nearly all their energy in two
  * or three narrow peaks, hold music most of it), and steadiness (notes and
  * tones keep the same spectrum for many frames, speech seldom does). A short
- * hangover keeps dips inside words from splitting them. The thresholds were
- * set from the labelled set of bench/vad/make_set.sh (docs/SPEECH.md). */
+ * hangover keeps dips inside words from splitting them, and a bridge keeps
+ * a long steady vowel or nasal inside confirmed speech ("know...", which
+ * looks tonal and unmodulated on its own) from ending the utterance. The
+ * thresholds were set from the labelled set of bench/vad/make_set.sh
+ * (docs/SPEECH.md). */
 #include "audio/vad.h"
 
 #include <errno.h>
@@ -32,6 +35,13 @@
 #define PRIME_MAX_DB (-70.0f)
 /* Raw speech frames in a row that arm the hangover: a click does not. */
 #define HANG_ARM 3
+/* Bridge: after confirmed speech, frames that are still loud (SNR and
+ * energy bars, and within BRIDGE_DROP_DB of the speech's level) count as
+ * speech whatever the modulation, tonality and steadiness cues say, for at
+ * most the level's bridge frames in a row (800 ms at the default): a held
+ * vowel, not a tone after speech (which ends the utterance that much later
+ * at worst). */
+#define BRIDGE_DROP_DB 15.0f
 
 /* Per aggressiveness: a frame is speech when every cue clears its bar. */
 struct level {
@@ -42,13 +52,15 @@ struct level {
 	float energy_db;  /* band energy at least */
 	float tonal_mean; /* mean share of 3 peaks over 320 ms below */
 	unsigned hang;	  /* frames of hangover */
+	unsigned bridge;  /* frames of bridge at most (BRIDGE_DROP_DB); none
+			     at 3, the level that rejects most */
 };
 
 static const struct level levels[4] = {
-	{ 5.0f, 9.0f, 0.990f, 0.55f, -62.0f, 0.84f, 5 },
-	{ 5.5f, 10.0f, 0.980f, 0.45f, -60.0f, 0.80f, 4 },
-	{ 6.5f, 12.0f, 0.970f, 0.40f, -58.0f, 0.78f, 3 },
-	{ 8.0f, 14.0f, 0.960f, 0.35f, -55.0f, 0.76f, 2 },
+	{ 5.0f, 9.0f, 0.990f, 0.55f, -62.0f, 0.84f, 5, 50 },
+	{ 5.5f, 10.0f, 0.980f, 0.45f, -60.0f, 0.80f, 4, 40 },
+	{ 6.5f, 12.0f, 0.970f, 0.40f, -58.0f, 0.78f, 3, 25 },
+	{ 8.0f, 14.0f, 0.960f, 0.35f, -55.0f, 0.76f, 2, 0 },
 };
 
 struct vad {
@@ -66,8 +78,11 @@ struct vad {
 	float tonal[HIST];     /* tonality of recent frames */
 	unsigned hist_i;
 	unsigned nframes;
-	unsigned run;  /* raw speech frames in a row */
-	unsigned hang; /* frames of hangover left */
+	unsigned run;	  /* raw speech frames in a row */
+	unsigned hang;	  /* frames of hangover left */
+	bool in_speech;	  /* armed (HANG_ARM) and not yet ended */
+	float speech_db;  /* loudest raw speech frame of this stretch */
+	unsigned bridged; /* bridged frames in a row */
 };
 
 /* Band edges (bins), roughly equal on a mel scale over BIN_LO..BIN_HI. */
@@ -331,6 +346,9 @@ void vad_reset(struct vad *v)
 	v->nframes = 0;
 	v->run = 0;
 	v->hang = 0;
+	v->in_speech = false;
+	v->speech_db = BAND_MIN_DB;
+	v->bridged = 0;
 }
 
 static float min4(float a, float b, float c, float d)
@@ -347,6 +365,8 @@ float vad_process(struct vad *v, const int16_t *pcm)
 	if (!pcm) {
 		v->run = 0;
 		v->hang = 0;
+		v->in_speech = false;
+		v->bridged = 0;
 		return 0.0f;
 	}
 	struct feat f;
@@ -364,14 +384,32 @@ float vad_process(struct vad *v, const int16_t *pcm)
 	float p = 1.0f / (1.0f + expf(-2.0f * m));
 
 	if (p >= 0.5f) {
-		if (++v->run >= HANG_ARM)
+		if (++v->run >= HANG_ARM) {
 			v->hang = l->hang;
+			if (!v->in_speech)
+				v->speech_db = f.energy_db;
+			v->in_speech = true;
+		}
+		if (v->in_speech && f.energy_db > v->speech_db)
+			v->speech_db = f.energy_db;
+		v->bridged = 0;
 		return p;
 	}
 	v->run = 0;
+	if (v->in_speech && v->bridged < l->bridge && f.snr_db >= l->snr_db &&
+	    f.energy_db >= l->energy_db &&
+	    f.energy_db >= v->speech_db - BRIDGE_DROP_DB) {
+		v->bridged++;
+		v->hang = l->hang;
+		return 0.5f;
+	}
+	/* A bridge used up stays so until speech comes back: a tone after
+	 * speech is bridged once, not again after each hangover. */
 	if (v->hang) {
 		v->hang--;
 		return 0.5f;
 	}
+	v->in_speech = false;
+	v->bridged = 0;
 	return p;
 }

@@ -47,7 +47,7 @@ struct endpoint_cfg {
 	unsigned min_speech_ms;	      /* shorter bursts (clicks, coughs) are not
 					 speech (default 120) */
 	unsigned preroll_ms;	      /* audio kept before the start (default
-					 200) */
+					 400) */
 };
 
 /* Fill cfg with the defaults above (no_input_ms 5000). */

@@ -61,7 +61,7 @@ static void defaults_are_the_documented_ones(void **state)
 	assert_int_equal(c.no_input_ms, 5000);
 	assert_int_equal(c.max_speech_ms, 15000);
 	assert_int_equal(c.min_speech_ms, 120);
-	assert_int_equal(c.preroll_ms, 200);
+	assert_int_equal(c.preroll_ms, 400);
 }
 
 static void bad_configuration_is_refused(void **state)
@@ -263,8 +263,9 @@ static void max_speech_cuts_the_utterance(void **state)
 	size_t n = 0;
 	const int16_t *a = endpoint_audio(r.ep, &n);
 	assert_non_null(a);
-	assert_int_equal(n, (size_t)(10 + 50) * AUDIO_FRAME_SAMPLES);
-	assert_int_equal(a[0], 10);
+	/* 400 ms pre-roll (frames 0..19) */
+	assert_int_equal(n, (size_t)(20 + 50) * AUDIO_FRAME_SAMPLES);
+	assert_int_equal(a[0], 0);
 	assert_int_equal(a[n - 1], 69);
 	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_NONE);
 	endpoint_destroy(r.ep);
@@ -281,11 +282,11 @@ static void preroll_is_included_in_the_audio(void **state)
 	size_t n = 0;
 	const int16_t *a = endpoint_audio(r.ep, &n);
 	assert_non_null(a);
-	/* 200 ms pre-roll (frames 20..29), speech 30..49, trailing 50..64 */
-	assert_int_equal(n, (size_t)(10 + 20 + 15) * AUDIO_FRAME_SAMPLES);
+	/* 400 ms pre-roll (frames 10..29), speech 30..49, trailing 50..64 */
+	assert_int_equal(n, (size_t)(20 + 20 + 15) * AUDIO_FRAME_SAMPLES);
 	for (size_t f = 0; f < n / AUDIO_FRAME_SAMPLES; f++) {
-		assert_int_equal(a[f * AUDIO_FRAME_SAMPLES], 20 + f);
-		assert_int_equal(a[f * AUDIO_FRAME_SAMPLES + 159], 20 + f);
+		assert_int_equal(a[f * AUDIO_FRAME_SAMPLES], 10 + f);
+		assert_int_equal(a[f * AUDIO_FRAME_SAMPLES + 159], 10 + f);
 	}
 	endpoint_destroy(r.ep);
 }

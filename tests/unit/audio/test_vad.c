@@ -411,6 +411,89 @@ static void speech_in_noise_is_detected(void **state)
 	assert_true(prev < first);
 }
 
+/* A steady harmonic sound: 120 Hz harmonics shaped by two formants (a
+ * synthetic held "aah"), tonal and unmodulated like a note. */
+static void held_vowel(double *out, size_t n, double dbfs)
+{
+	for (size_t i = 0; i < n; i++) {
+		double t = (double)i / RATE, x = 0;
+		for (int h = 2; h <= 28; h++) {
+			double f = 120.0 * h;
+			double g = exp(-pow((f - 700.0) / 150.0, 2)) +
+				   0.5 * exp(-pow((f - 1200.0) / 200.0, 2));
+			x += g * sin(2 * M_PI * f * t);
+		}
+		out[i] = x;
+	}
+	set_level(out, n, dbfs);
+}
+
+/* Speech, then what follows it at the same level: per frame of the part
+ * after the sentence, the verdicts into dec; returns whether the default
+ * endpointer ended the turn within the part. */
+static bool after_sentence(const double *part, size_t npart, unsigned char *dec,
+			   size_t *ndec)
+{
+	const size_t lead = RATE / 2, ns = sentence->nsamples;
+	size_t n = lead + ns + npart;
+	assert_true(n <= MAXN);
+	noise(buf, n, WHITE, 7);
+	set_level(buf, n, -70);
+	static double sp[MAXN];
+	for (size_t i = 0; i < ns; i++)
+		sp[i] = sentence->samples[i];
+	set_level(sp, ns, -20);
+	for (size_t i = 0; i < ns; i++)
+		buf[lead + i] += sp[i];
+	for (size_t i = 0; i < npart; i++)
+		buf[lead + ns + i] += part[i];
+	to_pcm(buf, pcm, n);
+	struct vad *v = NULL;
+	struct endpointer *ep = NULL;
+	assert_int_equal(vad_create(&v, NULL), 0);
+	assert_int_equal(endpoint_create(&ep, NULL), 0);
+	bool ended = false;
+	*ndec = 0;
+	for (size_t f = 0; f + FRAME <= n; f += FRAME) {
+		float p = vad_process(v, pcm + f);
+		enum endpoint_event ev = endpoint_feed(ep, pcm + f, p);
+		if (f >= lead + ns) {
+			dec[(*ndec)++] = p >= 0.5f;
+			ended |= ev == EP_SPEECH_END;
+		}
+	}
+	endpoint_destroy(ep);
+	vad_destroy(v);
+	return ended;
+}
+
+static void a_held_vowel_continues_speech_a_tone_after_it_ends_it(void **state)
+{
+	(void)state;
+	static double part[MAXN];
+	static unsigned char dec[MAXN / FRAME];
+	size_t nd = 0;
+	/* 600 ms of a held vowel right after speech: still speech, the
+	 * turn goes on. */
+	const size_t nv = RATE * 6 / 10;
+	held_vowel(part, nv, -22);
+	assert_false(after_sentence(part, nv, dec, &nd));
+	for (size_t f = 0; f < nd; f++)
+		assert_true(dec[f]);
+	/* 3 s of dial tone (350 + 440 Hz) right after the sentence: speech
+	 * for at most about the bridge (800 ms) and the hangover, then the
+	 * turn ends while the tone goes on. */
+	sines(part, RATE * 3, 350, 440, -25);
+	assert_true(after_sentence(part, RATE * 3, dec, &nd));
+	size_t speech_frames = 0;
+	for (size_t f = 0; f < nd; f++)
+		speech_frames += dec[f];
+	/* (the tone's first frames, while the 320 ms history still holds the
+	 * sentence, may pass as speech before the bridge starts) */
+	assert_true(speech_frames <= 60);
+	assert_false(dec[nd - 1]);
+}
+
 static void results_are_deterministic_and_reset_forgets(void **state)
 {
 	(void)state;
@@ -478,6 +561,8 @@ int main(void)
 		cmocka_unit_test(
 			speech_is_detected_from_minus_10_to_minus_40_dbfs),
 		cmocka_unit_test(speech_in_noise_is_detected),
+		cmocka_unit_test(
+			a_held_vowel_continues_speech_a_tone_after_it_ends_it),
 		cmocka_unit_test(results_are_deterministic_and_reset_forgets),
 		cmocka_unit_test(extreme_input_gives_a_likelihood_in_range),
 	};

@@ -269,14 +269,18 @@ static void a_pause_hands_over_the_audio_so_far(void **s)
 	assert_int_equal(done->listen.pause_seq, r.pause_seq);
 	const struct channel_event *p = find(&r, CHANNEL_EV_SPEECH_PAUSE);
 	assert_true(p < done); /* raised before the end */
-	/* The pause's audio is the start of the utterance, 200 ms shorter
-	 * (300 ms trailing silence - 100 ms). */
+	/* The pause's audio is the utterance up to the pause (300 ms trailing
+	 * silence - 100 ms before its end), padded to the utterance's length
+	 * with the pause's own last 100 ms repeated. */
 	assert_non_null(r.pause_audio);
 	assert_non_null(r.done_audio);
-	assert_int_equal(r.pause_audio->nsamples + 200 * 8,
-			 r.done_audio->nsamples);
+	size_t n = r.done_audio->nsamples - 200 * 8;
+	assert_int_equal(r.pause_audio->nsamples, r.done_audio->nsamples);
 	assert_memory_equal(r.pause_audio->samples, r.done_audio->samples,
-			    r.pause_audio->nsamples * sizeof(int16_t));
+			    n * sizeof(int16_t));
+	for (size_t k = 0; k < 200 * 8; k++)
+		assert_int_equal(r.pause_audio->samples[n + k],
+				 r.pause_audio->samples[n - 800 + k % 800]);
 	assert_true(r.ev[p - r.ev].pause.speech_ms > 700);
 	rec_free(&r);
 	call_destroy(c);
@@ -305,9 +309,10 @@ static void speech_after_a_pause_voids_it(void **s)
 	assert_non_null(done);
 	assert_true(r.pause_seq > first);
 	assert_int_equal(done->listen.pause_seq, r.pause_seq);
-	assert_true(r.first_pause_samples < r.done_audio->nsamples / 2);
-	assert_int_equal(r.pause_audio->nsamples + 500 * 8,
-			 r.done_audio->nsamples);
+	/* the first pause's audio was padded only to its own utterance's
+	 * end: far shorter than the two sentences */
+	assert_true(r.first_pause_samples < r.done_audio->nsamples * 2 / 3);
+	assert_int_equal(r.pause_audio->nsamples, r.done_audio->nsamples);
 	rec_free(&r);
 
 	static const unsigned early[][2] = { { 0, 300 }, { 300, 300 } };
