@@ -5,8 +5,10 @@
  * WAV (8 kHz mono s16), then silence until -t ms passed or the bot hangs up.
  * Prints key=value results on one line: frames received, voiced frames,
  * when the speech was sent (speak_* = the WAV, voiced_end = its last
- * voiced frame) and the reply started (the first voiced frame received
- * after voiced_end), and the jitter of the
+ * voiced frame), the bot's voiced frames while the caller talked
+ * (voiced_during_speech: from speak_start to voiced_end), when the reply
+ * started (the first voiced frame received after voiced_end), and the
+ * jitter of the
  * bot's frame arrival (|interval - 20 ms|: p50, p99, max).
  *
  * With -a ms the WAV starts that long after the bot's first voiced frame
@@ -434,8 +436,6 @@ int main(int argc, char **argv)
 			last_voiced = at;
 			if (first_voiced < 0)
 				first_voiced = ms;
-			if (speak_start >= 0 && speak_end < 0)
-				voiced_in_speech++;
 			if (nvrx < 4096)
 				vrx[nvrx++] = ms;
 		}
@@ -447,6 +447,14 @@ int main(int argc, char **argv)
 		send_all(fd, h, 3);
 	}
 	close(fd);
+	/* The bot's voiced frames while the caller was talking: from the
+	 * WAV's start to its last voiced frame (its trailing silence is the
+	 * caller listening: an answer there is on time, not an overlap). */
+	for (size_t i = 0; i < nvrx && speak_start >= 0; i++)
+		if (vrx[i] >= speak_start &&
+		    (voiced_end < 0 ? speak_end < 0 || vrx[i] < speak_end
+				    : vrx[i] < voiced_end))
+			voiced_in_speech++;
 	for (size_t i = 0; i < nvrx && voiced_end >= 0 && reply < 0; i++)
 		if (vrx[i] >= voiced_end)
 			reply = vrx[i];
