@@ -58,15 +58,23 @@ struct chain {
 /* One asynchronous request. Owned by the pool job from submission until its
  * done callback (on the caller's loop) frees it; stt_cancel() only sets
  * cancelled, so a cancelled request is freed by that same callback. */
-struct stt_req {
+/* What both kinds of asynchronous request (stt_recognize() and the
+ * streams) hold of their stt_params: references on the grammars, not
+ * borrows, since after a cancel the caller may drop both while the engine
+ * still works. req_base_init() / req_base_fini(). */
+struct req_base {
 	struct stt *s;
-	struct audio_clip *clip;     /* a reference */
 	struct stt_grammar *grammar; /* a reference, or NULL */
 	struct stt_grammar *lm;	     /* a reference, or NULL */
 	enum stt_mode mode;
 	struct chain chain;
 	unsigned deadline_ms;
 	char call_id[CALL_ID_MAX + 1];
+};
+
+struct stt_req {
+	struct req_base b;
+	struct audio_clip *clip; /* a reference */
 	stt_done_fn *cb;
 	void *arg;
 	atomic_bool cancelled; /* set on the loop, read by the worker too */
@@ -722,11 +730,50 @@ int stt_recognize_sync(struct stt *s, const int16_t *pcm, size_t n,
 
 /* ---- asynchronous requests ---- */
 
+/* p checked (params_check) into b: the chain, then the references. Returns
+ * 0 or chain_build()'s -ENOTSUP (b holds nothing then). */
+static int req_base_init(struct req_base *b, struct stt *s,
+			 const struct stt_params *p)
+{
+	int err = chain_build(s, p->engines, p->mode, step_lm(p) != NULL,
+			      &b->chain);
+	if (err)
+		return err;
+	b->s = s;
+	b->mode = p->mode;
+	b->deadline_ms = p->deadline_ms ? p->deadline_ms : s->deadline_ms;
+	if (p->call_id)
+		snprintf(b->call_id, sizeof(b->call_id), "%s", p->call_id);
+	b->grammar = p->grammar
+			     ? stt_grammar_ref((struct stt_grammar *)p->grammar)
+			     : NULL;
+	b->lm = step_lm(p) ? stt_grammar_ref((struct stt_grammar *)p->lm)
+			   : NULL;
+	return 0;
+}
+
+static void req_base_fini(struct req_base *b)
+{
+	stt_grammar_deref(b->grammar);
+	stt_grammar_deref(b->lm);
+}
+
+/* What chain_run() needs of b. */
+static void req_base_in(const struct req_base *b, struct job_in *in)
+{
+	*in = (struct job_in){
+		.mode = b->mode,
+		.grammar = b->grammar,
+		.lm = b->lm,
+		.call_id = b->call_id[0] ? b->call_id : NULL,
+		.deadline_ms = b->deadline_ms,
+	};
+}
+
 static void req_free(struct stt_req *r)
 {
 	audio_clip_deref(r->clip);
-	stt_grammar_deref(r->grammar);
-	stt_grammar_deref(r->lm);
+	req_base_fini(&r->b);
 	free(r);
 }
 
@@ -737,14 +784,9 @@ static void req_work(void *arg)
 		r->err = -ECANCELED; /* nobody waits: skip the CPU */
 		return;
 	}
-	struct job_in in = {
-		.mode = r->mode,
-		.grammar = r->grammar,
-		.lm = r->lm,
-		.call_id = r->call_id[0] ? r->call_id : NULL,
-		.deadline_ms = r->deadline_ms,
-	};
-	r->err = chain_run(r->s, &r->chain, &in, r->clip->samples,
+	struct job_in in;
+	req_base_in(&r->b, &in);
+	r->err = chain_run(r->b.s, &r->b.chain, &in, r->clip->samples,
 			   r->clip->nsamples, &r->res);
 }
 
@@ -773,30 +815,15 @@ int stt_recognize(struct stt *s, struct audio_clip *clip,
 	struct stt_req *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	err = chain_build(s, p->engines, p->mode, step_lm(p) != NULL,
-			  &r->chain);
+	err = req_base_init(&r->b, s, p);
 	if (err) {
 		free(r);
 		return err;
 	}
-	r->s = s;
-	r->mode = p->mode;
-	r->deadline_ms = p->deadline_ms ? p->deadline_ms : s->deadline_ms;
-	if (p->call_id)
-		snprintf(r->call_id, sizeof(r->call_id), "%s", p->call_id);
 	r->cb = cb;
 	r->arg = arg;
 	atomic_init(&r->cancelled, false);
-	/* References, not borrows: after stt_cancel() the caller may drop
-	 * both while the decode still runs. */
-	r->clip = audio_clip_ref(clip);
-	r->grammar = p->grammar
-			     ? stt_grammar_ref((struct stt_grammar *)p->grammar)
-			     : NULL;
-	r->lm = p->mode == STT_MODE_OPEN && p->lm &&
-				stt_grammar_mode(p->lm) == STT_MODE_LM
-			? stt_grammar_ref((struct stt_grammar *)p->lm)
-			: NULL;
+	r->clip = audio_clip_ref(clip); /* a reference, like the grammars */
 	err = wpool_submit(s->pool, loop, req_work, req_done, r);
 	if (err) {
 		if (err == -EAGAIN)
@@ -841,14 +868,8 @@ enum es_state {
  * the loop: after the done callback, or on cancel once no job is in
  * flight. */
 struct stt_stream {
-	struct stt *s;
+	struct req_base b;
 	struct vg_loop *loop;
-	struct stt_grammar *grammar; /* a reference, or NULL */
-	struct stt_grammar *lm;	     /* a reference, or NULL */
-	enum stt_mode mode;
-	struct chain chain;
-	unsigned deadline_ms;
-	char call_id[CALL_ID_MAX + 1];
 	stt_partial_fn *partial_cb;
 	stt_done_fn *done_cb;
 	void *arg;
@@ -883,18 +904,12 @@ struct stt_stream {
 
 static struct stt_engine *stream_engine(const struct stt_stream *st)
 {
-	return st->s->eng[st->chain.idx[0]];
+	return st->b.s->eng[st->b.chain.idx[0]];
 }
 
 static void stream_in(const struct stt_stream *st, struct job_in *in)
 {
-	*in = (struct job_in){
-		.mode = st->mode,
-		.grammar = st->grammar,
-		.lm = st->lm,
-		.call_id = st->call_id[0] ? st->call_id : NULL,
-		.deadline_ms = st->deadline_ms,
-	};
+	req_base_in(&st->b, in);
 }
 
 /* Close the engine's stream where we are (a worker, or the loop when the
@@ -912,7 +927,7 @@ static void stream_fail_es(struct stt_stream *st, int err)
 	stream_abort_es(st);
 	st->es_state = ES_FAILED;
 	st->es_err = err;
-	LOGW(st->call_id[0] ? st->call_id : NULL, "stt_stream_failed",
+	LOGW(st->b.call_id[0] ? st->b.call_id : NULL, "stt_stream_failed",
 	     "engine=%s err=%d", stream_engine(st)->ops->name, err);
 }
 
@@ -983,15 +998,14 @@ static void stream_work(void *arg)
 	}
 	struct job_in in;
 	stream_in(st, &in);
-	st->err = chain_run_first(st->s, &st->chain, &in, st->clip->samples,
+	st->err = chain_run_first(st->b.s, &st->b.chain, &in, st->clip->samples,
 				  st->clip->nsamples, &st->res, fp);
 }
 
 static void stream_free(struct stt_stream *st)
 {
 	audio_clip_deref(st->clip);
-	stt_grammar_deref(st->grammar);
-	stt_grammar_deref(st->lm);
+	req_base_fini(&st->b);
 	free(st->pend);
 	free(st->work);
 	free(st);
@@ -1017,11 +1031,11 @@ static int stream_kick(struct stt_stream *st)
 	st->cappend = cw;
 	st->npend = 0;
 	st->kind = final ? JOB_END : JOB_FEED;
-	int err = wpool_submit(st->s->pool, st->loop, stream_work,
+	int err = wpool_submit(st->b.s->pool, st->loop, stream_work,
 			       stream_job_done, st);
 	if (err) { /* swap back: the work buffer was empty */
 		if (err == -EAGAIN)
-			metric_counter_add(st->s->rejected, 1);
+			metric_counter_add(st->b.s->rejected, 1);
 		st->pend = st->work;
 		st->cappend = st->capwork;
 		st->npend = st->nwork;
@@ -1041,7 +1055,7 @@ static void stream_drop(struct stt_stream *st)
 {
 	if (st->es) {
 		st->kind = JOB_ABORT;
-		if (!wpool_submit(st->s->pool, st->loop, stream_work,
+		if (!wpool_submit(st->b.s->pool, st->loop, stream_work,
 				  stream_job_done, st)) {
 			st->busy = true;
 			return;
@@ -1075,7 +1089,7 @@ static void stream_job_done(int err, void *arg)
 	}
 	if (st->pchanged) {
 		st->pchanged = false;
-		metric_counter_add(st->s->partials, 1);
+		metric_counter_add(st->b.s->partials, 1);
 		st->in_cb = true;
 		st->partial_cb(st->ptext, st->pms, st->arg);
 		st->in_cb = false;
@@ -1109,18 +1123,12 @@ int stt_stream_start(struct stt *s, const struct stt_params *p,
 	struct stt_stream *st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	err = chain_build(s, p->engines, p->mode, step_lm(p) != NULL,
-			  &st->chain);
+	err = req_base_init(&st->b, s, p);
 	if (err) {
 		free(st);
 		return err;
 	}
-	st->s = s;
 	st->loop = loop;
-	st->mode = p->mode;
-	st->deadline_ms = p->deadline_ms ? p->deadline_ms : s->deadline_ms;
-	if (p->call_id)
-		snprintf(st->call_id, sizeof(st->call_id), "%s", p->call_id);
 	st->partial_cb = partial_cb;
 	st->done_cb = done_cb;
 	st->arg = arg;
@@ -1131,11 +1139,6 @@ int stt_stream_start(struct stt *s, const struct stt_params *p,
 		      e->ops->stream_end && e->ops->stream_abort;
 	st->es_state = st->streams ? ES_NONE : ES_BATCH;
 	st->no_feed = !st->streams;
-	st->grammar =
-		p->grammar ? stt_grammar_ref((struct stt_grammar *)p->grammar)
-			   : NULL;
-	st->lm = step_lm(p) ? stt_grammar_ref((struct stt_grammar *)p->lm)
-			    : NULL;
 	*sp = st;
 	return 0;
 }
@@ -1180,7 +1183,7 @@ int stt_stream_end(struct stt_stream *st, struct audio_clip *clip)
 		st->clip = audio_clip_deref(st->clip);
 		return err;
 	}
-	count_audio(st->s, clip->nsamples);
+	count_audio(st->b.s, clip->nsamples);
 	return 0;
 }
 
