@@ -12,7 +12,11 @@
 # utterance streamed -> transcript received; includes the 500 ms trailing
 # silence of the endpointer), the daemon's CPU use in cores, and the
 # real-time factor (CPU seconds per second of audio, both channels).
-# Knobs: STEPS="2 8 16" SECS=30 VG_BENCH_KEEP=1.
+# Knobs: STEPS="2 8 16" SECS=30 VG_BENCH_KEEP=1 STT_EARLY=100ms (the
+# stt.early_decode setting; 0 turns it off: the decode starts at the end).
+# The monitor starts its early decode 200 ms before the end it would
+# confirm, so with it the lag is the trailing silence plus what is left of
+# the decode.
 set -euo pipefail
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
@@ -22,6 +26,7 @@ bench_init audiohook "$1"
 TMP=$BENCH_TMP
 STEPS=${STEPS:-"2 8 16"}
 SECS=${SECS:-30}
+STT_EARLY=${STT_EARLY:-100ms}
 [ -x "$VOXGATE" ] || { echo "need $VOXGATE" >&2; exit 2; }
 [ -f "$BUILD_DIR/models/default.vxn" ] ||
 	{ echo "need $BUILD_DIR/models/default.vxn (cmake --build $BUILD_DIR --target vg_nlu_model)" >&2; exit 2; }
@@ -37,6 +42,8 @@ nlu:
   models_dir: "$BUILD_DIR/models"
 limits:
   max_calls: 500
+stt:
+  early_decode: $STT_EARLY
 genesys:
   enabled: true
   listen: 127.0.0.1:$AH

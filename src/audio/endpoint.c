@@ -303,3 +303,20 @@ uint32_t endpoint_silence_ms(const struct endpointer *e)
 {
 	return e && e->state == ST_SPEECH ? e->silence * AUDIO_FRAME_MS : 0;
 }
+
+struct audio_clip *endpoint_pause_clip(const struct endpointer *e)
+{
+	if (!endpoint_silence_ms(e) || e->silence > e->trailing_n ||
+	    e->silence > e->buf_n)
+		return NULL;
+	size_t n = (size_t)e->buf_n * AUDIO_FRAME_SAMPLES;
+	size_t tail = (size_t)e->silence * AUDIO_FRAME_SAMPLES;
+	size_t pad = (size_t)(e->trailing_n - e->silence) * AUDIO_FRAME_SAMPLES;
+	struct audio_clip *clip = audio_clip_alloc(n + pad, AUDIO_RATE_HZ);
+	if (!clip)
+		return NULL;
+	memcpy(clip->samples, e->buf, n * sizeof(int16_t));
+	for (size_t k = 0; k < pad; k++)
+		clip->samples[n + k] = e->buf[n - tail + k % tail];
+	return clip;
+}

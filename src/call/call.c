@@ -78,7 +78,6 @@ struct listen_state {
 	/* Early decode (channel_listen.early_ms): the pause raised last, and
 	 * whether it still holds all the speech (none came since). */
 	unsigned early_ms;	       /* 0: off for this listen */
-	unsigned trailing_ms;	       /* the endpointer's trailing silence */
 	struct audio_clip *pause_clip; /* for CHANNEL_EV_SPEECH_PAUSE */
 	unsigned pause_seq;
 	bool paused;
@@ -630,7 +629,6 @@ static int ch_listen(struct channel *ch, const struct channel_listen *o)
 	li->pause_clip = audio_clip_deref(li->pause_clip);
 	li->paused = false;
 	li->early_ms = o->early_ms < ec.trailing_silence_ms ? o->early_ms : 0;
-	li->trailing_ms = ec.trailing_silence_ms;
 	li->active = true;
 	li->opts = *o;
 	li->opts.hints = NULL;
@@ -978,25 +976,11 @@ static void listen_pause(struct call *c)
 	}
 	if (li->paused || quiet < li->early_ms)
 		return;
-	size_t n = 0;
-	const int16_t *pcm = endpoint_audio(li->ep, &n);
-	size_t tail = (size_t)quiet * (AUDIO_RATE_HZ / 1000);
-	if (!n || tail > n)
-		return;
-	/* The clip is as long as the utterance will be at its end: the rest
-	 * of the trailing silence is the pause's own audio repeated.
-	 * Moonshine transcribes a clip that ends 100 ms after the speech
-	 * worse than one with the whole 300 ms (+1.2 WER points on the STT
-	 * set, BENCHMARKS.md "Early decode"); with the pad, as well. */
-	size_t pad = (size_t)(li->trailing_ms - quiet) * (AUDIO_RATE_HZ / 1000);
-	struct audio_clip *clip = audio_clip_alloc(n + pad, AUDIO_RATE_HZ);
+	struct audio_clip *clip = endpoint_pause_clip(li->ep);
 	if (!clip) {
-		LOGW(c->id, "listen_no_memory", "samples=%zu", n + pad);
+		LOGW(c->id, "listen_no_memory", "pause_ms=%u", quiet);
 		return;
 	}
-	memcpy(clip->samples, pcm, n * sizeof(int16_t));
-	for (size_t k = 0; k < pad; k++)
-		clip->samples[n + k] = pcm[n - tail + k % tail];
 	audio_clip_deref(li->pause_clip);
 	li->pause_clip = clip;
 	li->paused = true;

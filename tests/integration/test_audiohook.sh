@@ -136,6 +136,16 @@ exp_cust=$((500 + agent_len + 800 + 700))
 vg_assert "stereo: customer offset from the audio position, pause excluded, discarded included (expect ~$exp_cust ms)" \
 	test "$cust_off" -ge $((exp_cust - 300)) -a "$cust_off" -le $((exp_cust + 900))
 vg_assert_log "stereo: pause logged" "event=audiohook_paused"
+# The early decode (stt.early_decode, on by default): each utterance's
+# decode starts in its last pause, 200 ms before the end is confirmed, and
+# answers it; a transcript's lag counts from the end of speech.
+vg_say "MEASURED transcript lag: $(grep -o 'event=audiohook_transcript .*lag_ms=[0-9]* early=[01]' "$VG_LOG" | sed 's/.*\(channel=[a-z]*\).*\(lag_ms=[0-9]* early=[01]\)/\1 \2/' | tr '\n' ';')"
+vg_assert_log "stereo: transcripts answered by the decode started in the pause" \
+	"event=audiohook_transcript .*early=1 "
+metrics=$(curl -s "http://127.0.0.1:$VG_HTTP_PORT/metrics")
+used=$(sed -n 's/^voxgate_stt_early_total{outcome="used"} //p' <<<"$metrics")
+vg_assert "stereo: early decodes counted as used in /metrics (got ${used:-none})" \
+	test "${used:-0}" -ge 2
 vg_assert_log "stereo: discarded logged" "event=audiohook_discarded .*discarded_ms=700"
 
 # ---- 3. inverted channel order, server pause asked over REST

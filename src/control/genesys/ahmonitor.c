@@ -2,7 +2,16 @@
  * an endpointer fed 20 ms frames re-chunked from the server's audio; each
  * utterance goes to the STT service as its own request; results come back
  * on the media loop in any order and are sent as they arrive. A session
- * that closes cancels its requests before it is freed. */
+ * that closes cancels its requests before it is freed.
+ *
+ * Early decode (stt.early_decode, as in calls): when a pause within speech
+ * reaches early_ms, the utterance so far (padded to its length at the end,
+ * endpoint_pause_clip()) is decoded at once; if the pause becomes the end,
+ * that result is the utterance's transcript (sent at once if it is in, else
+ * when it comes), and a speech frame before the end cancels it. The
+ * monitor's trailing silence is longer than a call's (500 ms), so the
+ * decode starts EARLY_LEAD_MS before the end, not at the first 100 ms:
+ * fewer decodes voided by the caller going on, the same lag. */
 #include "control/genesys/ahmonitor.h"
 
 #include <errno.h>
@@ -22,12 +31,21 @@
 #include "telephony/genesys/audiohook.h"
 
 enum { PENDING_MAX = 8 };
+/* The early decode starts this long before the end of the utterance would
+ * be confirmed (what a call's 100 ms in 300 ms leaves the decode). */
+enum { EARLY_LEAD_MS = 200 };
 
 struct msess;
 
 struct mreq {
 	struct msess *ms;
-	struct stt_req *req; /* NULL: slot free */
+	struct stt_req *req; /* while the decode runs */
+	bool used;	     /* slot taken */
+	bool early;	     /* a pause's decode, not (yet) the utterance's */
+	bool done;	     /* an early decode's result is in: err, res */
+	bool adopted;	     /* an early decode answers the utterance */
+	int err;
+	struct stt_result *res; /* that result, held until the end */
 	enum ahmsg_channel ch;
 	uint64_t offset_ms, duration_ms;
 	uint64_t sent_ms; /* monotonic, when the utterance ended */
@@ -41,6 +59,8 @@ struct mchan {
 	uint64_t frame_pos_ms; /* position of frame[0] */
 	uint64_t turn_pos_ms;  /* position of the turn's first frame */
 	bool turn_started;
+	bool paused;	    /* this pause's early decode was tried */
+	struct mreq *early; /* the current pause's decode */
 };
 
 struct msess {
@@ -52,6 +72,7 @@ struct msess {
 
 struct ahmonitor {
 	struct ahmonitor_cfg cfg;
+	unsigned early_ms; /* pause that starts an early decode; 0: off */
 	char language[16];
 	struct audiohook *ah;
 	struct ahmonitor_stats st;
@@ -63,13 +84,17 @@ static void chan_fini(struct mchan *c)
 	endpoint_destroy(c->ep);
 }
 
+static unsigned trailing_ms(const struct ahmonitor_cfg *cfg)
+{
+	return cfg->trailing_silence_ms ? cfg->trailing_silence_ms : 500;
+}
+
 static int chan_init(struct mchan *c, const struct ahmonitor *m)
 {
 	struct endpoint_cfg ec;
 	endpoint_cfg_default(&ec);
 	ec.no_input_ms = 0;
-	ec.trailing_silence_ms =
-		m->cfg.trailing_silence_ms ? m->cfg.trailing_silence_ms : 500;
+	ec.trailing_silence_ms = trailing_ms(&m->cfg);
 	ec.max_speech_ms = 15000;
 	int err = vad_create(&c->vad, NULL);
 	if (!err)
@@ -77,13 +102,30 @@ static int chan_init(struct mchan *c, const struct ahmonitor *m)
 	return err;
 }
 
+static struct mreq *slot_get(struct msess *ms)
+{
+	for (int i = 0; i < PENDING_MAX; i++)
+		if (!ms->pending[i].used) {
+			ms->pending[i].used = true;
+			return &ms->pending[i];
+		}
+	return NULL;
+}
+
+/* Cancel what runs, drop what is held, free the slot. */
+static void slot_free(struct mreq *r)
+{
+	struct msess *ms = r->ms;
+	if (r->req)
+		stt_cancel(r->req);
+	free(r->res);
+	*r = (struct mreq){ .ms = ms };
+}
+
 static void msess_free(struct msess *ms)
 {
 	for (int i = 0; i < PENDING_MAX; i++)
-		if (ms->pending[i].req) {
-			stt_cancel(ms->pending[i].req);
-			ms->pending[i].req = NULL;
-		}
+		slot_free(&ms->pending[i]);
 	chan_fini(&ms->ch[0]);
 	chan_fini(&ms->ch[1]);
 	free(ms);
@@ -122,20 +164,21 @@ static void send_assist(struct msess *ms, const struct mreq *r,
 	free(nr);
 }
 
-static void on_stt_done(int err, const struct stt_result *res, void *arg)
+/* The utterance's transcript (and agent assist): send it, free the slot. */
+static void deliver(struct mreq *r, int err, const struct stt_result *res)
 {
-	struct mreq *r = arg;
 	struct msess *ms = r->ms;
 	struct ahmonitor *m = ms->m;
-	r->req = NULL;
 	if (err) {
 		m->st.stt_errors++;
 		LOGW(audiohook_session_id(ms->s), "audiohook_stt_failed",
 		     "channel=%s err=%d", ahmsg_channel_name(r->ch), err);
+		slot_free(r);
 		return;
 	}
 	if (!res->text[0]) {
 		m->st.empty++;
+		slot_free(r);
 		return;
 	}
 	struct ahmsg_transcript t = {
@@ -157,43 +200,62 @@ static void on_stt_done(int err, const struct stt_result *res, void *arg)
 	}
 	LOGI(audiohook_session_id(ms->s), "audiohook_transcript",
 	     "channel=%s offset_ms=%" PRIu64 " duration_ms=%" PRIu64
-	     " confidence=%.2f lag_ms=%" PRIu64 " engine=%s err=%d",
+	     " confidence=%.2f lag_ms=%" PRIu64 " early=%d engine=%s err=%d",
 	     ahmsg_channel_name(r->ch), r->offset_ms, r->duration_ms,
-	     (double)res->confidence, lag, res->engine ? res->engine : "", e);
+	     (double)res->confidence, lag, r->adopted,
+	     res->engine ? res->engine : "", e);
 	if (!e && r->ch == AHMSG_CH_EXTERNAL)
 		send_assist(ms, r, res->text);
+	slot_free(r);
+}
+
+static void on_stt_done(int err, const struct stt_result *res, void *arg)
+{
+	struct mreq *r = arg;
+	r->req = NULL;
+	if (!r->early) {
+		deliver(r, err, res);
+		return;
+	}
+	/* A pause's decode: held until the pause ends the utterance. */
+	r->done = true;
+	r->err = err;
+	if (!err) {
+		r->res = malloc(sizeof(*r->res));
+		if (r->res)
+			*r->res = *res;
+		else
+			r->err = -ENOMEM;
+	}
+}
+
+/* The current pause's decode is void: speech came after it, or the
+ * utterance ended some other way. */
+static void early_drop(struct msess *ms, struct mchan *c)
+{
+	if (!c->early)
+		return;
+	slot_free(c->early);
+	c->early = NULL;
+	ms->m->st.early_discarded++;
+	stt_early_note(ms->m->cfg.stt, STT_EARLY_DISCARDED);
 }
 
 /* ---------- audio ---------- */
 
-static void utterance(struct msess *ms, enum ahmsg_channel chn)
+static void place(struct mreq *r, const struct mchan *c, enum ahmsg_channel chn)
 {
-	struct ahmonitor *m = ms->m;
-	struct mchan *c = &ms->ch[chn];
-	m->st.utterances++;
-	size_t n = 0;
-	const int16_t *pcm = endpoint_audio(c->ep, &n);
 	uint32_t start = endpoint_speech_start_ms(c->ep);
 	uint32_t end = endpoint_speech_end_ms(c->ep);
-	struct mreq *r = NULL;
-	for (int i = 0; i < PENDING_MAX && !r; i++)
-		if (!ms->pending[i].req)
-			r = &ms->pending[i];
-	if (!m->cfg.stt || !r || !n) {
-		m->st.dropped++;
-		return;
-	}
-	struct audio_clip *clip = audio_clip_alloc(n, AUDIO_RATE_HZ);
-	if (!clip) {
-		m->st.dropped++;
-		return;
-	}
-	memcpy(clip->samples, pcm, n * sizeof(*pcm));
-	r->ms = ms;
 	r->ch = chn;
 	r->offset_ms = c->turn_pos_ms + start;
 	r->duration_ms = end >= start ? end - start + AUDIO_FRAME_MS : 0;
 	r->sent_ms = clock_mono_ms();
+}
+
+static int recognize(struct msess *ms, struct mreq *r, struct audio_clip *clip)
+{
+	struct ahmonitor *m = ms->m;
 	struct stt_params p = {
 		.mode = STT_MODE_OPEN,
 		.call_id = audiohook_session_id(ms->s),
@@ -201,12 +263,94 @@ static void utterance(struct msess *ms, enum ahmsg_channel chn)
 	int err = stt_recognize(m->cfg.stt, clip, &p, m->cfg.loop, on_stt_done,
 				r, &r->req);
 	audio_clip_deref(clip);
-	if (err) {
+	if (err)
 		r->req = NULL;
+	return err;
+}
+
+/* The end of speech confirmed the current pause: its decode answers the
+ * utterance. False when there is none, or it failed (decode again). */
+static bool early_adopt(struct msess *ms, enum ahmsg_channel chn)
+{
+	struct mchan *c = &ms->ch[chn];
+	struct mreq *r = c->early;
+	if (!r || (r->done && r->err)) {
+		early_drop(ms, c);
+		return false;
+	}
+	c->early = NULL;
+	ms->m->st.early_used++;
+	stt_early_note(ms->m->cfg.stt, STT_EARLY_USED);
+	place(r, c, chn);
+	r->early = false;
+	r->adopted = true;
+	if (r->done)
+		deliver(r, 0, r->res);
+	return true;
+}
+
+static void utterance(struct msess *ms, enum ahmsg_channel chn, bool end)
+{
+	struct ahmonitor *m = ms->m;
+	struct mchan *c = &ms->ch[chn];
+	m->st.utterances++;
+	if (end && early_adopt(ms, chn))
+		return;
+	early_drop(ms, c);
+	size_t n = 0;
+	const int16_t *pcm = endpoint_audio(c->ep, &n);
+	struct mreq *r = m->cfg.stt && n ? slot_get(ms) : NULL;
+	struct audio_clip *clip = r ? audio_clip_alloc(n, AUDIO_RATE_HZ) : NULL;
+	if (!clip) {
+		if (r)
+			slot_free(r);
+		m->st.dropped++;
+		return;
+	}
+	memcpy(clip->samples, pcm, n * sizeof(*pcm));
+	place(r, c, chn);
+	int err = recognize(ms, r, clip);
+	if (err) {
+		slot_free(r);
 		m->st.dropped++;
 		LOGW(audiohook_session_id(ms->s), "audiohook_stt_refused",
 		     "err=%d", err);
 	}
+}
+
+/* A pause within speech: start its early decode once it is long enough;
+ * a speech frame voids it. */
+static void early_check(struct msess *ms, enum ahmsg_channel chn)
+{
+	struct ahmonitor *m = ms->m;
+	struct mchan *c = &ms->ch[chn];
+	if (!m->early_ms || !endpoint_in_speech(c->ep))
+		return;
+	uint32_t quiet = endpoint_silence_ms(c->ep);
+	if (quiet == 0) {
+		early_drop(ms, c);
+		c->paused = false;
+		return;
+	}
+	if (c->paused || quiet < m->early_ms)
+		return;
+	c->paused = true;
+	struct mreq *r = stt_early_allowed(m->cfg.stt) ? slot_get(ms) : NULL;
+	struct audio_clip *clip = r ? endpoint_pause_clip(c->ep) : NULL;
+	int err = -EBUSY;
+	if (clip) {
+		r->early = true;
+		err = recognize(ms, r, clip);
+	}
+	if (err) {
+		if (r)
+			slot_free(r);
+		m->st.early_skipped++;
+		stt_early_note(m->cfg.stt, STT_EARLY_SKIPPED);
+		return;
+	}
+	r->ch = chn;
+	c->early = r;
 }
 
 static void feed_frame(struct msess *ms, enum ahmsg_channel chn)
@@ -219,10 +363,14 @@ static void feed_frame(struct msess *ms, enum ahmsg_channel chn)
 	float prob = vad_process(c->vad, c->frame);
 	enum endpoint_event ev = endpoint_feed(c->ep, c->frame, prob);
 	if (ev == EP_SPEECH_END || ev == EP_MAX_SPEECH)
-		utterance(ms, chn);
+		utterance(ms, chn, ev == EP_SPEECH_END);
 	if (ev == EP_SPEECH_END || ev == EP_MAX_SPEECH || ev == EP_NO_INPUT) {
+		early_drop(ms, c);
+		c->paused = false;
 		(void)endpoint_start(c->ep, NULL);
 		c->turn_started = false;
+	} else {
+		early_check(ms, chn);
 	}
 }
 
@@ -249,6 +397,8 @@ static void restart(struct msess *ms)
 		struct mchan *c = &ms->ch[i];
 		if (endpoint_in_speech(c->ep))
 			ms->m->st.dropped_by_pause++;
+		early_drop(ms, c);
+		c->paused = false;
 		c->nframe = 0;
 		c->turn_started = false;
 		(void)endpoint_start(c->ep, NULL);
@@ -268,6 +418,8 @@ static int h_open(struct ah_session *s, const struct ahmsg *open,
 		return -ENOMEM;
 	ms->m = m;
 	ms->s = s;
+	for (int i = 0; i < PENDING_MAX; i++)
+		ms->pending[i].ms = ms;
 	int err = chan_init(&ms->ch[0], m);
 	if (!err)
 		err = chan_init(&ms->ch[1], m);
@@ -327,6 +479,11 @@ int ahmonitor_create(struct ahmonitor **mp, struct audiohook *ah,
 	m->cfg.language = m->language;
 	if (m->cfg.min_confidence <= 0)
 		m->cfg.min_confidence = 0.5f;
+	unsigned early = stt_early_ms(cfg->stt), trail = trailing_ms(cfg);
+	if (early && early < trail)
+		m->early_ms = trail - early > EARLY_LEAD_MS
+				      ? trail - EARLY_LEAD_MS
+				      : early;
 	m->ah = ah;
 	static const struct audiohook_hooks hooks = {
 		.on_open = h_open,

@@ -1,9 +1,10 @@
 /* The AudioHook monitor: "AI assists human agents" on Genesys. Plugged into
  * the AudioHook server (AUDIOHOOK_MONITOR hooks): both channels of each
  * conversation are endpointed (VAD) and transcribed (STT service, on the
- * worker pool); every final utterance goes back as an `event` with a
- * `transcript` entity, and every customer (external) utterance is
- * classified (voxgate NLU) and pushed as an `agentassist` entity with the
+ * worker pool; the decode starts in the speaker's last pause when
+ * stt.early_decode is on, as in calls); every final utterance goes back as an
+ * `event` with a `transcript` entity, and every customer (external) utterance
+ * is classified (voxgate NLU) and pushed as an `agentassist` entity with the
  * intent and the suggestions of the knowledge file for it. Nothing is
  * kept for paused spans (PCI secure pause): a pause drops the utterance in
  * progress and no audio arrives until resumed. docs/GENESYS.md.
@@ -33,6 +34,9 @@ struct ahmonitor_cfg {
 struct ahmonitor_stats {
 	uint64_t sessions, utterances, transcripts, empty, assists;
 	uint64_t stt_errors, dropped, dropped_by_pause;
+	/* early decodes (stt.early_decode): answered the utterance, voided
+	 * by more speech or its end, not started (busy pool, no slot) */
+	uint64_t early_used, early_discarded, early_skipped;
 	uint64_t lag_ms_sum, lag_ms_max; /* speech end to transcript sent */
 	uint64_t audio_ms;		 /* per channel, both channels summed */
 };

@@ -120,6 +120,56 @@ static void silence_ms_counts_the_current_pause(void **state)
 	endpoint_destroy(r.ep);
 }
 
+/* The early decode's clip: the utterance so far, padded to the length it
+ * will have at its end with the pause's own frames in a loop; none outside
+ * a pause. Frames hold their index (marker()), so the pad is checked to
+ * the frame. */
+static void pause_clip_is_the_utterance_padded_with_the_pause(void **state)
+{
+	(void)state;
+	struct run r;
+	struct endpoint_cfg c;
+	endpoint_cfg_default(&c);
+	c.preroll_ms = 0;
+	c.trailing_silence_ms = 200; /* 10 frames */
+	open_run(&r, &c);
+	assert_null(endpoint_pause_clip(r.ep)); /* no speech yet */
+	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
+	assert_null(endpoint_pause_clip(r.ep)); /* on a speech frame */
+	feed(&r, 3, 0.0f, NULL);		/* frames 10-12: the pause */
+	struct audio_clip *clip = endpoint_pause_clip(r.ep);
+	assert_non_null(clip);
+	assert_int_equal(clip->rate_hz, AUDIO_RATE_HZ);
+	/* 10 speech + 3 pause frames, then 7 to reach the 10-frame end */
+	assert_int_equal(clip->nsamples, 20 * AUDIO_FRAME_SAMPLES);
+	static const int16_t want[20] = {
+		0,  1,	2,  3,	4,  5,	6,  7,	8,  9,
+		10, 11, 12, 10, 11, 12, 10, 11, 12, 10
+	};
+	for (int f = 0; f < 20; f++) {
+		assert_int_equal(clip->samples[f * AUDIO_FRAME_SAMPLES],
+				 want[f]);
+		assert_int_equal(
+			clip->samples[(f + 1) * AUDIO_FRAME_SAMPLES - 1],
+			want[f]);
+	}
+	audio_clip_deref(clip);
+	/* More speech voids the pause; a new one gives a longer clip. */
+	feed(&r, 1, 1.0f, NULL);
+	assert_null(endpoint_pause_clip(r.ep));
+	feed(&r, 5, 0.0f, NULL);
+	clip = endpoint_pause_clip(r.ep);
+	assert_non_null(clip);
+	assert_int_equal(clip->nsamples, (14 + 10) * AUDIO_FRAME_SAMPLES);
+	assert_int_equal(clip->samples[18 * AUDIO_FRAME_SAMPLES], 18);
+	assert_int_equal(clip->samples[19 * AUDIO_FRAME_SAMPLES], 14);
+	audio_clip_deref(clip);
+	assert_int_equal(feed(&r, 5, 0.0f, NULL), EP_SPEECH_END);
+	assert_null(endpoint_pause_clip(r.ep)); /* idle */
+	assert_null(endpoint_pause_clip(NULL));
+	endpoint_destroy(r.ep);
+}
+
 static void speech_start_after_min_speech(void **state)
 {
 	(void)state;
@@ -392,6 +442,8 @@ int main(void)
 		cmocka_unit_test(bad_configuration_is_refused),
 		cmocka_unit_test(speech_start_after_min_speech),
 		cmocka_unit_test(silence_ms_counts_the_current_pause),
+		cmocka_unit_test(
+			pause_clip_is_the_utterance_padded_with_the_pause),
 		cmocka_unit_test(speech_end_after_exactly_trailing_silence),
 		cmocka_unit_test(
 			pause_shorter_than_trailing_silence_keeps_the_turn),
