@@ -131,6 +131,12 @@ static void start_stt(struct daemon *d)
 		ec->lm_weight = d->cfg.stt.lm_weight;
 		ec->lm_word_bonus = d->cfg.stt.lm_word_bonus;
 		ec->lm_prune = d->cfg.stt.lm_prune;
+		/* stt.open_beam 0 is greedy too (the engine's 0: its
+		 * default) */
+		ec->open_beam = d->cfg.stt.open_beam ? d->cfg.stt.open_beam : 1;
+		ec->open_prune = d->cfg.stt.open_prune;
+		ec->degrade = d->cfg.stt.degrade;
+		ec->degrade_ms = d->cfg.stt.degrade_ms;
 		if (!strncmp(p, "moonshine", 9) && d->cfg.stt.models_dir[0]) {
 			snprintf(moon_dir, sizeof(moon_dir),
 				 "%s/moonshine-tiny", d->cfg.stt.models_dir);

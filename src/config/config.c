@@ -874,6 +874,20 @@ static const struct setting stt_settings[] = {
 	  .kind = K_RATIO,
 	  .off = CFG_OFF(stt.lm_prune),
 	  .max = 50 },
+	{ .key = "open_beam",
+	  .kind = K_UINT,
+	  .off = CFG_OFF(stt.open_beam),
+	  .size = CFG_SIZE(stt.open_beam),
+	  .max = 16 },
+	{ .key = "open_prune",
+	  .kind = K_RATIO,
+	  .off = CFG_OFF(stt.open_prune),
+	  .max = 50 },
+	{ .key = "degrade", .kind = K_BOOL, .off = CFG_OFF(stt.degrade) },
+	{ .key = "degrade_after",
+	  .kind = K_MS,
+	  .off = CFG_OFF(stt.degrade_ms),
+	  .max = 10 * MS_PER_S },
 };
 
 static const struct setting log_settings[] = {
@@ -1060,6 +1074,10 @@ void config_defaults(struct vg_config *cfg)
 	cfg->stt.lm_weight = 0.4f;
 	cfg->stt.lm_word_bonus = 1.25f;
 	cfg->stt.lm_prune = 4.0f;
+	cfg->stt.open_beam = 4;
+	cfg->stt.open_prune = 2.0f;
+	cfg->stt.degrade = true;
+	cfg->stt.degrade_ms = 300;
 
 	cfg->log.level = LOG_LVL_INFO;
 	cfg->log.format = LOG_FMT_KV;
@@ -2887,9 +2905,12 @@ int config_print(const struct vg_config *cfg, FILE *f)
 		cfg->stt.decoders);
 	fprintf(f,
 		"  lm_beam: %u\n  lm_weight: %g\n  lm_word_bonus: %g\n"
-		"  lm_prune: %g\n",
+		"  lm_prune: %g\n  open_beam: %u\n  open_prune: %g\n",
 		cfg->stt.lm_beam, (double)cfg->stt.lm_weight,
-		(double)cfg->stt.lm_word_bonus, (double)cfg->stt.lm_prune);
+		(double)cfg->stt.lm_word_bonus, (double)cfg->stt.lm_prune,
+		cfg->stt.open_beam, (double)cfg->stt.open_prune);
+	fprintf(f, "  degrade: %s\n", cfg->stt.degrade ? "true" : "false");
+	put_ms(f, "degrade_after", cfg->stt.degrade_ms);
 	fprintf(f, "nlu:\n  models_dir: ");
 	put_str(f, cfg->nlu.models_dir);
 	fprintf(f, "\nrecordings:\n  dir: ");

@@ -283,6 +283,14 @@ struct vg_config {
 		 * per-word bonus (shallow fusion) */
 		uint32_t lm_beam;
 		float lm_weight, lm_word_bonus, lm_prune;
+		/* Moonshine on open steps without one: beam width (0 and 1:
+		 * greedy) and pruning margin */
+		uint32_t open_beam;
+		float open_prune;
+		/* PocketSphinx LM decodes that waited degrade_ms in the
+		 * worker queue run on its fast decoders */
+		bool degrade;
+		uint32_t degrade_ms;
 	} stt;
 
 	struct {

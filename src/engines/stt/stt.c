@@ -40,10 +40,15 @@ struct stt {
 	struct metric_counter *requests[STT_ENGINES_MAX][OUT_N];
 	struct metric_histogram *decode_s[STT_ENGINES_MAX];
 	struct metric_counter *fallback[STT_ENGINES_MAX][STT_ENGINES_MAX];
+	struct metric_counter *degraded[STT_ENGINES_MAX];
 	struct metric_counter *audio_s, *rejected;
 	struct metric_counter *partials; /* streams' partial hypotheses */
 	struct metric_counter *early[STT_EARLY_N];
 	unsigned early_ms;
+	/* Requests cancelled while they wait in the worker queue: a worker
+	 * takes them without decoding, so they delay no one
+	 * (stt_early_allowed). */
+	atomic_size_t queued_void;
 	/* Milliseconds of audio seen, so the whole-seconds counter loses no
 	 * fraction across requests. */
 	atomic_uint_fast64_t audio_ms;
@@ -78,8 +83,11 @@ struct stt_req {
 	stt_done_fn *cb;
 	void *arg;
 	atomic_bool cancelled; /* set on the loop, read by the worker too */
+	uint64_t submit_us;    /* when it was queued (queued_ms) */
 	int err;
 	struct stt_result res;
+	/* enum req_queue, for stt_early_allowed() (0 from calloc: waiting) */
+	atomic_int queue_state;
 };
 
 /* ---- built-in engines ---- */
@@ -159,6 +167,10 @@ static void metrics_register(struct stt *s)
 		s->decode_s[i] = metrics_histogram(
 			"voxgate_stt_decode_seconds", labels,
 			"Wall time of one STT decode", NULL, 0);
+		s->degraded[i] = metrics_counter(
+			"voxgate_stt_degraded_total", labels,
+			"STT decodes run in the engine's fast, less accurate "
+			"mode because the request waited in the worker queue");
 		for (size_t j = 0; j < s->n; j++) {
 			if (i == j)
 				continue;
@@ -370,9 +382,37 @@ unsigned stt_early_ms(const struct stt *s)
 	return s ? s->early_ms : 0;
 }
 
+/* Where a stt_recognize() request is, for stt_early_allowed(): waiting in
+ * the worker queue, waiting there cancelled (counted in stt.queued_void),
+ * or taken by a worker (or dropped by a stopping pool). */
+enum req_queue { REQ_WAITING, REQ_VOID, REQ_TAKEN };
+
+/* On the loop, from stt_cancel(): a request still waiting becomes void.
+ * Counted first, so the worker's req_taken() never sees it uncounted. */
+static void req_void(struct stt_req *r)
+{
+	struct stt *s = r->b.s;
+	int st = REQ_WAITING;
+	atomic_fetch_add(&s->queued_void, 1);
+	if (!atomic_compare_exchange_strong(&r->queue_state, &st, REQ_VOID))
+		atomic_fetch_sub(&s->queued_void, 1);
+}
+
+/* The request left the queue: on the worker that took it, or in req_done()
+ * when the pool stopped first. */
+static void req_taken(struct stt_req *r)
+{
+	if (atomic_exchange(&r->queue_state, REQ_TAKEN) == REQ_VOID)
+		atomic_fetch_sub(&r->b.s->queued_void, 1);
+}
+
+/* Every job in the queue is a cancelled request (the queue may hold early
+ * decodes voided by later speech, which cost the worker nothing); a live
+ * job of anyone's, early decodes included, keeps new early decodes out. */
 bool stt_early_allowed(const struct stt *s)
 {
-	return s && s->early_ms && s->pool && wpool_depth(s->pool) == 0;
+	return s && s->early_ms && s->pool &&
+	       wpool_depth(s->pool) <= atomic_load(&s->queued_void);
 }
 
 void stt_early_note(struct stt *s, enum stt_early_outcome o)
@@ -529,6 +569,7 @@ static void snap_result(const struct stt_grammar *g, struct stt_result *r)
 	const char *phrase =
 		g ? stt_grammar_snap(g, r->text, SNAP_MAX_DIST_RATIO, &conf)
 		  : NULL;
+	r->nalt = 0; /* the alternatives are of the text replaced here */
 	if (phrase) {
 		snprintf(r->text, sizeof(r->text), "%s", phrase);
 		r->grammar_phrase = phrase;
@@ -549,6 +590,7 @@ struct job_in {
 	const struct stt_grammar *lm; /* OPEN steps: domain LM, or NULL */
 	const char *call_id;
 	unsigned deadline_ms;
+	uint32_t queued_ms; /* wait in the worker queue (stt_request) */
 };
 
 /* What engine e is asked for a step of in: the step's mode when e does it
@@ -561,6 +603,8 @@ static bool request_for(const struct stt_engine *e, const struct job_in *in,
 		.mode = nat ? in->mode : STT_MODE_OPEN,
 		.grammar = nat ? in->grammar : NULL,
 		.call_id = in->call_id,
+		.snap = !nat && in->mode == STT_MODE_GRAMMAR,
+		.queued_ms = in->queued_ms,
 	};
 	/* An open step with a domain LM: an engine that can decode on an LM
 	 * (PocketSphinx, whose generic LM is poor on phone audio) uses the
@@ -622,6 +666,8 @@ static int chain_run_first(struct stt *s, const struct chain *c,
 			r.decode_us =
 				dt > UINT32_MAX ? UINT32_MAX : (uint32_t)dt;
 			r.audio_ms = (uint32_t)(n * 1000u / AUDIO_RATE_HZ);
+			if (r.degraded)
+				metric_counter_add(s->degraded[i], 1);
 			if (in->mode != STT_MODE_GRAMMAR)
 				r.grammar_phrase = NULL;
 			else if (!nat)
@@ -777,15 +823,24 @@ static void req_free(struct stt_req *r)
 	free(r);
 }
 
+/* Milliseconds from t0_us to now, saturated. */
+static uint32_t ms_since(uint64_t t0_us)
+{
+	uint64_t ms = (clock_mono_us() - t0_us) / 1000u;
+	return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+}
+
 static void req_work(void *arg)
 {
 	struct stt_req *r = arg;
+	req_taken(r);
 	if (atomic_load(&r->cancelled)) {
 		r->err = -ECANCELED; /* nobody waits: skip the CPU */
 		return;
 	}
 	struct job_in in;
 	req_base_in(&r->b, &in);
+	in.queued_ms = ms_since(r->submit_us);
 	r->err = chain_run(r->b.s, &r->b.chain, &in, r->clip->samples,
 			   r->clip->nsamples, &r->res);
 }
@@ -795,6 +850,7 @@ static void req_work(void *arg)
 static void req_done(int err, void *arg)
 {
 	struct stt_req *r = arg;
+	req_taken(r); /* a no-op when a worker took it */
 	if (err)
 		r->err = err; /* pool stopped before the work ran */
 	if (!atomic_load(&r->cancelled))
@@ -824,6 +880,7 @@ int stt_recognize(struct stt *s, struct audio_clip *clip,
 	r->arg = arg;
 	atomic_init(&r->cancelled, false);
 	r->clip = audio_clip_ref(clip); /* a reference, like the grammars */
+	r->submit_us = clock_mono_us();
 	err = wpool_submit(s->pool, loop, req_work, req_done, r);
 	if (err) {
 		if (err == -EAGAIN)
@@ -839,8 +896,10 @@ int stt_recognize(struct stt *s, struct audio_clip *clip,
 
 void stt_cancel(struct stt_req *r)
 {
-	if (r)
-		atomic_store(&r->cancelled, true);
+	if (!r)
+		return;
+	atomic_store(&r->cancelled, true);
+	req_void(r);
 }
 
 /* ---- streaming requests ---- */
@@ -889,6 +948,7 @@ struct stt_stream {
 
 	/* job */
 	enum job_kind kind;
+	uint64_t kick_us; /* when the job was queued */
 	int16_t *work;
 	size_t nwork, capwork;
 	struct stt_engine_stream *es;
@@ -998,6 +1058,7 @@ static void stream_work(void *arg)
 	}
 	struct job_in in;
 	stream_in(st, &in);
+	in.queued_ms = ms_since(st->kick_us);
 	st->err = chain_run_first(st->b.s, &st->b.chain, &in, st->clip->samples,
 				  st->clip->nsamples, &st->res, fp);
 }
@@ -1031,6 +1092,7 @@ static int stream_kick(struct stt_stream *st)
 	st->cappend = cw;
 	st->npend = 0;
 	st->kind = final ? JOB_END : JOB_FEED;
+	st->kick_us = clock_mono_us();
 	int err = wpool_submit(st->b.s->pool, st->loop, stream_work,
 			       stream_job_done, st);
 	if (err) { /* swap back: the work buffer was empty */

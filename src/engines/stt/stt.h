@@ -57,6 +57,11 @@
  *    audio; each switch counts in voxgate_stt_fallback_total. An engine
  *    that hears nothing (empty text) in audio the VAD called speech also
  *    hands it on; when every engine hears nothing the result is empty.
+ *  - Under load: each engine of the chain is told how long the request
+ *    waited in the worker queue (stt_request.queued_ms; a stream's, its
+ *    final job's wait); an engine with a degraded mode may then decode
+ *    faster and less accurately (result degraded, counted in
+ *    voxgate_stt_degraded_total{engine}).
  */
 #ifndef VG_ENGINES_STT_STT_H
 #define VG_ENGINES_STT_STT_H
@@ -69,6 +74,8 @@ struct vg_loop;
 struct wpool;
 
 #define STT_TEXT_MAX 1024	    /* bytes of a transcript, NUL excluded */
+#define STT_NBEST_MAX 4		    /* alternatives in struct stt_result */
+#define STT_ALT_TEXT_MAX 255	    /* bytes of one, NUL excluded */
 #define STT_UTTERANCE_MAX_MS 30000u /* longest audio one decode() takes */
 #define STT_ENGINES_MAX 4	    /* engines in a fallback chain */
 #define STT_PHRASES_MAX 200	    /* phrases of one grammar */
@@ -164,6 +171,16 @@ struct stt_request {
 	enum stt_mode mode;
 	const struct stt_grammar *grammar; /* NULL for STT_MODE_OPEN */
 	const char *call_id;		   /* for logs; may be NULL */
+	/* OPEN for a GRAMMAR step: stt.c snaps the transcript to the
+	 * step's grammar (engines may decode such short phrases more
+	 * cheaply) */
+	bool snap;
+	/* How long the request waited in the worker queue before this
+	 * decode started (0: not queued, e.g. stt_recognize_sync()). An
+	 * engine with a degraded mode (stt_engine_cfg.degrade) decodes
+	 * faster, less accurately, once this reaches degrade_ms: a late
+	 * answer is worse than a slightly less accurate one. */
+	uint32_t queued_ms;
 };
 
 struct stt_result {
@@ -175,6 +192,18 @@ struct stt_result {
 	const char *engine; /* ops->name of the engine that produced it */
 	const char *grammar_phrase; /* GRAMMAR mode: the phrase matched (from
 				       the grammar), else NULL */
+	bool degraded; /* decoded with the engine's fast, less accurate
+			  setup because the request was late (queued_ms) */
+	/* Optional N-best list (Moonshine's beam search; nalt 0 from other
+	 * engines, and after a snap to a grammar): distinct transcripts, best
+	 * first, alt[0] the text itself (cut at STT_ALT_TEXT_MAX bytes), each
+	 * with the recognizer's total log score, comparable only within one
+	 * result. */
+	unsigned nalt;
+	struct stt_alt {
+		float score;
+		char text[STT_ALT_TEXT_MAX + 1];
+	} alt[STT_NBEST_MAX];
 };
 
 struct stt_engine {
@@ -195,6 +224,17 @@ struct stt_engine_cfg {
 	 * none). lm_beam 0: the engine's measured defaults for all four. */
 	unsigned lm_beam;
 	double lm_weight, lm_word_bonus, lm_prune;
+	/* Moonshine on open speech without a domain LM: beam width (1:
+	 * greedy) and pruning margin (0: none). open_beam 0: the engine's
+	 * measured defaults for both. */
+	unsigned open_beam;
+	double open_prune;
+	/* Graceful degradation under load (PocketSphinx LM mode): a request
+	 * that waited at least degrade_ms in the worker queue (queued_ms) is
+	 * decoded by the engine's fast decoders, created on first need.
+	 * degrade false: never (every zeroed cfg). */
+	bool degrade;
+	unsigned degrade_ms;
 };
 
 struct stt_engine_ops {
@@ -331,7 +371,7 @@ void stt_cancel(struct stt_req *r);
  * audio when stt_early_allowed(), and reports each one's fate in
  * voxgate_stt_early_total{outcome}: used (it answered the turn), discarded
  * (the caller spoke again, or the turn ended otherwise) or skipped (not
- * started: jobs were waiting in the pool, or the queue was full). Any
+ * started: live jobs were waiting in the pool, or the queue was full). Any
  * thread. */
 enum stt_early_outcome {
 	STT_EARLY_USED,
@@ -340,8 +380,10 @@ enum stt_early_outcome {
 	STT_EARLY_N
 };
 unsigned stt_early_ms(const struct stt *s); /* 0: off (s NULL too) */
-/* Early decodes are on and no job waits in the worker queue: an early
- * decode never delays another call's final one. */
+/* Early decodes are on and no live job waits in the worker queue (requests
+ * cancelled while queued, such as early decodes voided by more speech, do
+ * not count: a worker drops them without decoding): an early decode never
+ * delays another call's final one. */
 bool stt_early_allowed(const struct stt *s);
 void stt_early_note(struct stt *s, enum stt_early_outcome o);
 

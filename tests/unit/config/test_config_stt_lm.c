@@ -1,6 +1,7 @@
 /* stt.lm_beam / lm_weight / lm_word_bonus / lm_prune (Moonshine with a domain
- * LM) and stt.early_decode: defaults, parsing, range errors with positions,
- * print round trip. */
+ * LM), stt.open_beam / open_prune (Moonshine on open steps without one) and
+ * stt.early_decode: defaults, parsing, range errors with positions, print
+ * round trip. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +30,8 @@ static void defaults_are_the_measured_ones(void **state)
 	assert_float_equal(cfg.stt.lm_weight, 0.4, 1e-6);
 	assert_float_equal(cfg.stt.lm_word_bonus, 1.25, 1e-6);
 	assert_float_equal(cfg.stt.lm_prune, 4.0, 1e-6);
+	assert_int_equal(cfg.stt.open_beam, 4);
+	assert_float_equal(cfg.stt.open_prune, 2.0, 1e-6);
 	assert_int_equal(cfg.stt.early_ms, 100);
 }
 
@@ -37,14 +40,23 @@ static void settings_parse(void **state)
 	(void)state;
 	assert_int_equal(load("stt:\n  lm_beam: 8\n  lm_weight: 1.25\n"
 			      "  lm_word_bonus: 0\n  lm_prune: 0\n"
-			      "  early_decode: 0\n",
+			      "  early_decode: 0\n  open_beam: 16\n"
+			      "  open_prune: 2.5\n",
 			      &cfg),
 			 0);
 	assert_int_equal(cfg.stt.early_ms, 0);
+	assert_int_equal(cfg.stt.open_beam, 16);
+	assert_float_equal(cfg.stt.open_prune, 2.5, 1e-6);
 	assert_int_equal(cfg.stt.lm_beam, 8);
 	assert_float_equal(cfg.stt.lm_weight, 1.25, 1e-6);
 	assert_float_equal(cfg.stt.lm_word_bonus, 0.0, 1e-6);
 	assert_float_equal(cfg.stt.lm_prune, 0.0, 1e-6);
+	config_free(&cfg);
+	/* 0 and 1 are both greedy decoding */
+	assert_int_equal(load("stt:\n  open_beam: 0\n  open_prune: 0\n", &cfg),
+			 0);
+	assert_int_equal(cfg.stt.open_beam, 0);
+	assert_float_equal(cfg.stt.open_prune, 0.0, 1e-6);
 	config_free(&cfg);
 }
 
@@ -65,6 +77,16 @@ static void out_of_range_values_are_errors_at_their_position(void **state)
 		  "s.yaml:2:13:", "between 0 and 50" },
 		{ "stt:\n  lm_prune: -1\n", "s.yaml:2:13:", "lm_prune" },
 		{ "stt:\n  lm_words: 2\n", "s.yaml:2:3:", "lm_words" },
+		{ "stt:\n  open_beam: 17\n",
+		  "s.yaml:2:14:", "between 0 and 16" },
+		{ "stt:\n  open_beam: -1\n", "s.yaml:2:14:", "open_beam" },
+		{ "stt:\n  open_beam: 2.5\n", "s.yaml:2:14:", "open_beam" },
+		{ "stt:\n  open_beam: yes\n", "s.yaml:2:14:", "open_beam" },
+		{ "stt:\n  open_beam: \"\"\n", "s.yaml:2:14:", "open_beam" },
+		{ "stt:\n  open_prune: 51\n",
+		  "s.yaml:2:15:", "between 0 and 50" },
+		{ "stt:\n  open_prune: -0.5\n", "s.yaml:2:15:", "open_prune" },
+		{ "stt:\n  open_prune: wide\n", "s.yaml:2:15:", "open_prune" },
 		{ "stt:\n  early_decode: 3s\n",
 		  "s.yaml:2:17:", "early_decode" },
 		{ "stt:\n  early_decode: soon\n",
@@ -91,7 +113,8 @@ static void print_round_trips(void **state)
 	(void)state;
 	assert_int_equal(load("stt:\n  lm_beam: 2\n  lm_weight: 0.4\n"
 			      "  lm_word_bonus: 1.5\n  lm_prune: 2.5\n"
-			      "  early_decode: 150ms\n",
+			      "  early_decode: 150ms\n  open_beam: 3\n"
+			      "  open_prune: 1.5\n",
 			      &cfg),
 			 0);
 	f = open_memstream(&buf, &len);
@@ -102,12 +125,16 @@ static void print_round_trips(void **state)
 	assert_non_null(strstr(buf, "lm_weight: 0.4\n"));
 	assert_non_null(strstr(buf, "lm_word_bonus: 1.5\n"));
 	assert_non_null(strstr(buf, "lm_prune: 2.5\n"));
+	assert_non_null(strstr(buf, "open_beam: 3\n"));
+	assert_non_null(strstr(buf, "open_prune: 1.5\n"));
 	assert_int_equal(load(buf, &back), 0);
 	assert_int_equal(back.stt.lm_beam, 2);
 	assert_float_equal(back.stt.lm_weight, 0.4, 1e-6);
 	assert_float_equal(back.stt.lm_word_bonus, 1.5, 1e-6);
 	assert_float_equal(back.stt.lm_prune, 2.5, 1e-6);
 	assert_int_equal(back.stt.early_ms, 150);
+	assert_int_equal(back.stt.open_beam, 3);
+	assert_float_equal(back.stt.open_prune, 1.5, 1e-6);
 	config_free(&back);
 	config_free(&cfg);
 	free(buf);

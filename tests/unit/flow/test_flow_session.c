@@ -26,377 +26,10 @@
 #include "flow/flow.h"
 #include "flow/model.h"
 #include "flow/model.h"
+#include "fake_channel.h"
+#include "loop_sync.h"
 
 #define AGENT "sip:agents@pbx.example.com"
-
-/* ---- a scripted channel ----
- * Keeps the channel contract the way call/call.c does: events are queued and
- * delivered only by deliver(), keys typed with no collect running wait as
- * type-ahead, a barge-in prompt stops at the first key, hangup completes
- * what was outstanding and then raises HANGUP. */
-
-#define EVQ 64
-
-struct fake {
-	struct channel ch;
-	char log[65536]; /* requests, one per line */
-	char path[1024]; /* note_node, comma-separated */
-	char last_text[512];
-	char last_voice[64];
-	unsigned plays_with_clip;
-	uint64_t last_requested_us;
-
-	bool playing, play_barge;
-	bool collecting;
-	struct channel_collect co;
-	char term[8];
-	char digits[33];
-	size_t nd;
-	char typeahead[33];
-	size_t nta;
-	bool transferring;
-	bool over;
-	bool listening;
-	struct channel_listen lo;
-	bool last_speech_barge; /* of the last play */
-	unsigned turns;
-	char turn_intent[64], turn_match[8], turn_next[64], turn_text[256];
-	char turn_input[8];
-
-	struct channel_event q[EVQ];
-	size_t qh, qn;
-
-	bool no_barge;	  /* a platform that ignores dtmf_barge_in */
-	int play_err;	  /* returned by play() when set */
-	int transfer_err; /* returned by transfer() when set */
-	/* Called inside hangup(): the daemon's observer freeing things. */
-	void (*on_hangup)(struct fake *f);
-	struct flow_session *session;
-};
-
-static void logf_(struct fake *f, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void logf_(struct fake *f, const char *fmt, ...)
-{
-	size_t o = strlen(f->log);
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(f->log + o, sizeof(f->log) - o, fmt, ap);
-	va_end(ap);
-	o = strlen(f->log);
-	if (o + 1 < sizeof(f->log)) {
-		f->log[o] = '\n';
-		f->log[o + 1] = '\0';
-	}
-}
-
-static void push(struct fake *f, const struct channel_event *ev)
-{
-	assert_true(f->qn < EVQ);
-	f->q[(f->qh + f->qn) % EVQ] = *ev;
-	f->qn++;
-}
-
-static void deliver(struct fake *f)
-{
-	while (f->qn) {
-		struct channel_event ev = f->q[f->qh];
-		f->qh = (f->qh + 1) % EVQ;
-		f->qn--;
-		if (f->ch.evh)
-			f->ch.evh(&f->ch, &ev, f->ch.evarg);
-	}
-}
-
-static void finish_play(struct fake *f, bool interrupted)
-{
-	if (!f->playing)
-		return;
-	f->playing = false;
-	struct channel_event ev = { .type = CHANNEL_EV_PLAY_DONE };
-	ev.play.interrupted = interrupted;
-	push(f, &ev);
-}
-
-static void finish_collect(struct fake *f, enum channel_collect_end end)
-{
-	if (!f->collecting)
-		return;
-	f->collecting = false;
-	struct channel_event ev = { .type = CHANNEL_EV_COLLECT_DONE };
-	ev.collect.end = end;
-	memcpy(ev.collect.digits, f->digits, f->nd);
-	ev.collect.digits[f->nd] = '\0';
-	push(f, &ev);
-}
-
-/* True when the collect completed. */
-static bool collect_digit(struct fake *f, char d)
-{
-	if (f->term[0] && strchr(f->term, d)) {
-		finish_collect(f, COLLECT_TERMINATOR);
-		return true;
-	}
-	f->digits[f->nd++] = d;
-	f->digits[f->nd] = '\0';
-	if (f->nd >= f->co.max_digits) {
-		finish_collect(f, COLLECT_MAX_DIGITS);
-		return true;
-	}
-	return false;
-}
-
-static struct fake *fake_of(struct channel *ch)
-{
-	return (struct fake *)ch; /* ch is the first member */
-}
-
-static int fk_play(struct channel *ch, const struct channel_prompt *p)
-{
-	struct fake *f = fake_of(ch);
-	if (f->over)
-		return -ENOTCONN;
-	if (f->playing)
-		return -EBUSY;
-	if (f->play_err)
-		return f->play_err;
-	if ((ch->ops->caps & CHANNEL_CAP_AUDIO) &&
-	    (!p->clip || !p->clip->nsamples))
-		return -EINVAL;
-	logf_(f, "play:%s", p->name);
-	snprintf(f->last_text, sizeof(f->last_text), "%s", p->text);
-	snprintf(f->last_voice, sizeof(f->last_voice), "%s",
-		 p->voice ? p->voice : "-");
-	f->last_requested_us = p->requested_us;
-	if (p->clip)
-		f->plays_with_clip++;
-	f->playing = true;
-	f->play_barge = p->dtmf_barge_in && !f->no_barge;
-	f->last_speech_barge = p->speech_barge_in;
-	return 0;
-}
-
-static void finish_listen(struct fake *f, enum channel_listen_end end,
-			  const char *text)
-{
-	if (!f->listening)
-		return;
-	f->listening = false;
-	struct channel_event ev = { .type = CHANNEL_EV_LISTEN_DONE };
-	ev.listen.end = end;
-	ev.listen.text = text;
-	ev.listen.confidence = 0.9f;
-	ev.listen.speech_end_us = 1;
-	push(f, &ev);
-}
-
-static int fk_listen(struct channel *ch, const struct channel_listen *l)
-{
-	struct fake *f = fake_of(ch);
-	if (f->over)
-		return -ENOTCONN;
-	if (f->listening)
-		return -EBUSY;
-	logf_(f, "listen:%u/%s", l->no_input_ms, l->dtmf_ends ? "dtmf" : "-");
-	f->listening = true;
-	f->lo = *l;
-	return 0;
-}
-
-static void fk_note_turn(struct channel *ch, const struct channel_turn *t)
-{
-	struct fake *f = fake_of(ch);
-	f->turns++;
-	snprintf(f->turn_intent, sizeof(f->turn_intent), "%s",
-		 t->intent ? t->intent : "-");
-	snprintf(f->turn_match, sizeof(f->turn_match), "%s", t->match);
-	snprintf(f->turn_next, sizeof(f->turn_next), "%s",
-		 t->next ? t->next : "-");
-	snprintf(f->turn_text, sizeof(f->turn_text), "%s",
-		 t->transcript ? t->transcript : "-");
-	snprintf(f->turn_input, sizeof(f->turn_input), "%s", t->input);
-}
-
-static int fk_collect(struct channel *ch, const struct channel_collect *c)
-{
-	struct fake *f = fake_of(ch);
-	if (f->over)
-		return -ENOTCONN;
-	if (f->collecting)
-		return -EBUSY;
-	logf_(f, "collect:%u/%u/%u/%s", c->max_digits, c->first_timeout_ms,
-	      c->interdigit_timeout_ms, c->terminators ? c->terminators : "");
-	f->collecting = true;
-	f->co = *c;
-	snprintf(f->term, sizeof(f->term), "%s",
-		 c->terminators ? c->terminators : "");
-	f->nd = 0;
-	f->digits[0] = '\0';
-	size_t i = 0;
-	bool done = false;
-	while (i < f->nta && !done)
-		done = collect_digit(f, f->typeahead[i++]);
-	memmove(f->typeahead, f->typeahead + i, f->nta - i);
-	f->nta -= i;
-	if (i && f->playing && f->play_barge)
-		finish_play(f, true);
-	return 0;
-}
-
-static int fk_stop(struct channel *ch)
-{
-	struct fake *f = fake_of(ch);
-	logf_(f, "stop");
-	finish_play(f, true);
-	finish_collect(f, COLLECT_STOPPED);
-	finish_listen(f, LISTEN_STOPPED, NULL);
-	return 0;
-}
-
-static int fk_transfer(struct channel *ch, const char *target)
-{
-	struct fake *f = fake_of(ch);
-	if (f->over)
-		return -ENOTCONN;
-	if (f->transferring)
-		return -EBUSY;
-	logf_(f, "transfer:%s", target);
-	if (f->transfer_err)
-		return f->transfer_err;
-	f->transferring = true;
-	return 0;
-}
-
-static int fk_hangup(struct channel *ch, const char *reason)
-{
-	struct fake *f = fake_of(ch);
-	if (f->over)
-		return -EALREADY;
-	logf_(f, "hangup:%s", reason);
-	f->over = true;
-	finish_play(f, true);
-	finish_collect(f, COLLECT_STOPPED);
-	struct channel_event ev = { .type = CHANNEL_EV_HANGUP };
-	ev.hangup.reason = reason;
-	push(f, &ev);
-	if (f->on_hangup)
-		f->on_hangup(f);
-	return 0;
-}
-
-static void fk_note(struct channel *ch, const char *node)
-{
-	struct fake *f = fake_of(ch);
-	size_t o = strlen(f->path);
-	snprintf(f->path + o, sizeof(f->path) - o, "%s%s", o ? "," : "", node);
-}
-
-static const struct channel_ops text_ops = {
-	.kind = "fake-text",
-	.caps = CHANNEL_CAP_TEXT | CHANNEL_CAP_DTMF | CHANNEL_CAP_TRANSFER,
-	.play = fk_play,
-	.collect = fk_collect,
-	.stop = fk_stop,
-	.transfer = fk_transfer,
-	.hangup = fk_hangup,
-	.note_node = fk_note,
-};
-
-/* A platform that transcribes itself (TwiML Gather style). */
-static const struct channel_ops stt_ops = {
-	.kind = "fake-stt",
-	.caps = CHANNEL_CAP_TEXT | CHANNEL_CAP_DTMF | CHANNEL_CAP_TRANSFER |
-		CHANNEL_CAP_STT,
-	.play = fk_play,
-	.collect = fk_collect,
-	.listen = fk_listen,
-	.stop = fk_stop,
-	.transfer = fk_transfer,
-	.hangup = fk_hangup,
-	.note_node = fk_note,
-	.note_turn = fk_note_turn,
-};
-
-static const struct channel_ops audio_ops = {
-	.kind = "fake-audio",
-	.caps = CHANNEL_CAP_AUDIO | CHANNEL_CAP_DTMF | CHANNEL_CAP_TRANSFER,
-	.play = fk_play,
-	.collect = fk_collect,
-	.stop = fk_stop,
-	.transfer = fk_transfer,
-	.hangup = fk_hangup,
-	.note_node = fk_note,
-};
-
-/* ---- what the caller does ---- */
-
-static void play_ends(struct fake *f)
-{
-	assert_true(f->playing);
-	finish_play(f, false);
-	deliver(f);
-}
-
-/* The caller says text: speech start (barging in on a prompt that allows
- * it), then the platform's transcript. */
-static void speak(struct fake *f, const char *text)
-{
-	assert_true(f->listening);
-	struct channel_event ev = { .type = CHANNEL_EV_SPEECH_START };
-	ev.speech.barged = f->playing && f->last_speech_barge;
-	push(f, &ev);
-	if (f->playing && f->last_speech_barge)
-		finish_play(f, true);
-	finish_listen(f, LISTEN_SPEECH, text);
-	deliver(f);
-}
-
-static void press(struct fake *f, char d)
-{
-	struct channel_event ev = { .type = CHANNEL_EV_DTMF };
-	ev.dtmf.digit = d;
-	push(f, &ev);
-	if (f->listening && f->lo.dtmf_ends)
-		finish_listen(f, LISTEN_DTMF, NULL);
-	if (f->playing && f->play_barge)
-		finish_play(f, true);
-	if (f->collecting)
-		collect_digit(f, d);
-	else if (f->nta < sizeof(f->typeahead) - 1)
-		f->typeahead[f->nta++] = d;
-	deliver(f);
-}
-
-static void first_timeout(struct fake *f)
-{
-	assert_true(f->collecting);
-	assert_false(f->playing);
-	finish_collect(f, f->nd ? COLLECT_INTERDIGIT : COLLECT_NO_INPUT);
-	deliver(f);
-}
-
-static void transfer_result(struct fake *f, int err, int status)
-{
-	assert_true(f->transferring);
-	f->transferring = false;
-	struct channel_event ev = { .type = CHANNEL_EV_TRANSFER_DONE };
-	ev.err = err;
-	ev.transfer.status = status;
-	push(f, &ev);
-	deliver(f);
-}
-
-/* The far end hangs up: outstanding requests are dropped, not completed. */
-static void caller_hangs_up(struct fake *f)
-{
-	f->over = true;
-	f->playing = f->collecting = f->transferring = false;
-	f->qn = 0;
-	struct channel_event ev = { .type = CHANNEL_EV_HANGUP };
-	ev.hangup.reason = "caller_hangup";
-	push(f, &ev);
-	deliver(f);
-}
 
 /* ---- fixtures ---- */
 
@@ -1121,32 +754,6 @@ static void cached_prompts_play_as_clips_at_once(void **state)
 	fixture_free(x);
 }
 
-/* Runs fn(arg) on the loop thread and waits for it. */
-struct on_loop {
-	void (*fn)(void *arg);
-	void *arg;
-	sem_t done;
-};
-
-static void on_loop_run(void *p)
-{
-	struct on_loop *o = p;
-	o->fn(o->arg);
-	sem_post(&o->done);
-}
-
-static void on_loop(struct vg_loop *l, void (*fn)(void *), void *arg)
-{
-	struct on_loop o = { fn, arg };
-	sem_init(&o.done, 0, 0);
-	assert_int_equal(loop_post(l, on_loop_run, &o), 0);
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 30;
-	assert_int_equal(sem_timedwait(&o.done, &ts), 0);
-	sem_destroy(&o.done);
-}
-
 static void start_on_loop(void *arg)
 {
 	fixture_start(arg);
@@ -1197,11 +804,11 @@ static void uncached_prompt_is_synthesized_then_played(void **state)
 	struct fixture *x = fixture_new(&audio_ops, dtmf_demo);
 	x->env.tts = r->tts;
 	x->env.loop = r->loop;
-	on_loop(r->loop, start_on_loop, x);
+	run_on_loop(r->loop, start_on_loop, x);
 	/* Nothing plays before synthesis, then the clip plays by itself. */
 	struct probe p = { x, false };
 	for (int i = 0; i < 3000 && !p.played; i++) {
-		on_loop(r->loop, probe_played, &p);
+		run_on_loop(r->loop, probe_played, &p);
 		if (!p.played)
 			sleep_ms(10);
 	}
@@ -1210,7 +817,7 @@ static void uncached_prompt_is_synthesized_then_played(void **state)
 	assert_int_equal(x->f.plays_with_clip, 1);
 	assert_string_equal(x->f.last_text, "Welcome to voxgate bank.");
 	assert_int_equal(tts_cache_count(r->tts), 1);
-	on_loop(r->loop, destroy_on_loop, x);
+	run_on_loop(r->loop, destroy_on_loop, x);
 	fixture_free(x);
 }
 
@@ -1230,7 +837,7 @@ static void destroy_during_synthesis_frees_after_the_callback(void **state)
 	x->env.loop = r->loop;
 	/* The session's reference on the flow shows when it is freed. */
 	struct flow *keep = flow_ref(x->flow);
-	on_loop(r->loop, start_and_destroy_on_loop, x);
+	run_on_loop(r->loop, start_and_destroy_on_loop, x);
 	assert_null(x->f.ch.evh);
 	/* Usually still held here; under load the TTS callback may already
 	 * have run (and freed it) before this thread looks. */
@@ -1241,7 +848,7 @@ static void destroy_during_synthesis_frees_after_the_callback(void **state)
 		sleep_ms(10);
 	/* The TTS callback ran, freed the session and played nothing. */
 	assert_int_equal(atomic_load(&keep->refs), 1);
-	on_loop(r->loop, read_state, x);
+	run_on_loop(r->loop, read_state, x);
 	assert_string_equal(x->f.log, "");
 	flow_deref(keep);
 	fixture_free(x);

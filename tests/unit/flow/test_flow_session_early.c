@@ -2,8 +2,9 @@
  * a channel's SPEECH_PAUSE answers the turn when LISTEN_DONE names that
  * pause, whether it has finished or is still running; a pause voided by
  * more speech, a failed early decode and a turn that ends otherwise get the
- * ordinary decode of the whole utterance; a busy pool skips early decodes;
- * early decodes off asks the channel for none. The session runs on a real
+ * ordinary decode of the whole utterance; a busy pool skips early decodes,
+ * but a voided one still queued does not count as busy; early decodes off
+ * asks the channel for none. The session runs on a real
  * loop thread with a real worker pool and STT service over a fake engine
  * whose transcript tells which audio it decoded ("heard 8000"). */
 #include <setjmp.h>
@@ -28,6 +29,7 @@
 #include "engines/stt/stt.h"
 #include "flow/flow.h"
 #include "metrics/metrics.h"
+#include "loop_sync.h"
 
 /* ---- the fake engine ---- */
 
@@ -209,32 +211,6 @@ struct rig {
 	struct audio_clip *clip[4]; /* 8000, 12000, 13600, 9600 samples */
 };
 
-/* Runs fn(arg) on the loop thread and waits for it. */
-struct on_loop {
-	void (*fn)(void *arg);
-	void *arg;
-	sem_t done;
-};
-
-static void on_loop_run(void *p)
-{
-	struct on_loop *o = p;
-	o->fn(o->arg);
-	sem_post(&o->done);
-}
-
-static void on_loop(struct vg_loop *l, void (*fn)(void *), void *arg)
-{
-	struct on_loop o = { fn, arg };
-	sem_init(&o.done, 0, 0);
-	assert_int_equal(loop_post(l, on_loop_run, &o), 0);
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 30;
-	assert_int_equal(sem_timedwait(&o.done, &ts), 0);
-	sem_destroy(&o.done);
-}
-
 static void start_on_loop(void *arg)
 {
 	struct rig *r = arg;
@@ -297,7 +273,7 @@ static struct rig *rig_open(unsigned early_ms, size_t max_queue)
 	r->c.ch.id = "early-call";
 	r->env.stt = r->stt;
 	r->env.loop = r->loop;
-	on_loop(r->loop, start_on_loop, r);
+	run_on_loop(r->loop, start_on_loop, r);
 	assert_true(r->c.listening);
 	return r;
 }
@@ -306,7 +282,7 @@ static void rig_close(struct rig *r)
 {
 	atomic_store(&gate, 0);
 	if (r->s)
-		on_loop(r->loop, destroy_on_loop, r);
+		run_on_loop(r->loop, destroy_on_loop, r);
 	wpool_destroy(r->pool);
 	loop_destroy(r->loop);
 	stt_destroy(r->stt);
@@ -323,7 +299,7 @@ static void pause_ev(struct rig *r, unsigned seq, struct audio_clip *clip)
 	ev.pause.seq = seq;
 	ev.pause.speech_ms = 500;
 	push(&r->c, &ev);
-	on_loop(r->loop, deliver_on_loop, r);
+	run_on_loop(r->loop, deliver_on_loop, r);
 }
 
 static void end_ev(struct rig *r, unsigned pause_seq, struct audio_clip *clip)
@@ -336,7 +312,7 @@ static void end_ev(struct rig *r, unsigned pause_seq, struct audio_clip *clip)
 	ev.listen.speech_end_us = 1;
 	ev.listen.pause_seq = pause_seq;
 	push(&r->c, &ev);
-	on_loop(r->loop, deliver_on_loop, r);
+	run_on_loop(r->loop, deliver_on_loop, r);
 }
 
 static void wait_for(atomic_int *v, int n)
@@ -346,12 +322,31 @@ static void wait_for(atomic_int *v, int n)
 	assert_true(atomic_load(v) >= n);
 }
 
+struct turns_read {
+	struct rig *r;
+	unsigned n;
+};
+
+static void read_turns(void *arg)
+{
+	struct turns_read *t = arg;
+	t->n = t->r->c.turns;
+}
+
+/* The turns recorded so far, read on the loop that writes them (so the
+ * turn's fields are the test thread's to read once it is counted). */
+static unsigned turns(struct rig *r)
+{
+	struct turns_read t = { .r = r };
+	run_on_loop(r->loop, read_turns, &t);
+	return t.n;
+}
+
 /* Until the turn is recorded (the STT result came back to the loop). */
 static void wait_turn(struct rig *r)
 {
 	for (int i = 0; i < 5000; i++) {
-		on_loop(r->loop, nothing, NULL);
-		if (r->c.turns)
+		if (turns(r))
 			return;
 		usleep(1000);
 	}
@@ -383,7 +378,7 @@ static void a_finished_early_decode_answers_the_turn(void **s)
 	pause_ev(r, 1, r->clip[0]);
 	wait_for(&finished, 1);
 	usleep(50000); /* its result back on the loop */
-	on_loop(r->loop, nothing, NULL);
+	run_on_loop(r->loop, nothing, NULL);
 	end_ev(r, 1, r->clip[2]);
 	wait_turn(r);
 	assert_string_equal(r->c.turn_text, "heard 8000");
@@ -403,8 +398,7 @@ static void a_running_early_decode_is_waited_for(void **s)
 	pause_ev(r, 1, r->clip[0]);
 	wait_for(&started, 1);
 	end_ev(r, 1, r->clip[2]);
-	on_loop(r->loop, nothing, NULL);
-	assert_int_equal(r->c.turns, 0); /* still decoding */
+	assert_int_equal(turns(r), 0); /* still decoding */
 	atomic_store(&gate, 0);
 	wait_turn(r);
 	assert_string_equal(r->c.turn_text, "heard 8000");
@@ -419,8 +413,8 @@ static void speech_after_a_pause_gets_the_later_decode(void **s)
 	(void)s;
 	struct rig *r = rig_open(100, 8);
 	pause_ev(r, 1, r->clip[0]);
-	/* Taken by the worker: a job still queued would make the next early
-	 * decode wait its turn (skipped). */
+	/* Taken by the worker: pause 2 cancels a running decode (a queued
+	 * one: a_void_queued_early_decode_does_not_skip_the_next). */
 	wait_for(&started, 1);
 	pause_ev(r, 2, r->clip[1]);
 	end_ev(r, 2, r->clip[2]);
@@ -454,7 +448,7 @@ static void a_failed_early_decode_is_decoded_again(void **s)
 	pause_ev(r, 1, r->clip[0]);
 	wait_for(&finished, 1);
 	usleep(50000); /* its error back on the loop */
-	on_loop(r->loop, nothing, NULL);
+	run_on_loop(r->loop, nothing, NULL);
 	atomic_store(&fail, 0);
 	end_ev(r, 1, r->clip[2]);
 	wait_turn(r);
@@ -493,6 +487,53 @@ static void a_busy_pool_skips_early_decodes(void **s)
 	rig_close(r);
 }
 
+/* A pause's early decode waits in the queue behind another call's decode;
+ * more speech voids it (cancelled, still queued). The next pause's early
+ * decode is started all the same: the void one costs the worker nothing.
+ * A live early decode in the queue still keeps others out. */
+static void a_void_queued_early_decode_does_not_skip_the_next(void **s)
+{
+	(void)s;
+	struct rig *r = rig_open(100, 8);
+	atomic_store(&gate, 1);
+	struct stt_params p = { .mode = STT_MODE_OPEN };
+	struct stt_req *q1 = NULL;
+	assert_int_equal(stt_recognize(r->stt, r->clip[3], &p, r->loop,
+				       busy_done, NULL, &q1),
+			 0);
+	wait_for(&started, 1);
+	pause_ev(r, 1, r->clip[0]); /* queued behind q1 */
+	assert_int_equal(wpool_depth(r->pool), 1);
+	assert_false(stt_early_allowed(r->stt));
+	pause_ev(r, 2, r->clip[1]); /* voids pause 1's, starts its own */
+	assert_int_equal(early_count("skipped"), 0);
+	assert_int_equal(early_count("discarded"), 1);
+	assert_int_equal(wpool_depth(r->pool), 2);
+	assert_false(stt_early_allowed(r->stt)); /* pause 2's is live */
+	atomic_store(&gate, 0);
+	end_ev(r, 2, r->clip[2]);
+	wait_turn(r);
+	assert_string_equal(r->c.turn_text, "heard 12000");
+	assert_true(r->c.turn_early);
+	assert_int_equal(early_count("used"), 1);
+	/* q1 and pause 2's: the void one was never decoded */
+	assert_int_equal(atomic_load(&started), 2);
+	assert_int_equal(wpool_depth(r->pool), 0);
+	assert_true(stt_early_allowed(r->stt));
+	/* nothing left counted as void: a live job waiting keeps them out */
+	atomic_store(&gate, 1);
+	struct stt_req *q2 = NULL, *q3 = NULL;
+	assert_int_equal(stt_recognize(r->stt, r->clip[3], &p, r->loop,
+				       busy_done, NULL, &q2),
+			 0);
+	wait_for(&started, 3);
+	assert_int_equal(stt_recognize(r->stt, r->clip[3], &p, r->loop,
+				       busy_done, NULL, &q3),
+			 0);
+	assert_false(stt_early_allowed(r->stt));
+	rig_close(r);
+}
+
 static void early_decodes_off_asks_for_no_pause(void **s)
 {
 	(void)s;
@@ -519,12 +560,11 @@ static void hangup_during_an_early_decode_frees_it(void **s)
 	ev.hangup.reason = "caller_hangup";
 	r->c.over = true;
 	push(&r->c, &ev);
-	on_loop(r->loop, deliver_on_loop, r);
+	run_on_loop(r->loop, deliver_on_loop, r);
 	assert_int_equal(early_count("discarded"), 1);
 	atomic_store(&gate, 0);
 	wait_for(&finished, 1);
-	on_loop(r->loop, nothing, NULL);
-	assert_int_equal(r->c.turns, 0);
+	assert_int_equal(turns(r), 0); /* the dropped decode answers nothing */
 	rig_close(r); /* ASan: the job and the request are freed */
 }
 
@@ -538,6 +578,8 @@ int main(void)
 			an_end_naming_no_pause_decodes_the_whole_utterance),
 		cmocka_unit_test(a_failed_early_decode_is_decoded_again),
 		cmocka_unit_test(a_busy_pool_skips_early_decodes),
+		cmocka_unit_test(
+			a_void_queued_early_decode_does_not_skip_the_next),
 		cmocka_unit_test(early_decodes_off_asks_for_no_pause),
 		cmocka_unit_test(hangup_during_an_early_decode_frees_it),
 	};

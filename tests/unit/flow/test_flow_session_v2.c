@@ -19,250 +19,7 @@
 #include "flow/flow.h"
 #include "flow/model.h"
 #include "flow/runtime.h"
-
-/* ---- a scripted text channel: events wait in a queue until deliver() */
-
-#define EVQ 32
-
-struct fake {
-	struct channel ch;
-	char log[8192];	 /* requests, one per line */
-	char path[1024]; /* note_node, comma-separated */
-	char last_text[256];
-	bool playing, over, transferring, listening;
-	unsigned turns;
-	char turn[256]; /* the last turn: node input intent match next */
-	int record_err; /* returned by record() */
-	struct channel_event q[EVQ];
-	size_t qh, qn;
-};
-
-static void logf_(struct fake *f, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void logf_(struct fake *f, const char *fmt, ...)
-{
-	size_t o = strlen(f->log);
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(f->log + o, sizeof(f->log) - o, fmt, ap);
-	va_end(ap);
-	o = strlen(f->log);
-	if (o + 1 < sizeof(f->log)) {
-		f->log[o] = '\n';
-		f->log[o + 1] = '\0';
-	}
-}
-
-static void push(struct fake *f, const struct channel_event *ev)
-{
-	assert_true(f->qn < EVQ);
-	f->q[(f->qh + f->qn) % EVQ] = *ev;
-	f->qn++;
-}
-
-static void deliver(struct fake *f)
-{
-	while (f->qn) {
-		struct channel_event ev = f->q[f->qh];
-		f->qh = (f->qh + 1) % EVQ;
-		f->qn--;
-		if (f->ch.evh)
-			f->ch.evh(&f->ch, &ev, f->ch.evarg);
-	}
-}
-
-static int fk_play(struct channel *ch, const struct channel_prompt *p)
-{
-	struct fake *f = (struct fake *)ch;
-	if (f->over)
-		return -ENOTCONN;
-	if (f->playing)
-		return -EBUSY;
-	logf_(f, "play:%s", p->name);
-	snprintf(f->last_text, sizeof(f->last_text), "%s", p->text);
-	f->playing = true;
-	return 0;
-}
-
-static int fk_collect(struct channel *ch, const struct channel_collect *c)
-{
-	(void)c;
-	logf_((struct fake *)ch, "collect");
-	return -ENOTSUP;
-}
-
-static int fk_stop(struct channel *ch)
-{
-	struct fake *f = (struct fake *)ch;
-	logf_(f, "stop");
-	if (f->playing) {
-		f->playing = false;
-		struct channel_event ev = { .type = CHANNEL_EV_PLAY_DONE };
-		ev.play.interrupted = true;
-		push(f, &ev);
-	}
-	return 0;
-}
-
-static int fk_transfer(struct channel *ch, const char *target)
-{
-	struct fake *f = (struct fake *)ch;
-	logf_(f, "transfer:%s", target);
-	f->transferring = true;
-	return 0;
-}
-
-static int fk_transfer_ctx(struct channel *ch, const char *target,
-			   const struct channel_kv *kv, unsigned n)
-{
-	struct fake *f = (struct fake *)ch;
-	if (f->over)
-		return -ENOTCONN;
-	size_t o = strlen(f->log);
-	snprintf(f->log + o, sizeof(f->log) - o, "transfer:%s", target);
-	for (unsigned i = 0; i < n; i++) {
-		o = strlen(f->log);
-		snprintf(f->log + o, sizeof(f->log) - o, " %s=%s", kv[i].key,
-			 kv[i].value);
-	}
-	logf_(f, "%s", "");
-	f->transferring = true;
-	return 0;
-}
-
-static int fk_record(struct channel *ch, enum channel_record_op op)
-{
-	static const char *const names[] = { "start", "pause", "resume",
-					     "stop" };
-	struct fake *f = (struct fake *)ch;
-	logf_(f, "record:%s", names[op]);
-	return f->record_err;
-}
-
-static int fk_hangup(struct channel *ch, const char *reason)
-{
-	struct fake *f = (struct fake *)ch;
-	if (f->over)
-		return -EALREADY;
-	logf_(f, "hangup:%s", reason);
-	f->over = true;
-	f->playing = false;
-	struct channel_event ev = { .type = CHANNEL_EV_HANGUP };
-	ev.hangup.reason = reason;
-	push(f, &ev);
-	return 0;
-}
-
-static int fk_listen(struct channel *ch, const struct channel_listen *l)
-{
-	struct fake *f = (struct fake *)ch;
-	(void)l;
-	if (f->over)
-		return -ENOTCONN;
-	logf_(f, "listen");
-	f->listening = true;
-	return 0;
-}
-
-static void fk_note_turn(struct channel *ch, const struct channel_turn *t)
-{
-	struct fake *f = (struct fake *)ch;
-	f->turns++;
-	snprintf(f->turn, sizeof(f->turn), "%s %s %s %s %s %s", t->node,
-		 t->input, t->intent ? t->intent : "-", t->match,
-		 t->next ? t->next : "-", t->stt_engine ? t->stt_engine : "-");
-}
-
-static void fk_note(struct channel *ch, const char *node)
-{
-	struct fake *f = (struct fake *)ch;
-	size_t o = strlen(f->path);
-	snprintf(f->path + o, sizeof(f->path) - o, "%s%s", o ? "," : "", node);
-}
-
-static const struct channel_ops rec_ops = {
-	.kind = "fake-text",
-	.caps = CHANNEL_CAP_TEXT | CHANNEL_CAP_DTMF | CHANNEL_CAP_TRANSFER,
-	.play = fk_play,
-	.collect = fk_collect,
-	.stop = fk_stop,
-	.transfer = fk_transfer,
-	.transfer_ctx = fk_transfer_ctx,
-	.hangup = fk_hangup,
-	.note_node = fk_note,
-	.record = fk_record,
-};
-
-/* A platform that transcribes itself (TwiML Gather style). */
-static const struct channel_ops stt_ops = {
-	.kind = "fake-stt",
-	.caps = CHANNEL_CAP_TEXT | CHANNEL_CAP_DTMF | CHANNEL_CAP_TRANSFER |
-		CHANNEL_CAP_STT,
-	.play = fk_play,
-	.collect = fk_collect,
-	.listen = fk_listen,
-	.stop = fk_stop,
-	.transfer = fk_transfer,
-	.hangup = fk_hangup,
-	.note_node = fk_note,
-	.note_turn = fk_note_turn,
-};
-
-/* No record op, no transfer_ctx: the older contract. */
-static const struct channel_ops plain_ops = {
-	.kind = "fake-plain",
-	.caps = CHANNEL_CAP_TEXT | CHANNEL_CAP_DTMF | CHANNEL_CAP_TRANSFER,
-	.play = fk_play,
-	.collect = fk_collect,
-	.stop = fk_stop,
-	.transfer = fk_transfer,
-	.hangup = fk_hangup,
-	.note_node = fk_note,
-};
-
-static void play_ends(struct fake *f)
-{
-	assert_true(f->playing);
-	f->playing = false;
-	struct channel_event ev = { .type = CHANNEL_EV_PLAY_DONE };
-	push(f, &ev);
-	deliver(f);
-}
-
-static void transfer_result(struct fake *f, int status)
-{
-	assert_true(f->transferring);
-	f->transferring = false;
-	struct channel_event ev = { .type = CHANNEL_EV_TRANSFER_DONE };
-	ev.transfer.status = status;
-	push(f, &ev);
-	deliver(f);
-}
-
-/* The caller says text; the platform's transcript comes back. */
-static void speak(struct fake *f, const char *text)
-{
-	assert_true(f->listening);
-	f->listening = false;
-	struct channel_event ev = { .type = CHANNEL_EV_LISTEN_DONE };
-	ev.listen.end = LISTEN_SPEECH;
-	ev.listen.text = text;
-	ev.listen.confidence = 0.9f;
-	ev.listen.speech_end_us = 1;
-	push(f, &ev);
-	deliver(f);
-}
-
-static void caller_hangs_up(struct fake *f)
-{
-	f->over = true;
-	f->playing = f->transferring = false;
-	f->qn = 0;
-	struct channel_event ev = { .type = CHANNEL_EV_HANGUP };
-	ev.hangup.reason = "caller_hangup";
-	push(f, &ev);
-	deliver(f);
-}
+#include "fake_channel.h"
 
 /* ---- a fake back-end: keeps the one request out, completes on demand */
 
@@ -438,7 +195,7 @@ static void record_actions_reach_the_channel_in_order(void **s)
 			    "transfer:sip:agents@pbx caller=+14155550101 "
 			    "reason=card help\n");
 	assert_string_equal(f->path, "r1,hello,r2,pin,r3,r4,agent");
-	transfer_result(f, 202);
+	transfer_result(f, 0, 202);
 	assert_true(flow_session_done(x->s));
 	caller_hangs_up(f);
 	assert_string_equal(x->b.events, "started,transferred,ended");
@@ -450,7 +207,7 @@ static void a_channel_that_cannot_record_goes_on(void **s)
 {
 	(void)s;
 	/* No record op at all, and one that refuses. */
-	struct fixture *x = start(&plain_ops, rec_flow, false);
+	struct fixture *x = start(&text_ops, rec_flow, false);
 	assert_string_equal(x->f.log, "play:hello\n");
 	play_ends(&x->f);
 	play_ends(&x->f);
@@ -472,7 +229,7 @@ static void a_failed_transfer_takes_on_fail(void **s)
 	struct fixture *x = start(&rec_ops, rec_flow, true);
 	play_ends(&x->f);
 	play_ends(&x->f);
-	transfer_result(&x->f, 503);
+	transfer_result(&x->f, 0, 503);
 	/* on_fail: bye hangs up (its HANGUP event is delivered at once) */
 	assert_true(flow_session_done(x->s));
 	assert_non_null(strstr(x->f.log, "hangup:completed\n"));
@@ -610,7 +367,7 @@ static void a_classified_turn_is_recorded_and_posted(void **s)
 	(void)s;
 	struct fixture *x = start(&stt_ops, ask_flow, true);
 	struct fake *f = &x->f;
-	assert_string_equal(f->log, "play:q\nlisten\n");
+	assert_string_equal(f->log, "play:q\nlisten:5000/-\n");
 	play_ends(f);
 	speak(f, "i lost my card");
 	assert_int_equal(f->turns, 1);

@@ -25,35 +25,10 @@
 #include "http/client.h"
 #include "metrics/metrics.h"
 #include "testsrv.h"
+#include "loop_sync.h"
 
 static struct vg_loop *g_web, *g_reply;
 static struct tsrv g_srv;
-
-/* ---------- running things on the web loop ---------- */
-
-struct on_web {
-	void (*fn)(void *arg);
-	void *arg;
-	sem_t done;
-};
-
-static void on_web_run(void *arg)
-{
-	struct on_web *w = arg;
-
-	w->fn(w->arg);
-	sem_post(&w->done);
-}
-
-static void run_on_web(void (*fn)(void *arg), void *arg)
-{
-	struct on_web w = { .fn = fn, .arg = arg };
-
-	sem_init(&w.done, 0, 0);
-	assert_int_equal(loop_post(g_web, on_web_run, &w), 0);
-	sem_wait(&w.done);
-	sem_destroy(&w.done);
-}
 
 struct create_args {
 	struct http_client *c;
@@ -81,7 +56,7 @@ static struct http_client *client_new(const struct http_client_opts *o)
 
 	if (o)
 		a.opts = *o;
-	run_on_web(do_create, &a);
+	run_on_loop(g_web, do_create, &a);
 	assert_int_equal(a.err, 0);
 	assert_non_null(a.c);
 	return a.c;
@@ -89,7 +64,7 @@ static struct http_client *client_new(const struct http_client_opts *o)
 
 static void client_del(struct http_client *c)
 {
-	run_on_web(do_destroy, c);
+	run_on_loop(g_web, do_destroy, c);
 }
 
 struct state_args {
@@ -110,7 +85,7 @@ static int breaker_state(struct http_client *c, uint16_t port)
 	struct state_args a = { .c = c };
 
 	snprintf(a.host, sizeof(a.host), "127.0.0.1:%u", port);
-	run_on_web(do_state, &a);
+	run_on_loop(g_web, do_state, &a);
 	return a.state;
 }
 
@@ -906,7 +881,7 @@ static void webhook_posts_signed_events_the_receiver_can_verify(void **state)
 				      .events = "started, ended",
 				      .timeout_ms = 2000,
 				      .retries = 0 };
-	run_on_web(do_wh_create, &a);
+	run_on_loop(g_web, do_wh_create, &a);
 	assert_int_equal(a.err, 0);
 
 	/* Filtered out: nothing is sent. */
@@ -960,7 +935,7 @@ static void webhook_posts_signed_events_the_receiver_can_verify(void **state)
 	assert_true((long long)(ts_ms / 1000) == atoll(ts));
 	assert_true(llabs(atoll(ts) - (long long)time(NULL)) <= 5);
 	cJSON_Delete(doc);
-	run_on_web(do_wh_destroy, &a);
+	run_on_loop(g_web, do_wh_destroy, &a);
 	client_del(a.c);
 }
 
@@ -983,7 +958,7 @@ static void webhook_failures_are_retried_and_never_block(void **state)
 				      .secret = "0123456789abcdef",
 				      .timeout_ms = 2000,
 				      .retries = 1 };
-	run_on_web(do_wh_create, &a);
+	run_on_loop(g_web, do_wh_create, &a);
 	assert_int_equal(a.err, 0);
 	t0 = clock_mono_us();
 	assert_int_equal(webhooks_post(a.w, "ended", "call-9", NULL), 0);
@@ -998,7 +973,7 @@ static void webhook_failures_are_retried_and_never_block(void **state)
 			 failed0 + 1);
 	usleep(600000);
 	assert_int_equal(atomic_load(&g_srv.hits), 3);
-	run_on_web(do_wh_destroy, &a);
+	run_on_loop(g_web, do_wh_destroy, &a);
 	client_del(a.c);
 }
 

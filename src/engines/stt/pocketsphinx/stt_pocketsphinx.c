@@ -9,7 +9,10 @@
  * ("g<grammar id>", at most SEARCHES_MAX, least recently used dropped); the
  * texts they are built from (JSGF, ARPA, dictionary) are built once per
  * grammar and shared by the decoders. OPEN mode has one decoder of its own
- * with the full dictionary, loaded on first use.
+ * with the full dictionary, loaded on first use. Under load (stt.h,
+ * stt_request.queued_ms >= degrade_ms) LM decodes run on a second pool of
+ * fast decoders (FAST_ARGS, each loaded on first need: take_fast()) and
+ * say so in stt_result.degraded; streams and other modes never do.
  *
  * Streams (stt.h rule 8) hold one decoder from stream_begin() to
  * stream_end() or stream_abort(): the utterance is resampled and scored as
@@ -84,6 +87,21 @@
  *   last frame it scored, which the second pass, started from this
  *   utterance's own last frame, used to replace. */
 
+/* The fast decoders of degraded LM decodes (stt_engine_cfg.degrade): on
+ * top of decoder_new()'s options, acoustic scores of every other frame
+ * only (-ds 2) and a heavier phone-loop lookahead (-pl_weight 5, default
+ * 3). Measured on bench_stt's dev part (utterances 0..99, docs/
+ * BENCHMARKS.md "PocketSphinx LM mode under load"): CPU per audio second
+ * 62.7 -> 36.8 ms (x1.7), WER 16.42 -> 21.69 %; -ds 2 alone 44.8 ms and
+ * 21.32 %; with -topn 3 34.4 ms but 25.00 %. They are the acoustic
+ * model's, so these decoders serve LM decodes only. Their path scores
+ * run about 9 per frame lower than the full decoders' on the same audio
+ * (flite sentences: +7 to +13), so the confidence logistic's midpoint
+ * moves by that much (mean confidence on all 300 utterances: full 0.168,
+ * fast 0.170 with the shift; 0.1-0.4 lower per utterance without). */
+static const char *const FAST_ARGS[] = { "-ds", "2", "-pl_weight", "5", NULL };
+#define CONF_MID_FAST (CONF_MID + 9.0)
+
 struct search {
 	uint64_t gid; /* 0: free */
 	uint64_t used;
@@ -96,6 +114,7 @@ struct decoder {
 	ps_decoder_t *ps;
 	struct resampler *rs;
 	int busy;
+	bool fast; /* one of ps_engine.fast (FAST_ARGS) */
 	/* The model's cepstral mean normalisation and initial mean, as the
 	 * decoder was loaded (see stream_cmn()). */
 	cmn_type_t cmn_type;
@@ -123,6 +142,12 @@ struct ps_engine {
 	pthread_cond_t freed;
 	struct decoder *dec;
 	unsigned n;
+	/* Degraded LM decodes (stt_engine_cfg.degrade): n more decoders
+	 * with FAST_ARGS, each loaded on first need (take_fast()); a slot
+	 * with ps NULL and busy set is being loaded. Under lock. */
+	struct decoder *fast;
+	bool degrade;
+	unsigned degrade_ms;
 	pthread_mutex_t open_lock; /* loading the open decoder */
 	struct decoder open;
 	pthread_mutex_t build_lock; /* built[] and search installs */
@@ -171,6 +196,13 @@ static void engine_free(struct ps_engine *e)
 		free(e->dec[i].pcm16);
 	}
 	free(e->dec);
+	for (unsigned i = 0; e->fast && i < e->n; i++) {
+		if (e->fast[i].ps)
+			ps_free(e->fast[i].ps);
+		resampler_destroy(e->fast[i].rs);
+		free(e->fast[i].pcm16);
+	}
+	free(e->fast);
 	if (e->open.ps)
 		ps_free(e->open.ps);
 	resampler_destroy(e->open.rs);
@@ -187,18 +219,27 @@ static void engine_free(struct ps_engine *e)
 	free(e);
 }
 
+/* fast: FAST_ARGS on top (the fast LM decoders). */
 static ps_decoder_t *decoder_new(const struct ps_engine *e, const char *dict,
-				 const char *lm)
+				 const char *lm, bool fast)
 {
 	/* Measured on flite speech through mu-law (docs/SPEECH.md): without
 	 * spectral noise removal and with a lower word insertion probability
 	 * than the default 0.65, digit strings stop gaining an "oh" and
 	 * losing "four" to "five". 0.2 is what n-gram searches use; grammar
 	 * searches get GRAMMAR_WIP (fsg_from_jsgf()). */
-	cmd_ln_t *cfg = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", e->hmm,
-				    "-dict", dict, "-samprate", "16000",
-				    "-bestpath", "yes", "-remove_noise", "no",
-				    "-wip", "0.2", lm ? "-lm" : NULL, lm, NULL);
+	char *argv[32] = { "-hmm",	 (char *)e->hmm, "-dict",
+			   (char *)dict, "-samprate",	 "16000",
+			   "-bestpath",	 "yes",		 "-remove_noise",
+			   "no",	 "-wip",	 "0.2" };
+	int argc = 12;
+	if (lm) {
+		argv[argc++] = "-lm";
+		argv[argc++] = (char *)lm;
+	}
+	for (size_t i = 0; fast && FAST_ARGS[i] && argc < 32; i++)
+		argv[argc++] = (char *)FAST_ARGS[i];
+	cmd_ln_t *cfg = cmd_ln_parse_r(NULL, ps_args(), argc, argv, TRUE);
 	if (!cfg)
 		return NULL;
 	ps_decoder_t *ps = ps_init(cfg);
@@ -314,9 +355,12 @@ static int ps_open(struct stt_engine **ep, const struct stt_engine_cfg *cfg)
 
 	err = -ENOMEM;
 	e->dec = calloc(n, sizeof(*e->dec));
-	if (!e->dec)
+	e->fast = calloc(n, sizeof(*e->fast));
+	if (!e->dec || !e->fast)
 		goto fail;
 	e->n = n;
+	e->degrade = cfg && cfg->degrade;
+	e->degrade_ms = cfg ? cfg->degrade_ms : 0;
 	uint64_t t0 = clock_mono_us();
 	char seed[] = "/tmp/voxgate-dict-XXXXXX";
 	err = seed_dict(e, seed);
@@ -325,7 +369,7 @@ static int ps_open(struct stt_engine **ep, const struct stt_engine_cfg *cfg)
 	for (unsigned i = 0; i < n && !err; i++) {
 		err = resampler_create(&e->dec[i].rs, 8000, 16000,
 				       RESAMPLER_QUALITY_DEFAULT);
-		if (!err && !(e->dec[i].ps = decoder_new(e, seed, NULL)))
+		if (!err && !(e->dec[i].ps = decoder_new(e, seed, NULL, false)))
 			err = -EIO;
 		if (!err)
 			err = cmn_note(&e->dec[i]);
@@ -335,8 +379,10 @@ static int ps_open(struct stt_engine **ep, const struct stt_engine_cfg *cfg)
 		goto fail;
 	e->load_ms = (uint32_t)((clock_mono_us() - t0) / 1000u / n);
 	LOGI(NULL, "stt_engine_open",
-	     "engine=pocketsphinx decoders=%u load_ms_per_decoder=%u words=%zu",
-	     n, e->load_ms, cmudict_count(e->lex));
+	     "engine=pocketsphinx decoders=%u load_ms_per_decoder=%u words=%zu "
+	     "degrade_ms=%d",
+	     n, e->load_ms, cmudict_count(e->lex),
+	     e->degrade ? (int)e->degrade_ms : -1);
 	*ep = &e->base;
 	return 0;
 fail:
@@ -574,7 +620,7 @@ static int take_open(struct ps_engine *e, int wait, struct decoder **dp)
 		if (!d->rs && resampler_create(&d->rs, 8000, 16000,
 					       RESAMPLER_QUALITY_DEFAULT))
 			err = -ENOMEM;
-		else if (!(d->ps = decoder_new(e, e->dict, e->lm)))
+		else if (!(d->ps = decoder_new(e, e->dict, e->lm, false)))
 			err = -EIO;
 		else if ((err = cmn_note(d)) != 0) {
 			ps_free(d->ps);
@@ -599,6 +645,73 @@ static int take_open(struct ps_engine *e, int wait, struct decoder **dp)
 	if (!err)
 		*dp = d;
 	return err;
+}
+
+/* A fast decoder (degraded LM decodes): a free loaded one, else an empty
+ * slot loaded here (outside the pool lock: a load takes 10-50 ms, and the
+ * first decode on it installs its search), else wait. Returns 0 or the
+ * load's error (the slot stays empty). */
+static int take_fast(struct ps_engine *e, struct decoder **dp)
+{
+	struct decoder *d = NULL;
+	pthread_mutex_lock(&e->lock);
+	while (!d) {
+		for (unsigned i = 0; i < e->n && !d; i++)
+			if (e->fast[i].ps && !e->fast[i].busy)
+				d = &e->fast[i];
+		for (unsigned i = 0; i < e->n && !d; i++)
+			if (!e->fast[i].ps && !e->fast[i].busy)
+				d = &e->fast[i];
+		if (!d)
+			pthread_cond_wait(&e->freed, &e->lock);
+	}
+	d->busy = 1;
+	bool load = !d->ps;
+	pthread_mutex_unlock(&e->lock);
+	if (!load) {
+		*dp = d;
+		return 0;
+	}
+	uint64_t t0 = clock_mono_us();
+	char seed[] = "/tmp/voxgate-dict-XXXXXX";
+	ps_decoder_t *ps = NULL;
+	int err = seed_dict(e, seed);
+	if (!err) {
+		if (!d->rs && resampler_create(&d->rs, 8000, 16000,
+					       RESAMPLER_QUALITY_DEFAULT))
+			err = -ENOMEM;
+		else if (!(ps = decoder_new(e, seed, NULL, true)))
+			err = -EIO;
+		unlink(seed);
+	}
+	if (!err) {
+		struct decoder probe = { .ps = ps };
+		err = cmn_note(&probe);
+		d->cmn_type = probe.cmn_type;
+		memcpy(d->cmn0, probe.cmn0, sizeof(d->cmn0));
+	}
+	if (err && ps)
+		ps_free(ps);
+	pthread_mutex_lock(&e->lock);
+	if (!err) {
+		d->ps = ps;
+		d->fast = true;
+	} else {
+		d->busy = 0;
+		pthread_cond_broadcast(&e->freed);
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (err) {
+		LOGW(NULL, "stt_fast_decoder_failed",
+		     "engine=pocketsphinx err=%d", err);
+		return err;
+	}
+	LOGI(NULL, "stt_fast_decoder_loaded",
+	     "engine=pocketsphinx slot=%u load_ms=%llu",
+	     (unsigned)(d - e->fast),
+	     (unsigned long long)(clock_mono_us() - t0) / 1000u);
+	*dp = d;
+	return 0;
 }
 
 static void give_back(struct ps_engine *e, struct decoder *d)
@@ -661,12 +774,12 @@ static int run_utterance(struct decoder *d)
  * far below. The logistic's midpoint and slope are measured on flite speech
  * through mu-law (docs/SPEECH.md): in-grammar phrases score 15..37 below
  * per frame, out-of-grammar sentences forced onto a grammar 40..50. */
-static double score_conf(int32 score, int frames)
+static double score_conf(int32 score, int frames, double mid)
 {
 	if (frames <= 0)
 		return 0;
 	double per_frame = -(double)score / frames;
-	return 1.0 / (1.0 + exp((per_frame - CONF_MID) / CONF_SLOPE));
+	return 1.0 / (1.0 + exp((per_frame - mid) / CONF_SLOPE));
 }
 
 /* The path score of a grammar search carries GRAMMAR_WIP once per word
@@ -725,10 +838,19 @@ static int check_request(const struct ps_engine *e,
 	return 0;
 }
 
+/* Whether a decode of req runs degraded: LM mode only (the fast
+ * decoders' -ds is the acoustic model's, which grammar decodes share),
+ * once the request waited degrade_ms in the worker queue. */
+static bool degraded(const struct ps_engine *e, const struct stt_request *req)
+{
+	return e->degrade && req->mode == STT_MODE_LM &&
+	       req->queued_ms >= e->degrade_ms;
+}
+
 /* Take a decoder for req (wait 0: -EBUSY rather than wait) with req's
- * search selected. */
+ * search selected; fast: a fast decoder (a pool decoder if none loads). */
 static int acquire(struct ps_engine *e, const struct stt_request *req, int wait,
-		   struct decoder **dp)
+		   bool fast, struct decoder **dp)
 {
 	const struct stt_grammar *g =
 		req->mode == STT_MODE_OPEN ? NULL : req->grammar;
@@ -736,7 +858,9 @@ static int acquire(struct ps_engine *e, const struct stt_request *req, int wait,
 	int err = 0;
 	if (!g)
 		err = take_open(e, wait, &d);
-	else if (wait)
+	else if (fast && take_fast(e, &d) == 0)
+		err = 0;
+	else if (wait) /* also when no fast decoder loads: full quality */
 		d = take(e);
 	else if (!(d = try_take(e)))
 		err = -EBUSY;
@@ -772,8 +896,10 @@ static void result_of(struct decoder *d, const struct stt_request *req,
 	 * decoder decoded before */
 	if (g && req->mode == STT_MODE_GRAMMAR)
 		score += wip_refund(d->ps);
-	double conf =
-		*res->text ? score_conf(score, ps_get_n_frames(d->ps)) : 0;
+	double conf = *res->text
+			      ? score_conf(score, ps_get_n_frames(d->ps),
+					   d->fast ? CONF_MID_FAST : CONF_MID)
+			      : 0;
 	const char *phrase = NULL;
 	if (g && req->mode == STT_MODE_GRAMMAR && *res->text) {
 		phrase = ps_grammar_phrase_of(g, res->text);
@@ -789,6 +915,7 @@ static void result_of(struct decoder *d, const struct stt_request *req,
 	res->confidence = (float)conf;
 	res->engine = stt_pocketsphinx_ops.name;
 	res->grammar_phrase = phrase;
+	res->degraded = d->fast;
 }
 
 static int ps_decode(struct stt_engine *se, const struct stt_request *req,
@@ -800,7 +927,7 @@ static int ps_decode(struct stt_engine *se, const struct stt_request *req,
 		return err ? err : -EINVAL;
 	uint64_t t0 = clock_mono_us();
 	struct decoder *d = NULL;
-	err = acquire(e, req, 1, &d);
+	err = acquire(e, req, 1, degraded(e, req), &d);
 	if (!err)
 		err = upsample(d, pcm, n);
 	if (!err)
@@ -859,7 +986,7 @@ static int ps_stream_begin(struct stt_engine *se, const struct stt_request *req,
 		snprintf(st->call_id, sizeof(st->call_id), "%s", req->call_id);
 		st->req.call_id = st->call_id;
 	}
-	err = acquire(e, req, 0, &st->d);
+	err = acquire(e, req, 0, false, &st->d);
 	if (err) {
 		free(st);
 		return err;
@@ -1005,6 +1132,23 @@ static int ps_prepare(struct stt_engine *se, const struct stt_grammar *g)
 		pthread_mutex_unlock(&e->lock);
 		int err = select_search(e, &e->dec[i], g);
 		give_back(e, &e->dec[i]);
+		if (err)
+			return err;
+	}
+	/* and on the fast decoders loaded so far (a flow reload) */
+	for (unsigned i = 0; stt_grammar_mode(g) == STT_MODE_LM && i < e->n;
+	     i++) {
+		pthread_mutex_lock(&e->lock);
+		while (e->fast[i].busy)
+			pthread_cond_wait(&e->freed, &e->lock);
+		bool have = e->fast[i].ps != NULL;
+		if (have)
+			e->fast[i].busy = 1;
+		pthread_mutex_unlock(&e->lock);
+		if (!have)
+			continue;
+		int err = select_search(e, &e->fast[i], g);
+		give_back(e, &e->fast[i]);
 		if (err)
 			return err;
 	}

@@ -8,9 +8,11 @@
  * the decode runs on voxgate's own Moonshine decoder (moonort.h): beam
  * search with shallow fusion of a trigram estimated from the LM text
  * (ngram.h), built once per grammar (prepare(), or the first decode) and
- * cached by stt_grammar_id(). Without an LM the sherpa-onnx greedy path is
- * unchanged. When the own decoder cannot open (no libonnxruntime.so), LM
- * requests decode open on sherpa-onnx. */
+ * cached by stt_grammar_id(). Without an LM, open speech decodes with the
+ * same beam search without fusion (stt_engine_cfg.open_beam; width 1 is
+ * greedy) and a GRAMMAR step's phrase, which stt.c snaps, greedily. When
+ * the own decoder cannot open (no libonnxruntime.so), every request decodes
+ * greedily on sherpa-onnx. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -45,6 +47,12 @@
 #define LM_PRUNE 4.0
 #define LM_UNK_MASS 0.02
 
+/* Open speech without a domain LM: the same beam search without fusion
+ * (docs/BENCHMARKS.md, "Moonshine open steps: beam without LM"). Width 1 is
+ * greedy. */
+#define OPEN_BEAM 4u
+#define OPEN_PRUNE 2.0
+
 /* Domain LMs kept (one per grammar id; when full, the oldest is dropped
  * once no decode uses it: a flow reload makes new grammars). */
 #define LM_CACHE 16u
@@ -61,7 +69,8 @@ struct moonshine {
 	struct sherpa_asr *asr;
 	struct moonort *ort;  /* NULL: sherpa-onnx's decoder, no LM decoding */
 	struct beam_cfg beam; /* with a domain LM */
-	struct beam_cfg greedy; /* without */
+	struct beam_cfg open; /* without: open speech */
+	struct beam_cfg greedy; /* a GRAMMAR step's phrase (snapped) */
 	double unk_mass;
 	pthread_mutex_t lock; /* lms */
 	struct lm_entry *lms[LM_CACHE];
@@ -80,6 +89,9 @@ static int moonshine_open(struct stt_engine **ep,
 	    (cfg->lm_beam > BEAM_WIDTH_MAX || !(cfg->lm_weight >= 0) ||
 	     !isfinite(cfg->lm_word_bonus) || !(cfg->lm_prune >= 0)))
 		return -EINVAL;
+	if (cfg && cfg->open_beam &&
+	    (cfg->open_beam > BEAM_WIDTH_MAX || !(cfg->open_prune >= 0)))
+		return -EINVAL;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -92,6 +104,10 @@ static int moonshine_open(struct stt_engine **ep,
 					     .lambda = cfg->lm_weight,
 					     .beta = cfg->lm_word_bonus,
 					     .prune = cfg->lm_prune };
+	m->open = (struct beam_cfg){ .width = OPEN_BEAM, .prune = OPEN_PRUNE };
+	if (cfg && cfg->open_beam)
+		m->open = (struct beam_cfg){ .width = cfg->open_beam,
+					     .prune = cfg->open_prune };
 	m->greedy = (struct beam_cfg){ .width = 1 };
 	m->unk_mass = LM_UNK_MASS;
 	/* Our own decoder first (greedy and LM decodes, docs/adr/0003);
@@ -352,18 +368,21 @@ static int result(struct stt_result *res, const char *text, uint32_t audio_ms,
 }
 
 /* A decode on the own decoder: beam search with the domain LM (lm, cfg
- * m->beam), or greedy (lm NULL, cfg m->greedy: the same transcripts as
+ * m->beam), or without an LM (cfg m->open for open speech, m->greedy for a
+ * phrase stt.c snaps to a grammar; greedy gives the same transcripts as
  * sherpa-onnx's decoder, faster: docs/adr/0003). The empty-decode retry
  * applies. The confidence is the heuristic of sherpa_asr results (word
  * pieces, speech rate, loops) on the result's tokens, so every path shares
  * one scale that flows' thresholds were set against. (The model's own token
  * probabilities were tried: a correct "my card got lost" scored 0.40, the
  * LM having overruled a token the model doubted.) */
-static int decode_ort(struct moonshine *m, const struct ngram_lm *lm,
+static int decode_ort(struct moonshine *m, const struct ngram_lm *lm, bool snap,
 		      const int16_t *pcm, size_t n, uint32_t audio_ms,
 		      uint64_t t0, struct stt_result *res)
 {
-	const struct beam_cfg *cfg = lm ? &m->beam : &m->greedy;
+	const struct beam_cfg *cfg = lm	    ? &m->beam
+				     : snap ? &m->greedy
+					    : &m->open;
 	struct sherpa_asr_score sc = { 0 };
 	char text[STT_TEXT_MAX + 1];
 	size_t span_start, span_len;
@@ -380,7 +399,14 @@ static int decode_ort(struct moonshine *m, const struct ngram_lm *lm,
 		return err == -ENOMEM || err == -EINVAL ? err : -EIO;
 	sc.ntokens = out.ntokens;
 	sc.npieces = out.npieces;
-	return result(res, text, audio_ms, &sc, t0);
+	err = result(res, text, audio_ms, &sc, t0);
+	for (unsigned i = 0; i < out.nalt && i < STT_NBEST_MAX; i++) {
+		res->alt[i].score = (float)out.alt[i].score;
+		snprintf(res->alt[i].text, sizeof(res->alt[i].text), "%s",
+			 out.alt[i].text);
+		res->nalt = i + 1;
+	}
+	return err;
 }
 
 static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
@@ -414,8 +440,8 @@ static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
 				LOGW(req->call_id, "moonshine_lm_failed",
 				     "err=%d", err);
 		}
-		err = decode_ort(m, lm ? lm->lm : NULL, pcm, n, audio_ms, t0,
-				 res);
+		err = decode_ort(m, lm ? lm->lm : NULL, req && req->snap, pcm,
+				 n, audio_ms, t0, res);
 		if (lm)
 			lm_put(m, lm);
 		return err;

@@ -2,149 +2,8 @@
  * late result, capability filtering, grammar snapping by an open engine, the
  * bounded queue, cancel, exactly-once callbacks on the loop, the sync path
  * and the metrics. Real loop thread, real worker pool. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <errno.h>
-#include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <re.h>
-
-#include "audio/clip.h"
-#include "core/loop.h"
-#include "core/wpool.h"
-#include "engines/stt/stt.h"
-#include "metrics/metrics.h"
-
-/* ---- fake engines: behaviour set by each test ---- */
-
-struct fake {
-	const char *text; /* what decode() returns */
-	int err;	  /* decode() error (0: text) */
-	int open_err;
-	unsigned sleep_ms;
-	atomic_int gate; /* when set, decode() waits for release */
-	atomic_int release;
-	atomic_int started;
-	atomic_int calls;
-	atomic_int closed;
-	enum stt_mode last_mode;
-	const struct stt_grammar *last_grammar;
-};
-
-enum { FAKE_A, FAKE_B, FAKE_G, FAKE_MISSING, FAKES };
-static struct fake fakes[FAKES];
-
-struct fake_engine {
-	struct stt_engine base;
-	struct fake *f;
-};
-
-static int fake_open(struct stt_engine **ep, int k)
-{
-	if (fakes[k].open_err)
-		return fakes[k].open_err;
-	struct fake_engine *e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	e->f = &fakes[k];
-	*ep = &e->base;
-	return 0;
-}
-
-static int fake_a_open(struct stt_engine **ep, const struct stt_engine_cfg *c)
-{
-	(void)c;
-	return fake_open(ep, FAKE_A);
-}
-
-static int fake_b_open(struct stt_engine **ep, const struct stt_engine_cfg *c)
-{
-	(void)c;
-	return fake_open(ep, FAKE_B);
-}
-
-static int fake_g_open(struct stt_engine **ep, const struct stt_engine_cfg *c)
-{
-	(void)c;
-	return fake_open(ep, FAKE_G);
-}
-
-static int fake_missing_open(struct stt_engine **ep,
-			     const struct stt_engine_cfg *c)
-{
-	(void)ep;
-	(void)c;
-	return -ENOENT;
-}
-
-static void fake_close(struct stt_engine *e)
-{
-	struct fake_engine *fe = (struct fake_engine *)e;
-	atomic_fetch_add(&fe->f->closed, 1);
-	free(fe);
-}
-
-static int fake_decode(struct stt_engine *e, const struct stt_request *req,
-		       const int16_t *pcm, size_t n, struct stt_result *res)
-{
-	(void)pcm;
-	(void)n;
-	struct fake *f = ((struct fake_engine *)e)->f;
-	atomic_fetch_add(&f->started, 1);
-	f->last_mode = req->mode;
-	f->last_grammar = req->grammar;
-	while (atomic_load(&f->gate) && !atomic_load(&f->release))
-		usleep(1000);
-	if (f->sleep_ms)
-		usleep(f->sleep_ms * 1000u);
-	atomic_fetch_add(&f->calls, 1);
-	if (f->err)
-		return f->err;
-	memset(res, 0, sizeof(*res));
-	snprintf(res->text, sizeof(res->text), "%s", f->text ? f->text : "");
-	res->confidence = 0.8f;
-	return 0;
-}
-
-static const struct stt_engine_ops fake_a_ops = {
-	.name = "fake_a",
-	.caps = STT_CAP_OPEN,
-	.open = fake_a_open,
-	.close = fake_close,
-	.decode = fake_decode,
-};
-
-static const struct stt_engine_ops fake_b_ops = {
-	.name = "fake_b",
-	.caps = STT_CAP_OPEN,
-	.open = fake_b_open,
-	.close = fake_close,
-	.decode = fake_decode,
-};
-
-static const struct stt_engine_ops fake_g_ops = {
-	.name = "fake_g",
-	.caps = STT_CAP_GRAMMAR | STT_CAP_LM,
-	.open = fake_g_open,
-	.close = fake_close,
-	.decode = fake_decode,
-};
-
-static const struct stt_engine_ops fake_missing_ops = {
-	.name = "fake_missing",
-	.caps = STT_CAP_OPEN,
-	.open = fake_missing_open,
-	.close = fake_close,
-	.decode = fake_decode,
-};
+#include "loop_sync.h"
+#include "stt_fakes.h"
 
 static const struct stt_engine_ops *const all_ops[] = {
 	&fake_a_ops,
@@ -153,54 +12,11 @@ static const struct stt_engine_ops *const all_ops[] = {
 	&fake_missing_ops,
 };
 
-/* ---- fixture ---- */
-
-struct env {
-	struct vg_loop *loop;
-	struct wpool *pool;
-	struct stt *stt;
-	struct audio_clip *clip; /* 1 s of silence at 8 kHz */
-};
-
+/* The service over all four fakes, one worker. */
 static void env_open(struct env *e, const char *engines, unsigned deadline_ms,
 		     size_t max_queue)
 {
-	metrics_reset();
-	memset(fakes, 0, sizeof(fakes));
-	fakes[FAKE_A].text = "from a";
-	fakes[FAKE_B].text = "from b";
-	fakes[FAKE_G].text = "from g";
-	memset(e, 0, sizeof(*e));
-	assert_int_equal(loop_create(&e->loop, "stt-test"), 0);
-	assert_int_equal(loop_start(e->loop), 0);
-	assert_int_equal(wpool_create(&e->pool, 1, max_queue), 0);
-	struct stt_cfg cfg = { .engines = engines, .deadline_ms = deadline_ms };
-	assert_int_equal(
-		stt_create_with_ops(&e->stt, e->pool, all_ops, 4, &cfg), 0);
-	e->clip = audio_clip_alloc(AUDIO_RATE_HZ, AUDIO_RATE_HZ);
-	assert_non_null(e->clip);
-}
-
-static void env_close(struct env *e)
-{
-	for (int k = 0; k < FAKES; k++)
-		atomic_store(&fakes[k].release, 1);
-	wpool_destroy(e->pool);
-	loop_destroy(e->loop);
-	stt_destroy(e->stt);
-	audio_clip_deref(e->clip);
-	metrics_reset();
-}
-
-static void wait_for(atomic_int *v, int n)
-{
-	for (int i = 0; i < 5000 && atomic_load(v) < n; i++)
-		usleep(1000);
-}
-
-static uint64_t counter(const char *name, const char *labels)
-{
-	return metric_counter_get(metrics_counter(name, labels, "x"));
+	env_open_ops(e, all_ops, 4, engines, deadline_ms, 1, max_queue);
 }
 
 /* One request's outcome, written on the loop thread. */
@@ -358,6 +174,7 @@ static void an_open_step_lm_serves_the_lm_capable_fallback(void **s)
 			 0);
 	assert_string_equal(r.engine, "fake_g");
 	assert_int_equal(fakes[FAKE_A].last_mode, STT_MODE_OPEN);
+	assert_false(fakes[FAKE_A].last_snap); /* open speech: not snapped */
 	assert_int_equal(fakes[FAKE_G].last_mode, STT_MODE_LM);
 	assert_ptr_equal(fakes[FAKE_G].last_grammar, lm);
 	stt_grammar_deref(lm);
@@ -458,6 +275,7 @@ static void open_engine_snaps_its_transcript_to_the_grammar(void **s)
 	assert_non_null(r.grammar_phrase);
 	assert_string_equal(r.grammar_phrase, "talk to an agent");
 	assert_int_equal(fakes[FAKE_A].last_mode, STT_MODE_OPEN);
+	assert_true(fakes[FAKE_A].last_snap); /* the engine decodes greedy */
 	assert_null(fakes[FAKE_A].last_grammar);
 
 	/* far from every phrase: a no-match (empty text, no error) */
@@ -663,6 +481,68 @@ static void cancelled_request_never_calls_back(void **s)
 	env_close(&e);
 }
 
+static void cancel_run(void *arg)
+{
+	stt_cancel(arg);
+}
+
+/* stt_early_allowed() counts what waits in the worker queue, less the
+ * requests cancelled there (a worker drops those undecoded): each counted
+ * once, however often cancelled, and not once a worker has taken it. */
+static void early_decodes_wait_only_for_live_queued_jobs(void **s)
+{
+	(void)s;
+	struct env e;
+	env_open(&e, "fake_a", 0, 4);
+	stt_destroy(e.stt);
+	struct stt_cfg cfg = { .engines = "fake_a", .early_ms = 100 };
+	assert_int_equal(stt_create_with_ops(&e.stt, e.pool, all_ops, 4, &cfg),
+			 0);
+	atomic_store(&fakes[FAKE_A].gate, 1);
+	struct outcome o = { .loop = e.loop };
+	struct stt_params p = open_params(NULL);
+	struct stt_req *run = NULL, *q1 = NULL, *q2 = NULL;
+	assert_true(stt_early_allowed(e.stt));
+	assert_int_equal(
+		stt_recognize(e.stt, e.clip, &p, e.loop, on_done, &o, &run), 0);
+	wait_for(&fakes[FAKE_A].started, 1);
+	assert_true(stt_early_allowed(e.stt)); /* running is not waiting */
+	assert_int_equal(
+		stt_recognize(e.stt, e.clip, &p, e.loop, on_done, &o, &q1), 0);
+	assert_int_equal(
+		stt_recognize(e.stt, e.clip, &p, e.loop, on_done, &o, &q2), 0);
+	assert_false(stt_early_allowed(e.stt));
+	run_on_loop(e.loop, cancel_run, run); /* taken: nothing changes */
+	run_on_loop(e.loop, cancel_run, q1);
+	run_on_loop(e.loop, cancel_run, q1);	/* twice: counted once */
+	assert_false(stt_early_allowed(e.stt)); /* q2 still waits */
+	run_on_loop(e.loop, cancel_run, q2);
+	assert_true(stt_early_allowed(e.stt));
+	/* the void ones leave the queue undecoded, and uncounted: a live job
+	 * waiting behind the next running one keeps early decodes out */
+	atomic_store(&fakes[FAKE_A].release, 1);
+	atomic_store(&fakes[FAKE_A].gate, 0);
+	wait_for(&fakes[FAKE_A].calls, 1);
+	atomic_store(&fakes[FAKE_A].release, 0);
+	atomic_store(&fakes[FAKE_A].gate, 1);
+	struct stt_req *run2 = NULL, *q3 = NULL;
+	assert_int_equal(
+		stt_recognize(e.stt, e.clip, &p, e.loop, on_done, &o, &run2),
+		0);
+	wait_for(&fakes[FAKE_A].started, 2);
+	assert_int_equal(atomic_load(&fakes[FAKE_A].started), 2);
+	assert_true(stt_early_allowed(e.stt));
+	assert_int_equal(
+		stt_recognize(e.stt, e.clip, &p, e.loop, on_done, &o, &q3), 0);
+	assert_false(stt_early_allowed(e.stt));
+	atomic_store(&fakes[FAKE_A].release, 1);
+	wait_for(&o.calls, 2); /* run2 and q3; run, q1 and q2 cancelled */
+	usleep(20000);
+	assert_int_equal(atomic_load(&o.calls), 2);
+	assert_int_equal(atomic_load(&fakes[FAKE_A].started), 3);
+	env_close(&e);
+}
+
 static void sync_path_checks_its_arguments(void **s)
 {
 	(void)s;
@@ -689,19 +569,6 @@ static void sync_path_checks_its_arguments(void **s)
 	env_close(&e);
 }
 
-static int setup(void **s)
-{
-	(void)s;
-	return libre_init();
-}
-
-static int teardown(void **s)
-{
-	(void)s;
-	libre_close();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -724,7 +591,8 @@ int main(void)
 			errors_reach_the_callback_and_bad_requests_do_not),
 		cmocka_unit_test(full_queue_refuses_with_eagain),
 		cmocka_unit_test(cancelled_request_never_calls_back),
+		cmocka_unit_test(early_decodes_wait_only_for_live_queued_jobs),
 		cmocka_unit_test(sync_path_checks_its_arguments),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, libre_setup, libre_teardown);
 }

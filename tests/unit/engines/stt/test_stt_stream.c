@@ -5,26 +5,8 @@
  * stream aborted, nothing leaked), the fallback chain on the end clip, a
  * first engine that cannot stream, a stream refused with -EBUSY, and bad
  * calls. Real loop thread, real worker pool. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <errno.h>
-#include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <re.h>
-
-#include "audio/clip.h"
-#include "core/loop.h"
-#include "core/wpool.h"
-#include "engines/stt/stt.h"
-#include "metrics/metrics.h"
+#include "loop_sync.h"
+#include "stt_fakes.h"
 
 enum { HEARD_MAX = 8000 * 30 };
 
@@ -43,10 +25,6 @@ struct sfake {
 };
 
 static struct sfake sf;
-
-/* the batch fallback engine: records the audio length it got */
-static atomic_int b_calls;
-static atomic_size_t b_n;
 
 struct stt_engine_stream {
 	size_t n;
@@ -161,99 +139,23 @@ static const struct stt_engine_ops fake_s_ops = {
 	.stream_abort = s_abort,
 };
 
-static int b_decode(struct stt_engine *e, const struct stt_request *req,
-		    const int16_t *pcm, size_t n, struct stt_result *res)
-{
-	(void)e;
-	(void)req;
-	(void)pcm;
-	atomic_fetch_add(&b_calls, 1);
-	atomic_store(&b_n, n);
-	memset(res, 0, sizeof(*res));
-	snprintf(res->text, sizeof(res->text), "from b");
-	res->confidence = 0.8f;
-	return 0;
-}
-
-static const struct stt_engine_ops fake_b_ops = {
-	.name = "fake_b",
-	.caps = STT_CAP_OPEN,
-	.open = s_open,
-	.close = s_close,
-	.decode = b_decode,
-};
-
 static const struct stt_engine_ops *const all_ops[] = { &fake_s_ops,
 							&fake_b_ops };
 
 /* ---- fixture ---- */
 
-struct env {
-	struct vg_loop *loop;
-	struct wpool *pool;
-	struct stt *stt;
-	struct audio_clip *clip; /* 1 s at 8 kHz */
-};
-
+/* The streaming fake, then the batch fake_b (stt_fakes.h) as fallback. */
 static void env_open(struct env *e, const char *engines, unsigned deadline_ms,
 		     unsigned threads)
 {
-	metrics_reset();
 	memset(&sf, 0, sizeof(sf));
-	atomic_store(&b_calls, 0);
-	atomic_store(&b_n, 0);
-	memset(e, 0, sizeof(*e));
-	assert_int_equal(loop_create(&e->loop, "stream-test"), 0);
-	assert_int_equal(loop_start(e->loop), 0);
-	assert_int_equal(wpool_create(&e->pool, threads, 64), 0);
-	struct stt_cfg cfg = { .engines = engines, .deadline_ms = deadline_ms };
-	assert_int_equal(
-		stt_create_with_ops(&e->stt, e->pool, all_ops, 2, &cfg), 0);
-	e->clip = audio_clip_alloc(AUDIO_RATE_HZ, AUDIO_RATE_HZ);
-	assert_non_null(e->clip);
+	env_open_ops(e, all_ops, 2, engines, deadline_ms, threads, 64);
 }
 
-static void env_close(struct env *e)
+static void env_close_stream(struct env *e)
 {
 	atomic_store(&sf.release, 1);
-	wpool_destroy(e->pool);
-	loop_destroy(e->loop);
-	stt_destroy(e->stt);
-	audio_clip_deref(e->clip);
-	metrics_reset();
-}
-
-static void wait_for(atomic_int *v, int n)
-{
-	for (int i = 0; i < 5000 && atomic_load(v) < n; i++)
-		usleep(1000);
-}
-
-static uint64_t counter(const char *name, const char *labels)
-{
-	return metric_counter_get(metrics_counter(name, labels, "x"));
-}
-
-/* Run fn(arg) on the loop and wait for it. */
-struct on_loop {
-	void (*fn)(void *arg);
-	void *arg;
-	atomic_int done;
-};
-
-static void on_loop_run(void *arg)
-{
-	struct on_loop *m = arg;
-	m->fn(m->arg);
-	atomic_store(&m->done, 1);
-}
-
-static void run_on(struct env *e, void (*fn)(void *arg), void *arg)
-{
-	struct on_loop m = { .fn = fn, .arg = arg };
-	assert_int_equal(loop_post(e->loop, on_loop_run, &m), 0);
-	wait_for(&m.done, 1);
-	assert_int_equal(atomic_load(&m.done), 1);
+	env_close(e);
 }
 
 /* One stream and what it said (written on the loop). */
@@ -268,7 +170,7 @@ struct req {
 	char last_partial[STT_TEXT_MAX + 1];
 	uint32_t last_ms;
 	int ret; /* last stt_stream_*() return */
-	/* what the next run_on() does */
+	/* what the next run_on_loop() does */
 	const int16_t *pcm;
 	size_t n, chunk;
 	struct audio_clip *clip;
@@ -345,7 +247,7 @@ static void req_init(struct req *r, struct env *e, const char *engines)
 
 static void start(struct req *r)
 {
-	run_on(r->e, do_start, r);
+	run_on_loop(r->e->loop, do_start, r);
 	assert_int_equal(r->ret, 0);
 	assert_non_null(r->st);
 }
@@ -355,7 +257,7 @@ static void feed(struct req *r, const int16_t *pcm, size_t n, size_t chunk)
 	r->pcm = pcm;
 	r->n = n;
 	r->chunk = chunk;
-	run_on(r->e, do_feed, r);
+	run_on_loop(r->e->loop, do_feed, r);
 }
 
 /* a ramp: sample i is i (mod 30000), so order and loss both show */
@@ -388,7 +290,7 @@ static void small_feeds_arrive_in_order_batched_one_job_at_a_time(void **s)
 		assert_int_equal(r.ret, 0);
 		usleep(1000);
 	}
-	run_on(&e, do_end, &r);
+	run_on_loop(e.loop, do_end, &r);
 	assert_int_equal(r.ret, 0);
 	wait_for(&r.done_calls, 1);
 	usleep(30000); /* a second done would show by now */
@@ -422,9 +324,9 @@ static void small_feeds_arrive_in_order_batched_one_job_at_a_time(void **s)
 	assert_int_equal(atomic_load(&sf.begins), 1);
 	assert_int_equal(atomic_load(&sf.ends), 1);
 	assert_int_equal(atomic_load(&sf.aborts), 0);
-	assert_int_equal(atomic_load(&b_calls), 0);
+	assert_int_equal(atomic_load(&fakes[FAKE_B].started), 0);
 	free(pcm);
-	env_close(&e);
+	env_close_stream(&e);
 }
 
 /* A short utterance (under one batch) is begun, fed and ended by the one
@@ -439,14 +341,14 @@ static void a_short_utterance_is_streamed_by_the_final_job(void **s)
 	start(&r);
 	int16_t *pcm = ramp(400);
 	feed(&r, pcm, 400, 160);
-	run_on(&e, do_end, &r);
+	run_on_loop(e.loop, do_end, &r);
 	wait_for(&r.done_calls, 1);
 	assert_string_equal(r.text, "streamed");
 	assert_int_equal(atomic_load(&sf.feeds), 1);
 	assert_int_equal(sf.nheard, 400);
 	assert_int_equal(atomic_load(&r.partial_calls), 0);
 	free(pcm);
-	env_close(&e);
+	env_close_stream(&e);
 }
 
 static void cancel_mid_stream_calls_nothing_and_aborts(void **s)
@@ -464,7 +366,7 @@ static void cancel_mid_stream_calls_nothing_and_aborts(void **s)
 	feed(&r1, pcm, 1600, 160);
 	wait_for(&sf.feeds, 1);
 	feed(&r1, pcm + 1600, 8000, 160); /* waits in the pending buffer */
-	run_on(&e, do_cancel, &r1);
+	run_on_loop(e.loop, do_cancel, &r1);
 	atomic_store(&sf.release, 1);
 	wait_for(&sf.aborts, 1);
 	assert_int_equal(atomic_load(&sf.aborts), 1);
@@ -475,7 +377,7 @@ static void cancel_mid_stream_calls_nothing_and_aborts(void **s)
 	start(&r2);
 	feed(&r2, pcm, 1600, 160);
 	wait_for(&r2.partial_calls, 1); /* the job has come back */
-	run_on(&e, do_cancel, &r2);
+	run_on_loop(e.loop, do_cancel, &r2);
 	wait_for(&sf.aborts, 2);
 	assert_int_equal(atomic_load(&sf.aborts), 2);
 
@@ -486,23 +388,23 @@ static void cancel_mid_stream_calls_nothing_and_aborts(void **s)
 	start(&r3);
 	feed(&r3, pcm, 1600, 160); /* the job waits at the gate */
 	wait_for(&sf.feeds, 3);
-	run_on(&e, do_end, &r3);
+	run_on_loop(e.loop, do_end, &r3);
 	assert_int_equal(r3.ret, 0);
-	run_on(&e, do_cancel, &r3);
+	run_on_loop(e.loop, do_cancel, &r3);
 	atomic_store(&sf.release, 1);
 
 	/* 4: cancelled before any audio: nothing was begun */
 	struct req r4;
 	req_init(&r4, &e, NULL);
 	start(&r4);
-	run_on(&e, do_cancel, &r4);
+	run_on_loop(e.loop, do_cancel, &r4);
 
 	/* the loop queue is FIFO: once everything is through the pool and a
 	 * marker ran on the loop, every completion has run */
 	wait_for(&sf.aborts, 3);
 	wpool_destroy(e.pool);
 	e.pool = NULL;
-	run_on(&e, do_cancel, &(struct req){ .st = NULL });
+	run_on_loop(e.loop, do_cancel, &(struct req){ .st = NULL });
 	assert_int_equal(atomic_load(&r1.done_calls) +
 				 atomic_load(&r2.done_calls) +
 				 atomic_load(&r3.done_calls) +
@@ -513,9 +415,9 @@ static void cancel_mid_stream_calls_nothing_and_aborts(void **s)
 	/* every begun engine stream was ended or aborted */
 	assert_int_equal(atomic_load(&sf.begins),
 			 atomic_load(&sf.ends) + atomic_load(&sf.aborts));
-	assert_int_equal(atomic_load(&b_calls), 0);
+	assert_int_equal(atomic_load(&fakes[FAKE_B].started), 0);
 	free(pcm);
-	env_close(&e);
+	env_close_stream(&e);
 }
 
 /* The streaming engine fails: the next engine decodes the end clip, and
@@ -546,14 +448,15 @@ static void failed_stream_falls_back_to_the_next_engine_with_the_clip(void **s)
 		req_init(&r, &e, NULL);
 		start(&r);
 		feed(&r, pcm, 8000, 160);
-		run_on(&e, do_end, &r);
+		run_on_loop(e.loop, do_end, &r);
 		wait_for(&r.done_calls, 1);
 		usleep(20000);
 		print_message("%s: %d \"%s\"\n", cases[c].why, r.err, r.text);
 		assert_int_equal(atomic_load(&r.done_calls), 1);
 		assert_int_equal(r.err, 0);
 		assert_string_equal(r.text, "from b");
-		assert_int_equal(atomic_load(&b_n), e.clip->nsamples);
+		assert_int_equal(atomic_load(&fakes[FAKE_B].last_n),
+				 e.clip->nsamples);
 		assert_int_equal(counter("voxgate_stt_fallback_total",
 					 "from=\"fake_s\",to=\"fake_b\""),
 				 1);
@@ -566,7 +469,7 @@ static void failed_stream_falls_back_to_the_next_engine_with_the_clip(void **s)
 		assert_int_equal(atomic_load(&sf.begins),
 				 atomic_load(&sf.ends) +
 					 atomic_load(&sf.aborts));
-		env_close(&e);
+		env_close_stream(&e);
 	}
 	/* the last engine failing too: the error reaches done */
 	struct env e;
@@ -576,10 +479,10 @@ static void failed_stream_falls_back_to_the_next_engine_with_the_clip(void **s)
 	req_init(&r, &e, NULL);
 	start(&r);
 	feed(&r, pcm, 8000, 160);
-	run_on(&e, do_end, &r);
+	run_on_loop(e.loop, do_end, &r);
 	wait_for(&r.done_calls, 1);
 	assert_int_equal(r.err, -EIO);
-	env_close(&e);
+	env_close_stream(&e);
 	free(pcm);
 }
 
@@ -597,28 +500,29 @@ static void non_streaming_or_busy_first_engine_decodes_the_clip(void **s)
 	feed(&r, pcm, 8000, 160);
 	assert_int_equal(r.ret, 0);
 	usleep(20000);
-	assert_int_equal(atomic_load(&b_calls), 0); /* nothing before end */
-	run_on(&e, do_end, &r);
+	assert_int_equal(atomic_load(&fakes[FAKE_B].started),
+			 0); /* nothing before end */
+	run_on_loop(e.loop, do_end, &r);
 	wait_for(&r.done_calls, 1);
 	assert_string_equal(r.text, "from b");
-	assert_int_equal(atomic_load(&b_calls), 1);
-	assert_int_equal(atomic_load(&b_n), e.clip->nsamples);
+	assert_int_equal(atomic_load(&fakes[FAKE_B].started), 1);
+	assert_int_equal(atomic_load(&fakes[FAKE_B].last_n), e.clip->nsamples);
 	assert_int_equal(atomic_load(&r.partial_calls), 0);
 	assert_int_equal(atomic_load(&sf.begins), 0);
-	env_close(&e);
+	env_close_stream(&e);
 
 	env_open(&e, "fake_s,fake_b", 0, 1);
 	sf.begin_err = -EBUSY;
 	req_init(&r, &e, NULL);
 	start(&r);
 	feed(&r, pcm, 8000, 160);
-	run_on(&e, do_end, &r);
+	run_on_loop(e.loop, do_end, &r);
 	wait_for(&r.done_calls, 1);
 	assert_string_equal(r.text, "batch s 8000");
 	assert_int_equal(atomic_load(&sf.decodes), 1);
 	assert_int_equal(atomic_load(&sf.feeds), 0);
-	assert_int_equal(atomic_load(&b_calls), 0);
-	env_close(&e);
+	assert_int_equal(atomic_load(&fakes[FAKE_B].started), 0);
+	env_close_stream(&e);
 	free(pcm);
 }
 
@@ -630,17 +534,17 @@ static void bad_calls_are_refused(void **s)
 	struct req r;
 	req_init(&r, &e, NULL);
 	r.p.mode = STT_MODE_GRAMMAR; /* no grammar */
-	run_on(&e, do_start, &r);
+	run_on_loop(e.loop, do_start, &r);
 	assert_int_equal(r.ret, -EINVAL);
 	req_init(&r, &e, "fake_b"); /* not opened here */
-	run_on(&e, do_start, &r);
+	run_on_loop(e.loop, do_start, &r);
 	assert_int_equal(r.ret, -ENOTSUP);
 	req_init(&r, &e, NULL);
 	start(&r);
 	int16_t pcm[160] = { 0 };
 	r.pcm = NULL;
 	r.n = 10;
-	run_on(&e, do_feed, &r);
+	run_on_loop(e.loop, do_feed, &r);
 	assert_int_equal(r.ret, -EINVAL);
 	/* more than 30 s in all */
 	int16_t *big = calloc((size_t)STT_UTTERANCE_MAX_MS * 8, sizeof(*big));
@@ -653,14 +557,14 @@ static void bad_calls_are_refused(void **s)
 	/* a clip at the wrong rate, then a good end, then a second end */
 	struct audio_clip *wide = audio_clip_alloc(16000, 16000);
 	r.clip = wide;
-	run_on(&e, do_end, &r);
+	run_on_loop(e.loop, do_end, &r);
 	assert_int_equal(r.ret, -EINVAL);
 	/* the handle stays valid until done: keep the result 300 ms away */
 	sf.end_sleep_ms = 300;
 	r.clip = e.clip;
-	run_on(&e, do_end, &r);
+	run_on_loop(e.loop, do_end, &r);
 	assert_int_equal(r.ret, 0);
-	run_on(&e, do_end, &r);
+	run_on_loop(e.loop, do_end, &r);
 	assert_int_equal(r.ret, -EINVAL);
 	feed(&r, pcm, 160, 160); /* after the end */
 	assert_int_equal(r.ret, -EINVAL);
@@ -668,20 +572,7 @@ static void bad_calls_are_refused(void **s)
 	wait_for(&r.done_calls, 1);
 	assert_int_equal(r.err, 0);
 	audio_clip_deref(wide);
-	env_close(&e);
-}
-
-static int setup(void **s)
-{
-	(void)s;
-	return libre_init();
-}
-
-static int teardown(void **s)
-{
-	(void)s;
-	libre_close();
-	return 0;
+	env_close_stream(&e);
 }
 
 int main(void)
@@ -698,5 +589,5 @@ int main(void)
 			non_streaming_or_busy_first_engine_decodes_the_clip),
 		cmocka_unit_test(bad_calls_are_refused),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, libre_setup, libre_teardown);
 }

@@ -34,6 +34,7 @@
 #include "flow/flow.h"
 #include "telephony/asterisk/agi.h"
 #include "telephony/asterisk/fastagi.h"
+#include "loop_sync.h"
 
 static struct vg_loop *g_loop;
 static struct wpool *g_pool;
@@ -43,33 +44,6 @@ static char g_dir[64];
 static uint16_t g_port;
 /* Transfer settings of the next create_server ("" = defaults). */
 static const char *g_sip_fmt = "", *g_queue_app = "";
-
-/* ---- running on the loop ---- */
-
-struct on_loop {
-	void (*fn)(void *arg);
-	void *arg;
-	sem_t done;
-};
-
-static void on_loop_run(void *p)
-{
-	struct on_loop *o = p;
-	o->fn(o->arg);
-	sem_post(&o->done);
-}
-
-static void on_loop(void (*fn)(void *), void *arg)
-{
-	struct on_loop o = { fn, arg };
-	sem_init(&o.done, 0, 0);
-	assert_int_equal(loop_post(g_loop, on_loop_run, &o), 0);
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 20;
-	assert_int_equal(sem_timedwait(&o.done, &ts), 0);
-	sem_destroy(&o.done);
-}
 
 /* ---- what the daemon side saw (written on the loop) ---- */
 
@@ -647,10 +621,10 @@ static void queue_transfer_without_app_fails_then_hangs_up(void **state)
 static void configured_dial_string_and_queue_app_are_used(void **state)
 {
 	(void)state;
-	on_loop(destroy_server, NULL);
+	run_on_loop(g_loop, destroy_server, NULL);
 	g_sip_fmt = "PJSIP/%s";
 	g_queue_app = "AgentQueue";
-	on_loop(create_server, NULL);
+	run_on_loop(g_loop, create_server, NULL);
 	struct ast a;
 	char line[1024];
 
@@ -695,9 +669,9 @@ static void configured_dial_string_and_queue_app_are_used(void **state)
 	assert_string_equal(g.end_reason, "transferred");
 
 	/* ${user}/${host}/${uri} placeholders instead of %s. */
-	on_loop(destroy_server, NULL);
+	run_on_loop(g_loop, destroy_server, NULL);
 	g_sip_fmt = "PJSIP/${user}@trunk-${host}/${uri}";
-	on_loop(create_server, NULL);
+	run_on_loop(g_loop, create_server, NULL);
 	reset(M_SIPXFER);
 	ast_connect(&a);
 	ast_send(&a, "agi_network: yes\nagi_callerid: 300\n\n");
@@ -719,9 +693,9 @@ static void configured_dial_string_and_queue_app_are_used(void **state)
 	wait_gone();
 	assert_true(g.transfer_status >= 300);
 
-	on_loop(destroy_server, NULL);
+	run_on_loop(g_loop, destroy_server, NULL);
 	g_sip_fmt = g_queue_app = "";
-	on_loop(create_server, NULL);
+	run_on_loop(g_loop, create_server, NULL);
 }
 
 static void socket_close_mid_command_ends_the_call(void **state)
@@ -743,7 +717,7 @@ static void socket_close_mid_command_ends_the_call(void **state)
 	assert_string_equal(g.dtmf, "7");
 	assert_int_equal(g.collect_end, 0); /* never completed */
 	unsigned n = 99;
-	on_loop(read_active, &n);
+	run_on_loop(g_loop, read_active, &n);
 	assert_int_equal(n, 0);
 }
 
@@ -878,7 +852,7 @@ static void shutdown_hangs_up_then_refuses(void **state)
 	ast_expect(&a, "ANSWER", line, sizeof(line));
 	ast_send(&a, "200 result=0\n");
 	ast_expect(&a, "WAIT FOR DIGIT", line, sizeof(line));
-	on_loop(hangup_all_on_loop, NULL);
+	run_on_loop(g_loop, hangup_all_on_loop, NULL);
 	ast_send(&a, "200 result=0\n");
 	ast_expect(&a, "SET VARIABLE VOXGATE_RESULT \"shutdown\"", line,
 		   sizeof(line));
@@ -890,7 +864,7 @@ static void shutdown_hangs_up_then_refuses(void **state)
 	assert_string_equal(g.end_reason, "shutdown");
 	assert_int_equal(g.collect_end, 0);
 
-	on_loop(drain_on_loop, NULL);
+	run_on_loop(g_loop, drain_on_loop, NULL);
 	reset(M_COLLECT);
 	ast_connect(&a);
 	ast_send(&a, "agi_network: yes\n\n");
@@ -916,14 +890,14 @@ static int setup(void **state)
 		fprintf(stderr, "%s\n", errs.msg[0]);
 		return -1;
 	}
-	on_loop(create_server, NULL);
+	run_on_loop(g_loop, create_server, NULL);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	on_loop(destroy_server, NULL);
+	run_on_loop(g_loop, destroy_server, NULL);
 	wpool_destroy(g_pool);
 	loop_destroy(g_loop);
 	tts_destroy(g_tts);

@@ -23,61 +23,27 @@
 #include "engines/stt/stt.h"
 #include "engines/tts/flite/tts_flite.h"
 
+#include "ps_fixture.h"
+
 /* Word error rate bound of the LM-mode test: measured 0.0%, with margin
  * for other flite or pocketsphinx builds. */
 #define LM_WER_MAX 0.15
 
-static struct tts_engine *tts;
-static struct stt_engine *stt;
-
-/* Flite speech, 250 ms of silence either side (an endpointed utterance),
- * through mu-law as on a SIP call. Caller frees. */
-static int16_t *speak(const char *voice, const char *text, size_t *n)
-{
-	const struct tts_voice *v = tts_engine_voice_find(tts, voice);
-	assert_non_null(v);
-	struct audio_clip *c = NULL;
-	assert_int_equal(tts_engine_synth(tts, v, text, &c), 0);
-	size_t pad = 2000;
-	*n = c->nsamples + 2 * pad;
-	int16_t *pcm = calloc(*n, sizeof(*pcm));
-	assert_non_null(pcm);
-	/* a line's noise floor (about -60 dBFS, deterministic) under the
-	 * whole utterance: real calls are never digital zero */
-	uint32_t seed = 12345;
-	for (size_t i = 0; i < *n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		int noise = (int)((seed >> 16) % 61) - 30;
-		int x = (i >= pad && i < pad + c->nsamples)
-				? c->samples[i - pad] + noise
-				: noise;
-		x = x > 32767 ? 32767 : x < -32768 ? -32768 : x;
-		pcm[i] = audio_ulaw_decode(audio_ulaw_encode((int16_t)x));
-	}
-	audio_clip_deref(c);
-	return pcm;
-}
-
 static int setup(void **s)
 {
 	(void)s;
-	if (tts_flite_ops.open(&tts))
-		return -1;
-	struct stt_engine_cfg cfg = { .pool_size = 2 };
-	uint64_t t0 = clock_mono_us();
-	if (stt_pocketsphinx_ops.open(&stt, &cfg))
+	if (ps_fixture_open())
 		return -1;
 	fprintf(stderr, "open: %u ms per decoder (%llu ms total)\n",
 		stt_pocketsphinx_load_ms(stt),
-		(unsigned long long)(clock_mono_us() - t0) / 1000);
+		(unsigned long long)ps_open_us / 1000);
 	return 0;
 }
 
 static int teardown(void **s)
 {
 	(void)s;
-	stt_pocketsphinx_ops.close(stt);
-	tts_flite_ops.close(tts);
+	ps_fixture_close();
 	return 0;
 }
 

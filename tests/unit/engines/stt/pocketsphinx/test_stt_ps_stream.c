@@ -28,52 +28,22 @@
 #include "engines/stt/stt.h"
 #include "engines/tts/flite/tts_flite.h"
 
+#include "ps_fixture.h"
+
 /* How far a confidence may move with what the decoder scored before
  * (LM_CONF_JITTER in test_stt_pocketsphinx.c). */
 #define CONF_JITTER 0.03f
 
-static struct tts_engine *tts;
-static struct stt_engine *stt;
 static const struct stt_engine_ops *ops = &stt_pocketsphinx_ops;
-
-/* Flite speech with 250 ms of line noise either side, through mu-law (as
- * test_stt_pocketsphinx.c makes it). Caller frees. */
-static int16_t *speak(const char *voice, const char *text, size_t *n)
-{
-	const struct tts_voice *v = tts_engine_voice_find(tts, voice);
-	assert_non_null(v);
-	struct audio_clip *c = NULL;
-	assert_int_equal(tts_engine_synth(tts, v, text, &c), 0);
-	size_t pad = 2000;
-	*n = c->nsamples + 2 * pad;
-	int16_t *pcm = calloc(*n, sizeof(*pcm));
-	assert_non_null(pcm);
-	uint32_t seed = 12345;
-	for (size_t i = 0; i < *n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		int noise = (int)((seed >> 16) % 61) - 30;
-		int x = (i >= pad && i < pad + c->nsamples)
-				? c->samples[i - pad] + noise
-				: noise;
-		x = x > 32767 ? 32767 : x < -32768 ? -32768 : x;
-		pcm[i] = audio_ulaw_decode(audio_ulaw_encode((int16_t)x));
-	}
-	audio_clip_deref(c);
-	return pcm;
-}
 
 static int setup(void **s)
 {
 	(void)s;
 	if (libre_init())
 		return -1;
-	if (tts_flite_ops.open(&tts))
-		return -1;
-	struct stt_engine_cfg cfg = { .pool_size = 2 };
-	int err = ops->open(&stt, &cfg);
+	int err = ps_fixture_open();
 	if (err == -ENOENT) {
 		fprintf(stderr, "pocketsphinx model not installed: skipped\n");
-		stt = NULL;
 		return 0;
 	}
 	return err ? -1 : 0;
@@ -82,9 +52,7 @@ static int setup(void **s)
 static int teardown(void **s)
 {
 	(void)s;
-	if (stt)
-		ops->close(stt);
-	tts_flite_ops.close(tts);
+	ps_fixture_close();
 	libre_close();
 	return 0;
 }
@@ -122,6 +90,29 @@ static struct stt_grammar *grammar(enum stt_mode mode)
 						    STT_CLASS_DIGITS),
 				 0);
 	return g;
+}
+
+/* One spoken utterance and the request that decodes it. */
+struct utt {
+	struct stt_grammar *g;
+	struct stt_request req;
+	int16_t *pcm;
+	size_t n;
+};
+
+/* Speaks text in voice and makes mode's grammar; utt_close() frees both. */
+static void utt_open(struct utt *u, enum stt_mode mode, const char *voice,
+		     const char *text)
+{
+	u->g = grammar(mode);
+	u->req = (struct stt_request){ .mode = mode, .grammar = u->g };
+	u->pcm = speak(voice, text, &u->n);
+}
+
+static void utt_close(struct utt *u)
+{
+	free(u->pcm);
+	stt_grammar_deref(u->g);
 }
 
 /* Stream pcm in chunks of `chunk` samples; counts partials (non-empty ones
@@ -232,17 +223,15 @@ static void partials_grow_towards_the_final_text(void **s)
 	(void)s;
 	if (!stt)
 		skip();
-	struct stt_grammar *g = grammar(STT_MODE_LM);
-	struct stt_request req = { .mode = STT_MODE_LM, .grammar = g };
-	size_t n;
-	int16_t *pcm = speak("slt", "i want to transfer money", &n);
+	struct utt u;
+	utt_open(&u, STT_MODE_LM, "slt", "i want to transfer money");
 	struct stt_engine_stream *st = NULL;
-	assert_int_equal(ops->stream_begin(stt, &req, &st), 0);
+	assert_int_equal(ops->stream_begin(stt, &u.req, &st), 0);
 	char text[STT_TEXT_MAX + 1], prev[STT_TEXT_MAX + 1] = "";
 	unsigned changes = 0, nonempty = 0;
-	for (size_t off = 0; off < n; off += 160) {
-		size_t k = n - off < 160 ? n - off : 160;
-		assert_int_equal(ops->stream_feed(st, pcm + off, k), 0);
+	for (size_t off = 0; off < u.n; off += 160) {
+		size_t k = u.n - off < 160 ? u.n - off : 160;
+		assert_int_equal(ops->stream_feed(st, u.pcm + off, k), 0);
 		int r = ops->stream_partial(st, text, sizeof(text));
 		assert_true(r == 0 || r == 1);
 		if (r == 0) {
@@ -266,8 +255,7 @@ static void partials_grow_towards_the_final_text(void **s)
 	size_t w = strcspn(res.text, " ");
 	assert_true(w > 0);
 	assert_memory_equal(prev, res.text, w); /* same first word */
-	free(pcm);
-	stt_grammar_deref(g);
+	utt_close(&u);
 }
 
 /* The cut of the audio into chunks changes nothing. */
@@ -276,10 +264,8 @@ static void odd_chunk_sizes_give_the_same_result(void **s)
 	(void)s;
 	if (!stt)
 		skip();
-	struct stt_grammar *g = grammar(STT_MODE_LM);
-	struct stt_request req = { .mode = STT_MODE_LM, .grammar = g };
-	size_t n;
-	int16_t *pcm = speak("kal", "my card was stolen", &n);
+	struct utt u;
+	utt_open(&u, STT_MODE_LM, "kal", "my card was stolen");
 	static const size_t chunks[] = { 1, 7, 160, 4000 };
 	struct stt_result first;
 	for (size_t c = 0; c < sizeof(chunks) / sizeof(*chunks); c++) {
@@ -288,9 +274,9 @@ static void odd_chunk_sizes_give_the_same_result(void **s)
 		 * the PTM scorer starts from the last frame it scored, which
 		 * moves the confidence a little (LM_CONF_JITTER in
 		 * test_stt_pocketsphinx.c) */
-		assert_int_equal(ops->decode(stt, &req, pcm, n, &r), 0);
-		assert_int_equal(stream_text(&req, pcm, n, chunks[c], &r, NULL,
-					     NULL, NULL),
+		assert_int_equal(ops->decode(stt, &u.req, u.pcm, u.n, &r), 0);
+		assert_int_equal(stream_text(&u.req, u.pcm, u.n, chunks[c], &r,
+					     NULL, NULL, NULL),
 				 0);
 		print_message("chunk %4zu: \"%s\" %.4f\n", chunks[c], r.text,
 			      r.confidence);
@@ -303,8 +289,7 @@ static void odd_chunk_sizes_give_the_same_result(void **s)
 		/* measured: equal to 1e-4 (the scorer's history, above) */
 		assert_true(fabsf(r.confidence - first.confidence) < 1e-3f);
 	}
-	free(pcm);
-	stt_grammar_deref(g);
+	utt_close(&u);
 }
 
 /* Two decoders: two streams hold both, a third begin is -EBUSY at once
@@ -315,38 +300,36 @@ static void abort_and_end_return_the_decoder_to_the_pool(void **s)
 	(void)s;
 	if (!stt)
 		skip();
-	struct stt_grammar *g = grammar(STT_MODE_GRAMMAR);
-	struct stt_request req = { .mode = STT_MODE_GRAMMAR, .grammar = g };
-	size_t n;
-	int16_t *pcm = speak("slt", "card services", &n);
+	struct utt u;
+	utt_open(&u, STT_MODE_GRAMMAR, "slt", "card services");
 	struct stt_result ref;
-	assert_int_equal(stream_text(&req, pcm, n, 320, &ref, NULL, NULL, NULL),
-			 0);
+	assert_int_equal(
+		stream_text(&u.req, u.pcm, u.n, 320, &ref, NULL, NULL, NULL),
+		0);
 	assert_string_equal(ref.text, "card services");
 	for (int round = 0; round < 5; round++) {
 		struct stt_engine_stream *a = NULL, *b = NULL, *c = NULL;
-		assert_int_equal(ops->stream_begin(stt, &req, &a), 0);
-		assert_int_equal(ops->stream_begin(stt, &req, &b), 0);
-		assert_int_equal(ops->stream_begin(stt, &req, &c), -EBUSY);
+		assert_int_equal(ops->stream_begin(stt, &u.req, &a), 0);
+		assert_int_equal(ops->stream_begin(stt, &u.req, &b), 0);
+		assert_int_equal(ops->stream_begin(stt, &u.req, &c), -EBUSY);
 		assert_null(c);
 		/* half an utterance, then dropped */
-		assert_int_equal(ops->stream_feed(a, pcm, n / 2), 0);
-		assert_int_equal(ops->stream_feed(b, pcm, n / 3), 0);
+		assert_int_equal(ops->stream_feed(a, u.pcm, u.n / 2), 0);
+		assert_int_equal(ops->stream_feed(b, u.pcm, u.n / 3), 0);
 		ops->stream_abort(a);
 		ops->stream_abort(b);
 	}
 	ops->stream_abort(NULL);
 	/* a decoder aborted mid-word decodes the next utterance right */
 	struct stt_result r;
-	assert_int_equal(stream_text(&req, pcm, n, 320, &r, NULL, NULL, NULL),
-			 0);
+	assert_int_equal(
+		stream_text(&u.req, u.pcm, u.n, 320, &r, NULL, NULL, NULL), 0);
 	assert_string_equal(r.text, ref.text);
 	assert_true(fabsf(r.confidence - ref.confidence) < CONF_JITTER);
 	/* and batch decodes still find a decoder */
-	assert_int_equal(ops->decode(stt, &req, pcm, n, &r), 0);
+	assert_int_equal(ops->decode(stt, &u.req, u.pcm, u.n, &r), 0);
 	assert_string_equal(r.text, "card services");
-	free(pcm);
-	stt_grammar_deref(g);
+	utt_close(&u);
 }
 
 static void bad_stream_calls_are_refused(void **s)

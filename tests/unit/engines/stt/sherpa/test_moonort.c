@@ -1,8 +1,9 @@
 /* voxgate's own Moonshine decoder on onnxruntime (moonort.h): tokens.txt is
  * parsed strictly (malformed files are -EBADMSG with a line number), a
  * missing or broken model is a clear error and never a crash, greedy
- * decoding gives sherpa-onnx's transcript, and the domain LM fixes what the
- * LM was made for. The decoding tests need deps/ (scripts/fetch-models.sh)
+ * decoding gives sherpa-onnx's transcript, the domain LM fixes what the
+ * LM was made for, and open speech decodes with the beam (stt.open_beam).
+ * The decoding tests need deps/ (scripts/fetch-models.sh)
  * and are skipped without it. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -303,6 +304,16 @@ static void greedy_matches_sherpa_and_the_lm_fixes_domain_words(void **state)
 		assert_true(out.ntokens >= 4 && out.ntokens < 20);
 		assert_true(out.model_lp < 0 && out.lp_min <= 0);
 		assert_true(out.score > -100);
+		/* the N-best list: normalized like the text, distinct, the
+		 * text first */
+		assert_true(out.nalt >= 1);
+		assert_string_equal(out.alt[0].text, l);
+		for (unsigned k = 1; k < out.nalt; k++) {
+			assert_true(out.alt[k].score <= out.alt[k - 1].score);
+			for (unsigned j = 0; j < k; j++)
+				assert_string_not_equal(out.alt[k].text,
+							out.alt[j].text);
+		}
 		e_greedy += stt_word_edits(said[i], b, &n);
 		e_lm += stt_word_edits(said[i], l, NULL);
 		nref += n;
@@ -320,7 +331,8 @@ static void greedy_matches_sherpa_and_the_lm_fixes_domain_words(void **state)
 }
 
 /* The engine: an LM request (what stt.c sends for an OPEN step with `lm`)
- * decodes with fusion, an open one greedily, prepare() builds the LM once. */
+ * decodes with fusion, an open one without (the open beam keeps "car"),
+ * prepare() builds the LM once. */
 static void the_engine_decodes_with_the_step_lm(void **state)
 {
 	struct stt_grammar *g;
@@ -349,6 +361,61 @@ static void the_engine_decodes_with_the_step_lm(void **state)
 	audio_clip_deref(c);
 	stt_moonshine_ops.close(e);
 	stt_grammar_deref(g);
+}
+
+/* Open speech without a domain LM (stt.open_beam): the engine decodes it with
+ * the beam search by default, greedily with open_beam 1, and a GRAMMAR
+ * step's phrase (stt.c snaps it: req.snap) greedily whatever the setting.
+ * The sentence is one the beam gets right and greedy decoding does not (the
+ * benchmark set, 2026-11-25: "a list of ex chained rates"). */
+static void open_speech_decodes_with_the_beam_unless_set_greedy(void **state)
+{
+	static const char said[] = "do you have a list of exchange rates";
+	const struct beam_cfg greedy = { .width = 1 };
+	struct stt_engine_cfg one = { .open_beam = 1 };
+	struct stt_engine_cfg bad = { .open_beam = BEAM_WIDTH_MAX + 1 };
+	struct stt_request open = { .mode = STT_MODE_OPEN };
+	struct stt_request snap = { .mode = STT_MODE_OPEN, .snap = true };
+	struct stt_engine *e = NULL, *g = NULL;
+	struct moonort *m = NULL;
+	struct stt_result res;
+	struct audio_clip *c;
+	char text[256];
+
+	(void)state;
+	if (!deps_installed())
+		skip();
+	c = said_on_the_phone(said);
+	assert_int_equal(moonort_create(&m, NULL, NULL, 1), 0);
+	assert_int_equal(moonort_decode(m, c->samples, c->nsamples, 8000, NULL,
+					&greedy, text, sizeof(text), NULL),
+			 0);
+	moonort_destroy(m);
+	assert_string_not_equal(text, said); /* the test's premise */
+
+	assert_int_equal(stt_moonshine_ops.open(&e, NULL), 0);
+	assert_int_equal(
+		stt_engine_decode(e, &open, c->samples, c->nsamples, &res), 0);
+	assert_string_equal(res.text, said);
+	assert_true(res.confidence > 0.5f && res.confidence <= 1.0f);
+	assert_int_equal(
+		stt_engine_decode(e, &snap, c->samples, c->nsamples, &res), 0);
+	assert_string_equal(res.text, text);
+
+	assert_int_equal(stt_moonshine_ops.open(&g, &one), 0);
+	assert_int_equal(
+		stt_engine_decode(g, &open, c->samples, c->nsamples, &res), 0);
+	assert_string_equal(res.text, text);
+	stt_moonshine_ops.close(g);
+
+	/* settings out of the engine's range are refused */
+	g = NULL;
+	assert_int_equal(stt_moonshine_ops.open(&g, &bad), -EINVAL);
+	bad = (struct stt_engine_cfg){ .open_beam = 4, .open_prune = -1 };
+	assert_int_equal(stt_moonshine_ops.open(&g, &bad), -EINVAL);
+	assert_null(g);
+	stt_moonshine_ops.close(e);
+	audio_clip_deref(c);
 }
 
 /* More step LMs than the engine caches (a flow reload makes new grammars):
@@ -395,6 +462,8 @@ int main(void)
 			greedy_matches_sherpa_and_the_lm_fixes_domain_words),
 		cmocka_unit_test(second_create_shares_the_model),
 		cmocka_unit_test(the_engine_decodes_with_the_step_lm),
+		cmocka_unit_test(
+			open_speech_decodes_with_the_beam_unless_set_greedy),
 		cmocka_unit_test(more_lms_than_the_cache_keeps_still_decode),
 	};
 
