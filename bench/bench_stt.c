@@ -15,8 +15,7 @@
  * 120 s. Environment: VG_STT_BENCH_MODE_S (that budget, 0: none; default
  * none with SET_DIR), VG_STT_BENCH_MODES ("1,3": only those modes),
  * VG_STT_BENCH_VERBOSE (each reference and hypothesis), VG_STT_BENCH_HEARD
- * (a directory: one "reference<TAB>transcript" file per mode, and one
- * of the engine's N-best lists, heard_open()),
+ * (a directory: one "reference<TAB>transcript" file per mode),
  * VG_STT_BENCH_RANGE ("0:100": only those utterances of the open set, for
  * tuning on a dev part), VG_STT_BENCH_LM ("beam,weight,bonus[,prune]":
  * Moonshine's LM decoding settings instead of the engine's defaults),
@@ -721,11 +720,8 @@ static void print_budgets(const struct mode *m, const uint64_t *lat, size_t n,
 
 /* VG_STT_BENCH_HEARD=DIR: DIR/<mode>.tsv gets "reference<TAB>transcript"
  * per utterance (bench/nlu_stt.sh NLU_REFHYP= turns it into intent
- * accuracy on what was heard), DIR/<mode>.nbest.tsv (ext) "reference" then
- * "<TAB>text<TAB>score" per entry of the engine's N-best list (the
- * transcript alone, score 0, from engines without one; bench_nlu_nbest).
- * NULL when not asked or not writable. */
-static FILE *heard_open(const struct mode *m, const char *ext)
+ * accuracy on what was heard). NULL when not asked or not writable. */
+static FILE *heard_open(const struct mode *m)
 {
 	if (!getenv("VG_STT_BENCH_HEARD"))
 		return NULL;
@@ -737,7 +733,7 @@ static FILE *heard_open(const struct mode *m, const char *ext)
 	     *c && len > 0 && (size_t)len < sizeof(path) - 11; c++)
 		path[len++] = isalnum((unsigned char)*c) ? *c : '_';
 	if (len > 0 && (size_t)len < sizeof(path) - 11) {
-		strcpy(path + len, ext);
+		strcpy(path + len, ".tsv");
 		heard = fopen(path, "w");
 	}
 	if (!heard)
@@ -886,8 +882,7 @@ static int run_mode(struct stt *s, struct wpool *pool, struct vg_loop *loop,
 		return -ENOMEM;
 	}
 	uint64_t decode_us = 0;
-	FILE *heard = heard_open(m, ".tsv");
-	FILE *nbest = heard ? heard_open(m, ".nbest.tsv") : NULL;
+	FILE *heard = heard_open(m);
 
 	/* warm-up: first decode pays lazy loads */
 	struct stt_result res;
@@ -921,20 +916,9 @@ static int run_mode(struct stt *s, struct wpool *pool, struct vg_loop *loop,
 			       lat[i] / 1000.0);
 		if (heard)
 			fprintf(heard, "%s\t%s\n", u->ref, err ? "" : res.text);
-		if (nbest) {
-			fprintf(nbest, "%s", u->ref);
-			if (!err && res.nalt == 0)
-				fprintf(nbest, "\t%s\t0", res.text);
-			for (unsigned a = 0; !err && a < res.nalt; a++)
-				fprintf(nbest, "\t%s\t%.4f", res.alt[a].text,
-					(double)res.alt[a].score);
-			fputc('\n', nbest);
-		}
 	}
 	if (heard)
 		fclose(heard);
-	if (nbest)
-		fclose(nbest);
 	qsort(lat, n, sizeof(*lat), cmp_u64);
 	qsort(cpu, n, sizeof(*cpu), cmp_u64);
 	double rtf = (double)decode_us / 1e6 / audio_s;

@@ -569,7 +569,6 @@ static void snap_result(const struct stt_grammar *g, struct stt_result *r)
 	const char *phrase =
 		g ? stt_grammar_snap(g, r->text, SNAP_MAX_DIST_RATIO, &conf)
 		  : NULL;
-	r->nalt = 0; /* the alternatives are of the text replaced here */
 	if (phrase) {
 		snprintf(r->text, sizeof(r->text), "%s", phrase);
 		r->grammar_phrase = phrase;

@@ -74,8 +74,6 @@ struct vg_loop;
 struct wpool;
 
 #define STT_TEXT_MAX 1024	    /* bytes of a transcript, NUL excluded */
-#define STT_NBEST_MAX 4		    /* alternatives in struct stt_result */
-#define STT_ALT_TEXT_MAX 255	    /* bytes of one, NUL excluded */
 #define STT_UTTERANCE_MAX_MS 30000u /* longest audio one decode() takes */
 #define STT_ENGINES_MAX 4	    /* engines in a fallback chain */
 #define STT_PHRASES_MAX 200	    /* phrases of one grammar */
@@ -194,16 +192,6 @@ struct stt_result {
 				       the grammar), else NULL */
 	bool degraded; /* decoded with the engine's fast, less accurate
 			  setup because the request was late (queued_ms) */
-	/* Optional N-best list (Moonshine's beam search; nalt 0 from other
-	 * engines, and after a snap to a grammar): distinct transcripts, best
-	 * first, alt[0] the text itself (cut at STT_ALT_TEXT_MAX bytes), each
-	 * with the recognizer's total log score, comparable only within one
-	 * result. */
-	unsigned nalt;
-	struct stt_alt {
-		float score;
-		char text[STT_ALT_TEXT_MAX + 1];
-	} alt[STT_NBEST_MAX];
 };
 
 struct stt_engine {

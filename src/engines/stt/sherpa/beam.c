@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -460,37 +459,6 @@ static void fill_out(const struct hyp *h, const struct beam_model *m,
 	}
 }
 
-/* out->alt: the finished hypotheses best first, one per text (the same
- * text from other tokens, "top-up" as " top" "-up" or " top-" "up", keeps
- * its best score). */
-static void fill_alts(struct search *s, struct beam_out *out)
-{
-	bool used[BEAM_WIDTH_MAX] = { false };
-
-	out->nalt = 0;
-	while (out->nalt < BEAM_ALT_MAX) {
-		struct beam_alt *a = &out->alt[out->nalt];
-		size_t best = SIZE_MAX;
-		bool dup = false;
-
-		for (size_t i = 0; i < s->nfin; i++)
-			if (!used[i] &&
-			    (best == SIZE_MAX ||
-			     total(&s->fin[i]) > total(&s->fin[best])))
-				best = i;
-		if (best == SIZE_MAX)
-			break;
-		used[best] = true;
-		hyp_text(&s->fin[best], s->m, a->text, sizeof(a->text));
-		for (unsigned j = 0; j < out->nalt && !dup; j++)
-			dup = strcmp(out->alt[j].text, a->text) == 0;
-		if (dup)
-			continue;
-		a->score = total(&s->fin[best]);
-		out->nalt++;
-	}
-}
-
 int beam_search(const struct beam_model *m, const struct ngram_lm *lm,
 		const struct beam_cfg *cfg, char *text, size_t cap,
 		struct beam_out *out)
@@ -528,10 +496,8 @@ int beam_search(const struct beam_model *m, const struct ngram_lm *lm,
 		if (total(&s.fin[i]) > total(&s.fin[best]))
 			best = i;
 	hyp_text(&s.fin[best], m, text, cap);
-	if (out) {
+	if (out)
 		fill_out(&s.fin[best], m, out);
-		fill_alts(&s, out);
-	}
 out:
 	free(s.cur);
 	free(s.next);

@@ -21,8 +21,6 @@ struct ngram_lm;
 
 #define BEAM_WIDTH_MAX 16u
 #define BEAM_TOKENS_MAX 448u /* tokens of one hypothesis */
-#define BEAM_ALT_MAX 4u	     /* alternatives in struct beam_out */
-#define BEAM_ALT_TEXT 256u   /* bytes of one, NUL included */
 
 /* The decoder. Scores are raw logits (the search normalizes them). */
 struct beam_model {
@@ -51,25 +49,13 @@ struct beam_cfg {
 	double prune;
 };
 
-/* One finished hypothesis of the N-best list. */
-struct beam_alt {
-	double score;		  /* total, as beam_out.score */
-	char text[BEAM_ALT_TEXT]; /* as beam_search's text, cut shorter */
-};
-
-/* What the search says of its best hypothesis, and its N-best list: the
- * finished hypotheses with distinct texts, best first (alt[0] is the
- * best hypothesis), at most BEAM_ALT_MAX and at most the beam's width.
- * The search ends when the best finished hypothesis leads every live one,
- * so the list holds what finished by then: often fewer than the width. */
+/* What the search says of its best hypothesis. */
 struct beam_out {
 	double score;	  /* total (model + fusion) */
 	double model_lp;  /* sum of the model's token log-probabilities */
 	float lp_min;	  /* the least likely token (0 when no token) */
 	unsigned ntokens; /* word tokens of the text (punctuation excluded) */
 	unsigned npieces; /* of those, tokens continuing a word */
-	unsigned nalt;	  /* entries of alt (0 when nothing finished) */
-	struct beam_alt alt[BEAM_ALT_MAX];
 };
 
 /* Best hypothesis' text (token texts concatenated, leading space removed;

@@ -725,24 +725,6 @@ static int encode(struct dec *d, float *samples, size_t n)
 	return err;
 }
 
-/* The N-best texts normalized as the transcript is; texts that become the
- * same ("Card." and "card") keep the first, best, entry. */
-static void normalize_alts(struct beam_out *out)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < out->nalt; i++) {
-		bool dup = false;
-
-		sherpa_text_normalize(out->alt[i].text);
-		for (unsigned j = 0; j < n && !dup; j++)
-			dup = strcmp(out->alt[j].text, out->alt[i].text) == 0;
-		if (!dup)
-			out->alt[n++] = out->alt[i];
-	}
-	out->nalt = n;
-}
-
 int moonort_decode(struct moonort *m, const int16_t *pcm, size_t n,
 		   unsigned rate_hz, const struct ngram_lm *lm,
 		   const struct beam_cfg *cfg, char *text, size_t cap,
@@ -781,11 +763,9 @@ int moonort_decode(struct moonort *m, const int16_t *pcm, size_t n,
 	if (bc.max_tokens > BEAM_TOKENS_MAX)
 		bc.max_tokens = BEAM_TOKENS_MAX;
 	err = beam_search(&bm, lm, &bc, text, cap, out);
-	if (!err) {
+	if (!err)
 		sherpa_text_normalize(text);
-		if (out)
-			normalize_alts(out);
-	} else if (err != -ENOMEM && err != -EINVAL)
+	else if (err != -ENOMEM && err != -EINVAL)
 		err = -EIO;
 out:
 	free(d.hidden);

@@ -33,9 +33,8 @@ void moonort_destroy(struct moonort *m);
 /* Decode pcm (n samples at rate_hz, at most 60 s) into text (normalized like
  * sherpa_asr_decode). lm NULL: no fusion. cfg: beam settings (width 1, no
  * LM: greedy; max_tokens 0: 15 per second of audio). *out (may be NULL)
- * gets the search's figures for the result and its N-best list, texts
- * normalized as text is and distinct after that (beam.h). Blocking. 0,
- * -EINVAL, -ENOMEM, -EIO. */
+ * gets the search's figures for the result (beam.h). Blocking. 0, -EINVAL,
+ * -ENOMEM, -EIO. */
 int moonort_decode(struct moonort *m, const int16_t *pcm, size_t n,
 		   unsigned rate_hz, const struct ngram_lm *lm,
 		   const struct beam_cfg *cfg, char *text, size_t cap,

@@ -399,14 +399,7 @@ static int decode_ort(struct moonshine *m, const struct ngram_lm *lm, bool snap,
 		return err == -ENOMEM || err == -EINVAL ? err : -EIO;
 	sc.ntokens = out.ntokens;
 	sc.npieces = out.npieces;
-	err = result(res, text, audio_ms, &sc, t0);
-	for (unsigned i = 0; i < out.nalt && i < STT_NBEST_MAX; i++) {
-		res->alt[i].score = (float)out.alt[i].score;
-		snprintf(res->alt[i].text, sizeof(res->alt[i].text), "%s",
-			 out.alt[i].text);
-		res->nalt = i + 1;
-	}
-	return err;
+	return result(res, text, audio_ms, &sc, t0);
 }
 
 static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,

@@ -2,7 +2,7 @@
  * depend only on the last token: without an LM and with width 1 it is
  * greedy; an LM flips an acoustically close choice to the domain word, but
  * not one the decoder is sure of; words spelled from pieces are scored as
- * whole words; the N-best list is ordered, led by the result, distinct. */
+ * whole words. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -328,79 +328,11 @@ static void punctuation_tokens_are_not_words(void **state)
 	assert_false(beam_token_is_word(NULL));
 }
 
-/* out's N-best list is ordered, best first, texts distinct. */
-static void check_nbest(const struct beam_out *out)
-{
-	assert_true(out->nalt >= 1 && out->nalt <= BEAM_ALT_MAX);
-	assert_float_equal(out->alt[0].score, out->score, 1e-12);
-	for (unsigned i = 1; i < out->nalt; i++) {
-		assert_true(out->alt[i].score <= out->alt[i - 1].score);
-		for (unsigned j = 0; j < i; j++)
-			assert_string_not_equal(out->alt[i].text,
-						out->alt[j].text);
-	}
-}
-
-static void nbest_lists_the_finished_hypotheses_best_first(void **state)
-{
-	struct fake f;
-	struct beam_model m;
-	struct beam_cfg cfg = { .width = 4, .max_tokens = 20 };
-	struct beam_out out;
-
-	(void)state;
-	model(&f, 0.5f);
-	m = bm(&f);
-	expect(&m, NULL, &cfg, "My car is lost.", &out);
-	check_nbest(&out);
-	/* then what filled the beam: a first token at logit -20 */
-	assert_int_equal(out.nalt, 4);
-	assert_string_equal(out.alt[0].text, "My car is lost.");
-	assert_string_equal(out.alt[1].text, "My card is lost.");
-	assert_true(out.alt[2].score < -19);
-	/* only " car" (0.5) vs " card" (0) differs */
-	assert_float_equal(out.alt[0].score - out.alt[1].score, 0.5, 1e-3);
-
-	/* width 1: the one hypothesis */
-	cfg.width = 1;
-	expect(&m, NULL, &cfg, "My car is lost.", &out);
-	check_nbest(&out);
-	assert_int_equal(out.nalt, 1);
-	assert_string_equal(out.alt[0].text, "My car is lost.");
-}
-
-static void nbest_texts_are_distinct(void **state)
-{
-	struct fake f;
-	struct beam_model m;
-	struct beam_cfg cfg = { .width = 4, .max_tokens = 20 };
-	struct beam_out out;
-
-	(void)state;
-	/* "card" both as " car" "d" (P 0.55 * 0.95) and as " card" (0.45),
-	 * "car" as " car" " is" (0.55 * 0.05) */
-	model(&f, 0.2f);
-	f.next[T_CAR][T_D] = 0.0f;
-	f.next[T_CAR][T_IS] = -3.0f;
-	f.next[T_D][T_IS] = 0.0f;
-	m = bm(&f);
-	expect(&m, NULL, &cfg, "My card is lost.", &out);
-	check_nbest(&out);
-	assert_int_equal(out.nalt, 3); /* " card" kept once, by " car" "d" */
-	assert_string_equal(out.alt[0].text, "My card is lost.");
-	assert_string_equal(out.alt[1].text, "My car is lost.");
-	assert_float_equal(out.alt[0].score, log(0.55 * 0.95), 0.01);
-	assert_int_equal(out.npieces, 1); /* the best: " car" "d" */
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(punctuation_tokens_are_not_words),
 		cmocka_unit_test(width_one_without_lm_is_greedy),
-		cmocka_unit_test(
-			nbest_lists_the_finished_hypotheses_best_first),
-		cmocka_unit_test(nbest_texts_are_distinct),
 		cmocka_unit_test(fusion_flips_a_close_call_to_the_domain_word),
 		cmocka_unit_test(fusion_keeps_what_the_decoder_is_sure_of),
 		cmocka_unit_test(a_word_spelled_from_pieces_is_scored_whole),

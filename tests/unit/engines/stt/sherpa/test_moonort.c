@@ -304,16 +304,6 @@ static void greedy_matches_sherpa_and_the_lm_fixes_domain_words(void **state)
 		assert_true(out.ntokens >= 4 && out.ntokens < 20);
 		assert_true(out.model_lp < 0 && out.lp_min <= 0);
 		assert_true(out.score > -100);
-		/* the N-best list: normalized like the text, distinct, the
-		 * text first */
-		assert_true(out.nalt >= 1);
-		assert_string_equal(out.alt[0].text, l);
-		for (unsigned k = 1; k < out.nalt; k++) {
-			assert_true(out.alt[k].score <= out.alt[k - 1].score);
-			for (unsigned j = 0; j < k; j++)
-				assert_string_not_equal(out.alt[k].text,
-							out.alt[j].text);
-		}
 		e_greedy += stt_word_edits(said[i], b, &n);
 		e_lm += stt_word_edits(said[i], l, NULL);
 		nref += n;
