@@ -20,9 +20,9 @@
  * tuning on a dev part), VG_STT_BENCH_LM ("beam,weight,bonus[,prune]":
  * Moonshine's LM decoding settings instead of the engine's defaults),
  * VG_STT_BENCH_OPEN ("beam[,prune]": Moonshine's open decoding without an
- * LM, 1 greedy), VG_STT_BENCH_DEGRADE (PocketSphinx's degraded LM decodes
- * after this many ms in the worker queue, "off": never; the concurrency
- * pass prints the WER of what it decoded and the share degraded),
+ * LM, 1 greedy), VG_STT_BENCH_DEGRADE (degraded decodes, PocketSphinx LM
+ * and Moonshine, after this many ms in the worker queue, "off": never; the
+ * concurrency pass prints the WER of what it decoded and the share degraded),
  * VG_STT_BENCH_OFFER ("40,60": after the burst, the same utterances at the
  * pace of that many callers speaking without pause: latency, WER, share
  * degraded; offered_pass()), and for the early-decode pass
@@ -1141,7 +1141,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_stt: VG_STT_BENCH_OPEN=beam[,prune]\n");
 		goto out;
 	}
-	/* VG_STT_BENCH_DEGRADE: PocketSphinx's degraded LM decodes after
+	/* VG_STT_BENCH_DEGRADE: degraded decodes (both engines) after
 	 * this wait in the queue (ms; "off": never), as stt.degrade and
 	 * stt.degrade_after configure the daemon (default: theirs) */
 	const char *deg = getenv("VG_STT_BENCH_DEGRADE");
@@ -1149,10 +1149,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_stt: VG_STT_BENCH_DEGRADE=ms|off\n");
 		goto out;
 	}
-	scfg.engine_cfg[1].degrade = !deg || strcmp(deg, "off");
-	scfg.engine_cfg[1].degrade_ms = deg && isdigit((unsigned char)*deg)
-						? (unsigned)atoi(deg)
-						: DEGRADE_MS;
+	for (int i = 0; i < 2; i++) {
+		scfg.engine_cfg[i].degrade = !deg || strcmp(deg, "off");
+		scfg.engine_cfg[i].degrade_ms =
+			deg && isdigit((unsigned char)*deg)
+				? (unsigned)atoi(deg)
+				: DEGRADE_MS;
+	}
 	int err = stt_create(&s, pool, &scfg);
 	if (err) {
 		fprintf(stderr, "bench_stt: no STT engine (%s)\n",

@@ -65,8 +65,8 @@ speak() {
 	flite:*) "$VOXGATE" say "$text" -o "$tmp/raw.wav" --voice "${voice#flite:}" --rate 8000 >/dev/null ;;
 	espeak:*) espeak-ng -v "${voice#espeak:}" -s 160 -w "$tmp/raw.wav" -- "$text" ;;
 	esac
-	sox -q "$tmp/raw.wav" -r 8000 -c 1 -e mu-law -t wav "$tmp/ulaw.wav" pad 0.3 0.3
-	sox -q "$tmp/ulaw.wav" -e signed-integer -b 16 "$dir/$id.wav"
+	sox -R -q "$tmp/raw.wav" -r 8000 -c 1 -e mu-law -t wav "$tmp/ulaw.wav" pad 0.3 0.3
+	sox -R -q "$tmp/ulaw.wav" -e signed-integer -b 16 "$dir/$id.wav"
 	rm -rf "$tmp"
 }
 export -f speak

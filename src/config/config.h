@@ -287,8 +287,9 @@ struct vg_config {
 		 * greedy) and pruning margin */
 		uint32_t open_beam;
 		float open_prune;
-		/* PocketSphinx LM decodes that waited degrade_ms in the
-		 * worker queue run on its fast decoders */
+		/* decodes that waited degrade_ms in the worker queue run
+		 * degraded (PocketSphinx LM: fast decoders; Moonshine open
+		 * speech: greedy) */
 		bool degrade;
 		uint32_t degrade_ms;
 	} stt;

@@ -217,10 +217,11 @@ struct stt_engine_cfg {
 	 * measured defaults for both. */
 	unsigned open_beam;
 	double open_prune;
-	/* Graceful degradation under load (PocketSphinx LM mode): a request
-	 * that waited at least degrade_ms in the worker queue (queued_ms) is
-	 * decoded by the engine's fast decoders, created on first need.
-	 * degrade false: never (every zeroed cfg). */
+	/* Graceful degradation under load: a request that waited at least
+	 * degrade_ms in the worker queue (queued_ms) is decoded faster
+	 * (PocketSphinx LM mode: its fast decoders, created on first need;
+	 * Moonshine open speech: greedy). degrade false: never (every zeroed
+	 * cfg). */
 	bool degrade;
 	unsigned degrade_ms;
 };

@@ -12,7 +12,13 @@
  * same beam search without fusion (stt_engine_cfg.open_beam; width 1 is
  * greedy) and a GRAMMAR step's phrase, which stt.c snaps, greedily. When
  * the own decoder cannot open (no libonnxruntime.so), every request decodes
- * greedily on sherpa-onnx. */
+ * greedily on sherpa-onnx.
+ *
+ * Under load (stt_engine_cfg.degrade, a request that waited degrade_ms in
+ * the worker queue) open speech decodes greedily (result degraded). LM
+ * steps keep their beam: narrowing it measured a poor trade (width 2: +11 %
+ * streams for +4 WER points; at width 1 the LM cannot turn the model's
+ * " car" into " card"), BENCHMARKS.md "Moonshine under load". */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -71,6 +77,8 @@ struct moonshine {
 	struct beam_cfg beam; /* with a domain LM */
 	struct beam_cfg open; /* without: open speech */
 	struct beam_cfg greedy; /* a GRAMMAR step's phrase (snapped) */
+	bool degrade;		/* stt_engine_cfg.degrade */
+	unsigned degrade_ms;
 	double unk_mass;
 	pthread_mutex_t lock; /* lms */
 	struct lm_entry *lms[LM_CACHE];
@@ -109,6 +117,8 @@ static int moonshine_open(struct stt_engine **ep,
 		m->open = (struct beam_cfg){ .width = cfg->open_beam,
 					     .prune = cfg->open_prune };
 	m->greedy = (struct beam_cfg){ .width = 1 };
+	m->degrade = cfg && cfg->degrade;
+	m->degrade_ms = cfg ? cfg->degrade_ms : 0;
 	m->unk_mass = LM_UNK_MASS;
 	/* Our own decoder first (greedy and LM decodes, docs/adr/0003);
 	 * sherpa-onnx's recognizer only when it does not load, so the model
@@ -376,13 +386,19 @@ static int result(struct stt_result *res, const char *text, uint32_t audio_ms,
  * one scale that flows' thresholds were set against. (The model's own token
  * probabilities were tried: a correct "my card got lost" scored 0.40, the
  * LM having overruled a token the model doubted.) */
-static int decode_ort(struct moonshine *m, const struct ngram_lm *lm, bool snap,
-		      const int16_t *pcm, size_t n, uint32_t audio_ms,
-		      uint64_t t0, struct stt_result *res)
+static int decode_ort(struct moonshine *m, const struct ngram_lm *lm,
+		      const struct stt_request *req, const int16_t *pcm,
+		      size_t n, uint32_t audio_ms, uint64_t t0,
+		      struct stt_result *res)
 {
-	const struct beam_cfg *cfg = lm	    ? &m->beam
-				     : snap ? &m->greedy
-					    : &m->open;
+	const struct beam_cfg *cfg = lm			? &m->beam
+				     : req && req->snap ? &m->greedy
+							: &m->open;
+	/* late open speech: greedy */
+	bool degraded = !lm && m->degrade && req &&
+			req->queued_ms >= m->degrade_ms && cfg->width > 1;
+	if (degraded)
+		cfg = &m->greedy;
 	struct sherpa_asr_score sc = { 0 };
 	char text[STT_TEXT_MAX + 1];
 	size_t span_start, span_len;
@@ -399,7 +415,9 @@ static int decode_ort(struct moonshine *m, const struct ngram_lm *lm, bool snap,
 		return err == -ENOMEM || err == -EINVAL ? err : -EIO;
 	sc.ntokens = out.ntokens;
 	sc.npieces = out.npieces;
-	return result(res, text, audio_ms, &sc, t0);
+	err = result(res, text, audio_ms, &sc, t0);
+	res->degraded = degraded;
+	return err;
 }
 
 static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
@@ -433,8 +451,8 @@ static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
 				LOGW(req->call_id, "moonshine_lm_failed",
 				     "err=%d", err);
 		}
-		err = decode_ort(m, lm ? lm->lm : NULL, req && req->snap, pcm,
-				 n, audio_ms, t0, res);
+		err = decode_ort(m, lm ? lm->lm : NULL, req, pcm, n, audio_ms,
+				 t0, res);
 		if (lm)
 			lm_put(m, lm);
 		return err;

@@ -348,6 +348,19 @@ static void the_engine_decodes_with_the_step_lm(void **state)
 	assert_string_equal(res.text, "my card got lost");
 	assert_string_equal(res.engine, "moonshine");
 	assert_true(res.confidence > 0.5f && res.confidence <= 1.0f);
+	assert_false(res.degraded);
+	stt_moonshine_ops.close(e);
+
+	/* late under load (stt.degrade): an LM step keeps its beam (at
+	 * width 1 the LM could not fix "car") */
+	struct stt_engine_cfg late = { .degrade = true, .degrade_ms = 300 };
+	e = NULL;
+	assert_int_equal(stt_moonshine_ops.open(&e, &late), 0);
+	lmreq.queued_ms = 400;
+	assert_int_equal(
+		stt_engine_decode(e, &lmreq, c->samples, c->nsamples, &res), 0);
+	assert_false(res.degraded);
+	assert_string_equal(res.text, "my card got lost");
 	audio_clip_deref(c);
 	stt_moonshine_ops.close(e);
 	stt_grammar_deref(g);
@@ -397,6 +410,35 @@ static void open_speech_decodes_with_the_beam_unless_set_greedy(void **state)
 		stt_engine_decode(g, &open, c->samples, c->nsamples, &res), 0);
 	assert_string_equal(res.text, text);
 	stt_moonshine_ops.close(g);
+
+	/* under load (stt.degrade): a request that waited degrade_ms in the
+	 * worker queue decodes greedily and says so; one that waited less,
+	 * and a snapped one (greedy anyway), are not degraded */
+	struct stt_engine_cfg late = { .degrade = true, .degrade_ms = 300 };
+	g = NULL;
+	assert_int_equal(stt_moonshine_ops.open(&g, &late), 0);
+	open.queued_ms = 299;
+	assert_int_equal(
+		stt_engine_decode(g, &open, c->samples, c->nsamples, &res), 0);
+	assert_string_equal(res.text, said);
+	assert_false(res.degraded);
+	open.queued_ms = 300;
+	assert_int_equal(
+		stt_engine_decode(g, &open, c->samples, c->nsamples, &res), 0);
+	assert_string_equal(res.text, text);
+	assert_true(res.degraded);
+	snap.queued_ms = 5000;
+	assert_int_equal(
+		stt_engine_decode(g, &snap, c->samples, c->nsamples, &res), 0);
+	assert_string_equal(res.text, text);
+	assert_false(res.degraded);
+	stt_moonshine_ops.close(g);
+	/* degradation off (every zeroed cfg): never, however late */
+	open.queued_ms = 5000;
+	assert_int_equal(
+		stt_engine_decode(e, &open, c->samples, c->nsamples, &res), 0);
+	assert_string_equal(res.text, said);
+	assert_false(res.degraded);
 
 	/* settings out of the engine's range are refused */
 	g = NULL;
