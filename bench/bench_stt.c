@@ -29,12 +29,16 @@
  * VG_STT_BENCH_EARLY_MS (the pause, default 100), VG_STT_BENCH_PREROLL
  * (ms), VG_STT_BENCH_EARLY_FULL=1 (decode the endpointed utterance
  * instead: the same turn without early decode) and
- * VG_STT_BENCH_EARLY_PAD (how the pause's audio is padded to the
- * utterance's length: 2, the default, with its own last 100 ms as the call
- * does; 1 with line noise; 0 not at all). The domain LM is
- * data/banking77/train.tsv (the set's sentences are from test.tsv). */
+ * VG_STT_BENCH_EARLY_PAD (how the pause's audio is padded: 2, the
+ * default, as the call does, endpoint_pause_clip(); 1 with line noise to
+ * the utterance's length; 0 not at all). VG_STT_BENCH_TURNS=1 runs only
+ * the turn pass instead (turn_pass(): why the call's turns decode worse
+ * than the whole clips, and semantic endpointing; its own variables are
+ * listed there). The domain LM is data/banking77/train.tsv (the set's
+ * sentences are from test.tsv). */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -50,10 +54,13 @@
 #include "audio/clip.h"
 #include "audio/vad.h"
 #include "audio/wav.h"
+#include "config/config.h"
 #include "core/clock.h"
 #include "core/loop.h"
 #include "core/wpool.h"
+#include "engines/stt/sherpa/ngram.h"
 #include "engines/stt/stt.h"
+#include "engines/stt/turnend.h"
 #include "bench_fig.h"
 
 /* Budgets (issue 2/7). */
@@ -61,9 +68,6 @@
 #define BUDGET_STREAMS 50.0
 #define BUDGET_WER_MOONSHINE 0.10
 #define BUDGET_WER_GRAMMAR 0.05
-
-/* stt.degrade_after's default (config.c) */
-#define DEGRADE_MS 300u
 
 enum {
 	UTT_MAX = 5000,
@@ -498,7 +502,8 @@ static void line_noise(int16_t *pcm, unsigned *seed)
  * *early and *full are malloc'ed. */
 static bool endpoint_clip(const struct audio_clip *clip, int16_t **early,
 			  size_t *nearly, unsigned *at_pause, int16_t **full,
-			  size_t *nfull, unsigned *at_end, unsigned *voided)
+			  size_t *nfull, unsigned *at_end, unsigned *voided,
+			  struct audio_clip **pclip)
 {
 	struct vad *v = NULL;
 	struct endpointer *ep = NULL;
@@ -549,6 +554,8 @@ static bool endpoint_clip(const struct audio_clip *clip, int16_t **early,
 				(*voided)++;
 			paused = false;
 		} else if (!paused && quiet >= early_ms() && n) {
+			audio_clip_deref(*pclip);
+			*pclip = endpoint_pause_clip(ep);
 			free(*early);
 			*early = malloc(n * sizeof(int16_t));
 			if (*early) {
@@ -563,6 +570,7 @@ static bool endpoint_clip(const struct audio_clip *clip, int16_t **early,
 		free(*early);
 		*early = NULL;
 		*nearly = 0;
+		*pclip = audio_clip_deref(*pclip);
 	}
 out:
 	vad_destroy(v);
@@ -590,8 +598,9 @@ static void early_pass(struct stt *s, const struct stt_params *p,
 		int16_t *early, *full;
 		size_t ne, nf;
 		unsigned at_pause = 0, at_end = 0, vd = 0;
+		struct audio_clip *pclip = NULL;
 		bool ok = endpoint_clip(u->clip, &early, &ne, &at_pause, &full,
-					&nf, &at_end, &vd);
+					&nf, &at_end, &vd, &pclip);
 		voided += vd;
 		/* VG_STT_BENCH_EARLY_FULL=1: decode the endpointed utterance
 		 * instead (the same turn without early decode), to compare */
@@ -599,26 +608,31 @@ static void early_pass(struct stt *s, const struct stt_params *p,
 			free(early);
 			early = NULL;
 		}
-		/* The call pads the pause's audio to the utterance's length
-		 * with its own last 100 ms (call.c listen_pause());
-		 * VG_STT_BENCH_EARLY_PAD=0: no pad, 1: line noise instead */
+		/* The call decodes endpoint_pause_clip() (the pause's audio
+		 * padded with its own repeated to the utterance's length, and
+		 * to 500 ms after the speech at least); VG_STT_BENCH_EARLY_PAD
+		 * =0: no pad, 1: line noise to the utterance's length */
 		const char *pe = getenv("VG_STT_BENCH_EARLY_PAD");
 		int pad_kind = pe ? atoi(pe) : 2;
-		if (early && pad_kind && nf > ne) {
+		if (early && pad_kind == 2 && pclip) {
+			int16_t *pad =
+				malloc(pclip->nsamples * sizeof(int16_t));
+			if (pad) {
+				memcpy(pad, pclip->samples,
+				       pclip->nsamples * sizeof(int16_t));
+				free(early);
+				early = pad;
+				ne = pclip->nsamples;
+			}
+		} else if (early && pad_kind == 1 && nf > ne) {
 			int16_t *pad = realloc(early, nf * sizeof(int16_t));
 			if (pad) {
 				unsigned sd = 5;
-				size_t tail = 5 * AUDIO_FRAME_SAMPLES;
-				for (size_t k = ne; k < nf; k++) {
-					if (pad_kind == 2)
-						pad[k] = pad[ne - tail +
-							     (k - ne) % tail];
-					else if ((k -
-						  ne) % AUDIO_FRAME_SAMPLES ==
-							 0 &&
-						 k + AUDIO_FRAME_SAMPLES <= nf)
+				for (size_t k = ne; k < nf; k++)
+					if ((k - ne) % AUDIO_FRAME_SAMPLES ==
+						    0 &&
+					    k + AUDIO_FRAME_SAMPLES <= nf)
 						line_noise(pad + k, &sd);
-				}
 				early = pad;
 				ne = nf;
 			}
@@ -650,6 +664,7 @@ static void early_pass(struct stt *s, const struct stt_params *p,
 			       nf, at_pause, at_end);
 		free(early);
 		free(full);
+		audio_clip_deref(pclip);
 	}
 	qsort(lat, n, sizeof(*lat), cmp_u64);
 	double wer = ref_words ? (double)err_words / (double)ref_words : 0;
@@ -668,6 +683,499 @@ out:
 	free(lat);
 	free(rw);
 	free(hw);
+}
+
+/* ---- turns: what a call makes of each utterance (VG_STT_BENCH_TURNS) ----
+ *
+ * The early-decode pass above scores the turn a call decodes; this one says
+ * why it differs from the whole clip, and measures semantic endpointing
+ * (stt_turn_unfinished(): a pause whose early decode reads unfinished holds
+ * the end of speech). Per utterance: the whole clip is decoded; then it is
+ * put on a line as in endpoint_clip(), each pause of early_ms is decoded as
+ * the call would (endpoint_pause_clip()), and after the end event the
+ * endpointer is restarted on the rest of the line, so speech that starts
+ * again within the clip shows the turn was cut there. */
+
+/* the unknown word's share of the engine's LMs (stt_moonshine.c) */
+#define TURN_LM_UNK_MASS 0.02
+
+enum {
+	HOLD_MS = 500, /* VG_STT_BENCH_HOLD's default */
+	PAUSES_MAX = 16,
+};
+
+/* One pause of early_ms within the turn, and what became of it. */
+struct pause_rec {
+	unsigned at; /* line frame it reached early_ms */
+	char text[STT_TEXT_MAX + 1];
+	double eos_logp; /* the LM's log P(</s> | last words); NAN */
+	bool unfinished; /* stt_turn_unfinished() */
+	bool held;	 /* endpoint_hold() took it */
+	bool late;	 /* its decode took longer than the window */
+	uint64_t decode_us;
+	enum { P_VOIDED, P_END, P_CUT } fate;
+};
+
+struct turn {
+	bool ended, cut;
+	int first, last; /* clip frames: the turn's first sample, its last
+			    speech frame (first < 0: starts in lead noise) */
+	int endf;	 /* clip frame of the end event */
+	unsigned gap_ms; /* cut: last speech frame -> the next turn's onset */
+	unsigned end_ms; /* end event - last speech frame */
+	struct pause_rec p[PAUSES_MAX];
+	unsigned np;   /* pauses recorded (the last is the end's) */
+	int16_t *full; /* the endpointed utterance (malloc) */
+	size_t nfull;
+	char text[STT_TEXT_MAX + 1]; /* the call's transcript of the turn */
+};
+
+struct turn_ctx {
+	struct stt *s;
+	const struct stt_params *p;
+	const struct ngram_lm *lm; /* the step's LM (eos_logp), or NULL */
+	unsigned hold_ms;	   /* 0: no semantic endpointing */
+	bool honour_late;     /* a decision after the window holds nothing */
+	unsigned trailing_ms; /* 0: the default trailing silence */
+	unsigned pad_ms;      /* more pad on each pause clip */
+	bool no_lm_rule;      /* decide on the last word only */
+	bool mix_noise;	      /* line noise under the clip too */
+};
+
+/* log P(</s> | text's last two words) under lm, NAN without one. */
+static double eos_logp(const struct ngram_lm *lm, const char *text)
+{
+	char norm[STT_TEXT_MAX + 1];
+	if (!lm)
+		return NAN;
+	if (stt_text_normalize(text, strlen(text), norm, sizeof(norm)) < 0)
+		norm[0] = '\0';
+	return ngram_lm_eos_logp(lm, norm);
+}
+
+static void decode_into(const struct turn_ctx *c, const int16_t *pcm, size_t n,
+			char *text, uint64_t *us)
+{
+	struct stt_result res;
+	uint64_t t0 = clock_mono_us();
+	if (stt_recognize_sync(c->s, pcm, n, c->p, &res))
+		res.text[0] = '\0';
+	if (us)
+		*us = clock_mono_us() - t0;
+	snprintf(text, STT_TEXT_MAX + 1, "%s", res.text);
+}
+
+/* c extended by ms with its own last 100 ms repeated (c's reference is
+ * passed on; NULL when out of memory). */
+static struct audio_clip *pad_more(struct audio_clip *c, unsigned ms)
+{
+	size_t tail = 5 * AUDIO_FRAME_SAMPLES;
+	if (!c || !ms || c->nsamples < tail)
+		return c;
+	size_t extra = (size_t)ms * 8;
+	struct audio_clip *p =
+		audio_clip_alloc(c->nsamples + extra, c->rate_hz);
+	if (p) {
+		memcpy(p->samples, c->samples, c->nsamples * sizeof(int16_t));
+		for (size_t k = 0; k < extra; k++)
+			p->samples[c->nsamples + k] =
+				c->samples[c->nsamples - tail + k % tail];
+	}
+	audio_clip_deref(c);
+	return p;
+}
+
+/* Run one utterance through the line, VAD, endpointer, early decodes and
+ * (c->hold_ms) semantic endpointing. 0, or -ENOMEM. */
+static int turn_run(const struct turn_ctx *c, const struct audio_clip *clip,
+		    struct turn *t)
+{
+	struct vad *v = NULL;
+	struct endpointer *ep = NULL;
+	struct endpoint_cfg ec;
+	endpoint_cfg_default(&ec);
+	ec.no_input_ms = 0;
+	if (c->trailing_ms)
+		ec.trailing_silence_ms = c->trailing_ms;
+	memset(t, 0, sizeof(*t));
+	t->first = t->last = -1;
+	int err = -ENOMEM;
+	if (vad_create(&v, NULL) || endpoint_create(&ep, &ec))
+		goto out;
+	unsigned window = ec.trailing_silence_ms > early_ms()
+				  ? ec.trailing_silence_ms - early_ms()
+				  : 0;
+	unsigned seed = 11;
+	size_t nspeech = clip->nsamples / AUDIO_FRAME_SAMPLES;
+	size_t total = LEAD_FRAMES + nspeech + TAIL_FRAMES;
+	int16_t pcm[AUDIO_FRAME_SAMPLES];
+	bool paused = false;
+	for (size_t f = 0; f < total; f++) {
+		if (f >= LEAD_FRAMES && f < LEAD_FRAMES + nspeech) {
+			const int16_t *a =
+				clip->samples +
+				(f - LEAD_FRAMES) * AUDIO_FRAME_SAMPLES;
+			if (c->mix_noise) {
+				/* the line's noise goes on under the clip */
+				line_noise(pcm, &seed);
+				for (int k = 0; k < AUDIO_FRAME_SAMPLES; k++) {
+					int x = a[k] + pcm[k];
+					pcm[k] = (int16_t)(x > 32767	? 32767
+							   : x < -32768 ? -32768
+									: x);
+				}
+			} else {
+				memcpy(pcm, a, sizeof(pcm));
+			}
+		} else {
+			line_noise(pcm, &seed);
+		}
+		float prob = vad_process(v, pcm);
+		if (f < LEAD_FRAMES)
+			continue;
+		enum endpoint_event e = endpoint_feed(ep, pcm, prob);
+		if (t->ended) {
+			/* the next turn: did more of the clip's speech come? */
+			if (e == EP_SPEECH_START &&
+			    f < LEAD_FRAMES + nspeech + 10) {
+				t->cut = true;
+				t->gap_ms = (unsigned)(t->endf - t->last) *
+						    AUDIO_FRAME_MS +
+					    endpoint_speech_start_ms(ep);
+				if (t->np)
+					t->p[t->np - 1].fate = P_CUT;
+				break;
+			}
+			continue;
+		}
+		if (e == EP_SPEECH_END || e == EP_MAX_SPEECH) {
+			size_t n = 0;
+			const int16_t *a = endpoint_audio(ep, &n);
+			t->full = malloc((n ? n : 1) * sizeof(int16_t));
+			if (!t->full)
+				goto out;
+			memcpy(t->full, a, n * sizeof(int16_t));
+			t->nfull = n;
+			t->ended = true;
+			t->first = (int)(f + 1 - n / AUDIO_FRAME_SAMPLES) -
+				   LEAD_FRAMES;
+			t->last = (int)(endpoint_speech_end_ms(ep) /
+					AUDIO_FRAME_MS) -
+				  1;
+			t->endf = (int)f - LEAD_FRAMES;
+			t->end_ms = (unsigned)((f - LEAD_FRAMES + 1) -
+					       (unsigned)(t->last + 1)) *
+				    AUDIO_FRAME_MS;
+			if (paused && t->np)
+				t->p[t->np - 1].fate = P_END;
+			endpoint_start(ep, NULL);
+			continue;
+		}
+		if (!endpoint_in_speech(ep))
+			continue;
+		uint32_t quiet = endpoint_silence_ms(ep);
+		if (quiet == 0) {
+			paused = false;
+			continue;
+		}
+		if (paused || quiet < early_ms())
+			continue;
+		paused = true;
+		struct audio_clip *pc =
+			pad_more(endpoint_pause_clip(ep), c->pad_ms);
+		if (!pc)
+			goto out;
+		if (t->np == PAUSES_MAX) /* keep the last ones */
+			memmove(t->p, t->p + 1, sizeof(t->p[0]) * --t->np);
+		struct pause_rec *r = &t->p[t->np++];
+		memset(r, 0, sizeof(*r));
+		r->at = (unsigned)f;
+		r->fate = P_VOIDED;
+		decode_into(c, pc->samples, pc->nsamples, r->text,
+			    &r->decode_us);
+		audio_clip_deref(pc);
+		r->eos_logp = c->no_lm_rule ? NAN : eos_logp(c->lm, r->text);
+		r->unfinished = stt_turn_unfinished(r->text, r->eos_logp);
+		r->late = r->decode_us > (uint64_t)window * 1000u;
+		if (c->hold_ms && r->unfinished && !(c->honour_late && r->late))
+			r->held = endpoint_hold(ep, c->hold_ms) == 0;
+	}
+	err = 0;
+	if (!t->ended)
+		goto out;
+	/* The call's transcript: the end's pause decode, else the whole
+	 * endpointed utterance decoded after the end. */
+	if (t->np && t->p[t->np - 1].fate != P_VOIDED)
+		snprintf(t->text, sizeof(t->text), "%s", t->p[t->np - 1].text);
+	else
+		decode_into(c, t->full, t->nfull, t->text, NULL);
+out:
+	vad_destroy(v);
+	endpoint_destroy(ep);
+	return err;
+}
+
+/* First and last clip frames within 35 dB of the clip's loudest (and above
+ * -55 dBFS): where the clip's speech is, to tell clipped onsets and tails. */
+static void clip_speech(const struct audio_clip *clip, int *first, int *last)
+{
+	size_t nf = clip->nsamples / AUDIO_FRAME_SAMPLES;
+	double top = -200;
+	*first = *last = -1;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t f = 0; f < nf; f++) {
+			double e = 0;
+			const int16_t *s =
+				clip->samples + f * AUDIO_FRAME_SAMPLES;
+			for (int i = 0; i < AUDIO_FRAME_SAMPLES; i++)
+				e += (double)s[i] * s[i];
+			double db = 10 * log10(e / AUDIO_FRAME_SAMPLES /
+						       (32768.0 * 32768.0) +
+					       1e-12);
+			if (!pass) {
+				top = db > top ? db : top;
+			} else if (db > top - 35 && db > -55) {
+				if (*first < 0)
+					*first = (int)f;
+				*last = (int)f;
+			}
+		}
+}
+
+enum turn_class {
+	TC_CUT,	  /* ended at a pause, more speech came: a prefix */
+	TC_TAIL,  /* speech after the end that started no turn */
+	TC_ONSET, /* the turn starts after the clip's speech does */
+	TC_PAD,	  /* the early decode's padded pause clip (the endpointed
+		     utterance decodes no worse than the clip) */
+	TC_FRAME, /* the same speech, decoded differently (framing, noise) */
+	TC_N,
+};
+
+static const char *const class_name[TC_N] = {
+	"turn cut at a pause",	"tail clipped",	     "onset clipped",
+	"early-decode padding", "framing / decoder",
+};
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double pct_u(const unsigned *v, size_t n, double q)
+{
+	if (!n)
+		return 0;
+	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
+}
+
+/* VG_STT_BENCH_TURNS=1: the classification; with VG_STT_BENCH_HOLD=MS
+ * (default HOLD_MS; 0: off) the same turns again with semantic
+ * endpointing. VG_STT_BENCH_HOLD_LATE=1: a decision whose decode took
+ * longer than the window (trailing silence - early_ms) on this box holds
+ * nothing, as in a call; VG_STT_BENCH_HOLD_NO_LM=1: decide on the last
+ * word only. VG_STT_BENCH_TRAILING=MS: the endpointer's trailing silence;
+ * VG_STT_BENCH_PAD_MORE=MS: each pause clip padded by that much more;
+ * VG_STT_BENCH_LINE_MIX=1: the line noise goes on under the clip (else
+ * it stops where the clip starts and comes back after it, and its return
+ * after a clip's near-digital silence is "speech" to the VAD for a frame
+ * or two: a hold that runs past the clip's end is voided by it).
+ * VG_STT_BENCH_VERBOSE: every pause and every turn that differs. */
+static void turn_pass(struct stt *s, const struct stt_params *p,
+		      const struct set *set, const struct ngram_lm *lm,
+		      const char *label)
+{
+	size_t n = set->n;
+	word_t *rw = malloc(sizeof(word_t) * WORDS_MAX);
+	word_t *hw = malloc(sizeof(word_t) * WORDS_MAX);
+	unsigned *delay[2] = { calloc(n + 1, sizeof(unsigned)),
+			       calloc(n + 1, sizeof(unsigned)) };
+	unsigned *base_delay = calloc(n + 1, sizeof(unsigned));
+	if (!rw || !hw || !delay[0] || !delay[1] || !base_delay)
+		goto out;
+	const char *hs = getenv("VG_STT_BENCH_HOLD");
+	unsigned hold = hs ? (unsigned)atoi(hs) : HOLD_MS;
+	bool verbose = getenv("VG_STT_BENCH_VERBOSE") != NULL;
+	const char *tr = getenv("VG_STT_BENCH_TRAILING");
+	struct turn_ctx base = { .s = s,
+				 .p = p,
+				 .lm = lm,
+				 .trailing_ms = tr ? (unsigned)atoi(tr) : 0 };
+	const char *pm = getenv("VG_STT_BENCH_PAD_MORE");
+	base.pad_ms = pm ? (unsigned)atoi(pm) : 0;
+	base.no_lm_rule = getenv("VG_STT_BENCH_HOLD_NO_LM") != NULL;
+	base.mix_noise = getenv("VG_STT_BENCH_LINE_MIX") != NULL;
+	struct turn_ctx held = base;
+	held.hold_ms = hold;
+	held.honour_late = getenv("VG_STT_BENCH_HOLD_LATE") != NULL;
+
+	size_t ref_words = 0, e_clip = 0, e_full = 0, e_turn = 0, e_hold = 0;
+	size_t cls_n[TC_N] = { 0 }, cls_cost[TC_N] = { 0 }, better = 0;
+	size_t better_words = 0, cuts = 0, cuts_hold = 0, noend = 0;
+	size_t pauses = 0, voided = 0, unfin = 0, unfin_end = 0, unfin_on = 0;
+	size_t holds = 0, late = 0, nd[2] = { 0, 0 }, nbase = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct utt *u = &set->u[i];
+		char whole[STT_TEXT_MAX + 1], full[STT_TEXT_MAX + 1];
+		decode_into(&base, u->clip->samples, u->clip->nsamples, whole,
+			    NULL);
+		struct turn t;
+		if (turn_run(&base, u->clip, &t)) {
+			free(t.full);
+			goto out;
+		}
+		size_t nr = words_of(u->ref, rw);
+		size_t e0 = edits(rw, nr, hw, words_of(whole, hw));
+		size_t eT = nr, eF = nr; /* no end: nothing heard */
+		full[0] = '\0';
+		if (t.ended) {
+			decode_into(&base, t.full, t.nfull, full, NULL);
+			eF = edits(rw, nr, hw, words_of(full, hw));
+			eT = edits(rw, nr, hw, words_of(t.text, hw));
+		} else {
+			noend++;
+		}
+		ref_words += nr;
+		e_clip += e0;
+		e_full += eF;
+		e_turn += eT;
+		cuts += t.cut;
+		for (unsigned k = 0; k < t.np; k++) {
+			const struct pause_rec *r = &t.p[k];
+			pauses++;
+			voided += r->fate == P_VOIDED;
+			unfin += r->unfinished;
+			unfin_end += r->unfinished && r->fate == P_END;
+			unfin_on += r->unfinished && r->fate != P_END;
+			if (verbose)
+				printf("    pause %s @%u %s eos %.2f %s "
+				       "%.0f ms \"%s\"\n",
+				       u->id, r->at,
+				       r->fate == P_END	  ? "end"
+				       : r->fate == P_CUT ? "CUT"
+							  : "voided",
+				       r->eos_logp,
+				       r->unfinished ? "UNFINISHED"
+						     : "finished",
+				       r->decode_us / 1000.0, r->text);
+		}
+		if (t.ended && !t.cut)
+			base_delay[nbase++] = t.end_ms;
+		int cf, cl;
+		clip_speech(u->clip, &cf, &cl);
+		enum turn_class tc = TC_FRAME;
+		if (!t.ended || t.cut)
+			tc = TC_CUT;
+		else if (cl > t.endf)
+			tc = TC_TAIL;
+		else if (t.first > cf)
+			tc = TC_ONSET;
+		else if (eT > eF && eF <= e0)
+			tc = TC_PAD;
+		if (eT > e0) {
+			cls_n[tc]++;
+			cls_cost[tc] += eT - e0;
+		} else if (eT < e0) {
+			better++;
+			better_words += e0 - eT;
+		}
+		if (verbose && (eT != e0 || t.cut))
+			printf("    turn %s %s %+d words [%s] clip %d..%d turn "
+			       "%d..%d gap %u ms\n      ref   \"%s\"\n      "
+			       "clip  \"%s\"\n      full  \"%s\"\n      "
+			       "call  \"%s\"\n",
+			       u->id, eT > e0 ? "WORSE" : "better",
+			       (int)eT - (int)e0,
+			       eT > e0 ? class_name[tc] : "-", cf, cl, t.first,
+			       t.last, t.gap_ms, u->ref, whole, full, t.text);
+		free(t.full);
+		if (!hold)
+			continue;
+		/* The same turn with semantic endpointing. */
+		struct turn h;
+		if (turn_run(&held, u->clip, &h)) {
+			free(h.full);
+			goto out;
+		}
+		size_t eH =
+			h.ended ? edits(rw, nr, hw, words_of(h.text, hw)) : nr;
+		e_hold += eH;
+		cuts_hold += h.cut || !h.ended;
+		bool was_held = false;
+		for (unsigned k = 0; verbose && k < h.np; k++)
+			printf("    held pause %s @%u %s%s \"%s\"\n", u->id,
+			       h.p[k].at,
+			       h.p[k].fate == P_END   ? "end"
+			       : h.p[k].fate == P_CUT ? "CUT"
+						      : "voided",
+			       h.p[k].held ? " HELD" : "", h.p[k].text);
+		for (unsigned k = 0; k < h.np; k++) {
+			holds += h.p[k].held;
+			late += h.p[k].late;
+			was_held |= h.p[k].held && h.p[k].fate != P_VOIDED;
+		}
+		/* end delay of whole turns: [0] ended at a pause read as
+		 * finished, [1] at one read as unfinished (held) */
+		if (h.ended && !h.cut)
+			delay[was_held][nd[was_held]++] = h.end_ms;
+		if (verbose && (eH != eT || h.cut != t.cut))
+			printf("    hold %s %+d words%s%s\n      call  \"%s\"\n"
+			       "      held  \"%s\"\n",
+			       u->id, (int)eH - (int)eT,
+			       t.cut ? " (was cut)" : "",
+			       h.cut ? " (still cut)" : "", t.text, h.text);
+		free(h.full);
+	}
+	double w = ref_words ? 100.0 / (double)ref_words : 0;
+	printf("  turns (%zu utterances, %zu words; early decode at %u ms, "
+	       "trailing silence %u ms):\n"
+	       "    WER whole clip %.2f%%, endpointed %.2f%%, the call's "
+	       "(early decode) %.2f%%; turns cut %zu, no end %zu\n",
+	       n, ref_words, early_ms(),
+	       base.trailing_ms ? base.trailing_ms : 300, w * (double)e_clip,
+	       w * (double)e_full, w * (double)e_turn, cuts, noend);
+	printf("    worse than the whole clip, by cause (utterances, words, "
+	       "WER points):\n");
+	for (int k = 0; k < TC_N; k++)
+		printf("      %-22s %4zu %5zu %6.2f\n", class_name[k], cls_n[k],
+		       cls_cost[k], w * (double)cls_cost[k]);
+	printf("      %-22s %4zu %5zu %6.2f\n", "better than the clip", better,
+	       better_words, -w * (double)better_words);
+	printf("    pauses %zu (voided by more speech %zu); read unfinished "
+	       "%zu: at the turn's end %zu, speech went on %zu\n",
+	       pauses, voided, unfin, unfin_end, unfin_on);
+	qsort(base_delay, nbase, sizeof(unsigned), cmp_unsigned);
+	printf("    end delay (last speech frame -> end), whole turns: p50 "
+	       "%.0f p95 %.0f ms\n",
+	       pct_u(base_delay, nbase, 0.5), pct_u(base_delay, nbase, 0.95));
+	if (hold) {
+		for (int k = 0; k < 2; k++)
+			qsort(delay[k], nd[k], sizeof(unsigned), cmp_unsigned);
+		printf("  semantic endpointing (hold %u ms%s): WER %.2f%% "
+		       "(without %.2f%%), turns cut %zu (without %zu), holds "
+		       "%zu, decisions later than the window %zu\n"
+		       "    end delay, turns ended finished: %zu p50 %.0f "
+		       "p95 %.0f ms; held: %zu p50 %.0f p95 %.0f ms\n",
+		       hold, held.honour_late ? ", late ones void" : "",
+		       w * (double)e_hold, w * (double)e_turn, cuts_hold, cuts,
+		       holds, late, nd[0], pct_u(delay[0], nd[0], 0.5),
+		       pct_u(delay[0], nd[0], 0.95), nd[1],
+		       pct_u(delay[1], nd[1], 0.5),
+		       pct_u(delay[1], nd[1], 0.95));
+		char fig[96];
+		snprintf(fig, sizeof(fig), "%s WER semantic endpointing",
+			 label);
+		bench_fig("stt", fig, (double)e_hold / (double)ref_words,
+			  "ratio", NULL, 0);
+	}
+out:
+	free(rw);
+	free(hw);
+	free(delay[0]);
+	free(delay[1]);
+	free(base_delay);
 }
 
 /* The heading and WER lines every mode prints. */
@@ -859,6 +1367,30 @@ static void offered_pass(struct stt *s, struct vg_loop *loop,
 	tally_fini(&t);
 }
 
+/* The turn pass of mode m, with the step's LM built as the engine does
+ * (for the end-of-sentence probability). */
+static int turns_of_mode(struct stt *s, const struct stt_params *p,
+			 const struct mode *m)
+{
+	struct ngram_lm *lm = NULL;
+	if (m->lm) {
+		size_t n = stt_grammar_count(m->lm);
+		const char **sent = calloc(n ? n : 1, sizeof(*sent));
+		if (!sent)
+			return -ENOMEM;
+		for (size_t i = 0; i < n; i++)
+			sent[i] = stt_grammar_phrase(m->lm, i);
+		int err = ngram_lm_build(&lm, sent, n, TURN_LM_UNK_MASS);
+		free(sent);
+		if (err)
+			return err;
+	}
+	printf("\n%s (%zu utterances): turns\n", m->label, m->set->n);
+	turn_pass(s, p, m->set, lm, m->label);
+	ngram_lm_destroy(lm);
+	return 0;
+}
+
 static int run_mode(struct stt *s, struct wpool *pool, struct vg_loop *loop,
 		    const struct mode *m, double cap_s)
 {
@@ -882,6 +1414,15 @@ static int run_mode(struct stt *s, struct wpool *pool, struct vg_loop *loop,
 		return -ENOMEM;
 	}
 	uint64_t decode_us = 0;
+	if (getenv("VG_STT_BENCH_TURNS")) {
+		/* only the turns (no batch or concurrency pass) */
+		int terr2 = turns_of_mode(s, &p, m);
+		free(lat);
+		free(cpu);
+		tally_fini(&t);
+		tally_fini(&loaded);
+		return terr2;
+	}
 	FILE *heard = heard_open(m);
 
 	/* warm-up: first decode pays lazy loads */
@@ -1154,7 +1695,7 @@ int main(int argc, char **argv)
 		scfg.engine_cfg[i].degrade_ms =
 			deg && isdigit((unsigned char)*deg)
 				? (unsigned)atoi(deg)
-				: DEGRADE_MS;
+				: CONFIG_STT_DEGRADE_MS;
 	}
 	int err = stt_create(&s, pool, &scfg);
 	if (err) {

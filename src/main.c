@@ -120,6 +120,7 @@ static void start_stt(struct daemon *d)
 		.engines = d->cfg.stt.engines,
 		.deadline_ms = d->cfg.stt.deadline_ms,
 		.early_ms = d->cfg.stt.early_ms,
+		.partial_every_ms = d->cfg.stt.partial_every_ms,
 	};
 	char moon_dir[CONFIG_PATH_LEN + 32];
 	const char *p = d->cfg.stt.engines;
@@ -131,9 +132,7 @@ static void start_stt(struct daemon *d)
 		ec->lm_weight = d->cfg.stt.lm_weight;
 		ec->lm_word_bonus = d->cfg.stt.lm_word_bonus;
 		ec->lm_prune = d->cfg.stt.lm_prune;
-		/* stt.open_beam 0 is greedy too (the engine's 0: its
-		 * default) */
-		ec->open_beam = d->cfg.stt.open_beam ? d->cfg.stt.open_beam : 1;
+		ec->open_beam = d->cfg.stt.open_beam; /* 0: engine default */
 		ec->open_prune = d->cfg.stt.open_prune;
 		ec->degrade = d->cfg.stt.degrade;
 		ec->degrade_ms = d->cfg.stt.degrade_ms;
@@ -320,6 +319,12 @@ static void backend_event(void *ctx, const char *event, const char *call_id,
 		(void)webhooks_post(d->webhooks, event, call_id, json_fields);
 }
 
+static bool backend_wants_event(void *ctx, const char *event)
+{
+	struct daemon *d = ctx;
+	return webhooks_wants(d->webhooks, event);
+}
+
 /* Media loop (sessions run there, and reloads swap d->flows there): the
  * flow is borrowed from the current set; the runtime takes its own
  * reference, so a later reload does not pull it from under a call. */
@@ -417,6 +422,7 @@ static int on_call_new(struct call *c, void *arg)
 		.default_voice = voice_name(d->cfg.tts.voice),
 		.queues = d->queues,
 		.nqueues = d->cfg.transfer.nqueues,
+		.stt_stream = d->cfg.stt.stream,
 	};
 	struct flow_session *fs = NULL;
 	int err = flow_session_create(&fs, f, call_channel(c), &env);
@@ -498,6 +504,7 @@ static int on_agi_new(struct channel *ch, const struct fastagi_call *c,
 		.default_voice = voice_name(d->cfg.tts.voice),
 		.queues = d->queues,
 		.nqueues = d->cfg.transfer.nqueues,
+		.stt_stream = d->cfg.stt.stream,
 	};
 	int err = flow_session_create(&ac->fs, f, ch, &env);
 	if (err) {
@@ -1260,6 +1267,7 @@ static int start_audiohook(struct daemon *d)
 		.know = d->ahknow,
 		.min_confidence = c->genesys.min_confidence,
 		.language = c->genesys.language,
+		.partials = c->genesys.partials,
 	};
 	err = ahmonitor_create(&d->ahmon, d->audiohook, &mc);
 	if (err) {
@@ -1500,6 +1508,7 @@ static int serve(struct daemon *d)
 		.http = backend_http,
 		.lookup = backend_lookup,
 		.event = backend_event,
+		.wants_event = backend_wants_event,
 		.find_flow = backend_find_flow,
 		.find_model = backend_find_model,
 		.ctx = d,

@@ -18,6 +18,12 @@
 #define PREROLL_MS_MAX 2000u
 #define TRAILING_MS_MAX 10000u
 #define NO_INPUT_MS_MAX 600000u
+#define HOLD_MS_MAX 10000u
+/* Frames of silence a pause clip ends with at least (500 ms): Moonshine
+ * drops or garbles the last word of more clips that end 300 ms after the
+ * speech than of clips that end 500 ms after it (BENCHMARKS.md "Where the
+ * endpointed turns lose words"). */
+#define PAUSE_TAIL_N (500u / AUDIO_FRAME_MS)
 
 enum state {
 	ST_WAIT,   /* no speech yet: ring, no-input timer */
@@ -45,6 +51,7 @@ struct endpointer {
 	uint32_t onset;	      /* frame index where speech began */
 	uint32_t last_speech; /* frame index of the last speech frame */
 	unsigned silence;     /* non-speech frames since it */
+	unsigned hold_n;      /* frames this pause waits beyond trailing_n */
 	bool started, ended;  /* for the *_ms getters */
 };
 
@@ -165,6 +172,7 @@ int endpoint_start(struct endpointer *e, const struct endpoint_cfg *cfg)
 	e->onset = 0;
 	e->last_speech = 0;
 	e->silence = 0;
+	e->hold_n = 0;
 	e->started = false;
 	e->ended = false;
 	return 0;
@@ -254,7 +262,8 @@ enum endpoint_event endpoint_feed(struct endpointer *e, const int16_t *pcm,
 	if (speech) {
 		e->last_speech = idx;
 		e->silence = 0;
-	} else if (++e->silence >= e->trailing_n) {
+		e->hold_n = 0; /* a hold is for one pause */
+	} else if (++e->silence >= e->trailing_n + e->hold_n) {
 		e->state = ST_IDLE;
 		e->ended = true;
 		return EP_SPEECH_END;
@@ -304,14 +313,26 @@ uint32_t endpoint_silence_ms(const struct endpointer *e)
 	return e && e->state == ST_SPEECH ? e->silence * AUDIO_FRAME_MS : 0;
 }
 
+int endpoint_hold(struct endpointer *e, unsigned ms)
+{
+	if (!e || ms > HOLD_MS_MAX)
+		return -EINVAL;
+	if (!endpoint_silence_ms(e))
+		return -ENOENT;
+	e->hold_n = frames_of(ms);
+	return 0;
+}
+
 struct audio_clip *endpoint_pause_clip(const struct endpointer *e)
 {
 	if (!endpoint_silence_ms(e) || e->silence > e->trailing_n ||
 	    e->silence > e->buf_n)
 		return NULL;
+	unsigned end_n =
+		e->trailing_n > PAUSE_TAIL_N ? e->trailing_n : PAUSE_TAIL_N;
 	size_t n = (size_t)e->buf_n * AUDIO_FRAME_SAMPLES;
 	size_t tail = (size_t)e->silence * AUDIO_FRAME_SAMPLES;
-	size_t pad = (size_t)(e->trailing_n - e->silence) * AUDIO_FRAME_SAMPLES;
+	size_t pad = (size_t)(end_n - e->silence) * AUDIO_FRAME_SAMPLES;
 	struct audio_clip *clip = audio_clip_alloc(n + pad, AUDIO_RATE_HZ);
 	if (!clip)
 		return NULL;

@@ -94,13 +94,27 @@ bool endpoint_in_speech(const struct endpointer *e);
  * (0 on a speech frame, and outside speech). The call's early decode starts
  * when it reaches its threshold. */
 uint32_t endpoint_silence_ms(const struct endpointer *e);
+/* While in a pause within speech (endpoint_silence_ms() > 0): end this
+ * pause only after trailing_silence_ms + ms of silence instead of
+ * trailing_silence_ms (0 takes a hold back; a pause already longer than
+ * the new bound ends at the next frame). Semantic endpointing: the early
+ * decode of the pause reads as an unfinished sentence ("I want to check
+ * my"), so the caller is given longer to go on. The hold lapses when speech
+ * resumes; the next pause starts at trailing_silence_ms again. Calls do
+ * not hold (bench_stt's turn pass measured no gain on the STT set:
+ * BENCHMARKS.md "Where the endpointed turns lose words"). Returns 0,
+ * -EINVAL (e NULL, ms > 10000) or -ENOENT (not in a pause: no speech yet,
+ * speech now, or the turn has ended). */
+int endpoint_hold(struct endpointer *e, unsigned ms);
 /* While in a pause within speech (endpoint_silence_ms() > 0): the
- * utterance so far in a new clip (8 kHz, caller's reference), as long as it
- * will be if this pause becomes its end: the rest of the trailing silence
- * is the pause's own audio repeated. That is the early decode's audio;
- * Moonshine transcribes a clip that stops 100 ms after the speech worse
- * than one with the whole trailing silence (+1.2 WER points on the STT
- * set, BENCHMARKS.md "Early decode"), and as well with this pad. NULL
- * outside a pause or out of memory. */
+ * utterance so far in a new clip (8 kHz, caller's reference), padded with
+ * the pause's own audio repeated to the length it will have if this pause
+ * becomes its end, and at least until 500 ms after the last speech frame.
+ * That is the early decode's audio; Moonshine transcribes a clip that
+ * stops 100 ms after the speech worse than one with the whole trailing
+ * silence (+1.2 WER points on the STT set, BENCHMARKS.md "Early decode"),
+ * and one that stops 300 ms after it worse than one padded to 500 ms (0.8
+ * points with the step's LM, 0.9 without: "Where the endpointed turns lose
+ * words"). NULL outside a pause or out of memory. */
 struct audio_clip *endpoint_pause_clip(const struct endpointer *e);
 #endif

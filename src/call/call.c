@@ -81,6 +81,10 @@ struct listen_state {
 	struct audio_clip *pause_clip; /* for CHANNEL_EV_SPEECH_PAUSE */
 	unsigned pause_seq;
 	bool paused;
+	/* Streaming (channel_listen.stream_audio): samples of the
+	 * endpointer's utterance already handed over. */
+	bool stream_audio;
+	size_t audio_sent;
 };
 
 struct call {
@@ -137,6 +141,7 @@ struct call {
 };
 
 static const struct channel_ops call_channel_ops;
+static void clear_events(struct call *c);
 
 static char *dup_or_empty(const char *s)
 {
@@ -225,6 +230,7 @@ void call_destroy(struct call *c)
 	if (!c)
 		return;
 	record_end(c);
+	clear_events(c);
 	c->play.clip = audio_clip_deref(c->play.clip);
 	c->play.stream = audio_stream_deref(c->play.stream);
 	c->listen.utt = audio_clip_deref(c->listen.utt);
@@ -261,13 +267,35 @@ struct call *call_from_channel(struct channel *ch)
 
 /* ---- events ---- */
 
+/* A queued CHANNEL_EV_SPEECH_AUDIO owns its clip until it was delivered or
+ * dropped (the handler only borrows it). */
+static void release_event(const struct channel_event *ev)
+{
+	if (ev->type == CHANNEL_EV_SPEECH_AUDIO)
+		audio_clip_deref(ev->audio.audio);
+}
+
+static void clear_events(struct call *c)
+{
+	while (c->evq_len) {
+		release_event(&c->evq[c->evq_head]);
+		c->evq_head = (c->evq_head + 1) % EVQ_CAP;
+		c->evq_len--;
+	}
+}
+
+/* Takes over what ev owns (release_event), also when it is dropped. */
 static void queue_event(struct call *c, const struct channel_event *ev)
 {
-	if (c->hangup_raised)
+	if (c->hangup_raised) {
+		release_event(ev);
 		return;
+	}
 	if (c->evq_len == EVQ_CAP) {
-		/* Only informational DTMF events can pile up this far. */
+		/* Only informational DTMF events can pile up this far (audio
+		 * batches are delivered frame by frame). */
 		LOGW(c->id, "call_event_overflow", "type=%d", ev->type);
+		release_event(ev);
 		return;
 	}
 	c->evq[(c->evq_head + c->evq_len) % EVQ_CAP] = *ev;
@@ -290,10 +318,11 @@ static void deliver_pending(struct call *c)
 		c->evq_len--;
 		if (c->ch.evh)
 			c->ch.evh(&c->ch, &ev, c->ch.evarg);
+		release_event(&ev);
 	}
 	if (call_over(c) && !c->hangup_raised) {
 		c->hangup_raised = true;
-		c->evq_len = 0;
+		clear_events(c);
 		struct channel_event ev = { .type = CHANNEL_EV_HANGUP };
 		ev.hangup.reason = c->end_reason ? c->end_reason : "hangup";
 		if (c->ch.evh)
@@ -376,12 +405,41 @@ static void finish_play(struct call *c, bool interrupted)
 			c->now_ms + c->listen.opts.no_input_ms;
 }
 
+/* Streaming (channel_listen.stream_audio): the utterance's samples not yet
+ * handed over, as one CHANNEL_EV_SPEECH_AUDIO, once at least min are
+ * waiting. Out of memory, they wait for the next batch: no gap. */
+static void listen_audio(struct call *c, size_t min)
+{
+	struct listen_state *li = &c->listen;
+	if (!li->stream_audio || !li->ep)
+		return;
+	size_t n = 0;
+	const int16_t *pcm = endpoint_audio(li->ep, &n);
+	if (!pcm || n <= li->audio_sent || n - li->audio_sent < min)
+		return;
+	size_t k = n - li->audio_sent;
+	struct audio_clip *clip = audio_clip_alloc(k, AUDIO_RATE_HZ);
+	if (!clip) {
+		LOGW(c->id, "listen_no_memory", "samples=%zu", k);
+		return;
+	}
+	memcpy(clip->samples, pcm + li->audio_sent, k * sizeof(int16_t));
+	struct channel_event ev = { .type = CHANNEL_EV_SPEECH_AUDIO };
+	ev.audio.audio = clip;
+	ev.audio.offset = li->audio_sent;
+	li->audio_sent = n;
+	queue_event(c, &ev);
+}
+
 static void finish_listen(struct call *c, enum channel_listen_end end,
 			  bool with_audio)
 {
 	struct listen_state *li = &c->listen;
 	if (!li->active)
 		return;
+	/* The last batch goes before the end (channel.h). */
+	if (with_audio)
+		listen_audio(c, 1);
 	li->active = false;
 	li->utt = audio_clip_deref(li->utt);
 	struct channel_event ev = { .type = CHANNEL_EV_LISTEN_DONE };
@@ -628,6 +686,8 @@ static int ch_listen(struct channel *ch, const struct channel_listen *o)
 	li->utt = audio_clip_deref(li->utt);
 	li->pause_clip = audio_clip_deref(li->pause_clip);
 	li->paused = false;
+	li->stream_audio = o->stream_audio;
+	li->audio_sent = 0;
 	li->early_ms = o->early_ms < ec.trailing_silence_ms ? o->early_ms : 0;
 	li->active = true;
 	li->opts = *o;
@@ -663,7 +723,7 @@ static void set_state(struct call *c, struct call_fsm_result r)
 			}
 			c->collect.active = false;
 			c->listen.active = false;
-			c->evq_len = 0;
+			clear_events(c);
 			record_end(c);
 		}
 		if (c->obs.state_changed)
@@ -1032,6 +1092,7 @@ static void listen_frame(struct call *c, const int16_t *pcm)
 		queue_event(c, &sev);
 		LOGI(c->id, "speech_start", "barge_in=%s",
 		     barged ? "true" : "false");
+		listen_audio(c, 1); /* the pre-roll and the onset, at once */
 		break;
 	}
 	case EP_SPEECH_END:
@@ -1045,6 +1106,9 @@ static void listen_frame(struct call *c, const int16_t *pcm)
 		break;
 	default:
 		listen_pause(c);
+		if (li->speech)
+			listen_audio(c, (size_t)CHANNEL_AUDIO_BATCH_MS *
+						AUDIO_RATE_HZ / 1000);
 		break;
 	}
 }

@@ -16,6 +16,10 @@
  *  - Events are delivered through the handler set with channel_set_handler(),
  *    never from inside the method call itself (they are deferred to the loop),
  *    so the caller may free or re-enter safely.
+ *  - A listen with stream_audio (CHANNEL_CAP_SPEECH) hands over the caller's
+ *    audio while they speak (CHANNEL_EV_SPEECH_AUDIO), in order and without
+ *    gaps: the batches of one listen joined are exactly the audio of its
+ *    LISTEN_DONE, and all of them come before it.
  */
 #ifndef VG_CALL_CHANNEL_H
 #define VG_CALL_CHANNEL_H
@@ -111,7 +115,18 @@ struct channel_listen {
 	 * decoding before the end is confirmed (0: never; ignored when not
 	 * below trailing_silence_ms). */
 	unsigned early_ms;
+	/* CHANNEL_CAP_SPEECH: raise CHANNEL_EV_SPEECH_AUDIO with the
+	 * utterance's audio as it arrives (streaming recognition): the
+	 * pre-roll and first speech at speech start, then a batch each
+	 * CHANNEL_AUDIO_BATCH_MS, and the rest just before a LISTEN_DONE
+	 * that carries audio. Ignored by channels that cannot (their
+	 * LISTEN_DONE still carries the whole utterance). */
+	bool stream_audio;
 };
+
+/* Audio a CHANNEL_EV_SPEECH_AUDIO carries at least (but the first and the
+ * last of a listen): batched, not one event per 20 ms frame. */
+#define CHANNEL_AUDIO_BATCH_MS 100u
 
 enum channel_listen_end {
 	LISTEN_SPEECH,	   /* speech, then trailing silence */
@@ -133,6 +148,9 @@ enum channel_event_type {
 	 * audio so far, for an early decode. Informational; a listen may
 	 * raise several (one per pause) before its LISTEN_DONE. */
 	CHANNEL_EV_SPEECH_PAUSE,
+	/* The caller's audio since the previous one, during a listen with
+	 * stream_audio (see the rules at the top). Informational. */
+	CHANNEL_EV_SPEECH_AUDIO,
 };
 
 struct channel_event {
@@ -188,6 +206,14 @@ struct channel_event {
 			unsigned seq;	    /* 1, 2, ... within the call */
 			uint32_t speech_ms; /* speech up to the pause */
 		} pause;
+		struct {
+			/* The new samples, 8 kHz; borrowed for the
+			 * handler's call (audio_clip_ref it to keep it). */
+			struct audio_clip *audio;
+			/* Samples of the utterance handed over before
+			 * these (0: the first batch, from the pre-roll). */
+			size_t offset;
+		} audio;
 	};
 };
 
@@ -213,6 +239,8 @@ struct channel_turn {
 	uint64_t stt_final_us;	/* final transcript back */
 	bool stt_early;		/* the transcript came from the decode
 				   started in the caller's last pause */
+	bool stt_streamed;	/* it came from a streaming recognition
+				   fed while the caller spoke */
 	uint64_t nlu_done_us;	/* intent known */
 	uint64_t response_us;	/* next step chosen */
 };

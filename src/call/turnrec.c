@@ -30,6 +30,7 @@ void turnrec_from_channel(struct turnrec *r, unsigned seq,
 		CP(r->stt_engine, t->stt_engine);
 		r->stt_confidence = t->stt_confidence;
 		r->stt_early = t->stt_early;
+		r->stt_streamed = t->stt_streamed;
 	}
 	r->has_intent = t->intent != NULL;
 	r->intent_confidence = t->intent_confidence;
@@ -98,6 +99,13 @@ int turnrec_json(struct strbuf *sb, const struct turnrec *r)
 					    ? "null"
 				    : r->stt_early ? "true"
 						   : "false");
+	if (!err)
+		err = strbuf_printf(sb, ",\"stt_streamed\":%s",
+				    !r->audio || !r->has_transcript ||
+						    !r->stt_engine[0]
+					    ? "null"
+				    : r->stt_streamed ? "true"
+						      : "false");
 	if (!err)
 		err = add_str(sb, "intent", r->has_intent, r->intent);
 	if (!err)

@@ -34,7 +34,8 @@ struct turnrec {
 	bool audio;	    /* the channel hears audio: barge_in known */
 	bool has_speech_ms; /* the channel measured speech_ms */
 	bool barge_in;
-	bool stt_early; /* see channel_turn */
+	bool stt_early;	   /* see channel_turn */
+	bool stt_streamed; /* idem */
 	float stt_confidence, intent_confidence;
 	uint32_t speech_ms;
 	/* clock_mono_us(); 0: did not happen. t_ms is relative to

@@ -330,11 +330,12 @@ static const struct setting http_client_settings[] = {
 	  .max = 256 * MB },
 };
 
-/* Webhook events: known names, comma-separated, no repeats; "" = all. */
+/* Webhook events: known names, comma-separated, no repeats; "" = all but
+ * "partial" (http/webhook.c). */
 static bool check_webhook_events(const char *s, size_t len)
 {
 	static const char *const known[] = { "started", "intent", "transferred",
-					     "ended" };
+					     "ended", "partial" };
 	bool seen[ARRAY_LEN(known)] = { false };
 	size_t i = 0;
 
@@ -380,8 +381,9 @@ static const struct setting webhooks_settings[] = {
 	  .off = CFG_OFF(webhooks.events),
 	  .size = CFG_SIZE(webhooks.events),
 	  .check = check_webhook_events,
-	  .what = "a comma-separated list of started, intent, transferred "
-		  "and ended, each at most once, or \"\" for all" },
+	  .what = "a comma-separated list of started, intent, transferred, "
+		  "ended and partial, each at most once, or \"\" for all "
+		  "but partial" },
 	{ .key = "timeout",
 	  .kind = K_MS,
 	  .off = CFG_OFF(webhooks.timeout_ms),
@@ -689,6 +691,7 @@ static const struct setting genesys_settings[] = {
 	{ .key = "min_confidence",
 	  .kind = K_RATIO,
 	  .off = CFG_OFF(genesys.min_confidence) },
+	{ .key = "partials", .kind = K_BOOL, .off = CFG_OFF(genesys.partials) },
 	{ .key = "language",
 	  .kind = K_STR,
 	  .off = CFG_OFF(genesys.language),
@@ -837,6 +840,11 @@ static const struct setting stt_settings[] = {
 	  .kind = K_MS,
 	  .off = CFG_OFF(stt.early_ms),
 	  .max = 2 * MS_PER_S },
+	{ .key = "stream", .kind = K_BOOL, .off = CFG_OFF(stt.stream) },
+	{ .key = "partial_every",
+	  .kind = K_MS,
+	  .off = CFG_OFF(stt.partial_every_ms),
+	  .max = 10 * MS_PER_S },
 	{ .key = "models_dir",
 	  .kind = K_STR,
 	  .off = CFG_OFF(stt.models_dir),
@@ -1053,6 +1061,7 @@ void config_defaults(struct vg_config *cfg)
 	strcpy(cfg->genesys.model, "default");
 	cfg->genesys.min_confidence = 0.5f;
 	strcpy(cfg->genesys.language, "en-US");
+	cfg->genesys.partials = true;
 	strcpy(cfg->genesys_bot.api_key_header, "X-API-KEY");
 	strcpy(cfg->genesys_bot.language, "en-us");
 	cfg->genesys_bot.session_timeout_ms = 30 * MS_PER_MIN;
@@ -1068,16 +1077,17 @@ void config_defaults(struct vg_config *cfg)
 	strcpy(cfg->stt.engines, "moonshine,pocketsphinx");
 	cfg->stt.deadline_ms = 2000;
 	cfg->stt.early_ms = 100;
+	cfg->stt.stream = true;
+	cfg->stt.partial_every_ms = CONFIG_STT_PARTIAL_EVERY_MS;
 	cfg->stt.threads = 1;
 	cfg->stt.decoders = 2;
 	cfg->stt.lm_beam = 6;
 	cfg->stt.lm_weight = 0.4f;
 	cfg->stt.lm_word_bonus = 1.25f;
 	cfg->stt.lm_prune = 4.0f;
-	cfg->stt.open_beam = 4;
-	cfg->stt.open_prune = 2.0f;
+	/* open_beam, open_prune 0: the engine's measured defaults */
 	cfg->stt.degrade = true;
-	cfg->stt.degrade_ms = 300;
+	cfg->stt.degrade_ms = CONFIG_STT_DEGRADE_MS;
 
 	cfg->log.level = LOG_LVL_INFO;
 	cfg->log.format = LOG_FMT_KV;
@@ -2899,6 +2909,8 @@ int config_print(const struct vg_config *cfg, FILE *f)
 	fprintf(f, "\n");
 	put_ms(f, "deadline", cfg->stt.deadline_ms);
 	put_ms(f, "early_decode", cfg->stt.early_ms);
+	fprintf(f, "  stream: %s\n", cfg->stt.stream ? "true" : "false");
+	put_ms(f, "partial_every", cfg->stt.partial_every_ms);
 	fprintf(f, "  models_dir: ");
 	put_str(f, cfg->stt.models_dir);
 	fprintf(f, "\n  threads: %u\n  decoders: %u\n", cfg->stt.threads,
@@ -2977,7 +2989,8 @@ int config_print(const struct vg_config *cfg, FILE *f)
 	fprintf(f, "\n  min_confidence: %.3g\n  language: ",
 		(double)cfg->genesys.min_confidence);
 	put_str(f, cfg->genesys.language);
-	fprintf(f, "\n");
+	fprintf(f, "\n  partials: %s\n",
+		cfg->genesys.partials ? "true" : "false");
 
 	fprintf(f, "twilio:\n  enabled: %s\n  auth_token: %s\n",
 		cfg->twilio.enabled ? "true" : "false",

@@ -20,6 +20,12 @@
 #define CONFIG_PATH_LEN 1024 /* file and directory paths, with NUL */
 #define CONFIG_ERRORS_MAX 64 /* messages kept; the rest are only counted */
 #define CONFIG_ERROR_LEN 512 /* one message, with NUL */
+/* stt.partial_every's default (ms): docs/BENCHMARKS.md, "Partial
+ * transcripts" */
+#define CONFIG_STT_PARTIAL_EVERY_MS 500u
+/* stt.degrade_after's default (ms): docs/BENCHMARKS.md, "PocketSphinx LM
+ * mode under load" */
+#define CONFIG_STT_DEGRADE_MS 300u
 
 /* connect.functions: Lambda-style functions (docs/CONNECT.md). */
 #define CONFIG_CONNECT_FUNCS_MAX 16
@@ -243,6 +249,7 @@ struct vg_config {
 		char model[CONFIG_NAME_LEN];	    /* NLU model; "default" */
 		float min_confidence;		    /* intent shown from; 0.5 */
 		char language[16];		    /* transcripts; "en-US" */
+		bool partials; /* isFinal:false transcripts; default true */
 	} genesys;
 
 	/* Transfer targets ([6/7]): "transfer: queue:NAME" resolved to a
@@ -275,6 +282,14 @@ struct vg_config {
 		char engines[CONFIG_STR_LEN];
 		uint32_t deadline_ms; /* per turn, then fallback */
 		uint32_t early_ms; /* early decode after this pause (0 off) */
+		/* calls stream a gather's speech to an engine that streams
+		 * (and to any when "partial" webhooks are wanted); default
+		 * true, docs/BENCHMARKS.md "Streaming in calls" */
+		bool stream;
+		/* emulated partials of engines that cannot stream: a
+		 * re-decode per this much new audio at most (0 off; default
+		 * CONFIG_STT_PARTIAL_EVERY_MS) */
+		uint32_t partial_every_ms;
 		char models_dir[CONFIG_PATH_LEN]; /* "" = the built-in deps dir
 						   */
 		uint32_t threads;		  /* per Moonshine decode */
@@ -283,13 +298,15 @@ struct vg_config {
 		 * per-word bonus (shallow fusion) */
 		uint32_t lm_beam;
 		float lm_weight, lm_word_bonus, lm_prune;
-		/* Moonshine on open steps without one: beam width (0 and 1:
-		 * greedy) and pruning margin */
+		/* Moonshine on open steps without one: beam width (1:
+		 * greedy) and pruning margin; open_beam 0 (the default): the
+		 * engine's measured width and margin, open_prune unused */
 		uint32_t open_beam;
 		float open_prune;
-		/* decodes that waited degrade_ms in the worker queue run
-		 * degraded (PocketSphinx LM: fast decoders; Moonshine open
-		 * speech: greedy) */
+		/* decodes that waited degrade_ms (default
+		 * CONFIG_STT_DEGRADE_MS) in the worker queue run degraded
+		 * (PocketSphinx LM: fast decoders; Moonshine open speech:
+		 * greedy) */
 		bool degrade;
 		uint32_t degrade_ms;
 	} stt;

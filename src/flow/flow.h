@@ -152,9 +152,15 @@ struct flow_backend {
 		      struct vg_loop *loop, flow_backend_done_fn *done,
 		      void *arg);
 	/* Call events for webhooks ("started", "intent", "transferred",
-	 * "ended"), fields as a JSON object text; may be NULL. Never blocks. */
+	 * "ended", "partial"), fields as a JSON object text; may be NULL.
+	 * Never blocks. */
 	void (*event)(void *ctx, const char *event, const char *call_id,
 		      const char *json_fields);
+	/* Whether event would go anywhere (e.g. "partial", which webhooks
+	 * send only when webhooks.events names it): the session does not
+	 * produce an event whose only cost is making it. NULL: "partial" is
+	 * not wanted. Never blocks. */
+	bool (*wants_event)(void *ctx, const char *event);
 	/* Subflows and classify models by name (borrowed; NULL fn: none). */
 	struct flow *(*find_flow)(void *ctx, const char *name);
 	struct nlu_model *(*find_model)(void *ctx, const char *name);
@@ -184,6 +190,11 @@ struct flow_env {
 	 * application, a SIP channel refuses it: on_fail). */
 	const struct flow_queue *queues;
 	unsigned nqueues;
+	/* Streaming recognition (config stt.stream): a speech gather whose
+	 * first STT engine streams, or whose partial transcripts someone
+	 * wants (backend wants_event("partial")), is recognized while the
+	 * caller speaks (docs/SPEECH.md "Streaming in calls"). */
+	bool stt_stream;
 };
 
 /* One flow walking one channel. Thread: the channel's loop only. */

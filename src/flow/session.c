@@ -54,7 +54,8 @@ struct turn_timing {
 	bool barged;
 	uint32_t speech_ms;
 	uint64_t speech_end_us, stt_final_us;
-	bool stt_early; /* answered by the decode started in a pause */
+	bool stt_early;	   /* answered by the decode started in a pause */
+	bool stt_streamed; /* answered by the stream fed while they spoke */
 };
 
 struct flow_session {
@@ -87,6 +88,19 @@ struct flow_session {
 	 * it (early_drop). */
 	struct stt_job *early_job;
 	struct stt_req *early_req;
+	/* Streaming recognition (env.stt_stream): decided per listen
+	 * (stream_audio asked of the channel), started at speech start, fed
+	 * the channel's SPEECH_AUDIO batches (stream_fed samples so far). At
+	 * LISTEN_DONE it is ended and becomes the turn's request (stt_stream,
+	 * job stt_job); anything else drops it (stream_drop). */
+	bool stream_wanted;   /* this listen streams */
+	bool stream_native;   /* its first engine streams: no early decode */
+	bool stream_partials; /* someone wants "partial" events */
+	bool stream_heard;    /* the stream said a partial: it is live */
+	struct stt_stream *stream;
+	struct stt_job *stream_job;
+	size_t stream_fed;
+	struct stt_stream *stt_stream;
 
 	/* The outcome of the current action, fed to the runtime once the
 	 * channel is idle. The strings it points to are owned here. */
@@ -132,10 +146,13 @@ struct stt_job {
 	uint32_t speech_ms;
 	uint64_t speech_end_us;
 
-	bool early;   /* started on CHANNEL_EV_SPEECH_PAUSE */
-	bool adopted; /* an early job that now answers the turn */
-	bool done;    /* an early job's result is in (err, text, ...) */
-	unsigned seq; /* the pause's */
+	bool early;    /* started on CHANNEL_EV_SPEECH_PAUSE */
+	bool streamed; /* a streaming request (started at speech start) */
+	bool live;     /* and its engine streamed: it said a partial while
+			  the caller spoke (else it decodes the end clip) */
+	bool adopted;  /* an early job that now answers the turn */
+	bool done;     /* an early job's result is in (err, text, ...) */
+	unsigned seq;  /* the pause's */
 	int err;
 	float confidence;
 	const char *engine; /* static (the engine's ops->name) */
@@ -143,6 +160,8 @@ struct stt_job {
 };
 
 static void early_drop(struct flow_session *s);
+static void stream_drop(struct flow_session *s);
+static void stream_decide(struct flow_session *s, struct channel_listen *l);
 
 static void run(struct flow_session *s);
 static void speak_next(struct flow_session *s);
@@ -203,6 +222,7 @@ static bool idle(const struct flow_session *s)
 static void finish(struct flow_session *s, const struct flow_result *res)
 {
 	early_drop(s);
+	stream_drop(s);
 	s->res = *res;
 	s->res.now_ms = clock_wall_ms();
 	s->res_ready = true;
@@ -312,6 +332,7 @@ static void on_turn(void *arg, const struct flow_turn_info *t)
 			s->tt.speech_end_us ? s->tt.speech_end_us : now,
 		.stt_final_us = s->tt.stt_final_us,
 		.stt_early = speech && s->tt.stt_early,
+		.stt_streamed = speech && s->tt.stt_streamed,
 		.nlu_done_us = t->intent ? now : 0,
 		.response_us = now,
 	};
@@ -399,6 +420,7 @@ static void start_listen(struct flow_session *s)
 		.hints = a->gather.hints,
 		.early_ms = stt_early_ms(s->env.stt),
 	};
+	stream_decide(s, &l);
 	s->listen_wanted = false;
 	int err = channel_listen(s->ch, &l);
 	if (err) {
@@ -894,6 +916,7 @@ static void input_speech(struct flow_session *s, const struct stt_job *j,
 		.speech_end_us = j->speech_end_us,
 		.stt_final_us = stt_final_us,
 		.stt_early = j->early,
+		.stt_streamed = j->live,
 	};
 	snprintf(s->tt.engine, sizeof(s->tt.engine), "%s",
 		 engine ? engine : "");
@@ -940,6 +963,7 @@ static void on_stt(int err, const struct stt_result *res, void *arg)
 	}
 	s->stt_job = NULL;
 	s->stt_req = NULL;
+	s->stt_stream = NULL;
 	enter_frame(s);
 	if (!s->closing && j->gen == s->gen && s->phase == PH_RECOGNIZE) {
 		if (err)
@@ -1042,11 +1066,152 @@ static struct stt_job *early_adopt(struct flow_session *s,
 	return j;
 }
 
+/* ---- streaming recognition ---- */
+
+/* At listen start: stream when streaming is on and either the first engine
+ * streams (its final is then ready about when the end is confirmed) or
+ * someone wants partial transcripts (the early decode still answers the
+ * turn when it can; the stream gives the partials). Otherwise nothing is
+ * streamed: no cost. The early decode is still asked for: a stream that
+ * the engine could not take (no decoder free: the service then decodes
+ * the end clip) says no partial, and then the caller's pause starts one
+ * (on_pause). */
+static void stream_decide(struct flow_session *s, struct channel_listen *l)
+{
+	s->stream_wanted = s->stream_native = s->stream_partials = false;
+	if (!s->env.stt || !s->env.stt_stream ||
+	    !(s->ch->ops->caps & CHANNEL_CAP_SPEECH))
+		return;
+	const struct flow_backend *b = s->env.backend;
+	s->stream_partials = b && b->event && b->wants_event &&
+			     b->wants_event(b->ctx, "partial");
+	struct stt_params p;
+	listen_params(s, &p);
+	s->stream_native = stt_stream_native(s->env.stt, &p);
+	s->stream_wanted = s->stream_native || s->stream_partials;
+	l->stream_audio = s->stream_wanted;
+}
+
+/* The live stream is void (the turn ended without speech to decode, or
+ * otherwise): cancelled, its job freed. */
+static void stream_drop(struct flow_session *s)
+{
+	if (!s->stream)
+		return;
+	stt_stream_cancel(s->stream);
+	s->stream = NULL;
+	free(s->stream_job);
+	s->stream_job = NULL;
+	s->stream_fed = 0;
+}
+
+static void on_partial(const char *text, uint32_t audio_ms, void *arg)
+{
+	struct stt_job *j = arg;
+	struct flow_session *s = j->s;
+	if (s->closing || (j->gen && j->gen != s->gen))
+		return; /* the turn is over (hangup): nothing to tell */
+	s->stream_heard = true;
+	if (!*text)
+		return; /* an engine that streams may say "" at first */
+	LOGD(call_id(s), "flow_partial", "node=%s audio_ms=%u text=\"%s\"",
+	     node_name(s), audio_ms, log_esc(text));
+	if (!s->stream_partials)
+		return;
+	char ms[16];
+	snprintf(ms, sizeof(ms), "%u", audio_ms);
+	event_kv(s, "partial", "node", node_name(s), "transcript", text,
+		 "audio_ms", ms, NULL);
+}
+
+/* Speech start: the stream opens; the channel's SPEECH_AUDIO batches
+ * follow. A stream that cannot start leaves the turn to the batch decode
+ * at its end. */
+static void on_speech_start(struct flow_session *s)
+{
+	if (!s->stream_wanted || !s->listen_out)
+		return;
+	stream_drop(s);
+	struct stt_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return;
+	j->s = s;
+	j->streamed = true;
+	struct stt_params p;
+	listen_params(s, &p);
+	int err = stt_stream_start(s->env.stt, &p, s->env.loop, on_partial,
+				   on_stt, j, &s->stream);
+	if (err) {
+		LOGW(call_id(s), "flow_stt_stream_failed",
+		     "node=%s stage=start err=%d", node_name(s), err);
+		s->stream = NULL;
+		free(j);
+		return;
+	}
+	s->stream_job = j;
+	s->stream_fed = 0;
+	s->stream_heard = false;
+}
+
+static int stream_feed(struct flow_session *s, const int16_t *pcm, size_t n)
+{
+	int err = stt_stream_feed(s->stream, pcm, n);
+	if (!err)
+		s->stream_fed += n;
+	else if (err != -E2BIG)
+		LOGW(call_id(s), "flow_stt_stream_failed",
+		     "node=%s stage=feed err=%d", node_name(s), err);
+	return err;
+}
+
+/* A batch that follows the last one fed goes in; after a gap (a batch
+ * lost, a feed that failed) the rest waits for the end clip. */
+static void on_speech_audio(struct flow_session *s,
+			    const struct channel_event *ev)
+{
+	const struct audio_clip *a = ev->audio.audio;
+	if (!s->stream || !a || ev->audio.offset != s->stream_fed)
+		return;
+	stream_feed(s, a->samples, a->nsamples);
+}
+
+/* The turn's end: what the channel's batches missed is fed from the end
+ * clip, then the stream is ended with it and answers the turn (job j's
+ * fields are filled in by the caller). Returns the job, or NULL when there
+ * is no stream or it cannot end (the batch decode takes over). */
+static struct stt_job *stream_finish(struct flow_session *s,
+				     struct audio_clip *clip)
+{
+	if (!s->stream)
+		return NULL;
+	int err = 0;
+	if (clip->nsamples > s->stream_fed)
+		err = stream_feed(s, clip->samples + s->stream_fed,
+				  clip->nsamples - s->stream_fed);
+	if (!err || err == -E2BIG)
+		err = stt_stream_end(s->stream, clip);
+	if (err) {
+		LOGW(call_id(s), "flow_stt_stream_failed",
+		     "node=%s stage=end err=%d", node_name(s), err);
+		stream_drop(s);
+		return NULL;
+	}
+	struct stt_job *j = s->stream_job;
+	j->live = s->stream_native && s->stream_heard;
+	s->stt_stream = s->stream;
+	s->stream = NULL;
+	s->stream_job = NULL;
+	s->stream_fed = 0;
+	return j;
+}
+
 static void on_listen(struct flow_session *s, const struct channel_event *ev)
 {
 	enum channel_listen_end end = ev->listen.end;
-	if (end == LISTEN_DTMF || end == LISTEN_STOPPED)
+	if (end == LISTEN_DTMF || end == LISTEN_STOPPED) {
+		stream_drop(s);
 		return; /* the collect (or whoever stopped it) decides */
+	}
 	if (end == LISTEN_NO_INPUT) {
 		s->tt = (struct turn_timing){ .end = "no_input" };
 		struct flow_result r = { .type = FLOW_RES_INPUT };
@@ -1056,6 +1221,10 @@ static void on_listen(struct flow_session *s, const struct channel_event *ev)
 	}
 	bool platform = ev->listen.text || !ev->listen.audio;
 	struct stt_job *j = platform ? NULL : early_adopt(s, ev);
+	if (j || platform)
+		stream_drop(s); /* the early decode answers: no stream */
+	else
+		j = stream_finish(s, ev->listen.audio);
 	if (!j)
 		j = calloc(1, sizeof(*j));
 	if (!j) {
@@ -1096,6 +1265,11 @@ static void on_listen(struct flow_session *s, const struct channel_event *ev)
 		s->stt_job = j;
 		s->stt_req = s->early_req;
 		s->early_req = NULL;
+		return;
+	}
+	if (j->streamed) {
+		/* The stream's final (on_stt) answers the turn. */
+		s->stt_job = j;
 		return;
 	}
 	struct stt_params p;
@@ -1167,10 +1341,20 @@ static void on_event(struct channel *ch, const struct channel_event *ev,
 			on_listen(s, ev);
 		break;
 	case CHANNEL_EV_SPEECH_START:
+		if (deciding && s->phase == PH_GATHER)
+			on_speech_start(s);
 		break;
 	case CHANNEL_EV_SPEECH_PAUSE:
-		if (deciding && s->phase == PH_GATHER)
+		/* A live stream of an engine that streams has its final
+		 * ready at the end: an early decode would decode the same
+		 * audio again. */
+		if (deciding && s->phase == PH_GATHER &&
+		    !(s->stream && s->stream_native && s->stream_heard))
 			on_pause(s, ev);
+		break;
+	case CHANNEL_EV_SPEECH_AUDIO:
+		if (deciding && s->phase == PH_GATHER)
+			on_speech_audio(s, ev);
 		break;
 	case CHANNEL_EV_TRANSFER_DONE: {
 		s->transfer_out = false;
@@ -1300,14 +1484,17 @@ void flow_session_destroy(struct flow_session *s)
 		channel_set_handler(s->ch, NULL, NULL);
 	event_ended(s, "hangup");
 	s->closing = true;
-	if (s->stt_req) {
+	if (s->stt_req || s->stt_stream) {
 		/* Cancelled: on_stt will not run, so the job is ours. */
 		stt_cancel(s->stt_req);
 		s->stt_req = NULL;
+		stt_stream_cancel(s->stt_stream);
+		s->stt_stream = NULL;
 		free(s->stt_job);
 		s->stt_job = NULL;
 	}
 	early_drop(s);
+	stream_drop(s);
 	if (may_free(s))
 		session_free(s);
 }

@@ -94,11 +94,16 @@ struct webhooks_opts {
 int webhooks_create(struct webhooks **wp, struct http_client *c,
 		    const struct webhooks_opts *o);
 void webhooks_destroy(struct webhooks *w);
-/* Any thread. event: "started", "intent", "transferred", "ended"; json_fields
- * is a JSON object text whose members are added to the event (may be NULL).
- * Returns 0 or -errno (not sent; already logged). */
+/* Any thread. event: "started", "intent", "transferred", "ended",
+ * "partial"; json_fields is a JSON object text whose members are added to
+ * the event (may be NULL). An event the events list does not take is not
+ * sent (0). Returns 0 or -errno (not sent; already logged). */
 int webhooks_post(struct webhooks *w, const char *event, const char *call_id,
 		  const char *json_fields);
+/* Whether webhooks_post() would send event: the events list names it, or
+ * is "" (all) and event is not opt-in ("partial" is sent only when named).
+ * NULL w: false. Any thread. */
+bool webhooks_wants(const struct webhooks *w, const char *event);
 /* The signature header value for body at timestamp (tests, receivers). */
 int webhooks_sign(const char *secret, int64_t ts, const char *body, size_t len,
 		  char *out, size_t cap);

@@ -70,13 +70,21 @@ static bool event_name_ok(const char *e)
 	return n > 0 && n <= EVENT_MAX;
 }
 
-/* Is event in the comma list (exact, whole entries)? "" means all. */
+/* Events sent only when the list names them: "partial" comes several
+ * times a turn, one HTTP request each, so "" (all) does not mean it. */
+static bool event_opt_in(const char *event)
+{
+	return !strcmp(event, "partial");
+}
+
+/* Is event in the comma list (exact, whole entries)? "" means all but the
+ * opt-in ones. */
 static bool event_enabled(const char *list, const char *event)
 {
 	size_t n = strlen(event);
 
 	if (!*list)
-		return true;
+		return !event_opt_in(event);
 	for (const char *p = list; *p;) {
 		const char *end = strchr(p, ',');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
@@ -260,6 +268,11 @@ out:
 	cJSON_Delete(extra);
 	cJSON_Delete(doc);
 	return txt;
+}
+
+bool webhooks_wants(const struct webhooks *w, const char *event)
+{
+	return w && event_name_ok(event) && event_enabled(w->events, event);
 }
 
 int webhooks_post(struct webhooks *w, const char *event, const char *call_id,

@@ -6,10 +6,13 @@
 # two-party conversation (agent on internal, customer on external) over a
 # stereo, an inverted and a mono offer: the chosen media, pong with the
 # ping's seq, updated, the transcripts on the right channel with offsets
-# from the audio position, the customer's intent and the knowledge file's
+# from the audio position, isFinal:false transcripts (partials, real
+# Moonshine through the service's emulated partials) with the final's id
+# before each final, the customer's intent and the knowledge file's
 # suggestion as agentassist; a client pause and a server pause asked over
 # REST (PCI secure pause), each with a secret utterance sent during the
-# pause that must be neither transcribed nor counted; close/closed; audio
+# pause that must be neither transcribed (final or partial) nor counted,
+# and no partial arriving during the pause; close/closed; audio
 # before open, a malformed message and a silent client refused with the
 # documented error codes; a stereo L16 offer; a `discarded` span moving the
 # position.
@@ -87,11 +90,24 @@ check_conversation() { # label json
 	vg_assert_le "$label: pong within 200 ms" "$(jq -r '[.pongs[].ms] | max' <<<"$j")" 200
 	vg_assert_eq "$label: update answered with updated" 1 "$(jq -r .updated <<<"$j")"
 	vg_assert "$label: the customer's words on external" \
-		jq -e '[.transcripts[] | select(.channel == "external" and (.text | test("ordered a new card")))] | length >= 1' <<<"$j"
-	vg_assert "$label: transcripts are final with a display interpretation and a confidence" \
-		jq -e 'all(.transcripts[]; .isFinal and .type == "display" and .confidence > 0 and .confidence <= 1)' <<<"$j"
-	vg_assert "$label: nothing said during the pause was transcribed" \
+		jq -e '[.transcripts[] | select(.isFinal and .channel == "external" and (.text | test("ordered a new card")))] | length >= 1' <<<"$j"
+	vg_assert "$label: final transcripts have a display interpretation and a confidence" \
+		jq -e '[.transcripts[] | select(.isFinal)] | length >= 1 and all(.[]; .type == "display" and .confidence > 0 and .confidence <= 1)' <<<"$j"
+	# Partials (genesys.partials, stt.partial_every: on by default; real
+	# Moonshine, which cannot stream: the service re-decodes the audio so
+	# far): the customer's utterance has isFinal:false transcripts with
+	# the final's id, every one of them before the final.
+	vg_assert "$label: isFinal:false transcripts of the customer's utterance, with its id, before its final" \
+		jq -e '[.transcripts[] | select(.isFinal and .channel == "external" and (.text | test("ordered a new card")))][0] as $f
+			| [.transcripts[] | select((.isFinal | not) and .id == $f.id)] as $p
+			| ($p | length) >= 1 and all($p[]; .at <= $f.at and .type == "display" and .channel == "external" and .offset == $f.offset)' <<<"$j"
+	vg_assert "$label: no partial after its utterance's final" \
+		jq -e '[.transcripts[] | select(.isFinal)] as $f | all(.transcripts[] | select(.isFinal | not); . as $p | all($f[] | select(.id == $p.id); .at >= $p.at))' <<<"$j"
+	vg_assert "$label: nothing said during the pause was transcribed, final or partial" \
 		jq -e '[.transcripts[] | select(.text | test("four|number|one one"))] | length == 0' <<<"$j"
+	vg_assert "$label: no partial arrived during the secure pause" \
+		jq -e '.pause_at as $a | .resume_at as $b | ($a | type) == "number" and ($b | type) == "number" and $b > $a
+			and ([.transcripts[] | select((.isFinal | not) and .at > $a + 200 and .at <= $b)] | length == 0)' <<<"$j"
 	vg_assert "$label: agent assist names the intent and the knowledge file's answer" \
 		jq -e '[.assists[] | select(.channel == "external" and .intent.name == "card_arrival" and .intent.confidence >= 0.5 and (.suggestions[0].type == "faq") and (.suggestions[0].answer | test("working days")))] | length >= 1' <<<"$j"
 	vg_assert "$label: no assist for the agent's own words" \

@@ -5,8 +5,12 @@
 // ping every 5 s. Every transcript's lag is measured from the moment the
 // end of its utterance was streamed (offset + duration) to its arrival.
 // Prints one JSON line: sessions opened, utterances sent per channel,
-// transcripts received (and how many were expected), agent-assist events,
-// lag p50/p90/p99/max in ms, pong p99, send-schedule slip max, errors.
+// final transcripts received (and how many were expected), agent-assist
+// events, final lag p50/p90/p99/max in ms, pong p99, send-schedule slip
+// max, errors; and the partials (isFinal false): how many, per final
+// utterance, the time from an utterance's speech start (its offset) to
+// its first partial p50/p99, and a partial's age (arrival - the end of the
+// audio it covers, offset + duration) p50/p99.
 // Usage: node audiohook_bench.js --port P --key K --secret B64 --n N
 //        --secs T --ext cust.ulaw --int agent.ulaw
 'use strict';
@@ -60,14 +64,14 @@ function stereo(off) {
 const iso = (s) => { const m = /^PT([0-9.]+)S$/.exec(s || ''); return m ? Number(m[1]) * 1000 : NaN; };
 
 const sess = [];
-let opened = 0, errors = 0, transcripts = 0, assists = 0;
-const lags = [], pongs = [];
+let opened = 0, errors = 0, transcripts = 0, assists = 0, partials = 0;
+const lags = [], pongs = [], firstPartial = [], partialAge = [];
 for (let i = 0; i < N; i++) {
 	const sid = crypto.randomUUID();
 	// sessions start at staggered points of the conversation, as real
 	// calls do (not all utterances ending at the same instant)
 	const off0 = Math.floor((i / N) * L / CHUNK) * CHUNK;
-	const s = { sid, seq: 0, serverseq: 0, open: false, off0, off: off0, t0: 0, pings: {} };
+	const s = { sid, seq: 0, serverseq: 0, open: false, off0, off: off0, t0: 0, pings: {}, seen: new Set() };
 	s.ws = new WebSocket(`ws://${authority}${path}`, { headers: headers(sid) });
 	s.send = (type, parameters) => {
 		s.ws.send(JSON.stringify({ version: '2', id: sid, type, seq: ++s.seq,
@@ -89,7 +93,15 @@ for (let i = 0; i < N; i++) {
 		else if (m.type === 'pong') pongs.push(Date.now() - (s.pings[m.clientseq] || Date.now()));
 		else if (m.type === 'error' || m.type === 'disconnect') errors++;
 		else if (m.type === 'event') for (const e of m.parameters.entities || []) {
-			if (e.type === 'transcript') {
+			if (e.type === 'transcript' && e.data.isFinal === false) {
+				partials++;
+				const start = s.t0 + iso(e.data.offset);
+				partialAge.push(Date.now() - start - iso(e.data.duration));
+				if (!s.seen.has(e.data.id)) {
+					s.seen.add(e.data.id);
+					firstPartial.push(Date.now() - start);
+				}
+			} else if (e.type === 'transcript') {
 				transcripts++;
 				// the position counts from the first message (off0)
 				const end = s.t0 + iso(e.data.offset) + iso(e.data.duration);
@@ -141,6 +153,9 @@ function finish() {
 	console.log(JSON.stringify({ sessions: N, opened, audio_s_per_channel: Math.round(audio_s),
 		expected_transcripts: expected, transcripts, assists, errors,
 		lag_ms: { p50: pct(lags, 50), p90: pct(lags, 90), p99: pct(lags, 99), max: pct(lags, 100) },
+		partials, partials_per_utterance: transcripts ? Math.round(100 * partials / transcripts) / 100 : 0,
+		first_partial_ms: { p50: pct(firstPartial, 50), p99: pct(firstPartial, 99) },
+		partial_age_ms: { p50: pct(partialAge, 50), p99: pct(partialAge, 99) },
 		pong_p99_ms: pct(pongs, 99), send_slip_max_ms: slipMax }));
 	setTimeout(() => process.exit(0), 500);
 }

@@ -7,7 +7,9 @@
 // updates, pauses (client-side `paused`/`resumed`, or the server's `pause`
 // asked through the REST trigger) with a secret utterance sent *during* the
 // pause, and closes. Prints one JSON summary line (every server message,
-// transcripts, agent-assist events, pong timing, HTTP status of refusals).
+// transcripts final and partial with their id, isFinal and arrival time
+// `at` in ms since the upgrade, the pause's span `pause_at`/`resume_at` on
+// that clock, agent-assist events, pong timing, HTTP status of refusals).
 // Modes:
 //   auth      upgrades: valid, wrong secret, unknown key, stale, replayed
 //             nonce, no signature; reports each status (101 = upgraded)
@@ -168,6 +170,9 @@ function sessionMode() {
 			paused_samples: 0, seq_ok: true, socket_closed: false };
 		const ws = new WebSocket(`ws://${authority}${path}`,
 			{ headers: headers(o) });
+		// ms since the upgrade: transcripts' arrival (at) and the secure
+		// pause's span (pause_at: asked or sent, resume_at: resumed sent)
+		const t0 = Date.now();
 		let seq = 0, serverseq = 0, posMs = 0;
 		const send = (type, parameters) => {
 			const m = { version: '2', id: o.sid, type, seq: ++seq, serverseq,
@@ -212,9 +217,10 @@ function sessionMode() {
 					if (e.type === 'transcript') {
 						const a = (e.data.alternatives || [])[0] || {};
 						const it = (a.interpretations || [])[0] || {};
-						out.transcripts.push({ channel: e.data.channelId, text: it.transcript,
+						out.transcripts.push({ id: e.data.id, channel: e.data.channelId, text: it.transcript,
 							type: it.type, confidence: a.confidence, offset: e.data.offset,
-							duration: e.data.duration, isFinal: e.data.isFinal });
+							duration: e.data.duration, isFinal: e.data.isFinal,
+							at: Date.now() - t0 });
 					} else if (e.type === 'agentassist') {
 						out.assists.push({ text: (e.data.utterances || [])[0]?.text,
 							channel: (e.data.utterances || [])[0]?.channelId,
@@ -268,6 +274,7 @@ function sessionMode() {
 				const n = Math.min(chunk, tl.n - off);
 				if (off >= pauseAt && pausedAt < 0 && pauseAt >= 0) {
 					pausedAt = off;
+					out.pause_at = Date.now() - t0;
 					if (pause === 'rest') {
 						const p = waitFor((f) => { waitPause = f; }, 3000);
 						out.rest.pause = await restCall('pause', o.sid);
@@ -290,6 +297,7 @@ function sessionMode() {
 						out.rest.resume = await restCall('resume', o.sid);
 						await p;
 					}
+					out.resume_at = Date.now() - t0;
 					send('resumed', {});
 					const disc = Number(args.discard || 0);
 					if (disc) {

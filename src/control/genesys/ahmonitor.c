@@ -11,7 +11,17 @@
  * when it comes), and a speech frame before the end cancels it. The
  * monitor's trailing silence is longer than a call's (500 ms), so the
  * decode starts EARLY_LEAD_MS before the end, not at the first 100 ms:
- * fewer decodes voided by the caller going on, the same lag. */
+ * fewer decodes voided by the caller going on, the same lag.
+ *
+ * Partials (cfg.partials): from speech start each utterance is also fed to
+ * an STT stream (stt_stream_*, the same audio as the endpointer's clip),
+ * only up to its last speech frame: the audio of a pause is held back
+ * until speech goes on, so a pause (the trailing silence above all) asks
+ * for no partial decode. Each changed partial goes out as a transcript
+ * with isFinal false, the utterance's id and offset, and the duration
+ * heard so far. The stream only says partials: at the end it is cancelled
+ * and the final comes as above (early decode included). Nothing goes out
+ * while the session is paused, and a pause cancels the stream. */
 #include "control/genesys/ahmonitor.h"
 
 #include <errno.h>
@@ -52,6 +62,15 @@ struct mreq {
 };
 
 struct mchan {
+	struct msess *ms;
+	enum ahmsg_channel chn;
+	/* partials: the utterance's stream, the samples of endpoint_audio()
+	 * fed to it, where its audio starts (ms since the turn's start);
+	 * st_off: no stream for the rest of this utterance */
+	struct stt_stream *st;
+	size_t st_fed;
+	uint64_t st_pos_ms;
+	bool st_off;
 	struct vad *vad;
 	struct endpointer *ep;
 	int16_t frame[AUDIO_FRAME_SAMPLES];
@@ -122,8 +141,19 @@ static void slot_free(struct mreq *r)
 	*r = (struct mreq){ .ms = ms };
 }
 
+/* The utterance is over (or dropped): no more partials for it. */
+static void stream_stop(struct mchan *c)
+{
+	stt_stream_cancel(c->st);
+	c->st = NULL;
+	c->st_fed = 0;
+	c->st_off = false;
+}
+
 static void msess_free(struct msess *ms)
 {
+	stream_stop(&ms->ch[0]);
+	stream_stop(&ms->ch[1]);
 	for (int i = 0; i < PENDING_MAX; i++)
 		slot_free(&ms->pending[i]);
 	chan_fini(&ms->ch[0]);
@@ -318,6 +348,80 @@ static void utterance(struct msess *ms, enum ahmsg_channel chn, bool end)
 	}
 }
 
+/* ---------- partials ---------- */
+
+static void on_partial(const char *text, uint32_t audio_ms, void *arg)
+{
+	struct mchan *c = arg;
+	struct msess *ms = c->ms;
+	struct ahmonitor *m = ms->m;
+	if (!text[0])
+		return;
+	/* a server pause asked but not yet confirmed: nothing goes out */
+	if (audiohook_session_paused(ms->s)) {
+		m->st.partials_paused++;
+		return;
+	}
+	uint64_t start = endpoint_speech_start_ms(c->ep);
+	uint64_t end = c->st_pos_ms + audio_ms;
+	struct ahmsg_transcript t = {
+		.channel = c->chn,
+		.text = text,
+		.offset_ms = c->turn_pos_ms + start,
+		.duration_ms = end > start ? end - start : 0,
+		.is_final = false,
+		.language = m->language,
+	};
+	int err = audiohook_session_send_transcript(ms->s, &t);
+	if (!err)
+		m->st.partials++;
+	LOGD(audiohook_session_id(ms->s), "audiohook_partial",
+	     "channel=%s offset_ms=%" PRIu64 " audio_ms=%u err=%d",
+	     ahmsg_channel_name(c->chn), t.offset_ms, audio_ms, err);
+}
+
+static void on_stream_done(int err, const struct stt_result *res, void *arg)
+{
+	/* never called: the stream is cancelled, never ended */
+	(void)err;
+	(void)res;
+	(void)arg;
+}
+
+/* In speech: feed the stream what the endpointer holds up to this speech
+ * frame (a pause's frames wait for the next speech frame). */
+static void partial_feed(struct msess *ms, struct mchan *c)
+{
+	struct ahmonitor *m = ms->m;
+	if (!m->cfg.partials || !m->cfg.stt || c->st_off ||
+	    !endpoint_in_speech(c->ep) || endpoint_silence_ms(c->ep))
+		return;
+	size_t n = 0;
+	const int16_t *pcm = endpoint_audio(c->ep, &n);
+	if (!c->st) {
+		struct stt_params p = {
+			.mode = STT_MODE_OPEN,
+			.call_id = audiohook_session_id(ms->s),
+		};
+		if (stt_stream_start(m->cfg.stt, &p, m->cfg.loop, on_partial,
+				     on_stream_done, c, &c->st)) {
+			c->st = NULL;
+			c->st_off = true;
+			return;
+		}
+		c->st_fed = 0;
+		c->st_pos_ms = endpoint_elapsed_ms(c->ep) - n / 8;
+	}
+	if (n <= c->st_fed)
+		return;
+	if (stt_stream_feed(c->st, pcm + c->st_fed, n - c->st_fed)) {
+		stream_stop(c);
+		c->st_off = true;
+		return;
+	}
+	c->st_fed = n;
+}
+
 /* A pause within speech: start its early decode once it is long enough;
  * a speech frame voids it. */
 static void early_check(struct msess *ms, enum ahmsg_channel chn)
@@ -366,10 +470,12 @@ static void feed_frame(struct msess *ms, enum ahmsg_channel chn)
 		utterance(ms, chn, ev == EP_SPEECH_END);
 	if (ev == EP_SPEECH_END || ev == EP_MAX_SPEECH || ev == EP_NO_INPUT) {
 		early_drop(ms, c);
+		stream_stop(c);
 		c->paused = false;
 		(void)endpoint_start(c->ep, NULL);
 		c->turn_started = false;
 	} else {
+		partial_feed(ms, c);
 		early_check(ms, chn);
 	}
 }
@@ -398,6 +504,7 @@ static void restart(struct msess *ms)
 		if (endpoint_in_speech(c->ep))
 			ms->m->st.dropped_by_pause++;
 		early_drop(ms, c);
+		stream_stop(c);
 		c->paused = false;
 		c->nframe = 0;
 		c->turn_started = false;
@@ -420,6 +527,10 @@ static int h_open(struct ah_session *s, const struct ahmsg *open,
 	ms->s = s;
 	for (int i = 0; i < PENDING_MAX; i++)
 		ms->pending[i].ms = ms;
+	for (int i = 0; i < 2; i++) {
+		ms->ch[i].ms = ms;
+		ms->ch[i].chn = (enum ahmsg_channel)i;
+	}
 	int err = chan_init(&ms->ch[0], m);
 	if (!err)
 		err = chan_init(&ms->ch[1], m);

@@ -7,11 +7,15 @@
  * is classified (voxgate NLU) and pushed as an `agentassist` entity with the
  * intent and the suggestions of the knowledge file for it. Nothing is
  * kept for paused spans (PCI secure pause): a pause drops the utterance in
- * progress and no audio arrives until resumed. docs/GENESYS.md.
+ * progress and no audio arrives until resumed. With cfg.partials, each
+ * utterance is also streamed to the STT service while it goes on and its
+ * changed partial hypotheses go out as transcripts with isFinal false
+ * (none while paused). docs/GENESYS.md.
  *
  * Thread: the media loop (the server's); STT results come back to it. */
 #ifndef VG_CONTROL_GENESYS_AHMONITOR_H
 #define VG_CONTROL_GENESYS_AHMONITOR_H
+#include <stdbool.h>
 #include <stdint.h>
 
 struct ahknow;
@@ -29,6 +33,9 @@ struct ahmonitor_cfg {
 	float min_confidence;	       /* intent reported from; 0.5 */
 	const char *language;	       /* "en-US"; copied */
 	unsigned trailing_silence_ms;  /* utterance end; 0: 500 */
+	/* live transcripts: while an utterance goes on, its changed partial
+	 * hypotheses (STT streams) are sent with isFinal false */
+	bool partials;
 };
 
 struct ahmonitor_stats {
@@ -39,6 +46,8 @@ struct ahmonitor_stats {
 	uint64_t early_used, early_discarded, early_skipped;
 	uint64_t lag_ms_sum, lag_ms_max; /* speech end to transcript sent */
 	uint64_t audio_ms;		 /* per channel, both channels summed */
+	/* isFinal:false transcripts sent; withheld while paused */
+	uint64_t partials, partials_paused;
 };
 
 /* Register on ah (audiohook_set_hooks AUDIOHOOK_MONITOR). cfg's pointers

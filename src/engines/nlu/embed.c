@@ -11,11 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engines/nlu/classifier.h"
-
-/* Keeps lookups apart from the n-gram feature hashes (any value works). */
-#define EMB_HASH_SEED 0x656d6231u
-
 void nlu_emb_destroy(struct nlu_emb *e)
 {
 	if (!e)
@@ -24,8 +19,24 @@ void nlu_emb_destroy(struct nlu_emb *e)
 	free(e->woff);
 	free(e->scale);
 	free(e->q);
-	free(e->tab);
+	strtab_fini(&e->tab);
 	free(e);
+}
+
+/* The text of word id (strtab_key_fn). */
+static const char *word_of(const void *ctx, uint32_t id)
+{
+	const struct nlu_emb *e = ctx;
+	return e->words + e->woff[id];
+}
+
+/* A new empty table (its index empty too), or NULL. */
+static struct nlu_emb *emb_new(void)
+{
+	struct nlu_emb *e = calloc(1, sizeof(*e));
+	if (e)
+		strtab_init(&e->tab, word_of, e);
+	return e;
 }
 
 /* Bytes the tokenizer can put in a token: lower-case ASCII letters, digits
@@ -43,66 +54,31 @@ static int is_token_word(const char *w, size_t len)
 	return 1;
 }
 
-/* Adds word i (w, len bytes) to the table; -EBADMSG if already there. */
-static int insert_word(struct nlu_emb *e, const char *w, size_t len, uint32_t i)
-{
-	uint32_t hv = nlu_feature_hash(EMB_HASH_SEED, w, len);
-	uint32_t h = hv & e->mask;
-	while (e->tab[2 * h]) {
-		if (e->tab[2 * h + 1] == hv) {
-			const char *c = e->words + e->woff[e->tab[2 * h] - 1];
-			if (!strncmp(c, w, len) && c[len] == '\0')
-				return -EBADMSG;
-		}
-		h = (h + 1) & e->mask;
-	}
-	e->tab[2 * h] = i + 1;
-	e->tab[2 * h + 1] = hv;
-	return 0;
-}
-
-/* Fills the open-addressing table; -EBADMSG on a repeated word. */
+/* Indexes every word; -EBADMSG on a repeated word. */
 static int index_words(struct nlu_emb *e)
 {
-	size_t slots = 16;
-	while (slots < 2 * (size_t)e->n)
-		slots *= 2;
-	free(e->tab);
-	e->tab = calloc(2 * slots, sizeof(*e->tab));
-	if (!e->tab)
-		return -ENOMEM;
-	e->mask = (uint32_t)(slots - 1);
-	for (uint32_t i = 0; i < e->n; i++) {
+	int err = strtab_reserve(&e->tab, e->n);
+	for (uint32_t i = 0; i < e->n && !err; i++) {
 		const char *w = e->words + e->woff[i];
-		int err = insert_word(e, w, strlen(w), i);
-		if (err)
-			return err;
+		err = strtab_add(&e->tab, w, strlen(w), i);
 	}
-	return 0;
+	return err == -EEXIST ? -EBADMSG : err;
 }
 
 int nlu_emb_find(const struct nlu_emb *e, const char *w, size_t len)
 {
-	if (!e || !w || !e->tab)
-		return -ENOENT;
-	uint32_t hv = nlu_feature_hash(EMB_HASH_SEED, w, len);
-	uint32_t h = hv & e->mask;
-	while (e->tab[2 * h]) {
-		if (e->tab[2 * h + 1] == hv) {
-			const char *c = e->words + e->woff[e->tab[2 * h] - 1];
-			if (!strncmp(c, w, len) && c[len] == '\0')
-				return (int)(e->tab[2 * h] - 1);
-		}
-		h = (h + 1) & e->mask;
-	}
-	return -ENOENT;
+	return e && w ? strtab_find(&e->tab, w, len) : -ENOENT;
 }
 
 /* Quantises v[0..dim) into q with one scale per vector. */
 static float quantise(const float *v, uint32_t dim, int8_t *q)
 {
 	float mx = 0;
+	/* v holds dim numbers (nlu_emb_parse checks the line's count against
+	 * e->dim); clang-analyzer loses that across the strtab calls, whose
+	 * ctx points back at e */
 	for (uint32_t d = 0; d < dim; d++)
+		// NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage)
 		mx = fabsf(v[d]) > mx ? fabsf(v[d]) : mx;
 	float s = mx / 127.0f;
 	for (uint32_t d = 0; d < dim; d++)
@@ -186,7 +162,7 @@ int nlu_emb_parse(const char *buf, size_t len, uint32_t max_words,
 	if (len > NLU_EMB_BYTES_MAX)
 		return -E2BIG;
 	struct builder b = { 0 };
-	b.e = calloc(1, sizeof(*b.e));
+	b.e = emb_new();
 	char *l = malloc(NLU_EMB_LINE_MAX + 1);
 	float *v = malloc((NLU_EMB_DIM_MAX + 1) * sizeof(*v));
 	int err = -ENOMEM;
@@ -221,23 +197,17 @@ int nlu_emb_parse(const char *buf, size_t len, uint32_t max_words,
 		if (!is_token_word(l, wl))
 			continue;
 		err = b.e->n >= NLU_EMB_WORDS_MAX ? -E2BIG : 0;
-		if (!err && b.e->n && b.e->tab && nlu_emb_find(b.e, l, wl) >= 0)
+		/* indexed as we go, so a repeated word is seen */
+		if (!err && nlu_emb_find(b.e, l, wl) >= 0)
 			continue;
 		if (!err)
 			err = builder_add(&b, l, wl, v);
-		/* Index as we go so repeated words are seen: rebuild the
-		 * table each time it is half full. */
-		if (!err && (!b.e->tab || 2 * (size_t)b.e->n > b.e->mask))
-			err = index_words(b.e);
-		else if (!err)
-			err = insert_word(b.e, l, wl, b.e->n - 1);
+		if (!err)
+			err = strtab_add(&b.e->tab, l, wl, b.e->n - 1);
 		if (err)
 			goto out;
 	}
-	err = -EBADMSG;
-	if (!b.e->n)
-		goto out;
-	err = index_words(b.e);
+	err = b.e->n ? 0 : -EBADMSG;
 	if (err)
 		goto out;
 	*out = b.e;
@@ -274,7 +244,7 @@ int nlu_emb_create(struct nlu_emb **out, uint32_t dim, uint32_t n,
 		return -EINVAL;
 	if (!words_len || words[words_len - 1] != '\0')
 		return -EBADMSG;
-	struct nlu_emb *e = calloc(1, sizeof(*e));
+	struct nlu_emb *e = emb_new();
 	if (!e)
 		return -ENOMEM;
 	e->dim = dim;
@@ -354,5 +324,5 @@ size_t nlu_emb_mem_bytes(const struct nlu_emb *e)
 	if (!e)
 		return 0;
 	return sizeof(*e) + e->words_len + (size_t)e->n * (4 + 4 + e->dim) +
-	       ((size_t)e->mask + 1) * 8;
+	       strtab_mem_bytes(&e->tab);
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/strtab.h"
 #include "engines/nlu/tokenize.h"
 
 /* Caps on a table: dimensions, words, and the bytes of one text line. */
@@ -23,12 +24,9 @@ struct nlu_emb {
 	char *words;	/* n NUL-terminated words, back to back */
 	uint32_t *woff; /* n: offset of word i in words */
 	size_t words_len;
-	float *scale; /* n: vector i is q[i*dim..] * scale[i] */
-	int8_t *q;    /* n * dim */
-	/* Open addressing, 2 u32 per slot: word index + 1 (0 = empty) and
-	 * the word's hash, compared before the word (fewer cache misses). */
-	uint32_t *tab;
-	uint32_t mask; /* tab has mask + 1 slots */
+	float *scale;	   /* n: vector i is q[i*dim..] * scale[i] */
+	int8_t *q;	   /* n * dim */
+	struct strtab tab; /* word -> index */
 };
 
 /* Parses GloVe text: one `word v1 ... vdim` line per word, all lines of

@@ -8,19 +8,14 @@
 #include <string.h>
 
 #include "core/file.h"
-#include "engines/nlu/classifier.h"
-
-/* Keeps lookups apart from the other hashes (any value works). */
-#define VECS_HASH_SEED 0x76656373u
+#include "core/strtab.h"
 
 struct nlu_vecs {
 	uint32_t dim;
 	size_t n;
-	char **text; /* n, owned */
-	float *v;    /* n * dim */
-	/* Open addressing: sentence index + 1 (0 = empty). */
-	uint32_t *tab;
-	size_t mask;
+	char **text;	   /* n, owned */
+	float *v;	   /* n * dim */
+	struct strtab tab; /* text -> index */
 };
 
 void nlu_vecs_destroy(struct nlu_vecs *v)
@@ -31,7 +26,7 @@ void nlu_vecs_destroy(struct nlu_vecs *v)
 		free(v->text[i]);
 	free(v->text);
 	free(v->v);
-	free(v->tab);
+	strtab_fini(&v->tab);
 	free(v);
 }
 
@@ -45,25 +40,17 @@ size_t nlu_vecs_count(const struct nlu_vecs *v)
 	return v ? v->n : 0;
 }
 
-/* Slot of text (len bytes): its own, or the empty one where it would go. */
-static size_t slot_of(const struct nlu_vecs *v, const char *text, size_t len)
+/* The text of sentence id (strtab_key_fn). */
+static const char *text_of(const void *ctx, uint32_t id)
 {
-	size_t h = nlu_feature_hash(VECS_HASH_SEED, text, len) & v->mask;
-	while (v->tab[h]) {
-		const char *t = v->text[v->tab[h] - 1];
-		if (!strncmp(t, text, len) && t[len] == '\0')
-			break;
-		h = (h + 1) & v->mask;
-	}
-	return h;
+	const struct nlu_vecs *v = ctx;
+	return v->text[id];
 }
 
 const float *nlu_vecs_find(const struct nlu_vecs *v, const char *text)
 {
-	if (!v || !text || !v->tab)
-		return NULL;
-	size_t h = slot_of(v, text, strlen(text));
-	return v->tab[h] ? v->v + (v->tab[h] - 1) * (size_t)v->dim : NULL;
+	int i = v && text ? strtab_find(&v->tab, text, strlen(text)) : -ENOENT;
+	return i >= 0 ? v->v + (size_t)i * v->dim : NULL;
 }
 
 /* Parses the space-separated numbers of [p, end) into out (at most
@@ -124,19 +111,14 @@ static int add_sentence(struct nlu_vecs *v, size_t *cap, const char *text,
  * later copy stays in the arrays, unreachable). */
 static int index_sentences(struct nlu_vecs *v)
 {
-	size_t slots = 16;
-	while (slots < 2 * v->n)
-		slots *= 2;
-	v->tab = calloc(slots, sizeof(*v->tab));
-	if (!v->tab)
-		return -ENOMEM;
-	v->mask = slots - 1;
-	for (size_t i = 0; i < v->n; i++) {
-		size_t h = slot_of(v, v->text[i], strlen(v->text[i]));
-		if (!v->tab[h])
-			v->tab[h] = (uint32_t)(i + 1);
+	int err = strtab_reserve(&v->tab, v->n);
+	for (size_t i = 0; i < v->n && !err; i++) {
+		err = strtab_add(&v->tab, v->text[i], strlen(v->text[i]),
+				 (uint32_t)i);
+		if (err == -EEXIST)
+			err = 0;
 	}
-	return 0;
+	return err;
 }
 
 int nlu_vecs_parse(const char *buf, size_t len, struct nlu_vecs **out,
@@ -149,6 +131,7 @@ int nlu_vecs_parse(const char *buf, size_t len, struct nlu_vecs **out,
 	struct nlu_vecs *v = calloc(1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
+	strtab_init(&v->tab, text_of, v);
 	float x[NLU_VECS_DIM_MAX];
 	size_t cap = 0, ln = 0;
 	int err = 0;

@@ -26,7 +26,7 @@ enum {
 struct opts {
 	const char *in, *engine, *grammar, *lm_from;
 	unsigned classes;
-	int json, no_vad, stream;
+	int json, no_vad, stream, degrade;
 };
 
 struct segment {
@@ -50,7 +50,7 @@ static void usage(FILE *f)
 		"moonshine|pocketsphinx]\n"
 		"           [--grammar FILE [--class digits|yesno|number]... "
 		"| --lm-from FILE]\n"
-		"           [--no-vad | --stream] [--json]\n"
+		"           [--no-vad | --stream] [--degrade] [--json]\n"
 		"\n"
 		"Recognizes a WAV file (8 kHz or 16 kHz mono; others are "
 		"resampled), cut into\n"
@@ -62,7 +62,10 @@ static void usage(FILE *f)
 		"through the streaming\n"
 		"path, printing partial results as they change, then the "
 		"final result and its\n"
-		"finalize time (end of audio -> final text).\n");
+		"finalize time (end of audio -> final text). --degrade: "
+		"decode as under load\n"
+		"(every decode an engine can degrade is degraded, as with "
+		"stt.degrade_after 0).\n");
 }
 
 static int class_parse(const char *s, unsigned *classes)
@@ -90,6 +93,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->no_vad = 1;
 		} else if (!strcmp(a, "--stream")) {
 			o->stream = 1;
+		} else if (!strcmp(a, "--degrade")) {
+			o->degrade = 1;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			return 1;
 		} else if (a[0] != '-' || !strcmp(a, "-")) {
@@ -119,6 +124,16 @@ static int parse(int argc, char **argv, struct opts *o)
 	    (o->classes && o->lm_from) || (o->stream && o->no_vad))
 		return -EINVAL;
 	return 0;
+}
+
+/* The service's settings: o's engine; with --degrade every engine degrades
+ * every decode it can (degrade_after 0). */
+static void cfg_make(const struct opts *o, struct stt_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->engines = o->engine;
+	for (unsigned i = 0; i < STT_ENGINES_MAX; i++)
+		cfg->engine_cfg[i].degrade = o->degrade;
 }
 
 /* Read a whole text file of at most STT_GRAMMAR_FILE_MAX bytes. */
@@ -280,6 +295,7 @@ struct totals {
 	uint64_t decode_us;
 	uint32_t audio_ms;
 	double rtf;
+	size_t ndegraded; /* segments decoded degraded */
 };
 
 static int totals_make(const struct run *r, uint32_t audio_ms, struct totals *t)
@@ -295,6 +311,7 @@ static int totals_make(const struct run *r, uint32_t audio_ms, struct totals *t)
 		if (sg->err)
 			continue;
 		t->decode_us += sg->res.decode_us;
+		t->ndegraded += sg->res.degraded;
 		if (!t->engine)
 			t->engine = sg->res.engine;
 		if (!sg->res.text[0])
@@ -324,15 +341,19 @@ static void print_json(const struct run *r, const struct totals *t)
 		printf(",\"confidence\":%.3f,\"engine\":",
 		       sg->err ? 0.0 : (double)sg->res.confidence);
 		json_str(stdout, sg->err ? "" : sg->res.engine);
-		printf(",\"decode_ms\":%.1f", sg->res.decode_us / 1000.0);
+		printf(",\"decode_ms\":%.1f,\"degraded\":%s",
+		       sg->res.decode_us / 1000.0,
+		       !sg->err && sg->res.degraded ? "true" : "false");
 		if (sg->err)
 			printf(",\"error\":\"%s\"", strerror(-sg->err));
 		printf("}");
 	}
 	printf("],\"engine\":");
 	json_str(stdout, t->engine);
-	printf(",\"audio_ms\":%u,\"decode_ms\":%.1f,\"rtf\":%.4f}\n",
-	       t->audio_ms, t->decode_us / 1000.0, t->rtf);
+	printf(",\"audio_ms\":%u,\"decode_ms\":%.1f,\"rtf\":%.4f,"
+	       "\"degraded\":%s}\n",
+	       t->audio_ms, t->decode_us / 1000.0, t->rtf,
+	       t->ndegraded ? "true" : "false");
 }
 
 static void print_text(const struct run *r, const struct totals *t)
@@ -352,11 +373,15 @@ static void print_text(const struct run *r, const struct totals *t)
 		       sg->res.decode_us / 1000.0);
 		if (sg->res.grammar_phrase)
 			printf(", phrase \"%s\"", sg->res.grammar_phrase);
+		if (sg->res.degraded)
+			printf(", degraded");
 		printf(")\n");
 	}
 	printf("text: %s\n", t->text);
-	printf("engine: %s  audio: %.2f s  decode: %.1f ms  RTF: %.4f\n",
-	       t->engine, t->audio_ms / 1000.0, t->decode_us / 1000.0, t->rtf);
+	printf("engine: %s  audio: %.2f s  decode: %.1f ms  RTF: %.4f  "
+	       "degraded: %zu of %zu\n",
+	       t->engine, t->audio_ms / 1000.0, t->decode_us / 1000.0, t->rtf,
+	       t->ndegraded, r->nseg);
 }
 
 /* ---- --stream ---- */
@@ -466,8 +491,9 @@ static void print_stream(const struct srun *r)
 			printf(",\"grammar_phrase\":");
 			json_str(stdout, r->res.grammar_phrase);
 		}
-		printf(",\"audio_ms\":%u,\"finalize_ms\":%.1f", audio_ms,
-		       fin_ms);
+		printf(",\"audio_ms\":%u,\"finalize_ms\":%.1f,\"degraded\":%s",
+		       audio_ms, fin_ms,
+		       !r->err && r->res.degraded ? "true" : "false");
 		if (r->err)
 			printf(",\"error\":\"%s\"", strerror(-r->err));
 		printf("}\n");
@@ -484,8 +510,9 @@ static void print_stream(const struct srun *r)
 		printf(", phrase \"%s\"", r->res.grammar_phrase);
 	printf(")\n");
 	printf("audio: %.2f s  partials: %zu  finalize: %.1f ms (end of audio "
-	       "-> final text)\n",
-	       audio_ms / 1000.0, r->npart, fin_ms);
+	       "-> final text)  degraded: %s\n",
+	       audio_ms / 1000.0, r->npart, fin_ms,
+	       r->res.degraded ? "yes" : "no");
 }
 
 /* The whole clip as one utterance through stt_stream_*(): a loop and a
@@ -503,7 +530,8 @@ static int stream_file(const struct opts *o, struct stt_params *params,
 	struct wpool *pool = NULL;
 	int rc = 1;
 	r.part = calloc(PARTIALS_MAX, sizeof(*r.part));
-	struct stt_cfg cfg = { .engines = o->engine };
+	struct stt_cfg cfg;
+	cfg_make(o, &cfg);
 	int err = r.part ? loop_create(&r.loop, "transcribe") : -ENOMEM;
 	if (!err)
 		err = loop_start(r.loop);
@@ -605,7 +633,8 @@ int stt_cli_transcribe(int argc, char **argv)
 		rc = stream_file(&o, &sp, clip);
 		goto out;
 	}
-	struct stt_cfg cfg = { .engines = o.engine };
+	struct stt_cfg cfg;
+	cfg_make(&o, &cfg);
 	int err = stt_create(&r.stt, NULL, &cfg);
 	if (err) {
 		fprintf(stderr, "transcribe: no STT engine: %s\n",

@@ -30,6 +30,13 @@ enum {
 enum outcome { OUT_OK, OUT_EMPTY, OUT_ERROR, OUT_N };
 static const char *const outcome_names[OUT_N] = { "ok", "empty", "error" };
 
+/* Outcomes of emulated partial decodes (voxgate_stt_partial_decodes_total):
+ * run on the worker pool; due but not run (live work waited, the cap of
+ * partial decodes at once, a full queue); run but the utterance had ended
+ * (or was cancelled) when the result came: wasted. */
+enum pd_outcome { PD_DECODED, PD_SKIPPED, PD_LATE, PD_N };
+static const char *const pd_names[PD_N] = { "decoded", "skipped", "late" };
+
 struct stt {
 	struct wpool *pool;
 	size_t n;
@@ -44,7 +51,18 @@ struct stt {
 	struct metric_counter *audio_s, *rejected;
 	struct metric_counter *partials; /* streams' partial hypotheses */
 	struct metric_counter *early[STT_EARLY_N];
+	struct metric_counter *pdecodes[PD_N];
 	unsigned early_ms;
+	unsigned partial_every_ms; /* emulated partials; 0: off */
+	/* Emulated partial decodes waiting in the worker queue (a worker
+	 * skips them when live work waits behind: they delay no one), and
+	 * those queued or running (at most partial_max at once). */
+	atomic_size_t partial_waiting;
+	atomic_uint partial_inflight;
+	unsigned partial_max;
+	/* Recognition jobs (requests, stream jobs) running on a worker: a
+	 * partial decode beside one would slow it down (the CPU is shared). */
+	atomic_uint live_running;
 	/* Requests cancelled while they wait in the worker queue: a worker
 	 * takes them without decoding, so they delay no one
 	 * (stt_early_allowed). */
@@ -197,6 +215,13 @@ static void metrics_register(struct stt *s)
 			"voxgate_stt_early_total", labels,
 			"Early decodes (started in a pause) by outcome");
 	}
+	for (int o = 0; o < PD_N; o++) {
+		snprintf(labels, sizeof(labels), "outcome=\"%s\"", pd_names[o]);
+		s->pdecodes[o] = metrics_counter(
+			"voxgate_stt_partial_decodes_total", labels,
+			"Re-decodes of the audio so far for the partials of an "
+			"engine that cannot stream, by outcome");
+	}
 }
 
 static void count_audio(struct stt *s, size_t nsamples)
@@ -285,6 +310,11 @@ int stt_create_with_ops(struct stt **sp, struct wpool *pool,
 	s->deadline_ms = cfg && cfg->deadline_ms ? cfg->deadline_ms
 						 : DEFAULT_DEADLINE_MS;
 	s->early_ms = cfg ? cfg->early_ms : 0;
+	s->partial_every_ms = cfg ? cfg->partial_every_ms : 0;
+	if (pool) { /* one worker stays free for finals */
+		unsigned t = wpool_threads(pool);
+		s->partial_max = t > 1 ? t - 1 : 1;
+	}
 	struct open_ctx c = { .s = s, .ops = ops, .nops = nops, .cfg = cfg };
 	int err = 0;
 	if (cfg && cfg->engines) {
@@ -406,13 +436,21 @@ static void req_taken(struct stt_req *r)
 		atomic_fetch_sub(&r->b.s->queued_void, 1);
 }
 
-/* Every job in the queue is a cancelled request (the queue may hold early
- * decodes voided by later speech, which cost the worker nothing); a live
- * job of anyone's, early decodes included, keeps new early decodes out. */
+/* A job that a worker will run waits in the queue: not a cancelled
+ * request (the queue may hold early decodes voided by later speech, which
+ * cost the worker nothing) nor an emulated partial decode (which a worker
+ * skips when live work waits). */
+static bool live_waiting(const struct stt *s)
+{
+	return wpool_depth(s->pool) >
+	       atomic_load(&s->queued_void) + atomic_load(&s->partial_waiting);
+}
+
+/* A live job of anyone's, early decodes included, keeps new early decodes
+ * out. */
 bool stt_early_allowed(const struct stt *s)
 {
-	return s && s->early_ms && s->pool &&
-	       wpool_depth(s->pool) <= atomic_load(&s->queued_void);
+	return s && s->early_ms && s->pool && !live_waiting(s);
 }
 
 void stt_early_note(struct stt *s, enum stt_early_outcome o)
@@ -840,8 +878,10 @@ static void req_work(void *arg)
 	struct job_in in;
 	req_base_in(&r->b, &in);
 	in.queued_ms = ms_since(r->submit_us);
+	atomic_fetch_add(&r->b.s->live_running, 1);
 	r->err = chain_run(r->b.s, &r->b.chain, &in, r->clip->samples,
 			   r->clip->nsamples, &r->res);
+	atomic_fetch_sub(&r->b.s->live_running, 1);
 }
 
 /* On the caller's loop (wpool posts it there), like stt_cancel(): so the
@@ -945,6 +985,29 @@ struct stt_stream {
 	bool no_feed;		 /* nothing streams: fed audio is dropped */
 	struct audio_clip *clip; /* the end clip (a reference) */
 
+	/* Emulated partials (the first engine cannot stream, partial_cb and
+	 * stt.partial_every set): the audio so far is re-decoded by a
+	 * partial job, one at a time, beside the stream's own jobs. */
+	bool emulate;
+	int16_t *acc; /* loop: every sample fed */
+	size_t nacc, capacc;
+	size_t pnext;	/* loop: nacc at which a partial decode is due */
+	bool pbusy;	/* loop: a partial job queued or running */
+	bool pskip;	/* loop: this due decode was counted skipped */
+	bool done_sent; /* loop: done ran while pbusy: the partial job's
+			   return frees the stream */
+	char plast[STT_TEXT_MAX + 1]; /* loop: the last partial said */
+	atomic_bool pvoid; /* ended or cancelled: a partial job not begun
+			      skips its decode */
+	/* the partial job (handed over like the stream job's fields) */
+	int16_t *pwork;
+	size_t npwork, cappwork;
+	uint64_t pkick_us;
+	bool ptaken;   /* a worker took it (counters settled there) */
+	bool pdecoded; /* the decode ran */
+	int perr;
+	char ptext_e[STT_TEXT_MAX + 1];
+
 	/* job */
 	enum job_kind kind;
 	uint64_t kick_us; /* when the job was queued */
@@ -1010,9 +1073,8 @@ static void stream_begin_es(struct stt_stream *st)
 }
 
 /* Worker: feed what the loop handed over; at the end, the result. */
-static void stream_work(void *arg)
+static void stream_work_run(struct stt_stream *st)
 {
-	struct stt_stream *st = arg;
 	struct stt_engine *e = stream_engine(st);
 	if (st->kind == JOB_ABORT || atomic_load(&st->cancelled)) {
 		stream_abort_es(st);
@@ -1062,13 +1124,34 @@ static void stream_work(void *arg)
 				  st->clip->nsamples, &st->res, fp);
 }
 
+static void stream_work(void *arg)
+{
+	struct stt_stream *st = arg;
+	struct stt *s = st->b.s;
+	atomic_fetch_add(&s->live_running, 1);
+	stream_work_run(st);
+	atomic_fetch_sub(&s->live_running, 1);
+}
+
 static void stream_free(struct stt_stream *st)
 {
 	audio_clip_deref(st->clip);
 	req_base_fini(&st->b);
 	free(st->pend);
 	free(st->work);
+	free(st->acc);
+	free(st->pwork);
 	free(st);
+}
+
+/* Loop, after the done callback: free now, or when the partial job in
+ * flight comes back. */
+static void stream_release(struct stt_stream *st)
+{
+	if (st->pbusy)
+		st->done_sent = true;
+	else
+		stream_free(st);
 }
 
 static void stream_job_done(int err, void *arg);
@@ -1114,6 +1197,8 @@ static int stream_kick(struct stt_stream *st)
  * pool (or here if it cannot take the job), then free. */
 static void stream_drop(struct stt_stream *st)
 {
+	if (st->pbusy)
+		return; /* the partial job's return drops it */
 	if (st->es) {
 		st->kind = JOB_ABORT;
 		if (!wpool_submit(st->b.s->pool, st->loop, stream_work,
@@ -1145,7 +1230,7 @@ static void stream_job_done(int err, void *arg)
 	if (st->kind == JOB_END) {
 		st->in_cb = true;
 		st->done_cb(st->err, st->err ? NULL : &st->res, st->arg);
-		stream_free(st);
+		stream_release(st);
 		return;
 	}
 	if (st->pchanged) {
@@ -1168,8 +1253,183 @@ static void stream_job_done(int err, void *arg)
 		stream_abort_es(st);
 		st->in_cb = true;
 		st->done_cb(err, NULL, st->arg);
-		stream_free(st);
+		stream_release(st);
 	}
+}
+
+/* ---- emulated partials ---- */
+
+/* No recognition job waits in the queue or runs: a partial decode would
+ * delay it or share the CPU with it. */
+static bool partial_idle(const struct stt *s)
+{
+	return !live_waiting(s) && !atomic_load(&s->live_running);
+}
+
+/* Worker: the audio so far, decoded by the first engine in its cheapest
+ * mode (an open-vocabulary engine decodes it open with snap set: Moonshine
+ * greedy, without the step's LM), unless a recognition job waits or runs
+ * meanwhile, or the utterance is over: then nothing (the job costs no
+ * one). */
+static void partial_work(void *arg)
+{
+	struct stt_stream *st = arg;
+	struct stt *s = st->b.s;
+	atomic_fetch_sub(&s->partial_waiting, 1);
+	st->ptaken = true;
+	st->pdecoded = false;
+	st->perr = -EAGAIN;
+	if (!atomic_load(&st->pvoid) && partial_idle(s)) {
+		struct stt_engine *e = stream_engine(st);
+		struct job_in in;
+		stream_in(st, &in);
+		in.queued_ms = ms_since(st->pkick_us);
+		struct stt_request req;
+		request_for(e, &in, &req);
+		if ((e->ops->caps & STT_CAP_OPEN) &&
+		    req.mode != STT_MODE_GRAMMAR) {
+			req.mode = STT_MODE_OPEN;
+			req.grammar = NULL;
+			req.snap = true;
+		}
+		struct stt_result r;
+		memset(&r, 0, sizeof(r));
+		st->perr =
+			stt_engine_decode(e, &req, st->pwork, st->npwork, &r);
+		st->pdecoded = true;
+		if (!st->perr) {
+			r.text[STT_TEXT_MAX] = '\0';
+			memcpy(st->ptext_e, r.text, sizeof(st->ptext_e));
+		}
+	}
+	atomic_fetch_sub(&s->partial_inflight, 1);
+}
+
+/* A partial decode may start: the pool is idle of recognition work and
+ * fewer than partial_max partial decodes are in flight (one worker stays
+ * free for a final that comes meanwhile). */
+static bool partial_admit(struct stt *s)
+{
+	if (!partial_idle(s))
+		return false;
+	unsigned n = atomic_fetch_add(&s->partial_inflight, 1);
+	if (n < s->partial_max)
+		return true;
+	atomic_fetch_sub(&s->partial_inflight, 1);
+	return false;
+}
+
+static void partial_done(int err, void *arg);
+
+/* Loop: start a partial decode when one is due (partial_every_ms of audio
+ * fed since the last one started) and admitted; a refused one is counted
+ * skipped once and tried again at the next feed. */
+static void partial_kick(struct stt_stream *st)
+{
+	struct stt *s = st->b.s;
+	if (!st->emulate || st->pbusy || st->ended || st->nacc < st->pnext)
+		return;
+	bool ok = partial_admit(s);
+	if (ok && st->nacc > st->cappwork) {
+		int16_t *b = realloc(st->pwork, st->capacc * sizeof(*b));
+		if (b) {
+			st->pwork = b;
+			st->cappwork = st->capacc;
+		} else {
+			atomic_fetch_sub(&s->partial_inflight, 1);
+			ok = false;
+		}
+	}
+	if (ok) {
+		memcpy(st->pwork, st->acc, st->nacc * sizeof(*st->acc));
+		st->npwork = st->nacc;
+		st->pkick_us = clock_mono_us();
+		st->ptaken = false;
+		atomic_fetch_add(&s->partial_waiting, 1);
+		if (wpool_submit(s->pool, st->loop, partial_work, partial_done,
+				 st)) {
+			atomic_fetch_sub(&s->partial_waiting, 1);
+			atomic_fetch_sub(&s->partial_inflight, 1);
+			ok = false;
+		}
+	}
+	if (!ok) {
+		if (!st->pskip)
+			metric_counter_add(s->pdecodes[PD_SKIPPED], 1);
+		st->pskip = true;
+		return;
+	}
+	st->pbusy = true;
+	st->pskip = false;
+	st->pnext =
+		st->nacc + (size_t)s->partial_every_ms * (AUDIO_RATE_HZ / 1000);
+}
+
+/* Loop: the partial job is back. Its text is said when it changed, the
+ * utterance goes on and nobody cancelled; then the next one may start. */
+static void partial_done(int err, void *arg)
+{
+	struct stt_stream *st = arg;
+	struct stt *s = st->b.s;
+	st->pbusy = false;
+	if (err && !st->ptaken) { /* the pool stopped before it ran */
+		atomic_fetch_sub(&s->partial_waiting, 1);
+		atomic_fetch_sub(&s->partial_inflight, 1);
+	}
+	bool over = st->ended || atomic_load(&st->cancelled);
+	if (st->pdecoded) {
+		metric_counter_add(s->pdecodes[over ? PD_LATE : PD_DECODED], 1);
+	} else if (!err && !over) { /* live work came: due again */
+		metric_counter_add(s->pdecodes[PD_SKIPPED], 1);
+		st->pskip = true;
+		st->pnext = st->npwork;
+	}
+	if (st->done_sent) {
+		stream_free(st);
+		return;
+	}
+	if (atomic_load(&st->cancelled)) {
+		if (!st->busy)
+			stream_drop(st);
+		return;
+	}
+	if (over)
+		return;
+	if (!err && st->pdecoded && !st->perr && st->ptext_e[0] &&
+	    strcmp(st->ptext_e, st->plast)) {
+		memcpy(st->plast, st->ptext_e, sizeof(st->plast));
+		metric_counter_add(s->partials, 1);
+		st->in_cb = true;
+		st->partial_cb(st->plast,
+			       (uint32_t)(st->npwork * 1000u / AUDIO_RATE_HZ),
+			       st->arg);
+		st->in_cb = false;
+		if (atomic_load(&st->cancelled)) {
+			if (!st->busy) /* else the end job's return drops it */
+				stream_drop(st);
+			return;
+		}
+	}
+	partial_kick(st);
+}
+
+/* The engine's own streaming (all five stream methods), not the
+ * service's emulated partials. */
+static bool engine_streams(const struct stt_engine *e)
+{
+	const struct stt_engine_ops *o = e->ops;
+	return (o->caps & STT_CAP_STREAM) && o->stream_begin &&
+	       o->stream_feed && o->stream_partial && o->stream_end &&
+	       o->stream_abort;
+}
+
+bool stt_stream_native(const struct stt *s, const struct stt_params *p)
+{
+	struct chain c;
+	if (!s || !p || params_check(p) ||
+	    chain_build(s, p->engines, p->mode, step_lm(p) != NULL, &c))
+		return false;
+	return engine_streams(s->eng[c.idx[0]]);
 }
 
 int stt_stream_start(struct stt *s, const struct stt_params *p,
@@ -1195,12 +1455,42 @@ int stt_stream_start(struct stt *s, const struct stt_params *p,
 	st->arg = arg;
 	atomic_init(&st->cancelled, false);
 	const struct stt_engine *e = stream_engine(st);
-	st->streams = (e->ops->caps & STT_CAP_STREAM) && e->ops->stream_begin &&
-		      e->ops->stream_feed && e->ops->stream_partial &&
-		      e->ops->stream_end && e->ops->stream_abort;
+	st->streams = engine_streams(e);
 	st->es_state = st->streams ? ES_NONE : ES_BATCH;
 	st->no_feed = !st->streams;
+	st->emulate = !st->streams && partial_cb && s->partial_every_ms;
+	atomic_init(&st->pvoid, false);
 	*sp = st;
+	return 0;
+}
+
+/* Keep the audio for the partial decodes (the final decodes the end clip
+ * as without partials). */
+static int partial_feed(struct stt_stream *st, const int16_t *pcm, size_t n)
+{
+	if (st->nacc + n > st->capacc) {
+		size_t cap = st->capacc ? st->capacc : 8 * STREAM_BATCH;
+		while (cap < st->nacc + n)
+			cap *= 2;
+		if (cap > STREAM_MAX)
+			cap = STREAM_MAX;
+		int16_t *b = realloc(st->acc, cap * sizeof(*b));
+		if (!b) {
+			st->fed -= n;
+			return -ENOMEM;
+		}
+		st->acc = b;
+		st->capacc = cap;
+	}
+	/* the first partial_every_ms counts from the end of the first feed:
+	 * a caller that starts at speech start feeds its pre-roll at once,
+	 * and that alone is not worth a decode */
+	if (!st->nacc)
+		st->pnext = n + (size_t)st->b.s->partial_every_ms *
+					(AUDIO_RATE_HZ / 1000);
+	memcpy(st->acc + st->nacc, pcm, n * sizeof(*pcm));
+	st->nacc += n;
+	partial_kick(st);
 	return 0;
 }
 
@@ -1211,6 +1501,8 @@ int stt_stream_feed(struct stt_stream *st, const int16_t *pcm, size_t n)
 	if (n > STREAM_MAX - st->fed)
 		return -E2BIG;
 	st->fed += n;
+	if (st->emulate && n)
+		return partial_feed(st, pcm, n);
 	if (st->no_feed || !n)
 		return 0;
 	if (st->npend + n > st->cappend) {
@@ -1244,6 +1536,7 @@ int stt_stream_end(struct stt_stream *st, struct audio_clip *clip)
 		st->clip = audio_clip_deref(st->clip);
 		return err;
 	}
+	atomic_store(&st->pvoid, true);
 	count_audio(st->b.s, clip->nsamples);
 	return 0;
 }
@@ -1253,7 +1546,8 @@ void stt_stream_cancel(struct stt_stream *st)
 	if (!st)
 		return;
 	atomic_store(&st->cancelled, true);
-	if (st->busy || st->in_cb)
-		return; /* the job's done callback, or the callback, drops it */
+	atomic_store(&st->pvoid, true);
+	if (st->busy || st->pbusy || st->in_cb)
+		return; /* a job's done callback, or the callback, drops it */
 	stream_drop(st);
 }

@@ -171,7 +171,9 @@ struct stt_request {
 	const char *call_id;		   /* for logs; may be NULL */
 	/* OPEN for a GRAMMAR step: stt.c snaps the transcript to the
 	 * step's grammar (engines may decode such short phrases more
-	 * cheaply) */
+	 * cheaply). Also set on the service's emulated partials (an OPEN
+	 * draft of speech still going on, never a final). Either way the
+	 * engine may decode in its cheapest mode (Moonshine: greedy). */
 	bool snap;
 	/* How long the request waited in the worker queue before this
 	 * decode started (0: not queued, e.g. stt_recognize_sync()). An
@@ -292,6 +294,11 @@ struct stt_cfg {
 	 * this long within speech, and that result answers the turn when the
 	 * end of speech is confirmed with no more speech (0: off). */
 	unsigned early_ms;
+	/* Emulated partials: a stream whose first engine cannot stream
+	 * re-decodes the audio heard so far at most once per this much new
+	 * audio, best effort (see the streaming requests below; 0: off, no
+	 * partials from such engines). */
+	unsigned partial_every_ms;
 };
 
 /* Open the engines. pool is borrowed and must outlive s. Blocking (loads
@@ -370,9 +377,9 @@ enum stt_early_outcome {
 };
 unsigned stt_early_ms(const struct stt *s); /* 0: off (s NULL too) */
 /* Early decodes are on and no live job waits in the worker queue (requests
- * cancelled while queued, such as early decodes voided by more speech, do
- * not count: a worker drops them without decoding): an early decode never
- * delays another call's final one. */
+ * cancelled while queued, such as early decodes voided by more speech, and
+ * emulated partial decodes do not count: a worker drops them without
+ * decoding): an early decode never delays another call's final one. */
 bool stt_early_allowed(const struct stt *s);
 void stt_early_note(struct stt *s, enum stt_early_outcome o);
 
@@ -390,26 +397,58 @@ int stt_recognize_sync(struct stt *s, const int16_t *pcm, size_t n,
  * thread (the one given to stt_stream_start()) and never blocks; the
  * callbacks run on that loop too. The handle belongs to the service: it is
  * valid from stt_stream_start() until the done callback has returned or
- * stt_stream_cancel() was called, whichever comes first. The engine work
- * of one stream runs on the worker pool strictly in order, at most one job
- * queued or running at a time: fed audio is copied into a pending buffer
- * and handed over when a job is free and at least STT_STREAM_BATCH_MS are
- * waiting (so 20 ms frames do not cost one job each). The first engine of
- * the chain streams when it can (stream_begin() may also say -EBUSY: no
- * decoder free, then it decodes the end clip like the rest of the chain);
- * if it fails, times out (the deadline bounds the finalize: the last audio
- * and stream_end()) or hears nothing, the next engines of the chain decode
- * the end clip, with the fallback and metrics of stt_recognize() (a
- * stream's voxgate_stt_decode_seconds and result decode_us are its finalize
- * time). Partials count in voxgate_stt_partials_total.
+ * stt_stream_cancel() was called, whichever comes first.
+ *
+ * The final: the first engine of the chain streams when it can
+ * (stream_begin() may also say -EBUSY: no decoder free, then it decodes
+ * the end clip like the rest of the chain); if it fails, times out (the
+ * deadline bounds the finalize: the last audio and stream_end()) or hears
+ * nothing, the next engines of the chain decode the end clip, with the
+ * fallback and metrics of stt_recognize() (a stream's
+ * voxgate_stt_decode_seconds and result decode_us are its finalize time).
+ * A first engine that cannot stream decodes the end clip, exactly as
+ * stt_recognize() would.
+ *
+ * The stream's jobs: the engine work of one stream runs on the worker pool
+ * strictly in order, at most one stream job queued or running at a time:
+ * fed audio is copied into a pending buffer and handed over when a job is
+ * free and at least STT_STREAM_BATCH_MS are waiting (so 20 ms frames do not
+ * cost one job each).
+ *
+ * Partials: an engine that streams says them as it hears (stream_partial()
+ * after each batch). For a first engine that cannot stream, the service
+ * emulates them when stt_cfg.partial_every_ms is set and a partial_cb is
+ * given: it keeps the fed audio and re-decodes all of it so far with that
+ * engine alone, in its cheapest mode (stt_request.snap; Moonshine greedy,
+ * without the step's LM), no fallback, at most once per partial_every_ms
+ * of new audio (the first once that much came after the first feed, which
+ * at speech start is the pre-roll). These decodes are best effort and
+ * stay out of the finals' way: one at a time per stream (a partial job
+ * beside the stream's jobs, which it never holds up: the end job is queued
+ * at once); one starts only when no recognition job (a request or a stream
+ * job, early decodes included) waits in the worker queue or runs on a
+ * worker, and when fewer than (worker threads - 1, at least 1) partial
+ * decodes are in flight in the whole service, so a final that comes
+ * meanwhile finds a free worker; a worker that takes one while a
+ * recognition job waits or runs skips it. What they cannot avoid: a final
+ * that comes while one runs shares the CPU with it (BENCHMARKS.md "Partial
+ * transcripts"). A partial not started is counted skipped and tried again
+ * at the next feed. Partials come in order of the audio,
+ * only when the text changed (empty texts are not said), and never after
+ * stt_stream_end(), the done callback or cancel. Counted:
+ * voxgate_stt_partials_total (said, either way) and
+ * voxgate_stt_partial_decodes_total{outcome="decoded|skipped|late"}
+ * (emulated decodes run, due but not run, run but back after the end).
  */
 #define STT_STREAM_BATCH_MS 100u
 
 struct stt_stream;
 
-/* A new partial hypothesis (rule 5's text, may be empty), borrowed for the
- * call; audio_ms: the audio the engine had heard when it said it. Only
- * called when the text changed, never after the done callback or cancel. */
+/* A new partial hypothesis (rule 5's text; an engine that streams may say
+ * an empty one), borrowed for the call; audio_ms: the audio the engine had
+ * heard when it said it (emulated: the audio decoded). Only called when the
+ * text changed, never after the done callback or cancel (emulated ones
+ * never after stt_stream_end() either). */
 typedef void(stt_partial_fn)(const char *text, uint32_t audio_ms, void *arg);
 
 /* Start a streaming request (p as for stt_recognize(); grammars are
@@ -419,11 +458,17 @@ typedef void(stt_partial_fn)(const char *text, uint32_t audio_ms, void *arg);
 int stt_stream_start(struct stt *s, const struct stt_params *p,
 		     struct vg_loop *loop, stt_partial_fn *partial_cb,
 		     stt_done_fn *done_cb, void *arg, struct stt_stream **sp);
+/* Whether p's chain starts with an engine that streams itself
+ * (STT_CAP_STREAM): its final is then ready about when the end of speech
+ * is confirmed. false for a chain led by an engine whose partials the
+ * service emulates, and for params stt_stream_start() would refuse. Any
+ * thread. */
+bool stt_stream_native(const struct stt *s, const struct stt_params *p);
 /* Feed n samples at 8 kHz (copied; any n). Returns 0, -EINVAL (after
  * stt_stream_end(), bad argument), -E2BIG (over STT_UTTERANCE_MAX_MS in
  * all: the rest is dropped, stt_stream_end() still works), -ENOMEM. A
- * stream whose engine cannot stream ignores the audio (the end clip is
- * what it decodes). */
+ * stream whose engine cannot stream keeps the audio only for emulated
+ * partials (the end clip is what its final decodes). */
 int stt_stream_feed(struct stt_stream *st, const int16_t *pcm, size_t n);
 /* End of speech: clip (8 kHz, a new reference is taken) is the whole
  * utterance, decoded by the engines that do not stream or take over after

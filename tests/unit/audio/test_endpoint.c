@@ -124,6 +124,14 @@ static void silence_ms_counts_the_current_pause(void **state)
  * will have at its end with the pause's own frames in a loop; none outside
  * a pause. Frames hold their index (marker()), so the pad is checked to
  * the frame. */
+/* Frame f of clip (each frame's samples hold the index of the frame fed). */
+static int16_t frame_of(const struct audio_clip *clip, unsigned f)
+{
+	assert_int_equal(clip->samples[f * AUDIO_FRAME_SAMPLES],
+			 clip->samples[(f + 1) * AUDIO_FRAME_SAMPLES - 1]);
+	return clip->samples[f * AUDIO_FRAME_SAMPLES];
+}
+
 static void pause_clip_is_the_utterance_padded_with_the_pause(void **state)
 {
 	(void)state;
@@ -131,7 +139,7 @@ static void pause_clip_is_the_utterance_padded_with_the_pause(void **state)
 	struct endpoint_cfg c;
 	endpoint_cfg_default(&c);
 	c.preroll_ms = 0;
-	c.trailing_silence_ms = 200; /* 10 frames */
+	c.trailing_silence_ms = 600; /* 30 frames */
 	open_run(&r, &c);
 	assert_null(endpoint_pause_clip(r.ep)); /* no speech yet */
 	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
@@ -140,19 +148,12 @@ static void pause_clip_is_the_utterance_padded_with_the_pause(void **state)
 	struct audio_clip *clip = endpoint_pause_clip(r.ep);
 	assert_non_null(clip);
 	assert_int_equal(clip->rate_hz, AUDIO_RATE_HZ);
-	/* 10 speech + 3 pause frames, then 7 to reach the 10-frame end */
-	assert_int_equal(clip->nsamples, 20 * AUDIO_FRAME_SAMPLES);
-	static const int16_t want[20] = {
-		0,  1,	2,  3,	4,  5,	6,  7,	8,  9,
-		10, 11, 12, 10, 11, 12, 10, 11, 12, 10
-	};
-	for (int f = 0; f < 20; f++) {
-		assert_int_equal(clip->samples[f * AUDIO_FRAME_SAMPLES],
-				 want[f]);
-		assert_int_equal(
-			clip->samples[(f + 1) * AUDIO_FRAME_SAMPLES - 1],
-			want[f]);
-	}
+	/* 10 speech + 3 pause frames, then 27 to reach the 30-frame end:
+	 * 10, 11, 12, 10, 11, 12, ... */
+	assert_int_equal(clip->nsamples, 40 * AUDIO_FRAME_SAMPLES);
+	for (unsigned f = 0; f < 40; f++)
+		assert_int_equal(frame_of(clip, f),
+				 f < 13 ? f : 10 + (f - 10) % 3);
 	audio_clip_deref(clip);
 	/* More speech voids the pause; a new one gives a longer clip. */
 	feed(&r, 1, 1.0f, NULL);
@@ -160,13 +161,52 @@ static void pause_clip_is_the_utterance_padded_with_the_pause(void **state)
 	feed(&r, 5, 0.0f, NULL);
 	clip = endpoint_pause_clip(r.ep);
 	assert_non_null(clip);
-	assert_int_equal(clip->nsamples, (14 + 10) * AUDIO_FRAME_SAMPLES);
-	assert_int_equal(clip->samples[18 * AUDIO_FRAME_SAMPLES], 18);
-	assert_int_equal(clip->samples[19 * AUDIO_FRAME_SAMPLES], 14);
+	assert_int_equal(clip->nsamples, (14 + 30) * AUDIO_FRAME_SAMPLES);
+	assert_int_equal(frame_of(clip, 18), 18);
+	assert_int_equal(frame_of(clip, 19), 14);
 	audio_clip_deref(clip);
-	assert_int_equal(feed(&r, 5, 0.0f, NULL), EP_SPEECH_END);
+	assert_int_equal(feed(&r, 25, 0.0f, NULL), EP_SPEECH_END);
 	assert_null(endpoint_pause_clip(r.ep)); /* idle */
 	assert_null(endpoint_pause_clip(NULL));
+	endpoint_destroy(r.ep);
+}
+
+static void pause_clip_ends_500ms_after_the_speech_at_least(void **state)
+{
+	(void)state;
+	struct run r;
+	struct endpoint_cfg c;
+	endpoint_cfg_default(&c);
+	c.preroll_ms = 0;
+	c.trailing_silence_ms = 200; /* 10 frames: the clip goes on to 25 */
+	open_run(&r, &c);
+	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
+	feed(&r, 3, 0.0f, NULL);
+	struct audio_clip *clip = endpoint_pause_clip(r.ep);
+	assert_non_null(clip);
+	assert_int_equal(clip->nsamples, (10 + 25) * AUDIO_FRAME_SAMPLES);
+	for (unsigned f = 0; f < 35; f++)
+		assert_int_equal(frame_of(clip, f),
+				 f < 13 ? f : 10 + (f - 10) % 3);
+	audio_clip_deref(clip);
+	/* the default 300 ms too: 15 frames of pause, 25 in the clip */
+	endpoint_cfg_default(&c);
+	c.preroll_ms = 0;
+	assert_int_equal(endpoint_start(r.ep, &c), 0);
+	r.frame = 0;
+	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
+	feed(&r, 5, 0.0f, NULL);
+	clip = endpoint_pause_clip(r.ep);
+	assert_non_null(clip);
+	assert_int_equal(clip->nsamples, (10 + 25) * AUDIO_FRAME_SAMPLES);
+	assert_int_equal(frame_of(clip, 34), 10 + (34 - 10) % 5);
+	audio_clip_deref(clip);
+	/* the utterance at the end keeps its own 300 ms */
+	uint32_t at = 0;
+	assert_int_equal(feed(&r, 10, 0.0f, &at), EP_SPEECH_END);
+	size_t n = 0;
+	endpoint_audio(r.ep, &n);
+	assert_int_equal(n, (size_t)(10 + 15) * AUDIO_FRAME_SAMPLES);
 	endpoint_destroy(r.ep);
 }
 
@@ -229,6 +269,95 @@ static void pause_shorter_than_trailing_silence_keeps_the_turn(void **state)
 	uint32_t at = 0;
 	assert_int_equal(feed(&r, 1, 0.0f, &at), EP_SPEECH_END);
 	assert_int_equal(at, 5 + 10 + 14 + 3 + 14);
+	endpoint_destroy(r.ep);
+}
+
+static void hold_extends_only_the_current_pause(void **state)
+{
+	(void)state;
+	struct run r;
+	open_run(&r, NULL);
+	uint32_t at = 0;
+	feed(&r, 5, 0.0f, NULL);
+	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
+	/* 5 frames into the pause: wait 400 ms more than the 300 ms. */
+	assert_int_equal(feed(&r, 5, 0.0f, NULL), EP_NONE);
+	assert_int_equal(endpoint_hold(r.ep, 400), 0);
+	assert_int_equal(feed(&r, 29, 0.0f, NULL), EP_NONE);
+	assert_true(endpoint_in_speech(r.ep));
+	assert_int_equal(endpoint_silence_ms(r.ep), 680);
+	/* Speech again: the hold is spent, the next pause ends at 300 ms. */
+	assert_int_equal(feed(&r, 3, 1.0f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 14, 0.0f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 1, 0.0f, &at), EP_SPEECH_END);
+	assert_int_equal(at, 5 + 10 + 5 + 29 + 3 + 14);
+	endpoint_destroy(r.ep);
+}
+
+static void held_pause_ends_at_trailing_silence_plus_hold(void **state)
+{
+	(void)state;
+	struct run r;
+	open_run(&r, NULL);
+	uint32_t at = 0;
+	feed(&r, 5, 0.0f, NULL);
+	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
+	assert_int_equal(feed(&r, 5, 0.0f, NULL), EP_NONE);
+	/* 410 ms rounds up to 21 frames: 15 + 21 frames of silence. */
+	assert_int_equal(endpoint_hold(r.ep, 410), 0);
+	assert_int_equal(feed(&r, 30, 0.0f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 1, 0.0f, &at), EP_SPEECH_END);
+	assert_int_equal(at, 5 + 10 + 36 - 1);
+	assert_int_equal(endpoint_speech_end_ms(r.ep), 300);
+	/* The trailing silence, hold included, is in the utterance. */
+	size_t n = 0;
+	endpoint_audio(r.ep, &n);
+	assert_int_equal(n, (size_t)(5 + 10 + 36) * AUDIO_FRAME_SAMPLES);
+	endpoint_destroy(r.ep);
+}
+
+static void hold_taken_back_or_shortened_ends_at_once(void **state)
+{
+	(void)state;
+	struct run r;
+	open_run(&r, NULL);
+	uint32_t at = 0;
+	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
+	assert_int_equal(feed(&r, 5, 0.0f, NULL), EP_NONE);
+	assert_int_equal(endpoint_hold(r.ep, 500), 0);
+	assert_int_equal(feed(&r, 15, 0.0f, NULL), EP_NONE); /* 400 ms */
+	/* Taken back past the plain trailing silence: the next frame ends. */
+	assert_int_equal(endpoint_hold(r.ep, 0), 0);
+	assert_int_equal(feed(&r, 1, 0.0f, &at), EP_SPEECH_END);
+	assert_int_equal(at, 10 + 5 + 15);
+	endpoint_destroy(r.ep);
+}
+
+static void hold_outside_a_pause_is_refused(void **state)
+{
+	(void)state;
+	struct run r;
+	open_run(&r, NULL);
+	assert_int_equal(endpoint_hold(NULL, 100), -EINVAL);
+	/* no speech yet */
+	assert_int_equal(endpoint_hold(r.ep, 100), -ENOENT);
+	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
+	/* in speech, not in a pause */
+	assert_int_equal(endpoint_hold(r.ep, 100), -ENOENT);
+	feed(&r, 2, 0.0f, NULL);
+	assert_int_equal(endpoint_hold(r.ep, 10001), -EINVAL);
+	assert_int_equal(endpoint_hold(r.ep, 400), 0);
+	assert_int_equal(feed(&r, 32, 0.0f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 1, 0.0f, NULL), EP_SPEECH_END);
+	/* the turn has ended */
+	assert_int_equal(endpoint_hold(r.ep, 100), -ENOENT);
+	/* a new turn starts without the last one's hold */
+	assert_int_equal(endpoint_start(r.ep, NULL), 0);
+	r.frame = 0;
+	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
+	uint32_t at = 0;
+	assert_int_equal(feed(&r, 15, 0.0f, &at), EP_SPEECH_END);
+	assert_int_equal(at, 24);
 	endpoint_destroy(r.ep);
 }
 
@@ -444,9 +573,15 @@ int main(void)
 		cmocka_unit_test(silence_ms_counts_the_current_pause),
 		cmocka_unit_test(
 			pause_clip_is_the_utterance_padded_with_the_pause),
+		cmocka_unit_test(
+			pause_clip_ends_500ms_after_the_speech_at_least),
 		cmocka_unit_test(speech_end_after_exactly_trailing_silence),
 		cmocka_unit_test(
 			pause_shorter_than_trailing_silence_keeps_the_turn),
+		cmocka_unit_test(hold_extends_only_the_current_pause),
+		cmocka_unit_test(held_pause_ends_at_trailing_silence_plus_hold),
+		cmocka_unit_test(hold_taken_back_or_shortened_ends_at_once),
+		cmocka_unit_test(hold_outside_a_pause_is_refused),
 		cmocka_unit_test(click_shorter_than_min_speech_is_ignored),
 		cmocka_unit_test(no_input_fires_at_no_input_ms),
 		cmocka_unit_test(speech_in_progress_holds_no_input),

@@ -45,7 +45,17 @@ struct rec {
 	unsigned npause, pause_seq;
 	size_t first_pause_samples;
 	bool keep; /* take the references above */
+	/* CHANNEL_EV_SPEECH_AUDIO batches joined in joined[] (stream_audio) */
+	size_t njoined;
+	unsigned naudio;
+	size_t min_batch, max_batch; /* of the batches but the first/last */
+	size_t last_batch;
+	bool offset_gap;      /* a batch's offset was not njoined */
+	bool audio_after_end; /* a batch came after LISTEN_DONE */
+	bool ended;
 };
+
+static int16_t joined[30 * 8000];
 
 static void rec_free(struct rec *r)
 {
@@ -59,6 +69,28 @@ static void on_ev(struct channel *ch, const struct channel_event *ev, void *arg)
 	(void)ch;
 	if (r->n < 64)
 		r->ev[r->n++] = *ev;
+	if (ev->type == CHANNEL_EV_SPEECH_AUDIO) {
+		const struct audio_clip *a = ev->audio.audio;
+		assert_non_null(a);
+		assert_int_equal(a->rate_hz, 8000);
+		if (ev->audio.offset != r->njoined)
+			r->offset_gap = true;
+		if (r->ended)
+			r->audio_after_end = true;
+		if (r->naudio++ > 1) { /* the previous one was not the first */
+			if (!r->min_batch || r->last_batch < r->min_batch)
+				r->min_batch = r->last_batch;
+			if (r->last_batch > r->max_batch)
+				r->max_batch = r->last_batch;
+		}
+		r->last_batch = a->nsamples;
+		assert_true(r->njoined + a->nsamples <= 30 * 8000);
+		memcpy(joined + r->njoined, a->samples,
+		       a->nsamples * sizeof(int16_t));
+		r->njoined += a->nsamples;
+	}
+	if (ev->type == CHANNEL_EV_LISTEN_DONE)
+		r->ended = true;
 	if (ev->type == CHANNEL_EV_SPEECH_PAUSE) {
 		assert_non_null(ev->pause.audio);
 		if (!r->npause++)
@@ -270,15 +302,17 @@ static void a_pause_hands_over_the_audio_so_far(void **s)
 	const struct channel_event *p = find(&r, CHANNEL_EV_SPEECH_PAUSE);
 	assert_true(p < done); /* raised before the end */
 	/* The pause's audio is the utterance up to the pause (300 ms trailing
-	 * silence - 100 ms before its end), padded to the utterance's length
-	 * with the pause's own last 100 ms repeated. */
+	 * silence - 100 ms before its end), padded with the pause's own last
+	 * 100 ms repeated to 500 ms after the speech (endpoint_pause_clip()):
+	 * 200 ms longer than the utterance at its end. */
 	assert_non_null(r.pause_audio);
 	assert_non_null(r.done_audio);
 	size_t n = r.done_audio->nsamples - 200 * 8;
-	assert_int_equal(r.pause_audio->nsamples, r.done_audio->nsamples);
+	assert_int_equal(r.pause_audio->nsamples,
+			 r.done_audio->nsamples + 200 * 8);
 	assert_memory_equal(r.pause_audio->samples, r.done_audio->samples,
 			    n * sizeof(int16_t));
-	for (size_t k = 0; k < 200 * 8; k++)
+	for (size_t k = 0; k < 400 * 8; k++)
 		assert_int_equal(r.pause_audio->samples[n + k],
 				 r.pause_audio->samples[n - 800 + k % 800]);
 	assert_true(r.ev[p - r.ev].pause.speech_ms > 700);
@@ -569,6 +603,106 @@ static void a_stream_plays_as_it_fills_and_ends_when_finished(void **s)
 	call_destroy(c);
 }
 
+static int index_of(const struct rec *r, enum channel_event_type t)
+{
+	const struct channel_event *e = find(r, t);
+	return e ? (int)(e - r->ev) : -1;
+}
+
+/* stream_audio: the utterance's audio while the caller speaks, from speech
+ * start (pre-roll included) in 100 ms batches, the rest just before
+ * LISTEN_DONE; joined, the batches are exactly LISTEN_DONE's audio. */
+static void streamed_audio_joins_into_the_utterance(void **s)
+{
+	(void)s;
+	struct rec r = { .keep = true };
+	uint64_t now;
+	struct call *c = mk_active(&r, &now);
+	struct channel_listen l = { .no_input_ms = 5000,
+				    .early_ms = 100,
+				    .stream_audio = true };
+	assert_int_equal(channel_listen(call_channel(c), &l), 0);
+	unsigned seed = 11;
+	noise(c, &now, 25, &seed);
+	assert_int_equal(r.naudio, 0); /* nothing before speech */
+	say(c, &r, &now, speech, 100, &seed);
+	int st = index_of(&r, CHANNEL_EV_SPEECH_START);
+	int au = index_of(&r, CHANNEL_EV_SPEECH_AUDIO);
+	int done = index_of(&r, CHANNEL_EV_LISTEN_DONE);
+	assert_true(st >= 0 && done > st);
+	assert_int_equal(au, st + 1); /* at once, with the pre-roll */
+	assert_int_equal(r.ev[au].audio.offset, 0);
+	assert_non_null(r.done_audio);
+	assert_false(r.offset_gap);
+	assert_false(r.audio_after_end);
+	assert_int_equal(r.njoined, r.done_audio->nsamples);
+	assert_memory_equal(joined, r.done_audio->samples,
+			    r.njoined * sizeof(int16_t));
+	/* batched every 100 ms, not per frame: a 1.7 s utterance in about
+	 * 20 events */
+	assert_true(r.naudio >= 10 && r.naudio <= r.njoined / 800 + 2);
+	assert_int_equal(r.min_batch, 800);
+	assert_int_equal(r.max_batch, 800);
+	/* the early decode's pauses still come */
+	assert_true(r.npause >= 1);
+	rec_free(&r);
+
+	/* Without stream_audio: no batch. */
+	memset(&r, 0, sizeof(r));
+	struct channel_listen l2 = { .no_input_ms = 5000 };
+	assert_int_equal(channel_listen(call_channel(c), &l2), 0);
+	noise(c, &now, 25, &seed);
+	say(c, &r, &now, speech, 100, &seed);
+	assert_int_not_equal(index_of(&r, CHANNEL_EV_LISTEN_DONE), -1);
+	assert_int_equal(r.naudio, 0);
+	call_destroy(c);
+}
+
+/* A stopped listen hands over no last batch (it has no audio), and none
+ * after it; batches nobody handles and those of a call that hangs up are
+ * freed (ASan). */
+static void a_stopped_or_hung_up_listen_sends_no_more_audio(void **s)
+{
+	(void)s;
+	struct rec r = { 0 };
+	uint64_t now;
+	struct call *c = mk_active(&r, &now);
+	struct channel_listen l = { .no_input_ms = 5000, .stream_audio = true };
+	assert_int_equal(channel_listen(call_channel(c), &l), 0);
+	unsigned seed = 13;
+	noise(c, &now, 25, &seed);
+	int16_t in[160], out[160];
+	for (size_t i = 0; i < 40; i++) { /* 0.8 s into the speech */
+		the_caller_frame(speech, i, in, &seed);
+		step(c, &now, in, out);
+	}
+	assert_true(r.naudio >= 2);
+	unsigned n = r.naudio;
+	assert_int_equal(channel_stop(call_channel(c)), 0);
+	call_tick(c, now, out);
+	const struct channel_event *done = find(&r, CHANNEL_EV_LISTEN_DONE);
+	assert_non_null(done);
+	assert_int_equal(done->listen.end, LISTEN_STOPPED);
+	assert_int_equal(r.naudio, n);
+	for (size_t i = 40; i < 80; i++) {
+		the_caller_frame(speech, i, in, &seed);
+		step(c, &now, in, out);
+	}
+	assert_int_equal(r.naudio, n);
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(channel_listen(call_channel(c), &l), 0);
+	noise(c, &now, 25, &seed);
+	channel_set_handler(call_channel(c), NULL, NULL);
+	for (size_t i = 0; i < 40; i++) {
+		the_caller_frame(speech, i, in, &seed);
+		call_audio_in(c, in, 160, now);
+		now += 20;
+	}
+	call_signal(c, CALL_EV_REMOTE_BYE, now);
+	call_destroy(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -583,6 +717,9 @@ int main(void)
 			the_reply_first_frame_completes_the_turn_record),
 		cmocka_unit_test(
 			a_stream_plays_as_it_fills_and_ends_when_finished),
+		cmocka_unit_test(streamed_audio_joins_into_the_utterance),
+		cmocka_unit_test(
+			a_stopped_or_hung_up_listen_sends_no_more_audio),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

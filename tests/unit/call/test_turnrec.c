@@ -52,6 +52,7 @@ static void a_speech_turn_has_every_field_and_relative_times(void **st)
 		.stt_engine = "moonshine",
 		.stt_confidence = 0.9f,
 		.stt_early = true,
+		.stt_streamed = true,
 		.intent = "check_balance",
 		.intent_confidence = 0.95f,
 		.match = "high",
@@ -75,6 +76,7 @@ static void a_speech_turn_has_every_field_and_relative_times(void **st)
 	assert_string_equal(get(o, "stt_engine")->valuestring, "moonshine");
 	assert_float_equal(get(o, "stt_confidence")->valuedouble, 0.9, 1e-3);
 	assert_true(cJSON_IsTrue(get(o, "stt_early")));
+	assert_true(cJSON_IsTrue(get(o, "stt_streamed")));
 	assert_string_equal(get(o, "intent")->valuestring, "check_balance");
 	assert_float_equal(get(o, "intent_confidence")->valuedouble, 0.95,
 			   1e-3);
@@ -106,6 +108,7 @@ static void a_dtmf_turn_has_nulls_where_nothing_happened(void **st)
 	assert_true(cJSON_IsNull(get(o, "stt_engine")));
 	assert_true(cJSON_IsNull(get(o, "stt_confidence")));
 	assert_true(cJSON_IsNull(get(o, "stt_early")));
+	assert_true(cJSON_IsNull(get(o, "stt_streamed")));
 	assert_true(cJSON_IsNull(get(o, "intent")));
 	assert_true(cJSON_IsNull(get(o, "intent_confidence")));
 	assert_string_equal(get(o, "match")->valuestring, "none");

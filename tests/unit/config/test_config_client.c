@@ -216,13 +216,13 @@ static const struct err_case err_cases[] = {
 	{ "unknown webhook event",
 	  "webhooks:\n  events: started,hangup\n",
 	  { "voxgate.yaml:2:11: 'events' must be a comma-separated list of "
-	    "started, intent, transferred and ended, each at most once, or "
-	    "\"\" for all, got 'started,hangup'" } },
+	    "started, intent, transferred, ended and partial, each at most "
+	    "once, or \"\" for all but partial, got 'started,hangup'" } },
 	{ "repeated webhook event",
 	  "webhooks:\n  events: ended,ended\n",
 	  { "voxgate.yaml:2:11: 'events' must be a comma-separated list of "
-	    "started, intent, transferred and ended, each at most once, or "
-	    "\"\" for all, got 'ended,ended'" } },
+	    "started, intent, transferred, ended and partial, each at most "
+	    "once, or \"\" for all but partial, got 'ended,ended'" } },
 	{ "webhook retries out of range",
 	  "webhooks:\n  retries: 11\n",
 	  { "voxgate.yaml:2:12: 'retries' must be an integer between 0 and "

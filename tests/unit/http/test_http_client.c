@@ -939,6 +939,48 @@ static void webhook_posts_signed_events_the_receiver_can_verify(void **state)
 	client_del(a.c);
 }
 
+/* "partial" (several per turn) is opt-in: "" (all) does not send it, a
+ * list that names it does. */
+static void partial_webhooks_go_only_where_the_list_names_them(void **state)
+{
+	const char *urls[1];
+	char u[128];
+	struct wh_args a = { .c = client_new(NULL) };
+
+	(void)state;
+	snprintf(u, sizeof(u), "http://127.0.0.1:%u/echo", g_srv.port);
+	urls[0] = u;
+	a.o = (struct webhooks_opts){ .urls = urls,
+				      .nurls = 1,
+				      .secret = "0123456789abcdef",
+				      .events = "",
+				      .timeout_ms = 2000 };
+	run_on_loop(g_web, do_wh_create, &a);
+	assert_int_equal(a.err, 0);
+	assert_false(webhooks_wants(NULL, "started"));
+	assert_true(webhooks_wants(a.w, "started"));
+	assert_true(webhooks_wants(a.w, "intent"));
+	assert_false(webhooks_wants(a.w, "partial"));
+	assert_false(webhooks_wants(a.w, "Bad Event"));
+	assert_int_equal(webhooks_post(a.w, "partial", "call-1", NULL), 0);
+	usleep(200000);
+	assert_int_equal(atomic_load(&g_srv.hits), 0);
+	run_on_loop(g_web, do_wh_destroy, &a);
+
+	a.o.events = "intent,partial";
+	run_on_loop(g_web, do_wh_create, &a);
+	assert_int_equal(a.err, 0);
+	assert_true(webhooks_wants(a.w, "partial"));
+	assert_true(webhooks_wants(a.w, "intent"));
+	assert_false(webhooks_wants(a.w, "started"));
+	assert_int_equal(webhooks_post(a.w, "partial", "call-1",
+				       "{\"transcript\":\"i want\"}"),
+			 0);
+	assert_true(wait_hits(1, 3000));
+	run_on_loop(g_web, do_wh_destroy, &a);
+	client_del(a.c);
+}
+
 static void webhook_failures_are_retried_and_never_block(void **state)
 {
 	const char *urls[2];
@@ -1026,6 +1068,9 @@ int main(void)
 		cmocka_unit_test(signature_matches_a_known_vector),
 		cmocka_unit_test_setup(
 			webhook_posts_signed_events_the_receiver_can_verify,
+			test_setup),
+		cmocka_unit_test_setup(
+			partial_webhooks_go_only_where_the_list_names_them,
 			test_setup),
 		cmocka_unit_test_setup(
 			webhook_failures_are_retried_and_never_block,

@@ -12,7 +12,8 @@
  * with the full dictionary, loaded on first use. Under load (stt.h,
  * stt_request.queued_ms >= degrade_ms) LM decodes run on a second pool of
  * fast decoders (FAST_ARGS, each loaded on first need: take_fast()) and
- * say so in stt_result.degraded; streams and other modes never do.
+ * say so in stt_result.degraded, or on a full decoder that is free while
+ * the fast ones are busy; streams and other modes never degrade.
  *
  * Streams (stt.h rule 8) hold one decoder from stream_begin() to
  * stream_end() or stream_abort(): the utterance is resampled and scored as
@@ -593,12 +594,20 @@ static struct decoder *take(struct ps_engine *e)
 	}
 }
 
-/* A free pool decoder, or NULL when all are busy (streams). */
+/* A free pool decoder for a stream, or NULL when fewer than two are free.
+ * A stream holds its decoder between jobs, while decode() waits for one
+ * on a worker (take()): if streams could hold every decoder, decodes
+ * waiting on every worker would keep the streams' own jobs from running
+ * (a deadlock, seen with 6 callers on 2 decoders). One decoder is only
+ * ever held by a running decode, so a waiting one always gets it. */
 static struct decoder *try_take(struct ps_engine *e)
 {
 	struct decoder *d = NULL;
+	unsigned nfree = 0;
 	pthread_mutex_lock(&e->lock);
-	for (unsigned i = 0; i < e->n && !d; i++)
+	for (unsigned i = 0; i < e->n; i++)
+		nfree += !e->dec[i].busy;
+	for (unsigned i = 0; i < e->n && !d && nfree >= 2; i++)
 		if (!e->dec[i].busy) {
 			e->dec[i].busy = 1;
 			d = &e->dec[i];
@@ -647,10 +656,12 @@ static int take_open(struct ps_engine *e, int wait, struct decoder **dp)
 	return err;
 }
 
-/* A fast decoder (degraded LM decodes): a free loaded one, else an empty
- * slot loaded here (outside the pool lock: a load takes 10-50 ms, and the
- * first decode on it installs its search), else wait. Returns 0 or the
- * load's error (the slot stays empty). */
+/* A decoder for a degraded LM decode: a free loaded fast one, else an empty
+ * fast slot loaded here (outside the pool lock: a load takes 10-50 ms, and
+ * the first decode on it installs its search), else a free full decoder (a
+ * late request waits no longer for the fast decoders while a full one
+ * idles), else wait for whichever frees first. Returns 0 or the load's
+ * error (the slot stays empty). */
 static int take_fast(struct ps_engine *e, struct decoder **dp)
 {
 	struct decoder *d = NULL;
@@ -662,6 +673,9 @@ static int take_fast(struct ps_engine *e, struct decoder **dp)
 		for (unsigned i = 0; i < e->n && !d; i++)
 			if (!e->fast[i].ps && !e->fast[i].busy)
 				d = &e->fast[i];
+		for (unsigned i = 0; i < e->n && !d; i++)
+			if (!e->dec[i].busy)
+				d = &e->dec[i];
 		if (!d)
 			pthread_cond_wait(&e->freed, &e->lock);
 	}
@@ -848,7 +862,8 @@ static bool degraded(const struct ps_engine *e, const struct stt_request *req)
 }
 
 /* Take a decoder for req (wait 0: -EBUSY rather than wait) with req's
- * search selected; fast: a fast decoder (a pool decoder if none loads). */
+ * search selected; fast: a fast decoder (a pool decoder if one is free
+ * first or none loads: take_fast()). */
 static int acquire(struct ps_engine *e, const struct stt_request *req, int wait,
 		   bool fast, struct decoder **dp)
 {

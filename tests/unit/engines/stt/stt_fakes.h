@@ -1,6 +1,7 @@
 /* Fake batch engines and the loop + worker pool + service fixture shared by
- * the STT service unit tests (test_stt_service.c, test_stt_stream.c): one
- * copy per test binary. */
+ * the STT service unit tests (test_stt_service.c, test_stt_stream.c,
+ * test_stt_partials.c, test_stt_degrade.c) and the flow session's speech
+ * tests (flow/speech_rig.h): one copy per test binary. */
 #ifndef VG_TEST_STT_FAKES_H
 #define VG_TEST_STT_FAKES_H
 
@@ -83,6 +84,21 @@ static inline int fake_g_open(struct stt_engine **ep,
 {
 	(void)c;
 	return fake_open(ep, FAKE_G);
+}
+
+/* open() and close() of a fake whose engine keeps no state: its decode()
+ * and stream calls keep what the test checks in the test's own globals. */
+static inline int fake_bare_open(struct stt_engine **ep,
+				 const struct stt_engine_cfg *c)
+{
+	(void)c;
+	*ep = calloc(1, sizeof(**ep));
+	return *ep ? 0 : -ENOMEM;
+}
+
+static inline void fake_bare_close(struct stt_engine *e)
+{
+	free(e);
 }
 
 static inline int fake_missing_open(struct stt_engine **ep,
@@ -171,13 +187,12 @@ struct env {
 };
 
 /* Resets the metrics and the fakes (fake_a/b/g say "from a/b/g"), then
- * opens the service over ops[0..nops) with a pool of threads workers and
- * a queue of max_queue. */
-static inline void env_open_ops(struct env *e,
+ * opens the service over ops[0..nops) with cfg, a pool of threads workers
+ * and a queue of max_queue. */
+static inline void env_open_cfg(struct env *e,
 				const struct stt_engine_ops *const *ops,
-				size_t nops, const char *engines,
-				unsigned deadline_ms, unsigned threads,
-				size_t max_queue)
+				size_t nops, const struct stt_cfg *cfg,
+				unsigned threads, size_t max_queue)
 {
 	metrics_reset();
 	memset(fakes, 0, sizeof(fakes));
@@ -188,11 +203,21 @@ static inline void env_open_ops(struct env *e,
 	assert_int_equal(loop_create(&e->loop, "stt-test"), 0);
 	assert_int_equal(loop_start(e->loop), 0);
 	assert_int_equal(wpool_create(&e->pool, threads, max_queue), 0);
-	struct stt_cfg cfg = { .engines = engines, .deadline_ms = deadline_ms };
-	assert_int_equal(stt_create_with_ops(&e->stt, e->pool, ops, nops, &cfg),
+	assert_int_equal(stt_create_with_ops(&e->stt, e->pool, ops, nops, cfg),
 			 0);
 	e->clip = audio_clip_alloc(AUDIO_RATE_HZ, AUDIO_RATE_HZ);
 	assert_non_null(e->clip);
+}
+
+/* env_open_cfg() with engines and deadline_ms, the rest the defaults. */
+static inline void env_open_ops(struct env *e,
+				const struct stt_engine_ops *const *ops,
+				size_t nops, const char *engines,
+				unsigned deadline_ms, unsigned threads,
+				size_t max_queue)
+{
+	struct stt_cfg cfg = { .engines = engines, .deadline_ms = deadline_ms };
+	env_open_cfg(e, ops, nops, &cfg, threads, max_queue);
 }
 
 /* Releases every gated fake, then closes what env_open_ops() opened

@@ -31,18 +31,6 @@ struct stt_engine_stream {
 	unsigned partials;
 };
 
-static int s_open(struct stt_engine **ep, const struct stt_engine_cfg *c)
-{
-	(void)c;
-	*ep = calloc(1, sizeof(**ep));
-	return *ep ? 0 : -ENOMEM;
-}
-
-static void s_close(struct stt_engine *e)
-{
-	free(e);
-}
-
 static int s_decode(struct stt_engine *e, const struct stt_request *req,
 		    const int16_t *pcm, size_t n, struct stt_result *res)
 {
@@ -129,8 +117,8 @@ static void s_abort(struct stt_engine_stream *st)
 static const struct stt_engine_ops fake_s_ops = {
 	.name = "fake_s",
 	.caps = STT_CAP_OPEN | STT_CAP_GRAMMAR | STT_CAP_LM | STT_CAP_STREAM,
-	.open = s_open,
-	.close = s_close,
+	.open = fake_bare_open,
+	.close = fake_bare_close,
 	.decode = s_decode,
 	.stream_begin = s_begin,
 	.stream_feed = s_feed,

@@ -1,12 +1,15 @@
 /* PocketSphinx's degraded LM decodes (stt_engine_cfg.degrade): an LM
  * request that waited degrade_ms in the worker queue (stt_request.queued_ms)
- * runs on the fast decoders and says so (stt_result.degraded); one that did
- * not wait that long, a grammar request and an engine without degrade give
- * exactly what they gave before. Flite speech through mu-law. */
+ * runs on the fast decoders and says so (stt_result.degraded), or on a full
+ * decoder that is free while the fast ones are busy; one that did not wait
+ * that long, a grammar request and an engine without degrade give exactly
+ * what they gave before. Flite speech through mu-law. */
 #include "ps_fixture.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The fixture's engine (stt) has no degrade; this one degrades after
  * DEGRADE_MS. */
@@ -69,7 +72,7 @@ static long rss_kb(void)
 	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
 		rss = 0;
 	fclose(f);
-	return rss * 4;
+	return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 static void decode(struct stt_engine *e, const struct stt_request *req,
@@ -155,6 +158,87 @@ static void lm_decodes_degrade_once_they_waited_degrade_ms(void **s)
 	stt_grammar_deref(lm);
 }
 
+struct late {
+	struct stt_engine *e;
+	const struct stt_request *req;
+	const int16_t *pcm;
+	size_t n;
+	pthread_barrier_t *go;
+	int err;
+	struct stt_result res;
+};
+
+static void *late_decode(void *arg)
+{
+	struct late *l = arg;
+	pthread_barrier_wait(l->go);
+	l->err = stt_engine_decode(l->e, l->req, l->pcm, l->n, &l->res);
+	return NULL;
+}
+
+/* One fast and one full decoder (pool_size 1), two late LM decodes at
+ * once: the one that finds the fast decoder taken (or still loading) runs on
+ * the free full decoder at full accuracy instead of waiting for it. The two
+ * start together and each decode lasts hundreds of ms, so they overlap; a
+ * try where one ran wholly before the other (both degraded) is run again,
+ * and without the preference every try has both degraded. */
+static void a_late_decode_takes_a_free_full_decoder_over_waiting(void **s)
+{
+	(void)s;
+	struct stt_engine *one = NULL;
+	struct stt_engine_cfg cfg = { .pool_size = 1,
+				      .degrade = true,
+				      .degrade_ms = DEGRADE_MS };
+	assert_int_equal(stt_pocketsphinx_ops.open(&one, &cfg), 0);
+	struct stt_grammar *lm = NULL;
+	assert_int_equal(
+		stt_grammar_create(&lm, STT_MODE_LM, bank_lm, NBANK, 0), 0);
+	assert_int_equal(stt_pocketsphinx_ops.prepare(stt, lm), 0);
+	assert_int_equal(stt_pocketsphinx_ops.prepare(one, lm), 0);
+	size_t n;
+	int16_t *pcm = speak(
+		"kal", "i want to transfer money to my savings account", &n);
+	struct stt_request req = { .mode = STT_MODE_LM, .grammar = lm };
+	struct stt_result full;
+	decode(stt, &req, pcm, n, &full);
+	req.queued_ms = DEGRADE_MS;
+	struct late l[2];
+	unsigned ndeg = 0;
+	for (int tries = 0; tries < 3 && ndeg != 1; tries++) {
+		pthread_barrier_t go;
+		pthread_t t[2];
+		assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
+		for (int i = 0; i < 2; i++) {
+			l[i] = (struct late){ .e = one,
+					      .req = &req,
+					      .pcm = pcm,
+					      .n = n,
+					      .go = &go };
+			assert_int_equal(
+				pthread_create(&t[i], NULL, late_decode, &l[i]),
+				0);
+		}
+		ndeg = 0;
+		for (int i = 0; i < 2; i++) {
+			pthread_join(t[i], NULL);
+			assert_int_equal(l[i].err, 0);
+			ndeg += l[i].res.degraded;
+		}
+		pthread_barrier_destroy(&go);
+		print_message("try %d: %u of 2 degraded (%.1f / %.1f ms)\n",
+			      tries, ndeg, l[0].res.decode_us / 1000.0,
+			      l[1].res.decode_us / 1000.0);
+	}
+	free(pcm);
+	assert_int_equal(ndeg, 1);
+	const struct stt_result *other =
+		l[0].res.degraded ? &l[1].res : &l[0].res;
+	assert_string_equal(other->text, full.text);
+	assert_float_equal(other->confidence, full.confidence, 0.02);
+	stt_grammar_deref(lm);
+	stt_pocketsphinx_ops.close(one);
+}
+
 static void grammar_decodes_never_degrade(void **s)
 {
 	(void)s;
@@ -212,6 +296,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 			lm_decodes_degrade_once_they_waited_degrade_ms),
+		cmocka_unit_test(
+			a_late_decode_takes_a_free_full_decoder_over_waiting),
 		cmocka_unit_test(grammar_decodes_never_degrade),
 		cmocka_unit_test(an_engine_without_degrade_never_degrades),
 	};

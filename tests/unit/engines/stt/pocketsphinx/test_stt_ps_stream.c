@@ -292,9 +292,11 @@ static void odd_chunk_sizes_give_the_same_result(void **s)
 	utt_close(&u);
 }
 
-/* Two decoders: two streams hold both, a third begin is -EBUSY at once
- * (it never waits); abort and end give the decoders back, reset: the next
- * stream decodes as if nothing happened. */
+/* Two decoders: a stream holds one, a second begin is -EBUSY at once (it
+ * never waits, and streams never hold the last free decoder: decode()
+ * waits for one on a worker, which must not wait on streams' decoders);
+ * a decode() still runs beside the stream; abort and end give the decoder
+ * back, reset: the next stream decodes as if nothing happened. */
 static void abort_and_end_return_the_decoder_to_the_pool(void **s)
 {
 	(void)s;
@@ -308,16 +310,19 @@ static void abort_and_end_return_the_decoder_to_the_pool(void **s)
 		0);
 	assert_string_equal(ref.text, "card services");
 	for (int round = 0; round < 5; round++) {
-		struct stt_engine_stream *a = NULL, *b = NULL, *c = NULL;
+		struct stt_engine_stream *a = NULL, *b = NULL;
 		assert_int_equal(ops->stream_begin(stt, &u.req, &a), 0);
-		assert_int_equal(ops->stream_begin(stt, &u.req, &b), 0);
-		assert_int_equal(ops->stream_begin(stt, &u.req, &c), -EBUSY);
-		assert_null(c);
+		assert_int_equal(ops->stream_begin(stt, &u.req, &b), -EBUSY);
+		assert_null(b);
 		/* half an utterance, then dropped */
 		assert_int_equal(ops->stream_feed(a, u.pcm, u.n / 2), 0);
-		assert_int_equal(ops->stream_feed(b, u.pcm, u.n / 3), 0);
+		if (round == 0) {
+			struct stt_result d;
+			assert_int_equal(
+				ops->decode(stt, &u.req, u.pcm, u.n, &d), 0);
+			assert_string_equal(d.text, "card services");
+		}
 		ops->stream_abort(a);
-		ops->stream_abort(b);
 	}
 	ops->stream_abort(NULL);
 	/* a decoder aborted mid-word decodes the next utterance right */
