@@ -33,9 +33,8 @@
  * default, as the call does, endpoint_pause_clip(); 1 with line noise to
  * the utterance's length; 0 not at all). VG_STT_BENCH_TURNS=1 runs only
  * the turn pass instead (turn_pass(): why the call's turns decode worse
- * than the whole clips, and semantic endpointing; its own variables are
- * listed there). The domain LM is data/banking77/train.tsv (the set's
- * sentences are from test.tsv). */
+ * than the whole clips; its own variables are listed there). The domain LM is
+ * data/banking77/train.tsv (the set's sentences are from test.tsv). */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -58,9 +57,7 @@
 #include "core/clock.h"
 #include "core/loop.h"
 #include "core/wpool.h"
-#include "engines/stt/sherpa/ngram.h"
 #include "engines/stt/stt.h"
-#include "engines/stt/turnend.h"
 #include "bench_fig.h"
 
 /* Budgets (issue 2/7). */
@@ -251,16 +248,27 @@ static int set_load(const char *dir, struct set *s)
 	return s->n ? 0 : -ENOENT;
 }
 
-/* Keep utterances [from, to) of s: VG_STT_BENCH_RANGE="from:to" (tuning on
- * a dev part, reporting on the rest). */
-static void set_slice(struct set *s, const char *range)
+/* Keep utterances [from, to) of s: VG_STT_BENCH_RANGE="from:to" or
+ * "from:" (tuning on a dev part, reporting on the rest). -EINVAL on any
+ * other form (nothing changed). */
+static int set_slice(struct set *s, const char *range)
 {
 	size_t from = 0, to = s->n;
 	char *end;
 
+	if (*range < '0' || *range > '9')
+		return -EINVAL;
 	from = strtoul(range, &end, 10);
-	if (*end == ':' && end[1])
-		to = strtoul(end + 1, NULL, 10);
+	if (*end != ':')
+		return -EINVAL;
+	if (end[1]) {
+		char *end2;
+		if (end[1] < '0' || end[1] > '9')
+			return -EINVAL;
+		to = strtoul(end + 1, &end2, 10);
+		if (*end2)
+			return -EINVAL;
+	}
 	if (to > s->n)
 		to = s->n;
 	if (from > to)
@@ -273,6 +281,7 @@ static void set_slice(struct set *s, const char *range)
 		}
 	memmove(s->u, s->u + from, (to - from) * sizeof(*s->u));
 	s->n = to - from;
+	return 0;
 }
 
 static void set_free(struct set *s)
@@ -688,19 +697,16 @@ out:
 /* ---- turns: what a call makes of each utterance (VG_STT_BENCH_TURNS) ----
  *
  * The early-decode pass above scores the turn a call decodes; this one says
- * why it differs from the whole clip, and measures semantic endpointing
- * (stt_turn_unfinished(): a pause whose early decode reads unfinished holds
- * the end of speech). Per utterance: the whole clip is decoded; then it is
- * put on a line as in endpoint_clip(), each pause of early_ms is decoded as
- * the call would (endpoint_pause_clip()), and after the end event the
- * endpointer is restarted on the rest of the line, so speech that starts
- * again within the clip shows the turn was cut there. */
-
-/* the unknown word's share of the engine's LMs (stt_moonshine.c) */
-#define TURN_LM_UNK_MASS 0.02
+ * why it differs from the whole clip. (The semantic endpointing it also
+ * simulated, a hold of the end when a pause's early decode reads
+ * unfinished, gained nothing and was removed after commit 73b1b38:
+ * BENCHMARKS.md "Where the endpointed turns lose words".) Per utterance: the
+ * whole clip is decoded; then it is put on a line as in endpoint_clip(), each
+ * pause of early_ms is decoded as the call would (endpoint_pause_clip()), and
+ * after the end event the endpointer is restarted on the rest of the line, so
+ * speech that starts again within the clip shows the turn was cut there. */
 
 enum {
-	HOLD_MS = 500, /* VG_STT_BENCH_HOLD's default */
 	PAUSES_MAX = 16,
 };
 
@@ -708,10 +714,6 @@ enum {
 struct pause_rec {
 	unsigned at; /* line frame it reached early_ms */
 	char text[STT_TEXT_MAX + 1];
-	double eos_logp; /* the LM's log P(</s> | last words); NAN */
-	bool unfinished; /* stt_turn_unfinished() */
-	bool held;	 /* endpoint_hold() took it */
-	bool late;	 /* its decode took longer than the window */
 	uint64_t decode_us;
 	enum { P_VOIDED, P_END, P_CUT } fate;
 };
@@ -733,25 +735,10 @@ struct turn {
 struct turn_ctx {
 	struct stt *s;
 	const struct stt_params *p;
-	const struct ngram_lm *lm; /* the step's LM (eos_logp), or NULL */
-	unsigned hold_ms;	   /* 0: no semantic endpointing */
-	bool honour_late;     /* a decision after the window holds nothing */
 	unsigned trailing_ms; /* 0: the default trailing silence */
 	unsigned pad_ms;      /* more pad on each pause clip */
-	bool no_lm_rule;      /* decide on the last word only */
 	bool mix_noise;	      /* line noise under the clip too */
 };
-
-/* log P(</s> | text's last two words) under lm, NAN without one. */
-static double eos_logp(const struct ngram_lm *lm, const char *text)
-{
-	char norm[STT_TEXT_MAX + 1];
-	if (!lm)
-		return NAN;
-	if (stt_text_normalize(text, strlen(text), norm, sizeof(norm)) < 0)
-		norm[0] = '\0';
-	return ngram_lm_eos_logp(lm, norm);
-}
 
 static void decode_into(const struct turn_ctx *c, const int16_t *pcm, size_t n,
 			char *text, uint64_t *us)
@@ -785,8 +772,8 @@ static struct audio_clip *pad_more(struct audio_clip *c, unsigned ms)
 	return p;
 }
 
-/* Run one utterance through the line, VAD, endpointer, early decodes and
- * (c->hold_ms) semantic endpointing. 0, or -ENOMEM. */
+/* Run one utterance through the line, VAD, endpointer and early decodes.
+ * 0, or -ENOMEM. */
 static int turn_run(const struct turn_ctx *c, const struct audio_clip *clip,
 		    struct turn *t)
 {
@@ -802,9 +789,6 @@ static int turn_run(const struct turn_ctx *c, const struct audio_clip *clip,
 	int err = -ENOMEM;
 	if (vad_create(&v, NULL) || endpoint_create(&ep, &ec))
 		goto out;
-	unsigned window = ec.trailing_silence_ms > early_ms()
-				  ? ec.trailing_silence_ms - early_ms()
-				  : 0;
 	unsigned seed = 11;
 	size_t nspeech = clip->nsamples / AUDIO_FRAME_SAMPLES;
 	size_t total = LEAD_FRAMES + nspeech + TAIL_FRAMES;
@@ -894,11 +878,6 @@ static int turn_run(const struct turn_ctx *c, const struct audio_clip *clip,
 		decode_into(c, pc->samples, pc->nsamples, r->text,
 			    &r->decode_us);
 		audio_clip_deref(pc);
-		r->eos_logp = c->no_lm_rule ? NAN : eos_logp(c->lm, r->text);
-		r->unfinished = stt_turn_unfinished(r->text, r->eos_logp);
-		r->late = r->decode_us > (uint64_t)window * 1000u;
-		if (c->hold_ms && r->unfinished && !(c->honour_late && r->late))
-			r->held = endpoint_hold(ep, c->hold_ms) == 0;
 	}
 	err = 0;
 	if (!t->ended)
@@ -971,51 +950,35 @@ static double pct_u(const unsigned *v, size_t n, double q)
 	return v[i < n ? i : n - 1];
 }
 
-/* VG_STT_BENCH_TURNS=1: the classification; with VG_STT_BENCH_HOLD=MS
- * (default HOLD_MS; 0: off) the same turns again with semantic
- * endpointing. VG_STT_BENCH_HOLD_LATE=1: a decision whose decode took
- * longer than the window (trailing silence - early_ms) on this box holds
- * nothing, as in a call; VG_STT_BENCH_HOLD_NO_LM=1: decide on the last
- * word only. VG_STT_BENCH_TRAILING=MS: the endpointer's trailing silence;
- * VG_STT_BENCH_PAD_MORE=MS: each pause clip padded by that much more;
- * VG_STT_BENCH_LINE_MIX=1: the line noise goes on under the clip (else
- * it stops where the clip starts and comes back after it, and its return
- * after a clip's near-digital silence is "speech" to the VAD for a frame
- * or two: a hold that runs past the clip's end is voided by it).
- * VG_STT_BENCH_VERBOSE: every pause and every turn that differs. */
+/* VG_STT_BENCH_TURNS=1: the classification. VG_STT_BENCH_TRAILING=MS: the
+ * endpointer's trailing silence; VG_STT_BENCH_PAD_MORE=MS: each pause clip
+ * padded by that much more; VG_STT_BENCH_LINE_MIX=1: the line noise goes
+ * on under the clip (else it stops where the clip starts and comes back
+ * after it, and its return after a clip's near-digital silence is
+ * "speech" to the VAD for a frame or two). VG_STT_BENCH_VERBOSE: every
+ * pause and every turn that differs. */
 static void turn_pass(struct stt *s, const struct stt_params *p,
-		      const struct set *set, const struct ngram_lm *lm,
-		      const char *label)
+		      const struct set *set)
 {
 	size_t n = set->n;
 	word_t *rw = malloc(sizeof(word_t) * WORDS_MAX);
 	word_t *hw = malloc(sizeof(word_t) * WORDS_MAX);
-	unsigned *delay[2] = { calloc(n + 1, sizeof(unsigned)),
-			       calloc(n + 1, sizeof(unsigned)) };
 	unsigned *base_delay = calloc(n + 1, sizeof(unsigned));
-	if (!rw || !hw || !delay[0] || !delay[1] || !base_delay)
+	if (!rw || !hw || !base_delay)
 		goto out;
-	const char *hs = getenv("VG_STT_BENCH_HOLD");
-	unsigned hold = hs ? (unsigned)atoi(hs) : HOLD_MS;
 	bool verbose = getenv("VG_STT_BENCH_VERBOSE") != NULL;
 	const char *tr = getenv("VG_STT_BENCH_TRAILING");
 	struct turn_ctx base = { .s = s,
 				 .p = p,
-				 .lm = lm,
 				 .trailing_ms = tr ? (unsigned)atoi(tr) : 0 };
 	const char *pm = getenv("VG_STT_BENCH_PAD_MORE");
 	base.pad_ms = pm ? (unsigned)atoi(pm) : 0;
-	base.no_lm_rule = getenv("VG_STT_BENCH_HOLD_NO_LM") != NULL;
 	base.mix_noise = getenv("VG_STT_BENCH_LINE_MIX") != NULL;
-	struct turn_ctx held = base;
-	held.hold_ms = hold;
-	held.honour_late = getenv("VG_STT_BENCH_HOLD_LATE") != NULL;
 
-	size_t ref_words = 0, e_clip = 0, e_full = 0, e_turn = 0, e_hold = 0;
+	size_t ref_words = 0, e_clip = 0, e_full = 0, e_turn = 0;
 	size_t cls_n[TC_N] = { 0 }, cls_cost[TC_N] = { 0 }, better = 0;
-	size_t better_words = 0, cuts = 0, cuts_hold = 0, noend = 0;
-	size_t pauses = 0, voided = 0, unfin = 0, unfin_end = 0, unfin_on = 0;
-	size_t holds = 0, late = 0, nd[2] = { 0, 0 }, nbase = 0;
+	size_t better_words = 0, cuts = 0, noend = 0;
+	size_t pauses = 0, voided = 0, nbase = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct utt *u = &set->u[i];
 		char whole[STT_TEXT_MAX + 1], full[STT_TEXT_MAX + 1];
@@ -1046,19 +1009,12 @@ static void turn_pass(struct stt *s, const struct stt_params *p,
 			const struct pause_rec *r = &t.p[k];
 			pauses++;
 			voided += r->fate == P_VOIDED;
-			unfin += r->unfinished;
-			unfin_end += r->unfinished && r->fate == P_END;
-			unfin_on += r->unfinished && r->fate != P_END;
 			if (verbose)
-				printf("    pause %s @%u %s eos %.2f %s "
-				       "%.0f ms \"%s\"\n",
+				printf("    pause %s @%u %s %.0f ms \"%s\"\n",
 				       u->id, r->at,
 				       r->fate == P_END	  ? "end"
 				       : r->fate == P_CUT ? "CUT"
 							  : "voided",
-				       r->eos_logp,
-				       r->unfinished ? "UNFINISHED"
-						     : "finished",
 				       r->decode_us / 1000.0, r->text);
 		}
 		if (t.ended && !t.cut)
@@ -1091,42 +1047,6 @@ static void turn_pass(struct stt *s, const struct stt_params *p,
 			       eT > e0 ? class_name[tc] : "-", cf, cl, t.first,
 			       t.last, t.gap_ms, u->ref, whole, full, t.text);
 		free(t.full);
-		if (!hold)
-			continue;
-		/* The same turn with semantic endpointing. */
-		struct turn h;
-		if (turn_run(&held, u->clip, &h)) {
-			free(h.full);
-			goto out;
-		}
-		size_t eH =
-			h.ended ? edits(rw, nr, hw, words_of(h.text, hw)) : nr;
-		e_hold += eH;
-		cuts_hold += h.cut || !h.ended;
-		bool was_held = false;
-		for (unsigned k = 0; verbose && k < h.np; k++)
-			printf("    held pause %s @%u %s%s \"%s\"\n", u->id,
-			       h.p[k].at,
-			       h.p[k].fate == P_END   ? "end"
-			       : h.p[k].fate == P_CUT ? "CUT"
-						      : "voided",
-			       h.p[k].held ? " HELD" : "", h.p[k].text);
-		for (unsigned k = 0; k < h.np; k++) {
-			holds += h.p[k].held;
-			late += h.p[k].late;
-			was_held |= h.p[k].held && h.p[k].fate != P_VOIDED;
-		}
-		/* end delay of whole turns: [0] ended at a pause read as
-		 * finished, [1] at one read as unfinished (held) */
-		if (h.ended && !h.cut)
-			delay[was_held][nd[was_held]++] = h.end_ms;
-		if (verbose && (eH != eT || h.cut != t.cut))
-			printf("    hold %s %+d words%s%s\n      call  \"%s\"\n"
-			       "      held  \"%s\"\n",
-			       u->id, (int)eH - (int)eT,
-			       t.cut ? " (was cut)" : "",
-			       h.cut ? " (still cut)" : "", t.text, h.text);
-		free(h.full);
 	}
 	double w = ref_words ? 100.0 / (double)ref_words : 0;
 	printf("  turns (%zu utterances, %zu words; early decode at %u ms, "
@@ -1143,38 +1063,14 @@ static void turn_pass(struct stt *s, const struct stt_params *p,
 		       cls_cost[k], w * (double)cls_cost[k]);
 	printf("      %-22s %4zu %5zu %6.2f\n", "better than the clip", better,
 	       better_words, -w * (double)better_words);
-	printf("    pauses %zu (voided by more speech %zu); read unfinished "
-	       "%zu: at the turn's end %zu, speech went on %zu\n",
-	       pauses, voided, unfin, unfin_end, unfin_on);
+	printf("    pauses %zu (voided by more speech %zu)\n", pauses, voided);
 	qsort(base_delay, nbase, sizeof(unsigned), cmp_unsigned);
 	printf("    end delay (last speech frame -> end), whole turns: p50 "
 	       "%.0f p95 %.0f ms\n",
 	       pct_u(base_delay, nbase, 0.5), pct_u(base_delay, nbase, 0.95));
-	if (hold) {
-		for (int k = 0; k < 2; k++)
-			qsort(delay[k], nd[k], sizeof(unsigned), cmp_unsigned);
-		printf("  semantic endpointing (hold %u ms%s): WER %.2f%% "
-		       "(without %.2f%%), turns cut %zu (without %zu), holds "
-		       "%zu, decisions later than the window %zu\n"
-		       "    end delay, turns ended finished: %zu p50 %.0f "
-		       "p95 %.0f ms; held: %zu p50 %.0f p95 %.0f ms\n",
-		       hold, held.honour_late ? ", late ones void" : "",
-		       w * (double)e_hold, w * (double)e_turn, cuts_hold, cuts,
-		       holds, late, nd[0], pct_u(delay[0], nd[0], 0.5),
-		       pct_u(delay[0], nd[0], 0.95), nd[1],
-		       pct_u(delay[1], nd[1], 0.5),
-		       pct_u(delay[1], nd[1], 0.95));
-		char fig[96];
-		snprintf(fig, sizeof(fig), "%s WER semantic endpointing",
-			 label);
-		bench_fig("stt", fig, (double)e_hold / (double)ref_words,
-			  "ratio", NULL, 0);
-	}
 out:
 	free(rw);
 	free(hw);
-	free(delay[0]);
-	free(delay[1]);
 	free(base_delay);
 }
 
@@ -1367,30 +1263,6 @@ static void offered_pass(struct stt *s, struct vg_loop *loop,
 	tally_fini(&t);
 }
 
-/* The turn pass of mode m, with the step's LM built as the engine does
- * (for the end-of-sentence probability). */
-static int turns_of_mode(struct stt *s, const struct stt_params *p,
-			 const struct mode *m)
-{
-	struct ngram_lm *lm = NULL;
-	if (m->lm) {
-		size_t n = stt_grammar_count(m->lm);
-		const char **sent = calloc(n ? n : 1, sizeof(*sent));
-		if (!sent)
-			return -ENOMEM;
-		for (size_t i = 0; i < n; i++)
-			sent[i] = stt_grammar_phrase(m->lm, i);
-		int err = ngram_lm_build(&lm, sent, n, TURN_LM_UNK_MASS);
-		free(sent);
-		if (err)
-			return err;
-	}
-	printf("\n%s (%zu utterances): turns\n", m->label, m->set->n);
-	turn_pass(s, p, m->set, lm, m->label);
-	ngram_lm_destroy(lm);
-	return 0;
-}
-
 static int run_mode(struct stt *s, struct wpool *pool, struct vg_loop *loop,
 		    const struct mode *m, double cap_s)
 {
@@ -1416,12 +1288,13 @@ static int run_mode(struct stt *s, struct wpool *pool, struct vg_loop *loop,
 	uint64_t decode_us = 0;
 	if (getenv("VG_STT_BENCH_TURNS")) {
 		/* only the turns (no batch or concurrency pass) */
-		int terr2 = turns_of_mode(s, &p, m);
+		printf("\n%s (%zu utterances): turns\n", m->label, set->n);
+		turn_pass(s, &p, set);
 		free(lat);
 		free(cpu);
 		tally_fini(&t);
 		tally_fini(&loaded);
-		return terr2;
+		return 0;
 	}
 	FILE *heard = heard_open(m);
 
@@ -1646,7 +1519,13 @@ int main(int argc, char **argv)
 	if (set_load(path, &open_set))
 		goto out;
 	if (getenv("VG_STT_BENCH_RANGE")) {
-		set_slice(&open_set, getenv("VG_STT_BENCH_RANGE"));
+		if (set_slice(&open_set, getenv("VG_STT_BENCH_RANGE"))) {
+			fprintf(stderr,
+				"bench_stt: VG_STT_BENCH_RANGE must be "
+				"\"from:to\" or \"from:\", not \"%s\"\n",
+				getenv("VG_STT_BENCH_RANGE"));
+			goto out;
+		}
 		if (!open_set.n)
 			goto out;
 	}

@@ -18,7 +18,6 @@
 #define PREROLL_MS_MAX 2000u
 #define TRAILING_MS_MAX 10000u
 #define NO_INPUT_MS_MAX 600000u
-#define HOLD_MS_MAX 10000u
 /* Frames of silence a pause clip ends with at least (500 ms): Moonshine
  * drops or garbles the last word of more clips that end 300 ms after the
  * speech than of clips that end 500 ms after it (BENCHMARKS.md "Where the
@@ -51,7 +50,6 @@ struct endpointer {
 	uint32_t onset;	      /* frame index where speech began */
 	uint32_t last_speech; /* frame index of the last speech frame */
 	unsigned silence;     /* non-speech frames since it */
-	unsigned hold_n;      /* frames this pause waits beyond trailing_n */
 	bool started, ended;  /* for the *_ms getters */
 };
 
@@ -172,7 +170,6 @@ int endpoint_start(struct endpointer *e, const struct endpoint_cfg *cfg)
 	e->onset = 0;
 	e->last_speech = 0;
 	e->silence = 0;
-	e->hold_n = 0;
 	e->started = false;
 	e->ended = false;
 	return 0;
@@ -262,8 +259,7 @@ enum endpoint_event endpoint_feed(struct endpointer *e, const int16_t *pcm,
 	if (speech) {
 		e->last_speech = idx;
 		e->silence = 0;
-		e->hold_n = 0; /* a hold is for one pause */
-	} else if (++e->silence >= e->trailing_n + e->hold_n) {
+	} else if (++e->silence >= e->trailing_n) {
 		e->state = ST_IDLE;
 		e->ended = true;
 		return EP_SPEECH_END;
@@ -311,16 +307,6 @@ bool endpoint_in_speech(const struct endpointer *e)
 uint32_t endpoint_silence_ms(const struct endpointer *e)
 {
 	return e && e->state == ST_SPEECH ? e->silence * AUDIO_FRAME_MS : 0;
-}
-
-int endpoint_hold(struct endpointer *e, unsigned ms)
-{
-	if (!e || ms > HOLD_MS_MAX)
-		return -EINVAL;
-	if (!endpoint_silence_ms(e))
-		return -ENOENT;
-	e->hold_n = frames_of(ms);
-	return 0;
 }
 
 struct audio_clip *endpoint_pause_clip(const struct endpointer *e)

@@ -94,18 +94,6 @@ bool endpoint_in_speech(const struct endpointer *e);
  * (0 on a speech frame, and outside speech). The call's early decode starts
  * when it reaches its threshold. */
 uint32_t endpoint_silence_ms(const struct endpointer *e);
-/* While in a pause within speech (endpoint_silence_ms() > 0): end this
- * pause only after trailing_silence_ms + ms of silence instead of
- * trailing_silence_ms (0 takes a hold back; a pause already longer than
- * the new bound ends at the next frame). Semantic endpointing: the early
- * decode of the pause reads as an unfinished sentence ("I want to check
- * my"), so the caller is given longer to go on. The hold lapses when speech
- * resumes; the next pause starts at trailing_silence_ms again. Calls do
- * not hold (bench_stt's turn pass measured no gain on the STT set:
- * BENCHMARKS.md "Where the endpointed turns lose words"). Returns 0,
- * -EINVAL (e NULL, ms > 10000) or -ENOENT (not in a pause: no speech yet,
- * speech now, or the turn has ended). */
-int endpoint_hold(struct endpointer *e, unsigned ms);
 /* While in a pause within speech (endpoint_silence_ms() > 0): the
  * utterance so far in a new clip (8 kHz, caller's reference), padded with
  * the pause's own audio repeated to the length it will have if this pause

@@ -272,95 +272,6 @@ static void pause_shorter_than_trailing_silence_keeps_the_turn(void **state)
 	endpoint_destroy(r.ep);
 }
 
-static void hold_extends_only_the_current_pause(void **state)
-{
-	(void)state;
-	struct run r;
-	open_run(&r, NULL);
-	uint32_t at = 0;
-	feed(&r, 5, 0.0f, NULL);
-	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
-	/* 5 frames into the pause: wait 400 ms more than the 300 ms. */
-	assert_int_equal(feed(&r, 5, 0.0f, NULL), EP_NONE);
-	assert_int_equal(endpoint_hold(r.ep, 400), 0);
-	assert_int_equal(feed(&r, 29, 0.0f, NULL), EP_NONE);
-	assert_true(endpoint_in_speech(r.ep));
-	assert_int_equal(endpoint_silence_ms(r.ep), 680);
-	/* Speech again: the hold is spent, the next pause ends at 300 ms. */
-	assert_int_equal(feed(&r, 3, 1.0f, NULL), EP_NONE);
-	assert_int_equal(feed(&r, 14, 0.0f, NULL), EP_NONE);
-	assert_int_equal(feed(&r, 1, 0.0f, &at), EP_SPEECH_END);
-	assert_int_equal(at, 5 + 10 + 5 + 29 + 3 + 14);
-	endpoint_destroy(r.ep);
-}
-
-static void held_pause_ends_at_trailing_silence_plus_hold(void **state)
-{
-	(void)state;
-	struct run r;
-	open_run(&r, NULL);
-	uint32_t at = 0;
-	feed(&r, 5, 0.0f, NULL);
-	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
-	assert_int_equal(feed(&r, 5, 0.0f, NULL), EP_NONE);
-	/* 410 ms rounds up to 21 frames: 15 + 21 frames of silence. */
-	assert_int_equal(endpoint_hold(r.ep, 410), 0);
-	assert_int_equal(feed(&r, 30, 0.0f, NULL), EP_NONE);
-	assert_int_equal(feed(&r, 1, 0.0f, &at), EP_SPEECH_END);
-	assert_int_equal(at, 5 + 10 + 36 - 1);
-	assert_int_equal(endpoint_speech_end_ms(r.ep), 300);
-	/* The trailing silence, hold included, is in the utterance. */
-	size_t n = 0;
-	endpoint_audio(r.ep, &n);
-	assert_int_equal(n, (size_t)(5 + 10 + 36) * AUDIO_FRAME_SAMPLES);
-	endpoint_destroy(r.ep);
-}
-
-static void hold_taken_back_or_shortened_ends_at_once(void **state)
-{
-	(void)state;
-	struct run r;
-	open_run(&r, NULL);
-	uint32_t at = 0;
-	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
-	assert_int_equal(feed(&r, 5, 0.0f, NULL), EP_NONE);
-	assert_int_equal(endpoint_hold(r.ep, 500), 0);
-	assert_int_equal(feed(&r, 15, 0.0f, NULL), EP_NONE); /* 400 ms */
-	/* Taken back past the plain trailing silence: the next frame ends. */
-	assert_int_equal(endpoint_hold(r.ep, 0), 0);
-	assert_int_equal(feed(&r, 1, 0.0f, &at), EP_SPEECH_END);
-	assert_int_equal(at, 10 + 5 + 15);
-	endpoint_destroy(r.ep);
-}
-
-static void hold_outside_a_pause_is_refused(void **state)
-{
-	(void)state;
-	struct run r;
-	open_run(&r, NULL);
-	assert_int_equal(endpoint_hold(NULL, 100), -EINVAL);
-	/* no speech yet */
-	assert_int_equal(endpoint_hold(r.ep, 100), -ENOENT);
-	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
-	/* in speech, not in a pause */
-	assert_int_equal(endpoint_hold(r.ep, 100), -ENOENT);
-	feed(&r, 2, 0.0f, NULL);
-	assert_int_equal(endpoint_hold(r.ep, 10001), -EINVAL);
-	assert_int_equal(endpoint_hold(r.ep, 400), 0);
-	assert_int_equal(feed(&r, 32, 0.0f, NULL), EP_NONE);
-	assert_int_equal(feed(&r, 1, 0.0f, NULL), EP_SPEECH_END);
-	/* the turn has ended */
-	assert_int_equal(endpoint_hold(r.ep, 100), -ENOENT);
-	/* a new turn starts without the last one's hold */
-	assert_int_equal(endpoint_start(r.ep, NULL), 0);
-	r.frame = 0;
-	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
-	uint32_t at = 0;
-	assert_int_equal(feed(&r, 15, 0.0f, &at), EP_SPEECH_END);
-	assert_int_equal(at, 24);
-	endpoint_destroy(r.ep);
-}
-
 static void click_shorter_than_min_speech_is_ignored(void **state)
 {
 	(void)state;
@@ -578,10 +489,6 @@ int main(void)
 		cmocka_unit_test(speech_end_after_exactly_trailing_silence),
 		cmocka_unit_test(
 			pause_shorter_than_trailing_silence_keeps_the_turn),
-		cmocka_unit_test(hold_extends_only_the_current_pause),
-		cmocka_unit_test(held_pause_ends_at_trailing_silence_plus_hold),
-		cmocka_unit_test(hold_taken_back_or_shortened_ends_at_once),
-		cmocka_unit_test(hold_outside_a_pause_is_refused),
 		cmocka_unit_test(click_shorter_than_min_speech_is_ignored),
 		cmocka_unit_test(no_input_fires_at_no_input_ms),
 		cmocka_unit_test(speech_in_progress_holds_no_input),

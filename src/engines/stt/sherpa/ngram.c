@@ -451,24 +451,3 @@ double ngram_lm_prefix_logp(const struct ngram_lm *lm, uint32_t u, uint32_t v,
 		best = ngram_lm_logp(lm, u, v, NGRAM_UNK);
 	return best;
 }
-
-double ngram_lm_eos_logp(const struct ngram_lm *lm, const char *text)
-{
-	uint32_t u = NGRAM_BOS, v = NGRAM_BOS;
-
-	if (!lm || !text)
-		return -INFINITY;
-	for (;;) {
-		size_t len;
-
-		while (*text == ' ')
-			text++;
-		len = strcspn(text, " ");
-		if (len == 0)
-			break;
-		u = v;
-		v = ngram_lm_word(lm, text, len);
-		text += len;
-	}
-	return ngram_lm_logp(lm, u, v, NGRAM_EOS);
-}

@@ -45,10 +45,4 @@ double ngram_lm_logp(const struct ngram_lm *lm, uint32_t u, uint32_t v,
  * hypothesis before its word is complete. */
 double ngram_lm_prefix_logp(const struct ngram_lm *lm, uint32_t u, uint32_t v,
 			    const char *prefix, size_t len);
-/* Natural-log P(</s> | the last two words of text), text as
- * ngram_lm_build() takes sentences (space-separated, normalized; "" is the
- * empty sentence): how likely the domain's sentences end where text does.
- * Semantic endpointing reads a low one as an unfinished utterance
- * (stt_turn_unfinished()). -INFINITY for a NULL argument. */
-double ngram_lm_eos_logp(const struct ngram_lm *lm, const char *text);
 #endif

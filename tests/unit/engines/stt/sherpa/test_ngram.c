@@ -180,32 +180,6 @@ static void bad_input_is_refused(void **state)
 	ngram_lm_destroy(NULL);
 }
 
-static void eos_is_scored_after_the_last_two_words(void **state)
-{
-	struct ngram_lm *lm = build();
-	uint32_t my = id(lm, "my"), card = id(lm, "card");
-
-	(void)state;
-	assert_true(ngram_lm_eos_logp(lm, "where is my card") ==
-		    ngram_lm_logp(lm, my, card, NGRAM_EOS));
-	/* spaces as the text has them; one word: <s> before it */
-	assert_true(ngram_lm_eos_logp(lm, "  where is  my card ") ==
-		    ngram_lm_logp(lm, my, card, NGRAM_EOS));
-	assert_true(ngram_lm_eos_logp(lm, "card") ==
-		    ngram_lm_logp(lm, NGRAM_BOS, card, NGRAM_EOS));
-	assert_true(ngram_lm_eos_logp(lm, "") ==
-		    ngram_lm_logp(lm, NGRAM_BOS, NGRAM_BOS, NGRAM_EOS));
-	/* the domain's sentences end after "card", never after "my" */
-	assert_true(ngram_lm_eos_logp(lm, "top up my") <
-		    ngram_lm_eos_logp(lm, "top up my card") - 2.0);
-	/* words outside the text are <unk> */
-	assert_true(ngram_lm_eos_logp(lm, "where is my zebra") ==
-		    ngram_lm_logp(lm, my, NGRAM_UNK, NGRAM_EOS));
-	assert_true(isinf(ngram_lm_eos_logp(NULL, "card")));
-	assert_true(isinf(ngram_lm_eos_logp(lm, NULL)));
-	ngram_lm_destroy(lm);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,7 +190,6 @@ int main(void)
 		cmocka_unit_test(a_text_of_unknown_words_still_sums_to_one),
 		cmocka_unit_test(a_prefix_scores_its_best_completion),
 		cmocka_unit_test(bad_input_is_refused),
-		cmocka_unit_test(eos_is_scored_after_the_last_two_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
