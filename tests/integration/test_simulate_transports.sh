@@ -105,8 +105,10 @@ vg_assert_eq "as bank: the CDR was joined by the UUID" "$UUID" \
 	"$(jq -r '.call_results[0].cdr_id' "$J")"
 vg_assert_eq "as bank: the daemon saw an AudioSocket call" audiosocket \
 	"$(vg_sql "SELECT platform FROM calls WHERE id='$UUID'")"
+# 0 ms is a valid stage: an early decode or a stream (stt.stream) can have
+# the final by the time the end of speech is confirmed.
 vg_assert "as bank: the server's stt stage is there" \
-	jq -e '.stages_ms.stt.n == 1 and .stages_ms.stt.p50 > 0' "$J"
+	jq -e '.stages_ms.stt.n == 1 and (.stages_ms.stt.p50 | type == "number") and .stages_ms.stt.p50 >= 0' "$J"
 vg_assert "as bank: the reply latency was measured" \
 	jq -e '.turn_latency_ms.n == 1 and .turn_latency_ms.p50 > 0 and .turn_latency_ms.p50 < 5000' "$J"
 vg_assert "as bank: the server hung up at the end" \
