@@ -1,7 +1,10 @@
 /* Benchmark: the flow runtime's per-action step overhead (flow/runtime.h)
  * on a scripted call that loops say -> menu -> http (JSON mapping) ->
  * switch/set -> classify (NLU) -> say. Prints us per step by the kind of
- * result answered, actions/s, and the ratio to the budget.
+ * result answered, actions/s, and the ratio to the budget; and what a
+ * continued turn costs (docs/SPEECH.md "Continued turns"): the snapshot
+ * the session takes before each speech turn's input (flow_run_save) and
+ * the rollback when the caller goes on (flow_run_restore).
  * usage: bench_flow_step [seconds] (default 3) */
 #include <errno.h>
 #include <stdint.h>
@@ -10,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/strbuf.h"
 #include "flow/flow.h"
 #include "flow/runtime.h"
 #include "bench_fig.h"
@@ -111,6 +115,9 @@ int main(int argc, char **argv)
 	double total[B_COUNT] = { 0 };
 	uint64_t count[B_COUNT] = { 0 };
 	uint64_t calls = 0, actions = 0;
+	double save_us = 0, restore_us = 0, snap_cpu = 0;
+	uint64_t saves = 0, restores = 0;
+	size_t snap_bytes = 0;
 	static const char *const utterances[] = {
 		"what is my balance",
 		"i think i lost my card",
@@ -160,6 +167,36 @@ int main(int argc, char **argv)
 					res.input.digits = "1";
 					b = B_MENU;
 				} else {
+					/* the session's snapshot before a
+					 * speech turn's input, and every 4th
+					 * turn a rollback to it */
+					struct strbuf sb;
+					strbuf_init(&sb, 4u << 20);
+					double c0 = cpu_us();
+					double s0 = now_us();
+					int se = flow_run_save(r, &sb);
+					double s1 = now_us();
+					struct flow_run *r2 = NULL;
+					if (!se && saves % 4 == 0) {
+						se = flow_run_restore(
+							&r2, strbuf_str(&sb),
+							sb.len, f, &env);
+						restore_us += now_us() - s1;
+						restores++;
+						flow_run_destroy(r2);
+					}
+					if (se) {
+						fprintf(stderr,
+							"bench_flow_step: "
+							"snapshot %d\n",
+							se);
+						return 1;
+					}
+					save_us += s1 - s0;
+					saves++;
+					snap_bytes = sb.len;
+					strbuf_fini(&sb);
+					snap_cpu += cpu_us() - c0;
 					res.input.kind = FLOW_IN_SPEECH;
 					res.input.transcript =
 						utterances[loop % 4];
@@ -196,7 +233,8 @@ int main(int argc, char **argv)
 		flow_run_destroy(r);
 		calls++;
 	}
-	double cpu = cpu_us() - cpu0, all = 0;
+	/* (the snapshot figures are not steps: out of the CPU line too) */
+	double cpu = cpu_us() - cpu0 - snap_cpu, all = 0;
 	printf("%-64s %9s %12s %8s\n", "step", "us/action", "actions/s",
 	       "ratio");
 	for (int b = 0; b < B_COUNT; b++) {
@@ -212,7 +250,18 @@ int main(int argc, char **argv)
 	printf("%-64s %9.2f %12.0f %8.3f\n",
 	       "all steps, CPU time (incl. run create/destroy)", cpu_mean,
 	       cpu_mean > 0 ? 1e6 / cpu_mean : 0, cpu_mean / BUDGET_US);
+	double su = saves ? save_us / (double)saves : 0;
+	double ru = restores ? restore_us / (double)restores : 0;
+	printf("%-64s %9.2f %12.0f %8.3f\n",
+	       "speech turn snapshot (flow_run_save, continuation)", su,
+	       su > 0 ? 1e6 / su : 0, su / BUDGET_US);
+	printf("%-64s %9.2f %12.0f %8.3f\n",
+	       "continued turn rollback (flow_run_restore)", ru,
+	       ru > 0 ? 1e6 / ru : 0, ru / BUDGET_US);
+	printf("snapshot %zu bytes\n", snap_bytes);
 	bench_fig("flow_step", "mean", mean, "us/action", "<=", BUDGET_US);
+	bench_fig("flow_step", "speech turn snapshot", su, "us",
+		  "<=", BUDGET_US);
 	printf("budget %.0f us/action; %llu calls, %llu actions in %.1f s\n",
 	       BUDGET_US, (unsigned long long)calls,
 	       (unsigned long long)actions, (now_us() - start) / 1e6);

@@ -9,7 +9,12 @@
  * NLU_VECS=vectors.tsv (experiment, docs/NLU.md): precomputed sentence
  * vectors (`label<TAB>text<TAB>v1 ... vN` lines covering train and test)
  * appended to the features at NLU_EMB_SCALE; NLU_VECS_ONLY=1 uses them
- * alone. Such a model is evaluated in memory (it cannot be saved). */
+ * alone. Such a model is evaluated in memory (it cannot be saved).
+ * NLU_MLP=H (docs/NLU.md): a perceptron of H hidden ReLU units
+ * beside the linear model, logits summed (NLU_MLP_MIX; NLU_MLP_ONLY=1
+ * alone); NLU_MLP_EPOCHS, NLU_MLP_LR, NLU_MLP_L2, NLU_MLP_DROP (hidden),
+ * NLU_MLP_IN_DROP (input), NLU_MLP_INIT, NLU_MLP_AVG, NLU_MLP_SEED,
+ * NLU_MLP_SEEDS (an ensemble of N seeds, logits averaged). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +188,30 @@ int main(int argc, char **argv)
 		cfg.threads = (uint32_t)atoi(getenv("NLU_THREADS"));
 	if (getenv("NLU_EMB_SCALE"))
 		cfg.emb_scale = (float)atof(getenv("NLU_EMB_SCALE"));
+	if (getenv("NLU_MLP"))
+		cfg.mlp.hidden = (uint32_t)atoi(getenv("NLU_MLP"));
+	if (getenv("NLU_MLP_EPOCHS"))
+		cfg.mlp.epochs = (uint32_t)atoi(getenv("NLU_MLP_EPOCHS"));
+	if (getenv("NLU_MLP_LR"))
+		cfg.mlp.lr = (float)atof(getenv("NLU_MLP_LR"));
+	if (getenv("NLU_MLP_L2"))
+		cfg.mlp.l2 = (float)atof(getenv("NLU_MLP_L2"));
+	if (getenv("NLU_MLP_DROP"))
+		cfg.mlp.drop_h = (float)atof(getenv("NLU_MLP_DROP"));
+	if (getenv("NLU_MLP_IN_DROP"))
+		cfg.mlp.drop_in = (float)atof(getenv("NLU_MLP_IN_DROP"));
+	if (getenv("NLU_MLP_INIT"))
+		cfg.mlp.init = (float)atof(getenv("NLU_MLP_INIT"));
+	if (getenv("NLU_MLP_AVG"))
+		cfg.mlp.average = atoi(getenv("NLU_MLP_AVG"));
+	if (getenv("NLU_MLP_SEED"))
+		cfg.mlp.seed = (uint64_t)atoll(getenv("NLU_MLP_SEED"));
+	if (getenv("NLU_MLP_SEEDS"))
+		cfg.mlp.ensemble = (uint32_t)atoi(getenv("NLU_MLP_SEEDS"));
+	if (getenv("NLU_MLP_MIX"))
+		cfg.mlp_mix = (float)atof(getenv("NLU_MLP_MIX"));
+	if (getenv("NLU_MLP_ONLY"))
+		cfg.mlp_only = atoi(getenv("NLU_MLP_ONLY"));
 	if (getenv("NLU_VERBOSE"))
 		cfg.progress = progress;
 
@@ -229,6 +258,16 @@ int main(int argc, char **argv)
 	else
 		printf("  embeddings      none (NLU_EMB=glove.txt to use "
 		       "them)\n");
+	if (cfg.mlp.hidden)
+		printf("  perceptron      %u ReLU, %u epochs, lr %.3f, l2 %g, "
+		       "dropout %.2f (input %.2f), init %.2f, avg %d, seeds "
+		       "%u, "
+		       "mix %.2f%s\n",
+		       cfg.mlp.hidden, cfg.mlp.epochs, cfg.mlp.lr,
+		       (double)cfg.mlp.l2, cfg.mlp.drop_h, cfg.mlp.drop_in,
+		       cfg.mlp.init, cfg.mlp.average,
+		       cfg.mlp.ensemble ? cfg.mlp.ensemble : 1, cfg.mlp_mix,
+		       cfg.mlp_only ? ", alone" : "");
 	printf("  accuracy        %7.2f %%   budget >= %.1f %%  ratio %.3f\n",
 	       e->accuracy * 100, BUDGET_ACC * 100, e->accuracy / BUDGET_ACC);
 	printf("  macro-F1        %7.4f\n", e->macro_f1);

@@ -37,6 +37,7 @@
  * data/banking77/train.tsv (the set's sentences are from test.tsv). */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -502,6 +503,67 @@ static void line_noise(int16_t *pcm, unsigned *seed)
 	}
 }
 
+/* The line an utterance is heard on, one frame at a time: LEAD_FRAMES of
+ * line noise, the clip's frames (with the noise going on under them when
+ * mix), then TAIL_FRAMES of noise; every frame goes through the VAD, which
+ * follows the whole line. endpoint_clip() and turn_run() feed their
+ * endpointer from it (the listen starts at LEAD_FRAMES). */
+struct line {
+	const struct audio_clip *clip;
+	struct vad *v;
+	size_t nspeech, total, next; /* frames: the clip's, all, next one */
+	unsigned seed;
+	bool mix;
+};
+
+/* 0 or -ENOMEM (l is then closed). */
+static int line_open(struct line *l, const struct audio_clip *clip, bool mix)
+{
+	memset(l, 0, sizeof(*l));
+	l->clip = clip;
+	l->mix = mix;
+	l->seed = 11;
+	l->nspeech = clip->nsamples / AUDIO_FRAME_SAMPLES;
+	l->total = LEAD_FRAMES + l->nspeech + TAIL_FRAMES;
+	return vad_create(&l->v, NULL) ? -ENOMEM : 0;
+}
+
+static void line_close(struct line *l)
+{
+	vad_destroy(l->v);
+	l->v = NULL;
+}
+
+/* The next frame into pcm, its VAD speech probability into *prob and its
+ * index on the line into *f; false after the last. */
+static bool line_next(struct line *l, int16_t *pcm, float *prob, size_t *f)
+{
+	if (l->next >= l->total)
+		return false;
+	size_t i = l->next++;
+	if (i >= LEAD_FRAMES && i < LEAD_FRAMES + l->nspeech) {
+		const int16_t *a = l->clip->samples +
+				   (i - LEAD_FRAMES) * AUDIO_FRAME_SAMPLES;
+		if (l->mix) {
+			/* the line's noise goes on under the clip */
+			line_noise(pcm, &l->seed);
+			for (int k = 0; k < AUDIO_FRAME_SAMPLES; k++) {
+				int x = a[k] + pcm[k];
+				pcm[k] = (int16_t)(x > 32767	? 32767
+						   : x < -32768 ? -32768
+								: x);
+			}
+		} else {
+			memcpy(pcm, a, AUDIO_FRAME_SAMPLES * sizeof(int16_t));
+		}
+	} else {
+		line_noise(pcm, &l->seed);
+	}
+	*prob = vad_process(l->v, pcm);
+	*f = i;
+	return true;
+}
+
 /* What the call's VAD and endpointer (defaults: trailing silence 300 ms)
  * make of one utterance heard on a line: the audio of the last pause of
  * EARLY_MS after which no speech came (*early, *nearly samples, its frame
@@ -514,7 +576,7 @@ static bool endpoint_clip(const struct audio_clip *clip, int16_t **early,
 			  size_t *nfull, unsigned *at_end, unsigned *voided,
 			  struct audio_clip **pclip)
 {
-	struct vad *v = NULL;
+	struct line ln;
 	struct endpointer *ep = NULL;
 	struct endpoint_cfg ec;
 	endpoint_cfg_default(&ec);
@@ -525,21 +587,12 @@ static bool endpoint_clip(const struct audio_clip *clip, int16_t **early,
 	*nearly = *nfull = 0;
 	*voided = 0;
 	bool ended = false, paused = false;
-	if (vad_create(&v, NULL) || endpoint_create(&ep, &ec))
+	if (line_open(&ln, clip, false) || endpoint_create(&ep, &ec))
 		goto out;
-	unsigned seed = 11;
-	size_t nspeech = clip->nsamples / AUDIO_FRAME_SAMPLES;
-	size_t total = LEAD_FRAMES + nspeech + TAIL_FRAMES;
 	int16_t pcm[AUDIO_FRAME_SAMPLES];
-	for (size_t f = 0; f < total && !ended; f++) {
-		if (f >= LEAD_FRAMES && f < LEAD_FRAMES + nspeech)
-			memcpy(pcm,
-			       clip->samples +
-				       (f - LEAD_FRAMES) * AUDIO_FRAME_SAMPLES,
-			       sizeof(pcm));
-		else
-			line_noise(pcm, &seed);
-		float prob = vad_process(v, pcm);
+	float prob;
+	size_t f;
+	while (!ended && line_next(&ln, pcm, &prob, &f)) {
 		if (f < LEAD_FRAMES)
 			continue; /* the VAD follows the line; no listen yet */
 		enum endpoint_event e = endpoint_feed(ep, pcm, prob);
@@ -582,7 +635,7 @@ static bool endpoint_clip(const struct audio_clip *clip, int16_t **early,
 		*pclip = audio_clip_deref(*pclip);
 	}
 out:
-	vad_destroy(v);
+	line_close(&ln);
 	endpoint_destroy(ep);
 	return ended && *full;
 }
@@ -723,7 +776,13 @@ struct turn {
 	int first, last; /* clip frames: the turn's first sample, its last
 			    speech frame (first < 0: starts in lead noise) */
 	int endf;	 /* clip frame of the end event */
+	int restartf;	 /* clip frame after which the endpointer restarted */
 	unsigned gap_ms; /* cut: last speech frame -> the next turn's onset */
+	/* The first onset after the end (any, also after the clip), in ms
+	 * after the end event; UINT_MAX: none. A continuation window longer
+	 * than this would have resumed the turn. */
+	unsigned resume_ms;
+	unsigned ncont;	 /* times the turn continued (continue_ms) */
 	unsigned end_ms; /* end event - last speech frame */
 	struct pause_rec p[PAUSES_MAX];
 	unsigned np;   /* pauses recorded (the last is the end's) */
@@ -738,6 +797,11 @@ struct turn_ctx {
 	unsigned trailing_ms; /* 0: the default trailing silence */
 	unsigned pad_ms;      /* more pad on each pause clip */
 	bool mix_noise;	      /* line noise under the clip too */
+	/* continuation window (stt.continue_window): after the end, speech
+	 * whose onset comes within it continues the turn (endpoint_continue,
+	 * as the call's channel watches it), and the joined utterance is the
+	 * turn; 0: off */
+	unsigned continue_ms;
 };
 
 static void decode_into(const struct turn_ctx *c, const int16_t *pcm, size_t n,
@@ -777,7 +841,7 @@ static struct audio_clip *pad_more(struct audio_clip *c, unsigned ms)
 static int turn_run(const struct turn_ctx *c, const struct audio_clip *clip,
 		    struct turn *t)
 {
-	struct vad *v = NULL;
+	struct line ln;
 	struct endpointer *ep = NULL;
 	struct endpoint_cfg ec;
 	endpoint_cfg_default(&ec);
@@ -786,46 +850,56 @@ static int turn_run(const struct turn_ctx *c, const struct audio_clip *clip,
 		ec.trailing_silence_ms = c->trailing_ms;
 	memset(t, 0, sizeof(*t));
 	t->first = t->last = -1;
+	t->resume_ms = UINT_MAX;
+	bool watching = false; /* the continuation window is open */
 	int err = -ENOMEM;
-	if (vad_create(&v, NULL) || endpoint_create(&ep, &ec))
+	if (line_open(&ln, clip, c->mix_noise) || endpoint_create(&ep, &ec))
 		goto out;
-	unsigned seed = 11;
-	size_t nspeech = clip->nsamples / AUDIO_FRAME_SAMPLES;
-	size_t total = LEAD_FRAMES + nspeech + TAIL_FRAMES;
+	size_t nspeech = ln.nspeech;
 	int16_t pcm[AUDIO_FRAME_SAMPLES];
 	bool paused = false;
-	for (size_t f = 0; f < total; f++) {
-		if (f >= LEAD_FRAMES && f < LEAD_FRAMES + nspeech) {
-			const int16_t *a =
-				clip->samples +
-				(f - LEAD_FRAMES) * AUDIO_FRAME_SAMPLES;
-			if (c->mix_noise) {
-				/* the line's noise goes on under the clip */
-				line_noise(pcm, &seed);
-				for (int k = 0; k < AUDIO_FRAME_SAMPLES; k++) {
-					int x = a[k] + pcm[k];
-					pcm[k] = (int16_t)(x > 32767	? 32767
-							   : x < -32768 ? -32768
-									: x);
-				}
-			} else {
-				memcpy(pcm, a, sizeof(pcm));
-			}
-		} else {
-			line_noise(pcm, &seed);
-		}
-		float prob = vad_process(v, pcm);
+	float prob;
+	size_t f;
+	while (line_next(&ln, pcm, &prob, &f)) {
 		if (f < LEAD_FRAMES)
 			continue;
 		enum endpoint_event e = endpoint_feed(ep, pcm, prob);
+		if (t->ended && watching) {
+			if (e == EP_SPEECH_START) {
+				/* resumed: the session drops the end's
+				 * decode and listens on with resume */
+				watching = false;
+				t->ended = false;
+				t->ncont++;
+				free(t->full);
+				t->full = NULL;
+				if (t->np)
+					t->p[t->np - 1].fate = P_VOIDED;
+				paused = false;
+				continue;
+			}
+			if (!endpoint_continuing(ep)) {
+				/* the window passed: the turn stays ended */
+				watching = false;
+				endpoint_start(ep, NULL);
+				t->restartf = (int)f - LEAD_FRAMES;
+			}
+			continue;
+		}
 		if (t->ended) {
 			/* the next turn: did more of the clip's speech come? */
-			if (e == EP_SPEECH_START &&
-			    f < LEAD_FRAMES + nspeech + 10) {
+			if (e != EP_SPEECH_START)
+				continue;
+			unsigned since = (unsigned)(t->restartf - t->endf) *
+						 AUDIO_FRAME_MS +
+					 endpoint_speech_start_ms(ep);
+			if (t->resume_ms == UINT_MAX)
+				t->resume_ms = since;
+			if (f < LEAD_FRAMES + nspeech + 10) {
 				t->cut = true;
 				t->gap_ms = (unsigned)(t->endf - t->last) *
 						    AUDIO_FRAME_MS +
-					    endpoint_speech_start_ms(ep);
+					    since;
 				if (t->np)
 					t->p[t->np - 1].fate = P_CUT;
 				break;
@@ -852,7 +926,12 @@ static int turn_run(const struct turn_ctx *c, const struct audio_clip *clip,
 				    AUDIO_FRAME_MS;
 			if (paused && t->np)
 				t->p[t->np - 1].fate = P_END;
-			endpoint_start(ep, NULL);
+			t->restartf = t->endf;
+			if (e == EP_SPEECH_END && c->continue_ms &&
+			    !endpoint_continue(ep, c->continue_ms))
+				watching = true;
+			else
+				endpoint_start(ep, NULL);
 			continue;
 		}
 		if (!endpoint_in_speech(ep))
@@ -889,7 +968,7 @@ static int turn_run(const struct turn_ctx *c, const struct audio_clip *clip,
 	else
 		decode_into(c, t->full, t->nfull, t->text, NULL);
 out:
-	vad_destroy(v);
+	line_close(&ln);
 	endpoint_destroy(ep);
 	return err;
 }
@@ -955,11 +1034,36 @@ static double pct_u(const unsigned *v, size_t n, double q)
  * padded by that much more; VG_STT_BENCH_LINE_MIX=1: the line noise goes
  * on under the clip (else it stops where the clip starts and comes back
  * after it, and its return after a clip's near-digital silence is
- * "speech" to the VAD for a frame or two). VG_STT_BENCH_VERBOSE: every
+ * "speech" to the VAD for a frame or two). VG_STT_BENCH_CONTINUE=MS[,MS..]:
+ * the call's continuation window (stt.continue_window; up to CONT_MAX
+ * windows): the call's WER with each, and how many turns continued; a turn
+ * is simulated again with a window only when an onset came within it after
+ * its end (else the window changes nothing). VG_STT_BENCH_VERBOSE: every
  * pause and every turn that differs. */
+enum { CONT_MAX = 8 };
+
 static void turn_pass(struct stt *s, const struct stt_params *p,
 		      const struct set *set)
 {
+	unsigned win[CONT_MAX];
+	size_t nwin = 0;
+	const char *cw = getenv("VG_STT_BENCH_CONTINUE");
+	for (const char *q = cw; q && *q && nwin < CONT_MAX;) {
+		char *end;
+		long v = strtol(q, &end, 10);
+		if (end == q || v < 0 || v > 10000 || (*end && *end != ',')) {
+			fprintf(stderr,
+				"VG_STT_BENCH_CONTINUE: \"%s\" is not a list "
+				"of windows in ms (0..10000), e.g. 150,250\n",
+				cw);
+			return;
+		}
+		if (v)
+			win[nwin++] = (unsigned)v;
+		q = *end ? end + 1 : end;
+	}
+	size_t e_cont[CONT_MAX] = { 0 }, n_cont[CONT_MAX] = { 0 };
+	size_t cut_cont[CONT_MAX] = { 0 };
 	size_t n = set->n;
 	word_t *rw = malloc(sizeof(word_t) * WORDS_MAX);
 	word_t *hw = malloc(sizeof(word_t) * WORDS_MAX);
@@ -1005,6 +1109,36 @@ static void turn_pass(struct stt *s, const struct stt_params *p,
 		e_full += eF;
 		e_turn += eT;
 		cuts += t.cut;
+		for (size_t k = 0; k < nwin; k++) {
+			if (!t.ended || t.resume_ms >= win[k]) {
+				e_cont[k] += eT; /* no onset within it */
+				cut_cont[k] += t.cut;
+				continue;
+			}
+			struct turn_ctx cc = base;
+			cc.continue_ms = win[k];
+			struct turn tw;
+			if (turn_run(&cc, u->clip, &tw)) {
+				free(tw.full);
+				free(t.full);
+				goto out;
+			}
+			size_t eW = tw.ended ? edits(rw, nr, hw,
+						     words_of(tw.text, hw))
+					     : nr;
+			e_cont[k] += eW;
+			n_cont[k] += tw.ncont > 0;
+			cut_cont[k] += tw.cut;
+			if (verbose)
+				printf("    continued %s window %u ms: %u "
+				       "time(s), %+d words\n      ref   "
+				       "\"%s\"\n      call  \"%s\"\n      "
+				       "joined \"%s\"\n",
+				       u->id, win[k], tw.ncont,
+				       (int)eW - (int)eT, u->ref, t.text,
+				       tw.text);
+			free(tw.full);
+		}
 		for (unsigned k = 0; k < t.np; k++) {
 			const struct pause_rec *r = &t.p[k];
 			pauses++;
@@ -1064,6 +1198,12 @@ static void turn_pass(struct stt *s, const struct stt_params *p,
 	printf("      %-22s %4zu %5zu %6.2f\n", "better than the clip", better,
 	       better_words, -w * (double)better_words);
 	printf("    pauses %zu (voided by more speech %zu)\n", pauses, voided);
+	for (size_t k = 0; k < nwin; k++)
+		printf("    continuation window %u ms: the call's WER %.2f%% "
+		       "(no window %.2f%%), turns continued %zu, still cut "
+		       "%zu\n",
+		       win[k], w * (double)e_cont[k], w * (double)e_turn,
+		       n_cont[k], cut_cont[k]);
 	qsort(base_delay, nbase, sizeof(unsigned), cmp_unsigned);
 	printf("    end delay (last speech frame -> end), whole turns: p50 "
 	       "%.0f p95 %.0f ms\n",

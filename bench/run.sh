@@ -15,6 +15,8 @@
 #   TWILIO_MEDIA   bench/twilio_media_capacity.sh [300]
 #   AUDIOCONNECTOR bench/audioconnector_capacity.sh [300]
 #   AUDIOHOOK      bench/audiohook_capacity.sh [300]
+#   STREAM_CALLS   bench/stream_calls.sh: streaming vs batch STT in SIP calls
+#                  [600]
 #   SIMULATE       bench/bench_simulate.sh [300]
 #   TWILIO_WEBHOOK bench/bench_twilio_webhook.sh [300]
 #   BOTCONNECTOR   bench/bench_botconnector.sh [300]
@@ -30,6 +32,7 @@
 #   audiosocket STEPS="25 100" HOLD=8 WINDOW=4
 #   twilio_media / audioconnector STEPS="10 100" HOLD=6
 #   audiohook STEPS="2 8" SECS=15     bench_simulate STEPS=5 CALLS_PER_STEP=2
+#   stream_calls LEVELS="1:10:2 6:24:6"
 #   webhook / botconnector / connect STEPS="1 8" SECS=4
 #   connect_flow STEPS="1 8" SECS=4
 #
@@ -137,6 +140,7 @@ script AUDIOSOCKET 300 audiosocket_capacity.sh STEPS="25 100" HOLD=8 WINDOW=4
 script TWILIO_MEDIA 300 twilio_media_capacity.sh STEPS="10 100" HOLD=6
 script AUDIOCONNECTOR 300 audioconnector_capacity.sh STEPS="10 100" HOLD=6
 script AUDIOHOOK 300 audiohook_capacity.sh STEPS="2 8" SECS=15
+script STREAM_CALLS 600 stream_calls.sh LEVELS="1:10:2 6:24:6"
 script SIMULATE 300 bench_simulate.sh STEPS=5 CALLS_PER_STEP=2
 script TWILIO_WEBHOOK 300 bench_twilio_webhook.sh STEPS="1 8" SECS=4
 script BOTCONNECTOR 300 bench_botconnector.sh STEPS="1 8" SECS=4

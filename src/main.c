@@ -423,6 +423,7 @@ static int on_call_new(struct call *c, void *arg)
 		.queues = d->queues,
 		.nqueues = d->cfg.transfer.nqueues,
 		.stt_stream = d->cfg.stt.stream,
+		.continue_ms = d->cfg.stt.continue_ms,
 	};
 	struct flow_session *fs = NULL;
 	int err = flow_session_create(&fs, f, call_channel(c), &env);
@@ -505,6 +506,7 @@ static int on_agi_new(struct channel *ch, const struct fastagi_call *c,
 		.queues = d->queues,
 		.nqueues = d->cfg.transfer.nqueues,
 		.stt_stream = d->cfg.stt.stream,
+		.continue_ms = d->cfg.stt.continue_ms,
 	};
 	int err = flow_session_create(&ac->fs, f, ch, &env);
 	if (err) {

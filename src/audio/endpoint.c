@@ -2,7 +2,9 @@
  * virtual clock of frames fed. While it waits for speech it keeps a ring of
  * the last pre-roll + min-speech frames, so when a run of speech frames is
  * confirmed the utterance can begin pre-roll before the run's first frame
- * (the onset the detector was still confirming). */
+ * (the onset the detector was still confirming). After a speech end it may
+ * hold the utterance open for a continuation window (endpoint_continue()),
+ * appending the gap, so speech that resumes in it joins the same turn. */
 #include "audio/vad.h"
 
 #include <errno.h>
@@ -18,6 +20,7 @@
 #define PREROLL_MS_MAX 2000u
 #define TRAILING_MS_MAX 10000u
 #define NO_INPUT_MS_MAX 600000u
+#define WINDOW_MS_MAX 10000u
 /* Frames of silence a pause clip ends with at least (500 ms): Moonshine
  * drops or garbles the last word of more clips that end 300 ms after the
  * speech than of clips that end 500 ms after it (BENCHMARKS.md "Where the
@@ -28,6 +31,8 @@ enum state {
 	ST_WAIT,   /* no speech yet: ring, no-input timer */
 	ST_SPEECH, /* speech confirmed: buffer grows */
 	ST_IDLE,   /* an end event happened: nothing until start */
+	ST_GAP,	   /* after a speech end, watching for more speech to join
+		      (endpoint_continue()): buffer grows with the gap */
 };
 
 struct endpointer {
@@ -47,10 +52,17 @@ struct endpointer {
 	int16_t *buf;
 	unsigned buf_cap, buf_n; /* frames */
 
-	uint32_t onset;	      /* frame index where speech began */
-	uint32_t last_speech; /* frame index of the last speech frame */
-	unsigned silence;     /* non-speech frames since it */
-	bool started, ended;  /* for the *_ms getters */
+	uint32_t onset;		  /* frame index where speech began */
+	uint32_t last_speech;	  /* frame index of the last speech frame */
+	unsigned silence;	  /* non-speech frames since it */
+	bool started, ended;	  /* for the *_ms getters */
+	enum endpoint_event last; /* the end event while idle */
+
+	/* Continuation (endpoint_continue()): the frame count and buffer
+	 * length at the end being continued, the window, and the gap of
+	 * the last continuation. */
+	uint32_t end_n;
+	unsigned end_buf_n, window_n, gap_n;
 };
 
 void endpoint_cfg_default(struct endpoint_cfg *cfg)
@@ -100,10 +112,10 @@ static int fit(struct endpointer *e, const struct endpoint_cfg *c)
 		e->ring_cap = ring;
 	}
 	if (buf > e->buf_cap) {
-		int16_t *b = malloc((size_t)buf * FRAME_BYTES);
+		/* realloc keeps the utterance for endpoint_retune(). */
+		int16_t *b = realloc(e->buf, (size_t)buf * FRAME_BYTES);
 		if (!b)
 			return -ENOMEM;
-		free(e->buf);
 		e->buf = b;
 		e->buf_cap = buf;
 	}
@@ -172,7 +184,40 @@ int endpoint_start(struct endpointer *e, const struct endpoint_cfg *cfg)
 	e->silence = 0;
 	e->started = false;
 	e->ended = false;
+	e->last = EP_NONE;
+	e->gap_n = 0;
 	return 0;
+}
+
+int endpoint_retune(struct endpointer *e, const struct endpoint_cfg *cfg)
+{
+	if (!e || !cfg || e->state == ST_WAIT)
+		return -EINVAL;
+	int err = check_cfg(cfg);
+	return err ? err : fit(e, cfg);
+}
+
+int endpoint_continue(struct endpointer *e, unsigned window_ms)
+{
+	if (!e || e->state != ST_IDLE || e->last != EP_SPEECH_END ||
+	    window_ms == 0 || window_ms > WINDOW_MS_MAX)
+		return -EINVAL;
+	e->state = ST_GAP;
+	e->end_n = e->nframes;
+	e->end_buf_n = e->buf_n;
+	e->window_n = frames_of(window_ms);
+	e->run = 0;
+	return 0;
+}
+
+bool endpoint_continuing(const struct endpointer *e)
+{
+	return e && e->state == ST_GAP;
+}
+
+uint32_t endpoint_gap_ms(const struct endpointer *e)
+{
+	return e ? e->gap_n * AUDIO_FRAME_MS : 0;
 }
 
 static void ring_push(struct endpointer *e, const int16_t *pcm)
@@ -219,6 +264,42 @@ static void buf_push(struct endpointer *e, const int16_t *pcm)
 	e->buf_n++;
 }
 
+static enum endpoint_event end_turn(struct endpointer *e,
+				    enum endpoint_event ev)
+{
+	e->state = ST_IDLE;
+	e->ended = true;
+	e->last = ev;
+	return ev;
+}
+
+/* The gap after a speech end (endpoint_continue()): frames go on into the
+ * utterance, and a run of speech confirmed as at a start, whose first frame
+ * is within the window, takes the turn back into speech. Past the window,
+ * or with no room left before max_speech, the end stands as it was. */
+static enum endpoint_event feed_gap(struct endpointer *e, const int16_t *pcm,
+				    bool speech, uint32_t idx)
+{
+	buf_push(e, pcm);
+	e->run = speech ? e->run + 1 : 0;
+	uint32_t first = idx + 1 - e->run; /* the run's onset, or the next */
+	if (first - e->end_n >= e->window_n || idx + 1 - e->onset >= e->max_n) {
+		e->state = ST_IDLE;
+		e->buf_n = e->end_buf_n;
+		e->last = EP_NONE; /* over: no second continuation */
+		return EP_NONE;
+	}
+	if (e->run < e->min_n)
+		return EP_NONE;
+	e->state = ST_SPEECH;
+	e->gap_n = first - e->end_n;
+	e->last_speech = idx;
+	e->silence = 0;
+	e->ended = false;
+	e->last = EP_NONE;
+	return EP_SPEECH_START;
+}
+
 enum endpoint_event endpoint_feed(struct endpointer *e, const int16_t *pcm,
 				  float speech_prob)
 {
@@ -238,11 +319,8 @@ enum endpoint_event endpoint_feed(struct endpointer *e, const int16_t *pcm,
 			e->silence = 0;
 			e->started = true;
 			ring_to_buf(e);
-			if (idx + 1 - e->onset >= e->max_n) {
-				e->state = ST_IDLE;
-				e->ended = true;
-				return EP_MAX_SPEECH;
-			}
+			if (idx + 1 - e->onset >= e->max_n)
+				return end_turn(e, EP_MAX_SPEECH);
 			return EP_SPEECH_START;
 		}
 		/* A run in progress holds the timer: a caller who starts
@@ -250,25 +328,23 @@ enum endpoint_event endpoint_feed(struct endpointer *e, const int16_t *pcm,
 		if (e->no_input_n && e->run == 0 &&
 		    e->nframes >= e->no_input_n) {
 			e->state = ST_IDLE;
+			e->last = EP_NO_INPUT;
 			return EP_NO_INPUT;
 		}
 		return EP_NONE;
 	}
+	if (e->state == ST_GAP)
+		return feed_gap(e, pcm, speech, idx);
 
 	buf_push(e, pcm);
 	if (speech) {
 		e->last_speech = idx;
 		e->silence = 0;
 	} else if (++e->silence >= e->trailing_n) {
-		e->state = ST_IDLE;
-		e->ended = true;
-		return EP_SPEECH_END;
+		return end_turn(e, EP_SPEECH_END);
 	}
-	if (idx + 1 - e->onset >= e->max_n) {
-		e->state = ST_IDLE;
-		e->ended = true;
-		return EP_MAX_SPEECH;
-	}
+	if (idx + 1 - e->onset >= e->max_n)
+		return end_turn(e, EP_MAX_SPEECH);
 	return EP_NONE;
 }
 

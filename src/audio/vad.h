@@ -76,9 +76,33 @@ int endpoint_start(struct endpointer *e, const struct endpoint_cfg *cfg);
 /* Feed one frame (pcm NULL: lost frame, silence) with its VAD likelihood.
  * Returns the event this frame caused, at most one. After EP_SPEECH_END,
  * EP_MAX_SPEECH or EP_NO_INPUT the endpointer is idle (returns EP_NONE)
- * until endpoint_start(). */
+ * until endpoint_start() or endpoint_continue(). */
 enum endpoint_event endpoint_feed(struct endpointer *e, const int16_t *pcm,
 				  float speech_prob);
+
+/* Continuation: right after EP_SPEECH_END, keep the ended utterance open
+ * for window_ms (1..10000). The frames fed go on into its audio (the gap);
+ * a run of speech confirmed as for a start (min_speech_ms), whose first
+ * frame comes less than window_ms after the end, returns EP_SPEECH_START
+ * and the turn goes on in speech with the utterance, the gap and the new
+ * speech joined: the same trailing-silence rule ends it, max_speech_ms
+ * still counts from the first start, endpoint_speech_start_ms() stays the
+ * first onset. When the window passes (or max_speech_ms is reached in it)
+ * the endpointer is idle again, with the audio as it was at the end.
+ * Returns 0, or -EINVAL when the last event was not EP_SPEECH_END or
+ * window_ms is out of range. */
+int endpoint_continue(struct endpointer *e, unsigned window_ms);
+/* True while a continuation window is open (no speech resumed yet). */
+bool endpoint_continuing(const struct endpointer *e);
+/* The last continuation's gap: from the end to the resumed speech's onset
+ * (first frame of its run), in ms; 0 when none resumed since start. */
+uint32_t endpoint_gap_ms(const struct endpointer *e);
+/* Apply cfg to the turn in progress (a continued utterance takes its new
+ * listen's rules), keeping its state, timers and audio; a cfg needing a
+ * larger buffer grows it, keeping the audio. Not while waiting for speech
+ * (the pre-roll ring is sized by cfg): use endpoint_start(). 0, -EINVAL
+ * (bad cfg or waiting), -ENOMEM; on error the old cfg stays. */
+int endpoint_retune(struct endpointer *e, const struct endpoint_cfg *cfg);
 
 /* The utterance so far: pre-roll + speech + the trailing silence up to the
  * end event (borrowed; valid until the next feed/start). */

@@ -28,6 +28,7 @@ enum {
 	PATH_MAX_BYTES = 16384,
 	PROMPTS_MAX_BYTES = 65536,
 	TURNS_MAX_BYTES = 65536,
+	CONTINUE_MS_MAX = 10000, /* endpoint_continue()'s bound */
 };
 
 /* A caller turn waiting for its reply's first frame (channel_note_turn). */
@@ -85,6 +86,18 @@ struct listen_state {
 	 * endpointer's utterance already handed over. */
 	bool stream_audio;
 	size_t audio_sent;
+	/* Continuation watch (channel_listen.continue_ms): the last
+	 * utterance's endpointer while its window is open (WATCH_ON) or
+	 * after the caller resumed (WATCH_RESUMED, until a resume listen
+	 * takes it over). A listen started meanwhile gets the other one;
+	 * at most two per call, the second made on first need. */
+	enum { WATCH_OFF, WATCH_ON, WATCH_RESUMED } watch;
+	struct endpointer *wep;
+	enum endpoint_event wend; /* resumed utterance ended, no listen */
+	struct endpointer *spare; /* neither listening nor watching */
+	/* The window on the call's clock too: a peer that sends no frames
+	 * in silence (or stops) must not leave it open. */
+	uint64_t watch_deadline_ms;
 };
 
 struct call {
@@ -237,6 +250,8 @@ void call_destroy(struct call *c)
 	c->listen.pause_clip = audio_clip_deref(c->listen.pause_clip);
 	vad_destroy(c->listen.vad);
 	endpoint_destroy(c->listen.ep);
+	endpoint_destroy(c->listen.wep);
+	endpoint_destroy(c->listen.spare);
 	strbuf_fini(&c->path);
 	strbuf_fini(&c->prompts);
 	strbuf_fini(&c->turns);
@@ -431,6 +446,28 @@ static void listen_audio(struct call *c, size_t min)
 	queue_event(c, &ev);
 }
 
+/* An endpointer no longer needed: kept for the next listen. */
+static void keep_spare(struct listen_state *li, struct endpointer *ep)
+{
+	if (!ep)
+		return;
+	if (!li->ep)
+		li->ep = ep;
+	else if (!li->spare)
+		li->spare = ep;
+	else
+		endpoint_destroy(ep); /* not reached: two at most */
+}
+
+static void drop_watch(struct listen_state *li)
+{
+	struct endpointer *ep = li->wep;
+	li->wep = NULL;
+	li->watch = WATCH_OFF;
+	li->wend = EP_NONE;
+	keep_spare(li, ep);
+}
+
 static void finish_listen(struct call *c, enum channel_listen_end end,
 			  bool with_audio)
 {
@@ -469,6 +506,26 @@ static void finish_listen(struct call *c, enum channel_listen_end end,
 	if (c->play.paused)
 		c->play.paused = false;
 	queue_event(c, &ev);
+	/* This utterance is the last one now: it replaces what was watched
+	 * (or resumed), and is watched in turn. */
+	if (end == LISTEN_SPEECH || end == LISTEN_MAX_SPEECH)
+		drop_watch(li);
+	if (end == LISTEN_SPEECH && li->opts.continue_ms && li->ep &&
+	    !endpoint_continue(li->ep, li->opts.continue_ms)) {
+		li->wep = li->ep;
+		li->ep = NULL;
+		li->watch = WATCH_ON;
+		li->wend = EP_NONE;
+		/* The onset may come up to the window's end, and is confirmed
+		 * min_speech later (frames are late by a tick or two). */
+		struct endpoint_cfg d;
+		endpoint_cfg_default(&d);
+		unsigned min_ms = li->opts.min_speech_ms
+					  ? li->opts.min_speech_ms
+					  : d.min_speech_ms;
+		li->watch_deadline_ms =
+			c->now_ms + li->opts.continue_ms + min_ms + 100;
+	}
 }
 
 static void finish_collect(struct call *c, enum channel_collect_end end)
@@ -658,9 +715,13 @@ static int ch_listen(struct channel *ch, const struct channel_listen *o)
 		return -EINVAL;
 	if (call_over(c))
 		return -ENOTCONN;
+	if (o->continue_ms > CONTINUE_MS_MAX)
+		return -EINVAL;
 	struct listen_state *li = &c->listen;
 	if (li->active)
 		return -EBUSY;
+	if (o->resume && li->watch != WATCH_RESUMED)
+		return -ENOENT;
 	if (!li->vad) {
 		int err = vad_create(&li->vad, NULL);
 		if (err)
@@ -677,12 +738,26 @@ static int ch_listen(struct channel *ch, const struct channel_listen *o)
 	/* The call keeps the no-input timer: it starts when the prompt ends,
 	 * not when listening starts. */
 	ec.no_input_ms = 0;
-	int err = li->ep ? endpoint_start(li->ep, &ec)
-			 : endpoint_create(&li->ep, &ec);
-	if (!err && li->ep)
-		err = endpoint_start(li->ep, NULL);
-	if (err)
-		return err;
+	int err;
+	if (o->resume) {
+		/* The resumed utterance goes on under this listen's rules. */
+		err = endpoint_retune(li->wep, &ec);
+		if (err)
+			return err;
+		struct endpointer *ep = li->ep;
+		li->ep = li->wep;
+		li->wep = NULL;
+		keep_spare(li, ep);
+	} else {
+		if (!li->ep && li->spare) {
+			li->ep = li->spare;
+			li->spare = NULL;
+		}
+		err = li->ep ? endpoint_start(li->ep, &ec)
+			     : endpoint_create(&li->ep, &ec);
+		if (err)
+			return err;
+	}
 	li->utt = audio_clip_deref(li->utt);
 	li->pause_clip = audio_clip_deref(li->pause_clip);
 	li->paused = false;
@@ -696,6 +771,26 @@ static int ch_listen(struct channel *ch, const struct channel_listen *o)
 	li->barged = false;
 	li->quiet_frames = 0;
 	li->no_input_deadline_ms = 0;
+	if (o->resume) {
+		enum endpoint_event end = li->wend;
+		li->watch = WATCH_OFF;
+		li->wend = EP_NONE;
+		li->speech = true;
+		c->collect.first_deadline_ms = 0; /* as at a speech start */
+		if (end == EP_NONE) {
+			listen_audio(c, 1); /* the joined audio so far */
+			return 0;
+		}
+		/* It ended before this listen came: done at once (deferred,
+		 * as every event), with no new watch (the frames since were
+		 * not kept). */
+		li->opts.continue_ms = 0;
+		finish_listen(c,
+			      end == EP_MAX_SPEECH ? LISTEN_MAX_SPEECH
+						   : LISTEN_SPEECH,
+			      true);
+		return 0;
+	}
 	if (!c->play.active && o->no_input_ms)
 		li->no_input_deadline_ms = c->now_ms + o->no_input_ms;
 	return 0;
@@ -723,6 +818,7 @@ static void set_state(struct call *c, struct call_fsm_result r)
 			}
 			c->collect.active = false;
 			c->listen.active = false;
+			drop_watch(&c->listen);
 			clear_events(c);
 			record_end(c);
 		}
@@ -1007,6 +1103,8 @@ bool call_tick(struct call *c, uint64_t now_ms, int16_t out[160])
 	if (li->active && !li->speech && li->no_input_deadline_ms &&
 	    now_ms >= li->no_input_deadline_ms)
 		finish_listen(c, LISTEN_NO_INPUT, false);
+	if (li->watch == WATCH_ON && now_ms >= li->watch_deadline_ms)
+		drop_watch(li);
 
 	bool audio = false;
 	struct play_state *pl = &c->play;
@@ -1057,10 +1155,9 @@ static void listen_pause(struct call *c)
  * (so playback stops within a frame or two of the caller's onset), stopped
  * for good when the endpointer confirms speech, and resumed where it was if
  * the sound turns out to be a click or a cough. */
-static void listen_frame(struct call *c, const int16_t *pcm)
+static void listen_frame(struct call *c, const int16_t *pcm, float prob)
 {
 	struct listen_state *li = &c->listen;
-	float prob = vad_process(li->vad, pcm);
 	enum endpoint_event ev = endpoint_feed(li->ep, pcm, prob);
 	struct play_state *pl = &c->play;
 	bool may_barge = pl->active && pl->speech_barge && !li->speech;
@@ -1113,6 +1210,35 @@ static void listen_frame(struct call *c, const int16_t *pcm)
 	}
 }
 
+/* The continuation watch hears the caller whatever else runs (a reply
+ * playing, the next step's listen): it only raises SPEECH_RESUMED, never
+ * stops playback (the runtime decides). After that the resumed utterance
+ * goes on by the endpointer's rules until a resume listen takes it. */
+static void watch_frame(struct call *c, const int16_t *pcm, float prob)
+{
+	struct listen_state *li = &c->listen;
+	if (li->watch == WATCH_OFF || li->wend != EP_NONE)
+		return;
+	enum endpoint_event ev = endpoint_feed(li->wep, pcm, prob);
+	if (li->watch == WATCH_RESUMED) {
+		if (ev == EP_SPEECH_END || ev == EP_MAX_SPEECH)
+			li->wend = ev;
+		return;
+	}
+	if (ev == EP_SPEECH_START) {
+		li->watch = WATCH_RESUMED;
+		struct channel_event rev = {
+			.type = CHANNEL_EV_SPEECH_RESUMED
+		};
+		rev.resumed.gap_ms = endpoint_gap_ms(li->wep);
+		queue_event(c, &rev);
+		LOGI(c->id, "speech_resumed", "gap_ms=%u",
+		     (unsigned)rev.resumed.gap_ms);
+	} else if (!endpoint_continuing(li->wep)) {
+		drop_watch(li);
+	}
+}
+
 bool call_wants_audio(const struct call *c)
 {
 	return c->state == CALL_ACTIVE;
@@ -1126,15 +1252,20 @@ void call_audio_in(struct call *c, const int16_t *pcm, size_t n,
 		return;
 	if (c->rec)
 		rec_audio_in(c->rec, pcm);
-	if (!c->listen.active) {
-		/* The VAD follows the line between listens, so a listen starts
-		 * with a noise floor and history that are current. */
-		if (c->listen.vad)
-			vad_process(c->listen.vad, pcm);
+	struct listen_state *li = &c->listen;
+	/* The VAD follows the line between listens too, so a listen starts
+	 * with a noise floor and history that are current. */
+	if (!li->vad)
 		return;
-	}
+	float prob = vad_process(li->vad, pcm);
+	if (!li->active && li->watch == WATCH_OFF)
+		return;
 	c->now_ms = now_ms;
-	listen_frame(c, pcm);
+	/* The watch first: SPEECH_RESUMED comes before a listen's
+	 * SPEECH_START on the same frame. */
+	watch_frame(c, pcm, prob);
+	if (li->active)
+		listen_frame(c, pcm, prob);
 	deliver_pending(c);
 }
 

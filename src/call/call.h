@@ -70,8 +70,10 @@ int call_answer(struct call *c, uint64_t now_ms);
  * adapter may then send comfort silence or nothing). */
 bool call_tick(struct call *c, uint64_t now_ms, int16_t out[160]);
 
-/* True while a listen runs: the adapter then passes decoded frames to
- * call_audio_in() as soon as they arrive (the VAD needs no playout delay). */
+/* True while the call is active: the adapter then passes decoded frames to
+ * call_audio_in() as soon as they arrive (the VAD needs no playout delay).
+ * Also between listens: the VAD follows the line, and a continuation watch
+ * (channel_listen.continue_ms) hears the caller after a listen ended. */
 bool call_wants_audio(const struct call *c);
 /* Inbound media: a decoded 20 ms frame (or NULL: the peer is alive, no
  * audio), and DTMF. */

@@ -122,6 +122,35 @@ struct channel_listen {
 	 * that carries audio. Ignored by channels that cannot (their
 	 * LISTEN_DONE still carries the whole utterance). */
 	bool stream_audio;
+	/* CHANNEL_CAP_SPEECH: continuation watch. After this listen ends
+	 * with LISTEN_SPEECH, keep watching the caller for continue_ms: when
+	 * their speech starts again within it (the onset, confirmed as speech
+	 * like a SPEECH_START), raise CHANNEL_EV_SPEECH_RESUMED once, so the
+	 * runtime can take the two parts as one turn (a pause longer than the
+	 * trailing silence cut the utterance). The watch runs whatever the
+	 * runtime does meanwhile (a reply plays, another listen starts); it
+	 * ends at continue_ms, at the next listen with resume, at hangup, or
+	 * when another listen ends with speech (that utterance is the last
+	 * one then). The onset must come less than continue_ms after the
+	 * end; it is confirmed min_speech_ms later. 0: no watch (at most
+	 * 10000, else -EINVAL). Ignored by channels that cannot. */
+	unsigned continue_ms;
+	/* Continue the utterance of the last listen: valid from its
+	 * CHANNEL_EV_SPEECH_RESUMED until a listen with resume takes it, a
+	 * listen without resume ends with LISTEN_SPEECH or LISTEN_MAX_SPEECH
+	 * (its utterance is the last one then), or hangup; a listen without
+	 * resume that ends otherwise (stopped, no input, DTMF) leaves it.
+	 * Between the SPEECH_RESUMED and this listen the channel goes on
+	 * endpointing the caller; this listen starts in speech (no
+	 * SPEECH_START, no no-input) and its LISTEN_DONE carries the whole
+	 * utterance: the last listen's audio, the gap and the new speech,
+	 * joined (if it already ended meanwhile, LISTEN_DONE follows at once,
+	 * and no new watch starts). With stream_audio its SPEECH_AUDIO
+	 * batches start again at offset 0 with that joined audio so far.
+	 * max_speech_ms counts from the first part's start. Returns -ENOENT
+	 * when there is nothing to continue (no watch fired, or it was
+	 * dropped). The other fields apply as to any listen. */
+	bool resume;
 };
 
 /* Audio a CHANNEL_EV_SPEECH_AUDIO carries at least (but the first and the
@@ -151,6 +180,10 @@ enum channel_event_type {
 	/* The caller's audio since the previous one, during a listen with
 	 * stream_audio (see the rules at the top). Informational. */
 	CHANNEL_EV_SPEECH_AUDIO,
+	/* The caller spoke again within continue_ms of a LISTEN_DONE with
+	 * LISTEN_SPEECH (channel_listen.continue_ms); a listen with resume
+	 * continues that utterance. Informational. */
+	CHANNEL_EV_SPEECH_RESUMED,
 };
 
 struct channel_event {
@@ -207,6 +240,11 @@ struct channel_event {
 			uint32_t speech_ms; /* speech up to the pause */
 		} pause;
 		struct {
+			/* From the end of the last utterance (its
+			 * LISTEN_DONE) to the onset of the new speech. */
+			uint32_t gap_ms;
+		} resumed;
+		struct {
 			/* The new samples, 8 kHz; borrowed for the
 			 * handler's call (audio_clip_ref it to keep it). */
 			struct audio_clip *audio;
@@ -241,6 +279,10 @@ struct channel_turn {
 				   started in the caller's last pause */
 	bool stt_streamed;	/* it came from a streaming recognition
 				   fed while the caller spoke */
+	bool continues;		/* the caller resumed within the watch
+				   (CHANNEL_EV_SPEECH_RESUMED): this turn's
+				   utterance joins the previous turn's, which
+				   it supersedes */
 	uint64_t nlu_done_us;	/* intent known */
 	uint64_t response_us;	/* next step chosen */
 };

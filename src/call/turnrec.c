@@ -32,6 +32,7 @@ void turnrec_from_channel(struct turnrec *r, unsigned seq,
 		r->stt_early = t->stt_early;
 		r->stt_streamed = t->stt_streamed;
 	}
+	r->continues = t->continues;
 	r->has_intent = t->intent != NULL;
 	r->intent_confidence = t->intent_confidence;
 	r->barge_in = t->barge_in;
@@ -106,6 +107,11 @@ int turnrec_json(struct strbuf *sb, const struct turnrec *r)
 					    ? "null"
 				    : r->stt_streamed ? "true"
 						      : "false");
+	if (!err)
+		err = strbuf_printf(sb, ",\"continues\":%s",
+				    !r->audio	   ? "null"
+				    : r->continues ? "true"
+						   : "false");
 	if (!err)
 		err = add_str(sb, "intent", r->has_intent, r->intent);
 	if (!err)

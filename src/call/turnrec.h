@@ -36,6 +36,7 @@ struct turnrec {
 	bool barge_in;
 	bool stt_early;	   /* see channel_turn */
 	bool stt_streamed; /* idem */
+	bool continues;	   /* idem; null without audio */
 	float stt_confidence, intent_confidence;
 	uint32_t speech_ms;
 	/* clock_mono_us(); 0: did not happen. t_ms is relative to

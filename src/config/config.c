@@ -840,6 +840,10 @@ static const struct setting stt_settings[] = {
 	  .kind = K_MS,
 	  .off = CFG_OFF(stt.early_ms),
 	  .max = 2 * MS_PER_S },
+	{ .key = "continue_window",
+	  .kind = K_MS,
+	  .off = CFG_OFF(stt.continue_ms),
+	  .max = 2 * MS_PER_S },
 	{ .key = "stream", .kind = K_BOOL, .off = CFG_OFF(stt.stream) },
 	{ .key = "partial_every",
 	  .kind = K_MS,
@@ -1077,6 +1081,7 @@ void config_defaults(struct vg_config *cfg)
 	strcpy(cfg->stt.engines, "moonshine,pocketsphinx");
 	cfg->stt.deadline_ms = 2000;
 	cfg->stt.early_ms = 100;
+	cfg->stt.continue_ms = CONFIG_STT_CONTINUE_MS;
 	cfg->stt.stream = true;
 	cfg->stt.partial_every_ms = CONFIG_STT_PARTIAL_EVERY_MS;
 	cfg->stt.threads = 1;
@@ -2909,6 +2914,7 @@ int config_print(const struct vg_config *cfg, FILE *f)
 	fprintf(f, "\n");
 	put_ms(f, "deadline", cfg->stt.deadline_ms);
 	put_ms(f, "early_decode", cfg->stt.early_ms);
+	put_ms(f, "continue_window", cfg->stt.continue_ms);
 	fprintf(f, "  stream: %s\n", cfg->stt.stream ? "true" : "false");
 	put_ms(f, "partial_every", cfg->stt.partial_every_ms);
 	fprintf(f, "  models_dir: ");

@@ -26,6 +26,9 @@
 /* stt.degrade_after's default (ms): docs/BENCHMARKS.md, "PocketSphinx LM
  * mode under load" */
 #define CONFIG_STT_DEGRADE_MS 300u
+/* stt.continue_window's default (ms): docs/BENCHMARKS.md, "Continued
+ * turns" */
+#define CONFIG_STT_CONTINUE_MS 250u
 
 /* connect.functions: Lambda-style functions (docs/CONNECT.md). */
 #define CONFIG_CONNECT_FUNCS_MAX 16
@@ -282,6 +285,10 @@ struct vg_config {
 		char engines[CONFIG_STR_LEN];
 		uint32_t deadline_ms; /* per turn, then fallback */
 		uint32_t early_ms; /* early decode after this pause (0 off) */
+		/* a turn whose caller speaks again within this much of its
+		 * end continues (joined, the reply stopped; 0 off; default
+		 * CONFIG_STT_CONTINUE_MS) */
+		uint32_t continue_ms;
 		/* calls stream a gather's speech to an engine that streams
 		 * (and to any when "partial" webhooks are wanted); default
 		 * true, docs/BENCHMARKS.md "Streaming in calls" */

@@ -195,6 +195,11 @@ struct flow_env {
 	 * wants (backend wants_event("partial")), is recognized while the
 	 * caller speaks (docs/SPEECH.md "Streaming in calls"). */
 	bool stt_stream;
+	/* Continuation window (config stt.continue_window; a step's
+	 * continue_window overrides it): a speech turn whose caller speaks
+	 * again within this much of its end is taken with what follows as
+	 * one turn (docs/SPEECH.md "Continued turns"). 0: off. */
+	unsigned continue_ms;
 };
 
 /* One flow walking one channel. Thread: the channel's loop only. */

@@ -758,6 +758,20 @@ void ld_get_stt(struct nctx *c, const struct ydoc_node *v)
 		c->fn->stt_engines = ld_dup_or_oom(c->L, out);
 }
 
+/* continue_window: a duration up to MAX_CONTINUE_MS; 0 (off) needs no
+ * unit, as in the daemon's config. */
+static bool get_continue(struct nctx *c, const struct ydoc_node *v,
+			 unsigned *out)
+{
+	if (ydoc_node_type(v) == YDOC_SCALAR && ydoc_scalar_len(v) == 1 &&
+	    *ydoc_scalar_text(v) == '0') {
+		*out = 0;
+		return true;
+	}
+	return ld_get_duration_in(c, "continue_window", v, 0, MAX_CONTINUE_MS,
+				  out);
+}
+
 bool ld_listen_field(struct nctx *c, const struct ydoc_node *k,
 		     const struct ydoc_node *v)
 {
@@ -770,6 +784,8 @@ bool ld_listen_field(struct nctx *c, const struct ydoc_node *k,
 	else if (ld_key_is(k, "max_speech"))
 		ld_get_duration_in(c, "max_speech", v, MIN_MAX_SPEECH_MS,
 				   MAX_MAX_SPEECH_MS, &fn->max_speech_ms);
+	else if (ld_key_is(k, "continue_window"))
+		fn->continue_set = get_continue(c, v, &fn->continue_ms);
 	else
 		return false;
 	return true;
@@ -1159,7 +1175,8 @@ static void parse_menu(struct nctx *c, const struct ydoc_node *m)
 					 "prompt, voice, barge_in, input, "
 					 "options, intents, confidence, "
 					 "on_low_confidence, stt, end_silence, "
-					 "max_speech, timeout, "
+					 "max_speech, continue_window, "
+					 "timeout, "
 					 "interdigit_timeout, max_digits, "
 					 "terminator, retries, no_input, "
 					 "invalid or on_max_retries");

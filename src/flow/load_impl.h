@@ -24,6 +24,7 @@
 #define DEFAULT_CONF_LOW 0.4f
 #define MIN_END_SILENCE_MS 100u
 #define MAX_END_SILENCE_MS 5000u
+#define MAX_CONTINUE_MS 2000u
 #define MIN_MAX_SPEECH_MS 1000u
 #define MAX_MAX_SPEECH_MS 30000u
 /* stt_grammar_create() takes up to this many LM sentences; the LM only
@@ -110,8 +111,8 @@ bool ld_parse_number(const struct ydoc_node *v, float *out);
 void ld_get_confidence(struct nctx *c, const struct ydoc_node *v);
 void ld_get_stt(struct nctx *c, const struct ydoc_node *v);
 /* The listening fields of menu, gather and classify nodes: stt,
- * end_silence, max_speech (into c->fn). Returns true when k is one of
- * them (parsed, errors reported), false when it is not. */
+ * end_silence, max_speech, continue_window (into c->fn). Returns true when k is
+ * one of them (parsed, errors reported), false when it is not. */
 bool ld_listen_field(struct nctx *c, const struct ydoc_node *k,
 		     const struct ydoc_node *v);
 bool ld_get_terminator(struct nctx *c, const struct ydoc_node *v);

@@ -260,7 +260,8 @@ void ld_parse_gather(struct nctx *c, const struct ydoc_node *m)
 					 "timeout, interdigit_timeout, "
 					 "max_digits, min_digits, terminator, "
 					 "entity, hints, mode, stt, "
-					 "end_silence, max_speech, retries, "
+					 "end_silence, max_speech, "
+					 "continue_window, retries, "
 					 "no_input, invalid, into, next or "
 					 "on_max_retries");
 		}
@@ -475,7 +476,8 @@ void ld_parse_classify(struct nctx *c, const struct ydoc_node *m)
 			ld_unknown_field(c, k, "classify",
 					 "prompt, text, input, options, voice, "
 					 "barge_in, timeout, stt, end_silence, "
-					 "max_speech, intents, model, "
+					 "max_speech, continue_window, "
+					 "intents, model, "
 					 "confidence, threshold, high, low, "
 					 "no_match, retries, no_input, "
 					 "invalid, slots or on_max_retries");

@@ -214,6 +214,11 @@ struct flow_node {
 				    grammar for LM-capable fallbacks, or NULL */
 	unsigned end_silence_ms; /* trailing silence; 0: the default 300 */
 	unsigned max_speech_ms;	 /* 0: the default 15000 */
+	/* continuation window (docs/SPEECH.md "Continued turns"), set when
+	 * the step gives continue_window (0: off); else the daemon's
+	 * stt.continue_window */
+	bool continue_set;
+	unsigned continue_ms;
 
 	/* transfer */
 	char *target; /* URI; NULL when to_agent */

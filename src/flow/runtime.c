@@ -438,6 +438,8 @@ static void fill_listen(struct flow_run *r, const struct flow_node *n)
 		a->gather.lm = open ? n->lm : NULL;
 		a->gather.end_silence_ms = n->end_silence_ms;
 		a->gather.max_speech_ms = n->max_speech_ms;
+		a->gather.continue_set = n->continue_set;
+		a->gather.continue_ms = n->continue_ms;
 		a->gather.hints = hints_of(r, n);
 	}
 }

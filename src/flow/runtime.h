@@ -102,6 +102,10 @@ struct flow_action {
 			const struct stt_grammar *lm;	   /* or NULL */
 			unsigned end_silence_ms;	   /* 0: default */
 			unsigned max_speech_ms;		   /* 0: default */
+			/* the step's continuation window (continue_set;
+			 * 0: off), else the daemon's default */
+			bool continue_set;
+			unsigned continue_ms;
 			const char *hints; /* comma-separated, for platform
 					      recognizers; NULL: none */
 		} gather;

@@ -5,7 +5,10 @@
  * then hands each outcome back as the action's result. Before the next
  * action runs the channel must be idle: an outcome known while a prompt or
  * collect is still out stops the channel and waits for their completions,
- * so the channel never sees a second request (-EBUSY). */
+ * so the channel never sees a second request (-EBUSY). A speech turn may
+ * be continued: when the caller speaks again just after its end, the reply
+ * stops, the run is rolled back to before the turn's input and the joined
+ * utterance answers the same step (docs/SPEECH.md "Continued turns"). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +21,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/strbuf.h"
+#include "metrics/metrics.h"
 #include "engines/stt/stt.h"
 #include "engines/tts/tts.h"
 #include "flow/model.h"
@@ -56,6 +60,21 @@ struct turn_timing {
 	uint64_t speech_end_us, stt_final_us;
 	bool stt_early;	   /* answered by the decode started in a pause */
 	bool stt_streamed; /* answered by the stream fed while they spoke */
+	bool continues;	   /* a continued turn (joined with the last) */
+};
+
+/* A speech turn the caller may still continue: the run as it was before
+ * the turn's input (flow_run_save), and the gather it answered, kept from
+ * the turn's LISTEN_DONE until something since cannot be undone. */
+struct cont {
+	char *snap; /* NULL: nothing to roll back to */
+	size_t len;
+	struct flow_action act; /* the gather; hints point at ours */
+	char *hints;
+	bool watching; /* the channel watches this turn (continue_ms) */
+	bool stepped;  /* the runtime has the turn's input: roll back */
+	bool joining;  /* accepted: listen with resume once idle */
+	bool joined;   /* that listen is out: its turn continues */
 };
 
 struct flow_session {
@@ -96,7 +115,8 @@ struct flow_session {
 	bool stream_wanted;   /* this listen streams */
 	bool stream_native;   /* its first engine streams: no early decode */
 	bool stream_partials; /* someone wants "partial" events */
-	bool stream_heard;    /* the stream said a partial: it is live */
+	unsigned listen_continue_ms; /* asked of the channel for this listen */
+	bool stream_heard;	     /* the stream said a partial: it is live */
 	struct stt_stream *stream;
 	struct stt_job *stream_job;
 	size_t stream_fed;
@@ -119,6 +139,10 @@ struct flow_session {
 	unsigned backend_inflight;
 
 	bool ended_sent; /* the "ended" event went out */
+
+	struct cont cont;
+	struct flow_run_env re; /* for a rollback's flow_run_restore */
+	struct metric_counter *cont_joined, *cont_committed;
 
 	/* Deferred free: destroy() during one of our own frames or with a job
 	 * out only marks closing; the last frame or callback frees. */
@@ -146,13 +170,14 @@ struct stt_job {
 	uint32_t speech_ms;
 	uint64_t speech_end_us;
 
-	bool early;    /* started on CHANNEL_EV_SPEECH_PAUSE */
-	bool streamed; /* a streaming request (started at speech start) */
-	bool live;     /* and its engine streamed: it said a partial while
-			  the caller spoke (else it decodes the end clip) */
-	bool adopted;  /* an early job that now answers the turn */
-	bool done;     /* an early job's result is in (err, text, ...) */
-	unsigned seq;  /* the pause's */
+	bool early;	/* started on CHANNEL_EV_SPEECH_PAUSE */
+	bool streamed;	/* a streaming request (started at speech start) */
+	bool live;	/* and its engine streamed: it said a partial while
+			   the caller spoke (else it decodes the end clip) */
+	bool adopted;	/* an early job that now answers the turn */
+	bool continues; /* the turn of a listen with resume */
+	bool done;	/* an early job's result is in (err, text, ...) */
+	unsigned seq;	/* the pause's */
 	int err;
 	float confidence;
 	const char *engine; /* static (the engine's ops->name) */
@@ -162,6 +187,7 @@ struct stt_job {
 static void early_drop(struct flow_session *s);
 static void stream_drop(struct flow_session *s);
 static void stream_decide(struct flow_session *s, struct channel_listen *l);
+static void cont_commit(struct flow_session *s);
 
 static void run(struct flow_session *s);
 static void speak_next(struct flow_session *s);
@@ -186,9 +212,17 @@ static void clear_result(struct flow_session *s)
 	s->res_ready = false;
 }
 
+static void cont_clear(struct flow_session *s)
+{
+	free(s->cont.snap);
+	free(s->cont.hints);
+	memset(&s->cont, 0, sizeof(s->cont));
+}
+
 static void session_free(struct flow_session *s)
 {
 	clear_result(s);
+	cont_clear(s);
 	flow_run_destroy(s->run);
 	flow_deref(s->flow);
 	free(s);
@@ -249,7 +283,11 @@ static void post_event(struct flow_session *s, const char *event,
 			 strbuf_str(fields));
 }
 
-/* Fields: pairs of key, value (value NULL: JSON null), then NULL. */
+/* A value event_kv() writes as JSON true (compared by address). */
+static const char ev_true[] = "true";
+
+/* Fields: pairs of key, value (value NULL: JSON null, ev_true: true), then
+ * NULL; a NULL key ends the list, so optional fields go last. */
 static void event_kv(struct flow_session *s, const char *event, ...)
 {
 	const struct flow_backend *b = s->env.backend;
@@ -270,8 +308,9 @@ static void event_kv(struct flow_session *s, const char *event, ...)
 		if (!err)
 			err = strbuf_addstr(&sb, ":");
 		if (!err)
-			err = v ? strbuf_add_json_str(&sb, v)
-				: strbuf_addstr(&sb, "null");
+			err = v == ev_true ? strbuf_addstr(&sb, "true")
+			      : v	   ? strbuf_add_json_str(&sb, v)
+					   : strbuf_addstr(&sb, "null");
 	}
 	va_end(ap);
 	if (!err)
@@ -333,6 +372,7 @@ static void on_turn(void *arg, const struct flow_turn_info *t)
 		.stt_final_us = s->tt.stt_final_us,
 		.stt_early = speech && s->tt.stt_early,
 		.stt_streamed = speech && s->tt.stt_streamed,
+		.continues = speech && s->tt.continues,
 		.nlu_done_us = t->intent ? now : 0,
 		.response_us = now,
 	};
@@ -350,7 +390,8 @@ static void on_turn(void *arg, const struct flow_turn_info *t)
 			 (double)t->intent_confidence);
 		event_kv(s, "intent", "node", t->node, "intent", t->intent,
 			 "confidence", conf, "match", ct.match, "transcript",
-			 t->transcript, "next", t->next, NULL);
+			 t->transcript, "next", t->next,
+			 ct.continues ? "continues" : NULL, ev_true, NULL);
 	}
 }
 
@@ -407,23 +448,48 @@ static void start_collect(struct flow_session *s)
 	s->collect_out = true;
 }
 
-static void start_listen(struct flow_session *s)
+/* The continuation window of the current gather (0: off). */
+static unsigned continue_window(const struct flow_session *s)
+{
+	const struct flow_action *a = &s->act;
+	if (!(s->ch->ops->caps & CHANNEL_CAP_SPEECH) || !s->env.stt)
+		return 0;
+	return a->gather.continue_set ? a->gather.continue_ms
+				      : s->env.continue_ms;
+}
+
+/* resume: continue the caller's last utterance (a continued turn: no
+ * no-input timer, no collect running, so keys do not end it). */
+static void start_listen(struct flow_session *s, bool resume)
 {
 	const struct flow_action *a = &s->act;
 	bool dtmf = (a->gather.input & FLOW_ACT_IN_DTMF) != 0;
 	struct channel_listen l = {
 		/* A hybrid step leaves the no-input timeout to the collect. */
-		.no_input_ms = dtmf ? 0 : a->gather.timeout_ms,
+		.no_input_ms = dtmf || resume ? 0 : a->gather.timeout_ms,
 		.trailing_silence_ms = a->gather.end_silence_ms,
 		.max_speech_ms = a->gather.max_speech_ms,
-		.dtmf_ends = dtmf,
+		.dtmf_ends = dtmf && !resume,
 		.hints = a->gather.hints,
 		.early_ms = stt_early_ms(s->env.stt),
+		.continue_ms = continue_window(s),
+		.resume = resume,
 	};
 	stream_decide(s, &l);
+	s->listen_continue_ms = l.continue_ms;
 	s->listen_wanted = false;
 	int err = channel_listen(s->ch, &l);
+	if (err == -ENOENT && resume) {
+		/* The channel dropped the utterance: what the caller says now
+		 * is a turn of its own. */
+		LOGW(call_id(s), "flow_continue_lost", "node=%s", node_name(s));
+		s->cont.joined = false;
+		l.resume = false;
+		l.no_input_ms = dtmf ? 0 : a->gather.timeout_ms;
+		err = channel_listen(s->ch, &l);
+	}
 	if (err) {
+		dtmf = dtmf && !resume;
 		/* Digits may still answer a hybrid step; a speech-only one
 		 * cannot go on. */
 		log_event(err == -ENOTCONN ? LOG_LVL_DEBUG : LOG_LVL_ERROR,
@@ -447,7 +513,7 @@ static void start_inputs(struct flow_session *s)
 	if (s->collect_wanted && !s->closing && !s->res_ready)
 		start_collect(s);
 	if (s->listen_wanted && !s->closing && !s->res_ready)
-		start_listen(s);
+		start_listen(s, false);
 }
 
 static enum spoke play_audio(struct flow_session *s, const struct prompt_req *r,
@@ -822,6 +888,10 @@ static void do_hangup(struct flow_session *s, const char *reason)
 
 static void execute(struct flow_session *s, const struct flow_action *a)
 {
+	/* Prompts and the next gather's listen can be undone; the rest not. */
+	if (a->type != FLOW_ACT_SAY && a->type != FLOW_ACT_PLAY &&
+	    a->type != FLOW_ACT_GATHER)
+		cont_commit(s);
 	s->act = *a;
 	s->gen++;
 	s->synth_wait = false;
@@ -866,6 +936,13 @@ static void run(struct flow_session *s)
 	while (!s->closing && s->phase != PH_DONE && s->res_ready && idle(s)) {
 		struct flow_result res = s->res;
 		s->stop_sent = false;
+		/* The watched turn's input goes in: a continuation now rolls
+		 * the run back. Any result after it but a prompt's commits. */
+		if (s->cont.snap && !s->cont.stepped &&
+		    res.type == FLOW_RES_INPUT)
+			s->cont.stepped = true;
+		else if (s->cont.stepped && res.type != FLOW_RES_PLAYED)
+			cont_commit(s);
 		struct flow_action act;
 		int err = flow_run_step(s->run, &res, &act);
 		clear_result(s);
@@ -917,6 +994,7 @@ static void input_speech(struct flow_session *s, const struct stt_job *j,
 		.stt_final_us = stt_final_us,
 		.stt_early = j->early,
 		.stt_streamed = j->live,
+		.continues = j->continues,
 	};
 	snprintf(s->tt.engine, sizeof(s->tt.engine), "%s",
 		 engine ? engine : "");
@@ -1105,6 +1183,20 @@ static void stream_drop(struct flow_session *s)
 	s->stream_fed = 0;
 }
 
+/* The turn's recognition (its request or stream) is void: cancelled, so
+ * on_stt will not run and the job is ours to free. */
+static void cancel_turn_stt(struct flow_session *s)
+{
+	if (!s->stt_req && !s->stt_stream)
+		return;
+	stt_cancel(s->stt_req);
+	s->stt_req = NULL;
+	stt_stream_cancel(s->stt_stream);
+	s->stt_stream = NULL;
+	free(s->stt_job);
+	s->stt_job = NULL;
+}
+
 static void on_partial(const char *text, uint32_t audio_ms, void *arg)
 {
 	struct stt_job *j = arg;
@@ -1205,6 +1297,128 @@ static struct stt_job *stream_finish(struct flow_session *s,
 	return j;
 }
 
+/* ---- continued turns ----
+ *
+ * The channel watches the caller for continue_ms after a speech turn's end
+ * (channel_listen.continue_ms) and raises CHANNEL_EV_SPEECH_RESUMED when
+ * they speak again. Meanwhile the turn went on as any other: recognized,
+ * given to the runtime, the reply playing and the next gather's listen
+ * started. The continuation is taken while all that can be undone: the
+ * run is restored from the snapshot taken before the turn's input, the
+ * channel stopped, and a listen with resume hears the rest; its joined
+ * utterance answers the same step. Anything else since (keys collected,
+ * another turn's input, a back-end request, a transfer, a recording, a
+ * hangup, the flow's end) commits the turn: the event is then ignored. */
+
+#define SNAPSHOT_MAX (4u * 1024u * 1024u)
+
+static void cont_count(struct flow_session *s, bool joined, uint32_t gap_ms)
+{
+	metric_counter_add(joined ? s->cont_joined : s->cont_committed, 1);
+	LOGI(call_id(s), "flow_turn_continue",
+	     "node=%s outcome=%s gap_ms=%u rollback=%s", node_name(s),
+	     joined ? "joined" : "committed", gap_ms,
+	     joined && s->cont.stepped ? "true" : "false");
+}
+
+/* Something since the watched turn cannot be undone. */
+static void cont_commit(struct flow_session *s)
+{
+	if (!s->cont.snap)
+		return;
+	free(s->cont.snap);
+	s->cont.snap = NULL;
+	s->cont.len = 0;
+}
+
+/* A speech turn ended with the watch on: keep the run as it is now, before
+ * the runtime gets the turn's input. Without a snapshot (out of memory)
+ * the turn cannot be continued, only counted. */
+static void cont_arm(struct flow_session *s)
+{
+	/* Our copy of the hints first: a continued turn's are the last
+	 * snapshot's, which cont_clear() frees (NULL when out of memory:
+	 * hints only help platform recognizers). */
+	char *hints = s->act.gather.hints ? strdup(s->act.gather.hints) : NULL;
+	s->act.gather.hints = hints;
+	cont_clear(s);
+	s->cont.watching = true;
+	s->cont.hints = hints;
+	struct strbuf sb;
+	strbuf_init(&sb, SNAPSHOT_MAX);
+	int err = flow_run_save(s->run, &sb);
+	if (err || !sb.len) {
+		LOGW(call_id(s), "flow_continue_unarmed", "node=%s err=%d",
+		     node_name(s), err ? err : -ENOMEM);
+		strbuf_fini(&sb);
+		return;
+	}
+	s->cont.snap = sb.buf; /* taken over: NUL-terminated, sb.len long */
+	s->cont.len = sb.len;
+	s->cont.act = s->act;
+	s->cont.act.gather.nprompts = 0; /* their strings are the run's */
+}
+
+/* The caller spoke again within the window after the watched turn. */
+static void on_resumed(struct flow_session *s, const struct channel_event *ev)
+{
+	uint32_t gap = ev->resumed.gap_ms;
+	if (!s->cont.watching || s->cont.joining)
+		return; /* not a turn of ours, or already taken */
+	s->cont.watching = false;
+	bool undoable = s->phase == PH_PROMPT || s->phase == PH_GATHER ||
+			s->phase == PH_RECOGNIZE;
+	if (!s->cont.snap || !undoable || s->transfer_out) {
+		cont_commit(s);
+		cont_count(s, false, gap);
+		return;
+	}
+	if (s->cont.stepped) {
+		struct flow_run *r = NULL;
+		int err = flow_run_restore(&r, s->cont.snap, s->cont.len,
+					   s->flow, &s->re);
+		if (err) {
+			LOGW(call_id(s), "flow_continue_restore_failed",
+			     "node=%s err=%d", node_name(s), err);
+			cont_commit(s);
+			cont_count(s, false, gap);
+			return;
+		}
+		flow_run_destroy(s->run);
+		s->run = r;
+	}
+	cont_count(s, true, gap);
+	/* Whatever runs for the turn or since it is void. */
+	s->gen++;
+	s->synth_wait = false;
+	cancel_turn_stt(s);
+	early_drop(s);
+	stream_drop(s);
+	clear_result(s);
+	s->qlen = s->qpos = 0;
+	s->collect_wanted = s->listen_wanted = false;
+	s->interrupted = false;
+	s->act = s->cont.act;
+	s->phase = PH_GATHER;
+	s->cont.joining = true;
+	cont_commit(s); /* the joined turn takes a snapshot of its own */
+	if (!idle(s) && !s->stop_sent) {
+		s->stop_sent = true;
+		channel_stop(s->ch);
+	}
+}
+
+/* Once the channel is idle after an accepted continuation: listen on. */
+static void cont_listen(struct flow_session *s)
+{
+	s->cont.joining = false;
+	s->stop_sent = false;
+	s->cont.joined = true;
+	start_listen(s, true);
+	if (s->listen_out && s->stream_wanted)
+		on_speech_start(s); /* the listen starts in speech */
+}
+
 static void on_listen(struct flow_session *s, const struct channel_event *ev)
 {
 	enum channel_listen_end end = ev->listen.end;
@@ -1212,6 +1426,14 @@ static void on_listen(struct flow_session *s, const struct channel_event *ev)
 		stream_drop(s);
 		return; /* the collect (or whoever stopped it) decides */
 	}
+	bool joined = s->cont.joined;
+	s->cont.joined = false;
+	/* Another turn's input: the one watched is committed. */
+	if (s->cont.stepped)
+		cont_commit(s);
+	if (end == LISTEN_SPEECH && ev->listen.audio && !ev->listen.text &&
+	    s->listen_continue_ms)
+		cont_arm(s);
 	if (end == LISTEN_NO_INPUT) {
 		s->tt = (struct turn_timing){ .end = "no_input" };
 		struct flow_result r = { .type = FLOW_RES_INPUT };
@@ -1236,6 +1458,7 @@ static void on_listen(struct flow_session *s, const struct channel_event *ev)
 	}
 	j->s = s;
 	j->end = end;
+	j->continues = joined;
 	j->barged = ev->listen.barged;
 	j->speech_ms = ev->listen.speech_ms;
 	j->speech_end_us = ev->listen.speech_end_us;
@@ -1296,6 +1519,7 @@ static void on_collect(struct flow_session *s, const struct channel_event *ev)
 		s->tt.end = "no_input";
 		r.input.kind = FLOW_IN_NO_INPUT;
 	} else {
+		cont_commit(s); /* keys answered a step since */
 		snprintf(s->res_digits, sizeof(s->res_digits), "%s", d);
 		r.input.kind = FLOW_IN_DTMF;
 		r.input.digits = s->res_digits;
@@ -1356,6 +1580,9 @@ static void on_event(struct channel *ch, const struct channel_event *ev,
 		if (deciding && s->phase == PH_GATHER)
 			on_speech_audio(s, ev);
 		break;
+	case CHANNEL_EV_SPEECH_RESUMED:
+		on_resumed(s, ev);
+		break;
 	case CHANNEL_EV_TRANSFER_DONE: {
 		s->transfer_out = false;
 		if (s->phase != PH_TRANSFER || s->res_ready)
@@ -1389,6 +1616,7 @@ static void on_event(struct channel *ch, const struct channel_event *ev,
 		s->listen_out = false;
 		s->stop_sent = false;
 		s->gen++;
+		cont_clear(s);
 		event_ended(s, ev->hangup.reason);
 		if (s->phase == PH_DONE)
 			break;
@@ -1397,8 +1625,11 @@ static void on_event(struct channel *ch, const struct channel_event *ev,
 		break;
 	}
 	case CHANNEL_EV_DTMF:
+		cont_commit(s); /* a key since the watched turn: not speech */
 		break;
 	}
+	if (s->cont.joining && idle(s) && !s->closing)
+		cont_listen(s);
 	if (!s->closing)
 		run(s);
 	leave_frame(s);
@@ -1439,6 +1670,17 @@ int flow_session_create(struct flow_session **sp, struct flow *f,
 		free(s);
 		return err;
 	}
+	s->re = re;
+	s->cont_joined = metrics_counter(
+		"voxgate_turn_continuations_total", "outcome=\"joined\"",
+		"Callers who spoke again just after a turn's end, by outcome: "
+		"joined into one turn, or ignored because the turn was "
+		"committed");
+	s->cont_committed = metrics_counter(
+		"voxgate_turn_continuations_total", "outcome=\"committed\"",
+		"Callers who spoke again just after a turn's end, by outcome: "
+		"joined into one turn, or ignored because the turn was "
+		"committed");
 	channel_set_handler(ch, on_event, s);
 	*sp = s;
 	return 0;
@@ -1484,17 +1726,10 @@ void flow_session_destroy(struct flow_session *s)
 		channel_set_handler(s->ch, NULL, NULL);
 	event_ended(s, "hangup");
 	s->closing = true;
-	if (s->stt_req || s->stt_stream) {
-		/* Cancelled: on_stt will not run, so the job is ours. */
-		stt_cancel(s->stt_req);
-		s->stt_req = NULL;
-		stt_stream_cancel(s->stt_stream);
-		s->stt_stream = NULL;
-		free(s->stt_job);
-		s->stt_job = NULL;
-	}
+	cancel_turn_stt(s);
 	early_drop(s);
 	stream_drop(s);
+	cont_clear(s);
 	if (may_free(s))
 		session_free(s);
 }

@@ -18,7 +18,8 @@
 # is run too, and the server's STT stage (t_ms.stt_final: detected end of
 # speech -> final transcript) and how many turns were streamed or early are
 # printed per mode (MEASURED lines, docs/BENCHMARKS.md "Streaming in
-# calls"). VG_STREAM_DECODERS sets stt.decoders (PocketSphinx decoders;
+# calls"; bench/stream_calls.sh runs this test per level and reads them).
+# VG_STREAM_DECODERS sets stt.decoders (PocketSphinx decoders;
 # a live stream holds one from speech start to its end); VG_STREAM_MODES
 # (default "stream batch", plus batch-noearly with N > 1) picks modes.
 source "$(dirname "$0")/lib.sh"

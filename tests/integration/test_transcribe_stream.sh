@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `voxgate transcribe --stream`: flite speech (voxgate say) streamed in
 # 20 ms frames through stt_stream_*() to PocketSphinx, in LM and grammar
-# mode. Checks: the final text, partials that grow before the end of the
-# audio, a finalize time inside the 150 ms budget, the JSON shape, and the
+# mode, and to Moonshine (emulated partials). Checks: the final text,
+# partials that grow before the end of the audio, a finalize time inside
+# the 150 ms budget (PocketSphinx), the JSON shape, and the
 # usage error for --stream with --no-vad. Then `voxgate transcribe` of the
 # same file in LM mode, plain and --degrade: "degraded" in the JSON (per
 # segment and overall) and the text output. Skips when PocketSphinx's model
@@ -95,6 +96,35 @@ plain=$(timeout 60 "$VOXGATE" transcribe "$wav" --engine pocketsphinx \
 vg_assert_match "partial lines" "partial @ +[0-9.]+ s: " "$plain"
 vg_assert_match "final line" "final: transfer money \(confidence" "$plain"
 vg_assert_match "finalize line" "finalize: [0-9.]+ ms .*degraded: no" "$plain"
+
+# Moonshine cannot stream: the service emulates its partials (the audio
+# so far re-decoded every 500 ms or more), so partials come before the end
+# of the audio here too, each the decode of a longer prefix.
+"$VOXGATE" say "I would like to transfer money to my savings account." \
+	-o "$VG_TMP/m.wav" --voice slt >/dev/null 2>>"$VG_LOG" ||
+	vg_fail "voxgate say failed"
+set +e
+# (onnxruntime's one-time allocation is suppressed as for the daemon)
+out=$(LSAN_OPTIONS=$(vg_lsan_options) timeout 60 "$VOXGATE" transcribe \
+	"$VG_TMP/m.wav" --engine moonshine --stream --json 2>>"$VG_LOG")
+rc=$?
+set -e
+if [ "$rc" -ne 0 ] && grep -q "no STT engine installed" "$VG_LOG"; then
+	vg_say "SKIP (Moonshine part): Moonshine is not installed"
+else
+	vg_assert_eq "Moonshine stream exits 0" 0 "$rc"
+	IFS='|' read -r text np early inc fin phrase deg <<<"$(summary <<<"$out")"
+	vg_say "Moonshine: \"$text\", $np partials, finalize $fin ms"
+	vg_assert_match "Moonshine final text" "savings account" "$text"
+	vg_assert_ge "Moonshine emulated partials" "$np" 2
+	vg_assert_ge "Moonshine partials before the end of the audio" "$early" 2
+	vg_assert_eq "Moonshine partial offsets increase" 1 "$inc"
+	plain=$(LSAN_OPTIONS=$(vg_lsan_options) timeout 60 "$VOXGATE" \
+		transcribe "$VG_TMP/m.wav" --engine moonshine --stream \
+		2>>"$VG_LOG") ||
+		vg_fail "Moonshine plain stream failed"
+	vg_assert_match "Moonshine partial lines" "partial @ +[0-9.]+ s: " "$plain"
+fi
 
 set +e
 "$VOXGATE" transcribe "$wav" --stream --no-vad >/dev/null 2>&1

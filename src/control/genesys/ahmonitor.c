@@ -19,9 +19,19 @@
  * until speech goes on, so a pause (the trailing silence above all) asks
  * for no partial decode. Each changed partial goes out as a transcript
  * with isFinal false, the utterance's id and offset, and the duration
- * heard so far. The stream only says partials: at the end it is cancelled
- * and the final comes as above (early decode included). Nothing goes out
- * while the session is paused, and a pause cancels the stream. */
+ * heard so far. Nothing goes out while the session is paused, and a pause
+ * cancels the stream.
+ *
+ * Streaming finals: when the STT chain's first engine streams itself
+ * (stt_stream_native(), PocketSphinx first), every utterance is streamed
+ * as above, partials or not, and at its end the stream is fed the rest
+ * (the trailing silence) and ended with the utterance's clip: its final
+ * (ready about when the end is confirmed) is the transcript, with no
+ * second decode, and once the stream said a partial (it is live) a pause
+ * starts no early decode of the same audio. A stream that could not
+ * start, failed, or cannot end leaves the utterance to the decode above.
+ * Otherwise (an engine that does not stream) the stream only says
+ * partials: at the end it is cancelled and the final is decoded. */
 #include "control/genesys/ahmonitor.h"
 
 #include <errno.h>
@@ -54,6 +64,10 @@ struct mreq {
 	bool early;	     /* a pause's decode, not (yet) the utterance's */
 	bool done;	     /* an early decode's result is in: err, res */
 	bool adopted;	     /* an early decode answers the utterance */
+	/* the utterance's stream (arg of its callbacks): while it goes on
+	 * (partials), then, once ended, until its final */
+	struct stt_stream *st;
+	bool st_ended;
 	int err;
 	struct stt_result *res; /* that result, held until the end */
 	enum ahmsg_channel ch;
@@ -64,11 +78,13 @@ struct mreq {
 struct mchan {
 	struct msess *ms;
 	enum ahmsg_channel chn;
-	/* partials: the utterance's stream, the samples of endpoint_audio()
-	 * fed to it, where its audio starts (ms since the turn's start);
+	/* the utterance's stream (in st_r, the slot its final answers), the
+	 * samples of endpoint_audio() fed to it, where its audio starts (ms
+	 * since the turn's start); st_heard: it said a partial (live);
 	 * st_off: no stream for the rest of this utterance */
-	struct stt_stream *st;
+	struct mreq *st_r;
 	size_t st_fed;
+	bool st_heard;
 	uint64_t st_pos_ms;
 	bool st_off;
 	struct vad *vad;
@@ -92,6 +108,7 @@ struct msess {
 struct ahmonitor {
 	struct ahmonitor_cfg cfg;
 	unsigned early_ms; /* pause that starts an early decode; 0: off */
+	bool native;	   /* the chain's first engine streams: finals */
 	char language[16];
 	struct audiohook *ah;
 	struct ahmonitor_stats st;
@@ -137,16 +154,20 @@ static void slot_free(struct mreq *r)
 	struct msess *ms = r->ms;
 	if (r->req)
 		stt_cancel(r->req);
+	stt_stream_cancel(r->st);
 	free(r->res);
 	*r = (struct mreq){ .ms = ms };
 }
 
-/* The utterance is over (or dropped): no more partials for it. */
+/* The utterance is over (or dropped): no more partials for it; its
+ * stream, unless ended (then its slot waits for the final), is cancelled. */
 static void stream_stop(struct mchan *c)
 {
-	stt_stream_cancel(c->st);
-	c->st = NULL;
+	if (c->st_r && !c->st_r->st_ended)
+		slot_free(c->st_r);
+	c->st_r = NULL;
 	c->st_fed = 0;
+	c->st_heard = false;
 	c->st_off = false;
 }
 
@@ -319,6 +340,36 @@ static bool early_adopt(struct msess *ms, enum ahmsg_channel chn)
 	return true;
 }
 
+/* The end: the stream of an engine that streams is fed the rest and ended
+ * with the utterance's clip; its final answers (stream_done). False when
+ * there is none or it cannot end (the clip is then decoded). */
+static bool stream_finish(struct msess *ms, struct mchan *c,
+			  enum ahmsg_channel chn, struct audio_clip *clip)
+{
+	struct mreq *r = c->st_r;
+	if (!ms->m->native || !r)
+		return false;
+	int err = 0;
+	if (clip->nsamples > c->st_fed)
+		err = stt_stream_feed(r->st, clip->samples + c->st_fed,
+				      clip->nsamples - c->st_fed);
+	/* the slot is the final's before the end (whenever it comes) */
+	place(r, c, chn);
+	r->st_ended = true;
+	c->st_r = NULL;
+	if (!err || err == -E2BIG)
+		err = stt_stream_end(r->st, clip);
+	if (err) {
+		LOGW(audiohook_session_id(ms->s), "audiohook_stt_stream_failed",
+		     "channel=%s stage=end err=%d", ahmsg_channel_name(chn),
+		     err);
+		r->st_ended = false;
+		c->st_r = r; /* stream_stop() cancels it */
+		return false;
+	}
+	return true;
+}
+
 static void utterance(struct msess *ms, enum ahmsg_channel chn, bool end)
 {
 	struct ahmonitor *m = ms->m;
@@ -329,15 +380,20 @@ static void utterance(struct msess *ms, enum ahmsg_channel chn, bool end)
 	early_drop(ms, c);
 	size_t n = 0;
 	const int16_t *pcm = endpoint_audio(c->ep, &n);
-	struct mreq *r = m->cfg.stt && n ? slot_get(ms) : NULL;
-	struct audio_clip *clip = r ? audio_clip_alloc(n, AUDIO_RATE_HZ) : NULL;
-	if (!clip) {
-		if (r)
-			slot_free(r);
+	struct audio_clip *clip =
+		m->cfg.stt && n ? audio_clip_alloc(n, AUDIO_RATE_HZ) : NULL;
+	if (clip)
+		memcpy(clip->samples, pcm, n * sizeof(*pcm));
+	if (clip && stream_finish(ms, c, chn, clip)) {
+		audio_clip_deref(clip);
+		return;
+	}
+	struct mreq *r = clip ? slot_get(ms) : NULL;
+	if (!r) {
+		audio_clip_deref(clip);
 		m->st.dropped++;
 		return;
 	}
-	memcpy(clip->samples, pcm, n * sizeof(*pcm));
 	place(r, c, chn);
 	int err = recognize(ms, r, clip);
 	if (err) {
@@ -352,10 +408,14 @@ static void utterance(struct msess *ms, enum ahmsg_channel chn, bool end)
 
 static void on_partial(const char *text, uint32_t audio_ms, void *arg)
 {
-	struct mchan *c = arg;
-	struct msess *ms = c->ms;
+	struct mreq *r = arg;
+	struct msess *ms = r->ms;
 	struct ahmonitor *m = ms->m;
-	if (!text[0])
+	struct mchan *c = &ms->ch[r->ch];
+	if (r->st_ended || c->st_r != r)
+		return; /* the utterance is over */
+	c->st_heard = true;
+	if (!text[0] || !m->cfg.partials)
 		return;
 	/* a server pause asked but not yet confirmed: nothing goes out */
 	if (audiohook_session_paused(ms->s)) {
@@ -380,12 +440,12 @@ static void on_partial(const char *text, uint32_t audio_ms, void *arg)
 	     ahmsg_channel_name(c->chn), t.offset_ms, audio_ms, err);
 }
 
+/* The final of an ended stream (stream_finish()). */
 static void on_stream_done(int err, const struct stt_result *res, void *arg)
 {
-	/* never called: the stream is cancelled, never ended */
-	(void)err;
-	(void)res;
-	(void)arg;
+	struct mreq *r = arg;
+	r->st = NULL; /* the service's, done */
+	deliver(r, err, res);
 }
 
 /* In speech: feed the stream what the endpointer holds up to this speech
@@ -393,28 +453,36 @@ static void on_stream_done(int err, const struct stt_result *res, void *arg)
 static void partial_feed(struct msess *ms, struct mchan *c)
 {
 	struct ahmonitor *m = ms->m;
-	if (!m->cfg.partials || !m->cfg.stt || c->st_off ||
+	if (!(m->cfg.partials || m->native) || !m->cfg.stt || c->st_off ||
 	    !endpoint_in_speech(c->ep) || endpoint_silence_ms(c->ep))
 		return;
 	size_t n = 0;
 	const int16_t *pcm = endpoint_audio(c->ep, &n);
-	if (!c->st) {
+	if (!c->st_r) {
 		struct stt_params p = {
 			.mode = STT_MODE_OPEN,
 			.call_id = audiohook_session_id(ms->s),
 		};
-		if (stt_stream_start(m->cfg.stt, &p, m->cfg.loop, on_partial,
-				     on_stream_done, c, &c->st)) {
-			c->st = NULL;
+		struct mreq *r = slot_get(ms);
+		if (!r ||
+		    stt_stream_start(m->cfg.stt, &p, m->cfg.loop, on_partial,
+				     on_stream_done, r, &r->st)) {
+			if (r) {
+				r->st = NULL;
+				slot_free(r);
+			}
 			c->st_off = true;
 			return;
 		}
+		r->ch = c->chn;
+		c->st_r = r;
 		c->st_fed = 0;
+		c->st_heard = false;
 		c->st_pos_ms = endpoint_elapsed_ms(c->ep) - n / 8;
 	}
 	if (n <= c->st_fed)
 		return;
-	if (stt_stream_feed(c->st, pcm + c->st_fed, n - c->st_fed)) {
+	if (stt_stream_feed(c->st_r->st, pcm + c->st_fed, n - c->st_fed)) {
 		stream_stop(c);
 		c->st_off = true;
 		return;
@@ -439,6 +507,10 @@ static void early_check(struct msess *ms, enum ahmsg_channel chn)
 	if (c->paused || quiet < m->early_ms)
 		return;
 	c->paused = true;
+	/* a live stream of an engine that streams has the final at the end:
+	 * an early decode would decode the same audio again */
+	if (m->native && c->st_r && c->st_heard)
+		return;
 	struct mreq *r = stt_early_allowed(m->cfg.stt) ? slot_get(ms) : NULL;
 	struct audio_clip *clip = r ? endpoint_pause_clip(c->ep) : NULL;
 	int err = -EBUSY;
@@ -595,6 +667,8 @@ int ahmonitor_create(struct ahmonitor **mp, struct audiohook *ah,
 		m->early_ms = trail - early > EARLY_LEAD_MS
 				      ? trail - EARLY_LEAD_MS
 				      : early;
+	struct stt_params p = { .mode = STT_MODE_OPEN };
+	m->native = cfg->stt && stt_stream_native(cfg->stt, &p);
 	m->ah = ah;
 	static const struct audiohook_hooks hooks = {
 		.on_open = h_open,

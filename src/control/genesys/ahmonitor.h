@@ -10,7 +10,10 @@
  * progress and no audio arrives until resumed. With cfg.partials, each
  * utterance is also streamed to the STT service while it goes on and its
  * changed partial hypotheses go out as transcripts with isFinal false
- * (none while paused). docs/GENESYS.md.
+ * (none while paused). When the chain's first engine streams itself
+ * (stt_stream_native()), every utterance is streamed and its stream's
+ * final is the transcript (no second decode). docs/GENESYS.md, SPEECH.md
+ * "Streaming in calls".
  *
  * Thread: the media loop (the server's); STT results come back to it. */
 #ifndef VG_CONTROL_GENESYS_AHMONITOR_H

@@ -13,6 +13,7 @@
 #include "core/file.h"
 #include "engines/nlu/features_priv.h"
 #include "engines/nlu/model_priv.h"
+#include "engines/nlu/rng_priv.h"
 
 void nlu_train_cfg_default(struct nlu_train_cfg *cfg)
 {
@@ -41,6 +42,10 @@ void nlu_train_cfg_default(struct nlu_train_cfg *cfg)
 	cfg->noise = NULL;
 	cfg->noise_copies = 0;
 	nlu_asrnoise_rates_default(&cfg->noise_rates);
+	nlu_mlp_cfg_default(&cfg->mlp);
+	cfg->mlp.hidden = 0; /* off; 256 is the measured size */
+	cfg->mlp_mix = 3.0f;
+	cfg->mlp_only = 0;
 }
 
 void nlu_train_cfg_embeddings(struct nlu_train_cfg *cfg,
@@ -218,6 +223,7 @@ void nlu_model_destroy(struct nlu_model *m)
 	}
 	free(m->labels);
 	nlu_emb_destroy(m->emb);
+	nlu_mlp_destroy(m->mlp);
 	free(m->row_of);
 	free(m->row_idx);
 	free(m->idf);
@@ -270,7 +276,7 @@ size_t nlu_model_mem_bytes(const struct nlu_model *m)
 	size_t b = sizeof(*m) + ((size_t)4 << m->feat.dim_bits) +
 		   (size_t)m->nrows * (8 + 4 * (size_t)m->nlabels) +
 		   (size_t)m->edim * 4 * m->nlabels + 4 * (size_t)m->nlabels +
-		   nlu_emb_mem_bytes(m->emb);
+		   nlu_emb_mem_bytes(m->emb) + nlu_mlp_mem_bytes(m->mlp);
 	for (uint32_t i = 0; i < m->nlabels; i++)
 		b += sizeof(char *) + strlen(m->labels[i]) + 1;
 	return b;
@@ -321,25 +327,6 @@ struct csr {
 	float *val;
 	const uint32_t *y;
 };
-
-static uint64_t rng_next(uint64_t *s)
-{
-	/* splitmix64: a fixed, portable sequence for a given seed. */
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static void shuffle(uint32_t *a, size_t n, uint64_t *s)
-{
-	for (size_t i = n; i > 1; i--) {
-		size_t j = (size_t)(rng_next(s) % i);
-		uint32_t t = a[i - 1];
-		a[i - 1] = a[j];
-		a[j] = t;
-	}
-}
 
 /* One linear model to fit: its loss, its own weights and shuffle order
  * (so two jobs can run side by side), and the result. */
@@ -444,7 +431,7 @@ static int fit(struct fit_job *j)
 	const float lr = j->lr, l2 = j->l2, eps = 1e-8f;
 
 	for (uint32_t ep = 0; ep < cfg->epochs; ep++) {
-		shuffle(j->order, n, &rs);
+		nlu_shuffle(j->order, n, &rs);
 		double loss = 0;
 		for (size_t s = 0; s < n; s++) {
 			uint32_t i = j->order[s];
@@ -633,9 +620,10 @@ static float fit_temperature(const float *logits, const uint32_t *y, size_t n,
 
 /* Fits m->temperature on the held-out examples hold[0..nhold), scored by
  * the calibration model's weights w, b. */
-static int holdout_temperature(struct nlu_model *m, const float *w,
-			       const float *b, const struct csr *x,
-			       const uint32_t *hold, size_t nhold)
+static int holdout_temperature_mlp(struct nlu_model *m, const float *w,
+				   const float *b, const struct nlu_mlp *mlp,
+				   const struct csr *x, const uint32_t *hold,
+				   size_t nhold)
 {
 	int err = 0;
 	uint32_t k = m->nlabels;
@@ -650,6 +638,11 @@ static int holdout_temperature(struct nlu_model *m, const float *w,
 		uint32_t i = hold[s];
 		score(w, b, k, x->idx + x->off[i], x->val + x->off[i],
 		      x->off[i + 1] - x->off[i], logits + s * k);
+		if (mlp)
+			nlu_mlp_add_logits(mlp, x->idx + x->off[i],
+					   x->val + x->off[i],
+					   x->off[i + 1] - x->off[i],
+					   m->mlp_mix, logits + s * k);
 		y[s] = x->y[i];
 	}
 	m->temperature = fit_temperature(logits, y, nhold, k, tmp);
@@ -658,6 +651,13 @@ out:
 	free(y);
 	free(tmp);
 	return err;
+}
+
+static int holdout_temperature(struct nlu_model *m, const float *w,
+			       const float *b, const struct csr *x,
+			       const uint32_t *hold, size_t nhold)
+{
+	return holdout_temperature_mlp(m, w, b, NULL, x, hold, nhold);
 }
 
 static int calibrate(struct nlu_model *m, const struct csr *x, uint32_t *order,
@@ -985,6 +985,113 @@ out:
 	return err;
 }
 
+/* One pass (calibration or final) with the perceptron: the linear model
+ * into lm's weights (skipped when lm is NULL), then the perceptron. */
+struct mlp_job {
+	struct nlu_model *lm;
+	const struct csr *x;
+	const uint32_t *order;
+	size_t n;
+	uint32_t nin, k;
+	/* threads 1: the two jobs are the threads */
+	const struct nlu_train_cfg *cfg;
+	int pass;
+	struct nlu_mlp *mlp;
+	int err;
+};
+
+static void *mlp_job_run(void *arg)
+{
+	struct mlp_job *j = arg;
+	j->err = j->lm ? fit_model(j->lm, j->x, j->order, j->n, j->cfg, j->pass)
+		       : 0;
+	if (j->err)
+		return NULL;
+	struct nlu_mlp_cfg mc = j->cfg->mlp;
+	mc.seed ^= j->cfg->seed ^ ((uint64_t)j->pass << 32);
+	struct nlu_mlp_data d = {
+		.off = j->x->off,
+		.idx = j->x->idx,
+		.val = j->x->val,
+		.y = j->x->y,
+	};
+	j->err = nlu_mlp_train(&j->mlp, &d, j->order, j->n, j->nin, j->k, &mc);
+	return NULL;
+}
+
+/* Linear model + perceptron: with a held-out part, the calibration pair
+ * (order[0..ntrain)) and the final pair (all n) run side by side, and the
+ * temperature is fitted on the calibration pair's summed logits; without
+ * cfg->refit the calibration pair is the model. */
+static int fit_with_mlp(struct nlu_model *m, const struct csr *x,
+			const uint32_t *order, size_t ntrain, size_t nhold,
+			size_t n, const struct nlu_train_cfg *cfg)
+{
+	uint32_t k = m->nlabels;
+	size_t nw = ((size_t)m->nrows + m->edim) * k;
+	struct nlu_train_cfg c1 = *cfg;
+	c1.threads = 1;
+	struct nlu_model cm = *m; /* calibration weights, same shape */
+	cm.w = calloc(nw ? nw : 1, sizeof(float));
+	cm.b = calloc(k, sizeof(float));
+	uint32_t *all = malloc((n ? n : 1) * sizeof(*all));
+	int err = -ENOMEM;
+	if (!cm.w || !cm.b || !all)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		all[i] = (uint32_t)i;
+	struct mlp_job j[2];
+	for (int i = 0; i < 2; i++) {
+		j[i] = (struct mlp_job){
+			.lm = i ? m : &cm,
+			.x = x,
+			.order = i ? all : order,
+			.n = i ? n : ntrain,
+			.nin = m->nrows + m->edim,
+			.k = k,
+			.cfg = &c1,
+			.pass = i,
+		};
+		if (cfg->mlp_only)
+			j[i].lm = NULL; /* the linear weights stay zero */
+	}
+	int refit = !nhold || cfg->refit;
+	if (nhold && refit) {
+		pthread_t th;
+		int threaded = cfg->threads > 1 &&
+			       !pthread_create(&th, NULL, mlp_job_run, &j[1]);
+		mlp_job_run(&j[0]);
+		if (threaded)
+			pthread_join(th, NULL);
+		else
+			mlp_job_run(&j[1]);
+	} else if (nhold) {
+		mlp_job_run(&j[0]);
+	} else {
+		mlp_job_run(&j[1]);
+	}
+	err = j[0].err ? j[0].err : j[1].err;
+	if (!err && nhold)
+		err = holdout_temperature_mlp(m, cm.w, cm.b, j[0].mlp, x,
+					      order + ntrain, nhold);
+	if (!err && refit) {
+		m->mlp = j[1].mlp;
+		j[1].mlp = NULL;
+	} else if (!err) {
+		memcpy(m->w, cm.w, nw * sizeof(*m->w));
+		memcpy(m->b, cm.b, k * sizeof(*m->b));
+		m->mlp = j[0].mlp;
+		j[0].mlp = NULL;
+	}
+	nlu_mlp_destroy(j[0].mlp);
+	nlu_mlp_destroy(j[1].mlp);
+out:
+	free(cm.w);
+	free(cm.b);
+	free(all);
+	return err;
+}
+
 int nlu_model_train(struct nlu_model **out, const struct nlu_dataset *ds,
 		    const struct nlu_train_cfg *cfg)
 {
@@ -1015,6 +1122,12 @@ int nlu_model_train(struct nlu_model **out, const struct nlu_dataset *ds,
 	if (cfg->noise_copies > NLU_ASRNOISE_COPIES_MAX ||
 	    (cfg->noise_copies && !cfg->noise))
 		return -EINVAL;
+	if ((cfg->mlp.hidden &&
+	     (cfg->mlp.hidden > NLU_MLP_HIDDEN_MAX || !isfinite(cfg->mlp_mix) ||
+	      !(cfg->mlp_mix > 0))) ||
+	    (cfg->mlp_only && !cfg->mlp.hidden) ||
+	    (cfg->mlp.hidden && cfg->noise_copies))
+		return -EINVAL;
 	struct csr x = { 0 };
 	uint32_t *rows = NULL, nrows = 0;
 	float *idf = NULL;
@@ -1038,6 +1151,8 @@ int nlu_model_train(struct nlu_model **out, const struct nlu_dataset *ds,
 				       : nlu_vecs_dim(cfg->vecs));
 	if (err)
 		goto out;
+	m->mlp_mix = cfg->mlp_mix;
+	m->mlp_only = cfg->mlp.hidden ? cfg->mlp_only : 0;
 	if (cfg->vecs) {
 		m->vecs = cfg->vecs;
 		m->vecs_only = cfg->vecs_only;
@@ -1073,9 +1188,20 @@ int nlu_model_train(struct nlu_model **out, const struct nlu_dataset *ds,
 	 * its training part, never on those of the held-out part. */
 	size_t nhold = (size_t)((double)ds->n * cfg->holdout);
 	int parallel = cfg->refit && cfg->threads > 1;
-	if (nhold) {
+	if (cfg->mlp.hidden) {
+		size_t ntrain = ds->n - nhold;
+		if (nhold) {
+			uint64_t rs = cfg->seed ^ 0xca11b4a7e0ull;
+			nlu_shuffle(order, ds->n, &rs);
+			qsort(order, ntrain, sizeof(*order), cmp_u32);
+			qsort(order + ntrain, nhold, sizeof(*order), cmp_u32);
+		}
+		err = fit_with_mlp(m, &x, order, ntrain, nhold, tr->n, cfg);
+		if (err)
+			goto out;
+	} else if (nhold) {
 		uint64_t rs = cfg->seed ^ 0xca11b4a7e0ull;
-		shuffle(order, ds->n, &rs);
+		nlu_shuffle(order, ds->n, &rs);
 		size_t ntrain = ds->n - nhold;
 		qsort(order, ntrain, sizeof(*order), cmp_u32);
 		qsort(order + ntrain, nhold, sizeof(*order), cmp_u32);
@@ -1103,7 +1229,7 @@ int nlu_model_train(struct nlu_model **out, const struct nlu_dataset *ds,
 		if (err)
 			goto out;
 	}
-	if (!nhold || (cfg->refit && !parallel)) {
+	if (!cfg->mlp.hidden && (!nhold || (cfg->refit && !parallel))) {
 		for (size_t i = 0; i < tr->n; i++)
 			order[i] = (uint32_t)i;
 		err = fit_model(m, &x, order, tr->n, cfg, 1);
@@ -1137,7 +1263,13 @@ int nlu_classify_probs(const struct nlu_model *m, const char *text,
 	int err = nlu_features_model(m, text, &fv);
 	if (err)
 		return err;
-	score(m->w, m->b, m->nlabels, fv.idx, fv.val, fv.n, probs);
+	if (m->mlp_only)
+		memset(probs, 0, m->nlabels * sizeof(*probs));
+	else
+		score(m->w, m->b, m->nlabels, fv.idx, fv.val, fv.n, probs);
+	if (m->mlp)
+		nlu_mlp_add_logits(m->mlp, fv.idx, fv.val, fv.n, m->mlp_mix,
+				   probs);
 	softmax(probs, m->nlabels, m->temperature);
 	return 0;
 }

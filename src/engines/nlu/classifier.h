@@ -11,6 +11,7 @@
 
 #include "engines/nlu/asrnoise.h"
 #include "engines/nlu/embed.h"
+#include "engines/nlu/mlp.h"
 #include "engines/nlu/tokenize.h"
 #include "engines/nlu/vecs.h"
 
@@ -84,6 +85,15 @@ struct nlu_train_cfg {
 	 * emb. */
 	const struct nlu_vecs *vecs;
 	int vecs_only;
+	/* Optional (engines/nlu/mlp.h, bench_nlu NLU_MLP; off by default):
+	 * a one-hidden-layer perceptron on the same features (mlp.hidden > 0
+	 * turns it on), its logits times mlp_mix added to the linear
+	 * model's; mlp_only 1 drops the linear model. The temperature is
+	 * fitted on the sum. Stored in model file version 3. Not with
+	 * noise_copies. */
+	struct nlu_mlp_cfg mlp;
+	float mlp_mix;
+	int mlp_only;
 	/* Optional ASR-noise augmentation (borrowed confusion table, must
 	 * outlive the training): noise_copies noisy copies of every example
 	 * (nlu_asrnoise_apply at noise_rates, seeded from seed and the
@@ -199,8 +209,9 @@ uint32_t nlu_feature_hash(uint32_t seed, const char *s, size_t len);
 #define NLU_MODEL_MAGIC "VXNLUMDL"
 /* Header flags: bit 0, tokens in canonical spellings (feat.canon). */
 #define NLU_MODEL_FLAG_CANON 1u
-/* Version 2 adds the word embeddings; version 1 files still load. */
-#define NLU_MODEL_VERSION 2
+/* Version 2 adds the word embeddings, version 3 the perceptron (written
+ * only for a model that has one); version 1 and 2 files still load. */
+#define NLU_MODEL_VERSION 3
 /* Refuse larger files before reading them. */
 #define NLU_MODEL_BYTES_MAX (512u << 20)
 

@@ -26,7 +26,7 @@ static void usage(FILE *f)
 		"                         [--augment-rates SUB,SPLIT,MERGE,DEL]"
 		" [--canon on|off]\n"
 		"                         [--augment-words list.txt "
-		"[--augment-nwords N]]\n"
+		"[--augment-nwords N]] [--mlp H]\n"
 		"       voxgate nlu eval --model model.vxn --data test.tsv "
 		"[--json]\n"
 		"       voxgate nlu classify --model model.vxn [--json] "
@@ -73,6 +73,7 @@ struct opts {
 	struct nlu_asrnoise_rates rates;
 	int json;
 	long epochs;
+	long mlp; /* perceptron hidden units; -1: the default (none) */
 	long long seed;
 	int has_seed;
 };
@@ -81,6 +82,7 @@ static int parse(int argc, char **argv, struct opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->epochs = -1;
+	o->mlp = -1;
 	o->augment = -1;
 	o->canon = -1;
 	o->dict = NLU_ASRNOISE_DICT;
@@ -110,6 +112,10 @@ static int parse(int argc, char **argv, struct opts *o)
 		} else if (!strcmp(a, "--epochs")) {
 			o->epochs = strtol(v, &end, 10);
 			if (*end || o->epochs < 1 || o->epochs > 1000)
+				return -EINVAL;
+		} else if (!strcmp(a, "--mlp")) {
+			o->mlp = strtol(v, &end, 10);
+			if (*end || o->mlp < 0 || o->mlp > NLU_MLP_HIDDEN_MAX)
 				return -EINVAL;
 		} else if (!strcmp(a, "--embeddings")) {
 			o->emb = v;
@@ -305,6 +311,8 @@ static int cmd_train(const struct opts *o)
 	}
 	if (o->epochs > 0)
 		cfg.epochs = (uint32_t)o->epochs;
+	if (o->mlp >= 0)
+		cfg.mlp.hidden = (uint32_t)o->mlp;
 	if (o->has_seed)
 		cfg.seed = (uint64_t)o->seed;
 	if (o->canon >= 0)

@@ -20,7 +20,10 @@
  * emb_scale:f32 emb_words_len | labels (u8 len + bytes) | (version 2, when
  * emb_dim) emb words (NUL-terminated) emb_scale:f32[emb_n]
  * emb_q:i8[emb_n*emb_dim] | row_idx[nrows] idf[nrows]
- * w[(nrows+emb_dim)*nlabels] b[nlabels] | crc32 */
+ * w[(nrows+emb_dim)*nlabels] b[nlabels] | (version 3) hidden mix:f32
+ * mlp_only w1[(nrows+emb_dim)*hidden] b1[hidden] w2[hidden*nlabels]
+ * b2[nlabels] | crc32. A model without a perceptron is written as
+ * version 2, byte for byte as before. */
 #define HDR_LEN 56
 #define HDR_LEN_V2 72
 
@@ -105,17 +108,21 @@ int nlu_model_save_mem(const struct nlu_model *m, uint8_t **buf, size_t *len)
 		return -ENOTSUP; /* borrowed experiment vectors: not storable */
 	size_t k = m->nlabels, nr = m->nrows, ed = m->edim;
 	const struct nlu_emb *e = m->emb;
+	const struct nlu_mlp *n = m->mlp;
+	size_t nh = n ? n->nh : 0;
 	size_t total = HDR_LEN_V2;
 	for (size_t i = 0; i < k; i++)
 		total += 1 + strlen(m->labels[i]);
 	if (e)
 		total += e->words_len + (size_t)e->n * (4 + e->dim);
 	total += nr * 8 + ((nr + ed) * k + k) * 4 + 4;
+	if (n)
+		total += 12 + ((nr + ed) * nh + nh + nh * k + k) * 4;
 	uint8_t *b = malloc(total);
 	if (!b)
 		return -ENOMEM;
 	memcpy(b, magic, sizeof(magic));
-	put32(b + 8, NLU_MODEL_VERSION);
+	put32(b + 8, n ? NLU_MODEL_VERSION : 2);
 	put32(b + 12, m->feat.canon ? NLU_MODEL_FLAG_CANON : 0);
 	put32(b + 16, (uint32_t)total);
 	put32(b + 20, (uint32_t)((uint64_t)total >> 32));
@@ -154,6 +161,20 @@ int nlu_model_save_mem(const struct nlu_model *m, uint8_t **buf, size_t *len)
 		putf(p, m->w[i]);
 	for (size_t i = 0; i < k; i++, p += 4)
 		putf(p, m->b[i]);
+	if (n) {
+		put32(p, (uint32_t)nh);
+		putf(p + 4, m->mlp_mix);
+		put32(p + 8, m->mlp_only ? 1 : 0);
+		p += 12;
+		for (size_t i = 0; i < (nr + ed) * nh; i++, p += 4)
+			putf(p, n->w1[i]);
+		for (size_t i = 0; i < nh; i++, p += 4)
+			putf(p, n->b1[i]);
+		for (size_t i = 0; i < nh * k; i++, p += 4)
+			putf(p, n->w2[i]);
+		for (size_t i = 0; i < k; i++, p += 4)
+			putf(p, n->b2[i]);
+	}
 	put32(p, nlu_crc32(0, b, total - 4));
 	*buf = b;
 	*len = total;
@@ -301,8 +322,31 @@ int nlu_model_load_mem(const uint8_t *buf, size_t len, struct nlu_model **out,
 	}
 	size_t eblock = ed ? ewl + (size_t)en * (4 + (size_t)ed) : 0;
 	size_t need = eblock + (size_t)nr * 8 + (((size_t)nr + ed) * k + k) * 4;
+	/* Version 3: the perceptron after the linear weights. */
+	uint32_t nh = 0, only = 0;
+	float mix = 1.0f;
+	const uint8_t *mlp = NULL;
+	if (ver >= 3) {
+		if (end - pos < need + 12)
+			return fail(err, errlen, -EBADMSG,
+				    "bad weight block size");
+		mlp = buf + pos + need;
+		nh = get32(mlp);
+		mix = getf(mlp + 4);
+		only = get32(mlp + 8);
+		if (!nh || nh > NLU_MLP_HIDDEN_MAX || !isfinite(mix) ||
+		    !(mix > 0) || only > 1)
+			return fail(err, errlen, -EBADMSG,
+				    "bad perceptron header");
+		need += 12 +
+			(((size_t)nr + ed) * nh + nh + (size_t)nh * k + k) * 4;
+		mlp += 12;
+	}
 	if (end - pos != need)
 		return fail(err, errlen, -EBADMSG, "bad weight block size");
+	size_t nmlp = ((size_t)nr + ed) * nh + nh + (size_t)nh * k + k;
+	if (mlp && !all_finite(mlp, nmlp))
+		return fail(err, errlen, -EBADMSG, "non-finite weights");
 	const uint8_t *ewords = buf + pos, *escales = ewords + ewl;
 	const uint8_t *eq = escales + (size_t)en * 4;
 	const uint8_t *rows = buf + pos + eblock, *idf = rows + (size_t)nr * 4;
@@ -352,6 +396,21 @@ int nlu_model_load_mem(const uint8_t *buf, size_t len, struct nlu_model **out,
 		m->w[i] = getf(w + 4 * i);
 	for (uint32_t i = 0; i < k; i++)
 		m->b[i] = getf(bias + 4 * (size_t)i);
+	if (mlp) {
+		float *f = malloc(nmlp * sizeof(*f));
+		if (f) {
+			for (size_t i = 0; i < nmlp; i++)
+				f[i] = getf(mlp + 4 * i);
+			rc = nlu_mlp_create(&m->mlp, nr + ed, nh, k, f);
+			free(f);
+		}
+		if (!f || rc) {
+			nlu_model_destroy(m);
+			return fail(err, errlen, -ENOMEM, "out of memory");
+		}
+		m->mlp_mix = mix;
+		m->mlp_only = (int)only;
+	}
 	if (nlu_model_index_rows(m)) {
 		nlu_model_destroy(m);
 		return fail(

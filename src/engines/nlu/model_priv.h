@@ -30,6 +30,12 @@ struct nlu_model {
 	 * n-grams dropped with vecs_only. */
 	const struct nlu_vecs *vecs;
 	int vecs_only;
+	/* Optional perceptron (nlu_train_cfg.mlp, model version 3) whose
+	 * logits, times mlp_mix, join the linear ones (owned, or NULL);
+	 * mlp_only: the linear weights are unused. */
+	struct nlu_mlp *mlp;
+	float mlp_mix;
+	int mlp_only;
 	float *w; /* (nrows + edim) * nlabels, row-major */
 	float *b; /* nlabels */
 };

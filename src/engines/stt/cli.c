@@ -21,6 +21,10 @@
 enum {
 	SEGMENTS_MAX = 4096, /* about 10 hours of short turns */
 	ALL_TEXT_MAX = 1 << 20,
+	/* --stream with an engine that cannot stream (Moonshine): the
+	 * service's emulated partials, as often as the daemon's default
+	 * stt.partial_every (config.h CONFIG_STT_PARTIAL_EVERY_MS) */
+	STREAM_PARTIAL_EVERY_MS = 500,
 };
 
 struct opts {
@@ -60,11 +64,14 @@ static void usage(FILE *f)
 		"--stream: the whole file as\n"
 		"one utterance fed in 20 ms frames at the pace of speech "
 		"through the streaming\n"
-		"path, printing partial results as they change, then the "
-		"final result and its\n"
-		"finalize time (end of audio -> final text). --degrade: "
-		"decode as under load\n"
-		"(every decode an engine can degrade is degraded, as with "
+		"path, printing partial results as they change (an engine "
+		"that cannot stream,\n"
+		"Moonshine, re-decodes the audio so far every 500 ms or more), "
+		"then the final\n"
+		"result and its finalize time (end of audio -> final text). "
+		"--degrade: decode\n"
+		"as under load (every decode an engine can degrade is "
+		"degraded, as with\n"
 		"stt.degrade_after 0).\n");
 }
 
@@ -532,6 +539,7 @@ static int stream_file(const struct opts *o, struct stt_params *params,
 	r.part = calloc(PARTIALS_MAX, sizeof(*r.part));
 	struct stt_cfg cfg;
 	cfg_make(o, &cfg);
+	cfg.partial_every_ms = STREAM_PARTIAL_EVERY_MS;
 	int err = r.part ? loop_create(&r.loop, "transcribe") : -ENOMEM;
 	if (!err)
 		err = loop_start(r.loop);

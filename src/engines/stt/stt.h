@@ -296,8 +296,9 @@ struct stt_cfg {
 	unsigned early_ms;
 	/* Emulated partials: a stream whose first engine cannot stream
 	 * re-decodes the audio heard so far at most once per this much new
-	 * audio, best effort (see the streaming requests below; 0: off, no
-	 * partials from such engines). */
+	 * audio, or per a quarter of the audio so far once that is more,
+	 * best effort (see the streaming requests below; 0: off, no partials
+	 * from such engines). */
 	unsigned partial_every_ms;
 };
 
@@ -422,7 +423,10 @@ int stt_recognize_sync(struct stt *s, const int16_t *pcm, size_t n,
  * engine alone, in its cheapest mode (stt_request.snap; Moonshine greedy,
  * without the step's LM), no fallback, at most once per partial_every_ms
  * of new audio (the first once that much came after the first feed, which
- * at speech start is the pre-roll). These decodes are best effort and
+ * at speech start is the pre-roll), and once the audio so far is over 4x
+ * that, at most once per a quarter of it more (each decode re-decodes all
+ * of it: the decodes of an utterance then cost linear, not quadratic, CPU
+ * in its length). These decodes are best effort and
  * stay out of the finals' way: one at a time per stream (a partial job
  * beside the stream's jobs, which it never holds up: the end job is queued
  * at once); one starts only when no recognition job (a request or a stream

@@ -475,6 +475,198 @@ static void larger_cfg_at_start_grows_the_buffer(void **state)
 	endpoint_destroy(r.ep);
 }
 
+/* Continuation (endpoint_continue()): a speech end held open for a window;
+ * speech confirmed in it joins the utterance (the gap frames included),
+ * and the same rules end the joined turn. */
+static void continue_joins_speech_within_the_window(void **state)
+{
+	(void)state;
+	struct endpoint_cfg c;
+	endpoint_cfg_default(&c);
+	c.preroll_ms = 0;
+	struct run r;
+	open_run(&r, &c);
+	assert_int_equal(endpoint_continue(r.ep, 250), -EINVAL); /* waiting */
+	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
+	assert_int_equal(endpoint_continue(r.ep, 250), -EINVAL); /* speech */
+	uint32_t at = 0;
+	assert_int_equal(feed(&r, 15, 0.0f, &at), EP_SPEECH_END);
+	assert_int_equal(at, 24);
+	assert_false(endpoint_continuing(r.ep));
+	assert_int_equal(endpoint_continue(r.ep, 0), -EINVAL);
+	assert_int_equal(endpoint_continue(r.ep, 10001), -EINVAL);
+	assert_int_equal(endpoint_continue(r.ep, 250), 0);
+	assert_true(endpoint_continuing(r.ep));
+	assert_false(endpoint_in_speech(r.ep));
+	/* a 400 ms pause: 300 ms to the end, then 100 ms more */
+	assert_int_equal(feed(&r, 5, 0.0f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 6, 1.0f, &at), EP_SPEECH_START);
+	assert_int_equal(at, 35);
+	assert_false(endpoint_continuing(r.ep));
+	assert_true(endpoint_in_speech(r.ep));
+	assert_int_equal(endpoint_gap_ms(r.ep), 100);
+	assert_int_equal(endpoint_speech_start_ms(r.ep), 0); /* the first */
+	assert_int_equal(endpoint_speech_end_ms(r.ep), 0);   /* not ended */
+	/* the trailing silence ends the joined turn */
+	assert_int_equal(feed(&r, 14, 0.0f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 1, 0.0f, &at), EP_SPEECH_END);
+	assert_int_equal(at, 50);
+	assert_int_equal(endpoint_speech_end_ms(r.ep), 36 * 20);
+	size_t n = 0;
+	const int16_t *a = endpoint_audio(r.ep, &n);
+	assert_int_equal(n, (size_t)51 * AUDIO_FRAME_SAMPLES);
+	for (size_t f = 0; f < 51; f++) {
+		assert_int_equal(a[f * AUDIO_FRAME_SAMPLES], f);
+		assert_int_equal(a[f * AUDIO_FRAME_SAMPLES + 159], f);
+	}
+	/* and may be continued again */
+	assert_int_equal(endpoint_continue(r.ep, 250), 0);
+	assert_int_equal(feed(&r, 6, 1.0f, NULL), EP_SPEECH_START);
+	assert_int_equal(endpoint_gap_ms(r.ep), 0);
+	endpoint_destroy(r.ep);
+}
+
+static void continue_window_counts_to_the_onset(void **state)
+{
+	(void)state;
+	struct run r;
+	open_run(&r, NULL);
+	feed(&r, 5, 0.0f, NULL);
+	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
+	assert_int_equal(feed(&r, 15, 0.0f, NULL), EP_SPEECH_END);
+	size_t n0 = 0;
+	endpoint_audio(r.ep, &n0);
+	/* 100 ms = 5 frames: an onset on the 5th frame after the end is
+	 * confirmed later (min_speech), still within */
+	assert_int_equal(endpoint_continue(r.ep, 100), 0);
+	assert_int_equal(feed(&r, 4, 0.0f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 6, 1.0f, NULL), EP_SPEECH_START);
+	assert_int_equal(endpoint_gap_ms(r.ep), 80);
+	assert_int_equal(feed(&r, 15, 0.0f, NULL), EP_SPEECH_END);
+
+	/* one frame later: the window has passed */
+	endpoint_audio(r.ep, &n0);
+	assert_int_equal(endpoint_continue(r.ep, 100), 0);
+	assert_int_equal(feed(&r, 5, 0.0f, NULL), EP_NONE);
+	assert_false(endpoint_continuing(r.ep));
+	assert_int_equal(feed(&r, 20, 1.0f, NULL), EP_NONE);
+	size_t n = 0;
+	endpoint_audio(r.ep, &n);
+	assert_int_equal(n, n0); /* the audio as it was at the end */
+	assert_int_equal(endpoint_continue(r.ep, 100), -EINVAL); /* over */
+	endpoint_destroy(r.ep);
+}
+
+static void a_click_in_the_window_does_not_continue(void **state)
+{
+	(void)state;
+	struct run r;
+	open_run(&r, NULL);
+	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
+	assert_int_equal(feed(&r, 15, 0.0f, NULL), EP_SPEECH_END);
+	assert_int_equal(endpoint_continue(r.ep, 300), 0);
+	assert_int_equal(feed(&r, 1, 0.0f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 5, 1.0f, NULL), EP_NONE); /* 100 ms */
+	assert_int_equal(feed(&r, 1, 0.0f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 3, 1.0f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 30, 0.0f, NULL), EP_NONE);
+	assert_false(endpoint_continuing(r.ep));
+	assert_false(endpoint_in_speech(r.ep));
+	endpoint_destroy(r.ep);
+}
+
+static void no_continuation_after_max_speech_or_no_input(void **state)
+{
+	(void)state;
+	struct endpoint_cfg c;
+	endpoint_cfg_default(&c);
+	c.max_speech_ms = 1000;
+	c.no_input_ms = 200;
+	struct run r;
+	open_run(&r, &c);
+	assert_int_equal(feed(&r, 10, 0.0f, NULL), EP_NO_INPUT);
+	assert_int_equal(endpoint_continue(r.ep, 250), -EINVAL);
+	assert_int_equal(endpoint_start(r.ep, NULL), 0);
+	assert_int_equal(feed(&r, 6, 1.0f, NULL), EP_SPEECH_START);
+	assert_int_equal(feed(&r, 43, 1.0f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 1, 1.0f, NULL), EP_MAX_SPEECH);
+	assert_int_equal(endpoint_continue(r.ep, 250), -EINVAL);
+	assert_int_equal(endpoint_continue(NULL, 250), -EINVAL);
+	endpoint_destroy(r.ep);
+}
+
+static void max_speech_counts_from_the_first_start(void **state)
+{
+	(void)state;
+	struct endpoint_cfg c;
+	endpoint_cfg_default(&c);
+	c.max_speech_ms = 1000; /* 50 frames */
+	c.preroll_ms = 0;
+	struct run r;
+	open_run(&r, &c);
+	uint32_t at = 0;
+	assert_int_equal(feed(&r, 20, 1.0f, NULL), EP_SPEECH_START);
+	assert_int_equal(feed(&r, 15, 0.0f, NULL), EP_SPEECH_END);
+	assert_int_equal(endpoint_continue(r.ep, 300), 0);
+	assert_int_equal(feed(&r, 2, 0.0f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 6, 1.0f, &at), EP_SPEECH_START);
+	assert_int_equal(at, 42);
+	assert_int_equal(feed(&r, 7, 1.0f, &at), EP_MAX_SPEECH);
+	assert_int_equal(at, 49); /* 50 frames from the first onset */
+	size_t n = 0;
+	endpoint_audio(r.ep, &n);
+	assert_int_equal(n, (size_t)50 * AUDIO_FRAME_SAMPLES);
+
+	/* A window reaching max_speech closes without a continuation. */
+	assert_int_equal(endpoint_start(r.ep, NULL), 0);
+	r.frame = 0;
+	assert_int_equal(feed(&r, 30, 1.0f, NULL), EP_SPEECH_START);
+	assert_int_equal(feed(&r, 15, 0.0f, NULL), EP_SPEECH_END);
+	assert_int_equal(endpoint_continue(r.ep, 1000), 0);
+	assert_int_equal(feed(&r, 4, 0.0f, NULL), EP_NONE);
+	assert_true(endpoint_continuing(r.ep));
+	assert_int_equal(feed(&r, 1, 0.0f, NULL), EP_NONE); /* 50th */
+	assert_false(endpoint_continuing(r.ep));
+	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_NONE);
+	endpoint_destroy(r.ep);
+}
+
+static void retune_keeps_the_turn_and_its_audio(void **state)
+{
+	(void)state;
+	struct endpoint_cfg c;
+	endpoint_cfg_default(&c);
+	c.preroll_ms = 0;
+	c.max_speech_ms = 1000; /* 50 frames */
+	struct run r;
+	open_run(&r, &c);
+	assert_int_equal(endpoint_retune(r.ep, &c), -EINVAL); /* waiting */
+	assert_int_equal(feed(&r, 10, 1.0f, NULL), EP_SPEECH_START);
+	assert_int_equal(feed(&r, 15, 0.0f, NULL), EP_SPEECH_END);
+	assert_int_equal(endpoint_continue(r.ep, 300), 0);
+	assert_int_equal(feed(&r, 6, 1.0f, NULL), EP_SPEECH_START);
+	/* a longer max (the buffer grows, keeping the audio; the old one
+	 * ended the turn at frame 49), a longer trailing silence */
+	c.max_speech_ms = 30000;
+	c.trailing_silence_ms = 600;
+	assert_int_equal(endpoint_retune(r.ep, &c), 0);
+	c.trailing_silence_ms = 0;
+	assert_int_equal(endpoint_retune(r.ep, &c), -EINVAL);
+	assert_int_equal(endpoint_retune(NULL, &c), -EINVAL);
+	assert_true(endpoint_in_speech(r.ep));
+	assert_int_equal(feed(&r, 20, 1.0f, NULL), EP_NONE);
+	assert_int_equal(feed(&r, 29, 0.0f, NULL), EP_NONE);
+	uint32_t at = 0;
+	assert_int_equal(feed(&r, 1, 0.0f, &at), EP_SPEECH_END);
+	assert_int_equal(at, 80);
+	size_t n = 0;
+	const int16_t *a = endpoint_audio(r.ep, &n);
+	assert_int_equal(n, (size_t)81 * AUDIO_FRAME_SAMPLES);
+	for (size_t f = 0; f < 81; f++)
+		assert_int_equal(a[f * AUDIO_FRAME_SAMPLES], f);
+	endpoint_destroy(r.ep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,6 +690,12 @@ int main(void)
 		cmocka_unit_test(lost_frames_count_as_silence),
 		cmocka_unit_test(restart_clears_the_turn),
 		cmocka_unit_test(larger_cfg_at_start_grows_the_buffer),
+		cmocka_unit_test(continue_joins_speech_within_the_window),
+		cmocka_unit_test(continue_window_counts_to_the_onset),
+		cmocka_unit_test(a_click_in_the_window_does_not_continue),
+		cmocka_unit_test(no_continuation_after_max_speech_or_no_input),
+		cmocka_unit_test(max_speech_counts_from_the_first_start),
+		cmocka_unit_test(retune_keeps_the_turn_and_its_audio),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

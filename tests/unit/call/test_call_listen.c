@@ -18,22 +18,9 @@
 #include "audio/clip.h"
 #include "audio/stream.h"
 #include "call/call.h"
+#include "call/call_rig.h"
 #include "engines/tts/flite/tts_flite.h"
 #include "engines/tts/tts.h"
-
-static int f_answer(void *a)
-{
-	(void)a;
-	return 0;
-}
-static int f_hangup(void *a, enum call_fsm_action act, const char *reason)
-{
-	(void)a;
-	(void)act;
-	(void)reason;
-	return 0;
-}
-static const struct call_media_ops fops = { f_answer, f_hangup, NULL };
 
 struct rec {
 	struct channel_event ev[64];
@@ -158,32 +145,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct call *mk_active(struct rec *r, uint64_t *now)
-{
-	struct call_params p = { .platform = "sip",
-				 .from = "sip:a@x",
-				 .to = "1000",
-				 .platform_id = "cid",
-				 .now_ms = 1000 };
-	struct call *c = NULL;
-	assert_int_equal(call_create(&c, &p, &fops, NULL), 0);
-	channel_set_handler(call_channel(c), on_ev, r);
-	assert_int_equal(call_answer(c, 1000), 0);
-	call_signal(c, CALL_EV_ACK, 1010);
-	assert_int_equal(call_state(c), CALL_ACTIVE);
-	*now = 1020;
-	return c;
-}
-
-/* Line noise at about -60 dBFS: what a quiet caller line carries. */
-static void noise_frame(int16_t *pcm, unsigned *seed)
-{
-	for (int i = 0; i < 160; i++) {
-		*seed = *seed * 1103515245u + 12345u;
-		pcm[i] = (int16_t)((int)((*seed >> 16) % 65) - 32);
-	}
-}
-
 /* One 20 ms step: a caller frame in, a bot frame out. Returns true when
  * the bot's frame carried prompt audio. */
 static bool step(struct call *c, uint64_t *now, const int16_t *in,
@@ -201,22 +162,8 @@ static void the_caller_frame(const struct audio_clip *clip, size_t i,
 	if (i * 160 + 160 <= clip->nsamples) {
 		memcpy(pcm, clip->samples + i * 160, 160 * sizeof(int16_t));
 	} else {
-		noise_frame(pcm, seed);
+		rig_noise_frame(pcm, seed);
 	}
-}
-
-static size_t first_loud_frame(const struct audio_clip *clip)
-{
-	for (size_t f = 0; f + 1 < clip->nsamples / 160; f++) {
-		double e = 0;
-		for (int k = 0; k < 160; k++) {
-			double v = clip->samples[f * 160 + k];
-			e += v * v;
-		}
-		if (sqrt(e / 160) > 327.0) /* -40 dBFS */
-			return f;
-	}
-	return 0;
 }
 
 static void listen_gives_the_endpointed_utterance(void **s)
@@ -224,14 +171,14 @@ static void listen_gives_the_endpointed_utterance(void **s)
 	(void)s;
 	struct rec r = { 0 };
 	uint64_t now;
-	struct call *c = mk_active(&r, &now);
+	struct call *c = rig_call_active(on_ev, &r, &now);
 	struct channel_listen l = { .no_input_ms = 5000 };
 	assert_int_equal(channel_listen(call_channel(c), &l), 0);
 	assert_int_equal(channel_listen(call_channel(c), &l), -EBUSY);
 	int16_t in[160], out[160];
 	unsigned seed = 1;
 	for (int i = 0; i < 25; i++) { /* 0.5 s of line noise */
-		noise_frame(in, &seed);
+		rig_noise_frame(in, &seed);
 		step(c, &now, in, out);
 	}
 	size_t nfr = speech->nsamples / 160;
@@ -274,7 +221,7 @@ static void noise(struct call *c, uint64_t *now, unsigned frames,
 {
 	int16_t in[160], out[160];
 	for (unsigned i = 0; i < frames; i++) {
-		noise_frame(in, seed);
+		rig_noise_frame(in, seed);
 		step(c, now, in, out);
 	}
 }
@@ -288,7 +235,7 @@ static void a_pause_hands_over_the_audio_so_far(void **s)
 	(void)s;
 	struct rec r = { .keep = true };
 	uint64_t now;
-	struct call *c = mk_active(&r, &now);
+	struct call *c = rig_call_active(on_ev, &r, &now);
 	struct channel_listen l = { .no_input_ms = 5000, .early_ms = 100 };
 	assert_int_equal(channel_listen(call_channel(c), &l), 0);
 	unsigned seed = 7;
@@ -327,7 +274,7 @@ static void speech_after_a_pause_voids_it(void **s)
 	(void)s;
 	struct rec r = { .keep = true };
 	uint64_t now;
-	struct call *c = mk_active(&r, &now);
+	struct call *c = rig_call_active(on_ev, &r, &now);
 	struct channel_listen l = { .no_input_ms = 5000,
 				    .trailing_silence_ms = 600,
 				    .early_ms = 100 };
@@ -375,7 +322,7 @@ static void speech_barge_in_stops_the_prompt_within_100ms(void **s)
 	(void)s;
 	struct rec r = { 0 };
 	uint64_t now;
-	struct call *c = mk_active(&r, &now);
+	struct call *c = rig_call_active(on_ev, &r, &now);
 	struct channel_prompt p = { .name = "greeting",
 				    .text = "welcome",
 				    .clip = prompt,
@@ -386,13 +333,13 @@ static void speech_barge_in_stops_the_prompt_within_100ms(void **s)
 	int16_t in[160], out[160];
 	unsigned seed = 7;
 	for (int i = 0; i < 30; i++) { /* 0.6 s of prompt, caller quiet */
-		noise_frame(in, &seed);
+		rig_noise_frame(in, &seed);
 		assert_true(step(c, &now, in, out));
 	}
 	/* The caller starts talking: count frames from the speech onset
 	 * (the first frame above -40 dBFS; synthesis starts with a pause)
 	 * until the prompt is no longer heard. */
-	size_t onset = first_loud_frame(speech);
+	size_t onset = rig_first_loud_frame(speech);
 	int frames_to_stop = -1;
 	size_t i;
 	for (i = 0; i < speech->nsamples / 160; i++) {
@@ -418,7 +365,7 @@ static void speech_barge_in_stops_the_prompt_within_100ms(void **s)
 	assert_non_null(st);
 	assert_true(st->speech.barged);
 	for (int k = 0; k < 50 && !find(&r, CHANNEL_EV_LISTEN_DONE); k++) {
-		noise_frame(in, &seed);
+		rig_noise_frame(in, &seed);
 		step(c, &now, in, out);
 	}
 	const struct channel_event *done = find(&r, CHANNEL_EV_LISTEN_DONE);
@@ -433,7 +380,7 @@ static void a_click_holds_the_prompt_then_it_resumes(void **s)
 	(void)s;
 	struct rec r = { 0 };
 	uint64_t now;
-	struct call *c = mk_active(&r, &now);
+	struct call *c = rig_call_active(on_ev, &r, &now);
 	struct channel_prompt p = { .name = "greeting",
 				    .clip = prompt,
 				    .speech_barge_in = true };
@@ -443,7 +390,7 @@ static void a_click_holds_the_prompt_then_it_resumes(void **s)
 	int16_t in[160], out[160];
 	unsigned seed = 3;
 	for (int i = 0; i < 25; i++) {
-		noise_frame(in, &seed);
+		rig_noise_frame(in, &seed);
 		step(c, &now, in, out);
 	}
 	/* a 40 ms click: loud broadband bursts */
@@ -456,7 +403,7 @@ static void a_click_holds_the_prompt_then_it_resumes(void **s)
 	}
 	int audible = 0;
 	for (int i = 0; i < 25; i++) {
-		noise_frame(in, &seed);
+		rig_noise_frame(in, &seed);
 		audible += step(c, &now, in, out);
 	}
 	/* the prompt came back and was not interrupted */
@@ -471,7 +418,7 @@ static void no_input_counts_from_the_end_of_the_prompt(void **s)
 	(void)s;
 	struct rec r = { 0 };
 	uint64_t now;
-	struct call *c = mk_active(&r, &now);
+	struct call *c = rig_call_active(on_ev, &r, &now);
 	struct audio_clip *half = audio_clip_alloc(4000, 8000); /* 0.5 s */
 	for (size_t i = 0; i < half->nsamples; i++)
 		half->samples[i] = (int16_t)(3000 * sin(i * 0.3));
@@ -484,7 +431,7 @@ static void no_input_counts_from_the_end_of_the_prompt(void **s)
 	unsigned seed = 5;
 	uint64_t start = now;
 	while (!find(&r, CHANNEL_EV_LISTEN_DONE) && now - start < 5000) {
-		noise_frame(in, &seed);
+		rig_noise_frame(in, &seed);
 		step(c, &now, in, out);
 	}
 	const struct channel_event *done = find(&r, CHANNEL_EV_LISTEN_DONE);
@@ -501,7 +448,7 @@ static void a_key_ends_a_listen_that_takes_dtmf(void **s)
 	(void)s;
 	struct rec r = { 0 };
 	uint64_t now;
-	struct call *c = mk_active(&r, &now);
+	struct call *c = rig_call_active(on_ev, &r, &now);
 	struct channel_listen l = { .dtmf_ends = true };
 	assert_int_equal(channel_listen(call_channel(c), &l), 0);
 	call_dtmf_in(c, '1', now);
@@ -526,7 +473,7 @@ static void the_reply_first_frame_completes_the_turn_record(void **s)
 	(void)s;
 	struct rec r = { 0 };
 	uint64_t now;
-	struct call *c = mk_active(&r, &now);
+	struct call *c = rig_call_active(on_ev, &r, &now);
 	uint64_t t0 = 1000000;
 	struct channel_turn t = { .node = "main_menu",
 				  .input = "speech",
@@ -575,7 +522,7 @@ static void a_stream_plays_as_it_fills_and_ends_when_finished(void **s)
 	(void)s;
 	struct rec r = { 0 };
 	uint64_t now;
-	struct call *c = mk_active(&r, &now);
+	struct call *c = rig_call_active(on_ev, &r, &now);
 	struct audio_stream *st = NULL;
 	assert_int_equal(audio_stream_alloc(&st, 8000, 8000), 0);
 	struct channel_prompt p = { .name = "dyn", .stream = st };
@@ -617,7 +564,7 @@ static void streamed_audio_joins_into_the_utterance(void **s)
 	(void)s;
 	struct rec r = { .keep = true };
 	uint64_t now;
-	struct call *c = mk_active(&r, &now);
+	struct call *c = rig_call_active(on_ev, &r, &now);
 	struct channel_listen l = { .no_input_ms = 5000,
 				    .early_ms = 100,
 				    .stream_audio = true };
@@ -666,7 +613,7 @@ static void a_stopped_or_hung_up_listen_sends_no_more_audio(void **s)
 	(void)s;
 	struct rec r = { 0 };
 	uint64_t now;
-	struct call *c = mk_active(&r, &now);
+	struct call *c = rig_call_active(on_ev, &r, &now);
 	struct channel_listen l = { .no_input_ms = 5000, .stream_audio = true };
 	assert_int_equal(channel_listen(call_channel(c), &l), 0);
 	unsigned seed = 13;

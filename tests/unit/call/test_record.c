@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "call/call.h"
+#include "call/call_rig.h"
 #include "call/record.h"
 
 static char dir[64];
@@ -213,38 +214,12 @@ static void unwritable_dir_counts_a_failure(void **s)
 
 /* ---- the media call's record op ---- */
 
-static int f_answer(void *a)
-{
-	(void)a;
-	return 0;
-}
-static int f_hangup(void *a, enum call_fsm_action act, const char *reason)
-{
-	(void)a;
-	(void)act;
-	(void)reason;
-	return 0;
-}
-static const struct call_media_ops fops = { f_answer, f_hangup, NULL };
-
-static struct call *mk_call(void)
-{
-	struct call_params p = { .platform = "sip",
-				 .from = "sip:a@x",
-				 .to = "1000",
-				 .platform_id = "cid",
-				 .now_ms = 1000 };
-	struct call *c = NULL;
-	assert_int_equal(call_create(&c, &p, &fops, NULL), 0);
-	return c;
-}
-
 static void call_records_start_pause_resume_stop(void **s)
 {
 	(void)s;
 	struct rec_writer *w = NULL;
 	assert_int_equal(rec_writer_create(&w, dir, 0), 0);
-	struct call *c = mk_call();
+	struct call *c = rig_call_create();
 	struct channel *ch = call_channel(c);
 	/* recording not enabled for this call */
 	assert_int_equal(channel_record(ch, CHANNEL_REC_START), -ENOTSUP);
@@ -302,7 +277,7 @@ static void hangup_finalizes_the_recording(void **s)
 	(void)s;
 	struct rec_writer *w = NULL;
 	assert_int_equal(rec_writer_create(&w, dir, 0), 0);
-	struct call *c = mk_call();
+	struct call *c = rig_call_create();
 	struct channel *ch = call_channel(c);
 	call_set_recorder(c, w);
 	call_answer(c, 1000);
@@ -327,7 +302,7 @@ static void destroy_while_recording_finalizes(void **s)
 	(void)s;
 	struct rec_writer *w = NULL;
 	assert_int_equal(rec_writer_create(&w, dir, 0), 0);
-	struct call *c = mk_call();
+	struct call *c = rig_call_create();
 	call_set_recorder(c, w);
 	call_answer(c, 1000);
 	call_signal(c, CALL_EV_ACK, 1000);

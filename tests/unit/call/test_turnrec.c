@@ -53,6 +53,7 @@ static void a_speech_turn_has_every_field_and_relative_times(void **st)
 		.stt_confidence = 0.9f,
 		.stt_early = true,
 		.stt_streamed = true,
+		.continues = true,
 		.intent = "check_balance",
 		.intent_confidence = 0.95f,
 		.match = "high",
@@ -77,6 +78,7 @@ static void a_speech_turn_has_every_field_and_relative_times(void **st)
 	assert_float_equal(get(o, "stt_confidence")->valuedouble, 0.9, 1e-3);
 	assert_true(cJSON_IsTrue(get(o, "stt_early")));
 	assert_true(cJSON_IsTrue(get(o, "stt_streamed")));
+	assert_true(cJSON_IsTrue(get(o, "continues")));
 	assert_string_equal(get(o, "intent")->valuestring, "check_balance");
 	assert_float_equal(get(o, "intent_confidence")->valuedouble, 0.95,
 			   1e-3);
@@ -109,6 +111,7 @@ static void a_dtmf_turn_has_nulls_where_nothing_happened(void **st)
 	assert_true(cJSON_IsNull(get(o, "stt_confidence")));
 	assert_true(cJSON_IsNull(get(o, "stt_early")));
 	assert_true(cJSON_IsNull(get(o, "stt_streamed")));
+	assert_true(cJSON_IsFalse(get(o, "continues")));
 	assert_true(cJSON_IsNull(get(o, "intent")));
 	assert_true(cJSON_IsNull(get(o, "intent_confidence")));
 	assert_string_equal(get(o, "match")->valuestring, "none");
@@ -144,6 +147,7 @@ static void defaults_and_a_channel_without_audio(void **st)
 	assert_true(cJSON_IsNull(get(o, "stt_confidence")));
 	assert_true(cJSON_IsNull(get(o, "stt_early")));
 	assert_true(cJSON_IsNull(get(o, "barge_in")));
+	assert_true(cJSON_IsNull(get(o, "continues")));
 	assert_true(cJSON_IsNull(get(o, "speech_ms")));
 	assert_true(cJSON_IsNull(get(o, "end")));
 	assert_true(isnan(ms(o, "stt_final")));

@@ -1,6 +1,7 @@
 /* The stt.* settings and their neighbours: stt.lm_beam / lm_weight /
  * lm_word_bonus / lm_prune (Moonshine with a domain LM), stt.open_beam /
  * open_prune (Moonshine on open steps without one), stt.early_decode,
+ * stt.continue_window (continued turns),
  * stt.degrade / degrade_after (decodes that waited that long in the worker
  * queue run degraded), stt.stream (calls stream a gather's speech to an
  * engine that streams) with the opt-in "partial" webhook event, and
@@ -40,6 +41,8 @@ static void defaults_are_the_measured_ones(void **state)
 	assert_int_equal(cfg.stt.open_beam, 0);
 	assert_float_equal(cfg.stt.open_prune, 0.0, 1e-6);
 	assert_int_equal(cfg.stt.early_ms, 100);
+	assert_int_equal(cfg.stt.continue_ms, CONFIG_STT_CONTINUE_MS);
+	assert_int_equal(CONFIG_STT_CONTINUE_MS, 250);
 	assert_true(cfg.stt.degrade);
 	assert_int_equal(cfg.stt.degrade_ms, 300);
 	assert_true(cfg.stt.stream);
@@ -64,6 +67,7 @@ static void settings_parse(void **state)
 			      &cfg),
 			 0);
 	assert_int_equal(cfg.stt.early_ms, 0);
+	assert_int_equal(cfg.stt.continue_ms, CONFIG_STT_CONTINUE_MS);
 	assert_int_equal(cfg.stt.open_beam, 16);
 	assert_float_equal(cfg.stt.open_prune, 2.5, 1e-6);
 	assert_int_equal(cfg.stt.lm_beam, 8);
@@ -97,6 +101,15 @@ static void settings_parse(void **state)
 	config_free(&cfg);
 	assert_int_equal(load("stt:\n  stream: false\n", &cfg), 0);
 	assert_false(cfg.stt.stream);
+	config_free(&cfg);
+	assert_int_equal(load("stt:\n  continue_window: 0\n", &cfg), 0);
+	assert_int_equal(cfg.stt.continue_ms, 0);
+	config_free(&cfg);
+	assert_int_equal(load("stt:\n  continue_window: 400ms\n", &cfg), 0);
+	assert_int_equal(cfg.stt.continue_ms, 400);
+	config_free(&cfg);
+	assert_int_equal(load("stt:\n  continue_window: 2s\n", &cfg), 0);
+	assert_int_equal(cfg.stt.continue_ms, 2000);
 	config_free(&cfg);
 	assert_int_equal(load("stt:\n  stream: true\n", &cfg), 0);
 	assert_true(cfg.stt.stream);
@@ -156,6 +169,19 @@ static void bad_values_are_errors_at_their_position(void **state)
 		  "s.yaml:2:17:", "early_decode" },
 		{ "stt:\n  early_decode: soon\n",
 		  "s.yaml:2:17:", "early_decode" },
+		{ "stt:\n  continue_window: 3s\n",
+		  "s.yaml:2:20:", "between 0s and 2s" },
+		{ "stt:\n  continue_window: -250ms\n",
+		  "s.yaml:2:20:", "continue_window" },
+		{ "stt:\n  continue_window: 250\n",
+		  "s.yaml:2:20:", "continue_window" },
+		{ "stt:\n  continue_window: soon\n",
+		  "s.yaml:2:20:", "continue_window" },
+		{ "stt:\n  continue_window: \"\"\n",
+		  "s.yaml:2:20:", "continue_window" },
+		{ "stt:\n  continue_window: [250ms]\n",
+		  "s.yaml:2:20:", "continue_window" },
+		{ "stt:\n  continue: 250ms\n", "s.yaml:2:3:", "continue" },
 		{ "stt:\n  degrade: maybe\n", "s.yaml:2:12:", "degrade" },
 		{ "stt:\n  degrade: 1\n", "s.yaml:2:12:", "degrade" },
 		{ "stt:\n  degrade: \"\"\n", "s.yaml:2:12:", "degrade" },
@@ -225,6 +251,7 @@ static void print_round_trips(void **state)
 	assert_int_equal(load("stt:\n  lm_beam: 2\n  lm_weight: 0.4\n"
 			      "  lm_word_bonus: 1.5\n  lm_prune: 2.5\n"
 			      "  early_decode: 150ms\n  open_beam: 3\n"
+			      "  continue_window: 320ms\n"
 			      "  open_prune: 1.5\n  degrade: false\n"
 			      "  degrade_after: 450ms\n  stream: false\n"
 			      "  partial_every: 1200ms\n"
@@ -244,6 +271,7 @@ static void print_round_trips(void **state)
 	assert_non_null(strstr(buf, "  degrade: false\n"));
 	assert_non_null(strstr(buf, "  degrade_after: 450ms\n"));
 	assert_non_null(strstr(buf, "  stream: false\n"));
+	assert_non_null(strstr(buf, "  continue_window: 320ms\n"));
 	assert_non_null(strstr(buf, "  partial_every: 1200ms\n"));
 	assert_non_null(strstr(buf, "  partials: false\n"));
 	assert_int_equal(load(buf, &back), 0);
@@ -252,6 +280,7 @@ static void print_round_trips(void **state)
 	assert_float_equal(back.stt.lm_word_bonus, 1.5, 1e-6);
 	assert_float_equal(back.stt.lm_prune, 2.5, 1e-6);
 	assert_int_equal(back.stt.early_ms, 150);
+	assert_int_equal(back.stt.continue_ms, 320);
 	assert_int_equal(back.stt.open_beam, 3);
 	assert_float_equal(back.stt.open_prune, 1.5, 1e-6);
 	assert_false(back.stt.degrade);

@@ -1,5 +1,6 @@
 /* A channel that hears audio and the rig around it for the flow session's
- * speech tests (test_flow_session_early.c, test_flow_session_stream.c): a
+ * speech tests (test_flow_session_early.c, test_flow_session_stream.c,
+ * test_flow_session_continue.c): a
  * real loop thread, worker pool and STT service over the test's fake
  * engines; the test queues channel events, delivered on the loop thread.
  * Static helpers: include once per test binary. */
@@ -66,9 +67,27 @@ struct chan {
 	struct channel_event q[CHAN_Q];
 	size_t qn;
 	unsigned turns;
-	bool turn_early, turn_streamed;
+	bool turn_early, turn_streamed, turn_continues;
 	char turn_text[128], turn_engine[32];
+	/* chan_text_ops: prompts play (as text) until stopped, keys are
+	 * collected; every request is logged, one line each */
+	bool playing, collecting;
+	bool play_barge;     /* the prompt playing stops at a key */
+	unsigned max_digits; /* of the collect running */
+	char digits[33];     /* collected so far */
+	size_t nd;
+	char typeahead[33]; /* keys pressed with no collect running */
+	size_t nta;
+	unsigned listens, stops;
+	int resume_err; /* a listen with resume returns it when set */
+	char log[4096];
 };
+
+static inline void chan_log(struct chan *c, const char *line)
+{
+	size_t o = strlen(c->log);
+	snprintf(c->log + o, sizeof(c->log) - o, "%s\n", line);
+}
 
 static inline struct chan *chan_of(struct channel *ch)
 {
@@ -101,14 +120,31 @@ static inline int ch_listen(struct channel *ch, const struct channel_listen *l)
 	struct chan *c = chan_of(ch);
 	if (c->over)
 		return -ENOTCONN;
+	if (l->resume && c->resume_err)
+		return c->resume_err;
 	c->listening = true;
 	c->lo = *l;
+	c->listens++;
+	chan_log(c, l->resume ? "listen resume" : "listen");
 	return 0;
 }
 
 static inline int ch_stop(struct channel *ch)
 {
 	struct chan *c = chan_of(ch);
+	c->stops++;
+	if (c->playing) {
+		c->playing = false;
+		struct channel_event ev = { .type = CHANNEL_EV_PLAY_DONE };
+		ev.play.interrupted = true;
+		push(c, &ev);
+	}
+	if (c->collecting) {
+		c->collecting = false;
+		struct channel_event ev = { .type = CHANNEL_EV_COLLECT_DONE };
+		ev.collect.end = COLLECT_STOPPED;
+		push(c, &ev);
+	}
 	if (c->listening) {
 		c->listening = false;
 		struct channel_event ev = { .type = CHANNEL_EV_LISTEN_DONE };
@@ -144,6 +180,13 @@ static inline void ch_note_turn(struct channel *ch,
 	c->turns++;
 	c->turn_early = t->stt_early;
 	c->turn_streamed = t->stt_streamed;
+	c->turn_continues = t->continues;
+	char line[256];
+	snprintf(line, sizeof(line), "turn %s -> %s \"%s\"%s",
+		 t->node ? t->node : "-", t->next ? t->next : "-",
+		 t->transcript ? t->transcript : "",
+		 t->continues ? " continues" : "");
+	chan_log(c, line);
 	snprintf(c->turn_text, sizeof(c->turn_text), "%s",
 		 t->transcript ? t->transcript : "");
 	snprintf(c->turn_engine, sizeof(c->turn_engine), "%s",
@@ -162,13 +205,112 @@ static const struct channel_ops chan_ops = {
 	.note_turn = ch_note_turn,
 };
 
+/* A channel that plays prompts as text (until stopped: the test ends
+ * them) and collects keys, for the continuation tests. */
+static inline int ch_play_text(struct channel *ch,
+			       const struct channel_prompt *p)
+{
+	struct chan *c = chan_of(ch);
+	if (c->over)
+		return -ENOTCONN;
+	if (c->playing)
+		return -EBUSY;
+	c->playing = true;
+	c->play_barge = p->dtmf_barge_in;
+	char line[160];
+	snprintf(line, sizeof(line), "play %s", p->text ? p->text : "");
+	chan_log(c, line);
+	return 0;
+}
+
+/* One key into the collect running; true when that completed it (as
+ * call/call.c: COLLECT_DONE at max_digits). */
+static inline bool collect_key(struct chan *c, char d)
+{
+	if (c->nd < sizeof(c->digits) - 1)
+		c->digits[c->nd++] = d;
+	c->digits[c->nd] = '\0';
+	if (c->nd < c->max_digits)
+		return false;
+	c->collecting = false;
+	struct channel_event ev = { .type = CHANNEL_EV_COLLECT_DONE };
+	ev.collect.end = COLLECT_MAX_DIGITS;
+	memcpy(ev.collect.digits, c->digits, c->nd + 1);
+	push(c, &ev);
+	return true;
+}
+
+/* A prompt that stops at a key ends interrupted. */
+static inline void barge_key(struct chan *c)
+{
+	if (!c->playing || !c->play_barge)
+		return;
+	c->playing = false;
+	struct channel_event ev = { .type = CHANNEL_EV_PLAY_DONE };
+	ev.play.interrupted = true;
+	push(c, &ev);
+}
+
+/* Keys typed ahead answer the collect at once (call/call.c). */
+static inline int ch_collect_keys(struct channel *ch,
+				  const struct channel_collect *co)
+{
+	struct chan *c = chan_of(ch);
+	if (c->over)
+		return -ENOTCONN;
+	c->collecting = true;
+	c->max_digits = co->max_digits ? co->max_digits : 1;
+	c->nd = 0;
+	c->digits[0] = '\0';
+	chan_log(c, "collect");
+	size_t i = 0;
+	bool done = false;
+	while (i < c->nta && !done)
+		done = collect_key(c, c->typeahead[i++]);
+	memmove(c->typeahead, c->typeahead + i, c->nta - i);
+	c->nta -= i;
+	if (i)
+		barge_key(c);
+	return 0;
+}
+
+static const struct channel_ops __attribute__((unused)) chan_text_ops = {
+	.kind = "fake-text",
+	.caps = CHANNEL_CAP_TEXT | CHANNEL_CAP_SPEECH | CHANNEL_CAP_DTMF,
+	.play = ch_play_text,
+	.collect = ch_collect_keys,
+	.listen = ch_listen,
+	.stop = ch_stop,
+	.transfer = ch_transfer,
+	.hangup = ch_hangup,
+	.note_turn = ch_note_turn,
+};
+
 /* ---- the back-end: records events ---- */
 
 struct hooks {
 	bool want_partial;
 	char log[8192]; /* "event fields\n" per event */
 	unsigned partials;
+	/* http requests (rig_opts.http): the one outstanding, answered by
+	 * the test (http_answer) */
+	unsigned https;
+	flow_backend_done_fn *http_done;
+	void *http_arg;
 };
+
+static inline int be_http(void *ctx, const struct flow_action *a,
+			  struct vg_loop *loop, flow_backend_done_fn *done,
+			  void *arg)
+{
+	struct hooks *h = ctx;
+	(void)a;
+	(void)loop;
+	h->https++;
+	h->http_done = done;
+	h->http_arg = arg;
+	return 0;
+}
 
 static inline void be_event(void *ctx, const char *event, const char *call_id,
 			    const char *json)
@@ -189,22 +331,29 @@ static inline bool be_wants(void *ctx, const char *event)
 
 /* ---- the rig: one gather by speech, then hang up ---- */
 
-static const char *const speech_flow_yaml =
-	"name: speech\n"
-	"start: ask\n"
-	"intents:\n"
-	"  balance: {examples: [check my balance, what is my balance]}\n"
-	"  card: {examples: [i lost my card, my card was stolen]}\n"
-	"nodes:\n"
-	"  ask:\n"
-	"    type: menu\n"
-	"    prompt: What do you need?\n"
+/* A flow's head: the intents balance and card, and the speech menu ask
+ * up to its intents. */
+#define RIG_FLOW_HEAD(name)                                               \
+	"name: " name "\n"                                                \
+	"start: ask\n"                                                    \
+	"intents:\n"                                                      \
+	"  balance: {examples: [check my balance, what is my balance]}\n" \
+	"  card: {examples: [i lost my card, my card was stolen]}\n"      \
+	"nodes:\n"                                                        \
+	"  ask:\n"                                                        \
+	"    type: menu\n"                                                \
+	"    prompt: What do you need?\n"                                 \
 	"    input: speech\n"
+
+/* A flow reads as YAML. */
+/* clang-format off */
+static const char *const speech_flow_yaml = RIG_FLOW_HEAD("speech")
 	"    intents: {balance: bye, card: bye}\n"
 	"    retries: 0\n"
 	"    timeout: 5s\n"
 	"    on_max_retries: bye\n"
 	"  bye: {type: hangup, reason: completed}\n";
+/* clang-format on */
 
 enum { RIG_CLIPS = 4 };
 
@@ -216,6 +365,10 @@ struct rig_opts {
 	bool backend;			     /* a back-end records events */
 	bool want_partial;		     /* it wants "partial" */
 	size_t clip_n[RIG_CLIPS]; /* clips of that many samples (0: none) */
+	const char *flow_yaml;	  /* NULL: speech_flow_yaml */
+	const struct channel_ops *ops; /* NULL: chan_ops */
+	unsigned continue_ms;	       /* env.continue_ms */
+	bool http;		       /* the back-end takes http requests */
 };
 
 struct rig {
@@ -283,8 +436,8 @@ static inline struct rig *rig_open(const struct rig_opts *o)
 	assert_int_equal(stt_create_with_ops(&r->stt, r->pool, ops, 1, &cfg),
 			 0);
 	struct flow_errors errs = { 0 };
-	int err = flow_load_buf("t.yaml", speech_flow_yaml,
-				strlen(speech_flow_yaml), &r->flow, &errs);
+	const char *y = o->flow_yaml ? o->flow_yaml : speech_flow_yaml;
+	int err = flow_load_buf("t.yaml", y, strlen(y), &r->flow, &errs);
 	if (err)
 		fail_msg("%s", errs.msg[0]);
 	for (int k = 0; k < RIG_CLIPS && o->clip_n[k]; k++) {
@@ -297,14 +450,16 @@ static inline struct rig *rig_open(const struct rig_opts *o)
 		r->hooks.want_partial = o->want_partial;
 		r->be = (struct flow_backend){ .event = be_event,
 					       .wants_event = be_wants,
+					       .http = o->http ? be_http : NULL,
 					       .ctx = &r->hooks };
 		r->env.backend = &r->be;
 	}
-	r->c.ch.ops = &chan_ops;
+	r->c.ch.ops = o->ops ? o->ops : &chan_ops;
 	r->c.ch.id = "speech-call";
 	r->env.stt = r->stt;
 	r->env.loop = r->loop;
 	r->env.stt_stream = o->stream;
+	r->env.continue_ms = o->continue_ms;
 	run_on_loop(r->loop, start_on_loop, r);
 	assert_true(r->c.listening);
 	return r;
@@ -332,6 +487,34 @@ static inline void deliver(struct rig *r, const struct channel_event *ev)
 	run_on_loop(r->loop, deliver_on_loop, r);
 }
 
+/* The prompt playing plays out. */
+static inline void play_done_ev(struct rig *r)
+{
+	r->c.playing = false;
+	struct channel_event ev = { .type = CHANNEL_EV_PLAY_DONE };
+	deliver(r, &ev);
+}
+
+/* The caller starts speaking (a listen with stream_audio). */
+static inline void speech_start_ev(struct rig *r)
+{
+	struct channel_event ev = { .type = CHANNEL_EV_SPEECH_START };
+	deliver(r, &ev);
+}
+
+/* The channel's batch of clip[off, off + n). */
+static inline void audio_ev(struct rig *r, const struct audio_clip *clip,
+			    size_t off, size_t n)
+{
+	struct channel_event ev = { .type = CHANNEL_EV_SPEECH_AUDIO };
+	ev.audio.audio = audio_clip_alloc(n, AUDIO_RATE_HZ);
+	assert_non_null(ev.audio.audio);
+	memcpy(ev.audio.audio->samples, clip->samples + off,
+	       n * sizeof(int16_t));
+	ev.audio.offset = off;
+	deliver(r, &ev);
+}
+
 /* A pause after the speech in clip (the caller keeps its reference). */
 static inline void pause_ev(struct rig *r, unsigned seq,
 			    struct audio_clip *clip)
@@ -356,6 +539,29 @@ static inline void end_ev(struct rig *r, enum channel_listen_end end,
 	ev.listen.speech_end_us = 1;
 	ev.listen.pause_seq = pause_seq;
 	deliver(r, &ev);
+}
+
+/* The caller presses a key: DTMF, then what it ends (a prompt that stops
+ * at a key, a listen that dtmf_ends, the collect at max_digits), in
+ * call_dtmf_in()'s order; with no collect it waits as type-ahead. */
+static inline void key_ev(struct rig *r, char d)
+{
+	struct chan *c = &r->c;
+	struct channel_event ev = { .type = CHANNEL_EV_DTMF };
+	ev.dtmf.digit = d;
+	push(c, &ev);
+	barge_key(c);
+	if (c->listening && c->lo.dtmf_ends) {
+		c->listening = false;
+		struct channel_event l = { .type = CHANNEL_EV_LISTEN_DONE };
+		l.listen.end = LISTEN_DTMF;
+		push(c, &l);
+	}
+	if (c->collecting)
+		collect_key(c, d);
+	else if (c->nta < sizeof(c->typeahead) - 1)
+		c->typeahead[c->nta++] = d;
+	run_on_loop(r->loop, deliver_on_loop, r);
 }
 
 /* The caller hangs up. */

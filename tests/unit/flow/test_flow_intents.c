@@ -110,6 +110,7 @@ static const char speech_yaml[] =
 	"    stt: moonshine, pocketsphinx\n"
 	"    end_silence: 300ms\n"
 	"    max_speech: 15s\n"
+	"    continue_window: 400ms\n"
 	"    barge_in: false\n"
 	"    on_max_retries: bye\n"
 	"  confirm_menu:\n"
@@ -170,6 +171,8 @@ static void speech_menu_loads_with_routes_words_and_thresholds(void **state)
 	assert_string_equal(m->stt_engines, "moonshine,pocketsphinx");
 	assert_int_equal(m->end_silence_ms, 300);
 	assert_int_equal(m->max_speech_ms, 15000);
+	assert_true(m->continue_set);
+	assert_int_equal(m->continue_ms, 400);
 	assert_false(m->barge_in);
 
 	/* Open speech: no grammar, an LM of the routed intents' examples
@@ -200,6 +203,7 @@ static void speech_menu_loads_with_routes_words_and_thresholds(void **state)
 	assert_null(c->stt_engines);
 	assert_int_equal(c->end_silence_ms, 0);
 	assert_int_equal(c->max_speech_ms, 0);
+	assert_false(c->continue_set); /* the daemon's stt.continue_window */
 	assert_true(c->barge_in);
 
 	/* Keys only: a DTMF menu as before. */
@@ -897,6 +901,7 @@ static void speech_fields_are_checked(void **state)
 		      "    stt: moonshine,whisper\n"
 		      "    end_silence: 50ms\n"
 		      "    max_speech: 31s\n"
+		      "    continue_window: 3s\n"
 		      "    on_low_confidence: nowhere\n"
 		      "    on_max_retries: b\n"
 		      "  b:\n"
@@ -906,6 +911,7 @@ static void speech_fields_are_checked(void **state)
 		      "    stt: pocketsphinx, pocketsphinx\n"
 		      "    end_silence: 5s\n"
 		      "    max_speech: 1s\n"
+		      "    continue_window: 250\n"
 		      "    on_max_retries: z\n"
 		      "  z:\n"
 		      "    type: hangup\n",
@@ -916,10 +922,14 @@ static void speech_fields_are_checked(void **state)
 			     "duration like 5s or 800ms, from 100ms to 5s",
 			     "t.yaml:15:17: node 'a': 'max_speech' must be a "
 			     "duration like 5s or 800ms, from 1s to 30s",
-			     "t.yaml:16:24: node 'a': 'on_low_confidence' "
+			     "t.yaml:16:22: node 'a': 'continue_window' must "
+			     "be a duration like 5s or 800ms, from 0s to 2s",
+			     "t.yaml:17:24: node 'a': 'on_low_confidence' "
 			     "names no node 'nowhere'",
-			     "t.yaml:22:10: node 'b': 'stt' names "
-			     "'pocketsphinx' twice"));
+			     "t.yaml:23:10: node 'b': 'stt' names "
+			     "'pocketsphinx' twice",
+			     "t.yaml:26:22: node 'b': 'continue_window' must "
+			     "be a duration like 5s or 800ms, from 0s to 2s"));
 }
 
 static void speech_fields_need_a_menu_that_listens(void **state)

@@ -10,77 +10,10 @@
  * over fake engines whose texts tell what audio they got. */
 #include "speech_rig.h"
 
-/* ---- a fake engine that streams ("streamer"), and decodes as the heard
- * engine (speech_rig.h), which does not stream ---- */
-
-static atomic_int begins;      /* stream_begin() calls */
-static atomic_size_t fed;      /* samples the last stream got */
-static atomic_int streams_out; /* streams begun, not yet ended/aborted */
-static atomic_int busy;	       /* stream_begin() says -EBUSY while set */
-
-/* The utterance's sample i is i % 1000: a stream checks it got each
- * sample in its place. */
-struct es {
-	size_t n, told;
-	bool misfed;
-};
-
-static int es_begin(struct stt_engine *e, const struct stt_request *req,
-		    struct stt_engine_stream **sp)
-{
-	(void)e;
-	(void)req;
-	if (atomic_load(&busy))
-		return -EBUSY;
-	struct es *x = calloc(1, sizeof(*x));
-	if (!x)
-		return -ENOMEM;
-	atomic_fetch_add(&begins, 1);
-	atomic_fetch_add(&streams_out, 1);
-	*sp = (struct stt_engine_stream *)x;
-	return 0;
-}
-
-static int es_feed(struct stt_engine_stream *s, const int16_t *pcm, size_t n)
-{
-	struct es *x = (struct es *)s;
-	for (size_t i = 0; i < n; i++)
-		if (pcm[i] != (int16_t)((x->n + i) % 1000))
-			x->misfed = true;
-	x->n += n;
-	atomic_store(&fed, x->n);
-	return 0;
-}
-
-static int es_partial(struct stt_engine_stream *s, char *text, size_t cap)
-{
-	struct es *x = (struct es *)s;
-	if (x->n == x->told)
-		return 0;
-	x->told = x->n;
-	snprintf(text, cap, "so far %zu", x->n);
-	return 1;
-}
-
-static int es_end(struct stt_engine_stream *s, struct stt_result *res)
-{
-	struct es *x = (struct es *)s;
-	memset(res, 0, sizeof(*res));
-	snprintf(res->text, sizeof(res->text), "%s %zu",
-		 x->misfed ? "misfed" : "streamed", x->n);
-	res->confidence = 0.8f;
-	free(x);
-	atomic_fetch_sub(&streams_out, 1);
-	return 0;
-}
-
-static void es_abort(struct stt_engine_stream *s)
-{
-	if (!s)
-		return;
-	free(s);
-	atomic_fetch_sub(&streams_out, 1);
-}
+/* ---- a fake engine that streams ("streamer", stt_fakes.h: its final
+ * is "streamed n", or "misfed n" when a sample is out of place; sample i
+ * of the utterance is i % 1000), and decodes as the heard engine
+ * (speech_rig.h), which does not stream ---- */
 
 static const struct stt_engine_ops streamer_ops = {
 	.name = "streamer",
@@ -88,11 +21,11 @@ static const struct stt_engine_ops streamer_ops = {
 	.open = fake_bare_open,
 	.close = fake_bare_close,
 	.decode = heard_decode,
-	.stream_begin = es_begin,
-	.stream_feed = es_feed,
-	.stream_partial = es_partial,
-	.stream_end = es_end,
-	.stream_abort = es_abort,
+	.stream_begin = fake_stream_begin,
+	.stream_feed = fake_stream_feed,
+	.stream_partial = fake_stream_partial,
+	.stream_end = fake_stream_end,
+	.stream_abort = fake_stream_abort,
 };
 
 /* ---- rig ---- */
@@ -101,10 +34,7 @@ static const struct stt_engine_ops streamer_ops = {
 static struct rig *open_stream(const struct stt_engine_ops *engine, bool stream,
 			       bool want_partial)
 {
-	atomic_store(&begins, 0);
-	atomic_store(&fed, 0);
-	atomic_store(&streams_out, 0);
-	atomic_store(&busy, 0);
+	fake_streamer_reset(true, false, NULL);
 	struct rig_opts o = { .engine = engine,
 			      .early_ms = 100,
 			      .max_queue = 16,
@@ -115,22 +45,10 @@ static struct rig *open_stream(const struct stt_engine_ops *engine, bool stream,
 	return rig_open(&o);
 }
 
-static void speech_start(struct rig *r)
-{
-	struct channel_event ev = { .type = CHANNEL_EV_SPEECH_START };
-	deliver(r, &ev);
-}
-
 /* The channel's batch of utt[off, off + n). */
 static void audio(struct rig *r, size_t off, size_t n)
 {
-	struct channel_event ev = { .type = CHANNEL_EV_SPEECH_AUDIO };
-	ev.audio.audio = audio_clip_alloc(n, AUDIO_RATE_HZ);
-	assert_non_null(ev.audio.audio);
-	memcpy(ev.audio.audio->samples, r->clip[0]->samples + off,
-	       n * sizeof(int16_t));
-	ev.audio.offset = off;
-	deliver(r, &ev);
+	audio_ev(r, r->clip[0], off, n);
 }
 
 /* A pause after utt[0, n): its audio, padded as the channel would. */
@@ -147,7 +65,7 @@ static void pause_after(struct rig *r, unsigned seq, size_t n)
 static void wait_partials_seen(struct rig *r)
 {
 	for (int i = 0; i < 5000; i++) {
-		if (atomic_load(&fed) >= 8000 &&
+		if (atomic_load(&streamer.fed) >= 8000 &&
 		    counter("voxgate_stt_partials_total", NULL) > 0)
 			break;
 		usleep(1000);
@@ -169,7 +87,7 @@ static void wait_partials(struct rig *r, unsigned n)
  * samples (those the end clip brings). */
 static void speak(struct rig *r)
 {
-	speech_start(r);
+	speech_start_ev(r);
 	for (size_t off = 0; off < 8000; off += 800)
 		audio(r, off, 800);
 }
@@ -200,9 +118,9 @@ static void assert_decoded_turn(struct rig *r)
 /* Every engine stream begun was ended or aborted (after up to 2 s). */
 static void assert_streams_closed(void)
 {
-	for (int i = 0; i < 2000 && atomic_load(&streams_out); i++)
+	for (int i = 0; i < 2000 && atomic_load(&streamer.streams_out); i++)
 		usleep(1000);
-	assert_int_equal(atomic_load(&streams_out), 0);
+	assert_int_equal(atomic_load(&streamer.streams_out), 0);
 }
 
 /* ---- tests ---- */
@@ -224,9 +142,9 @@ static void a_streaming_engine_answers_the_turn_from_its_stream(void **s)
 	assert_string_equal(r->c.turn_text, "streamed 9600");
 	assert_true(r->c.turn_streamed);
 	assert_false(r->c.turn_early);
-	assert_int_equal(atomic_load(&begins), 1);
+	assert_int_equal(atomic_load(&streamer.begins), 1);
 	assert_int_equal(atomic_load(&heard.started), 0); /* no batch decode */
-	assert_int_equal(atomic_load(&streams_out), 0);
+	assert_int_equal(atomic_load(&streamer.streams_out), 0);
 	assert_int_equal(early_count("skipped") + early_count("used") +
 				 early_count("discarded"),
 			 0);
@@ -242,7 +160,7 @@ static void a_stream_the_engine_refused_keeps_the_early_decode(void **s)
 {
 	(void)s;
 	struct rig *r = open_stream(&streamer_ops, true, false);
-	atomic_store(&busy, 1);
+	atomic_store(&streamer.busy, 1);
 	speak(r);
 	for (int i = 0; i < 100; i++) /* its jobs ran: nothing begun */
 		usleep(1000);
@@ -251,7 +169,7 @@ static void a_stream_the_engine_refused_keeps_the_early_decode(void **s)
 	assert_string_equal(r->c.turn_text, "heard 9600");
 	assert_true(r->c.turn_early);
 	assert_false(r->c.turn_streamed);
-	assert_int_equal(atomic_load(&begins), 0);
+	assert_int_equal(atomic_load(&streamer.begins), 0);
 	/* only the early one */
 	assert_int_equal(atomic_load(&heard.started), 1);
 	assert_int_equal(early_count("used"), 1);
@@ -262,7 +180,7 @@ static void partials_go_out_when_the_backend_wants_them(void **s)
 {
 	(void)s;
 	struct rig *r = open_stream(&streamer_ops, true, true);
-	speech_start(r);
+	speech_start_ev(r);
 	audio(r, 0, 800);
 	wait_partials(r, 1);
 	audio(r, 800, 2400);
@@ -286,7 +204,7 @@ static void audio_after_a_gap_comes_from_the_end_clip(void **s)
 {
 	(void)s;
 	struct rig *r = open_stream(&streamer_ops, true, false);
-	speech_start(r);
+	speech_start_ev(r);
 	audio(r, 0, 800);
 	audio(r, 1600, 800); /* 800..1600 lost */
 	audio(r, 2400, 800);
@@ -301,10 +219,10 @@ static void streaming_off_decodes_the_utterance_as_before(void **s)
 	(void)s;
 	struct rig *r = open_stream(&streamer_ops, false, true);
 	assert_listen(r, false);
-	speech_start(r);
+	speech_start_ev(r);
 	end_turn(r, 0);
 	assert_decoded_turn(r);
-	assert_int_equal(atomic_load(&begins), 0);
+	assert_int_equal(atomic_load(&streamer.begins), 0);
 	assert_int_equal(atomic_load(&heard.started), 1);
 	assert_null(strstr(r->hooks.log, "partial"));
 	rig_close(r);

@@ -33,6 +33,7 @@
 #include "engines/stt/sherpa/moonort.h"
 #include "engines/stt/sherpa/ngram.h"
 #include "engines/stt/sherpa/sherpa.h"
+#include "engines/stt/sherpa/tailpad.h"
 #include "engines/stt/stt.h"
 
 #define RATE_HZ 8000u
@@ -426,6 +427,7 @@ static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
 {
 	struct moonshine *m = (struct moonshine *)e;
 	struct lm_entry *lm = NULL;
+	int16_t *padded = NULL;
 	struct sherpa_asr_score sc;
 	char text[STT_TEXT_MAX + 1];
 	uint64_t t0;
@@ -443,6 +445,14 @@ static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
 		return -EINVAL;
 	audio_ms = (uint32_t)(n * 1000u / RATE_HZ);
 	t0 = clock_mono_us();
+	/* A clip that ends 300-500 ms after its speech (an endpointed turn)
+	 * decodes as if it ended 500 ms after it (tailpad.h); audio_ms stays
+	 * the caller's. */
+	err = tailpad_clip(pcm, n, &padded, &n);
+	if (err < 0)
+		return err;
+	if (padded)
+		pcm = padded;
 	if (m->ort) {
 		if (req && req->mode == STT_MODE_LM) {
 			err = lm_get(m, req->grammar, &lm);
@@ -455,6 +465,7 @@ static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
 				 t0, res);
 		if (lm)
 			lm_put(m, lm);
+		free(padded);
 		return err;
 	}
 	err = sherpa_asr_decode_scored(m->asr, pcm, n, RATE_HZ, text,
@@ -463,6 +474,7 @@ static int moonshine_decode(struct stt_engine *e, const struct stt_request *req,
 		err = sherpa_asr_decode_scored(m->asr, pcm + span_start,
 					       span_len, RATE_HZ, text,
 					       sizeof(text), &sc);
+	free(padded);
 	if (err)
 		return err == -ENOMEM || err == -EINVAL ? err : -EIO;
 	return result(res, text, audio_ms, &sc, t0);

@@ -16,6 +16,8 @@
 #include "engines/nlu/classifier.h"
 #include "engines/nlu/eval.h"
 
+#include "banking77_rig.h"
+
 static const char tiny_tsv[] = "# a comment\n"
 			       "card_lost\tI lost my card\n"
 			       "card_lost\tmy card is missing\n"
@@ -512,32 +514,12 @@ static void thresholds_decide_match_level_and_out_of_scope(void **state)
 
 static void banking77_accuracy_does_not_regress(void **state)
 {
-	char tr[4096], te[4096];
-	snprintf(tr, sizeof(tr), "%s/data/banking77/train.tsv", VG_SOURCE_DIR);
-	snprintf(te, sizeof(te), "%s/data/banking77/test.tsv", VG_SOURCE_DIR);
-	struct nlu_dataset *dtr = NULL, *dte = NULL;
-	assert_int_equal(nlu_dataset_load(tr, &dtr, NULL), 0);
-	assert_int_equal(nlu_dataset_load(te, &dte, NULL), 0);
-	assert_int_equal(dtr->nlabels, 77);
+	(void)state;
 	struct nlu_train_cfg cfg;
 	nlu_train_cfg_default(&cfg);
 	cfg.epochs = REGRESSION_EPOCHS;
 	cfg.refit = 0;
-	struct nlu_model *m = NULL;
-	time_t t0 = time(NULL);
-	assert_int_equal(nlu_model_train(&m, dtr, &cfg), 0);
-	struct nlu_eval *e = NULL;
-	assert_int_equal(nlu_eval_run(m, dte, &e), 0);
-	fprintf(stderr,
-		"banking77: accuracy %.4f macro-F1 %.4f ECE %.4f "
-		"(train+eval %ld s)\n",
-		e->accuracy, e->macro_f1, e->ece, (long)(time(NULL) - t0));
-	assert_true(e->accuracy >= REGRESSION_MIN_ACC);
-	assert_true(e->ece < 0.05);
-	nlu_eval_destroy(e);
-	nlu_model_destroy(m);
-	nlu_dataset_destroy(dtr);
-	nlu_dataset_destroy(dte);
+	banking77_check("banking77", &cfg, REGRESSION_MIN_ACC);
 }
 
 /* The same budget configuration with the word embeddings of
@@ -550,7 +532,7 @@ static void banking77_accuracy_does_not_regress(void **state)
 
 static void banking77_with_embeddings_does_not_regress(void **state)
 {
-	char tr[4096], te[4096];
+	(void)state;
 	const char *ep = getenv("VG_NLU_EMBEDDINGS");
 	if (!ep || !*ep) {
 		fprintf(stderr, "VG_NLU_EMBEDDINGS not set: skipped (e.g. "
@@ -560,32 +542,13 @@ static void banking77_with_embeddings_does_not_regress(void **state)
 	}
 	struct nlu_emb *emb = NULL;
 	assert_int_equal(nlu_emb_load(ep, 0, &emb, NULL), 0);
-	snprintf(tr, sizeof(tr), "%s/data/banking77/train.tsv", VG_SOURCE_DIR);
-	snprintf(te, sizeof(te), "%s/data/banking77/test.tsv", VG_SOURCE_DIR);
-	struct nlu_dataset *dtr = NULL, *dte = NULL;
-	assert_int_equal(nlu_dataset_load(tr, &dtr, NULL), 0);
-	assert_int_equal(nlu_dataset_load(te, &dte, NULL), 0);
 	struct nlu_train_cfg cfg;
 	nlu_train_cfg_default(&cfg);
 	nlu_train_cfg_embeddings(&cfg, emb);
 	cfg.epochs = REGRESSION_EPOCHS;
 	cfg.refit = 0;
-	struct nlu_model *m = NULL;
-	time_t t0 = time(NULL);
-	assert_int_equal(nlu_model_train(&m, dtr, &cfg), 0);
-	struct nlu_eval *e = NULL;
-	assert_int_equal(nlu_eval_run(m, dte, &e), 0);
-	fprintf(stderr,
-		"banking77 + embeddings: accuracy %.4f macro-F1 %.4f ECE %.4f "
-		"(train+eval %ld s)\n",
-		e->accuracy, e->macro_f1, e->ece, (long)(time(NULL) - t0));
-	assert_true(e->accuracy >= EMB_REGRESSION_MIN_ACC);
-	assert_true(e->ece < 0.05);
-	nlu_eval_destroy(e);
-	nlu_model_destroy(m);
+	banking77_check("banking77 + embeddings", &cfg, EMB_REGRESSION_MIN_ACC);
 	nlu_emb_destroy(emb);
-	nlu_dataset_destroy(dtr);
-	nlu_dataset_destroy(dte);
 }
 
 int main(void)

@@ -7,6 +7,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -176,6 +177,111 @@ FAKE_OPS fake_missing_ops = {
 };
 
 #undef FAKE_OPS
+
+/* ---- a fake engine that streams: each test builds its own ops from
+ * these stream calls (with its own name and decode()) and sets the
+ * options with fake_streamer_reset() ---- */
+
+struct fake_streamer {
+	bool check_order;   /* sample i must be i % 1000, else "misfed n" */
+	bool every_partial; /* a partial per call, not only on new audio */
+	/* Writes the final for n samples fed (in order when checked) and
+	 * returns true; false or NULL: "streamed n". */
+	bool (*final)(size_t n, char *text, size_t cap);
+	atomic_int busy;	/* stream_begin() says -EBUSY while set */
+	atomic_int begins;	/* stream_begin() calls */
+	atomic_int ends;	/* stream_end() calls */
+	atomic_int streams_out; /* begun, not yet ended or aborted */
+	atomic_size_t fed;	/* samples the last stream got */
+	atomic_size_t ended_n;	/* samples the last ended stream got */
+};
+static struct fake_streamer streamer;
+
+struct fake_stream {
+	size_t n, told;
+	bool misfed;
+};
+
+static inline void fake_streamer_reset(bool check_order, bool every_partial,
+				       bool (*final)(size_t, char *, size_t))
+{
+	streamer.check_order = check_order;
+	streamer.every_partial = every_partial;
+	streamer.final = final;
+	atomic_store(&streamer.busy, 0);
+	atomic_store(&streamer.begins, 0);
+	atomic_store(&streamer.ends, 0);
+	atomic_store(&streamer.streams_out, 0);
+	atomic_store(&streamer.fed, 0);
+	atomic_store(&streamer.ended_n, 0);
+}
+
+static inline int fake_stream_begin(struct stt_engine *e,
+				    const struct stt_request *req,
+				    struct stt_engine_stream **sp)
+{
+	(void)e;
+	(void)req;
+	if (atomic_load(&streamer.busy))
+		return -EBUSY;
+	struct fake_stream *x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	atomic_fetch_add(&streamer.begins, 1);
+	atomic_fetch_add(&streamer.streams_out, 1);
+	atomic_store(&streamer.fed, 0);
+	*sp = (struct stt_engine_stream *)x;
+	return 0;
+}
+
+static inline int fake_stream_feed(struct stt_engine_stream *s,
+				   const int16_t *pcm, size_t n)
+{
+	struct fake_stream *x = (struct fake_stream *)s;
+	for (size_t i = 0; streamer.check_order && i < n; i++)
+		if (pcm[i] != (int16_t)((x->n + i) % 1000))
+			x->misfed = true;
+	x->n += n;
+	atomic_store(&streamer.fed, x->n);
+	return 0;
+}
+
+static inline int fake_stream_partial(struct stt_engine_stream *s, char *text,
+				      size_t cap)
+{
+	struct fake_stream *x = (struct fake_stream *)s;
+	if (!streamer.every_partial && x->n == x->told)
+		return 0;
+	x->told = x->n;
+	snprintf(text, cap, "so far %zu", x->n);
+	return 1;
+}
+
+static inline int fake_stream_end(struct stt_engine_stream *s,
+				  struct stt_result *res)
+{
+	struct fake_stream *x = (struct fake_stream *)s;
+	memset(res, 0, sizeof(*res));
+	if (x->misfed)
+		snprintf(res->text, sizeof(res->text), "misfed %zu", x->n);
+	else if (!streamer.final ||
+		 !streamer.final(x->n, res->text, sizeof(res->text)))
+		snprintf(res->text, sizeof(res->text), "streamed %zu", x->n);
+	res->confidence = 0.8f;
+	atomic_store(&streamer.ended_n, x->n);
+	atomic_fetch_add(&streamer.ends, 1);
+	atomic_fetch_sub(&streamer.streams_out, 1);
+	free(x);
+	return 0;
+}
+
+static inline void fake_stream_abort(struct stt_engine_stream *s)
+{
+	if (!s)
+		return;
+	free(s);
+	atomic_fetch_sub(&streamer.streams_out, 1);
+}
 
 /* ---- fixture: a started loop, a worker pool and the service ---- */
 

@@ -404,6 +404,42 @@ static void off_without_partial_every_or_callback(void **s)
 	}
 }
 
+/* Each emulated partial re-decodes all the audio so far, so their interval
+ * grows with it (a quarter of the audio so far once that is more than
+ * partial_every_ms): a 20 s utterance at 500 ms gets 14 decodes (39 at a
+ * fixed interval) of 4.5x its audio in all (19.5x). */
+static void partial_decodes_of_a_long_utterance_cost_linear_cpu(void **s)
+{
+	(void)s;
+	struct env e;
+	env_open(&e, 500, 2);
+	struct req r;
+	start(&r, &e);
+	speak(&r, 20000);
+	usleep(20000);
+	run_on_loop(e.loop, do_end, &r);
+	assert_int_equal(r.ret, 0);
+	wait_for(&r.done_calls, 1);
+	usleep(20000);
+	int n = atomic_load(&pf.nsnap_n);
+	size_t sum = 0;
+	print_message("%d partial decodes for 20 s\n", n);
+	/* late decodes (a loaded test box) only make fewer */
+	assert_true(n >= 6);
+	assert_true(n <= 14);
+	for (int k = 0; k < n; k++) {
+		sum += pf.snap_n[k];
+		if (!k)
+			continue;
+		size_t gap = pf.snap_n[k - 1] / 4 > 4000 ? pf.snap_n[k - 1] / 4
+							 : 4000;
+		assert_true(pf.snap_n[k] >= pf.snap_n[k - 1] + gap);
+	}
+	assert_true(sum <= 5 * (size_t)160000);
+	assert_int_equal(r.err, 0);
+	env_close_p(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +450,8 @@ int main(void)
 		cmocka_unit_test(partial_decodes_leave_a_worker_free),
 		cmocka_unit_test(no_partial_after_end_or_cancel),
 		cmocka_unit_test(off_without_partial_every_or_callback),
+		cmocka_unit_test(
+			partial_decodes_of_a_long_utterance_cost_linear_cpu),
 	};
 	return cmocka_run_group_tests(tests, libre_setup, libre_teardown);
 }

@@ -12,21 +12,7 @@
 
 #include "audio/clip.h"
 #include "call/call.h"
-
-static int f_answer(void *a)
-{
-	(void)a;
-	return 0;
-}
-static int f_hangup(void *a, enum call_fsm_action act, const char *reason)
-{
-	(void)a;
-	(void)act;
-	(void)reason;
-	return 0;
-}
-static const struct call_media_ops fops = { .answer = f_answer,
-					    .hangup = f_hangup };
+#include "call/call_rig.h"
 
 struct rec {
 	int done, interrupted;
@@ -49,7 +35,7 @@ static struct call *mk(struct rec *r)
 				 .platform_id = "CA1",
 				 .now_ms = 1000 };
 	struct call *c = NULL;
-	assert_int_equal(call_create(&c, &p, &fops, NULL), 0);
+	assert_int_equal(call_create(&c, &p, &rig_media_ops, NULL), 0);
 	channel_set_handler(call_channel(c), on_ev, r);
 	call_set_play_ack(c, true);
 	call_answer(c, 1000);
