@@ -7,6 +7,8 @@
 #ifndef VG_BENCH_FIG_H
 #define VG_BENCH_FIG_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 static inline void bench_fig(const char *prefix, const char *name, double v,
@@ -34,6 +36,22 @@ static inline void bench_fig(const char *prefix, const char *name, double v,
 	else
 		printf("BENCH %s.%s %.6g %s\n", prefix, tok, v, unit);
 	fflush(stdout);
+}
+
+/* qsort comparator for uint32_t, and the q-quantile (0..1, nearest rank)
+ * of n sorted values (0 when n is 0). */
+static inline int bench_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static inline double bench_pct_u32(const uint32_t *v, size_t n, double q)
+{
+	if (!n)
+		return 0;
+	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
 }
 
 #endif

@@ -735,20 +735,6 @@ static size_t kept_words(const char *hyp, const char *fin)
 	return k;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double pct(const uint32_t *v, size_t n, double q)
-{
-	if (!n)
-		return 0;
-	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
-	return v[i < n ? i : n - 1];
-}
-
 struct mode {
 	const char *label;
 	struct stt_params p;
@@ -830,7 +816,7 @@ static void run_mode(struct run *r, const struct mode *m, struct utt *u,
 		if (verbose)
 			printf("    final \"%s\"\n", r->final);
 	}
-	qsort(first, nfirst, sizeof(*first), cmp_u32);
+	qsort(first, nfirst, sizeof(*first), bench_cmp_u32);
 	double nn = n ? (double)n : 1;
 	printf("\n%s (%zu utterances, stream failures %zu)\n", m->label, n,
 	       fails);
@@ -838,7 +824,8 @@ static void run_mode(struct run *r, const struct mode *m, struct utt *u,
 	       (double)parts / nn, with_part);
 	printf("  first partial after the speech onset: p50 %.0f ms  p95 "
 	       "%.0f ms (audio time)\n",
-	       pct(first, nfirst, 0.5), pct(first, nfirst, 0.95));
+	       bench_pct_u32(first, nfirst, 0.5),
+	       bench_pct_u32(first, nfirst, 0.95));
 	printf("  WER of the final %.2f%%, of the last partial %.2f%% "
 	       "(utterances with a partial)\n",
 	       ref_w ? 100.0 * (double)e_final / (double)ref_w : 0,

@@ -1015,20 +1015,6 @@ static const char *const class_name[TC_N] = {
 	"early-decode padding", "framing / decoder",
 };
 
-static int cmp_unsigned(const void *a, const void *b)
-{
-	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double pct_u(const unsigned *v, size_t n, double q)
-{
-	if (!n)
-		return 0;
-	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
-	return v[i < n ? i : n - 1];
-}
-
 /* VG_STT_BENCH_TURNS=1: the classification. VG_STT_BENCH_TRAILING=MS: the
  * endpointer's trailing silence; VG_STT_BENCH_PAD_MORE=MS: each pause clip
  * padded by that much more; VG_STT_BENCH_LINE_MIX=1: the line noise goes
@@ -1067,7 +1053,7 @@ static void turn_pass(struct stt *s, const struct stt_params *p,
 	size_t n = set->n;
 	word_t *rw = malloc(sizeof(word_t) * WORDS_MAX);
 	word_t *hw = malloc(sizeof(word_t) * WORDS_MAX);
-	unsigned *base_delay = calloc(n + 1, sizeof(unsigned));
+	uint32_t *base_delay = calloc(n + 1, sizeof(*base_delay));
 	if (!rw || !hw || !base_delay)
 		goto out;
 	bool verbose = getenv("VG_STT_BENCH_VERBOSE") != NULL;
@@ -1204,10 +1190,11 @@ static void turn_pass(struct stt *s, const struct stt_params *p,
 		       "%zu\n",
 		       win[k], w * (double)e_cont[k], w * (double)e_turn,
 		       n_cont[k], cut_cont[k]);
-	qsort(base_delay, nbase, sizeof(unsigned), cmp_unsigned);
+	qsort(base_delay, nbase, sizeof(*base_delay), bench_cmp_u32);
 	printf("    end delay (last speech frame -> end), whole turns: p50 "
 	       "%.0f p95 %.0f ms\n",
-	       pct_u(base_delay, nbase, 0.5), pct_u(base_delay, nbase, 0.95));
+	       bench_pct_u32(base_delay, nbase, 0.5),
+	       bench_pct_u32(base_delay, nbase, 0.95));
 out:
 	free(rw);
 	free(hw);
